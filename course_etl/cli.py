@@ -1,12 +1,14 @@
 """Command line: ``python -m course_etl …`` (also installed as ``course-etl``).
 
 ``demo`` runs the lecture's story on a fresh SQLite file; ``load full|incremental`` loads one table
-and is what a cron entry calls; ``images`` redraws the lecture's diagrams. Errors from bad input print one line naming the culprit and exit 2.
+and is what a cron entry calls; ``images`` redraws the lecture's diagrams. Topic modules add their
+own commands. Errors from bad input print one line naming the culprit and exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -20,6 +22,9 @@ from .errors import CourseEtlError
 __all__ = ["main", "build_parser"]
 
 DEFAULT_DEMO_DB = "course_etl_demo.db"
+# Topic modules that add their own subcommands: each has add_commands(commands), which adds
+# subparsers and sets handler=<function(args) -> exit code> on each with set_defaults.
+_COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,10 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="run the lecture's full/incremental story end to end")
+    demo.set_defaults(handler=_run_demo)
     demo.add_argument("--db", default=DEFAULT_DEMO_DB,
                       help=f"SQLite file to (re)create the demo in (default: ./{DEFAULT_DEMO_DB})")
 
     load = commands.add_parser("load", help="load one table (what a cron entry runs)")
+    load.set_defaults(handler=_run_load)
     load.add_argument("mode", choices=["full", "incremental"])
     load.add_argument("--db", required=True, help="warehouse SQLite file")
     load.add_argument("--source", required=True,
@@ -52,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--batch-size", type=int, help="rows per INSERT statement")
 
     images = commands.add_parser("images", help="draw the lecture's diagrams into a folder")
+    images.set_defaults(handler=_run_images)
     images.add_argument("--out", default="images", help="output folder (default: ./images)")
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"course_etl.{name}").add_commands(commands)
     return parser
 
 
@@ -110,9 +120,8 @@ def _run_images(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    handlers = {"demo": _run_demo, "load": _run_load, "images": _run_images}
     try:
-        return handlers[args.command](args)
+        return args.handler(args)
     except CourseEtlError as error:
         print(f"course_etl: error: {error}", file=sys.stderr)
         return 2

@@ -142,3 +142,8 @@ def test_readers_see_old_snapshot_during_a_write(tmp_path):
         writer.execute("DELETE FROM t")
         assert reader.execute("SELECT COUNT(*) FROM t").fetchone() == (1,)
     assert reader.execute("SELECT COUNT(*) FROM t").fetchone() == (0,)
+
+
+def test_file_connections_sync_normally_in_wal(file_conn):
+    # NORMAL in WAL mode: a killed process loses nothing committed, and commits need no fsync.
+    assert file_conn.execute("PRAGMA synchronous").fetchone() == (1,)
