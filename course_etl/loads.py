@@ -57,7 +57,12 @@ class LoadResult:
 
     @property
     def rows_written(self) -> int:
-        """Rows the load inserted, rewrote or deleted in the target."""
+        """Rows the load inserted, rewrote or deleted in the target.
+
+        When inserts and updates are unknown (INSERT OR REPLACE), every row read was written.
+        """
+        if self.inserted is None and self.updated is None:
+            return self.rows_read + self.deleted
         return (self.inserted or 0) + (self.updated or 0) + self.deleted
 
     def as_dict(self) -> dict:
@@ -175,6 +180,40 @@ def _reject_null_watermarks(conn: sqlite3.Connection, src: TableRef, column: str
     nulls = conn.execute(f"SELECT COUNT(*) FROM {src.sql} WHERE {wm} IS NULL").fetchone()[0]
     if nulls:
         check_formats([("NULL", nulls, None)], column=column, table=src.label, expected=None)
+
+
+def _reject_hidden_formats(
+    conn: sqlite3.Connection, src: TableRef, column: str, bound: object
+) -> None:
+    """Find values of another format that sort *below* the bound and so would never be read.
+
+    Numbers sort before all text in SQLite, a bare date before any time on that day, and
+    '2024-10-05 10:00' before '2024-10-05T09:00'. Only these can hide under a text bound (later
+    days sort above it whatever their format, and the candidate scan classifies them), so three
+    index range probes suffice: numbers, the bound's bare date, and that day with a space.
+    """
+    fmt = conn.execute(f"SELECT {format_sql('v')} FROM (SELECT ? AS v)", (bound,)).fetchone()[0]
+    if not isinstance(bound, str) or not fmt.startswith("YYYY-MM-DD"):
+        return
+    wm = quote_identifier(column)
+    day = bound[:10]
+    probes = [f"{wm} < ''"]
+    params: dict[str, str] = {}
+    if len(bound) > 10:
+        probes.append(f"{wm} = :day")
+        params["day"] = day
+    if fmt[10:11] == "T":
+        probes.append(f"({wm} >= :spaced AND {wm} < :spaced_end)")
+        params |= {"spaced": day + " ", "spaced_end": day + "!"}
+    hidden = conn.execute(
+        f"SELECT {wm} FROM {src.sql} WHERE {' OR '.join(probes)} LIMIT 1", params
+    ).fetchone()
+    if hidden is not None:
+        other = conn.execute(
+            f"SELECT {format_sql('v')} FROM (SELECT ? AS v)", hidden
+        ).fetchone()[0]
+        check_formats([(fmt, 1, bound), (other, 1, hidden[0])], column=column,
+                      table=src.label, expected=None)
 
 
 def _highest_watermark(conn: sqlite3.Connection, src: TableRef, column: str) -> Watermark | None:
@@ -322,6 +361,8 @@ def incremental_load(
             conn, src, tgt, key_cols, watermark, soft_delete, where, params,
             expected=stored.format if stored else None,
         )
+        if bound is not None:
+            _reject_hidden_formats(conn, src, watermark, bound)
         if not _source_key_is_unique(conn, src, key_cols):
             _check_duplicate_keys(conn, src, key_cols, where, params)
         written, batches = _upsert_in_batches(

@@ -386,3 +386,23 @@ def test_bad_batch_size(lecture_conn, batch_size):
 def test_lookback_of_the_wrong_kind(loaded):
     with pytest.raises(WatermarkError, match="pass a timedelta"):
         incremental_load(loaded, "src_customers", "dw_customers", lookback=3, **OPTS)
+
+
+@pytest.mark.parametrize(
+    ("stored", "hidden"),
+    [
+        ("2024-10-05T09:00:00", "2024-10-05 10:00:00"),  # ' ' sorts before 'T'
+        ("2024-10-05 09:00:00", "2024-10-05"),  # a bare date sorts before any time that day
+        ("2024-10-05", 20241006),  # numbers sort before all text
+    ],
+)
+def test_values_of_another_format_hiding_below_the_watermark_are_found(conn, stored, hidden):
+    conn.execute("CREATE TABLE src (id INTEGER PRIMARY KEY, updated_at)")
+    conn.execute("CREATE INDEX src_wm ON src (updated_at)")
+    conn.execute("INSERT INTO src VALUES (1, ?)", (stored,))
+    incremental_load(conn, "src", "dw", **OPTS)
+    conn.execute("INSERT INTO src VALUES (2, ?)", (hidden,))
+    before = rows(conn, "dw")
+    with pytest.raises(WatermarkError, match=f"mixed formats.*{hidden}"):
+        incremental_load(conn, "src", "dw", **OPTS)
+    assert rows(conn, "dw") == before

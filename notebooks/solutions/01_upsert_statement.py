@@ -1,0 +1,9 @@
+from course_etl.exercises.loads import check_upsert_statement
+
+upsert_sql = """
+INSERT INTO dw_customers (id, name, city, updated_at)
+SELECT id, name, city, updated_at FROM changes WHERE true
+ON CONFLICT (id) DO UPDATE SET
+    name = excluded.name, city = excluded.city, updated_at = excluded.updated_at
+"""
+check_upsert_statement(upsert_sql)
