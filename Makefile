@@ -46,6 +46,7 @@ images: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_loads.py
+	$(PY) benchmarks/bench_panels.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_etl tests benchmarks
