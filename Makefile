@@ -10,7 +10,8 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: setup lab test test-unit test-notebooks notebooks images bench lint clean
+.PHONY: setup lab test test-unit test-notebooks notebooks images bench lint clean run-notebook \
+	present
 
 setup: $(STAMP)
 
@@ -47,6 +48,16 @@ images: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_loads.py
 	$(PY) benchmarks/bench_panels.py
+
+# Execute a notebook with parameters (papermill) into artifacts/runs/: make run-notebook NB=04 ENV=prod
+NB ?= 04
+ENV ?= dev
+run-notebook: $(STAMP)
+	$(PY) -m course_etl run-notebook $(NB) --env $(ENV) $(if $(SET),--set $(SET))
+
+# Every widget panel in one Voila app on 127.0.0.1 (code hidden); PRESENTER=1 for big fonts.
+present: $(STAMP)
+	$(PY) -m course_etl present $(if $(PRESENTER),--presenter)
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_etl tests benchmarks

@@ -1,0 +1,73 @@
+"""Layered, validated configuration with provenance, secrets and safe identifiers.
+
+``load_config(env="prod")`` stacks defaults < ``configs/base.yaml`` < ``configs/prod.yaml`` <
+``COURSE_ETL_SECTION__KEY`` environment variables < explicit overrides, checks every value against
+the schema (:mod:`.schema`), and returns a :class:`Config` that knows which layer set each value.
+Names from the configuration reach SQL only after :func:`check_against_database`; the lecture's
+f-string ``get_watermark`` is kept as :func:`lecture_get_watermark` for comparison.
+"""
+
+from .identifiers import (
+    INJECTION_PAYLOAD,
+    ConfiguredTables,
+    check_against_database,
+    create_injection_demo,
+    get_watermark,
+    lecture_get_watermark,
+    target_name,
+)
+from .layers import ENV_PREFIX, Layer, Origin, Problem, env_var_name, parse_env_lines, yaml_layer
+from .resolve import (
+    CONFIG_DIR,
+    Config,
+    ConfigError,
+    Provenance,
+    available_environments,
+    describe_keys,
+    load_config,
+    resolve,
+    show_value,
+)
+from .run import (
+    SecretFilter,
+    incremental_arguments,
+    open_warehouse,
+    run_full_load,
+    run_incremental_load,
+)
+from .schema import LECTURE_KEYS, Secret, Settings, spec
+
+__all__ = [
+    "CONFIG_DIR",
+    "ENV_PREFIX",
+    "INJECTION_PAYLOAD",
+    "LECTURE_KEYS",
+    "Config",
+    "ConfigError",
+    "ConfiguredTables",
+    "Layer",
+    "Origin",
+    "Problem",
+    "Provenance",
+    "Secret",
+    "SecretFilter",
+    "Settings",
+    "available_environments",
+    "check_against_database",
+    "create_injection_demo",
+    "describe_keys",
+    "env_var_name",
+    "get_watermark",
+    "incremental_arguments",
+    "lecture_get_watermark",
+    "load_config",
+    "open_warehouse",
+    "parse_env_lines",
+    "resolve",
+    "run_full_load",
+    "run_incremental_load",
+    "show_value",
+    "spec",
+    "target_name",
+    "yaml_layer",
+]

@@ -1,0 +1,100 @@
+"""Run the loads from a resolved configuration: the same code for dev and prod.
+
+:func:`run_incremental_load` and :func:`run_full_load` check the configured names against the
+database, then call :mod:`course_etl.loads` with the configured key, watermark, lookback, batch
+size and delete handling. :func:`open_warehouse` opens the configured warehouse file with the
+source attached. :class:`SecretFilter` keeps secrets out of log records even when code logs the
+revealed value by mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable
+from datetime import timedelta
+from pathlib import Path
+
+from ..db import connect
+from ..loads import LoadResult, full_load, incremental_load
+from .identifiers import check_against_database, target_name
+from .layers import Problem
+from .resolve import Config, ConfigError
+
+__all__ = [
+    "incremental_arguments",
+    "open_warehouse",
+    "run_incremental_load",
+    "run_full_load",
+    "SecretFilter",
+]
+
+
+def incremental_arguments(config: Config) -> dict[str, object]:
+    """The keyword arguments of ``incremental_load`` that the configuration decides."""
+    load = config.load
+    return {
+        "key": list(load.key),
+        "watermark": load.watermark_column,
+        "initial_value": load.initial_value,
+        "lookback": timedelta(hours=load.lookback_hours) if load.lookback_hours else None,
+        "soft_delete": load.soft_delete,
+        "reconcile_deletes": load.reconcile_deletes,
+        "batch_size": load.batch_size,
+    }
+
+
+def open_warehouse(config: Config) -> sqlite3.Connection:
+    """Connect to ``database.warehouse`` with ``database.source`` attached as ``source_alias``.
+
+    Raises ConfigError when the source file does not exist (SQLite would silently create an
+    empty one and the load would then report an unknown table).
+    """
+    database = config.database
+    attach = None
+    if database.source is not None:
+        if database.source != ":memory:" and not Path(database.source).exists():
+            raise ConfigError([Problem("database.source", database.source,
+                                       config.source_of("database.source"),
+                                       "no such file: check the path (relative paths start "
+                                       "in the working directory)")])
+        attach = {database.source_alias: database.source}
+    return connect(database.warehouse, attach_as=attach)
+
+
+def run_incremental_load(conn: sqlite3.Connection, config: Config) -> LoadResult:
+    """Check the configured names against ``conn``, then run ``incremental_load`` with them.
+
+    Raises ConfigError (bad names, naming the key and where it was set) before anything is read,
+    or the load's own errors.
+    """
+    tables = check_against_database(conn, config)
+    return incremental_load(conn, tables.source.label, target_name(config),
+                            **incremental_arguments(config))
+
+
+def run_full_load(conn: sqlite3.Connection, config: Config) -> LoadResult:
+    """Check the configured names against ``conn``, then run ``full_load`` with them."""
+    tables = check_against_database(conn, config)
+    return full_load(conn, tables.source.label, target_name(config), key=list(config.load.key),
+                     watermark=config.load.watermark_column)
+
+
+class SecretFilter(logging.Filter):
+    """A logging filter that replaces every occurrence of the given secrets with ``********``.
+
+    ``logger.addFilter(SecretFilter(config.secret_values()))``: the record's message is
+    formatted once, masked, and passed on.
+    """
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            message = record.getMessage()
+            for secret in self._secrets:
+                message = message.replace(secret, "********")
+            record.msg, record.args = message, None
+        return True
