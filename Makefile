@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
 .PHONY: setup lab test test-unit test-notebooks notebooks images bench lint clean run-notebook \
-	present
+	present test-airflow test-dagster test-browser
 
 setup: $(STAMP)
 
@@ -58,6 +58,45 @@ run-notebook: $(STAMP)
 # Every widget panel in one Voila app on 127.0.0.1 (code hidden); PRESENTER=1 for big fonts.
 present: $(STAMP)
 	$(PY) -m course_etl present $(if $(PRESENTER),--presenter)
+
+# Real orchestrators, each in its own virtualenv (their pins must not touch the course's).
+# course_etl goes in without its notebook dependencies: the checks import only its loads
+# and scheduling modules, which need pandas, numpy, tqdm, croniter and cron-descriptor.
+AIRFLOW_VENV := .venv-airflow
+DAGSTER_VENV := .venv-dagster
+ORCHESTRATION_DEPS := pandas numpy tqdm croniter cron-descriptor
+
+$(AIRFLOW_VENV)/.installed-stamp: pyproject.toml
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet 'apache-airflow>=3.0,<4' $(ORCHESTRATION_DEPS)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(DAGSTER_VENV)/.installed-stamp: pyproject.toml
+	$(PYTHON) -m venv $(DAGSTER_VENV)
+	$(DAGSTER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DAGSTER_VENV)/bin/python -m pip install --quiet 'dagster>=1.8,<2' $(ORCHESTRATION_DEPS)
+	$(DAGSTER_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+# Load the exported DAG with DagBag, then dag.test() three days against a temp SQLite warehouse.
+test-airflow: $(AIRFLOW_VENV)/.installed-stamp
+	$(AIRFLOW_VENV)/bin/python integration/airflow/check_airflow.py
+
+# Definitions.validate_loadable, then materialize() three days against a temp SQLite warehouse.
+test-dagster: $(DAGSTER_VENV)/.installed-stamp
+	$(DAGSTER_VENV)/bin/python integration/dagster/check_dagster.py
+
+# Every notebook in a real JupyterLab driven through Debian's Chromium, plus the Voila app.
+# Screenshots land in artifacts/screenshots/. Skipped (with the reason) without Chromium.
+BROWSER_STAMP := $(VENV)/.browser-stamp
+$(BROWSER_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,browser]'
+	touch $@
+
+test-browser: $(BROWSER_STAMP)
+	$(PY) -m pytest browser_tests -c browser_tests/pytest.ini --rootdir browser_tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_etl tests benchmarks

@@ -24,7 +24,9 @@ __all__ = ["main", "build_parser"]
 DEFAULT_DEMO_DB = "course_etl_demo.db"
 # Topic modules that add their own subcommands: each has add_commands(commands), which adds
 # subparsers and sets handler=<function(args) -> exit code> on each with set_defaults.
-_COMMAND_MODULES: tuple[str, ...] = ("presentation", "cli_config")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "presentation", "cli_config", "cli_scheduling", "cli_monitoring", "medallion.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,6 @@ Values never go into SQL text: they travel as ``?`` or ``:name`` parameters.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -35,7 +34,6 @@ __all__ = [
 
 BUSY_TIMEOUT_MS = 5_000
 _PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_savepoint_ids = itertools.count(1)
 
 
 def connect(
@@ -176,7 +174,8 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     front, so two loads never interleave and fail half-way on a lock upgrade.
     """
     if conn.in_transaction:
-        savepoint = quote_identifier(f"course_etl_{next(_savepoint_ids)}")
+        # One name for every level: SQLite resolves a repeated name to the innermost savepoint.
+        savepoint = quote_identifier("course_etl")
         conn.execute(f"SAVEPOINT {savepoint}")
         try:
             yield conn

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from .db import TableRef, atomic, quote_identifier, resolve_table, table_exists, validate_identifier
 from .errors import KeyIntegrityError, SchemaMismatchError
+from .runlog import logged_load
 from .watermarks import (
     Watermark,
     check_formats,
@@ -237,6 +238,7 @@ def _highest_watermark(conn: sqlite3.Connection, src: TableRef, column: str) -> 
     return Watermark(high, fmt)
 
 
+@logged_load("full")
 def full_load(
     conn: sqlite3.Connection,
     source: str,
@@ -312,6 +314,7 @@ def _merge_all(
     )
 
 
+@logged_load("incremental")
 def incremental_load(
     conn: sqlite3.Connection,
     source: str,

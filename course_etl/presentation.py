@@ -33,10 +33,21 @@ def _scale_panel() -> widgets.Widget:
     return scale_panel()
 
 
+def _config_panel() -> widgets.Widget:
+    from .data import create_customer_source
+    from .db import connect
+    from .widgets.config import config_explorer
+
+    conn = connect(":memory:")
+    create_customer_source(conn, "src_customers", 200, seed=6, progress=False)
+    return config_explorer(conn, env="dev")
+
+
 # Title -> factory. A factory builds its panel from scratch: new connection, the lecture's data.
 PANELS: dict[str, Callable[[], widgets.Widget]] = {
     "Full vs incremental": _loads_panel,
     "Scale it up": _scale_panel,
+    "Parameterization": _config_panel,
 }
 
 PRESENTER_CSS = """<style>

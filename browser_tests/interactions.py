@@ -1,0 +1,72 @@
+"""One real interaction per widget panel, per notebook, with what the page must show after it.
+
+Each function gets the Playwright page and the notebook's top-level widget outputs (locators, in
+page order). A notebook whose stored outputs contain widgets must have an entry here: the test
+fails for a new notebook until someone writes how to exercise its panels.
+"""
+
+from __future__ import annotations
+
+from playwright.sync_api import Locator, Page, expect
+
+TIMEOUT = 60_000
+
+
+def set_slider(panel: Locator, label: str, value: int) -> None:
+    """Type a value into a slider's readout, as a person does, and confirm it."""
+    readout = panel.locator(f".widget-slider:has(label:text-is('{label}')) .widget-readout")
+    readout.click()
+    readout.press("Control+A")
+    readout.type(str(value))
+    readout.press("Enter")
+    expect(readout).to_have_text(str(value))
+
+
+def click(panel: Locator, text: str) -> None:
+    panel.locator(f"button:has-text('{text}')").first.click()
+
+
+def tab(panel: Locator, title: str) -> None:
+    panel.locator(f".lm-TabBar-tab:has-text('{title}')").first.click()
+
+
+def notebook_01(page: Page, panels: list[Locator]) -> None:
+    control, scale = panels
+    set_slider(control, "inserts", 3)
+    set_slider(control, "same timestamp", 1)
+    click(control, "Apply changes at source")
+    expect(control).to_contain_text("3 inserted, 1 same timestamp", timeout=TIMEOUT)
+    click(control, "Lecture recipe")
+    expect(control).to_contain_text("1 rows differ", timeout=TIMEOUT)
+    click(control, "Incremental load")
+    expect(control).to_contain_text("✅ in sync", timeout=TIMEOUT)
+    tab(control, "Warehouse")
+    # The four rows the incremental load inserted are tinted in the warehouse table.
+    expect(control.locator("tr[style*='background']")).to_have_count(4, timeout=TIMEOUT)
+    tab(control, "Chart")
+    expect(control).to_contain_text("2 · incremental", timeout=TIMEOUT)
+    click(scale, "Measure")
+    expect(scale.locator(".widget-label:text-is('done')")).to_be_visible(timeout=TIMEOUT)
+    expect(scale.locator("img")).to_be_visible()
+    expect(scale).to_contain_text("speedup")
+
+
+def notebook_04(page: Page, panels: list[Locator]) -> None:
+    explorer = panels[0]
+    explorer.locator(".widget-dropdown select").first.select_option("prod")
+    expect(explorer).to_contain_text("prod: every key", timeout=TIMEOUT)
+    box = explorer.locator("textarea").first
+    box.fill("COURSE_ETL_LOAD__BATCH_SIZE=-5")
+    box.press("Tab")  # the value is sent when the box loses focus
+    expect(explorer).to_contain_text("COURSE_ETL_LOAD__BATCH_SIZE", timeout=TIMEOUT)
+    expect(explorer.locator("button:has-text('Run incremental load')")).to_be_disabled()
+    box.fill("")
+    box.press("Tab")
+    click(explorer, "Run incremental load")
+    expect(explorer).to_contain_text("✅", timeout=TIMEOUT)
+
+
+INTERACTIONS = {
+    "01_full_vs_incremental.ipynb": notebook_01,
+    "04_parameterization.ipynb": notebook_04,
+}

@@ -1,0 +1,63 @@
+"""Medallion architecture on SQLite: bronze, silver and gold that lose nothing.
+
+``bronze`` keeps every source batch as received (text, append-only, with ingestion metadata);
+``silver`` types, conforms and deduplicates it, sending every row that fails a rule to a rejects
+table so a reconciliation proves nothing was dropped; ``gold`` builds the marts; ``gates`` holds
+the quality gates between silver and gold; ``pipeline`` processes only new bronze batches
+(watermark state, one transaction) and can rebuild everything from bronze; ``lineage`` traces a
+gold row back to its silver rows and bronze batches; ``dirty`` generates the dirty data.
+"""
+
+from .bronze import IngestResult, fixed_clock, ingest_batch, ingest_dirty_batch
+from .dirty import CLEAN, DEFAULT_DIRT, Dirt, DirtyBatch, DirtySource
+from .entities import CUSTOMERS, ENTITIES, ORDERS, Entity, Field
+from .gates import silver_gates
+from .gold import CITY_DAILY_REVENUE, CUSTOMER_STATS, GOLD_TABLES, ORPHAN_ORDERS
+from .lineage import Lineage, layer_counts, layer_flow_figure, trace_gold_row
+from .pipeline import (
+    Comparison,
+    GateFailedError,
+    RunResult,
+    compare_with_rebuild,
+    process_new_batches,
+    rebuild_from_bronze,
+    snapshot,
+)
+from .silver import REJECTS_TABLE, Reconciliation, Rule, reconcile
+
+__all__ = [
+    "CITY_DAILY_REVENUE",
+    "CLEAN",
+    "CUSTOMERS",
+    "CUSTOMER_STATS",
+    "DEFAULT_DIRT",
+    "ENTITIES",
+    "GOLD_TABLES",
+    "ORDERS",
+    "ORPHAN_ORDERS",
+    "REJECTS_TABLE",
+    "Comparison",
+    "Dirt",
+    "DirtyBatch",
+    "DirtySource",
+    "Entity",
+    "Field",
+    "GateFailedError",
+    "IngestResult",
+    "Lineage",
+    "Reconciliation",
+    "Rule",
+    "RunResult",
+    "compare_with_rebuild",
+    "fixed_clock",
+    "ingest_batch",
+    "ingest_dirty_batch",
+    "layer_counts",
+    "layer_flow_figure",
+    "process_new_batches",
+    "rebuild_from_bronze",
+    "reconcile",
+    "silver_gates",
+    "snapshot",
+    "trace_gold_row",
+]

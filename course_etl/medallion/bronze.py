@@ -1,0 +1,203 @@
+"""Bronze: append-only raw ingestion of source batches, every value kept as received.
+
+Each batch lands in ``bronze_<entity>`` with every value stored as TEXT exactly as sent (stray
+spaces, odd formats and all), plus ``_batch_id``, ``_source`` and ``_ingested_at``. Batches are
+listed in ``bronze_batches`` with a SHA-256 of their content: ingesting the same batch again is a
+no-op that reports the batch it duplicates. Triggers refuse UPDATE and DELETE, so bronze can always
+rebuild everything downstream. The clock is injectable, so notebooks stay deterministic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from ..db import atomic, quote_identifier
+from ..errors import SchemaMismatchError
+from .dirty import DirtyBatch
+from .entities import CUSTOMERS, ENTITIES, ORDERS, Entity, entity_named
+
+__all__ = [
+    "BATCHES_TABLE",
+    "IngestResult",
+    "ensure_bronze",
+    "ingest_batch",
+    "ingest_dirty_batch",
+    "fixed_clock",
+    "utc_now",
+    "format_utc",
+]
+
+BATCHES_TABLE = "bronze_batches"
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingestion did: the batch id it got (or the one it duplicates) and its rows."""
+
+    entity: str
+    batch_id: int
+    rows: int
+    content_hash: str
+    duplicate: bool  # True: this content was ingested before as ``batch_id``; nothing written
+
+    def __str__(self) -> str:
+        if self.duplicate:
+            return (f"{self.entity}: same content as batch {self.batch_id} "
+                    f"({self.rows} rows) — nothing written")
+        return f"{self.entity}: batch {self.batch_id} ingested, {self.rows} rows"
+
+
+def utc_now() -> datetime:
+    """The real clock (the default); notebooks and tests pass :func:`fixed_clock` instead."""
+    return datetime.now(UTC)
+
+
+def fixed_clock(start: str = "2024-10-01T06:00:00Z", step: timedelta = timedelta(hours=1)) -> Clock:
+    """A clock that returns ``start``, then ``start + step``, … on successive calls."""
+    moment = datetime.fromisoformat(start)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    ticks = [moment - step]
+
+    def clock() -> datetime:
+        ticks[0] += step
+        return ticks[0]
+
+    return clock
+
+
+def format_utc(moment: datetime) -> str:
+    """ISO-8601 UTC with a Z, to the second: the one timestamp form silver and bronze store."""
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp {moment!r} has no time zone: pass an aware datetime (UTC)")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ensure_bronze(conn: sqlite3.Connection) -> None:
+    """Create the batches table and one append-only table per entity (idempotent)."""
+    with atomic(conn):
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {quote_identifier(BATCHES_TABLE)} ("
+            " batch_id INTEGER PRIMARY KEY AUTOINCREMENT, entity TEXT NOT NULL,"
+            " source TEXT NOT NULL, row_count INTEGER NOT NULL, ingested_at TEXT NOT NULL,"
+            " content_hash TEXT NOT NULL UNIQUE)"
+        )
+        for entity in ENTITIES.values():
+            table = quote_identifier(entity.bronze_table)
+            columns = ", ".join(f"{quote_identifier(c)} TEXT" for c in entity.raw_columns)
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} ("
+                " _bronze_row INTEGER PRIMARY KEY AUTOINCREMENT,"
+                f" _batch_id INTEGER NOT NULL REFERENCES {quote_identifier(BATCHES_TABLE)},"
+                f" _source TEXT NOT NULL, _ingested_at TEXT NOT NULL, {columns})"
+            )
+            for action in ("UPDATE", "DELETE"):
+                trigger = quote_identifier(f"{entity.bronze_table}_no_{action.lower()}")
+                message = (f"{entity.bronze_table} is append-only: ingest a new batch instead "
+                           f"of {action.lower()}-ing rows")
+                conn.execute(
+                    f"CREATE TRIGGER IF NOT EXISTS {trigger} BEFORE {action} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+                )
+
+
+def _as_text(value: object) -> str | None:
+    """A received value as bronze keeps it: text, or NULL for a missing value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)
+
+
+def _raw_rows(entity: Entity, records: pd.DataFrame | Iterable[Mapping]) -> list[tuple]:
+    frame = records if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
+    received = [str(c) for c in frame.columns]
+    missing = [c for c in entity.raw_columns if c not in received]
+    extra = [c for c in received if c not in entity.raw_columns]
+    if (missing or extra) and len(frame):
+        raise SchemaMismatchError(
+            f"batch for {entity.bronze_table!r} does not match its columns "
+            f"({', '.join(entity.raw_columns)}): "
+            + "; ".join(part for part in (
+                f"missing {', '.join(missing)}" if missing else "",
+                f"unexpected {', '.join(extra)}" if extra else "") if part)
+            + ". Rename or drop columns before ingesting (bronze keeps one schema per source)."
+        )
+    if not len(frame):
+        return []
+    ordered = frame[list(entity.raw_columns)].astype(object)
+    return [tuple(_as_text(v) for v in row) for row in ordered.itertuples(index=False)]
+
+
+def _content_hash(entity: Entity, source: str, rows: list[tuple]) -> str:
+    payload = json.dumps(
+        {"entity": entity.name, "source": source, "columns": entity.raw_columns, "rows": rows},
+        ensure_ascii=False, separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def ingest_batch(
+    conn: sqlite3.Connection,
+    entity: str,
+    records: pd.DataFrame | Iterable[Mapping],
+    *,
+    source: str | None = None,
+    clock: Clock = utc_now,
+) -> IngestResult:
+    """Append one batch of ``entity`` records to bronze, values kept as text, in one transaction.
+
+    ``records`` must have exactly the entity's columns (any order). A batch whose content (source,
+    columns, rows in order) was ingested before writes nothing and returns that batch's id with
+    ``duplicate=True``. Raises UnknownTableError for an unknown entity, SchemaMismatchError for
+    missing or unexpected columns, ValueError for an empty batch; nothing is written then.
+    """
+    spec = entity_named(entity)
+    source = source or spec.source
+    rows = _raw_rows(spec, records)
+    if not rows:
+        raise ValueError(f"empty batch for {spec.bronze_table!r}: there is nothing to ingest")
+    digest = _content_hash(spec, source, rows)
+    ensure_bronze(conn)
+    with atomic(conn):
+        seen = conn.execute(
+            f"SELECT batch_id FROM {quote_identifier(BATCHES_TABLE)} WHERE content_hash = ?",
+            (digest,),
+        ).fetchone()
+        if seen:
+            return IngestResult(spec.name, seen[0], len(rows), digest, duplicate=True)
+        ingested_at = format_utc(clock())
+        batch_id = conn.execute(
+            f"INSERT INTO {quote_identifier(BATCHES_TABLE)} "
+            "(entity, source, row_count, ingested_at, content_hash) VALUES (?, ?, ?, ?, ?) "
+            "RETURNING batch_id",
+            (spec.name, source, len(rows), ingested_at, digest),
+        ).fetchone()[0]
+        columns = ", ".join(quote_identifier(c) for c in spec.raw_columns)
+        placeholders = ", ".join("?" * len(spec.raw_columns))
+        conn.executemany(
+            f"INSERT INTO {quote_identifier(spec.bronze_table)} "
+            f"(_batch_id, _source, _ingested_at, {columns}) VALUES (?, ?, ?, {placeholders})",
+            [(batch_id, source, ingested_at, *row) for row in rows],
+        )
+    return IngestResult(spec.name, batch_id, len(rows), digest, duplicate=False)
+
+
+def ingest_dirty_batch(
+    conn: sqlite3.Connection, batch: DirtyBatch, *, clock: Clock = utc_now
+) -> list[IngestResult]:
+    """Ingest a :class:`DirtyBatch`: its customers, then its orders (one bronze batch each)."""
+    return [
+        ingest_batch(conn, CUSTOMERS.name, batch.customers, clock=clock),
+        ingest_batch(conn, ORDERS.name, batch.orders, clock=clock),
+    ]

@@ -1,0 +1,79 @@
+"""Charts and tables for looking at the medallion layers: the row funnel and the gold marts.
+
+:func:`funnel_frame` counts rows per layer and entity (bronze received, valid after the rules,
+kept after deduplication, aggregated into gold, and the marts' own rows); :func:`gold_figure`
+draws the two marts side by side in the course's Okabe–Ito colours. Both read only the tables,
+so they work after any run, incremental or rebuilt.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .. import diagrams
+from ..db import query, quote_identifier
+from .gold import CITY_DAILY_REVENUE, CUSTOMER_STATS, ensure_gold
+from .lineage import layer_counts
+from .silver import REJECTS_TABLE, ensure_silver
+
+__all__ = ["funnel_frame", "gold_figure"]
+
+
+def funnel_frame(conn: sqlite3.Connection) -> pd.DataFrame:
+    """Rows per layer (one row per step) for customers and orders, bronze down to gold."""
+    c = layer_counts(conn)
+    steps = {
+        "bronze: rows received": lambda e: c[f"bronze_{e}"],
+        "silver: valid rows (not rejected)": lambda e: c[f"bronze_{e}"]
+        - c[f"{REJECTS_TABLE}.{e}"],
+        "silver: kept rows (latest version per key)": lambda e: c[f"silver_{e}"],
+        "gold: rows aggregated": lambda e: c[
+            "silver_customers" if e == "customers" else "matched_orders"],
+        "gold: mart rows": lambda e: c[CUSTOMER_STATS if e == "customers"
+                                       else CITY_DAILY_REVENUE],
+    }
+    return pd.DataFrame(
+        [(step, count("customers"), count("orders")) for step, count in steps.items()],
+        columns=["layer", "customers", "orders"],
+    )
+
+
+def gold_figure(conn: sqlite3.Connection) -> Figure:
+    """Customers per city and revenue per day (stacked by city) from the two gold marts."""
+    ensure_silver(conn)
+    ensure_gold(conn)
+    stats = query(conn, f"SELECT city, n_customers FROM {quote_identifier(CUSTOMER_STATS)} "
+                        "ORDER BY n_customers, city")
+    revenue = query(conn, f"SELECT day, city, revenue FROM {quote_identifier(CITY_DAILY_REVENUE)}"
+                          " ORDER BY day, city")
+    with diagrams._pinned_style():
+        fig = Figure(figsize=(10, 4), dpi=diagrams.DPI)
+        left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
+        left.barh(stats["city"], stats["n_customers"], color=diagrams.MEDALLION_COLORS["gold"],
+                  edgecolor=diagrams.INK)
+        left.set_title(f"{CUSTOMER_STATS}: customers per city", fontsize=diagrams.FONT_BODY)
+        left.set_xlabel("customers")
+        left.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if not revenue.empty:
+            table = revenue.pivot_table(index="day", columns="city", values="revenue",
+                                        aggfunc="sum", fill_value=0.0)
+            bottom = pd.Series(0.0, index=table.index)
+            palette = list(diagrams.OKABE_ITO.values())[1:] + [diagrams.NEUTRAL_GREY]
+            for number, city in enumerate(table.columns):
+                right.bar(table.index, table[city], bottom=bottom, label=city,
+                          color=palette[number % len(palette)], edgecolor="white",
+                          hatch="" if number < len(palette) else "//")
+                bottom += table[city]
+            right.legend(fontsize=diagrams.FONT_SMALL - 1, ncol=2, frameon=False,
+                         loc="upper left", bbox_to_anchor=(1.0, 1.0))
+            right.tick_params(axis="x", labelrotation=45, labelsize=diagrams.FONT_SMALL - 1)
+        right.set_title(f"{CITY_DAILY_REVENUE}: revenue per day", fontsize=diagrams.FONT_BODY)
+        right.set_ylabel("revenue")
+        for ax in (left, right):
+            ax.spines[["top", "right"]].set_visible(False)
+        fig.tight_layout()
+    return fig

@@ -1,0 +1,96 @@
+"""The lecture's medallion code, kept exactly as taught, and an account of what it loses.
+
+:data:`LECTURE_MEDALLION_SQL` is the lecture's three ``CREATE TABLE … AS SELECT`` statements,
+verbatim. On the lecture's clean three-to-five-row table they work. :func:`create_dirty_source`
+lands a dirty export in ``src_customers`` (all text, no key: an export holds every version it
+sent), and :func:`lecture_losses` counts, after the statements ran, each promise of the medallion
+layers that they broke: versions left side by side, rows dropped without a trace, one city split
+into several gold groups, timestamps left unparsed.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import pandas as pd
+
+from ..db import atomic, query
+from .silver import clean_text, parse_timestamp
+
+_SOURCE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+
+__all__ = ["LECTURE_MEDALLION_SQL", "run_lecture_medallion", "create_dirty_source",
+           "lecture_losses"]
+
+LECTURE_MEDALLION_SQL = '''
+DROP TABLE IF EXISTS bronze_customers;
+DROP TABLE IF EXISTS silver_customers;
+DROP TABLE IF EXISTS gold_customer_stats;
+
+CREATE TABLE bronze_customers AS SELECT * FROM src_customers; -- raw
+CREATE TABLE silver_customers AS
+  SELECT DISTINCT id, name, TRIM(city) AS city, updated_at FROM bronze_customers
+  WHERE name IS NOT NULL; -- simple cleanup
+CREATE TABLE gold_customer_stats AS
+  SELECT city, COUNT(*) AS n_customers
+  FROM silver_customers GROUP BY city;
+'''
+
+
+def run_lecture_medallion(conn: sqlite3.Connection) -> None:
+    """Run the lecture's three statements on ``conn`` (which must hold ``src_customers``)."""
+    conn.executescript(LECTURE_MEDALLION_SQL)
+
+
+def create_dirty_source(conn: sqlite3.Connection, customers: pd.DataFrame) -> int:
+    """(Re)create ``src_customers`` as a raw export: all columns text, every row as sent."""
+    with atomic(conn):
+        conn.execute("DROP TABLE IF EXISTS src_customers")
+        conn.execute("CREATE TABLE src_customers (id TEXT, name TEXT, city TEXT, "
+                     "updated_at TEXT)")
+        rows = customers[["id", "name", "city", "updated_at"]].astype(object)
+        conn.executemany("INSERT INTO src_customers VALUES (?, ?, ?, ?)",
+                         [tuple(None if pd.isna(v) else v for v in row)
+                          for row in rows.itertuples(index=False)])
+    return len(customers)
+
+
+def _in_the_sources_format(value: object) -> bool:
+    """True for 'YYYY-MM-DD HH:MM:SS' text that is a real moment: the one format that sorts
+    and compares correctly next to the others the lecture's rows use."""
+    if not isinstance(value, str) or not _SOURCE_FORMAT.fullmatch(value):
+        return False
+    try:
+        parse_timestamp(value)
+    except ValueError:
+        return False
+    return True
+
+
+def lecture_losses(conn: sqlite3.Connection) -> pd.DataFrame:
+    """After :func:`run_lecture_medallion`: one row per broken promise, with how many rows."""
+    bronze = query(conn, "SELECT * FROM bronze_customers")
+    silver = query(conn, "SELECT * FROM silver_customers")
+    gold = query(conn, "SELECT * FROM gold_customer_stats")
+    per_id = silver.groupby("id", dropna=False).size()
+    cities = gold["city"].map(lambda c: None if c is None or pd.isna(c) or clean_text(c) is None
+                              else clean_text(c).title())
+    blank_names = silver["name"].map(lambda n: clean_text(n) is None).sum()
+    return pd.DataFrame([
+        ("silver: one row per customer",
+         f"{int((per_id > 1).sum())} ids have several rows (DISTINCT keeps every version)",
+         int((per_id[per_id > 1] - 1).sum())),
+        ("silver: nothing dropped silently",
+         "rows with a NULL name vanished: no rejects table, no count",
+         int(bronze["name"].isna().sum())),
+        ("silver: missing values rejected",
+         "blank names ('' or spaces) passed WHERE name IS NOT NULL",
+         int(blank_names)),
+        ("silver: typed timestamps",
+         "updated_at kept as sent: other formats, impossible dates",
+         int((~silver["updated_at"].map(_in_the_sources_format)).sum())),
+        ("gold: one group per city",
+         "extra groups: casing, inner spaces, blank or NULL cities",
+         int(len(gold) - cities.dropna().nunique())),
+    ], columns=["promise", "what the lecture's SQL did", "rows affected"])

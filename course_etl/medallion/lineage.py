@@ -1,0 +1,202 @@
+"""Lineage: where a gold row came from, and a picture of the layers with row counts.
+
+:func:`trace_gold_row` takes one row of a mart (by its key) and returns the silver rows that were
+aggregated into it, the earlier versions of those rows, and the bronze batches they arrived in.
+:func:`layer_flow_figure` draws bronze → silver → gold with the number of rows on every arrow,
+including the rows that went to superseded and rejects, in the lecture diagrams' visual language.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .. import diagrams
+from ..db import query, quote_identifier
+from ..errors import CourseEtlError, UnknownTableError
+from .bronze import BATCHES_TABLE
+from .entities import CUSTOMERS, ORDERS
+from .gold import CITY_DAILY_REVENUE, CUSTOMER_STATS, GOLD_TABLES, ORPHAN_ORDERS, ensure_gold
+from .silver import REJECTS_TABLE, ensure_silver
+
+__all__ = ["Lineage", "trace_gold_row", "layer_counts", "layer_flow_figure"]
+
+_MART_KEYS = {CUSTOMER_STATS: ("city",), CITY_DAILY_REVENUE: ("city", "day")}
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """A gold row, the silver rows it aggregates, their older versions and bronze batches."""
+
+    mart: str
+    key: dict
+    gold_row: dict
+    silver: dict[str, pd.DataFrame]
+    superseded: pd.DataFrame
+    batches: pd.DataFrame
+
+    def __str__(self) -> str:
+        key = ", ".join(f"{k}={v!r}" for k, v in self.key.items())
+        values = ", ".join(f"{k}={v}" for k, v in self.gold_row.items() if k not in self.key)
+        lines = [f"{self.mart}[{key}] ({values})"]
+        for table, rows in self.silver.items():
+            lines.append(f"  ← {len(rows)} row(s) of {table}")
+        lines.append(f"  ← {len(self.superseded)} earlier version(s) of those customers")
+        batches = ", ".join(
+            f"{b.batch_id} ({b.source})" for b in self.batches.itertuples(index=False))
+        lines.append(f"  ← bronze batches {batches}")
+        return "\n".join(lines)
+
+
+def _gold_row(conn: sqlite3.Connection, mart: str, key: dict) -> dict:
+    if mart not in _MART_KEYS:
+        raise UnknownTableError(f"unknown gold mart {mart!r} (known: {', '.join(GOLD_TABLES)})")
+    wanted = _MART_KEYS[mart]
+    if set(key) != set(wanted):
+        raise CourseEtlError(
+            f"{mart} rows are identified by {', '.join(wanted)}, not {', '.join(key) or 'nothing'}"
+            f" (e.g. trace_gold_row(conn, {mart!r}, "
+            f"{', '.join(f'{k}=...' for k in wanted)}))"
+        )
+    where = " AND ".join(f"{quote_identifier(k)} = ?" for k in wanted)
+    found = query(conn, f"SELECT * FROM {quote_identifier(mart)} WHERE {where}",
+                  [key[k] for k in wanted])
+    if found.empty:
+        examples = query(conn, f"SELECT {', '.join(map(quote_identifier, wanted))} "
+                               f"FROM {quote_identifier(mart)} ORDER BY 1 LIMIT 3")
+        known = "; ".join(", ".join(f"{k}={v!r}" for k, v in row.items())
+                          for row in examples.to_dict("records"))
+        raise CourseEtlError(f"no row in {mart} with {key} (e.g. {known or 'the mart is empty'})")
+    return found.iloc[0].to_dict()
+
+
+def trace_gold_row(conn: sqlite3.Connection, mart: str, **key: str) -> Lineage:
+    """The lineage of one gold row: ``trace_gold_row(conn, "gold_customer_stats", city="Berlin")``.
+
+    Raises UnknownTableError for an unknown mart, CourseEtlError for a wrong or unknown key.
+    """
+    gold_row = _gold_row(conn, mart, key)
+    customers = quote_identifier(CUSTOMERS.silver_table)
+    if mart == CUSTOMER_STATS:
+        silver = {CUSTOMERS.silver_table: query(
+            conn, f"SELECT * FROM {customers} WHERE city = ? ORDER BY id", [key["city"]])}
+    else:
+        orders = query(
+            conn,
+            f"SELECT o.* FROM {quote_identifier(ORDERS.silver_table)} AS o "
+            f"JOIN {customers} AS c ON c.id = o.customer_id "
+            "WHERE c.city = ? AND substr(o.ordered_at, 1, 10) = ? ORDER BY o.order_id",
+            [key["city"], key["day"]],
+        )
+        ids = sorted({int(i) for i in orders["customer_id"]})
+        marks = ", ".join("?" * len(ids))
+        silver = {
+            ORDERS.silver_table: orders,
+            CUSTOMERS.silver_table: query(
+                conn, f"SELECT * FROM {customers} WHERE id IN ({marks}) ORDER BY id", ids),
+        }
+    ids = [int(i) for i in silver[CUSTOMERS.silver_table]["id"]]
+    superseded = query(
+        conn, f"SELECT * FROM {quote_identifier(CUSTOMERS.superseded_table)} "
+              f"WHERE id IN ({', '.join('?' * len(ids))}) ORDER BY id, _bronze_row", ids)
+    used = pd.concat([frame[["_batch_id"]] for frame in silver.values()])
+    counts = used.groupby("_batch_id").size()
+    batch_ids = [int(b) for b in counts.index]
+    batches = query(
+        conn, f"SELECT batch_id, entity, source, ingested_at, row_count "
+              f"FROM {quote_identifier(BATCHES_TABLE)} "
+              f"WHERE batch_id IN ({', '.join('?' * len(batch_ids))}) ORDER BY batch_id",
+        batch_ids)
+    batches["rows_used"] = [int(counts[b]) for b in batches["batch_id"]]
+    return Lineage(mart, dict(key), gold_row, silver, superseded, batches)
+
+
+def layer_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Row counts of every medallion table (bronze, silver, superseded, rejects, gold, orphans)."""
+    ensure_silver(conn)
+    ensure_gold(conn)
+    counts = {}
+    for entity in (CUSTOMERS, ORDERS):
+        for table in (entity.bronze_table, entity.silver_table, entity.superseded_table):
+            counts[table] = _count(conn, table)
+        counts[f"{REJECTS_TABLE}.{entity.name}"] = conn.execute(
+            f"SELECT COUNT(*) FROM {quote_identifier(REJECTS_TABLE)} WHERE entity = ?",
+            (entity.name,)).fetchone()[0]
+    for table in (*GOLD_TABLES, ORPHAN_ORDERS):
+        counts[table] = _count(conn, table)
+    counts["matched_orders"] = conn.execute(
+        f"SELECT COALESCE(SUM(n_orders), 0) FROM {quote_identifier(CITY_DAILY_REVENUE)}"
+    ).fetchone()[0]
+    return counts
+
+
+def _count(conn: sqlite3.Connection, table: str) -> int:
+    return conn.execute(f"SELECT COUNT(*) FROM {quote_identifier(table)}").fetchone()[0]
+
+
+def _flow(counts: dict[str, int]) -> Figure:
+    d = diagrams
+    fig, ax = d._canvas(
+        "Rows through the medallion layers",
+        "Every bronze row ends up kept in silver, superseded by a newer version, or rejected "
+        "with a reason.",
+    )
+    colors = d.MEDALLION_COLORS
+    for x, layer in ((2, "bronze"), (36, "silver"), (73, "gold")):
+        d._text(ax, (x + 12.5, 49.5), layer, ha="center", weight="bold", size=d.FONT_HEADING,
+                color=d.INK)
+    lanes = {}
+    for entity, y in ((CUSTOMERS, 37), (ORDERS, 15)):
+        bronze = d._box(ax, (2, y), 25, 8, f"{entity.bronze_table}\n{counts[entity.bronze_table]}"
+                        " rows", colors["bronze"], size=d.FONT_SMALL, family=d.MONO)
+        silver = d._box(ax, (40, y), 22, 8, f"{entity.silver_table}\n"
+                        f"{counts[entity.silver_table]} rows", colors["silver"],
+                        size=d.FONT_SMALL, family=d.MONO)
+        d._arrow(ax, bronze.right, silver.left)
+        _label(ax, bronze.right, silver.left, f"{counts[entity.silver_table]} kept", dy=1.4)
+        # The two ways out of bronze other than silver hang right below it, one arrow each.
+        for x, label, count in (
+            (2, "superseded\n(other versions)", counts[entity.superseded_table]),
+            (15, "rejects\n(rule + reason)", counts[f"{REJECTS_TABLE}.{entity.name}"]),
+        ):
+            side = d._box(ax, (x, y - 11), 12, 6, label, "white", size=d.FONT_SMALL,
+                          linestyle="--")
+            d._arrow(ax, (side.top[0], bronze.y), side.top)
+            d._text(ax, (side.top[0] + 0.8, bronze.y - 2.5), f"{count}", size=d.FONT_SMALL)
+        lanes[entity.name] = silver
+    stats = d._box(ax, (73, 37), 25, 8, f"{CUSTOMER_STATS}\n{counts[CUSTOMER_STATS]} cities",
+                   colors["gold"], size=d.FONT_SMALL, family=d.MONO)
+    revenue = d._box(ax, (73, 15), 25, 8, f"{CITY_DAILY_REVENUE}\n"
+                     f"{counts[CITY_DAILY_REVENUE]} city-days", colors["gold"],
+                     size=d.FONT_SMALL, family=d.MONO)
+    customers, orders = lanes["customers"], lanes["orders"]
+    orphans = d._box(ax, (orders.x, 4), orders.w, 6, "orphan orders\n(no such customer)",
+                     "white", size=d.FONT_SMALL, linestyle="--")
+    d._arrow(ax, orders.bottom, orphans.top)
+    d._text(ax, (orders.bottom[0] + 0.8, orders.y - 2.5), f"{counts[ORPHAN_ORDERS]}",
+            size=d.FONT_SMALL)
+    d._arrow(ax, customers.right, stats.left)
+    _label(ax, customers.right, stats.left, f"{counts[CUSTOMERS.silver_table]} customers",
+           dy=1.4)
+    d._arrow(ax, orders.right, revenue.left)
+    _label(ax, orders.right, revenue.left, f"{counts['matched_orders']} orders", dy=1.4)
+    d._arrow(ax, (customers.x + customers.w - 3, customers.y), (revenue.x + 3, revenue.top[1]),
+             linestyle="--")
+    d._text(ax, (70, 30.5), "city of each order", size=d.FONT_SMALL, color=d.MUTED_INK)
+    return fig
+
+
+def _label(ax, start: tuple[float, float], end: tuple[float, float], text: str, *,
+           dy: float) -> None:
+    diagrams._text(ax, ((start[0] + end[0]) / 2, start[1] + dy), text, ha="center",
+                   size=diagrams.FONT_SMALL, color=diagrams.INK)
+
+
+def layer_flow_figure(conn: sqlite3.Connection) -> Figure:
+    """Draw bronze → silver → gold with the row counts of ``conn`` on every arrow."""
+    counts = layer_counts(conn)
+    with diagrams._pinned_style():
+        return _flow(counts)

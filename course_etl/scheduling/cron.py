@@ -1,0 +1,247 @@
+"""Cron expressions that explain themselves: validated, described, expanded and put in a crontab.
+
+``croniter`` decides what is valid and when a schedule fires (``cron-descriptor`` alone would
+happily describe ``61 * * * *``), ``cron-descriptor`` says it in English, and :mod:`zoneinfo`
+gives the time zone, with daylight-saving changes handled as croniter handles them. Only the five
+classic fields and the ``@hourly``-style nicknames are accepted, because that is what crontab and
+Airflow both understand. :func:`crontab_entry` writes the line a server needs: absolute paths to
+the virtualenv's Python, the output appended to a log file and ``flock`` so two runs never overlap.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from cron_descriptor import Options
+from cron_descriptor import get_description as _describe
+from croniter import CroniterError, croniter
+
+from ..errors import CourseEtlError
+
+__all__ = [
+    "CRON_FIELDS",
+    "NICKNAMES",
+    "PRESETS",
+    "InvalidCronError",
+    "CronSchedule",
+    "validate_cron",
+    "resolve_timezone",
+    "describe_cron",
+    "next_runs",
+    "runs_between",
+    "crontab_entry",
+]
+
+# (name, what it accepts) for the five fields, in order.
+CRON_FIELDS = (
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day of month", "1-31 or L"),
+    ("month", "1-12 or JAN-DEC"),
+    ("day of week", "0-6 or SUN-SAT (7 is Sunday too)"),
+)
+NICKNAMES = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+PRESETS = {  # the cron explorer's presets: label -> expression
+    "hourly": "0 * * * *",
+    "daily at 02:05 (the lecture)": "5 2 * * *",
+    "weekdays at 06:30": "30 6 * * 1-5",
+    "month end at 23:00": "0 23 L * *",
+    "every 15 minutes": "*/15 * * * *",
+}
+
+
+class InvalidCronError(CourseEtlError):
+    """A cron expression or time zone that cannot be scheduled."""
+
+
+def _fires(expression: str) -> bool:
+    try:
+        croniter(expression, datetime(2024, 10, 1)).get_next(datetime)
+    except (CroniterError, ValueError, KeyError):
+        return False
+    return True
+
+
+@cache
+def validate_cron(expression: str) -> str:
+    """The expression as five whitespace-normalised fields (nicknames expanded).
+
+    Raises InvalidCronError naming the bad field, what it holds and what it accepts.
+    """
+    if not isinstance(expression, str) or not expression.strip():
+        raise InvalidCronError(
+            f"empty cron expression {expression!r}: write five fields, e.g. '5 2 * * *' "
+            "(minute hour day-of-month month day-of-week)"
+        )
+    text = expression.strip()
+    if text.startswith("@"):
+        if text.lower() not in NICKNAMES:
+            raise InvalidCronError(
+                f"unknown cron nickname {text!r} (known: {', '.join(NICKNAMES)})"
+            )
+        return NICKNAMES[text.lower()]
+    fields = text.split()
+    if len(fields) != 5:
+        raise InvalidCronError(
+            f"cron expression {text!r} has {len(fields)} field(s), needs exactly 5: "
+            "minute hour day-of-month month day-of-week, e.g. '5 2 * * *'"
+        )
+    for position, (name, accepts) in enumerate(CRON_FIELDS):
+        alone = ["*"] * 5
+        alone[position] = fields[position]
+        if not _fires(" ".join(alone)):
+            raise InvalidCronError(
+                f"cron field {position + 1} ({name}) is {fields[position]!r} in {text!r}: "
+                f"the {name} field accepts {accepts}"
+            )
+    normalised = " ".join(fields)
+    if not _fires(normalised):  # every field fine alone, but not together (e.g. 31 in February)
+        raise InvalidCronError(f"cron expression {text!r} never fires: check day and month")
+    return normalised
+
+
+@cache
+def _all_timezones() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def resolve_timezone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name``; raises InvalidCronError with close matches when unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        close = difflib.get_close_matches(str(name), _all_timezones(), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else " (e.g. UTC, Europe/Berlin)"
+        raise InvalidCronError(f"unknown time zone {name!r}{hint}") from None
+
+
+def describe_cron(expression: str) -> str:
+    """The expression in English, 24-hour clock, e.g. '5 2 * * *' → 'At 02:05'."""
+    options = Options()
+    options.use_24hour_time_format = True
+    return _describe(validate_cron(expression), options)
+
+
+def _aware(moment: datetime, zone: ZoneInfo) -> datetime:
+    # A naive datetime is read as wall-clock time in the schedule's zone, as a scheduler would.
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+
+
+def _tidy(moment: datetime, zone: ZoneInfo) -> datetime:
+    # croniter can hand back fold=1 on unambiguous times; re-deriving from the instant fixes it.
+    return datetime.fromtimestamp(moment.timestamp(), zone)
+
+
+def next_runs(
+    expression: str, n: int = 5, *, after: datetime, timezone: str = "UTC"
+) -> list[datetime]:
+    """The next ``n`` times the schedule fires strictly after ``after``, aware in ``timezone``."""
+    if n < 0:
+        raise InvalidCronError(f"n={n} runs asked for: ask for 0 or more")
+    zone = resolve_timezone(timezone)
+    iterator = croniter(validate_cron(expression), _aware(after, zone))
+    return [_tidy(iterator.get_next(datetime), zone) for _ in range(n)]
+
+
+def runs_between(
+    expression: str, start: datetime, end: datetime, *, timezone: str = "UTC", limit: int = 10_000
+) -> list[datetime]:
+    """Every fire time in ``[start, end]``, at most ``limit`` of them (a guard for '* * * * *')."""
+    zone = resolve_timezone(timezone)
+    start, end = _aware(start, zone), _aware(end, zone)
+    if end < start:
+        raise InvalidCronError(f"range ends ({end}) before it starts ({start}): swap them")
+    # Start one second early so a tick exactly at ``start`` is included.
+    iterator = croniter(validate_cron(expression), start - timedelta(seconds=1))
+    runs: list[datetime] = []
+    while len(runs) < limit:
+        moment = _tidy(iterator.get_next(datetime), zone)
+        if moment > end:
+            break
+        runs.append(moment)
+    return runs
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """A validated cron expression in a time zone."""
+
+    expression: str
+    timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "expression", validate_cron(self.expression))
+        resolve_timezone(self.timezone)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return resolve_timezone(self.timezone)
+
+    @property
+    def description(self) -> str:
+        return describe_cron(self.expression)
+
+    def next_runs(self, n: int = 5, *, after: datetime) -> list[datetime]:
+        return next_runs(self.expression, n, after=after, timezone=self.timezone)
+
+    def runs_between(self, start: datetime, end: datetime) -> list[datetime]:
+        return runs_between(self.expression, start, end, timezone=self.timezone)
+
+    def previous_run(self, before: datetime) -> datetime:
+        """The last fire time strictly before ``before``."""
+        iterator = croniter(self.expression, _aware(before, self.zone))
+        return _tidy(iterator.get_prev(datetime), self.zone)
+
+
+def _crontab_safe(command: str) -> str:
+    # cron turns an unescaped % into a newline and feeds the rest to stdin: a classic silent bug.
+    return command.replace("%", r"\%")
+
+
+def crontab_entry(
+    expression: str,
+    command: Sequence[str],
+    *,
+    workdir: str | Path,
+    log_file: str | Path,
+    lock_file: str | Path,
+    comment: str = "",
+) -> str:
+    """A crontab entry (comment line + schedule line) that runs ``command`` safely.
+
+    ``command`` is an argv list whose first item must be an absolute path (cron's PATH is tiny);
+    the entry changes into ``workdir``, takes ``flock -n`` on ``lock_file`` (a run still going
+    makes the next one exit instead of overlapping) and appends stdout and stderr to ``log_file``.
+    Raises InvalidCronError for a bad expression or relative paths.
+    """
+    fields = validate_cron(expression)
+    paths = {"command[0]": command[0] if command else "", "workdir": workdir,
+             "log_file": log_file, "lock_file": lock_file}
+    for what, path in paths.items():
+        if not Path(str(path)).is_absolute():
+            raise InvalidCronError(
+                f"{what} {str(path)!r} is not an absolute path: cron runs with a minimal "
+                "environment and another working directory, so give the full path"
+            )
+    quoted = " ".join(shlex.quote(str(part)) for part in command)
+    line = (
+        f"{fields} cd {shlex.quote(str(workdir))} && /usr/bin/flock -n "
+        f"{shlex.quote(str(lock_file))} {quoted} >> {shlex.quote(str(log_file))} 2>&1"
+    )
+    header = f"# {comment}: {describe_cron(fields)} (server time)" if comment else ""
+    return "\n".join(part for part in (header, _crontab_safe(line)) if part)

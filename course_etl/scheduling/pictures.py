@@ -1,0 +1,160 @@
+"""Pictures of schedules and runs: the DAG coloured by task state, a Gantt chart, a week of ticks.
+
+Drawn with matplotlib only, in the lecture diagrams' style and colour-blind-safe palette
+(:mod:`course_etl.diagrams`), on ``Figure`` objects that never touch pyplot's global state, so a
+widget can redraw without leaking figures. :func:`to_png` turns a figure into PNG bytes for
+``IPython.display.Image`` or an ``ipywidgets.Image``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from ..diagrams import (
+    FONT_BODY,
+    FONT_SMALL,
+    INK,
+    MUTED_INK,
+    OKABE_ITO,
+    TASK_STATE_COLORS,
+    _arrow,
+    _band,
+    _box,
+    _canvas,
+    _legend,
+    _pinned_style,
+)
+from .cron import CronSchedule
+from .pipeline import Pipeline
+from .runner import RunReport
+
+__all__ = ["STATE_COLORS", "dag_figure", "gantt_figure", "week_timeline_figure", "to_png"]
+
+STATE_COLORS: Mapping[str, str] = MappingProxyType({
+    **TASK_STATE_COLORS,
+    "skipped": OKABE_ITO["reddish_purple"],  # Airflow shows skipped tasks in pink
+    "not run": "white",
+})
+
+
+def to_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _layers(pipeline: Pipeline) -> dict[str, int]:
+    """Each task's column: the length of the longest upstream chain leading to it."""
+    depth: dict[str, int] = {}
+    for name in pipeline.order:
+        upstream = pipeline.graph[name]
+        depth[name] = 1 + max((depth[u] for u in upstream), default=-1)
+    return depth
+
+
+def dag_figure(pipeline: Pipeline, report: RunReport | None = None) -> Figure:
+    """The pipeline's tasks and dependencies, each task coloured by its state in ``report``."""
+    with _pinned_style():
+        when = f" of {report.logical_date:%Y-%m-%d %H:%M %Z}" if report else ""
+        state = f": {report.state}" if report else ""
+        fig, ax = _canvas(
+            f"DAG {pipeline.name}{when}{state}",
+            f"schedule {pipeline.schedule} ({pipeline.cron.description}); arrows point "
+            "downstream; a task runs once all its upstream tasks succeeded",
+        )
+        _band(ax, (1, 8), 98, 42)
+        depth = _layers(pipeline)
+        columns = max(depth.values()) + 1
+        step = 96 / columns
+        w = min(22.0, step * 0.72)
+        h = 8.0
+        boxes = {}
+        for column in range(columns):
+            names = [n for n in pipeline.order if depth[n] == column]
+            gap = 40 / len(names)
+            for row, name in enumerate(names):
+                x = 2 + column * step + (step - w) / 2
+                y = 48 - gap * (row + 0.5) - h / 2
+                task_report = report.tasks.get(name) if report else None
+                task_state = task_report.state if task_report else "not run"
+                label = name if report is None else f"{name}\n{task_state}"
+                if task_report and task_report.tries > 1:
+                    label += f" (tries: {task_report.tries})"
+                boxes[name] = _box(ax, (x, y), w, h, label, STATE_COLORS[task_state],
+                                   size=FONT_SMALL if w < 18 else FONT_BODY)
+        for upstream, downstream in pipeline.edges:
+            _arrow(ax, boxes[upstream].right, boxes[downstream].left)
+        if report is not None:
+            _legend(ax, {k: v for k, v in STATE_COLORS.items() if k != "not run"})
+        return fig
+
+
+def gantt_figure(report: RunReport) -> Figure:
+    """One bar per try of each task along the run's clock; gaps between tries are retry waits."""
+    with _pinned_style():
+        fig = Figure(figsize=(10, 1.6 + 0.7 * len(report.tasks)), dpi=100, facecolor="white")
+        ax = fig.add_subplot()
+        names = list(report.tasks)
+        for row, name in enumerate(names):
+            task_report = report.tasks[name]
+            if not task_report.attempts:  # never started: say why on the empty row
+                ax.text(report.seconds * 0.01, row, f"{task_report.state} (not started)",
+                        va="center", size=FONT_SMALL, color=MUTED_INK)
+                continue
+            for attempt in task_report.attempts:
+                ax.barh(row, attempt.seconds, left=attempt.started, height=0.55,
+                        color=STATE_COLORS[attempt.state], edgecolor=INK)
+                ax.text(attempt.started + attempt.seconds / 2, row, f"try {attempt.try_number}",
+                        ha="center", va="center", size=FONT_SMALL)
+            for before, after in zip(task_report.attempts, task_report.attempts[1:], strict=False):
+                ax.plot([before.ended, after.started], [row, row], linestyle=":", color=INK)
+        ax.set_yticks(range(len(names)), names)
+        ax.set_ylim(len(names) - 0.4, -0.6)
+        ax.set_xlabel("seconds since the run started (dotted: waiting for a retry)")
+        ax.set_title(f"{report.pipeline} run of {report.logical_date:%Y-%m-%d %H:%M %Z}: "
+                     f"{report.state} in {report.seconds:g} s", loc="left", weight="bold")
+        ax.set_xlim(0, max(report.seconds, 1) * 1.02)
+        ax.grid(axis="x", color="#DDDDDD")
+        ax.set_axisbelow(True)
+        seen = {a.state for r in report.tasks.values() for a in r.attempts}
+        handles = [Patch(facecolor=STATE_COLORS[s], edgecolor=INK, label=s)
+                   for s in STATE_COLORS if s in seen]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False,
+                  fontsize=FONT_SMALL)
+        fig.tight_layout()
+        return fig
+
+
+def week_timeline_figure(schedule: CronSchedule, week_start: datetime) -> Figure:
+    """Seven rows (days from ``week_start``), hours 0-24 across, a tick per scheduled run."""
+    with _pinned_style():
+        zone = schedule.zone
+        start = datetime.combine(week_start.date(), datetime.min.time(), tzinfo=zone)
+        runs = schedule.runs_between(start, start + timedelta(days=7, seconds=-1))
+        fig = Figure(figsize=(10, 3.6), dpi=100, facecolor="white")
+        ax = fig.add_subplot()
+        days = [start + timedelta(days=d) for d in range(7)]
+        for run in runs:
+            row = (run.date() - start.date()).days
+            ax.plot([run.hour + run.minute / 60] * 2, [row - 0.32, row + 0.32],
+                    color=OKABE_ITO["blue"], linewidth=2 if len(runs) < 200 else 0.8)
+        ax.set_yticks(range(7), [f"{d:%a %d %b}" for d in days])
+        ax.invert_yaxis()
+        ax.set_ylim(6.6, -0.6)
+        ax.set_xlim(0, 24)
+        ax.set_xticks(range(0, 25, 2), [f"{h:02d}:00" for h in range(0, 25, 2)])
+        ax.grid(axis="x", color="#DDDDDD")
+        ax.set_axisbelow(True)
+        ax.set_title(f"{schedule.expression}: {schedule.description} — {len(runs)} run(s) in "
+                     f"this week ({schedule.timezone})", loc="left", weight="bold",
+                     size=FONT_BODY)
+        fig.tight_layout()
+        return fig
+

@@ -1,0 +1,244 @@
+"""Alert channels against real local servers: SMTP (aiosmtpd) and a webhook (http.server)."""
+
+import email
+import http.server
+import io
+import json
+import socket
+import threading
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from course_etl.alerts import (
+    Alert,
+    AlertConfigError,
+    AlertDeliveryError,
+    AlertRouter,
+    ConsoleChannel,
+    EmailChannel,
+    JsonLinesChannel,
+    WebhookChannel,
+    alerts_from_checks,
+    channels_from_config,
+    task_failure_alert,
+)
+from course_etl.checks import CheckResult, SuiteReport
+from course_etl.runlog import RunRecorder, SimulatedClock, alerts_frame, runs_frame
+
+ALERT = Alert("error", "customers_daily: dw_customers.not_null(name) fail",
+              "2 row(s) with NULL name", "customers_daily", None)
+
+
+def free_port():
+    """A port nobody listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    """aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.mail_from, envelope.rcpt_tos,
+                              email.message_from_bytes(envelope.content)))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+class Hook(http.server.BaseHTTPRequestHandler):
+    received: list
+
+    def do_POST(self):  # noqa: N802 - http.server's hook name
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append((self.path, self.headers["Content-Type"], json.loads(body)))
+        self.send_response(500 if self.path == "/broken" else 200)
+        self.end_headers()
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+@pytest.fixture
+def webhook_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def email_channel(port, **options):
+    return EmailChannel("127.0.0.1", port, sender="etl@example.org",
+                        recipients=["oncall@example.org", "lead@example.org"], **options)
+
+
+def test_email_reaches_a_real_smtp_server(smtp_server):
+    controller, inbox = smtp_server
+    email_channel(controller.port, enabled=True).send(ALERT)
+    [(sender, recipients, message)] = inbox.messages
+    assert (sender, recipients) == ("etl@example.org", ["oncall@example.org", "lead@example.org"])
+    assert message["Subject"] == "[ERROR] customers_daily: dw_customers.not_null(name) fail"
+    assert message.get_payload().strip() == "2 row(s) with NULL name"
+
+
+def test_unreachable_smtp_host_gives_a_clear_error():
+    port = free_port()
+    with pytest.raises(AlertDeliveryError,
+                       match=rf"email channel: cannot deliver through SMTP server "
+                             rf"127.0.0.1:{port} \(ConnectionRefusedError.*check the 'host'"):
+        email_channel(port, enabled=True, timeout=2).send(ALERT)
+
+
+def test_webhook_posts_json_to_a_real_http_server(webhook_server):
+    url = f"http://127.0.0.1:{webhook_server.server_port}/hooks/etl"
+    WebhookChannel(url).send(ALERT)
+    [(path, content_type, payload)] = webhook_server.received
+    assert (path, content_type) == ("/hooks/etl", "application/json")
+    assert payload["text"] == "[error] customers_daily: dw_customers.not_null(name) fail"
+    assert payload["severity"] == "error" and payload["body"] == "2 row(s) with NULL name"
+
+
+def test_webhook_http_error_is_reported(webhook_server):
+    url = f"http://127.0.0.1:{webhook_server.server_port}/broken"
+    with pytest.raises(AlertDeliveryError, match=r"POST to .*/broken answered HTTP 500"):
+        WebhookChannel(url).send(ALERT)
+    with pytest.raises(AlertDeliveryError, match=r"cannot reach .* check the 'url'"):
+        WebhookChannel(f"http://127.0.0.1:{free_port()}/x", timeout=2).send(ALERT)
+
+
+def test_jsonl_and_console_channels(tmp_path, caplog):
+    path = tmp_path / "alerts.jsonl"
+    channel = JsonLinesChannel(path)
+    channel.send(ALERT)
+    channel.send(Alert("warning", "late", pipeline="p"))
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(x["severity"], x["subject"], x["key"]) for x in lines] == [
+        ("error", ALERT.subject, f"customers_daily|error|{ALERT.subject}"),
+        ("warning", "late", "p|warning|late")]
+    stream = io.StringIO()
+    with caplog.at_level("WARNING", logger="course_etl.alerts"):
+        ConsoleChannel(stream).send(ALERT)
+        assert caplog.records == [], "printing and logging are two choices, not both"
+        ConsoleChannel(use_logging=True).send(Alert("warning", "late"))
+    assert stream.getvalue() == f"ALERT [ERROR] {ALERT.subject}\n"
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "ALERT [WARNING] late")]
+    with pytest.raises(AlertDeliveryError, match="jsonl channel: cannot append to 'missing'"):
+        JsonLinesChannel(tmp_path / "no_dir" / "missing").send(ALERT)
+
+
+@pytest.fixture
+def clock():
+    return SimulatedClock("2024-10-01 02:10:00")
+
+
+def test_router_throttles_identical_alerts_per_channel(conn, clock, smtp_server, tmp_path):
+    controller, inbox = smtp_server
+    router = AlertRouter(conn, [JsonLinesChannel(tmp_path / "a.jsonl"),
+                                email_channel(controller.port, enabled=True)],
+                         throttle=timedelta(hours=1), clock=clock)
+    first = router.send(ALERT)
+    clock.advance(30 * 60)
+    second = router.send(ALERT)
+    other = router.send(Alert("warning", "something else"))
+    clock.advance(31 * 60)
+    third = router.send(ALERT)
+    assert [d.status for d in first + second + other + third] == [
+        "sent", "sent", "throttled", "throttled", "sent", "sent", "sent", "sent"]
+    assert len(inbox.messages) == 3
+    assert len((tmp_path / "a.jsonl").read_text().splitlines()) == 3
+    assert alerts_frame(conn).status.tolist() == [
+        "sent", "sent", "throttled", "throttled", "sent", "sent", "sent", "sent"]
+
+
+def test_a_failing_channel_is_recorded_on_the_run_and_others_still_send(
+        conn, clock, tmp_path, caplog):
+    recorder = RunRecorder(conn, clock=clock)
+    run_id = recorder.start_run("customers_daily", "2024-10-01")
+    port = free_port()
+    router = AlertRouter(conn, [email_channel(port, enabled=True, timeout=2),
+                                JsonLinesChannel(tmp_path / "a.jsonl")], clock=clock)
+    alert = task_failure_alert("customers_daily", "load", OSError("disk full"), run_id=run_id)
+    with caplog.at_level("WARNING", logger="course_etl.alerts"):
+        deliveries = router.send(alert)
+    assert [(d.channel, d.status) for d in deliveries] == [("email", "failed"), ("jsonl", "sent")]
+    assert f"127.0.0.1:{port}" in deliveries[0].error
+    assert "alert channel 'email' failed" in caplog.text
+    note = runs_frame(conn).notes[0]
+    assert note.startswith(f"alert channel 'email' failed: email channel: cannot deliver "
+                           f"through SMTP server 127.0.0.1:{port}")
+    log = alerts_frame(conn)
+    assert log[["run_id", "channel", "status"]].values.tolist() == [
+        [run_id, "email", "failed"], [run_id, "jsonl", "sent"]]
+    assert "ConnectionRefusedError" in log.error[0]
+
+
+def test_email_is_off_by_default_like_the_lecture(conn, clock, smtp_server):
+    controller, inbox = smtp_server
+    channels = channels_from_config({
+        "console": False, "email_alerts": False,
+        "email": {"host": "127.0.0.1", "port": controller.port, "sender": "etl@example.org",
+                  "recipients": ["oncall@example.org"]}})
+    deliveries = AlertRouter(conn, channels, clock=clock).send(ALERT)
+    assert [(d.channel, d.status) for d in deliveries] == [("email", "disabled")]
+    assert inbox.messages == []
+
+
+def test_alerts_from_checks_mark_blocking_failures_as_errors():
+    report = SuiteReport((
+        CheckResult("not_null(name)", "fail", 1, 0, "1 row(s) with NULL name", "dw", True),
+        CheckResult("freshness(updated_at)", "warn", "2d", "warn after 1d", "old", "dw"),
+        CheckResult("unique_key(id)", "pass", 0, 0, "ok", "dw", True),
+    ))
+    alerts = alerts_from_checks(report, pipeline="p", run_id=7)
+    assert [(a.severity, a.subject, a.key) for a in alerts] == [
+        ("error", "p: dw.not_null(name) fail (blocking: data held back)",
+         "p|dw|not_null(name)|fail"),
+        ("warning", "p: dw.freshness(updated_at) warn", "p|dw|freshness(updated_at)|warn")]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: EmailChannel("", sender="a@b", recipients=["c@d"]), "field 'host'"),
+        (lambda: EmailChannel("h", 70000, sender="a@b", recipients=["c@d"]),
+         "field 'port' must be an int in 1..65535, not 70000"),
+        (lambda: EmailChannel("h", sender="a@b", recipients="c@d"), "field 'recipients'"),
+        (lambda: EmailChannel("h", sender="nobody", recipients=["c@d"]), "field 'sender'"),
+        (lambda: EmailChannel("h", sender="a@b", recipients=["c@d"], timeout=-1),
+         "field 'timeout'"),
+        (lambda: WebhookChannel("ftp://example.org/x"), "webhook channel: field 'url'"),
+        (lambda: JsonLinesChannel(""), "jsonl channel: field 'path'"),
+        (lambda: Alert("critical", "x"), "severity must be one of warning, error"),
+        (lambda: channels_from_config({"email_alerts": True}), "'email' settings .* missing"),
+        (lambda: channels_from_config({"email_alerts": "no"}), "'email_alerts' must be true"),
+        (lambda: channels_from_config({"slack": "x"}), r"unknown key\(s\) slack"),
+        (lambda: channels_from_config({"email": {"hots": "x"}}), r"unknown 'email' field"),
+    ],
+)
+def test_bad_channel_settings_name_the_field(make, message):
+    with pytest.raises(AlertConfigError, match=message):
+        make()
+
+
+def test_router_rejects_bad_settings(conn):
+    with pytest.raises(AlertConfigError, match="field 'throttle'"):
+        AlertRouter(conn, [], throttle=3600)
+    with pytest.raises(AlertConfigError, match="channel names must be unique"):
+        AlertRouter(conn, [ConsoleChannel(), ConsoleChannel()])

@@ -1,0 +1,289 @@
+"""Data checks: each verdict, the suite runner, the blocking gate and bad input."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from course_etl import incremental_load
+from course_etl.checks import (
+    CheckConfigError,
+    CheckResult,
+    ChecksBlockedError,
+    duration_anomaly,
+    freshness,
+    not_null,
+    parse_period,
+    referential_integrity,
+    robust_z_score,
+    row_count_between,
+    row_count_non_decreasing,
+    run_suite,
+    unique_key,
+    validate_suite,
+    volume_anomaly,
+)
+from course_etl.data import apply_lecture_changes
+
+NOW = "2024-10-06 12:00:00"
+HISTORY = [100, 104, 98, 101, 97, 103, 99, 102]
+
+
+@pytest.fixture
+def dw(lecture_conn):
+    """The lecture's warehouse after its first incremental load, plus an orders table."""
+    conn = lecture_conn
+    incremental_load(conn, "src_customers", "dw_customers", key="id", watermark="updated_at")
+    conn.execute("CREATE TABLE orders (order_id INTEGER, customer_id INTEGER, amount REAL)")
+    conn.executemany("INSERT INTO orders VALUES (?, ?, ?)",
+                     [(1, 1, 9.5), (2, 2, 3.0), (3, None, 1.0)])
+    return conn
+
+
+def verdict(result):
+    return result.status, result.observed, result.expected
+
+
+def test_lecture_row_count_check(dw):
+    before = 3
+    apply_lecture_changes(dw, 1)
+    incremental_load(dw, "src_customers", "dw_customers", key="id", watermark="updated_at")
+    result = row_count_non_decreasing(dw, "dw_customers", previous=before)
+    assert verdict(result) == ("pass", 4, ">= 3")
+    assert result.message == "row count non-decreasing: 3 -> 4"
+    dw.execute("DELETE FROM dw_customers WHERE id > 1")
+    assert verdict(row_count_non_decreasing(dw, "dw_customers", previous=4)) == (
+        "fail", 1, ">= 4")
+
+
+@pytest.mark.parametrize(
+    ("bounds", "status", "expected"),
+    [({"min_rows": 1}, "pass", "1..inf"), ({"min_rows": 4}, "fail", "4..inf"),
+     ({"max_rows": 2}, "fail", "-inf..2"), ({"min_rows": 3, "max_rows": 3}, "pass", "3..3")],
+)
+def test_row_count_between(dw, bounds, status, expected):
+    assert verdict(row_count_between(dw, "dw_customers", **bounds)) == (status, 3, expected)
+
+
+@pytest.mark.parametrize(
+    ("now", "status", "age"),
+    [("2024-10-01 12:00:00", "pass", "12h"), ("2024-10-02 06:00:00", "warn", "1d 6h"),
+     ("2024-10-05 00:00:01", "fail", "4d"), ("2024-09-30", "pass", "0m")],
+)
+def test_freshness_warn_then_error(dw, now, status, age):
+    result = freshness(dw, "dw_customers", "updated_at", now=now,
+                       warn_after={"count": 1, "period": "day"},
+                       error_after={"count": 3, "period": "day"})
+    assert verdict(result) == (status, age, "warn after 1d, error after 3d")
+    assert result.name == "freshness(updated_at)"
+
+
+def test_freshness_of_an_empty_table_fails(conn):
+    conn.execute("CREATE TABLE t (updated_at TEXT)")
+    result = freshness(conn, "t", "updated_at", now=NOW, error_after=timedelta(hours=2))
+    assert verdict(result) == ("fail", None, "error after 2h")
+
+
+def test_freshness_with_zones_compares_in_utc(conn):
+    conn.execute("CREATE TABLE t (ts TEXT)")
+    conn.execute("INSERT INTO t VALUES ('2024-10-06T10:00:00+02:00')")
+    result = freshness(conn, "t", "ts", now=datetime(2024, 10, 6, 12), warn_after=timedelta(
+        hours=3))
+    assert result.observed == "4h" and result.status == "warn"
+
+
+def test_not_null_unique_and_referential_integrity(dw):
+    assert verdict(not_null(dw, "orders", "amount")) == ("pass", 0, 0)
+    assert verdict(not_null(dw, "orders", "customer_id")) == ("fail", 1, 0)
+    assert verdict(unique_key(dw, "orders", "order_id")) == ("pass", 0, 0)
+    dw.execute("INSERT INTO orders VALUES (2, 9, 1.0), (2, 9, 1.0)")
+    duplicated = unique_key(dw, "orders", ["order_id"])
+    assert verdict(duplicated) == ("fail", 1, 0)
+    assert duplicated.message == "1 order_id value(s) appear more than once (e.g. order_id = 2)"
+    assert verdict(unique_key(dw, "orders", ["order_id", "customer_id"])) == ("fail", 1, 0)
+    orphans = referential_integrity(dw, "orders", "customer_id", parent="dw_customers",
+                                    parent_column="id")
+    assert verdict(orphans) == ("fail", 2, 0)
+    assert orphans.message == "2 customer_id value(s) missing from dw_customers.id"
+    dw.execute("DELETE FROM orders WHERE customer_id = 9")
+    assert referential_integrity(dw, "orders", "customer_id", parent="dw_customers",
+                                 parent_column="id").status == "pass"
+
+
+def test_robust_z_score_ignores_an_outlier_in_the_history():
+    # median 100.5, absolute deviations 0.5 0.5 1.5 1.5 2.5 2.5 3.5 3.5 -> MAD 2.0
+    assert robust_z_score(100, HISTORY) == pytest.approx(0.6745 * -0.5 / 2.0)
+    spiked = [*HISTORY[:-1], 5_000]
+    assert abs(robust_z_score(160, spiked)) > 3.5, "one old spike does not mask a new one"
+    assert robust_z_score(7, [5, 5, 5, 5, 9]) == pytest.approx(2 / (1.253314 * 0.8))
+    assert robust_z_score(5, [5, 5, 5]) == 0.0
+    assert robust_z_score(6, [5, 5, 5]) == float("inf")
+
+
+def test_volume_anomaly_needs_history_then_flags_both_directions():
+    assert volume_anomaly(1_000, HISTORY[:3]).message == (
+        "only 3 of 7 runs of history: not judged yet")
+    assert volume_anomaly(1_000, HISTORY[:3]).status == "pass"
+    assert volume_anomaly(101, HISTORY).status == "pass"
+    spike = volume_anomaly(1_000, HISTORY, fail_score=10)
+    assert (spike.status, spike.message) == ("fail", "1000 rows vs median 100.5 (robust z = 303.4)")
+    assert volume_anomaly(60, HISTORY).status == "warn"
+
+
+def test_duration_anomaly_flags_only_slow_runs():
+    history = [30.0, 31.0, 29.0, 30.5, 29.5, 30.0, 31.5]
+    assert duration_anomaly(300.0, history).status == "warn"
+    assert duration_anomaly(3.0, history).status == "pass", "fast is fine"
+    assert duration_anomaly(300.0, history).name == "duration_anomaly(seconds)"
+
+
+SUITE = {
+    "dw_customers": [
+        {"check": "row_count_non_decreasing", "blocking": True},
+        {"check": "row_count_between", "min_rows": 1, "max_rows": 1000},
+        {"check": "freshness", "column": "updated_at",
+         "warn_after": {"count": 1, "period": "day"},
+         "error_after": {"count": 10, "period": "day"}},
+        {"check": "not_null", "column": "name", "blocking": True},
+        {"check": "unique_key", "key": "id", "blocking": True},
+        {"check": "volume_anomaly", "metric": "rows_loaded"},
+    ],
+    "orders": [
+        {"check": "not_null", "column": "customer_id", "severity": "warn"},
+    ],
+}
+RUNTIME = {"now": NOW, "previous_row_counts": {"dw_customers": 3},
+           "metrics": {"rows_loaded": (3, [3, 2, 3, 4, 3, 3, 2])}}
+
+
+def test_suite_runs_every_check_and_reports(dw):
+    report = run_suite(dw, SUITE, **RUNTIME)
+    frame = report.frame()
+    assert frame[["table", "name", "status", "blocking"]].values.tolist() == [
+        ["dw_customers", "row_count_non_decreasing", "pass", True],
+        ["dw_customers", "row_count_between", "pass", False],
+        ["dw_customers", "freshness(updated_at)", "warn", False],
+        ["dw_customers", "not_null(name)", "pass", True],
+        ["dw_customers", "unique_key(id)", "pass", True],
+        ["dw_customers", "volume_anomaly(rows_loaded)", "pass", False],
+        ["orders", "not_null(customer_id)", "warn", False],
+    ]
+    assert (report.status, report.blocked) == ("warn", False)
+    report.raise_if_blocked()
+
+
+def test_blocking_failure_blocks_and_warning_does_not(dw):
+    dw.execute("UPDATE dw_customers SET name = NULL WHERE id = 2")
+    report = run_suite(dw, SUITE, **RUNTIME)
+    assert report.blocked and report.status == "fail"
+    assert [r.name for r in report.failures(blocking_only=True)] == ["not_null(name)"]
+    with pytest.raises(ChecksBlockedError,
+                       match=r"dw_customers.not_null\(name\): 1 row\(s\) with NULL name"):
+        report.raise_if_blocked()
+    warn_only = {"dw_customers": [{"check": "not_null", "column": "name"}]}
+    assert not run_suite(dw, warn_only).blocked
+
+
+def test_a_check_that_breaks_at_run_time_becomes_a_failed_result(dw, monkeypatch):
+    import course_etl.checks as checks
+
+    def broken(conn, table, column):
+        raise RuntimeError("disk I/O error")
+
+    monkeypatch.setitem(checks.CHECKS, "not_null", broken)
+    report = run_suite(dw, {"dw_customers": [{"check": "not_null", "column": "name",
+                                              "blocking": True},
+                                             {"check": "unique_key", "key": "id"}]})
+    assert [(r.name, r.status, r.message) for r in report.results] == [
+        ("not_null", "fail", "check raised RuntimeError: disk I/O error"),
+        ("unique_key(id)", "pass", "every id is unique")]
+    assert report.blocked, "a blocking check that could not run holds the data back"
+
+
+@pytest.mark.parametrize(
+    ("suite", "message"),
+    [
+        ({"dw_custmers": [{"check": "not_null", "column": "name"}]},
+         r"suite for 'dw_custmers', check #1 \(not_null\): not_null check: field 'table': "
+         r"unknown table 'dw_custmers' "
+         r"\(known: dw_customers, etl_watermarks, orders, src_customers\)"),
+        ({"dw_customers": [{"check": "not_null", "column": "nmae"}]},
+         r"check #1 \(not_null\): not_null check on 'dw_customers': field 'column': "
+         r"unknown column 'nmae' \(columns: id, name, city, updated_at\)"),
+        ({"dw_customers": [{"check": "unique_key", "key": ["id", "nope"]}]},
+         r"field 'key': unknown column 'nope'"),
+        ({"dw_customers": [{"check": "not_nul", "column": "name"}]},
+         r"check #1: unknown check 'not_nul' \(known: row_count_non_decreasing"),
+        ({"dw_customers": [{"check": "not_null", "column": "name", "colour": "red"}]},
+         r"unknown field\(s\) colour \(allowed: column\)"),
+        ({"dw_customers": [{"check": "not_null"}]}, r"missing field\(s\) column"),
+        ({"dw_customers": [{"check": "not_null", "column": "name", "blocking": "yes"}]},
+         r"field 'blocking' must be true or false, not 'yes'"),
+        ({"dw_customers": [{"check": "not_null", "column": "name", "severity": "info"}]},
+         r"field 'severity' must be 'warn' or 'error'"),
+        ({"dw_customers": "not_null"}, r"suite for 'dw_customers' must be a list"),
+        ({"dw_customers": [{"column": "name"}]}, r"each check is a dict with a 'check' field"),
+    ],
+)
+def test_bad_declarations_name_table_check_and_field(dw, suite, message):
+    with pytest.raises(CheckConfigError, match=message):
+        validate_suite(dw, suite)
+    with pytest.raises(CheckConfigError, match=message):
+        run_suite(dw, suite, **RUNTIME)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"check": "row_count_between", "min_rows": -1},
+         r"row_count_between check on 'dw_customers': field 'min_rows' must be an int >= 0, "
+         r"not -1"),
+        ({"check": "row_count_between", "min_rows": "10"}, r"field 'min_rows' must be an int"),
+        ({"check": "row_count_between", "min_rows": 5, "max_rows": 2},
+         r"'min_rows' \(5\) is greater than 'max_rows' \(2\)"),
+        ({"check": "freshness", "column": "updated_at", "warn_after": -5},
+         r"freshness check: field 'warn_after' must be \{'count': 12, 'period': 'hour'\}"),
+        ({"check": "freshness", "column": "updated_at",
+          "error_after": {"count": 0, "period": "day"}}, r"'count' must be an int > 0, not 0"),
+        ({"check": "freshness", "column": "updated_at",
+          "error_after": {"count": 2, "period": "fortnight"}}, r"'period' must be one of"),
+        ({"check": "freshness", "column": "updated_at", "warn_after": timedelta(days=3),
+          "error_after": timedelta(days=1)}, r"'warn_after' is longer than 'error_after'"),
+        ({"check": "freshness", "column": "city", "warn_after": timedelta(days=3)},
+         r"field 'column': 'city' holds 'Chicago', not a timestamp"),
+        ({"check": "volume_anomaly", "metric": "rows_loaded", "warn_score": -1},
+         r"volume_anomaly check: field 'warn_score' must be a number > 0, not -1"),
+        ({"check": "volume_anomaly", "metric": "rows_loaded", "min_history": 2},
+         r"field 'min_history' must be at least 3"),
+        ({"check": "volume_anomaly", "metric": "rows_read"},
+         r"field 'metric': no run-time value for 'rows_read' \(given: rows_loaded\)"),
+    ],
+)
+def test_bad_thresholds_name_the_check_and_field(dw, entry, message):
+    with pytest.raises(CheckConfigError, match=message):
+        run_suite(dw, {"dw_customers": [entry]}, **RUNTIME)
+
+
+def test_direct_calls_validate_too(dw):
+    with pytest.raises(CheckConfigError, match="row_count_non_decreasing check on "
+                                               "'dw_customers': field 'previous'"):
+        row_count_non_decreasing(dw, "dw_customers", previous=None)
+    with pytest.raises(CheckConfigError, match="field 'history' must be a list of numbers"):
+        volume_anomaly(5, "1,2,3")
+    with pytest.raises(CheckConfigError, match="field 'observed' must be a number"):
+        duration_anomaly("slow", [1, 2, 3])
+    with pytest.raises(CheckConfigError, match="status must be one of pass, warn, fail"):
+        CheckResult("x", "error", 1, 0, "")
+    assert parse_period({"count": 90, "period": "minute"}) == timedelta(minutes=90)
+
+
+def test_a_bad_suite_inside_a_recorded_task_is_recorded_not_lost(dw):
+    from course_etl.runlog import RunRecorder, SimulatedClock, task_runs_frame
+
+    recorder = RunRecorder(dw, clock=SimulatedClock("2024-10-06 02:05:00"))
+    run_id = recorder.start_run("customers_daily", "2024-10-05")
+    with pytest.raises(CheckConfigError):
+        with recorder.task(run_id, "validate"):
+            run_suite(dw, {"dw_customers": [{"check": "not_null", "column": "nmae"}]})
+    assert recorder.finish_run(run_id) == "failed"
+    [error] = task_runs_frame(dw).error.tolist()
+    assert error.startswith("CheckConfigError: suite for 'dw_customers', check #1 (not_null)")

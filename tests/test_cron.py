@@ -1,0 +1,142 @@
+"""Cron: validation names the bad field, descriptions, next runs across DST, crontab entries."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from course_etl.scheduling.cron import (
+    PRESETS,
+    CronSchedule,
+    InvalidCronError,
+    crontab_entry,
+    describe_cron,
+    next_runs,
+    resolve_timezone,
+    runs_between,
+    validate_cron,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize(("expression", "field", "bad"), [
+    ("61 * * * *", "field 1 (minute)", "'61'"),
+    ("5 24 * * *", "field 2 (hour)", "'24'"),
+    ("0 0 32 * *", "field 3 (day of month)", "'32'"),
+    ("0 0 1 13 *", "field 4 (month)", "'13'"),
+    ("0 0 * * 8", "field 5 (day of week)", "'8'"),
+    ("0 0 * * MOX", "field 5 (day of week)", "'MOX'"),
+])
+def test_invalid_field_is_named(expression, field, bad):
+    with pytest.raises(InvalidCronError) as error:
+        validate_cron(expression)
+    assert field in str(error.value) and bad in str(error.value)
+
+
+def test_cron_descriptor_alone_would_accept_what_croniter_refuses():
+    from cron_descriptor import get_description
+
+    assert get_description("61 * * * *")  # describes nonsense without complaint
+    with pytest.raises(InvalidCronError):
+        describe_cron("61 * * * *")  # ours validates first
+
+
+@pytest.mark.parametrize("expression", ["", "5 2 * *", "5 2 * * * *", "@dayly"])
+def test_wrong_shape_is_refused_with_the_fix(expression):
+    with pytest.raises(InvalidCronError, match="5 fields|field|nickname|empty"):
+        validate_cron(expression)
+
+
+def test_never_firing_combination_is_refused():
+    with pytest.raises(InvalidCronError, match="never fires"):
+        validate_cron("0 0 31 2 *")
+
+
+def test_nicknames_and_whitespace_are_normalised():
+    assert validate_cron("@daily") == "0 0 * * *"
+    assert validate_cron("  5   2 * *  * ") == "5 2 * * *"
+
+
+@pytest.mark.parametrize(("expression", "text"), [
+    ("5 2 * * *", "At 02:05"),
+    ("30 6 * * 1-5", "At 06:30, Monday through Friday"),
+    ("*/15 * * * *", "Every 15 minutes"),
+    ("0 23 L * *", "At 23:00, on the last day of the month"),
+])
+def test_descriptions(expression, text):
+    assert describe_cron(expression) == text
+
+
+def test_every_preset_is_valid_and_described():
+    for expression in PRESETS.values():
+        assert describe_cron(expression)
+
+
+def test_next_runs_in_a_time_zone():
+    runs = next_runs("5 2 * * *", 3, after=datetime(2024, 10, 1), timezone="Europe/Berlin")
+    assert runs == [datetime(2024, 10, d, 2, 5, tzinfo=BERLIN) for d in (1, 2, 3)]
+    assert [r.utcoffset().total_seconds() / 3600 for r in runs] == [2, 2, 2]
+
+
+def test_next_runs_across_the_autumn_dst_change_keep_wall_clock_time():
+    runs = next_runs("30 6 * * *", 2, after=datetime(2024, 10, 26), timezone="Europe/Berlin")
+    assert [r.hour for r in runs] == [6, 6]
+    assert [r.utcoffset().total_seconds() / 3600 for r in runs] == [2, 1]  # CEST, then CET
+
+
+def test_a_run_in_the_skipped_spring_hour_is_not_invented():
+    runs = runs_between("30 2 * * *", datetime(2024, 3, 30), datetime(2024, 4, 1, 23, 59),
+                        timezone="Europe/Berlin")
+    # 31 March 02:30 does not exist in Berlin: whatever croniter does, no run is at a fake time.
+    assert all(r == datetime.fromtimestamp(r.timestamp(), BERLIN) for r in runs)
+    assert datetime(2024, 3, 30, 2, 30, tzinfo=BERLIN) in runs
+    assert datetime(2024, 4, 1, 2, 30, tzinfo=BERLIN) in runs
+
+
+def test_runs_between_includes_both_ends_and_is_guarded():
+    runs = runs_between("0 * * * *", datetime(2024, 10, 1, 0), datetime(2024, 10, 1, 3))
+    assert [r.hour for r in runs] == [0, 1, 2, 3]
+    assert len(runs_between("* * * * *", datetime(2024, 10, 1), datetime(2024, 10, 9),
+                            limit=50)) == 50
+    with pytest.raises(InvalidCronError, match="before it starts"):
+        runs_between("0 * * * *", datetime(2024, 10, 2), datetime(2024, 10, 1))
+
+
+def test_unknown_time_zone_suggests_close_names():
+    with pytest.raises(InvalidCronError, match="Europe/Berlin"):
+        resolve_timezone("Europe/Berln")
+
+
+def test_schedule_object_and_previous_run():
+    schedule = CronSchedule("5 2 * * *", "UTC")
+    assert schedule.description == "At 02:05"
+    previous = schedule.previous_run(datetime(2024, 10, 2, 2, 5))
+    assert previous == datetime(2024, 10, 1, 2, 5, tzinfo=ZoneInfo("UTC"))
+    assert previous.fold == 0
+
+
+def test_crontab_entry_has_absolute_paths_lock_log_and_escaped_percent():
+    entry = crontab_entry(
+        "5 2 * * *", ["/srv/etl/.venv/bin/python", "-m", "course_etl", "x", "--day", "%Y"],
+        workdir="/srv/etl", log_file="/srv/etl/logs/x.log", lock_file="/tmp/x.lock",
+        comment="customers",
+    )
+    header, line = entry.splitlines()
+    assert header == "# customers: At 02:05 (server time)"
+    assert line == (
+        "5 2 * * * cd /srv/etl && /usr/bin/flock -n /tmp/x.lock /srv/etl/.venv/bin/python -m "
+        r"course_etl x --day \%Y >> /srv/etl/logs/x.log 2>&1"
+    )
+
+
+@pytest.mark.parametrize("what", ["command[0]", "workdir", "log_file", "lock_file"])
+def test_crontab_entry_refuses_relative_paths(what):
+    options = {"workdir": "/srv", "log_file": "/srv/x.log", "lock_file": "/tmp/x.lock"}
+    command = ["/usr/bin/python3"]
+    if what == "command[0]":
+        command = ["python3"]
+    else:
+        options[what] = "relative/path"
+    with pytest.raises(InvalidCronError, match=rf"{what.replace('[', '.').replace(']', '.')}"):
+        crontab_entry("5 2 * * *", command, **options)

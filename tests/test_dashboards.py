@@ -1,0 +1,100 @@
+"""Dashboards draw what the run log holds: bars, lines, heatmap cells and flagged runs."""
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from course_etl import connect
+from course_etl.dashboards import (
+    RUN_STATUS_COLORS,
+    DashboardError,
+    dashboard_figure,
+    plot_anomaly,
+    plot_check_heatmap,
+    plot_duration_per_task,
+    plot_rows_per_run,
+)
+from course_etl.diagrams import CHECK_COLORS
+from course_etl.monitoring_demo import generate_history
+from course_etl.runlog import RunRecorder, runs_frame, task_runs_frame
+
+
+@pytest.fixture(scope="module")
+def month():
+    conn = connect()
+    generate_history(conn, days=30)
+    yield conn
+    conn.close()
+
+
+def axes():
+    return Figure(figsize=(8, 4)).subplots()
+
+
+def test_rows_per_run_bars_follow_the_load_rows_and_run_status(month):
+    ax = axes()
+    plot_rows_per_run(ax, month)
+    runs = runs_frame(month)
+    tasks = task_runs_frame(month)
+    loads = tasks[tasks.task == "load"].set_index("run_id").rows_in
+    expected = runs.run_id.map(loads).fillna(0).tolist()
+    bars = ax.patches
+    assert [b.get_height() for b in bars] == expected
+    blocked = runs.index[runs.status == "blocked"]
+    assert all(bars[i].get_facecolor()[:3] == pytest.approx(
+        tuple(int(RUN_STATUS_COLORS["blocked"][k:k + 2], 16) / 255 for k in (1, 3, 5)))
+        for i in blocked)
+    crosses = ax.collections[0].get_offsets()
+    assert sorted(int(x) for x, _ in crosses) == sorted(
+        runs.index[runs.status.isin(["blocked", "failed"])])
+
+
+def test_duration_lines_show_the_slow_day(month):
+    ax = axes()
+    plot_duration_per_task(ax, month)
+    lines = {line.get_label(): line.get_ydata() for line in ax.get_lines()}
+    assert list(lines) == ["extract", "validate", "load", "monitor"]
+    assert int(np.nanargmax(lines["load"])) == 8, "2024-10-09, the slow_task day"
+    assert ax.get_yscale() == "log"
+
+
+def test_heatmap_cells_hold_each_check_status(month):
+    ax = axes()
+    plot_check_heatmap(ax, month)
+    cells = ax.collections[0].get_array()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[:3] == ["stg_customers.row_count_non_decreasing",
+                          "stg_customers.unique_key(id)", "stg_customers.not_null(name)"]
+    grid = np.ma.masked_invalid(np.asarray(cells, dtype=float)).reshape(len(labels), 30)
+    assert int((grid == 2).sum()) == 3, "three blocking failures in the month"
+    assert int(np.ma.getmaskarray(grid).sum()) == 4, "monitor did not run on 4 days"
+    assert ax.get_facecolor()[:3] != CHECK_COLORS["pass"]
+
+
+def test_anomaly_chart_marks_the_flagged_runs(month):
+    ax = axes()
+    plot_anomaly(ax, month)
+    flagged = ax.collections[-1].get_offsets()
+    runs = runs_frame(month)
+    assert [runs.logical_date[int(x)] for x, _ in flagged] == [
+        "2024-10-13", "2024-10-20", "2024-10-24", "2024-10-27"]
+    notes = [t.get_text() for t in ax.texts]
+    assert notes[0] == "10-13\nz = 28.1"
+
+
+def test_dashboard_figure_has_four_views(month):
+    figure = dashboard_figure(month)
+    assert len(figure.axes) == 4
+    assert figure._suptitle.get_text() == (
+        "30 runs, 2024-10-01 to 2024-10-30: 21 success, 5 warning, 3 blocked, 1 failed")
+
+
+def test_empty_run_log_gives_a_clear_error(conn):
+    with pytest.raises(DashboardError, match="no runs in the run log yet"):
+        dashboard_figure(conn)
+    recorder = RunRecorder(conn)
+    recorder.finish_run(recorder.start_run("p"), "success")
+    with pytest.raises(DashboardError, match="no check results in the run log yet"):
+        plot_check_heatmap(axes(), conn)
+    with pytest.raises(DashboardError, match="no runs of pipeline 'other'"):
+        plot_rows_per_run(axes(), conn, pipeline="other")

@@ -1,0 +1,365 @@
+"""The run log: runs, task runs and loads are recorded, and a failure never loses its record."""
+
+from datetime import datetime
+
+import pandas as pd
+import pytest
+
+from course_etl import incremental_load
+from course_etl.checks import CheckResult
+from course_etl.errors import KeyIntegrityError
+from course_etl.runlog import (
+    RunLogError,
+    RunRecorder,
+    SimulatedClock,
+    alerts_frame,
+    check_results_frame,
+    ensure_runlog_tables,
+    loads_frame,
+    metric_history,
+    record_check_results,
+    record_load,
+    runlog_enabled,
+    runs_frame,
+    task_runs_frame,
+    with_load_log,
+)
+
+OPTS = {"key": "id", "watermark": "updated_at"}
+
+
+@pytest.fixture
+def clock():
+    return SimulatedClock("2024-10-01 02:05:00")
+
+
+@pytest.fixture
+def recorder(lecture_conn, clock):
+    return RunRecorder(lecture_conn, clock=clock)
+
+
+def task_rows(conn):
+    frame = task_runs_frame(conn)
+    return frame[["task", "attempt", "status", "seconds", "rows_in", "rows_out", "error"]] \
+        .astype(object).where(frame.notna(), None).values.tolist()
+
+
+def test_successful_run_records_runs_tasks_and_durations(recorder, clock):
+    conn = recorder.conn
+    with recorder.run("customers_daily", "2024-10-01") as run_id:
+        with recorder.task(run_id, "extract") as task:
+            clock.advance(30)
+            task.set_rows(rows_in=3, rows_out=3)
+        with recorder.task(run_id, "load") as task:
+            clock.advance(12)
+            result = with_load_log(incremental_load)(conn, "src_customers", "dw_customers",
+                                                     **OPTS)
+            task.use_load(result)
+    assert task_rows(conn) == [
+        ["extract", 1, "success", 30.0, 3, 3, None],
+        ["load", 1, "success", 12.0, 3, 3, None],
+    ]
+    runs = runs_frame(conn)
+    assert runs[["pipeline", "logical_date", "status", "seconds"]].values.tolist() == [
+        ["customers_daily", "2024-10-01", "success", 42.0]]
+    assert (runs.started_at[0], runs.finished_at[0]) == ("2024-10-01 02:05:00",
+                                                         "2024-10-01 02:05:42")
+    loads = loads_frame(conn)
+    assert loads[["status", "mode", "target", "rows_read", "inserted"]].values.tolist() == [
+        ["success", "incremental", "dw_customers", 3, 3]]
+    assert loads.task_run_id[0] == task_runs_frame(conn).task_run_id[1], "linked to its task"
+
+
+def test_failing_task_keeps_its_record_and_rolls_its_work_back(recorder, clock):
+    conn = recorder.conn
+    run_id = recorder.start_run("customers_daily", "2024-10-01")
+    with pytest.raises(KeyIntegrityError):
+        with recorder.task(run_id, "load", attempt=2) as task:
+            conn.execute("CREATE TABLE side_effect (x)")
+            task.set_rows(rows_in=3)
+            clock.advance(5)
+            raise KeyIntegrityError("key {'id': 1} appears 2 times")
+    assert task.status == "failed" and task.seconds == 5.0
+    assert task_rows(conn) == [["load", 2, "failed", 5.0, 3, None,
+                                "KeyIntegrityError: key {'id': 1} appears 2 times"]]
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'side_effect'"
+                        ).fetchone() is None, "the task's own writes rolled back"
+    assert recorder.finish_run(run_id) == "failed"
+    assert not conn.in_transaction
+
+
+def test_retry_that_succeeds_makes_the_run_succeed(recorder):
+    run_id = recorder.start_run("p")
+    with pytest.raises(OSError):
+        with recorder.task(run_id, "load", attempt=1):
+            raise OSError("network blip")
+    with recorder.task(run_id, "load", attempt=2):
+        pass
+    assert recorder.finish_run(run_id) == "success"
+
+
+def test_run_context_records_an_exception_outside_tasks(recorder):
+    with pytest.raises(RuntimeError), recorder.run("p", "2024-10-02"):
+        raise RuntimeError("config missing")
+    assert runs_frame(recorder.conn)[["status", "error"]].values.tolist() == [
+        ["failed", "RuntimeError: config missing"]]
+
+
+def test_task_inside_an_open_transaction_is_refused(recorder):
+    conn = recorder.conn
+    conn.execute("BEGIN")
+    with pytest.raises(RunLogError, match="inside an open transaction"):
+        with recorder.task(None, "load"):
+            pass
+    conn.execute("ROLLBACK")
+
+
+def test_decorator_records_a_load_result(recorder):
+    conn = recorder.conn
+
+    @recorder.recorded("load")
+    def load():
+        return incremental_load(conn, "src_customers", "dw_customers", **OPTS)
+
+    run_id = recorder.start_run("p")
+    result = load(run_id)
+    assert result.inserted == 3
+    assert task_rows(conn) == [["load", 1, "success", 0.0, 3, 3, None]]
+
+
+def test_record_load_error_after_rollback(lecture_conn):
+    conn = lecture_conn
+    conn.execute("INSERT INTO src_customers VALUES (9, 'Zed', 'Zagreb', 'yesterday')")
+    with pytest.raises(Exception) as caught:
+        incremental_load(conn, "src_customers", "dw_customers", **OPTS)
+    record_load(conn, caught.value, mode="incremental", source="src_customers",
+                target="dw_customers")
+    loads = loads_frame(conn)
+    assert loads[["status", "mode", "source", "rows_read"]].astype(object).values.tolist()[0][:3] \
+        == ["failed", "incremental", "src_customers"]
+    assert "WatermarkError" in loads.error[0] and "yesterday" in loads.error[0]
+
+
+def test_record_load_only_if_enabled_leaves_plain_warehouses_alone(lecture_conn):
+    result = incremental_load(lecture_conn, "src_customers", "dw_customers", **OPTS)
+    before = lecture_conn.total_changes
+    assert record_load(lecture_conn, result, only_if_enabled=True) is None
+    assert lecture_conn.total_changes == before and not runlog_enabled(lecture_conn)
+    ensure_runlog_tables(lecture_conn)
+    assert record_load(lecture_conn, result, only_if_enabled=True) == 1
+
+
+def test_record_load_rejects_other_things(conn):
+    with pytest.raises(RunLogError, match="LoadResult or an exception, not dict"):
+        record_load(conn, {"rows_read": 3})
+
+
+def test_metric_history_reads_successful_earlier_runs(conn, clock):
+    recorder = RunRecorder(conn, clock=clock)
+    for day, rows in enumerate([10, 12, 11, 99], start=1):
+        run_id = recorder.start_run("p", f"2024-10-0{day}")
+        task_id = recorder.start_task(run_id, "load")
+        clock.advance(day)
+        recorder.finish_task(task_id, "failed" if rows == 99 else "success", rows_out=rows)
+        recorder.finish_run(run_id)
+    assert metric_history(conn, "p", "load", "rows_out") == [10, 12, 11]
+    assert metric_history(conn, "p", "load", "seconds", before_run_id=3) == [1.0, 2.0]
+    with pytest.raises(RunLogError, match="unknown metric 'rows'"):
+        metric_history(conn, "p", "load", "rows")
+
+
+def test_check_results_and_notes_are_stored(recorder):
+    conn = recorder.conn
+    run_id = recorder.start_run("p", "2024-10-01")
+    record_check_results(conn, run_id, [
+        CheckResult("not_null(name)", "fail", 2, 0, "2 row(s) with NULL name", "dw", True)])
+    recorder.note(run_id, "alert channel 'email' failed")
+    recorder.note(run_id, "second line")
+    frame = check_results_frame(conn)
+    assert frame[["table_name", "check_name", "status", "blocking", "observed", "logical_date"]
+                 ].values.tolist() == [["dw", "not_null(name)", "fail", 1, "2", "2024-10-01"]]
+    assert runs_frame(conn).notes[0] == "alert channel 'email' failed\nsecond line"
+    assert alerts_frame(conn).empty
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda r: r.start_run(""), "pipeline name"),
+        (lambda r: r.start_task(None, "t", attempt=0), "attempt of task 't'"),
+        (lambda r: r.finish_task(999, "success"), "unknown task run id 999"),
+        (lambda r: r.finish_task(1, "done"), "unknown task status 'done'"),
+        (lambda r: r.finish_run(999, "success"), "unknown run id 999"),
+        (lambda r: r.finish_run(1, "ok"), "unknown run status 'ok'"),
+        (lambda r: r.record_task_run(None, "t", attempt=1, status="success",
+                                     started_at=datetime(2024, 10, 2),
+                                     finished_at=datetime(2024, 10, 1)),
+         "task 't' finished before it started"),
+        (lambda r: r.record_task_run(None, "t", attempt=1, status="retry",
+                                     started_at=datetime(2024, 10, 2),
+                                     finished_at=datetime(2024, 10, 2)),
+         "unknown task status 'retry'"),
+    ],
+)
+def test_bad_input_is_named(recorder, call, message):
+    with pytest.raises(RunLogError, match=message):
+        call(recorder)
+
+
+def test_bad_row_counts_are_named(recorder):
+    with pytest.raises(RunLogError, match="rows_out of task 'load' must be an int"):
+        with recorder.task(None, "load") as task:
+            task.set_rows(rows_out=-1)
+    assert task_runs_frame(recorder.conn).status.tolist() == ["failed"]
+
+
+def test_file_database_keeps_the_failure_after_reconnect(tmp_path, clock):
+    from course_etl import connect
+
+    path = tmp_path / "wh.db"
+    conn = connect(path)
+    recorder = RunRecorder(conn, clock=clock)
+    with pytest.raises(ZeroDivisionError):
+        with recorder.task(None, "transform"):
+            conn.execute("CREATE TABLE half_done (x)")
+            _ = 1 / 0
+    conn.close()
+    again = connect(path)
+    assert task_runs_frame(again)[["task", "status", "error"]].values.tolist() == [
+        ["transform", "failed", "ZeroDivisionError: division by zero"]]
+    again.close()
+
+
+# --- logged_load: how the load engine records every LoadResult --------------------------------
+
+def test_logged_load_records_success_and_failure(lecture_conn):
+    from course_etl import full_load
+
+    conn = lecture_conn
+    ensure_runlog_tables(conn)
+    load = with_load_log(incremental_load)
+    load(conn, "src_customers", "dw_customers", **OPTS)
+    with_load_log(full_load, "full")(conn, "src_customers", "dw_full")
+    conn.execute("INSERT INTO src_customers VALUES (9, 'Zed', 'Zagreb', 'yesterday')")
+    before = conn.execute("SELECT * FROM dw_customers").fetchall()
+    with pytest.raises(Exception, match="yesterday"):
+        load(conn, "src_customers", "dw_customers", **OPTS)
+    assert conn.execute("SELECT * FROM dw_customers").fetchall() == before
+    log = loads_frame(conn)
+    assert log[["status", "mode", "target", "rows_read"]].astype(object).values.tolist() == [
+        ["success", "incremental", "dw_customers", 3], ["success", "full", "dw_full", 3],
+        ["failed", "incremental", "dw_customers", pd.NA]]
+    assert log.error[2].startswith("WatermarkError")
+    assert not conn.in_transaction
+
+
+def test_logged_load_writes_nothing_without_a_run_log(synthetic_conn):
+    conn = synthetic_conn
+    load = with_load_log(incremental_load)
+    load(conn, "src_customers", "dw_customers", **OPTS)
+    before = conn.total_changes
+    result = load(conn, "src_customers", "dw_customers", **OPTS)
+    assert (result.inserted, result.updated, result.deleted) == (0, 0, 0)
+    assert conn.total_changes == before
+    assert not runlog_enabled(conn)
+
+
+def test_a_load_does_not_commit_without_its_record(lecture_conn, caplog):
+    from course_etl.runlog import LOADS_TABLE
+
+    conn = lecture_conn
+    ensure_runlog_tables(conn)
+    conn.execute(f"DROP TABLE {LOADS_TABLE}")  # a broken run log: no column fits the record
+    conn.execute(f"CREATE TABLE {LOADS_TABLE} (load_id INTEGER PRIMARY KEY)")
+    with pytest.raises(Exception, match="has no column named"):
+        with_load_log(incremental_load)(conn, "src_customers", "dw_customers", **OPTS)
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'dw_customers'"
+                        ).fetchone() is None, "data and record commit together or not at all"
+    assert "could not record the failed load of 'dw_customers'" in caplog.text
+
+
+def test_a_failed_load_inside_a_task_keeps_its_load_record(lecture_conn, clock):
+    conn = lecture_conn
+    recorder = RunRecorder(conn, clock=clock)
+    load = with_load_log(incremental_load)
+    assert with_load_log(load) is load, "never logged twice"
+    conn.execute("INSERT INTO src_customers VALUES (9, 'Zed', 'Zagreb', 'yesterday')")
+    run_id = recorder.start_run("p")
+    with pytest.raises(Exception, match="yesterday"):
+        with recorder.task(run_id, "load"):
+            load(conn, "src_customers", "dw_customers", **OPTS)
+    with recorder.task(run_id, "load", attempt=2):
+        try:
+            load(conn, "src_customers", "dw_customers", **OPTS)
+        except Exception:  # noqa: BLE001 - this task decides to carry on
+            pass
+    log = loads_frame(conn)
+    tasks = task_runs_frame(conn)
+    assert log[["status", "task_run_id"]].values.tolist() == [
+        ["failed", tasks.task_run_id[0]], ["failed", tasks.task_run_id[1]]]
+    assert tasks.status.tolist() == ["failed", "success"]
+
+
+def test_logged_load_decorator_marks_what_it_wraps():
+    from course_etl.runlog import logged_load
+
+    def load(conn, source, target):
+        return None
+
+    wrapped = logged_load("full")(load)
+    assert wrapped.logs_loads and wrapped.__wrapped__ is load
+    assert with_load_log(wrapped) is wrapped
+
+
+# --- the scheduling runner's recorder ----------------------------------------------------------
+
+def test_scheduler_recorder_logs_every_try_of_a_real_local_run(conn):
+    examples = pytest.importorskip("course_etl.scheduling.examples")
+    runner_module = pytest.importorskip("course_etl.scheduling.runner")
+    from datetime import date
+
+    from course_etl.runlog import SchedulerRecorder
+
+    examples.prepare_lecture_warehouse(conn)
+    pipeline = examples.customers_pipeline(with_check=True, retries=1)
+    runner = runner_module.LocalRunner(
+        conn, clock=runner_module.SimulatedClock(examples.DEMO_DURATIONS),
+        faults=runner_module.FaultInjection({"incremental_load": 2}),
+        recorder=SchedulerRecorder(conn))
+    report = runner.run(pipeline, date(2024, 10, 2))
+    assert report.state == "failed"
+    tasks = task_runs_frame(conn)
+    assert tasks[["task", "attempt", "status"]].values.tolist() == [
+        ["full_load", 1, "success"], ["incremental_load", 1, "failed"],
+        ["incremental_load", 2, "failed"], ["row_count_check", 1, "upstream_failed"]]
+    assert tasks.started_at[0] == "2024-10-02 02:05:00"
+    assert tasks.seconds[0] == 40.0 and tasks.rows_out[0] == 3
+    runs = runs_frame(conn)
+    assert runs[["pipeline", "logical_date", "status"]].values.tolist() == [
+        ["customers_etl", "2024-10-02 02:05:00", "failed"]]
+    assert "injected failure" in runs.error[0]
+
+
+def test_scheduler_recorder_with_duck_typed_reports(conn, clock):
+    from types import SimpleNamespace as NS
+
+    from course_etl.runlog import SchedulerRecorder
+
+    recorder = SchedulerRecorder(conn, clock=clock)
+    context = NS(logical_date=datetime(2024, 10, 3, 2, 5))
+    recorder.start_run("p", context)
+    tries = [NS(try_number=1, started=0.0, ended=5.0, state="up_for_retry", error="Boom: x"),
+             NS(try_number=2, started=65.0, ended=70.0, state="success", error="")]
+    recorder.finish_task("p", context, NS(task="t", state="success", attempts=tries,
+                                          result=7, error=""))
+    recorder.finish_task("p", context, NS(task="u", state="skipped", attempts=[],
+                                          result=None, error=""))
+    assert recorder.finish_run(NS(pipeline="p", context=context, state="success",
+                                  seconds=70.0, tasks={})) == "success"
+    tasks = task_runs_frame(conn)
+    assert tasks[["task", "attempt", "status", "started_at", "seconds", "rows_out", "error"]
+                 ].astype(object).where(tasks.notna(), None).values.tolist() == [
+        ["t", 1, "failed", "2024-10-01 02:05:00", 5.0, None, "Boom: x"],
+        ["t", 2, "success", "2024-10-01 02:06:05", 5.0, 7, None],
+        ["u", 1, "skipped", "2024-10-01 02:05:00", 0.0, None, None]]
+    assert runs_frame(conn).seconds.tolist() == [70.0]

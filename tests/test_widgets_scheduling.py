@@ -1,0 +1,73 @@
+"""Notebook 02's panels, driven the way a student would: set values, click, read the outputs."""
+
+from datetime import date
+
+from course_etl import connect
+from course_etl.widgets.scheduling import cron_explorer, export_view, run_simulator
+
+
+def test_cron_explorer_starts_on_the_lecture_schedule():
+    c = cron_explorer().controls
+    assert c["expression"].value == "5 2 * * *"
+    assert c["description"].value == "<b>5 2 * * *</b>: At 02:05 (UTC)"
+    assert c["runs"].value.count("<tr>") == 7  # header + 6 runs
+    assert "Tue</td><td>2024-10-01 02:05 UTC" in c["runs"].value
+    assert c["timeline"].value.tobytes().startswith(b"\x89PNG")
+
+
+def test_presets_time_zones_and_typing_update_everything():
+    c = cron_explorer().controls
+    c["preset"].value = "weekdays at 06:30"
+    assert c["expression"].value == "30 6 * * 1-5"
+    assert "Monday through Friday" in c["description"].value
+    c["timezone"].value = "Europe/Berlin"
+    assert "2024-10-01 06:30 CEST</td><td>2024-10-01 04:30 UTC" in c["runs"].value
+    c["expression"].value = "*/15 * * * *"
+    assert c["preset"].value == "every 15 minutes"
+    c["expression"].value = "7 3 * * *"
+    assert c["preset"].value == "custom" and "At 03:07" in c["description"].value
+
+
+def test_invalid_expression_shows_the_error_in_place():
+    c = cron_explorer().controls
+    c["expression"].value = "61 * * * *"
+    assert "❌ cron field 1 (minute) is &#x27;61&#x27;" in c["description"].value
+    assert c["runs"].value == "" and c["timeline"].value.tobytes() == b""
+    c["expression"].value = "5 2 * * *"
+    assert "At 02:05" in c["description"].value and c["runs"].value
+
+
+def test_run_simulator_retries_run_out_then_upstream_failed():
+    c = run_simulator(connect(":memory:")).controls
+    assert "success" in c["status"].value  # 1 failure, 1 retry: recovers
+    c["failures"].value, c["retries"].value = 2, 1
+    c["run"].click()
+    assert "failed (full_load=success, incremental_load=failed, " \
+           "row_count_check=upstream_failed)" in c["status"].value
+    assert "<td>InjectedFailure: injected failure 2/2</td>" in c["states"].value
+    for picture in ("dag", "gantt"):
+        assert c[picture].value.tobytes().startswith(b"\x89PNG")
+    c["failing"].value = "(none)"
+    c["run"].click()
+    assert "customers_etl @ 2024-10-02 02:05 UTC: success" in c["status"].value
+
+
+def test_backfill_button_lists_each_day_and_proves_idempotence():
+    c = run_simulator(connect(":memory:")).controls
+    c["start"].value, c["end"].value = date(2024, 10, 4), date(2024, 10, 6)
+    c["backfill"].click()
+    out = c["backfill_result"].value
+    for day, rows in (("2024-10-04", 3), ("2024-10-05", 4), ("2024-10-06", 5)):
+        assert f"<td>{day} 02:05</td><td style='background:#009E73'>success</td><td>{rows}" in out
+    assert "Re-ran 2024-10-06: ✅ same warehouse state" in out
+    c["start"].value, c["end"].value = date(2024, 9, 1), date(2024, 9, 2)
+    c["backfill"].click()
+    assert "❌" in c["backfill_result"].value and "widen the range" in c["backfill_result"].value
+
+
+def test_export_view_shows_crontab_airflow_and_dagster():
+    tab = export_view()
+    assert [tab.get_title(i) for i in range(3)] == ["crontab", "Airflow 3", "Dagster"]
+    assert "flock -n" in tab.controls["crontab"].value
+    assert "from airflow.sdk import DAG" in tab.controls["Airflow 3"].value
+    assert "ScheduleDefinition(" in tab.controls["Dagster"].value
