@@ -55,18 +55,72 @@ def notebook_04(page: Page, panels: list[Locator]) -> None:
     explorer = panels[0]
     explorer.locator(".widget-dropdown select").first.select_option("prod")
     expect(explorer).to_contain_text("prod: every key", timeout=TIMEOUT)
+    click(explorer, "Run incremental load")
+    expect(explorer).to_contain_text("rows_read", timeout=TIMEOUT)
     box = explorer.locator("textarea").first
     box.fill("COURSE_ETL_LOAD__BATCH_SIZE=-5")
     box.press("Tab")  # the value is sent when the box loses focus
     expect(explorer).to_contain_text("COURSE_ETL_LOAD__BATCH_SIZE", timeout=TIMEOUT)
     expect(explorer.locator("button:has-text('Run incremental load')")).to_be_disabled()
-    box.fill("")
-    box.press("Tab")
-    click(explorer, "Run incremental load")
-    expect(explorer).to_contain_text("✅", timeout=TIMEOUT)
+
+
+def image_source(panel: Locator, index: int = 0) -> str:
+    return panel.locator("img").nth(index).get_attribute("src") or ""
+
+
+def type_text(panel: Locator, label: str, text: str) -> None:
+    """Replace a Text widget's value and press Enter (sent on Enter or blur)."""
+    box = panel.locator(f".widget-text:has(label:text-is('{label}')) input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def notebook_02(page: Page, panels: list[Locator]) -> None:
+    cron, simulator, export = panels
+    type_text(cron, "cron", "61 * * * *")
+    expect(cron).to_contain_text("the minute field accepts 0-59", timeout=TIMEOUT)
+    type_text(cron, "cron", "30 6 * * 1-5")
+    expect(cron).to_contain_text("At 06:30, Monday through Friday", timeout=TIMEOUT)
+
+    dag_before = image_source(simulator)
+    set_slider(simulator, "failures", 3)
+    click(simulator, "Run")
+    expect(simulator).to_contain_text("upstream_failed", timeout=TIMEOUT)
+    # The pictures arrive just after the state table: wait for the DAG image to change.
+    expect(simulator.locator("img").first).not_to_have_attribute(
+        "src", dag_before, timeout=TIMEOUT)
+    click(simulator, "Backfill")
+    expect(simulator).to_contain_text("idempotent", timeout=TIMEOUT)
+
+    tab(export, "Airflow 3")
+    expect(export).to_contain_text("from airflow.sdk import DAG", timeout=TIMEOUT)
+    tab(export, "Dagster")
+    expect(export).to_contain_text("ScheduleDefinition", timeout=TIMEOUT)
+
+
+def notebook_03(page: Page, panels: list[Locator]) -> None:
+    panel = panels[0]
+    select = panel.locator(".widget-dropdown select").first
+    label = next(text for text in select.locator("option").all_inner_texts()
+                 if text.startswith("duplicate_keys"))
+    select.select_option(label=label)
+    click(panel, "Run the pipeline")
+    expect(panel).to_contain_text("blocking gate held the bad data back", timeout=TIMEOUT)
+    expect(panel.locator("img")).to_be_visible()
+
+
+def notebook_05(page: Page, panels: list[Locator]) -> None:
+    explorer = panels[0]
+    click(explorer, "Ingest a new batch")
+    expect(explorer).to_contain_text("Day 2024-10-0", timeout=TIMEOUT)
+    click(explorer, "Rebuild from bronze")
+    expect(explorer).to_contain_text("identical to the incremental result", timeout=TIMEOUT)
 
 
 INTERACTIONS = {
     "01_full_vs_incremental.ipynb": notebook_01,
+    "02_job_scheduling.ipynb": notebook_02,
+    "03_monitoring.ipynb": notebook_03,
     "04_parameterization.ipynb": notebook_04,
+    "05_medallion.ipynb": notebook_05,
 }

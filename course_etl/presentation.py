@@ -43,11 +43,46 @@ def _config_panel() -> widgets.Widget:
     return config_explorer(conn, env="dev")
 
 
+def _cron_panel() -> widgets.Widget:
+    from .widgets.scheduling import cron_explorer
+
+    return cron_explorer()
+
+
+def _dag_panel() -> widgets.Widget:
+    from .db import connect
+    from .widgets.scheduling import export_view, run_simulator
+
+    return widgets.VBox([run_simulator(connect(":memory:")), export_view()])
+
+
+def _monitoring_panel() -> widgets.Widget:
+    from .db import connect
+    from .monitoring_demo import generate_history
+    from .widgets.monitoring import fault_injection_panel
+
+    base = connect(":memory:")
+    generate_history(base, days=14, faults={})
+    alerts = Path(tempfile.mkdtemp(prefix="course_etl_alerts_")) / "alerts.jsonl"
+    return fault_injection_panel(base, alerts_path=alerts)
+
+
+def _medallion_panel() -> widgets.Widget:
+    from .db import connect
+    from .widgets.medallion import medallion_explorer
+
+    return medallion_explorer(connect(":memory:"), seed=7)
+
+
 # Title -> factory. A factory builds its panel from scratch: new connection, the lecture's data.
 PANELS: dict[str, Callable[[], widgets.Widget]] = {
     "Full vs incremental": _loads_panel,
     "Scale it up": _scale_panel,
+    "Cron": _cron_panel,
+    "DAG runs & export": _dag_panel,
+    "Monitoring": _monitoring_panel,
     "Parameterization": _config_panel,
+    "Medallion": _medallion_panel,
 }
 
 PRESENTER_CSS = """<style>
