@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
 .PHONY: setup lab test test-unit test-notebooks notebooks images bench lint clean run-notebook \
-	present test-airflow test-dagster test-browser
+	present test-airflow test-dagster test-browser nav readme-screenshot
 
 setup: $(STAMP)
 
@@ -41,6 +41,10 @@ test-notebooks: $(STAMP)
 notebooks: $(STAMP)
 	MPLBACKEND= $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
+
+# Rewrite the previous · contents · next links of every numbered notebook.
+nav: $(STAMP)
+	$(PY) -c "from course_etl.notebook_nav import write_navigation as w; w('notebooks')"
 
 images: $(STAMP)
 	$(PY) -m course_etl images --out images
@@ -97,6 +101,10 @@ $(BROWSER_STAMP): $(STAMP)
 
 test-browser: $(BROWSER_STAMP)
 	$(PY) -m pytest browser_tests -c browser_tests/pytest.ini --rootdir browser_tests
+
+# Refresh the README's panel screenshot from the last browser test run.
+readme-screenshot:
+	cp artifacts/screenshots/01_full_vs_incremental_panel1_after.png images/screenshots/control_panel.png
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_etl tests benchmarks

@@ -30,6 +30,12 @@ def tab(panel: Locator, title: str) -> None:
     panel.locator(f".lm-TabBar-tab:has-text('{title}')").first.click()
 
 
+def notebook_00(page: Page, panels: list[Locator]) -> None:
+    check = panels[0]
+    click(check, "Click me")
+    expect(check).to_contain_text("widgets work: the kernel answered", timeout=TIMEOUT)
+
+
 def notebook_01(page: Page, panels: list[Locator]) -> None:
     control, scale = panels
     set_slider(control, "inserts", 3)
@@ -118,6 +124,7 @@ def notebook_05(page: Page, panels: list[Locator]) -> None:
 
 
 INTERACTIONS = {
+    "00_index.ipynb": notebook_00,
     "01_full_vs_incremental.ipynb": notebook_01,
     "02_job_scheduling.ipynb": notebook_02,
     "03_monitoring.ipynb": notebook_03,

@@ -1,0 +1,100 @@
+"""The index notebook's environment check: is this machine ready for the session?
+
+Each check returns a :class:`Check` with what was found and, when it is not OK, what to do in
+plain words. :func:`environment_report` runs them all and returns a DataFrame for display.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["Check", "check_python", "check_packages", "check_kernel", "check_writable",
+           "widgets_check",
+           "environment_report", "REQUIRED_PACKAGES"]
+
+MINIMUM_PYTHON = (3, 11)
+REQUIRED_PACKAGES = ("course_etl", "pandas", "matplotlib", "ipywidgets", "jupyterlab",
+                     "croniter", "cron-descriptor", "PyYAML")
+FIX_INSTALL = "run `make setup` in the project folder, then restart the kernel"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report."""
+
+    check: str
+    ok: bool
+    found: str
+    fix: str = ""
+
+
+def check_python(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> Check:
+    found = ".".join(map(str, version))
+    if tuple(version[:2]) >= MINIMUM_PYTHON:
+        return Check("Python", True, found)
+    return Check("Python", False, found,
+                 "install Python 3.11 or newer and run `make PYTHON=python3.11 lab`")
+
+
+def check_packages(names: tuple[str, ...] = REQUIRED_PACKAGES) -> list[Check]:
+    checks = []
+    for name in names:
+        try:
+            checks.append(Check(f"package {name}", True, importlib.metadata.version(name)))
+        except importlib.metadata.PackageNotFoundError:
+            checks.append(Check(f"package {name}", False, "not installed", FIX_INSTALL))
+    return checks
+
+
+def check_kernel(executable: str = sys.executable, prefix: str = sys.prefix) -> Check:
+    """Is the notebook's kernel the project's environment (where course_etl is installed)?"""
+    try:
+        importlib.metadata.version("course_etl")
+    except importlib.metadata.PackageNotFoundError:
+        return Check("kernel", False, executable,
+                     "this kernel is not the project's environment: start JupyterLab with "
+                     "`make lab`, or pick the kernel of `.venv` (Kernel → Change Kernel)")
+    return Check("kernel", True, f"environment {Path(prefix).name}")
+
+
+def check_writable(folder: str | Path | None = None) -> Check:
+    """Can the session write scratch files (SQLite databases) where it runs?"""
+    folder = Path(folder or tempfile.gettempdir())
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix="course_etl_check_"):
+            pass
+    except OSError as error:
+        return Check("writable folder", False, f"{folder}: {error.strerror}",
+                     "run JupyterLab from a folder you own, or set TMPDIR to one")
+    return Check("writable folder", True, "yes")
+
+
+def environment_report() -> pd.DataFrame:
+    """Every check as one table: check, ok, found, fix (empty when ok)."""
+    checks = [check_python(), check_kernel(), *check_packages(),
+              check_writable(os.environ.get("TMPDIR"))]
+    return pd.DataFrame([vars(c) for c in checks])
+
+
+def widgets_check():
+    """A button that answers when clicked: if it renders and answers, widgets work end to end."""
+    import ipywidgets as widgets
+
+    button = widgets.Button(description="Click me", icon="check", button_style="success")
+    answer = widgets.HTML("<i>If you can read this next to a green button, widgets render. "
+                          "Click it to check that the kernel answers.</i>")
+
+    def on_click(_button) -> None:
+        answer.value = "✅ widgets work: the kernel answered the click."
+
+    button.on_click(on_click)
+    box = widgets.HBox([button, answer])
+    box.controls = {"button": button, "answer": answer}
+    return box

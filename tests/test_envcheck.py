@@ -1,0 +1,46 @@
+"""The index notebook's environment check names the problem and the fix."""
+
+from course_etl.envcheck import (
+    check_kernel,
+    check_packages,
+    check_python,
+    check_writable,
+    environment_report,
+)
+
+
+def test_python_version():
+    assert check_python((3, 11, 7)).ok
+    old = check_python((3, 9, 18))
+    assert not old.ok and old.found == "3.9.18" and "3.11 or newer" in old.fix
+
+
+def test_missing_package_says_what_to_run():
+    found, missing = check_packages(("pandas", "surely-not-installed-pkg"))
+    assert found.ok and not missing.ok
+    assert missing.found == "not installed" and "make setup" in missing.fix
+
+
+def test_kernel_in_this_environment():
+    assert check_kernel().ok
+
+
+def test_unwritable_folder(tmp_path):
+    assert check_writable(tmp_path).ok
+    locked = tmp_path / "missing" / "folder"
+    result = check_writable(locked)
+    assert not result.ok and "folder you own" in result.fix
+
+
+def test_report_is_all_green_here():
+    report = environment_report()
+    assert list(report.columns) == ["check", "ok", "found", "fix"]
+    assert report["ok"].all(), report[~report["ok"]]
+
+
+def test_widgets_check_answers_a_click():
+    from course_etl.envcheck import widgets_check
+
+    box = widgets_check()
+    box.controls["button"].click()
+    assert "widgets work" in box.controls["answer"].value
