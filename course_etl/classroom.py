@@ -47,6 +47,15 @@ def _table(conn: sqlite3.Connection, table: str) -> pd.DataFrame:
     return query(conn, f"SELECT * FROM {quote_identifier(table)} ORDER BY {KEY}")
 
 
+def _rows_differ(merged: pd.DataFrame, columns: list[str], suffix: str) -> pd.Series:
+    """Per row of an outer merge: does any column differ from its suffixed twin (NULL = NULL)?"""
+    differs = pd.Series(False, index=merged.index)
+    for column in columns:
+        a, b = merged[column], merged[f"{column}{suffix}"]
+        differs |= ~((a == b) | (a.isna() & b.isna()))
+    return differs
+
+
 def mark_changes(before: pd.DataFrame, after: pd.DataFrame, key: str = KEY) -> pd.DataFrame:
     """``after`` plus the rows that disappeared, with a ``status`` column.
 
@@ -55,10 +64,7 @@ def mark_changes(before: pd.DataFrame, after: pd.DataFrame, key: str = KEY) -> p
     """
     merged = after.merge(before, on=key, how="outer", suffixes=("", "_before"), indicator=True)
     value_columns = [c for c in after.columns if c != key]
-    differs = pd.Series(False, index=merged.index)
-    for column in value_columns:
-        new, old = merged[column], merged[f"{column}_before"]
-        differs |= ~((new == old) | (new.isna() & old.isna()))
+    differs = _rows_differ(merged, value_columns, "_before")
     status = pd.Series("unchanged", index=merged.index)
     status[differs] = "changed"
     if "is_deleted" in after.columns:
@@ -90,10 +96,7 @@ def diff_tables(source: pd.DataFrame, warehouse: pd.DataFrame, key: str = KEY) -
     merged = source.merge(warehouse, on=key, how="outer", suffixes=("", "_warehouse"),
                           indicator=True)
     columns = [c for c in source.columns if c != key]
-    stale = pd.Series(False, index=merged.index)
-    for column in columns:
-        a, b = merged[column], merged[f"{column}_warehouse"]
-        stale |= ~((a == b) | (a.isna() & b.isna()))
+    stale = _rows_differ(merged, columns, "_warehouse")
     problem = pd.Series("", index=merged.index)
     problem[(merged["_merge"] == "both") & stale] = "stale in warehouse"
     problem[merged["_merge"] == "left_only"] = "missing in warehouse"
