@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from .errors import CourseEtlError
 from .runlog import (
-    ALERTS_TABLE,
+    ALERTS_TABLE_SQL,
     add_run_note,
     ensure_runlog_tables,
     record_alert_delivery,
@@ -257,7 +257,7 @@ class AlertRouter:
     def _recently_sent(self, alert: Alert, channel: str, now: datetime) -> bool:
         since = (now - self.throttle).isoformat(sep=" ", timespec="seconds")
         row = self.conn.execute(
-            f"SELECT 1 FROM {ALERTS_TABLE} WHERE alert_key = ? AND channel = ? "
+            f"SELECT 1 FROM {ALERTS_TABLE_SQL} WHERE alert_key = ? AND channel = ? "
             "AND status = 'sent' AND sent_at > ? LIMIT 1",
             (alert.identity, channel, since),
         ).fetchone()

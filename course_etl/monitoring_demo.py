@@ -34,7 +34,7 @@ from .alerts import (
 )
 from .checks import CheckResult, SuiteReport, run_suite
 from .data import STORY_START, generate_customers
-from .db import atomic, table_exists
+from .db import atomic, quote_identifier, table_exists
 from .errors import CourseEtlError
 from .loads import incremental_load
 from .runlog import (
@@ -70,6 +70,10 @@ __all__ = [
 
 PIPELINE = "customers_daily"
 SOURCE, STAGING, TARGET = "src_customers", "stg_customers", "dw_customers"
+# The names as they go into SQL, quoted once.
+SOURCE_SQL = quote_identifier(SOURCE)
+STAGING_SQL = quote_identifier(STAGING)
+TARGET_SQL = quote_identifier(TARGET)
 INITIAL_CUSTOMERS = 200
 
 FAULTS: Mapping[str, str] = {
@@ -136,10 +140,10 @@ def create_demo_source(conn: sqlite3.Connection, *, seed: int = 6) -> int:
     frame = generate_customers(INITIAL_CUSTOMERS, seed=seed)
     frame["updated_at"] = "2024-09-30 12:00:00"
     with atomic(conn):
-        conn.execute(f"DROP TABLE IF EXISTS {SOURCE}")
-        conn.execute(f"CREATE TABLE {SOURCE} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        conn.execute(f"DROP TABLE IF EXISTS {SOURCE_SQL}")
+        conn.execute(f"CREATE TABLE {SOURCE_SQL} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
                      "city TEXT, updated_at TEXT NOT NULL)")
-        conn.executemany(f"INSERT INTO {SOURCE} VALUES (?, ?, ?, ?)",
+        conn.executemany(f"INSERT INTO {SOURCE_SQL} VALUES (?, ?, ?, ?)",
                          frame[["id", "name", "city", "updated_at"]].itertuples(
                              index=False, name=None))
     return INITIAL_CUSTOMERS
@@ -168,16 +172,16 @@ def change_source(
                 for s in seconds]
 
     with atomic(conn):
-        max_id, = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {SOURCE}").fetchone()
+        max_id, = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {SOURCE_SQL}").fetchone()
         new = generate_customers(inserts, seed=int(rng.integers(1 << 30)))
         conn.executemany(
-            f"INSERT INTO {SOURCE} VALUES (?, ?, ?, ?)",
+            f"INSERT INTO {SOURCE_SQL} VALUES (?, ?, ?, ?)",
             [(max_id + i + 1, name, city, stamp) for i, (name, city, stamp) in
              enumerate(zip(new["name"], new["city"], stamps(inserts), strict=True))])
         ids = rng.choice(np.arange(1, max_id + 1), size=min(updates, max_id), replace=False)
         cities = generate_customers(len(ids), seed=int(rng.integers(1 << 30)))["city"]
         conn.executemany(
-            f"UPDATE {SOURCE} SET city = ?, updated_at = ? WHERE id = ?",
+            f"UPDATE {SOURCE_SQL} SET city = ?, updated_at = ? WHERE id = ?",
             [(city, stamp, int(i)) for i, city, stamp in
              zip(np.sort(ids), cities, stamps(len(ids)), strict=True)])
     return {"inserted": inserts, "updated": len(ids)}
@@ -196,22 +200,22 @@ def _count(conn: sqlite3.Connection, table: str) -> int:
 
 def _extract(conn: sqlite3.Connection, fault: str, rng: np.random.Generator) -> tuple[int, int]:
     """Snapshot the source into staging, then apply the extract-side fault. Returns rows in/out."""
-    conn.execute(f"DROP TABLE IF EXISTS {STAGING}")
+    conn.execute(f"DROP TABLE IF EXISTS {STAGING_SQL}")
     # No constraints on purpose: staging holds whatever arrived, the checks judge it.
-    conn.execute(f"CREATE TABLE {STAGING} (id INTEGER, name TEXT, city TEXT, updated_at TEXT)")
-    conn.execute(f"INSERT INTO {STAGING} SELECT id, name, city, updated_at FROM {SOURCE}")
+    conn.execute(f"CREATE TABLE {STAGING_SQL} (id INTEGER, name TEXT, city TEXT, updated_at TEXT)")
+    conn.execute(f"INSERT INTO {STAGING_SQL} SELECT id, name, city, updated_at FROM {SOURCE_SQL}")
     rows_in = _count(conn, SOURCE)
-    ids = [r[0] for r in conn.execute(f"SELECT id FROM {STAGING} ORDER BY id")]
+    ids = [r[0] for r in conn.execute(f"SELECT id FROM {STAGING_SQL} ORDER BY id")]
     if fault == "rows_dropped":
         lost = rng.choice(ids, size=int(0.3 * len(ids)), replace=False)
-        conn.executemany(f"DELETE FROM {STAGING} WHERE id = ?", [(int(i),) for i in lost])
+        conn.executemany(f"DELETE FROM {STAGING_SQL} WHERE id = ?", [(int(i),) for i in lost])
     elif fault == "duplicate_keys":
         twice = rng.choice(ids, size=5, replace=False)
-        conn.executemany(f"INSERT INTO {STAGING} SELECT * FROM {STAGING} WHERE id = ?",
+        conn.executemany(f"INSERT INTO {STAGING_SQL} SELECT * FROM {STAGING_SQL} WHERE id = ?",
                          [(int(i),) for i in twice])
     elif fault == "null_names":
         blank = rng.choice(ids, size=4, replace=False)
-        conn.executemany(f"UPDATE {STAGING} SET name = NULL WHERE id = ?",
+        conn.executemany(f"UPDATE {STAGING_SQL} SET name = NULL WHERE id = ?",
                          [(int(i),) for i in blank])
     return rows_in, _count(conn, STAGING)
 
@@ -228,7 +232,7 @@ def _rows_to_load(conn: sqlite3.Connection) -> int:
     stored = read_watermark(conn, TARGET, "updated_at")
     if stored is None:
         return _count(conn, STAGING)
-    return conn.execute(f"SELECT COUNT(*) FROM {STAGING} WHERE updated_at >= ?",
+    return conn.execute(f"SELECT COUNT(*) FROM {STAGING_SQL} WHERE updated_at >= ?",
                         (stored.value,)).fetchone()[0]
 
 
@@ -434,9 +438,9 @@ def lecture_check_on(
         if fault == "failing_task":
             return "a traceback in the job's log; no run record, no alert"
         before = _count(warehouse, TARGET)
-        last_wm = warehouse.execute(f"SELECT MAX(updated_at) FROM {TARGET}").fetchone()[0]
-        warehouse.execute(f"INSERT OR REPLACE INTO {TARGET} (id, name, city, updated_at) "
-                          f"SELECT id, name, city, updated_at FROM {STAGING} "
+        last_wm = warehouse.execute(f"SELECT MAX(updated_at) FROM {TARGET_SQL}").fetchone()[0]
+        warehouse.execute(f"INSERT OR REPLACE INTO {TARGET_SQL} (id, name, city, updated_at) "
+                          f"SELECT id, name, city, updated_at FROM {STAGING_SQL} "
                           "WHERE updated_at > ?", (last_wm,))
         after = _count(warehouse, TARGET)
     finally:

@@ -95,7 +95,7 @@ def write_navigation(folder: str | Path) -> list[Path]:
             lines = [line for line in _source(last).splitlines() if not _NAV.match(line)]
             last["source"] = "\n".join([*lines, expected]).strip("\n")
         else:
-            cells.append({"cell_type": "markdown", "metadata": {},
+            cells.append({"cell_type": "markdown", "id": "navigation-bottom", "metadata": {},
                           "source": f"---\n{expected}"})
         text = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
         if text != path.read_text(encoding="utf-8"):

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from .db import atomic, query, table_exists
+from .db import atomic, query, quote_identifier, table_exists
 from .errors import CourseEtlError
 
 __all__ = [
@@ -64,6 +64,12 @@ TASKS_TABLE = "etl_task_runs"
 LOADS_TABLE = "etl_load_log"
 CHECKS_TABLE = "etl_check_results"
 ALERTS_TABLE = "etl_alert_log"
+# The names as they go into SQL, quoted once.
+RUNS_TABLE_SQL = quote_identifier(RUNS_TABLE)
+TASKS_TABLE_SQL = quote_identifier(TASKS_TABLE)
+LOADS_TABLE_SQL = quote_identifier(LOADS_TABLE)
+CHECKS_TABLE_SQL = quote_identifier(CHECKS_TABLE)
+ALERTS_TABLE_SQL = quote_identifier(ALERTS_TABLE)
 
 # "blocked": a blocking check held the data back; "warning": published, but a check warned.
 RUN_STATUSES = ("running", "success", "warning", "blocked", "failed")
@@ -202,7 +208,7 @@ def runlog_enabled(conn: sqlite3.Connection) -> bool:
 
 def _task_statuses(conn: sqlite3.Connection, run_id: int) -> list[str]:
     rows = conn.execute(
-        f"SELECT status FROM {TASKS_TABLE} WHERE run_id = ? ORDER BY task_run_id", (run_id,)
+        f"SELECT status FROM {TASKS_TABLE_SQL} WHERE run_id = ? ORDER BY task_run_id", (run_id,)
     )
     return [r[0] for r in rows]
 
@@ -262,7 +268,7 @@ class RunRecorder:
         date_text = None if logical_date is None else str(logical_date)
         with atomic(self.conn):
             cursor = self.conn.execute(
-                f"INSERT INTO {RUNS_TABLE} (pipeline, logical_date, status, started_at) "
+                f"INSERT INTO {RUNS_TABLE_SQL} (pipeline, logical_date, status, started_at) "
                 "VALUES (?, ?, 'running', ?)",
                 (pipeline, date_text, _stamp(self.clock())),
             )
@@ -276,7 +282,7 @@ class RunRecorder:
             raise RunLogError(f"attempt of task {task!r} must be an int >= 1, not {attempt!r}")
         with atomic(self.conn):
             cursor = self.conn.execute(
-                f"INSERT INTO {TASKS_TABLE} (run_id, task, attempt, status, started_at) "
+                f"INSERT INTO {TASKS_TABLE_SQL} (run_id, task, attempt, status, started_at) "
                 "VALUES (?, ?, ?, 'running', ?)",
                 (run_id, task, attempt, _stamp(self.clock())),
             )
@@ -295,13 +301,13 @@ class RunRecorder:
         now = self.clock()
         with atomic(self.conn):
             started = self.conn.execute(
-                f"SELECT started_at FROM {TASKS_TABLE} WHERE task_run_id = ?", (task_run_id,)
+                f"SELECT started_at FROM {TASKS_TABLE_SQL} WHERE task_run_id = ?", (task_run_id,)
             ).fetchone()
             if started is None:
                 raise RunLogError(f"unknown task run id {task_run_id!r}: start it first")
             seconds = (now - datetime.fromisoformat(started[0])).total_seconds()
             self.conn.execute(
-                f"UPDATE {TASKS_TABLE} SET status = ?, finished_at = ?, seconds = ?, "
+                f"UPDATE {TASKS_TABLE_SQL} SET status = ?, finished_at = ?, seconds = ?, "
                 "rows_in = ?, rows_out = ?, error = ? WHERE task_run_id = ?",
                 (status, _stamp(now), seconds, rows_in, rows_out, error, task_run_id),
             )
@@ -323,7 +329,7 @@ class RunRecorder:
                               f"({_stamp(finished_at)} < {_stamp(started_at)})")
         with atomic(self.conn):
             cursor = self.conn.execute(
-                f"INSERT INTO {TASKS_TABLE} (run_id, task, attempt, status, started_at, "
+                f"INSERT INTO {TASKS_TABLE_SQL} (run_id, task, attempt, status, started_at, "
                 "finished_at, seconds, rows_in, rows_out, error) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, task, attempt, status, _stamp(started_at), _stamp(finished_at),
@@ -349,13 +355,13 @@ class RunRecorder:
         now = self.clock()
         with atomic(self.conn):
             started = self.conn.execute(
-                f"SELECT started_at FROM {RUNS_TABLE} WHERE run_id = ?", (run_id,)
+                f"SELECT started_at FROM {RUNS_TABLE_SQL} WHERE run_id = ?", (run_id,)
             ).fetchone()
             if started is None:
                 raise RunLogError(f"unknown run id {run_id!r}: start it with start_run first")
             seconds = (now - datetime.fromisoformat(started[0])).total_seconds()
             self.conn.execute(
-                f"UPDATE {RUNS_TABLE} SET status = ?, finished_at = ?, seconds = ?, "
+                f"UPDATE {RUNS_TABLE_SQL} SET status = ?, finished_at = ?, seconds = ?, "
                 "error = COALESCE(?, error) WHERE run_id = ?",
                 (status, _stamp(now), seconds, error, run_id),
             )
@@ -363,8 +369,8 @@ class RunRecorder:
 
     def _last_attempt_failed(self, run_id: int) -> bool:
         row = self.conn.execute(
-            f"SELECT COUNT(*) FROM {TASKS_TABLE} AS t WHERE run_id = ? AND status = 'failed' "
-            f"AND attempt = (SELECT MAX(attempt) FROM {TASKS_TABLE} WHERE run_id = t.run_id "
+            f"SELECT COUNT(*) FROM {TASKS_TABLE_SQL} AS t WHERE run_id = ? AND status = 'failed' "
+            f"AND attempt = (SELECT MAX(attempt) FROM {TASKS_TABLE_SQL} WHERE run_id = t.run_id "
             "AND task = t.task)",
             (run_id,),
         ).fetchone()
@@ -419,7 +425,7 @@ class RunRecorder:
             _pending_load_failures.reset(pending_token)
             _current_task_run.reset(token)
             handle.seconds = self.conn.execute(
-                f"SELECT seconds FROM {TASKS_TABLE} WHERE task_run_id = ?", (task_run_id,)
+                f"SELECT seconds FROM {TASKS_TABLE_SQL} WHERE task_run_id = ?", (task_run_id,)
             ).fetchone()[0]
 
     @contextlib.contextmanager
@@ -435,7 +441,7 @@ class RunRecorder:
         except BaseException as error:
             self.finish_run(run_id, "failed", error=error)
             raise
-        if self.conn.execute(f"SELECT status FROM {RUNS_TABLE} WHERE run_id = ?",
+        if self.conn.execute(f"SELECT status FROM {RUNS_TABLE_SQL} WHERE run_id = ?",
                              (run_id,)).fetchone()[0] == "running":
             self.finish_run(run_id)
 
@@ -537,7 +543,7 @@ def add_run_note(conn: sqlite3.Connection, run_id: int | None, text: str) -> Non
         return
     with atomic(conn):
         conn.execute(
-            f"UPDATE {RUNS_TABLE} SET notes = CASE WHEN notes IS NULL THEN ? "
+            f"UPDATE {RUNS_TABLE_SQL} SET notes = CASE WHEN notes IS NULL THEN ? "
             "ELSE notes || char(10) || ? END WHERE run_id = ?",
             (text, text, run_id),
         )
@@ -576,7 +582,8 @@ def record_load(
     try:
         with atomic(conn):
             cursor = conn.execute(
-                f"INSERT INTO {LOADS_TABLE} ({columns}) VALUES ({', '.join('?' * len(values))})",
+                f"INSERT INTO {LOADS_TABLE_SQL} ({columns}) "
+                f"VALUES ({', '.join('?' * len(values))})",
                 tuple(values.values()),
             )
     except sqlite3.Error as failure:
@@ -651,7 +658,7 @@ def record_check_results(conn: sqlite3.Connection, run_id: int | None, results) 
     ]
     with atomic(conn):
         conn.executemany(
-            f"INSERT INTO {CHECKS_TABLE} (run_id, table_name, check_name, status, blocking, "
+            f"INSERT INTO {CHECKS_TABLE_SQL} (run_id, table_name, check_name, status, blocking, "
             "observed, expected, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
@@ -666,8 +673,8 @@ def record_alert_delivery(
     ensure_runlog_tables(conn)
     with atomic(conn):
         conn.execute(
-            f"INSERT INTO {ALERTS_TABLE} (run_id, alert_key, severity, channel, status, sent_at, "
-            "subject, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {ALERTS_TABLE_SQL} (run_id, alert_key, severity, channel, status, "
+            "sent_at, subject, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, alert_key, severity, channel, status, _stamp(sent_at), subject, error),
         )
 
@@ -707,8 +714,8 @@ def task_runs_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     ensure_runlog_tables(conn)
     return _with_int_columns(query(
         conn,
-        f"SELECT t.*, r.pipeline, r.logical_date FROM {TASKS_TABLE} AS t "
-        f"LEFT JOIN {RUNS_TABLE} AS r USING (run_id) ORDER BY t.task_run_id",
+        f"SELECT t.*, r.pipeline, r.logical_date FROM {TASKS_TABLE_SQL} AS t "
+        f"LEFT JOIN {RUNS_TABLE_SQL} AS r USING (run_id) ORDER BY t.task_run_id",
     ))
 
 
@@ -722,8 +729,8 @@ def check_results_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     ensure_runlog_tables(conn)
     return _with_int_columns(query(
         conn,
-        f"SELECT c.*, r.pipeline, r.logical_date FROM {CHECKS_TABLE} AS c "
-        f"LEFT JOIN {RUNS_TABLE} AS r USING (run_id) ORDER BY c.check_result_id",
+        f"SELECT c.*, r.pipeline, r.logical_date FROM {CHECKS_TABLE_SQL} AS c "
+        f"LEFT JOIN {RUNS_TABLE_SQL} AS r USING (run_id) ORDER BY c.check_result_id",
     ))
 
 
@@ -748,7 +755,7 @@ def metric_history(
         raise RunLogError(f"unknown metric {metric!r} (known: {', '.join(_METRICS)})")
     ensure_runlog_tables(conn)
     rows = conn.execute(
-        f"SELECT t.{metric} FROM {TASKS_TABLE} AS t JOIN {RUNS_TABLE} AS r USING (run_id) "
+        f"SELECT t.{metric} FROM {TASKS_TABLE_SQL} AS t JOIN {RUNS_TABLE_SQL} AS r USING (run_id) "
         f"WHERE r.pipeline = ? AND t.task = ? AND t.status = 'success' "
         f"AND t.{metric} IS NOT NULL AND (? IS NULL OR t.run_id < ?) "
         "ORDER BY t.run_id DESC LIMIT ?",

@@ -43,6 +43,10 @@ __all__ = ["MedallionExplorer", "medallion_explorer", "SAMPLE_ROWS"]
 SAMPLE_ROWS = 5
 _TABS = ("Funnel", "Samples", "Rejects", "Reconciliation", "Gold")
 
+# The names as they go into SQL, quoted once.
+CUSTOMER_STATS_SQL = quote_identifier(CUSTOMER_STATS)
+CITY_DAILY_REVENUE_SQL = quote_identifier(CITY_DAILY_REVENUE)
+
 
 def _png(figure: Figure) -> bytes:
     buffer = io.BytesIO()
@@ -157,9 +161,9 @@ def _sample_queries() -> list[tuple[str, str]]:
         ("bronze_orders (newest rows, as received)",
          f"SELECT * FROM bronze_orders {latest_first}"),
         ("silver_orders (newest rows)", f"SELECT * FROM silver_orders {latest_first}"),
-        (CUSTOMER_STATS, f"SELECT * FROM {CUSTOMER_STATS} ORDER BY n_customers DESC, city "
+        (CUSTOMER_STATS, f"SELECT * FROM {CUSTOMER_STATS_SQL} ORDER BY n_customers DESC, city "
                          f"LIMIT {SAMPLE_ROWS}"),
-        (CITY_DAILY_REVENUE, f"SELECT * FROM {CITY_DAILY_REVENUE} ORDER BY day DESC, "
+        (CITY_DAILY_REVENUE, f"SELECT * FROM {CITY_DAILY_REVENUE_SQL} ORDER BY day DESC, "
                              f"revenue DESC LIMIT {SAMPLE_ROWS}"),
     ]
 
