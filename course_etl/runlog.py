@@ -705,7 +705,8 @@ def _with_int_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _frame(conn: sqlite3.Connection, table: str, order: str) -> pd.DataFrame:
     ensure_runlog_tables(conn)
-    return _with_int_columns(query(conn, f"SELECT * FROM {table} ORDER BY {order}"))
+    return _with_int_columns(query(
+        conn, f"SELECT * FROM {quote_identifier(table)} ORDER BY {quote_identifier(order)}"))
 
 
 def runs_frame(conn: sqlite3.Connection) -> pd.DataFrame:
