@@ -480,3 +480,15 @@ def test_open_warehouse_attaches_the_configured_source(tmp_path):
 
 def test_config_errors_are_course_etl_errors():
     assert issubclass(ConfigError, CourseEtlError)
+
+
+def test_compare_environments_runs_the_same_loads_under_each_config():
+    from course_etl.config import compare_environments, load_config
+
+    table = compare_environments([load_config(env, environ={}) for env in ("dev", "prod")])
+    assert table[["env", "run"]].values.tolist() == [
+        ["dev", "first"], ["dev", "second"], ["prod", "first"], ["prod", "second"]]
+    assert (table.loc[table["run"] == "first", "inserted"] == 200).all()
+    # prod propagates soft deletes and reconciles hard ones; dev does neither.
+    second = table[table["run"] == "second"].set_index("env")
+    assert second.loc["prod", "deleted"] == 5 and second.loc["dev", "deleted"] == 0

@@ -14,14 +14,14 @@ def _normalise(requirement: str) -> tuple[str, str]:
     return re.sub(r"[-_.]+", "-", name).lower(), spec.replace(" ", "")
 
 
-def pyproject_requirements() -> dict[str, str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+def pyproject_requirements(path: Path = ROOT / "pyproject.toml") -> dict[str, str]:
+    project = tomllib.loads(path.read_text())["project"]
     listed = project["dependencies"] + project["optional-dependencies"]["dev"]
     return dict(_normalise(r) for r in listed)
 
 
-def conda_requirements() -> dict[str, str]:
-    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+def conda_requirements(path: Path = ROOT / "environment.yml") -> dict[str, str]:
+    env = yaml.safe_load(path.read_text())
     plain = [d for d in env["dependencies"] if isinstance(d, str)]
     return dict(_normalise(d) for d in plain if _normalise(d)[0] not in {"python", "pip"})
 
@@ -36,10 +36,11 @@ def test_environment_yml_installs_the_package_itself():
     assert "--editable ." in pip_section
 
 
-def test_drift_is_detected(tmp_path, monkeypatch):
-    """The comparison is not vacuous: a missing dependency makes the dicts differ."""
-    reqs = pyproject_requirements()
-    assert "pandas" in reqs and reqs["pandas"].startswith(">=")
-    reduced = dict(reqs)
-    reduced.pop("pandas")
-    assert reduced != conda_requirements()
+def test_drift_is_detected(tmp_path):
+    """A dependency dropped from, or re-pinned in, environment.yml makes the comparison fail."""
+    text = (ROOT / "environment.yml").read_text()
+    dropped, repinned = tmp_path / "dropped.yml", tmp_path / "repinned.yml"
+    dropped.write_text(text.replace("  - pandas>=2.1\n", ""))
+    repinned.write_text(text.replace("pandas>=2.1", "pandas>=1.5"))
+    assert conda_requirements(dropped) != pyproject_requirements()
+    assert conda_requirements(repinned) != pyproject_requirements()

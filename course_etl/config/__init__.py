@@ -30,6 +30,7 @@ from .resolve import (
 )
 from .run import (
     SecretFilter,
+    compare_environments,
     incremental_arguments,
     open_warehouse,
     run_full_load,
@@ -54,6 +55,7 @@ __all__ = [
     "Settings",
     "available_environments",
     "check_against_database",
+    "compare_environments",
     "create_injection_demo",
     "describe_keys",
     "env_var_name",

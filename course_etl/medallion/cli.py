@@ -80,24 +80,23 @@ def _dirty(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    conn = connect(args.db)
-    try:
-        result = process_new_batches(conn)
-    finally:
-        conn.close()
-    print(result)
-    return 0 if result.promoted else 1
+def _processing(step):
+    """A command that runs ``step(conn)`` on ``--db`` and exits 1 when a gate blocked it."""
+
+    def command(args: argparse.Namespace) -> int:
+        conn = connect(args.db)
+        try:
+            result = step(conn)
+        finally:
+            conn.close()
+        print(result)
+        return 0 if result.promoted else 1
+
+    return command
 
 
-def _rebuild(args: argparse.Namespace) -> int:
-    conn = connect(args.db)
-    try:
-        result = rebuild_from_bronze(conn)
-    finally:
-        conn.close()
-    print(result)
-    return 0 if result.promoted else 1
+_run = _processing(process_new_batches)
+_rebuild = _processing(rebuild_from_bronze)
 
 
 def _status(args: argparse.Namespace) -> int:
