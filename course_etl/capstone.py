@@ -10,7 +10,8 @@ the batch id, the medallion gates inside), ``checks`` runs a blocking suite with
 thresholds, ``gold`` promotes the audited mart to the served table and ``publish`` refreshes the
 report view and notes the run in the run log. :class:`Capstone` runs simulated days on a
 :class:`~course_etl.scheduling.SimulatedClock`, with a :class:`Fault` on one day, records every run
-with :class:`~course_etl.runlog.SchedulerRecorder`, routes failure alerts to the console and a
+with :class:`~course_etl.monitoring.runlog.SchedulerRecorder`,
+routes failure alerts to the console and a
 JSON-lines file, backfills missed days, and :func:`airflow_dag` exports the same pipeline.
 """
 
@@ -25,7 +26,13 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .alerts import (
+from course_etl.config import Config, load_config
+from course_etl.db import atomic, query, quote_identifier, table_exists
+from course_etl.errors import CourseEtlError
+from course_etl.medallion import CUSTOMERS, ORDERS, DirtySource, ingest_batch, process_new_batches
+from course_etl.medallion.bronze import BATCHES_TABLE, format_utc
+from course_etl.medallion.gold import CITY_DAILY_REVENUE, CUSTOMER_STATS
+from course_etl.monitoring.alerts import (
     AlertRouter,
     Channel,
     ConsoleChannel,
@@ -33,30 +40,24 @@ from .alerts import (
     JsonLinesChannel,
     task_failure_alert,
 )
-from .checks import SuiteReport, run_suite
-from .config import Config, load_config
-from .dashboards import (
+from course_etl.monitoring.checks import SuiteReport, run_suite
+from course_etl.monitoring.dashboards import (
     plot_anomaly,
     plot_check_heatmap,
     plot_duration_per_task,
     plot_rows_per_run,
 )
-from .data import STORY_START
-from .db import atomic, query, quote_identifier, table_exists
-from .errors import CourseEtlError
-from .medallion import CUSTOMERS, ORDERS, DirtySource, ingest_batch, process_new_batches
-from .medallion.bronze import BATCHES_TABLE, format_utc
-from .medallion.gold import CITY_DAILY_REVENUE, CUSTOMER_STATS
-from .runlog import (
+from course_etl.monitoring.runlog import (
     RUNS_TABLE,
     SchedulerRecorder,
     add_run_note,
     record_check_results,
     runs_frame,
 )
-from .scheduling import FaultInjection, LocalRunner, Pipeline, RunContext, RunReport, Task
-from .scheduling.export import to_airflow
-from .scheduling.runner import SimulatedClock, snapshots_equal, warehouse_snapshot
+from course_etl.sample_data import STORY_START
+from course_etl.scheduling import FaultInjection, LocalRunner, Pipeline, RunContext, RunReport, Task
+from course_etl.scheduling.export import to_airflow
+from course_etl.scheduling.runner import SimulatedClock, snapshots_equal, warehouse_snapshot
 
 __all__ = [
     "PIPELINE_NAME",

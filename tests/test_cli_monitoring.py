@@ -4,8 +4,9 @@ import argparse
 
 import pytest
 
-from course_etl import cli_monitoring, connect
-from course_etl.checks import CheckConfigError
+from course_etl import connect
+from course_etl.cli import monitoring as cli_monitoring
+from course_etl.monitoring.checks import CheckConfigError
 
 
 def run(argv):

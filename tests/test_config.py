@@ -27,9 +27,9 @@ from course_etl.config import (
     show_value,
 )
 from course_etl.config.schema import key_specs
-from course_etl.data import create_customer_source, simulate_changes
 from course_etl.db import table_exists
 from course_etl.errors import CourseEtlError, UnknownColumnError, UnknownTableError
+from course_etl.sample_data import create_customer_source, simulate_changes
 
 NO_ENV: dict[str, str] = {}
 

@@ -5,7 +5,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from course_etl import connect
-from course_etl.dashboards import (
+from course_etl.classroom.diagrams import CHECK_COLORS
+from course_etl.monitoring.dashboards import (
     RUN_STATUS_COLORS,
     DashboardError,
     dashboard_figure,
@@ -14,9 +15,8 @@ from course_etl.dashboards import (
     plot_duration_per_task,
     plot_rows_per_run,
 )
-from course_etl.diagrams import CHECK_COLORS
-from course_etl.monitoring_demo import generate_history
-from course_etl.runlog import RunRecorder, runs_frame, task_runs_frame
+from course_etl.monitoring.lecture import generate_history
+from course_etl.monitoring.runlog import RunRecorder, runs_frame, task_runs_frame
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@
 import pytest
 
 from course_etl import connect
-from course_etl.alerts import AlertRouter, JsonLinesChannel
 from course_etl.errors import CourseEtlError
-from course_etl.monitoring_demo import (
+from course_etl.monitoring.alerts import AlertRouter, JsonLinesChannel
+from course_etl.monitoring.lecture import (
     DEFAULT_HISTORY_FAULTS,
     FAULTS,
     TARGET,
@@ -15,7 +15,7 @@ from course_etl.monitoring_demo import (
     generate_history,
     run_daily_pipeline,
 )
-from course_etl.runlog import RUNS_TABLE, alerts_frame, runs_frame, task_runs_frame
+from course_etl.monitoring.runlog import RUNS_TABLE, alerts_frame, runs_frame, task_runs_frame
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_an_unexpected_error_closes_the_run_and_surfaces(conn):
 
 
 def test_side_by_side_with_the_lecture_check(two_weeks, tmp_path):
-    from course_etl.monitoring_demo import fault_matrix, lecture_check_on
+    from course_etl.monitoring.lecture import fault_matrix, lecture_check_on
 
     assert lecture_check_on(two_weeks, "duplicate_keys").startswith(
         "OK: Row count non-decreasing."), "the lecture's check is blind to duplicates"

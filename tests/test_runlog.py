@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from course_etl import incremental_load
-from course_etl.checks import CheckResult
 from course_etl.errors import KeyIntegrityError
-from course_etl.runlog import (
+from course_etl.monitoring.checks import CheckResult
+from course_etl.monitoring.runlog import (
     RunLogError,
     RunRecorder,
     SimulatedClock,
@@ -265,7 +265,7 @@ def test_logged_load_writes_nothing_without_a_run_log(synthetic_conn):
 
 
 def test_a_load_does_not_commit_without_its_record(lecture_conn, caplog):
-    from course_etl.runlog import LOADS_TABLE
+    from course_etl.monitoring.runlog import LOADS_TABLE
 
     conn = lecture_conn
     ensure_runlog_tables(conn)
@@ -301,7 +301,7 @@ def test_a_failed_load_inside_a_task_keeps_its_load_record(lecture_conn, clock):
 
 
 def test_logged_load_decorator_marks_what_it_wraps():
-    from course_etl.runlog import logged_load
+    from course_etl.monitoring.runlog import logged_load
 
     def load(conn, source, target):
         return None
@@ -314,11 +314,11 @@ def test_logged_load_decorator_marks_what_it_wraps():
 # --- the scheduling runner's recorder ----------------------------------------------------------
 
 def test_scheduler_recorder_logs_every_try_of_a_real_local_run(conn):
-    examples = pytest.importorskip("course_etl.scheduling.examples")
+    examples = pytest.importorskip("course_etl.scheduling.lecture")
     runner_module = pytest.importorskip("course_etl.scheduling.runner")
     from datetime import date
 
-    from course_etl.runlog import SchedulerRecorder
+    from course_etl.monitoring.runlog import SchedulerRecorder
 
     examples.prepare_lecture_warehouse(conn)
     pipeline = examples.customers_pipeline(with_check=True, retries=1)
@@ -343,7 +343,7 @@ def test_scheduler_recorder_logs_every_try_of_a_real_local_run(conn):
 def test_scheduler_recorder_with_duck_typed_reports(conn, clock):
     from types import SimpleNamespace as NS
 
-    from course_etl.runlog import SchedulerRecorder
+    from course_etl.monitoring.runlog import SchedulerRecorder
 
     recorder = SchedulerRecorder(conn, clock=clock)
     context = NS(logical_date=datetime(2024, 10, 3, 2, 5))

@@ -7,7 +7,7 @@ Names from the configuration reach SQL only after :func:`check_against_database`
 f-string ``get_watermark`` is kept as :func:`lecture_get_watermark` for comparison.
 """
 
-from .identifiers import (
+from course_etl.config.identifiers import (
     INJECTION_PAYLOAD,
     ConfiguredTables,
     check_against_database,
@@ -16,8 +16,16 @@ from .identifiers import (
     lecture_get_watermark,
     target_name,
 )
-from .layers import ENV_PREFIX, Layer, Origin, Problem, env_var_name, parse_env_lines, yaml_layer
-from .resolve import (
+from course_etl.config.layers import (
+    ENV_PREFIX,
+    Layer,
+    Origin,
+    Problem,
+    env_var_name,
+    parse_env_lines,
+    yaml_layer,
+)
+from course_etl.config.resolve import (
     CONFIG_DIR,
     Config,
     ConfigError,
@@ -28,7 +36,7 @@ from .resolve import (
     resolve,
     show_value,
 )
-from .run import (
+from course_etl.config.run import (
     SecretFilter,
     compare_environments,
     incremental_arguments,
@@ -36,7 +44,7 @@ from .run import (
     run_full_load,
     run_incremental_load,
 )
-from .schema import LECTURE_KEYS, Secret, Settings, spec
+from course_etl.config.schema import LECTURE_KEYS, Secret, Settings, spec
 
 __all__ = [
     "CONFIG_DIR",

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..db import TableRef, query, quote_identifier, resolve_table, table_exists
-from ..errors import CourseEtlError
-from .layers import Problem
-from .resolve import Config, ConfigError
+from course_etl.config.layers import Problem
+from course_etl.config.resolve import Config, ConfigError
+from course_etl.db import TableRef, query, quote_identifier, resolve_table, table_exists
+from course_etl.errors import CourseEtlError
 
 __all__ = [
     "lecture_get_watermark",

@@ -1,7 +1,8 @@
 """Run the loads from a resolved configuration: the same code for dev and prod.
 
 :func:`run_incremental_load` and :func:`run_full_load` check the configured names against the
-database, then call :mod:`course_etl.loads` with the configured key, watermark, lookback, batch
+database, then call :mod:`course_etl.loads.engine` with the configured key, watermark, lookback,
+batch
 size and delete handling. :func:`open_warehouse` opens the configured warehouse file with the
 source attached. :class:`SecretFilter` keeps secrets out of log records even when code logs the
 revealed value by mistake.
@@ -17,12 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data import create_customer_source, simulate_changes
-from ..db import connect
-from ..loads import LoadResult, full_load, incremental_load
-from .identifiers import check_against_database, target_name
-from .layers import Problem
-from .resolve import Config, ConfigError
+from course_etl.config.identifiers import check_against_database, target_name
+from course_etl.config.layers import Problem
+from course_etl.config.resolve import Config, ConfigError
+from course_etl.db import connect
+from course_etl.loads.engine import LoadResult, full_load, incremental_load
+from course_etl.sample_data import create_customer_source, simulate_changes
 
 __all__ = [
     "incremental_arguments",

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from ..db import atomic, quote_identifier
-from ..errors import CourseEtlError
-from ..watermarks import read_watermark
-from .bronze import ensure_bronze, format_utc
-from .entities import ENTITIES, SILVER_TYPES, Entity, Field
+from course_etl.db import atomic, quote_identifier
+from course_etl.errors import CourseEtlError
+from course_etl.loads.watermarks import read_watermark
+from course_etl.medallion.bronze import ensure_bronze, format_utc
+from course_etl.medallion.entities import ENTITIES, SILVER_TYPES, Entity, Field
 
 __all__ = [
     "REJECTS_TABLE",

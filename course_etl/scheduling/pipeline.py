@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
-from ..db import validate_identifier
-from ..errors import CourseEtlError
-from .cron import CronSchedule
+from course_etl.db import validate_identifier
+from course_etl.errors import CourseEtlError
+from course_etl.scheduling.cron import CronSchedule
 
 __all__ = [
     "PipelineError",

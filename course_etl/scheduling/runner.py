@@ -22,8 +22,8 @@ from typing import Protocol
 
 import pandas as pd
 
-from ..db import query, quote_identifier, table_exists
-from .pipeline import Pipeline, PipelineError, RunContext, Task
+from course_etl.db import query, quote_identifier, table_exists
+from course_etl.scheduling.pipeline import Pipeline, PipelineError, RunContext, Task
 
 __all__ = [
     "STATES",

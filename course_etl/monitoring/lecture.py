@@ -1,0 +1,479 @@
+"""A small monitored pipeline, its faults, and a deterministic 30-day history of it.
+
+The pipeline is the lecture's customers job made observable: ``extract`` snapshots the source
+into ``stg_customers``, ``validate`` runs the table's check suite there (the blocking gate),
+``load`` publishes with :func:`~course_etl.loads.engine.incremental_load` into ``dw_customers``
+only when
+no blocking check failed, and ``monitor`` checks the load's duration against its history. Every
+step is a :meth:`RunRecorder.task`, every check result and alert lands in the run log. Faults can
+be injected one at a time (:data:`FAULTS`): rows dropped at source, duplicate keys, a stale
+source, NULLs in a required column, a slow task, a failing task, a volume spike.
+:func:`generate_history` replays 30 days from 2024-10-01 with a simulated clock and a fixed seed,
+so the dashboards show the same realistic month on every machine.
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from course_etl.db import atomic, quote_identifier, table_exists
+from course_etl.errors import CourseEtlError
+from course_etl.loads.engine import incremental_load
+from course_etl.loads.watermarks import read_watermark
+from course_etl.monitoring.alerts import (
+    AlertRouter,
+    ConsoleChannel,
+    Delivery,
+    EmailChannel,
+    JsonLinesChannel,
+    alerts_from_checks,
+    task_failure_alert,
+)
+from course_etl.monitoring.checks import CheckResult, SuiteReport, run_suite
+from course_etl.monitoring.runlog import (
+    RunRecorder,
+    SimulatedClock,
+    metric_history,
+    record_check_results,
+    runs_frame,
+    with_load_log,
+)
+from course_etl.sample_data import STORY_START, generate_customers
+
+__all__ = [
+    "PIPELINE",
+    "FAULTS",
+    "SOURCE",
+    "STAGING",
+    "TARGET",
+    "VALIDATION_SUITE",
+    "MONITOR_SUITE",
+    "PipelineOutcome",
+    "SourceFailure",
+    "create_demo_source",
+    "change_source",
+    "run_daily_pipeline",
+    "generate_history",
+    "DEFAULT_HISTORY_FAULTS",
+    "FaultRun",
+    "inject_fault",
+    "lecture_check_on",
+    "fault_matrix",
+]
+
+PIPELINE = "customers_daily"
+SOURCE, STAGING, TARGET = "src_customers", "stg_customers", "dw_customers"
+# The names as they go into SQL, quoted once.
+SOURCE_SQL = quote_identifier(SOURCE)
+STAGING_SQL = quote_identifier(STAGING)
+TARGET_SQL = quote_identifier(TARGET)
+INITIAL_CUSTOMERS = 200
+
+FAULTS: Mapping[str, str] = {
+    "none": "no fault: a normal day",
+    "rows_dropped": "the export lost 30% of the rows (rows dropped at source)",
+    "duplicate_keys": "an extract bug wrote 5 customers twice (duplicate keys)",
+    "stale_source": "the source feed froze: no change since yesterday (stale source)",
+    "null_names": "an upstream schema change blanked 4 names (NULLs in a required column)",
+    "slow_task": "the load waited 9 minutes on a lock (a slow task)",
+    "failing_task": "the warehouse connection dropped during the load (a failing task)",
+    "volume_spike": "a marketing import added 15x the usual new customers (a volume spike)",
+}
+
+# The gate: declared per table as plain data, as it would sit in a YAML file.
+VALIDATION_SUITE = {
+    STAGING: [
+        {"check": "row_count_non_decreasing", "blocking": True},
+        {"check": "unique_key", "key": "id", "blocking": True},
+        {"check": "not_null", "column": "name", "blocking": True},
+        {"check": "freshness", "column": "updated_at",
+         "warn_after": {"count": 12, "period": "hour"},
+         "error_after": {"count": 2, "period": "day"}},
+        {"check": "volume_anomaly", "metric": "rows_to_load", "min_history": 7},
+    ],
+}
+MONITOR_SUITE = {
+    TARGET: [{"check": "duration_anomaly", "metric": "load_seconds", "min_history": 7}],
+}
+RUN_HOUR = timedelta(hours=2, minutes=5)  # the lecture's cron: 5 2 * * *
+_logged_incremental_load = with_load_log(incremental_load)
+
+
+class SourceFailure(CourseEtlError, ConnectionError):
+    """The injected 'failing task' fault: the connection dropped mid-load."""
+
+
+@dataclass
+class PipelineOutcome:
+    """What one run did: its status, every check, every alert delivery, whether it published."""
+
+    run_id: int
+    logical_date: str
+    fault: str
+    status: str
+    published: bool
+    checks: SuiteReport = field(default_factory=SuiteReport)
+    deliveries: list[Delivery] = field(default_factory=list)
+    error: str | None = None
+
+    def checks_frame(self) -> pd.DataFrame:
+        return self.checks.frame()
+
+    def deliveries_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([vars(d) for d in self.deliveries],
+                            columns=["channel", "status", "subject", "error"])
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def create_demo_source(conn: sqlite3.Connection, *, seed: int = 6) -> int:
+    """(Re)create ``src_customers`` with 200 customers last changed on 2024-09-30."""
+    frame = generate_customers(INITIAL_CUSTOMERS, seed=seed)
+    frame["updated_at"] = "2024-09-30 12:00:00"
+    with atomic(conn):
+        conn.execute(f"DROP TABLE IF EXISTS {SOURCE_SQL}")
+        conn.execute(f"CREATE TABLE {SOURCE_SQL} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                     "city TEXT, updated_at TEXT NOT NULL)")
+        conn.executemany(f"INSERT INTO {SOURCE_SQL} VALUES (?, ?, ?, ?)",
+                         frame[["id", "name", "city", "updated_at"]].itertuples(
+                             index=False, name=None))
+    return INITIAL_CUSTOMERS
+
+
+def change_source(
+    conn: sqlite3.Connection, day: date | str, *, fault: str = "none", seed: int = 6
+) -> dict[str, int]:
+    """The source's business day: new customers and address changes stamped during ``day``.
+
+    ``stale_source`` writes nothing; ``volume_spike`` inserts 15 times the usual new customers.
+    Returns the counts written.
+    """
+    _check_fault(fault)
+    day = _day(day)
+    if fault == "stale_source":
+        return {"inserted": 0, "updated": 0}
+    rng = np.random.default_rng([seed, day.toordinal()])
+    inserts = int(rng.poisson(12)) * (15 if fault == "volume_spike" else 1)
+    updates = int(rng.poisson(18))
+    start = datetime.combine(day, datetime.min.time())
+
+    def stamps(n: int) -> list[str]:
+        seconds = np.sort(rng.integers(6 * 3600, 22 * 3600, size=n))
+        return [(start + timedelta(seconds=int(s))).strftime("%Y-%m-%d %H:%M:%S")
+                for s in seconds]
+
+    with atomic(conn):
+        max_id, = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {SOURCE_SQL}").fetchone()
+        new = generate_customers(inserts, seed=int(rng.integers(1 << 30)))
+        conn.executemany(
+            f"INSERT INTO {SOURCE_SQL} VALUES (?, ?, ?, ?)",
+            [(max_id + i + 1, name, city, stamp) for i, (name, city, stamp) in
+             enumerate(zip(new["name"], new["city"], stamps(inserts), strict=True))])
+        ids = rng.choice(np.arange(1, max_id + 1), size=min(updates, max_id), replace=False)
+        cities = generate_customers(len(ids), seed=int(rng.integers(1 << 30)))["city"]
+        conn.executemany(
+            f"UPDATE {SOURCE_SQL} SET city = ?, updated_at = ? WHERE id = ?",
+            [(city, stamp, int(i)) for i, city, stamp in
+             zip(np.sort(ids), cities, stamps(len(ids)), strict=True)])
+    return {"inserted": inserts, "updated": len(ids)}
+
+
+def _check_fault(fault: str) -> None:
+    if fault not in FAULTS:
+        raise CourseEtlError(f"unknown fault {fault!r} (known: {', '.join(FAULTS)})")
+
+
+def _count(conn: sqlite3.Connection, table: str) -> int:
+    if not table_exists(conn, table):
+        return 0
+    return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def _extract(conn: sqlite3.Connection, fault: str, rng: np.random.Generator) -> tuple[int, int]:
+    """Snapshot the source into staging, then apply the extract-side fault. Returns rows in/out."""
+    conn.execute(f"DROP TABLE IF EXISTS {STAGING_SQL}")
+    # No constraints on purpose: staging holds whatever arrived, the checks judge it.
+    conn.execute(f"CREATE TABLE {STAGING_SQL} (id INTEGER, name TEXT, city TEXT, updated_at TEXT)")
+    conn.execute(f"INSERT INTO {STAGING_SQL} SELECT id, name, city, updated_at FROM {SOURCE_SQL}")
+    rows_in = _count(conn, SOURCE)
+    ids = [r[0] for r in conn.execute(f"SELECT id FROM {STAGING_SQL} ORDER BY id")]
+    if fault == "rows_dropped":
+        lost = rng.choice(ids, size=int(0.3 * len(ids)), replace=False)
+        conn.executemany(f"DELETE FROM {STAGING_SQL} WHERE id = ?", [(int(i),) for i in lost])
+    elif fault == "duplicate_keys":
+        twice = rng.choice(ids, size=5, replace=False)
+        conn.executemany(f"INSERT INTO {STAGING_SQL} SELECT * FROM {STAGING_SQL} WHERE id = ?",
+                         [(int(i),) for i in twice])
+    elif fault == "null_names":
+        blank = rng.choice(ids, size=4, replace=False)
+        conn.executemany(f"UPDATE {STAGING_SQL} SET name = NULL WHERE id = ?",
+                         [(int(i),) for i in blank])
+    return rows_in, _count(conn, STAGING)
+
+
+def _run_start(day: date) -> datetime:
+    """Runs start at 02:05 the day after their logical date, like an Airflow daily interval."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time()) + RUN_HOUR
+
+
+def _rows_to_load(conn: sqlite3.Connection) -> int:
+    """The rows the next incremental load will read: at or past the stored watermark."""
+    if not table_exists(conn, TARGET):
+        return _count(conn, STAGING)
+    stored = read_watermark(conn, TARGET, "updated_at")
+    if stored is None:
+        return _count(conn, STAGING)
+    return conn.execute(f"SELECT COUNT(*) FROM {STAGING_SQL} WHERE updated_at >= ?",
+                        (stored.value,)).fetchone()[0]
+
+
+def run_daily_pipeline(
+    conn: sqlite3.Connection, logical_date: date | str, *, fault: str = "none",
+    clock: SimulatedClock | None = None, router: AlertRouter | None = None, seed: int = 6,
+) -> PipelineOutcome:
+    """Run extract → validate (gate) → load → monitor for ``logical_date``, recording everything.
+
+    The run starts at 02:05 the next day on ``clock`` (a SimulatedClock moved to that time;
+    each task advances it by a simulated duration). Source-side faults belong to
+    :func:`change_source`; this function injects the pipeline-side ones. Alerts go to
+    ``router`` when given. Never raises for an injected fault: the outcome says what happened.
+    """
+    _check_fault(fault)
+    day = _day(logical_date)
+    run_start = _run_start(day)
+    clock = clock or SimulatedClock(run_start)
+    clock.now = max(clock.now, run_start)
+    recorder = RunRecorder(conn, clock=clock)
+    rng = np.random.default_rng([seed, day.toordinal(), 1])
+    run_id = recorder.start_run(PIPELINE, day.isoformat())
+    outcome = PipelineOutcome(run_id, day.isoformat(), fault, "running", published=False)
+    results: list[CheckResult] = []
+    alerts = []
+    try:
+        with recorder.task(run_id, "extract") as task:
+            rows_in, rows_out = _extract(conn, fault, rng)
+            task.set_rows(rows_in=rows_in, rows_out=rows_out)
+            clock.advance(18 + rng.normal(0, 1.5))
+        with recorder.task(run_id, "validate") as task:
+            rows_to_load = _rows_to_load(conn)
+            history = metric_history(conn, PIPELINE, "load", "rows_in", before_run_id=run_id)
+            report = run_suite(
+                conn, VALIDATION_SUITE, now=clock(),
+                previous_row_counts={STAGING: _count(conn, TARGET)},
+                metrics={"rows_to_load": (rows_to_load, history)})
+            results += report.results
+            record_check_results(conn, run_id, report.results)
+            task.set_rows(rows_in=_count(conn, STAGING))
+            clock.advance(4 + rng.normal(0, 0.5))
+        if report.blocked:
+            skipped = recorder.start_task(run_id, "load")
+            recorder.finish_task(skipped, "skipped", error="held back by blocking check(s)")
+        else:
+            with recorder.task(run_id, "load") as task:
+                if fault == "failing_task":
+                    clock.advance(7)
+                    raise SourceFailure("connection to the warehouse reset by peer during "
+                                        "the upsert")
+                result = _logged_incremental_load(conn, STAGING, TARGET, key="id",
+                                                  watermark="updated_at", reconcile_deletes=True)
+                task.use_load(result)
+                clock.advance(25 + result.rows_read / 20 + rng.normal(0, 2)
+                              + (540 if fault == "slow_task" else 0))
+            outcome.published = True
+            with recorder.task(run_id, "monitor"):
+                seconds = metric_history(conn, PIPELINE, "load", "seconds", limit=31)
+                monitored = run_suite(conn, MONITOR_SUITE, metrics={
+                    "load_seconds": (seconds[-1], seconds[:-1])})
+                results += monitored.results
+                record_check_results(conn, run_id, monitored.results)
+                clock.advance(1)
+    except SourceFailure as error:
+        outcome.error = f"{type(error).__name__}: {error}"
+        alerts.append(task_failure_alert(PIPELINE, "load", error, run_id=run_id))
+    except Exception as error:
+        # Not an injected fault: a bug or bad input. Close the run record, then let it surface.
+        recorder.finish_run(run_id, "failed", error=error)
+        raise
+    outcome.checks = SuiteReport(tuple(results))
+    alerts = alerts_from_checks(outcome.checks, pipeline=PIPELINE, run_id=run_id) + alerts
+    if router is not None:
+        outcome.deliveries = router.send_all(alerts)
+    if outcome.error:
+        status = "failed"
+    elif outcome.checks.blocked:
+        status = "blocked"
+    elif outcome.checks.status != "pass":
+        status = "warning"
+    else:
+        status = "success"
+    outcome.status = recorder.finish_run(run_id, status, error=outcome.error)
+    return outcome
+
+
+DEFAULT_HISTORY_FAULTS: Mapping[int, str] = {
+    # day number (1 = 2024-10-01) -> fault: one of each kind spread over the month
+    9: "slow_task", 13: "volume_spike", 17: "null_names", 20: "stale_source",
+    23: "failing_task", 26: "duplicate_keys", 28: "rows_dropped",
+}
+
+
+def generate_history(
+    conn: sqlite3.Connection, *, days: int = 30, start: str = STORY_START, seed: int = 6,
+    faults: Mapping[int, str] | None = None, router: AlertRouter | None = None,
+) -> pd.DataFrame:
+    """Replay ``days`` daily runs from ``start`` on a fresh source; returns the runs table.
+
+    Deterministic: the same seed gives the same rows, durations and check results. ``faults``
+    maps day numbers (1-based) to a fault from FAULTS (default: one of each, spread over the
+    month, the first after a week of clean history so the anomaly checks can judge).
+    """
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise CourseEtlError(f"days must be an int >= 1, not {days!r}")
+    faults = DEFAULT_HISTORY_FAULTS if faults is None else faults
+    for fault in faults.values():
+        _check_fault(fault)
+    create_demo_source(conn, seed=seed)
+    first = date.fromisoformat(start)
+    clock = SimulatedClock(datetime.combine(first, datetime.min.time()))
+    for number in range(1, days + 1):
+        day = first + timedelta(days=number - 1)
+        fault = faults.get(number, "none")
+        change_source(conn, day, fault=fault, seed=seed)
+        run_daily_pipeline(conn, day, fault=fault, clock=clock, router=router, seed=seed)
+    return runs_frame(conn)
+
+
+@dataclass
+class FaultRun:
+    """One fault-injection experiment: the run's outcome and the warehouse it ran in."""
+
+    outcome: PipelineOutcome
+    warehouse: sqlite3.Connection
+    console: str
+    published_before: int
+    published_after: int
+
+    @property
+    def gate_held(self) -> bool:
+        """True when a blocking check kept the day's data out of the published table."""
+        return self.outcome.checks.blocked and self.published_after == self.published_before
+
+    def summary(self) -> str:
+        """One sentence on what happened, for a notebook or a widget."""
+        outcome = self.outcome
+        if outcome.status == "failed":
+            what = f"the run failed ({outcome.error}); {TARGET} kept yesterday's data"
+        elif self.gate_held:
+            names = ", ".join(r.name for r in outcome.checks.failures(blocking_only=True))
+            what = f"the blocking gate held the data back ({names}); {TARGET} unchanged"
+        elif outcome.status == "warning":
+            what = "published, with warnings"
+        else:
+            what = "published, every check passed"
+        sent = sorted({d.channel for d in outcome.deliveries if d.status == "sent"})
+        alerts = f"alerts sent on {', '.join(sent)}" if sent else "no alert sent"
+        return (f"{outcome.logical_date} with fault {outcome.fault!r}: run {outcome.status}, "
+                f"{what}; {TARGET} rows {self.published_before} -> {self.published_after}; "
+                f"{alerts}.")
+
+
+def inject_fault(
+    base: sqlite3.Connection, fault: str, *, logical_date: str = "2024-10-15",
+    alerts_path: str | Path, seed: int = 6,
+) -> FaultRun:
+    """Copy the warehouse ``base`` (with its history), inject ``fault`` and run one day.
+
+    ``base`` is left untouched (the run happens in an in-memory copy made with SQLite's backup
+    API), so every experiment starts from the same state. Alerts go to a console channel
+    (captured in ``FaultRun.console``), a JSON-lines file at ``alerts_path`` and an e-mail
+    channel that is configured but off, as in the lecture's ``email_alerts: False``.
+    """
+    _check_fault(fault)
+    warehouse = _copy(base)
+    warehouse.execute("PRAGMA foreign_keys = ON")
+    console = io.StringIO()
+    clock = SimulatedClock(_run_start(_day(logical_date)))
+    router = AlertRouter(warehouse, [
+        ConsoleChannel(console), JsonLinesChannel(alerts_path),
+        EmailChannel("smtp.example.org", 25, sender="etl@example.org",
+                     recipients=["data-team@example.org"], enabled=False),
+    ], clock=clock)
+    before = _count(warehouse, TARGET)
+    change_source(warehouse, logical_date, fault=fault, seed=seed)
+    outcome = run_daily_pipeline(warehouse, logical_date, fault=fault, clock=clock,
+                                 router=router, seed=seed)
+    return FaultRun(outcome, warehouse, console.getvalue(), before, _count(warehouse, TARGET))
+
+
+def _copy(base: sqlite3.Connection) -> sqlite3.Connection:
+    warehouse = sqlite3.connect(":memory:", isolation_level=None)
+    base.backup(warehouse)
+    return warehouse
+
+
+def lecture_check_on(
+    base: sqlite3.Connection, fault: str, *, logical_date: str = "2024-10-15", seed: int = 6
+) -> str:
+    """What the lecture's pipeline would print on the same faulty day.
+
+    On a copy of ``base``: the same source day and the same extract (with its fault), then the
+    lecture's load (rows with ``updated_at > MAX(updated_at)`` of the warehouse, written with
+    INSERT OR REPLACE) and its row-count check, printed as the lecture prints it.
+    """
+    _check_fault(fault)
+    day = _day(logical_date)
+    warehouse = _copy(base)
+    try:
+        change_source(warehouse, day, fault=fault, seed=seed)
+        _extract(warehouse, fault, np.random.default_rng([seed, day.toordinal(), 1]))
+        if fault == "failing_task":
+            return "a traceback in the job's log; no run record, no alert"
+        before = _count(warehouse, TARGET)
+        last_wm = warehouse.execute(f"SELECT MAX(updated_at) FROM {TARGET_SQL}").fetchone()[0]
+        warehouse.execute(f"INSERT OR REPLACE INTO {TARGET_SQL} (id, name, city, updated_at) "
+                          f"SELECT id, name, city, updated_at FROM {STAGING_SQL} "
+                          "WHERE updated_at > ?", (last_wm,))
+        after = _count(warehouse, TARGET)
+    finally:
+        warehouse.close()
+    if after < before:
+        return "ALERT: Row count dropped unexpectedly!"
+    return f"OK: Row count non-decreasing. {before} -> {after}"
+
+
+def fault_matrix(
+    base: sqlite3.Connection, *, alerts_path: str | Path, logical_date: str = "2024-10-15",
+    seed: int = 6,
+) -> pd.DataFrame:
+    """Every fault, side by side: what the lecture's check printed and what course_etl did."""
+    rows = []
+    for fault in FAULTS:
+        run = inject_fault(base, fault, logical_date=logical_date, alerts_path=alerts_path,
+                           seed=seed)
+        flagged = [f"{r.name} {r.status}" for r in run.outcome.checks.results
+                   if r.status != "pass"]
+        if run.outcome.error:
+            flagged.append("task load failed")
+        sent = sorted({d.channel for d in run.outcome.deliveries if d.status == "sent"})
+        rows.append({
+            "fault": fault,
+            "lecture's check": lecture_check_on(base, fault, logical_date=logical_date,
+                                                seed=seed),
+            "run status": run.outcome.status,
+            "flagged": "; ".join(flagged) or "-",
+            "published": "no (held back)" if run.gate_held else
+                         ("yes" if run.outcome.published else "no"),
+            "alerted on": ", ".join(sent) or "-",
+        })
+        run.warehouse.close()
+    return pd.DataFrame(rows)
