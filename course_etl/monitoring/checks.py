@@ -15,17 +15,31 @@ runs becomes a failed result, so checks never crash the pipeline's run log.
 from __future__ import annotations
 
 import inspect
-import math
 import sqlite3
-import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
-import pandas as pd
-
-from course_etl.db import TableRef, quote_identifier, resolve_table
+from course_etl.db import quote_identifier, resolve_table
 from course_etl.errors import CourseEtlError
+from course_etl.monitoring.anomalies import (
+    MAD_SCALE,
+    duration_anomaly,
+    robust_z_score,
+    volume_anomaly,
+)
+from course_etl.monitoring.check_results import (
+    CHECK_STATUSES,
+    CheckConfigError,
+    CheckResult,
+    ChecksBlockedError,
+    SuiteReport,
+    _column,
+    _count,
+    _count_rows,
+    _fail_config,
+    _table,
+    parse_period,
+)
 
 __all__ = [
     "CHECK_STATUSES",
@@ -48,141 +62,6 @@ __all__ = [
     "validate_suite",
     "run_suite",
 ]
-
-CHECK_STATUSES = ("pass", "warn", "fail")
-_PERIODS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
-# Iglewicz & Hoaglin's modified z-score: 0.6745 makes the MAD comparable to a standard deviation.
-MAD_SCALE = 0.6745
-_MEAN_AD_SCALE = 1.253314  # when MAD is 0 (over half the history identical), use the mean AD
-
-
-class CheckConfigError(CourseEtlError):
-    """A check was declared or called with bad input (unknown field, wrong type or sign)."""
-
-
-class ChecksBlockedError(CourseEtlError):
-    """A blocking check failed: the data must not be published."""
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The verdict of one check on one table (or metric)."""
-
-    name: str
-    status: str
-    observed: object
-    expected: object
-    message: str
-    table: str | None = None
-    blocking: bool = False
-
-    def __post_init__(self) -> None:
-        if self.status not in CHECK_STATUSES:
-            raise CheckConfigError(f"check {self.name!r}: status must be one of "
-                                   f"{', '.join(CHECK_STATUSES)}, not {self.status!r}")
-
-    @property
-    def blocks(self) -> bool:
-        """True when this result must stop publication (a blocking check that failed)."""
-        return self.blocking and self.status == "fail"
-
-
-@dataclass(frozen=True)
-class SuiteReport:
-    """The results of a suite run, and whether a blocking check held the data back."""
-
-    results: tuple[CheckResult, ...] = field(default_factory=tuple)
-
-    @property
-    def blocked(self) -> bool:
-        return any(r.blocks for r in self.results)
-
-    @property
-    def status(self) -> str:
-        """The worst status of all results ('pass' for an empty suite)."""
-        statuses = {r.status for r in self.results}
-        return next((s for s in ("fail", "warn") if s in statuses), "pass")
-
-    def failures(self, *, blocking_only: bool = False) -> list[CheckResult]:
-        return [r for r in self.results
-                if r.status == "fail" and (r.blocking or not blocking_only)]
-
-    def frame(self) -> pd.DataFrame:
-        """One row per result, for display."""
-        columns = ["table", "name", "status", "blocking", "observed", "expected", "message"]
-        return pd.DataFrame([asdict(r) for r in self.results], columns=columns)
-
-    def raise_if_blocked(self) -> None:
-        """Raise ChecksBlockedError naming every failed blocking check."""
-        blockers = [r for r in self.results if r.blocks]
-        if blockers:
-            names = "; ".join(f"{r.table}.{r.name}: {r.message}" for r in blockers)
-            raise ChecksBlockedError(f"blocking check(s) failed, data not published: {names}")
-
-
-# --- input validation: every message names the check and the field ---------------------------
-
-def _fail_config(check: str, table: str | None, message: str) -> CheckConfigError:
-    where = f"{check} check on {table!r}" if table else f"{check} check"
-    return CheckConfigError(f"{where}: {message}")
-
-
-def _table(conn: sqlite3.Connection, table: object, check: str) -> TableRef:
-    try:
-        return resolve_table(conn, table, role="table")
-    except CourseEtlError as error:
-        raise _fail_config(check, None, f"field 'table': {error}") from None
-
-
-def _column(ref: TableRef, column: object, check: str, field_name: str) -> str:
-    if not isinstance(column, str) or column not in ref.columns:
-        raise _fail_config(
-            check, ref.label, f"field {field_name!r}: unknown column {column!r} "
-            f"(columns: {', '.join(ref.columns)})")
-    return column
-
-
-def _count(value: object, check: str, table: str | None, field_name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _fail_config(check, table,
-                           f"field {field_name!r} must be an int >= 0, not {value!r}")
-    return value
-
-
-def _positive_number(value: object, check: str, field_name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise _fail_config(check, None,
-                           f"field {field_name!r} must be a number > 0, not {value!r}")
-    return float(value)
-
-
-def parse_period(value: object, *, check: str = "freshness", field_name: str = "warn_after"
-                 ) -> timedelta:
-    """A dbt-style period (``{"count": 12, "period": "hour"}``) or a timedelta, as a timedelta.
-
-    Raises CheckConfigError naming ``check`` and ``field_name`` for anything else, zero or less.
-    """
-    example = "{'count': 12, 'period': 'hour'} or a timedelta"
-    if isinstance(value, timedelta):
-        if value <= timedelta(0):
-            raise _fail_config(check, None, f"field {field_name!r} must be positive, "
-                                            f"not {value!r}")
-        return value
-    if isinstance(value, Mapping) and set(value) == {"count", "period"}:
-        count, period = value["count"], value["period"]
-        if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
-            raise _fail_config(check, None, f"field {field_name!r}: 'count' must be an int > 0, "
-                                            f"not {count!r}")
-        if period not in _PERIODS:
-            raise _fail_config(check, None, f"field {field_name!r}: 'period' must be one of "
-                                            f"{', '.join(_PERIODS)}, not {period!r}")
-        return count * _PERIODS[period]
-    raise _fail_config(check, None, f"field {field_name!r} must be {example}, not {value!r}")
-
-
-def _count_rows(conn: sqlite3.Connection, ref: TableRef) -> int:
-    return conn.execute(f"SELECT COUNT(*) FROM {ref.sql}").fetchone()[0]
-
 
 # --- table checks -----------------------------------------------------------------------------
 
@@ -351,90 +230,6 @@ def referential_integrity(
                else f"every {column} exists in {target}")
     return CheckResult(f"referential_integrity({column})", "fail" if orphans else "pass",
                        orphans, 0, message, ref.label)
-
-
-# --- anomaly checks against the run history ---------------------------------------------------
-
-def robust_z_score(value: float, history: Sequence[float]) -> float:
-    """How unusual ``value`` is compared with ``history``: the modified z-score.
-
-    ``0.6745 * (value - median) / MAD``; one outlier in the history barely moves median and MAD,
-    where it would inflate a mean and standard deviation and hide the next outlier. When the MAD
-    is 0 the mean absolute deviation stands in; a constant history makes any change infinite.
-    """
-    median = statistics.median(history)
-    mad = statistics.median(abs(x - median) for x in history)
-    if mad > 0:
-        return MAD_SCALE * (value - median) / mad
-    mean_ad = statistics.fmean(abs(x - median) for x in history)
-    if mean_ad > 0:
-        return (value - median) / (_MEAN_AD_SCALE * mean_ad)
-    return 0.0 if value == median else math.copysign(math.inf, value - median)
-
-
-def _anomaly(
-    check: str, metric: str, observed: object, history: object, *, min_history: object,
-    warn_score: object, fail_score: object, upper_only: bool, unit: str,
-) -> CheckResult:
-    if isinstance(observed, bool) or not isinstance(observed, int | float):
-        raise _fail_config(check, None, f"field 'observed' must be a number, not {observed!r}")
-    if not isinstance(history, Sequence) or isinstance(history, str) or any(
-            isinstance(x, bool) or not isinstance(x, int | float) for x in history):
-        raise _fail_config(check, None, f"field 'history' must be a list of numbers, "
-                                        f"not {history!r}")
-    needed = _count(min_history, check, None, "min_history")
-    if needed < 3:
-        raise _fail_config(check, None, f"field 'min_history' must be at least 3 (a median of "
-                                        f"fewer runs says nothing), not {needed}")
-    warn = _positive_number(warn_score, check, "warn_score")
-    fail = None if fail_score is None else _positive_number(fail_score, check, "fail_score")
-    if fail is not None and fail < warn:
-        raise _fail_config(check, None, "field 'fail_score' is lower than 'warn_score'")
-    name = f"{check}({metric})"
-    expected = f"|z| <= {warn:g}" if not upper_only else f"z <= {warn:g}"
-    if len(history) < needed:
-        return CheckResult(name, "pass", observed, expected,
-                           f"only {len(history)} of {needed} runs of history: not judged yet")
-    score = robust_z_score(observed, history)
-    size = score if upper_only else abs(score)
-    median = statistics.median(history)
-    if fail is not None and size > fail:
-        status = "fail"
-    elif size > warn:
-        status = "warn"
-    else:
-        status = "pass"
-    shown = "inf" if math.isinf(score) else f"{score:.1f}"
-    message = f"{_number(observed)} {unit} vs median {_number(median)} (robust z = {shown})"
-    return CheckResult(name, status, observed, expected, message)
-
-
-def _number(value: float) -> str:
-    """Whole numbers as they are, others to one decimal: what a reader needs, no noise."""
-    return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
-
-
-def volume_anomaly(
-    observed: int | float, history: Sequence[int | float], *, metric: str = "rows",
-    min_history: int = 7, warn_score: float = 3.5, fail_score: float | None = None,
-) -> CheckResult:
-    """Today's volume (e.g. rows loaded) is unusual, high or low, against earlier runs.
-
-    Judged only with at least ``min_history`` earlier values: with three runs, every run looks
-    unusual or nothing does. ``warn_score``/``fail_score`` are robust z-score thresholds.
-    """
-    return _anomaly("volume_anomaly", metric, observed, history, min_history=min_history,
-                    warn_score=warn_score, fail_score=fail_score, upper_only=False, unit="rows")
-
-
-def duration_anomaly(
-    observed_seconds: float, history_seconds: Sequence[float], *, metric: str = "seconds",
-    min_history: int = 7, warn_score: float = 3.5, fail_score: float | None = None,
-) -> CheckResult:
-    """A task took unusually long against its earlier runs (being fast is never flagged)."""
-    return _anomaly("duration_anomaly", metric, observed_seconds, history_seconds,
-                    min_history=min_history, warn_score=warn_score, fail_score=fail_score,
-                    upper_only=True, unit="s")
 
 
 # --- suites -----------------------------------------------------------------------------------
