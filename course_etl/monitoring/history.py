@@ -14,7 +14,8 @@ import sqlite3
 import pandas as pd
 
 from course_etl.db import query, quote_identifier, table_exists
-from course_etl.monitoring.runlog import (
+from course_etl.monitoring.runlog import RunLogError
+from course_etl.monitoring.tables import (
     ALERTS_TABLE,
     CHECKS_TABLE,
     CHECKS_TABLE_SQL,
@@ -24,7 +25,6 @@ from course_etl.monitoring.runlog import (
     SCHEMA,
     TASKS_TABLE,
     TASKS_TABLE_SQL,
-    RunLogError,
 )
 
 __all__ = [

@@ -7,9 +7,10 @@ The pipeline is the lecture's customers job made observable, a
 into ``stg_customers``, ``validate`` runs the table's check suite there (the blocking gate),
 ``load`` publishes with :func:`~course_etl.loads.engine.incremental_load` into ``dw_customers``
 (it is skipped when a blocking check failed), and ``monitor`` checks the load's duration against
-its history. Every task run, load, check result and alert lands in the run log. Faults can be
-injected one at a time (:data:`FAULTS`): rows dropped at source, duplicate keys, a stale source,
-NULLs in a required column, a slow task, a failing task, a volume spike.
+its history (the tasks and the source live in :mod:`~course_etl.monitoring.demo`). Every task
+run, load, check result and alert lands in the run log. Faults can be injected one at a time
+(:data:`FAULTS`): rows dropped at source, duplicate keys, a stale source, NULLs in a required
+column, a slow task, a failing task, a volume spike.
 :func:`generate_history` replays 30 days from 2024-10-01 with a simulated clock and a fixed seed,
 so the dashboards show the same realistic month on every machine.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -26,10 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_etl.db import atomic, quote_identifier, table_exists
 from course_etl.errors import CourseEtlError
-from course_etl.loads.engine import LoadResult, incremental_load
-from course_etl.loads.watermarks import read_watermark
 from course_etl.monitoring.alerts import (
     AlertRouter,
     ConsoleChannel,
@@ -39,21 +37,32 @@ from course_etl.monitoring.alerts import (
     alerts_from_checks,
     task_failure_alert,
 )
-from course_etl.monitoring.checks import CheckResult, SuiteReport, run_suite
-from course_etl.monitoring.demo_source import (
+from course_etl.monitoring.checks import SuiteReport
+from course_etl.monitoring.demo import (
     FAULTS,
+    MONITOR_SUITE,
+    PIPELINE,
     SOURCE,
+    STAGING,
+    STAGING_SQL,
+    TARGET,
+    TARGET_SQL,
+    VALIDATION_SUITE,
+    DemoDay,
+    SourceFailure,
     as_day,
     change_source,
     check_fault,
+    count_rows,
     create_demo_source,
+    extract_staging,
+    run_start,
 )
-from course_etl.monitoring.history import metric_history, runs_frame
+from course_etl.monitoring.history import runs_frame
 from course_etl.monitoring.recorder import SchedulerRecorder
-from course_etl.monitoring.runlog import RUNS_TABLE_SQL, record_check_results
+from course_etl.monitoring.tables import RUNS_TABLE_SQL
 from course_etl.sample_data import STORY_START
-from course_etl.scheduling.pipeline import Pipeline, RunContext, Task
-from course_etl.scheduling.runner import LocalRunner, SimulatedClock, TaskSkipped
+from course_etl.scheduling.runner import LocalRunner, SimulatedClock
 
 __all__ = [
     "PIPELINE",
@@ -77,34 +86,6 @@ __all__ = [
     "fault_matrix",
 ]
 
-PIPELINE = "customers_daily"
-STAGING, TARGET = "stg_customers", "dw_customers"
-# The names as they go into SQL, quoted once.
-SOURCE_SQL = quote_identifier(SOURCE)
-STAGING_SQL = quote_identifier(STAGING)
-TARGET_SQL = quote_identifier(TARGET)
-
-# The gate: declared per table as plain data, as it would sit in a YAML file.
-VALIDATION_SUITE = {
-    STAGING: [
-        {"check": "row_count_non_decreasing", "blocking": True},
-        {"check": "unique_key", "key": "id", "blocking": True},
-        {"check": "not_null", "column": "name", "blocking": True},
-        {"check": "freshness", "column": "updated_at",
-         "warn_after": {"count": 12, "period": "hour"},
-         "error_after": {"count": 2, "period": "day"}},
-        {"check": "volume_anomaly", "metric": "rows_to_load", "min_history": 7},
-    ],
-}
-MONITOR_SUITE = {
-    TARGET: [{"check": "duration_anomaly", "metric": "load_seconds", "min_history": 7}],
-}
-RUN_HOUR = timedelta(hours=2, minutes=5)  # the lecture's cron: 5 2 * * *
-
-
-class SourceFailure(CourseEtlError, ConnectionError):
-    """The injected 'failing task' fault: the connection dropped mid-load."""
-
 
 @dataclass
 class PipelineOutcome:
@@ -127,138 +108,6 @@ class PipelineOutcome:
                             columns=["channel", "status", "subject", "error"])
 
 
-@dataclass(frozen=True)
-class Rows:
-    """What a task read and wrote; the recorder stores them as ``rows_in``/``rows_out``."""
-
-    rows_read: int
-    rows_written: int | None
-
-
-def _count(conn: sqlite3.Connection, table: str) -> int:
-    if not table_exists(conn, table):
-        return 0
-    return conn.execute(f"SELECT COUNT(*) FROM {quote_identifier(table)}").fetchone()[0]
-
-
-def _extract(conn: sqlite3.Connection, fault: str, rng: np.random.Generator) -> tuple[int, int]:
-    """Snapshot the source into staging, then apply the extract-side fault. Returns rows in/out."""
-    with atomic(conn):
-        conn.execute(f"DROP TABLE IF EXISTS {STAGING_SQL}")
-        # No constraints on purpose: staging holds whatever arrived, the checks judge it.
-        conn.execute(f"CREATE TABLE {STAGING_SQL} "
-                     "(id INTEGER, name TEXT, city TEXT, updated_at TEXT)")
-        conn.execute(f"INSERT INTO {STAGING_SQL} "
-                     f"SELECT id, name, city, updated_at FROM {SOURCE_SQL}")
-        rows_in = _count(conn, SOURCE)
-        ids = [r[0] for r in conn.execute(f"SELECT id FROM {STAGING_SQL} ORDER BY id")]
-        if fault == "rows_dropped":
-            lost = rng.choice(ids, size=int(0.3 * len(ids)), replace=False)
-            conn.executemany(f"DELETE FROM {STAGING_SQL} WHERE id = ?", [(int(i),) for i in lost])
-        elif fault == "duplicate_keys":
-            twice = rng.choice(ids, size=5, replace=False)
-            conn.executemany(f"INSERT INTO {STAGING_SQL} SELECT * FROM {STAGING_SQL} "
-                             "WHERE id = ?", [(int(i),) for i in twice])
-        elif fault == "null_names":
-            blank = rng.choice(ids, size=4, replace=False)
-            conn.executemany(f"UPDATE {STAGING_SQL} SET name = NULL WHERE id = ?",
-                             [(int(i),) for i in blank])
-    return rows_in, _count(conn, STAGING)
-
-
-def _run_start(day: date) -> datetime:
-    """Runs start at 02:05 the day after their logical date, like an Airflow daily interval."""
-    return datetime.combine(day + timedelta(days=1), datetime.min.time()) + RUN_HOUR
-
-
-def _rows_to_load(conn: sqlite3.Connection) -> int:
-    """The rows the next incremental load will read: at or past the stored watermark."""
-    if not table_exists(conn, TARGET):
-        return _count(conn, STAGING)
-    stored = read_watermark(conn, TARGET, "updated_at")
-    if stored is None:
-        return _count(conn, STAGING)
-    return conn.execute(f"SELECT COUNT(*) FROM {STAGING_SQL} WHERE updated_at >= ?",
-                        (stored.value,)).fetchone()[0]
-
-
-class DemoDay:
-    """One day of the monitored pipeline: its four tasks, and what they share.
-
-    The tasks are plain methods ``task(conn, *, context)`` that share the day's ``fault``, one
-    seeded random stream (drawn in task order, so a replay is exact) and the ``clock`` each
-    advances by its simulated duration. ``results`` collects the checks validate and monitor
-    ran; ``unexpected`` keeps an error that is no injected fault (a bug), to be raised again.
-    """
-
-    def __init__(self, day: date, fault: str, clock: SimulatedClock, *, seed: int = 6):
-        self.day, self.fault, self.clock = day, fault, clock
-        self.rng = np.random.default_rng([seed, day.toordinal(), 1])
-        self.results: list[CheckResult] = []
-        self.blocked = False
-        self.unexpected: Exception | None = None
-
-    def extract(self, conn: sqlite3.Connection, *, context: RunContext) -> Rows:
-        rows_in, rows_out = _extract(conn, self.fault, self.rng)
-        self.clock.advance(18 + self.rng.normal(0, 1.5))
-        return Rows(rows_in, rows_out)
-
-    def validate(self, conn: sqlite3.Connection, *, context: RunContext) -> Rows:
-        """The gate: the validation suite on staging; its blocking failures stop the load."""
-        history = metric_history(conn, PIPELINE, "load", "rows_in",
-                                 before_run_id=context.run_id)
-        report = run_suite(
-            conn, VALIDATION_SUITE, now=self.clock(),
-            previous_row_counts={STAGING: _count(conn, TARGET)},
-            metrics={"rows_to_load": (_rows_to_load(conn), history)})
-        self.results += report.results
-        self.blocked = report.blocked
-        record_check_results(conn, context.run_id, report.results)
-        self.clock.advance(4 + self.rng.normal(0, 0.5))
-        return Rows(_count(conn, STAGING), None)
-
-    def load(self, conn: sqlite3.Connection, *, context: RunContext) -> LoadResult:
-        if self.blocked:
-            raise TaskSkipped("held back by blocking check(s)")
-        if self.fault == "failing_task":
-            self.clock.advance(7)
-            raise SourceFailure("connection to the warehouse reset by peer during the upsert")
-        result = incremental_load(conn, STAGING, TARGET, key="id", watermark="updated_at",
-                                  reconcile_deletes=True)
-        self.clock.advance(25 + result.rows_read / 20 + self.rng.normal(0, 2)
-                           + (540 if self.fault == "slow_task" else 0))
-        return result
-
-    def monitor(self, conn: sqlite3.Connection, *, context: RunContext) -> None:
-        """Today's load duration against the earlier ones (the recorder logged it already)."""
-        seconds = metric_history(conn, PIPELINE, "load", "seconds", limit=31)
-        report = run_suite(conn, MONITOR_SUITE, metrics={
-            "load_seconds": (seconds[-1], seconds[:-1])})
-        self.results += report.results
-        record_check_results(conn, context.run_id, report.results)
-        self.clock.advance(1)
-
-    def pipeline(self) -> Pipeline:
-        """extract >> validate >> load >> monitor, daily (the date names the business day)."""
-        steps = [Task(self._watched(step), name=step.__name__)
-                 for step in (self.extract, self.validate, self.load, self.monitor)]
-        steps[0] >> steps[1] >> steps[2] >> steps[3]
-        return Pipeline(PIPELINE, steps, schedule="@daily", start_date=date(2000, 1, 1),
-                        description="the lecture's customers job, monitored")
-
-    def _watched(self, step: Callable) -> Callable:
-        def run(conn: sqlite3.Connection, *, context: RunContext):
-            try:
-                return step(conn, context=context)
-            except (TaskSkipped, SourceFailure):
-                raise  # the day's injected fault, or the gate: the report tells them
-            except Exception as error:
-                self.unexpected = error
-                raise
-
-        return run
-
-
 def run_daily_pipeline(
     conn: sqlite3.Connection, logical_date: date | str, *, fault: str = "none",
     clock: SimulatedClock | None = None, router: AlertRouter | None = None, seed: int = 6,
@@ -273,8 +122,8 @@ def run_daily_pipeline(
     """
     check_fault(fault)
     day = as_day(logical_date)
-    clock = clock or SimulatedClock(default=0, start=_run_start(day))
-    clock.advance_to(_run_start(day))
+    clock = clock or SimulatedClock(default=0, start=run_start(day))
+    clock.advance_to(run_start(day))
     demo = DemoDay(day, fault, clock, seed=seed)
     runner = LocalRunner(conn, clock=clock, recorder=SchedulerRecorder(conn, clock=clock))
     report = runner.run(demo.pipeline(), day)
@@ -378,17 +227,17 @@ def inject_fault(
     warehouse = _copy(base)
     warehouse.execute("PRAGMA foreign_keys = ON")
     console = io.StringIO()
-    clock = SimulatedClock(default=0, start=_run_start(as_day(logical_date)))
+    clock = SimulatedClock(default=0, start=run_start(as_day(logical_date)))
     router = AlertRouter(warehouse, [
         ConsoleChannel(console), JsonLinesChannel(alerts_path),
         EmailChannel("smtp.example.org", 25, sender="etl@example.org",
                      recipients=["data-team@example.org"], enabled=False),
     ], clock=clock)
-    before = _count(warehouse, TARGET)
+    before = count_rows(warehouse, TARGET)
     change_source(warehouse, logical_date, fault=fault, seed=seed)
     outcome = run_daily_pipeline(warehouse, logical_date, fault=fault, clock=clock,
                                  router=router, seed=seed)
-    return FaultRun(outcome, warehouse, console.getvalue(), before, _count(warehouse, TARGET))
+    return FaultRun(outcome, warehouse, console.getvalue(), before, count_rows(warehouse, TARGET))
 
 
 def _copy(base: sqlite3.Connection) -> sqlite3.Connection:
@@ -411,15 +260,15 @@ def lecture_check_on(
     warehouse = _copy(base)
     try:
         change_source(warehouse, day, fault=fault, seed=seed)
-        _extract(warehouse, fault, np.random.default_rng([seed, day.toordinal(), 1]))
+        extract_staging(warehouse, fault, np.random.default_rng([seed, day.toordinal(), 1]))
         if fault == "failing_task":
             return "a traceback in the job's log; no run record, no alert"
-        before = _count(warehouse, TARGET)
+        before = count_rows(warehouse, TARGET)
         last_wm = warehouse.execute(f"SELECT MAX(updated_at) FROM {TARGET_SQL}").fetchone()[0]
         warehouse.execute(f"INSERT OR REPLACE INTO {TARGET_SQL} (id, name, city, updated_at) "
                           f"SELECT id, name, city, updated_at FROM {STAGING_SQL} "
                           "WHERE updated_at > ?", (last_wm,))
-        after = _count(warehouse, TARGET)
+        after = count_rows(warehouse, TARGET)
     finally:
         warehouse.close()
     if after < before:

@@ -21,13 +21,8 @@ import time
 from collections.abc import Callable
 
 from course_etl.db import atomic
-from course_etl.monitoring.runlog import (
-    LOADS_TABLE_SQL,
-    RunLogError,
-    TaskRun,
-    ensure_runlog_tables,
-    format_error,
-)
+from course_etl.monitoring.runlog import RunLogError, TaskRun, format_error
+from course_etl.monitoring.tables import LOADS_TABLE_SQL, ensure_runlog_tables
 
 __all__ = ["record_load", "logged"]
 

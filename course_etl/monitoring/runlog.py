@@ -1,16 +1,14 @@
-"""The run log: every pipeline run, task run, load, check result and alert, kept in the warehouse.
+"""The run log's writer: pipeline runs, task runs, check results and alerts, in the warehouse.
 
-Airflow keeps task instances in its metadata database; course_etl keeps the same facts in small
-tables next to the data (``etl_pipeline_runs``, ``etl_task_runs``, ``etl_load_log``,
-``etl_check_results``, plus ``etl_alert_log`` for deliveries). :class:`RunLog` writes them:
-``run_log.task(run_id, "load")`` is a context manager that records the start in its own committed
-transaction, runs the task's body in a second transaction that also records the success, and,
-when the body raises, lets that transaction roll back and records the failure in a third one, so
-a failing task never takes its own run record with it. Logging is opt-in: only writers create the
-tables, the readers in :mod:`course_etl.monitoring.history` never do, and the load engine never
-looks at them (:mod:`course_etl.monitoring.loadlog` records loads when a caller asks). Times come
-from a clock of :mod:`course_etl.scheduling.runner` (a ``SimulatedClock`` replays a day
-deterministically); by default, UTC wall-clock time.
+Airflow keeps task instances in its metadata database; course_etl keeps the same facts in tables
+next to the data (:mod:`~course_etl.monitoring.tables`). :class:`RunLog` writes them:
+``run_log.task(run_id, "load")`` records the start in its own committed transaction, runs the
+task's body in a second one that also records the success, and when the body raises, lets that
+roll back and records the failure in a third, so a failing task never takes its own record with
+it. Logging is opt-in: the load engine never looks at these tables (loads are logged by
+:mod:`~course_etl.monitoring.loadlog` when a caller asks) and the readers in
+:mod:`~course_etl.monitoring.history` never create them. Times come from a clock of
+:mod:`course_etl.scheduling.runner` (``SimulatedClock`` replays a day deterministically).
 """
 
 from __future__ import annotations
@@ -22,112 +20,30 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from course_etl.db import atomic, quote_identifier
+from course_etl.db import atomic
 from course_etl.errors import CourseEtlError
+from course_etl.monitoring.tables import (  # the names are re-exported: callers know them here
+    ALERTS_TABLE,
+    ALERTS_TABLE_SQL,
+    CHECKS_TABLE,
+    CHECKS_TABLE_SQL,
+    LOADS_TABLE,
+    RUN_STATUSES,
+    RUNS_TABLE,
+    RUNS_TABLE_SQL,
+    TASK_STATUSES,
+    TASKS_TABLE,
+    TASKS_TABLE_SQL,
+    ensure_runlog_tables,
+)
 from course_etl.scheduling.runner import RealClock
 
 __all__ = [
-    "RUNS_TABLE",
-    "TASKS_TABLE",
-    "LOADS_TABLE",
-    "CHECKS_TABLE",
-    "ALERTS_TABLE",
-    "RUN_STATUSES",
-    "TASK_STATUSES",
-    "RunLogError",
-    "TaskRun",
-    "RunLog",
-    "ensure_runlog_tables",
-    "record_check_results",
-    "record_alert_delivery",
-    "add_run_note",
-    "format_error",
+    "RUNS_TABLE", "TASKS_TABLE", "LOADS_TABLE", "CHECKS_TABLE", "ALERTS_TABLE", "RUN_STATUSES",
+    "TASK_STATUSES", "ensure_runlog_tables",  # from .tables, re-exported
+    "RunLogError", "TaskRun", "RunLog", "record_check_results", "record_alert_delivery",
+    "add_run_note", "format_error",
 ]
-
-RUNS_TABLE = "etl_pipeline_runs"
-TASKS_TABLE = "etl_task_runs"
-LOADS_TABLE = "etl_load_log"
-CHECKS_TABLE = "etl_check_results"
-ALERTS_TABLE = "etl_alert_log"
-# The names as they go into SQL, quoted once.
-RUNS_TABLE_SQL = quote_identifier(RUNS_TABLE)
-TASKS_TABLE_SQL = quote_identifier(TASKS_TABLE)
-LOADS_TABLE_SQL = quote_identifier(LOADS_TABLE)
-CHECKS_TABLE_SQL = quote_identifier(CHECKS_TABLE)
-ALERTS_TABLE_SQL = quote_identifier(ALERTS_TABLE)
-TASKS_INDEX_SQL = quote_identifier(f"{TASKS_TABLE}_run")
-
-# "blocked": a blocking check held the data back; "warning": published, but a check warned.
-RUN_STATUSES = ("running", "success", "warning", "blocked", "failed")
-TASK_STATUSES = ("running", "success", "failed", "skipped", "upstream_failed")
-
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {RUNS_TABLE_SQL} (
-    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    pipeline TEXT NOT NULL,
-    logical_date TEXT,
-    status TEXT NOT NULL CHECK (status IN {RUN_STATUSES!r}),
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    seconds REAL,
-    error TEXT,
-    notes TEXT
-);
-CREATE TABLE IF NOT EXISTS {TASKS_TABLE_SQL} (
-    task_run_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id INTEGER REFERENCES {RUNS_TABLE_SQL}(run_id),
-    task TEXT NOT NULL,
-    attempt INTEGER NOT NULL DEFAULT 1 CHECK (attempt >= 1),
-    status TEXT NOT NULL CHECK (status IN {TASK_STATUSES!r}),
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    seconds REAL,
-    rows_in INTEGER,
-    rows_out INTEGER,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS {TASKS_INDEX_SQL} ON {TASKS_TABLE_SQL} (run_id);
-CREATE TABLE IF NOT EXISTS {LOADS_TABLE_SQL} (
-    load_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    task_run_id INTEGER REFERENCES {TASKS_TABLE_SQL}(task_run_id),
-    status TEXT NOT NULL CHECK (status IN ('success', 'failed')),
-    mode TEXT,
-    source TEXT,
-    target TEXT,
-    rows_read INTEGER,
-    inserted INTEGER,
-    updated INTEGER,
-    deleted INTEGER,
-    unchanged INTEGER,
-    watermark_before TEXT,
-    watermark_after TEXT,
-    batches INTEGER,
-    seconds REAL,
-    error TEXT
-);
-CREATE TABLE IF NOT EXISTS {CHECKS_TABLE_SQL} (
-    check_result_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id INTEGER REFERENCES {RUNS_TABLE_SQL}(run_id),
-    table_name TEXT,
-    check_name TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pass', 'warn', 'fail')),
-    blocking INTEGER NOT NULL DEFAULT 0,
-    observed TEXT,
-    expected TEXT,
-    message TEXT
-);
-CREATE TABLE IF NOT EXISTS {ALERTS_TABLE_SQL} (
-    alert_log_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id INTEGER REFERENCES {RUNS_TABLE_SQL}(run_id),
-    alert_key TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('sent', 'throttled', 'failed', 'disabled')),
-    sent_at TEXT NOT NULL,
-    subject TEXT,
-    error TEXT
-);
-"""
 
 
 class RunLogError(CourseEtlError):
@@ -148,14 +64,6 @@ def format_error(error: BaseException) -> str:
     """The error text stored in the log: the exception's type and message, one line."""
     text = " ".join(str(error).split())
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-def ensure_runlog_tables(conn: sqlite3.Connection) -> None:
-    """Create the run-log tables if they are missing (idempotent, one transaction)."""
-    with atomic(conn):
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                conn.execute(statement)
 
 
 @dataclass
