@@ -25,7 +25,9 @@ from course_etl.monitoring.alerts import (
     task_failure_alert,
 )
 from course_etl.monitoring.checks import CheckResult, SuiteReport
-from course_etl.monitoring.runlog import RunRecorder, SimulatedClock, alerts_frame, runs_frame
+from course_etl.monitoring.history import alerts_frame, runs_frame
+from course_etl.monitoring.runlog import RunLog
+from course_etl.scheduling.runner import SimulatedClock
 
 ALERT = Alert("error", "customers_daily: dw_customers.not_null(name) fail",
               "2 row(s) with NULL name", "customers_daily", None)
@@ -145,7 +147,7 @@ def test_jsonl_and_console_channels(tmp_path, caplog):
 
 @pytest.fixture
 def clock():
-    return SimulatedClock("2024-10-01 02:10:00")
+    return SimulatedClock(start="2024-10-01 02:10:00")
 
 
 def test_router_throttles_identical_alerts_per_channel(conn, clock, smtp_server, tmp_path):
@@ -169,7 +171,7 @@ def test_router_throttles_identical_alerts_per_channel(conn, clock, smtp_server,
 
 def test_a_failing_channel_is_recorded_on_the_run_and_others_still_send(
         conn, clock, tmp_path, caplog):
-    recorder = RunRecorder(conn, clock=clock)
+    recorder = RunLog(conn, clock=clock)
     run_id = recorder.start_run("customers_daily", "2024-10-01")
     port = free_port()
     router = AlertRouter(conn, [email_channel(port, enabled=True, timeout=2),

@@ -277,9 +277,11 @@ def test_direct_calls_validate_too(dw):
 
 
 def test_a_bad_suite_inside_a_recorded_task_is_recorded_not_lost(dw):
-    from course_etl.monitoring.runlog import RunRecorder, SimulatedClock, task_runs_frame
+    from course_etl.monitoring.history import task_runs_frame
+    from course_etl.monitoring.runlog import RunLog
+    from course_etl.scheduling.runner import SimulatedClock
 
-    recorder = RunRecorder(dw, clock=SimulatedClock("2024-10-06 02:05:00"))
+    recorder = RunLog(dw, clock=SimulatedClock(start="2024-10-06 02:05:00"))
     run_id = recorder.start_run("customers_daily", "2024-10-05")
     with pytest.raises(CheckConfigError):
         with recorder.task(run_id, "validate"):

@@ -67,7 +67,7 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from course_etl.monitoring.runlog import runs_frame
+    from course_etl.monitoring.history import runs_frame
 
     conn = _open_existing(args.db)
     try:

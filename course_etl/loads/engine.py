@@ -33,7 +33,6 @@ from course_etl.loads.watermarks import (
     read_watermark,
     write_watermark,
 )
-from course_etl.monitoring.runlog import logged_load
 
 __all__ = ["LoadResult", "full_load", "incremental_load"]
 
@@ -245,7 +244,6 @@ def _highest_watermark(conn: sqlite3.Connection, src: TableRef, column: str) -> 
     return Watermark(high, fmt)
 
 
-@logged_load("full")
 def full_load(
     conn: sqlite3.Connection,
     source: str,
@@ -321,7 +319,6 @@ def _merge_all(
     )
 
 
-@logged_load("incremental")
 def incremental_load(
     conn: sqlite3.Connection,
     source: str,

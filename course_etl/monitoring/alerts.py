@@ -29,12 +29,8 @@ from typing import Protocol, TextIO
 from urllib.parse import urlsplit
 
 from course_etl.errors import CourseEtlError
-from course_etl.monitoring.runlog import (
-    ALERTS_TABLE_SQL,
-    add_run_note,
-    ensure_runlog_tables,
-    record_alert_delivery,
-)
+from course_etl.monitoring.runlog import add_run_note, record_alert_delivery
+from course_etl.monitoring.tables import ALERTS_TABLE_SQL, ensure_runlog_tables
 
 __all__ = [
     "SEVERITIES",

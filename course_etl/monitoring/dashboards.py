@@ -25,7 +25,7 @@ from matplotlib.patches import Patch
 
 from course_etl.errors import CourseEtlError
 from course_etl.monitoring.checks import MAD_SCALE
-from course_etl.monitoring.runlog import check_results_frame, runs_frame, task_runs_frame
+from course_etl.monitoring.history import check_results_frame, runs_frame, task_runs_frame
 from course_etl.style import CHECK_COLORS, NEUTRAL_GREY, OKABE_ITO, TASK_STATE_COLORS
 
 __all__ = [

@@ -1,13 +1,16 @@
 """A small monitored pipeline, its faults, and a deterministic 30-day history of it.
 
-The pipeline is the lecture's customers job made observable: ``extract`` snapshots the source
+The pipeline is the lecture's customers job made observable, a
+:class:`~course_etl.scheduling.pipeline.Pipeline` of four tasks run by
+:class:`~course_etl.scheduling.runner.LocalRunner` and recorded by
+:class:`~course_etl.monitoring.recorder.SchedulerRecorder`: ``extract`` snapshots the source
 into ``stg_customers``, ``validate`` runs the table's check suite there (the blocking gate),
 ``load`` publishes with :func:`~course_etl.loads.engine.incremental_load` into ``dw_customers``
-only when
-no blocking check failed, and ``monitor`` checks the load's duration against its history. Every
-step is a :meth:`RunRecorder.task`, every check result and alert lands in the run log. Faults can
-be injected one at a time (:data:`FAULTS`): rows dropped at source, duplicate keys, a stale
-source, NULLs in a required column, a slow task, a failing task, a volume spike.
+(it is skipped when a blocking check failed), and ``monitor`` checks the load's duration against
+its history (the tasks and the source live in :mod:`~course_etl.monitoring.demo`). Every task
+run, load, check result and alert lands in the run log. Faults can be injected one at a time
+(:data:`FAULTS`): rows dropped at source, duplicate keys, a stale source, NULLs in a required
+column, a slow task, a failing task, a volume spike.
 :func:`generate_history` replays 30 days from 2024-10-01 with a simulated clock and a fixed seed,
 so the dashboards show the same realistic month on every machine.
 """
@@ -24,10 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_etl.db import atomic, quote_identifier, table_exists
 from course_etl.errors import CourseEtlError
-from course_etl.loads.engine import incremental_load
-from course_etl.loads.watermarks import read_watermark
 from course_etl.monitoring.alerts import (
     AlertRouter,
     ConsoleChannel,
@@ -37,16 +37,32 @@ from course_etl.monitoring.alerts import (
     alerts_from_checks,
     task_failure_alert,
 )
-from course_etl.monitoring.checks import CheckResult, SuiteReport, run_suite
-from course_etl.monitoring.runlog import (
-    RunRecorder,
-    SimulatedClock,
-    metric_history,
-    record_check_results,
-    runs_frame,
-    with_load_log,
+from course_etl.monitoring.checks import SuiteReport
+from course_etl.monitoring.demo import (
+    FAULTS,
+    MONITOR_SUITE,
+    PIPELINE,
+    SOURCE,
+    STAGING,
+    STAGING_SQL,
+    TARGET,
+    TARGET_SQL,
+    VALIDATION_SUITE,
+    DemoDay,
+    SourceFailure,
+    as_day,
+    change_source,
+    check_fault,
+    count_rows,
+    create_demo_source,
+    extract_staging,
+    run_start,
 )
-from course_etl.sample_data import STORY_START, generate_customers
+from course_etl.monitoring.history import runs_frame
+from course_etl.monitoring.recorder import SchedulerRecorder
+from course_etl.monitoring.tables import RUNS_TABLE_SQL
+from course_etl.sample_data import STORY_START
+from course_etl.scheduling.runner import LocalRunner, SimulatedClock
 
 __all__ = [
     "PIPELINE",
@@ -58,6 +74,7 @@ __all__ = [
     "MONITOR_SUITE",
     "PipelineOutcome",
     "SourceFailure",
+    "DemoDay",
     "create_demo_source",
     "change_source",
     "run_daily_pipeline",
@@ -68,47 +85,6 @@ __all__ = [
     "lecture_check_on",
     "fault_matrix",
 ]
-
-PIPELINE = "customers_daily"
-SOURCE, STAGING, TARGET = "src_customers", "stg_customers", "dw_customers"
-# The names as they go into SQL, quoted once.
-SOURCE_SQL = quote_identifier(SOURCE)
-STAGING_SQL = quote_identifier(STAGING)
-TARGET_SQL = quote_identifier(TARGET)
-INITIAL_CUSTOMERS = 200
-
-FAULTS: Mapping[str, str] = {
-    "none": "no fault: a normal day",
-    "rows_dropped": "the export lost 30% of the rows (rows dropped at source)",
-    "duplicate_keys": "an extract bug wrote 5 customers twice (duplicate keys)",
-    "stale_source": "the source feed froze: no change since yesterday (stale source)",
-    "null_names": "an upstream schema change blanked 4 names (NULLs in a required column)",
-    "slow_task": "the load waited 9 minutes on a lock (a slow task)",
-    "failing_task": "the warehouse connection dropped during the load (a failing task)",
-    "volume_spike": "a marketing import added 15x the usual new customers (a volume spike)",
-}
-
-# The gate: declared per table as plain data, as it would sit in a YAML file.
-VALIDATION_SUITE = {
-    STAGING: [
-        {"check": "row_count_non_decreasing", "blocking": True},
-        {"check": "unique_key", "key": "id", "blocking": True},
-        {"check": "not_null", "column": "name", "blocking": True},
-        {"check": "freshness", "column": "updated_at",
-         "warn_after": {"count": 12, "period": "hour"},
-         "error_after": {"count": 2, "period": "day"}},
-        {"check": "volume_anomaly", "metric": "rows_to_load", "min_history": 7},
-    ],
-}
-MONITOR_SUITE = {
-    TARGET: [{"check": "duration_anomaly", "metric": "load_seconds", "min_history": 7}],
-}
-RUN_HOUR = timedelta(hours=2, minutes=5)  # the lecture's cron: 5 2 * * *
-_logged_incremental_load = with_load_log(incremental_load)
-
-
-class SourceFailure(CourseEtlError, ConnectionError):
-    """The injected 'failing task' fault: the connection dropped mid-load."""
 
 
 @dataclass
@@ -132,191 +108,40 @@ class PipelineOutcome:
                             columns=["channel", "status", "subject", "error"])
 
 
-def _day(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def create_demo_source(conn: sqlite3.Connection, *, seed: int = 6) -> int:
-    """(Re)create ``src_customers`` with 200 customers last changed on 2024-09-30."""
-    frame = generate_customers(INITIAL_CUSTOMERS, seed=seed)
-    frame["updated_at"] = "2024-09-30 12:00:00"
-    with atomic(conn):
-        conn.execute(f"DROP TABLE IF EXISTS {SOURCE_SQL}")
-        conn.execute(f"CREATE TABLE {SOURCE_SQL} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                     "city TEXT, updated_at TEXT NOT NULL)")
-        conn.executemany(f"INSERT INTO {SOURCE_SQL} VALUES (?, ?, ?, ?)",
-                         frame[["id", "name", "city", "updated_at"]].itertuples(
-                             index=False, name=None))
-    return INITIAL_CUSTOMERS
-
-
-def change_source(
-    conn: sqlite3.Connection, day: date | str, *, fault: str = "none", seed: int = 6
-) -> dict[str, int]:
-    """The source's business day: new customers and address changes stamped during ``day``.
-
-    ``stale_source`` writes nothing; ``volume_spike`` inserts 15 times the usual new customers.
-    Returns the counts written.
-    """
-    _check_fault(fault)
-    day = _day(day)
-    if fault == "stale_source":
-        return {"inserted": 0, "updated": 0}
-    rng = np.random.default_rng([seed, day.toordinal()])
-    inserts = int(rng.poisson(12)) * (15 if fault == "volume_spike" else 1)
-    updates = int(rng.poisson(18))
-    start = datetime.combine(day, datetime.min.time())
-
-    def stamps(n: int) -> list[str]:
-        seconds = np.sort(rng.integers(6 * 3600, 22 * 3600, size=n))
-        return [(start + timedelta(seconds=int(s))).strftime("%Y-%m-%d %H:%M:%S")
-                for s in seconds]
-
-    with atomic(conn):
-        max_id, = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {SOURCE_SQL}").fetchone()
-        new = generate_customers(inserts, seed=int(rng.integers(1 << 30)))
-        conn.executemany(
-            f"INSERT INTO {SOURCE_SQL} VALUES (?, ?, ?, ?)",
-            [(max_id + i + 1, name, city, stamp) for i, (name, city, stamp) in
-             enumerate(zip(new["name"], new["city"], stamps(inserts), strict=True))])
-        ids = rng.choice(np.arange(1, max_id + 1), size=min(updates, max_id), replace=False)
-        cities = generate_customers(len(ids), seed=int(rng.integers(1 << 30)))["city"]
-        conn.executemany(
-            f"UPDATE {SOURCE_SQL} SET city = ?, updated_at = ? WHERE id = ?",
-            [(city, stamp, int(i)) for i, city, stamp in
-             zip(np.sort(ids), cities, stamps(len(ids)), strict=True)])
-    return {"inserted": inserts, "updated": len(ids)}
-
-
-def _check_fault(fault: str) -> None:
-    if fault not in FAULTS:
-        raise CourseEtlError(f"unknown fault {fault!r} (known: {', '.join(FAULTS)})")
-
-
-def _count(conn: sqlite3.Connection, table: str) -> int:
-    if not table_exists(conn, table):
-        return 0
-    return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-
-
-def _extract(conn: sqlite3.Connection, fault: str, rng: np.random.Generator) -> tuple[int, int]:
-    """Snapshot the source into staging, then apply the extract-side fault. Returns rows in/out."""
-    conn.execute(f"DROP TABLE IF EXISTS {STAGING_SQL}")
-    # No constraints on purpose: staging holds whatever arrived, the checks judge it.
-    conn.execute(f"CREATE TABLE {STAGING_SQL} (id INTEGER, name TEXT, city TEXT, updated_at TEXT)")
-    conn.execute(f"INSERT INTO {STAGING_SQL} SELECT id, name, city, updated_at FROM {SOURCE_SQL}")
-    rows_in = _count(conn, SOURCE)
-    ids = [r[0] for r in conn.execute(f"SELECT id FROM {STAGING_SQL} ORDER BY id")]
-    if fault == "rows_dropped":
-        lost = rng.choice(ids, size=int(0.3 * len(ids)), replace=False)
-        conn.executemany(f"DELETE FROM {STAGING_SQL} WHERE id = ?", [(int(i),) for i in lost])
-    elif fault == "duplicate_keys":
-        twice = rng.choice(ids, size=5, replace=False)
-        conn.executemany(f"INSERT INTO {STAGING_SQL} SELECT * FROM {STAGING_SQL} WHERE id = ?",
-                         [(int(i),) for i in twice])
-    elif fault == "null_names":
-        blank = rng.choice(ids, size=4, replace=False)
-        conn.executemany(f"UPDATE {STAGING_SQL} SET name = NULL WHERE id = ?",
-                         [(int(i),) for i in blank])
-    return rows_in, _count(conn, STAGING)
-
-
-def _run_start(day: date) -> datetime:
-    """Runs start at 02:05 the day after their logical date, like an Airflow daily interval."""
-    return datetime.combine(day + timedelta(days=1), datetime.min.time()) + RUN_HOUR
-
-
-def _rows_to_load(conn: sqlite3.Connection) -> int:
-    """The rows the next incremental load will read: at or past the stored watermark."""
-    if not table_exists(conn, TARGET):
-        return _count(conn, STAGING)
-    stored = read_watermark(conn, TARGET, "updated_at")
-    if stored is None:
-        return _count(conn, STAGING)
-    return conn.execute(f"SELECT COUNT(*) FROM {STAGING_SQL} WHERE updated_at >= ?",
-                        (stored.value,)).fetchone()[0]
-
-
 def run_daily_pipeline(
     conn: sqlite3.Connection, logical_date: date | str, *, fault: str = "none",
     clock: SimulatedClock | None = None, router: AlertRouter | None = None, seed: int = 6,
 ) -> PipelineOutcome:
-    """Run extract → validate (gate) → load → monitor for ``logical_date``, recording everything.
+    """Run extract → validate (gate) → load → monitor for ``logical_date`` on a LocalRunner.
 
-    The run starts at 02:05 the next day on ``clock`` (a SimulatedClock moved to that time;
-    each task advances it by a simulated duration). Source-side faults belong to
-    :func:`change_source`; this function injects the pipeline-side ones. Alerts go to
-    ``router`` when given. Never raises for an injected fault: the outcome says what happened.
+    The run starts at 02:05 the next day on ``clock`` (moved forward to that time; each task
+    advances it by its simulated duration). Source-side faults belong to
+    :func:`change_source`; the tasks inject the pipeline-side ones. Alerts for failed checks
+    and the failed task go to ``router`` when given. Never raises for an injected fault: the
+    outcome says what happened; any other error is recorded as a failed run, then raised.
     """
-    _check_fault(fault)
-    day = _day(logical_date)
-    run_start = _run_start(day)
-    clock = clock or SimulatedClock(run_start)
-    clock.now = max(clock.now, run_start)
-    recorder = RunRecorder(conn, clock=clock)
-    rng = np.random.default_rng([seed, day.toordinal(), 1])
-    run_id = recorder.start_run(PIPELINE, day.isoformat())
-    outcome = PipelineOutcome(run_id, day.isoformat(), fault, "running", published=False)
-    results: list[CheckResult] = []
-    alerts = []
-    try:
-        with recorder.task(run_id, "extract") as task:
-            rows_in, rows_out = _extract(conn, fault, rng)
-            task.set_rows(rows_in=rows_in, rows_out=rows_out)
-            clock.advance(18 + rng.normal(0, 1.5))
-        with recorder.task(run_id, "validate") as task:
-            rows_to_load = _rows_to_load(conn)
-            history = metric_history(conn, PIPELINE, "load", "rows_in", before_run_id=run_id)
-            report = run_suite(
-                conn, VALIDATION_SUITE, now=clock(),
-                previous_row_counts={STAGING: _count(conn, TARGET)},
-                metrics={"rows_to_load": (rows_to_load, history)})
-            results += report.results
-            record_check_results(conn, run_id, report.results)
-            task.set_rows(rows_in=_count(conn, STAGING))
-            clock.advance(4 + rng.normal(0, 0.5))
-        if report.blocked:
-            skipped = recorder.start_task(run_id, "load")
-            recorder.finish_task(skipped, "skipped", error="held back by blocking check(s)")
-        else:
-            with recorder.task(run_id, "load") as task:
-                if fault == "failing_task":
-                    clock.advance(7)
-                    raise SourceFailure("connection to the warehouse reset by peer during "
-                                        "the upsert")
-                result = _logged_incremental_load(conn, STAGING, TARGET, key="id",
-                                                  watermark="updated_at", reconcile_deletes=True)
-                task.use_load(result)
-                clock.advance(25 + result.rows_read / 20 + rng.normal(0, 2)
-                              + (540 if fault == "slow_task" else 0))
-            outcome.published = True
-            with recorder.task(run_id, "monitor"):
-                seconds = metric_history(conn, PIPELINE, "load", "seconds", limit=31)
-                monitored = run_suite(conn, MONITOR_SUITE, metrics={
-                    "load_seconds": (seconds[-1], seconds[:-1])})
-                results += monitored.results
-                record_check_results(conn, run_id, monitored.results)
-                clock.advance(1)
-    except SourceFailure as error:
-        outcome.error = f"{type(error).__name__}: {error}"
-        alerts.append(task_failure_alert(PIPELINE, "load", error, run_id=run_id))
-    except Exception as error:
-        # Not an injected fault: a bug or bad input. Close the run record, then let it surface.
-        recorder.finish_run(run_id, "failed", error=error)
-        raise
-    outcome.checks = SuiteReport(tuple(results))
-    alerts = alerts_from_checks(outcome.checks, pipeline=PIPELINE, run_id=run_id) + alerts
+    check_fault(fault)
+    day = as_day(logical_date)
+    clock = clock or SimulatedClock(default=0, start=run_start(day))
+    clock.advance_to(run_start(day))
+    demo = DemoDay(day, fault, clock, seed=seed)
+    runner = LocalRunner(conn, clock=clock, recorder=SchedulerRecorder(conn, clock=clock))
+    report = runner.run(demo.pipeline(), day)
+    if demo.unexpected is not None:
+        raise demo.unexpected
+    run_id = report.context.run_id
+    load = report.tasks["load"]
+    outcome = PipelineOutcome(
+        run_id, day.isoformat(), fault,
+        status=conn.execute(f"SELECT status FROM {RUNS_TABLE_SQL} WHERE run_id = ?",
+                            (run_id,)).fetchone()[0],
+        published=load.state == "success", checks=SuiteReport(tuple(demo.results)),
+        error=load.error if load.state == "failed" else None)
+    alerts = alerts_from_checks(outcome.checks, pipeline=PIPELINE, run_id=run_id)
+    alerts += [task_failure_alert(PIPELINE, name, task.error, run_id=run_id)
+               for name, task in report.tasks.items() if task.state == "failed"]
     if router is not None:
         outcome.deliveries = router.send_all(alerts)
-    if outcome.error:
-        status = "failed"
-    elif outcome.checks.blocked:
-        status = "blocked"
-    elif outcome.checks.status != "pass":
-        status = "warning"
-    else:
-        status = "success"
-    outcome.status = recorder.finish_run(run_id, status, error=outcome.error)
     return outcome
 
 
@@ -341,10 +166,10 @@ def generate_history(
         raise CourseEtlError(f"days must be an int >= 1, not {days!r}")
     faults = DEFAULT_HISTORY_FAULTS if faults is None else faults
     for fault in faults.values():
-        _check_fault(fault)
+        check_fault(fault)
     create_demo_source(conn, seed=seed)
     first = date.fromisoformat(start)
-    clock = SimulatedClock(datetime.combine(first, datetime.min.time()))
+    clock = SimulatedClock(default=0, start=datetime.combine(first, datetime.min.time()))
     for number in range(1, days + 1):
         day = first + timedelta(days=number - 1)
         fault = faults.get(number, "none")
@@ -398,21 +223,21 @@ def inject_fault(
     (captured in ``FaultRun.console``), a JSON-lines file at ``alerts_path`` and an e-mail
     channel that is configured but off, as in the lecture's ``email_alerts: False``.
     """
-    _check_fault(fault)
+    check_fault(fault)
     warehouse = _copy(base)
     warehouse.execute("PRAGMA foreign_keys = ON")
     console = io.StringIO()
-    clock = SimulatedClock(_run_start(_day(logical_date)))
+    clock = SimulatedClock(default=0, start=run_start(as_day(logical_date)))
     router = AlertRouter(warehouse, [
         ConsoleChannel(console), JsonLinesChannel(alerts_path),
         EmailChannel("smtp.example.org", 25, sender="etl@example.org",
                      recipients=["data-team@example.org"], enabled=False),
     ], clock=clock)
-    before = _count(warehouse, TARGET)
+    before = count_rows(warehouse, TARGET)
     change_source(warehouse, logical_date, fault=fault, seed=seed)
     outcome = run_daily_pipeline(warehouse, logical_date, fault=fault, clock=clock,
                                  router=router, seed=seed)
-    return FaultRun(outcome, warehouse, console.getvalue(), before, _count(warehouse, TARGET))
+    return FaultRun(outcome, warehouse, console.getvalue(), before, count_rows(warehouse, TARGET))
 
 
 def _copy(base: sqlite3.Connection) -> sqlite3.Connection:
@@ -430,20 +255,20 @@ def lecture_check_on(
     lecture's load (rows with ``updated_at > MAX(updated_at)`` of the warehouse, written with
     INSERT OR REPLACE) and its row-count check, printed as the lecture prints it.
     """
-    _check_fault(fault)
-    day = _day(logical_date)
+    check_fault(fault)
+    day = as_day(logical_date)
     warehouse = _copy(base)
     try:
         change_source(warehouse, day, fault=fault, seed=seed)
-        _extract(warehouse, fault, np.random.default_rng([seed, day.toordinal(), 1]))
+        extract_staging(warehouse, fault, np.random.default_rng([seed, day.toordinal(), 1]))
         if fault == "failing_task":
             return "a traceback in the job's log; no run record, no alert"
-        before = _count(warehouse, TARGET)
+        before = count_rows(warehouse, TARGET)
         last_wm = warehouse.execute(f"SELECT MAX(updated_at) FROM {TARGET_SQL}").fetchone()[0]
         warehouse.execute(f"INSERT OR REPLACE INTO {TARGET_SQL} (id, name, city, updated_at) "
                           f"SELECT id, name, city, updated_at FROM {STAGING_SQL} "
                           "WHERE updated_at > ?", (last_wm,))
-        after = _count(warehouse, TARGET)
+        after = count_rows(warehouse, TARGET)
     finally:
         warehouse.close()
     if after < before:
