@@ -33,7 +33,7 @@ INJECTION_PAYLOAD = "(SELECT api_token AS updated_at FROM app_secrets)"
 
 def lecture_get_watermark(conn, table, col="updated_at"):
     """The lecture's function, as written: ``table`` and ``col`` go straight into the SQL text."""
-    q = f"SELECT MAX({col}) AS wm FROM {table}"
+    q = f"SELECT MAX({col}) AS wm FROM {table}"  # sql-names: exempt, the injection demo
     return pd.read_sql_query(q, conn).iloc[0]['wm']
 
 

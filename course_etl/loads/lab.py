@@ -36,8 +36,6 @@ __all__ = [
 SOURCE = "src_customers"
 KEY = "id"
 WATERMARK = "updated_at"
-# The names as they go into SQL, quoted once.
-KEY_SQL = quote_identifier(KEY)
 STRATEGIES = {
     "full": "dw_full",
     "incremental": "dw_incremental",
@@ -46,7 +44,7 @@ STRATEGIES = {
 
 
 def _table(conn: sqlite3.Connection, table: str) -> pd.DataFrame:
-    return query(conn, f"SELECT * FROM {quote_identifier(table)} ORDER BY {KEY_SQL}")
+    return query(conn, f"SELECT * FROM {quote_identifier(table)} ORDER BY {quote_identifier(KEY)}")
 
 
 def _rows_differ(merged: pd.DataFrame, columns: list[str], suffix: str) -> pd.Series:

@@ -58,21 +58,21 @@ def lecture_incremental_load(
     started = time.perf_counter()
     src = resolve_table(conn, source, role="source table")
     tgt = resolve_table(conn, target, role="target table")
-    wm = quote_identifier(src.column(watermark, role="watermark column"))
+    wm_sql = quote_identifier(src.column(watermark, role="watermark column"))
     last_watermark = pd.read_sql_query(
-        f"SELECT MAX({wm}) AS wm FROM {tgt.sql};", conn
+        f"SELECT MAX({wm_sql}) AS wm FROM {tgt.sql};", conn
     ).iloc[0]["wm"]
     changed = pd.read_sql_query(
-        f"SELECT * FROM {src.sql} WHERE {wm} > ?", conn, params=[last_watermark]
+        f"SELECT * FROM {src.sql} WHERE {wm_sql} > ?", conn, params=[last_watermark]
     )
-    placeholders = ",".join("?" * len(changed.columns))
-    columns = ",".join(quote_identifier(c) for c in changed.columns)
+    placeholders_sql = ",".join("?" * len(changed.columns))
+    columns_sql = ",".join(quote_identifier(c) for c in changed.columns)
     if not conn.in_transaction:
         # The lecture's connection opened this transaction implicitly (sqlite3's legacy mode);
         # course_etl connections are in autocommit mode, so open it explicitly to match.
         conn.execute("BEGIN")
     conn.executemany(
-        f"INSERT OR REPLACE INTO {tgt.sql}({columns}) VALUES ({placeholders})",
+        f"INSERT OR REPLACE INTO {tgt.sql}({columns_sql}) VALUES ({placeholders_sql})",
         changed.values.tolist(),
     )
     conn.commit()
@@ -98,7 +98,11 @@ _SIDE = ('<div style="display:flex;gap:24px;align-items:flex-start">'
          '<div><b>course_etl</b>{library}<p>{library_says}</p></div></div>')
 
 OPTS = {"key": "id", "watermark": "updated_at"}
-_DW = "CREATE TABLE {name} (id INTEGER PRIMARY KEY, name TEXT, city TEXT, updated_at TEXT{extra})"
+
+
+def _create_warehouse_sql(name: str, extra_columns_sql: str = "") -> str:
+    return (f"CREATE TABLE {quote_identifier(name)} "
+            f"(id INTEGER PRIMARY KEY, name TEXT, city TEXT, updated_at TEXT{extra_columns_sql})")
 
 
 @dataclass(repr=False)
@@ -124,20 +128,27 @@ class PitfallDemo:
         ) + f"<p><b>Lesson:</b> {html.escape(self.lesson)}</p>")
 
 
-def _start(extra: str = "") -> sqlite3.Connection:
+def _start(extra_columns_sql: str = "") -> sqlite3.Connection:
     """The lecture's source, fully loaded into dw_recipe (lecture) and dw_library (course_etl)."""
     conn = connect(":memory:")
     create_lecture_source(conn)
     for name in ("dw_recipe", "dw_library"):
-        conn.execute(_DW.format(name=name, extra=extra))
+        conn.execute(_create_warehouse_sql(name, extra_columns_sql))
     # The lecture's FULL LOAD #1, with a column list so extra warehouse columns keep defaults.
     conn.execute("INSERT INTO dw_recipe (id, name, city, updated_at) SELECT * FROM src_customers")
     full_load(conn, "src_customers", "dw_library", **OPTS)
     return conn
 
 
-def _rows(conn: sqlite3.Connection, table: str, sql: str = "SELECT * FROM {t} ORDER BY id"):
-    return query(conn, sql.format(t=table))
+def _all_rows_sql(table: str) -> str:
+    return f"SELECT * FROM {quote_identifier(table)} ORDER BY id"
+
+
+def _rows(
+    conn: sqlite3.Connection, table: str, rows_sql: Callable[[str], str] = _all_rows_sql
+) -> pd.DataFrame:
+    """What the SQL built by ``rows_sql(table)`` reads (default: every row by id)."""
+    return query(conn, rows_sql(table))
 
 
 def same_day_row() -> PitfallDemo:
@@ -176,25 +187,32 @@ def hard_delete() -> PitfallDemo:
 
 def insert_or_replace() -> PitfallDemo:
     """INSERT OR REPLACE resets columns it does not list and cascades the delete to children."""
-    conn = _start(extra=", segment TEXT DEFAULT 'unknown'")
+    conn = _start(extra_columns_sql=", segment TEXT DEFAULT 'unknown'")
     for name in ("dw_recipe", "dw_library"):
-        conn.execute(f"UPDATE {name} SET segment = 'gold' WHERE id = 3")
-        conn.execute(f"CREATE TABLE {name}_orders (order_id INTEGER PRIMARY KEY, customer_id "
-                     f"INTEGER REFERENCES {name}(id) ON DELETE CASCADE)")
-        conn.execute(f"INSERT INTO {name}_orders VALUES (100, 3)")
+        orders = name + "_orders"
+        conn.execute(f"UPDATE {quote_identifier(name)} SET segment = 'gold' WHERE id = 3")
+        conn.execute(f"CREATE TABLE {quote_identifier(orders)} (order_id INTEGER PRIMARY KEY, "
+                     f"customer_id INTEGER REFERENCES {quote_identifier(name)}(id) "
+                     "ON DELETE CASCADE)")
+        conn.execute(f"INSERT INTO {quote_identifier(orders)} VALUES (100, 3)")
     apply_lecture_changes(conn, 1)
     lecture_incremental_load(conn, "src_customers", "dw_recipe")
     incremental_load(conn, "src_customers", "dw_library", **OPTS)
-    sql = ("SELECT c.id, c.name, c.city, c.segment, COUNT(o.order_id) AS orders "
-           "FROM {t} AS c LEFT JOIN {t}_orders AS o ON o.customer_id = c.id "
-           "GROUP BY c.id ORDER BY c.id")
     return PitfallDemo(
         "INSERT OR REPLACE on a warehouse table with more columns and child rows",
-        _rows(conn, "dw_recipe", sql), _rows(conn, "dw_library", sql),
+        _rows(conn, "dw_recipe", _rows_with_orders_sql),
+        _rows(conn, "dw_library", _rows_with_orders_sql),
         "Chloe's segment fell back to 'unknown' and her order was deleted by the cascade",
         "ON CONFLICT DO UPDATE changed city and updated_at only: segment and order kept",
         "INSERT OR REPLACE is DELETE + INSERT. An upsert must be UPDATE for existing keys.",
     )
+
+
+def _rows_with_orders_sql(table: str) -> str:
+    return ("SELECT c.id, c.name, c.city, c.segment, COUNT(o.order_id) AS orders "
+            f"FROM {quote_identifier(table)} AS c "
+            f"LEFT JOIN {quote_identifier(table + '_orders')} AS o ON o.customer_id = c.id "
+            "GROUP BY c.id ORDER BY c.id")
 
 
 def crash_before_watermark() -> PitfallDemo:
@@ -232,7 +250,7 @@ def mixed_formats() -> PitfallDemo:
     create_lecture_source(conn)
     conn.execute("UPDATE src_customers SET updated_at = '2024-10-05T09:00:00'")
     for name in ("dw_recipe", "dw_library"):
-        conn.execute(_DW.format(name=name, extra=""))
+        conn.execute(_create_warehouse_sql(name))
     lecture_full_load(conn, "src_customers", "dw_recipe")
     full_load(conn, "src_customers", "dw_library", **OPTS)
     # One hour later, written by another system with a space instead of 'T'.

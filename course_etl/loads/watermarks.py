@@ -35,34 +35,32 @@ __all__ = [
 
 STATE_TABLE = "etl_watermarks"
 
-_DATE_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
-_DATETIME_GLOB = _DATE_GLOB + "[T ][0-9][0-9]:[0-9][0-9]*"
-
-
-def format_sql(col: str) -> str:
-    """SQL expression naming the format of the value in column expression ``col``.
+def format_sql(column_sql: str) -> str:
+    """SQL expression naming the format of the value in column expression ``column_sql``.
 
     Formats: ``integer``, ``YYYY-MM-DD``, ``YYYY-MM-DD hh:mm[:ss]`` (or with ``T``), each datetime
     followed by its zone suffix (``Z``, ``+02:00`` or none); ``invalid`` for a value SQLite cannot
     read as a date (e.g. '2024-02-30', '2024-10-05 25:00'); ``unrecognised`` for anything else.
     Values of one format compare correctly as text; values of different formats do not.
     """
-    zone = (
-        f"CASE WHEN {col} GLOB '*Z' THEN 'Z' "
-        f"WHEN substr({col}, -6) GLOB '[+-][0-9][0-9]:[0-9][0-9]' THEN substr({col}, -6) "
+    zone_sql = (
+        f"CASE WHEN {column_sql} GLOB '*Z' THEN 'Z' "
+        f"WHEN substr({column_sql}, -6) GLOB '[+-][0-9][0-9]:[0-9][0-9]' "
+        f"THEN substr({column_sql}, -6) "
         "ELSE '' END"
     )
     # date(v, '+0 days') normalises impossible days (Feb 30 -> Mar 1), so it must round-trip.
-    valid_date = f"date(substr({col}, 1, 10), '+0 days') = substr({col}, 1, 10)"
+    valid_date_sql = f"date(substr({column_sql}, 1, 10), '+0 days') = substr({column_sql}, 1, 10)"
     return (
-        f"CASE WHEN {col} IS NULL THEN 'NULL' "
-        f"WHEN typeof({col}) = 'integer' THEN 'integer' "
-        f"WHEN typeof({col}) <> 'text' THEN 'unrecognised' "
-        f"WHEN {col} GLOB '{_DATE_GLOB}' THEN "
-        f"  CASE WHEN {valid_date} THEN 'YYYY-MM-DD' ELSE 'invalid' END "
-        f"WHEN {col} GLOB '{_DATETIME_GLOB}' THEN "
-        f"  CASE WHEN {valid_date} AND julianday({col}) IS NOT NULL "
-        f"    THEN 'YYYY-MM-DD' || substr({col}, 11, 1) || 'hh:mm' || ({zone}) "
+        f"CASE WHEN {column_sql} IS NULL THEN 'NULL' "
+        f"WHEN typeof({column_sql}) = 'integer' THEN 'integer' "
+        f"WHEN typeof({column_sql}) <> 'text' THEN 'unrecognised' "
+        f"WHEN {column_sql} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' THEN "
+        f"  CASE WHEN {valid_date_sql} THEN 'YYYY-MM-DD' ELSE 'invalid' END "
+        f"WHEN {column_sql} GLOB "
+        "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9]*' THEN "
+        f"  CASE WHEN {valid_date_sql} AND julianday({column_sql}) IS NOT NULL "
+        f"    THEN 'YYYY-MM-DD' || substr({column_sql}, 11, 1) || 'hh:mm' || ({zone_sql}) "
         "    ELSE 'invalid' END "
         "ELSE 'unrecognised' END"
     )

@@ -36,8 +36,8 @@ CITY_DAILY_REVENUE = "gold_city_daily_revenue"
 ORPHAN_ORDERS = "gold_orphan_orders"
 GOLD_TABLES = (CUSTOMER_STATS, CITY_DAILY_REVENUE)
 
-_ORDER_DAY = "substr(o.ordered_at, 1, 10)"  # silver timestamps are 'YYYY-MM-DDTHH:MM:SSZ'
-_ORDERS_BY_CITY_DAY = (
+_order_day_sql = "substr(o.ordered_at, 1, 10)"  # silver timestamps are 'YYYY-MM-DDTHH:MM:SSZ'
+_orders_by_city_day_sql = (
     f"FROM {quote_identifier(ORDERS.silver_table)} AS o "
     f"JOIN {quote_identifier(CUSTOMERS.silver_table)} AS c ON c.id = o.customer_id"
 )
@@ -89,38 +89,40 @@ def note_touched_groups(conn: sqlite3.Connection) -> None:
         "CREATE TEMP TABLE IF NOT EXISTS _touched_city_days "
         "(city TEXT, day TEXT, PRIMARY KEY (city, day))"
     )
-    customers, orders = staged_keys_sql(CUSTOMERS), staged_keys_sql(ORDERS)
+    customers_sql, orders_sql = staged_keys_sql(CUSTOMERS), staged_keys_sql(ORDERS)
     conn.execute(
         "INSERT OR IGNORE INTO temp._touched_cities SELECT city FROM "
-        f"{quote_identifier(CUSTOMERS.silver_table)} WHERE id IN ({customers})"
+        f"{quote_identifier(CUSTOMERS.silver_table)} WHERE id IN ({customers_sql})"
     )
     conn.execute(
-        f"INSERT OR IGNORE INTO temp._touched_city_days SELECT DISTINCT c.city, {_ORDER_DAY} "
-        f"{_ORDERS_BY_CITY_DAY} WHERE o.order_id IN ({orders}) OR o.customer_id IN ({customers})"
+        "INSERT OR IGNORE INTO temp._touched_city_days "
+        f"SELECT DISTINCT c.city, {_order_day_sql} {_orders_by_city_day_sql} "
+        f"WHERE o.order_id IN ({orders_sql}) OR o.customer_id IN ({customers_sql})"
     )
 
 
 def refresh_touched_groups(conn: sqlite3.Connection) -> GoldResult:
     """Recompute the touched groups of both marts from silver; groups left empty disappear."""
-    stats, revenue = quote_identifier(CUSTOMER_STATS), quote_identifier(CITY_DAILY_REVENUE)
-    conn.execute(f"DELETE FROM {stats} WHERE city IN (SELECT city FROM temp._touched_cities)")
+    stats_sql = quote_identifier(CUSTOMER_STATS)
+    revenue_sql = quote_identifier(CITY_DAILY_REVENUE)
+    conn.execute(f"DELETE FROM {stats_sql} WHERE city IN (SELECT city FROM temp._touched_cities)")
     conn.execute(
-        f"INSERT INTO {stats} (city, n_customers) SELECT city, COUNT(*) "
+        f"INSERT INTO {stats_sql} (city, n_customers) SELECT city, COUNT(*) "
         f"FROM {quote_identifier(CUSTOMERS.silver_table)} "
         "WHERE city IN (SELECT city FROM temp._touched_cities) GROUP BY city"
     )
     conn.execute(
-        f"DELETE FROM {revenue} WHERE (city, day) IN "
+        f"DELETE FROM {revenue_sql} WHERE (city, day) IN "
         "(SELECT city, day FROM temp._touched_city_days)"
     )
     conn.execute(
-        f"INSERT INTO {revenue} (city, day, n_orders, revenue_cents) "
-        f"SELECT c.city, {_ORDER_DAY}, COUNT(*), SUM(o.amount_cents) {_ORDERS_BY_CITY_DAY} "
-        f"WHERE (c.city, {_ORDER_DAY}) IN (SELECT city, day FROM temp._touched_city_days) "
+        f"INSERT INTO {revenue_sql} (city, day, n_orders, revenue_cents) "
+        f"SELECT c.city, {_order_day_sql}, COUNT(*), SUM(o.amount_cents) {_orders_by_city_day_sql} "
+        f"WHERE (c.city, {_order_day_sql}) IN (SELECT city, day FROM temp._touched_city_days) "
         "GROUP BY 1, 2"
     )
     groups = sum(
-        conn.execute(f"SELECT COUNT(*) FROM temp.{t}").fetchone()[0]
+        conn.execute(f"SELECT COUNT(*) FROM temp.{quote_identifier(t)}").fetchone()[0]
         for t in ("_touched_cities", "_touched_city_days")
     )
     conn.execute("DROP TABLE temp._touched_cities")

@@ -67,11 +67,12 @@ def _gold_row(conn: sqlite3.Connection, mart: str, key: dict) -> dict:
             f" (e.g. trace_gold_row(conn, {mart!r}, "
             f"{', '.join(f'{k}=...' for k in wanted)}))"
         )
-    where = " AND ".join(f"{quote_identifier(k)} = ?" for k in wanted)
-    found = query(conn, f"SELECT * FROM {quote_identifier(mart)} WHERE {where}",
+    where_sql = " AND ".join(f"{quote_identifier(k)} = ?" for k in wanted)
+    found = query(conn, f"SELECT * FROM {quote_identifier(mart)} WHERE {where_sql}",
                   [key[k] for k in wanted])
     if found.empty:
-        examples = query(conn, f"SELECT {', '.join(map(quote_identifier, wanted))} "
+        columns_sql = ", ".join(map(quote_identifier, wanted))
+        examples = query(conn, f"SELECT {columns_sql} "
                                f"FROM {quote_identifier(mart)} ORDER BY 1 LIMIT 3")
         known = "; ".join(", ".join(f"{k}={v!r}" for k, v in row.items())
                           for row in examples.to_dict("records"))
@@ -85,36 +86,38 @@ def trace_gold_row(conn: sqlite3.Connection, mart: str, **key: str) -> Lineage:
     Raises UnknownTableError for an unknown mart, CourseEtlError for a wrong or unknown key.
     """
     gold_row = _gold_row(conn, mart, key)
-    customers = quote_identifier(CUSTOMERS.silver_table)
+    customers_sql = quote_identifier(CUSTOMERS.silver_table)
     if mart == CUSTOMER_STATS:
         silver = {CUSTOMERS.silver_table: query(
-            conn, f"SELECT * FROM {customers} WHERE city = ? ORDER BY id", [key["city"]])}
+            conn, f"SELECT * FROM {customers_sql} WHERE city = ? ORDER BY id", [key["city"]])}
     else:
         orders = query(
             conn,
             f"SELECT o.* FROM {quote_identifier(ORDERS.silver_table)} AS o "
-            f"JOIN {customers} AS c ON c.id = o.customer_id "
+            f"JOIN {customers_sql} AS c ON c.id = o.customer_id "
             "WHERE c.city = ? AND substr(o.ordered_at, 1, 10) = ? ORDER BY o.order_id",
             [key["city"], key["day"]],
         )
         ids = sorted({int(i) for i in orders["customer_id"]})
-        marks = ", ".join("?" * len(ids))
+        marks_sql = ", ".join("?" * len(ids))
         silver = {
             ORDERS.silver_table: orders,
             CUSTOMERS.silver_table: query(
-                conn, f"SELECT * FROM {customers} WHERE id IN ({marks}) ORDER BY id", ids),
+                conn, f"SELECT * FROM {customers_sql} WHERE id IN ({marks_sql}) ORDER BY id", ids),
         }
     ids = [int(i) for i in silver[CUSTOMERS.silver_table]["id"]]
+    marks_sql = ", ".join("?" * len(ids))
     superseded = query(
         conn, f"SELECT * FROM {quote_identifier(CUSTOMERS.superseded_table)} "
-              f"WHERE id IN ({', '.join('?' * len(ids))}) ORDER BY id, _bronze_row", ids)
+              f"WHERE id IN ({marks_sql}) ORDER BY id, _bronze_row", ids)
     used = pd.concat([frame[["_batch_id"]] for frame in silver.values()])
     counts = used.groupby("_batch_id").size()
     batch_ids = [int(b) for b in counts.index]
+    marks_sql = ", ".join("?" * len(batch_ids))
     batches = query(
         conn, f"SELECT batch_id, entity, source, ingested_at, row_count "
               f"FROM {quote_identifier(BATCHES_TABLE)} "
-              f"WHERE batch_id IN ({', '.join('?' * len(batch_ids))}) ORDER BY batch_id",
+              f"WHERE batch_id IN ({marks_sql}) ORDER BY batch_id",
         batch_ids)
     batches["rows_used"] = [int(counts[b]) for b in batches["batch_id"]]
     return Lineage(mart, dict(key), gold_row, silver, superseded, batches)

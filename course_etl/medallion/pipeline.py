@@ -187,22 +187,23 @@ def rebuild_from_bronze(conn: sqlite3.Connection, *, rules: Iterable[Rule] = ())
 
 # --- Comparing an incremental result with a rebuild --------------------------------------------
 
-_SNAPSHOT_ORDER = {  # table -> ORDER BY: a total order, so equal tables give equal frames
-    **{e.silver_table: quote_identifier(e.key) for e in ENTITIES.values()},
-    **{e.superseded_table: "_bronze_row" for e in ENTITIES.values()},
-    REJECTS_TABLE: "entity, _bronze_row",
-    GOLD_TABLES[0]: "city",
-    GOLD_TABLES[1]: "city, day",
+_SNAPSHOT_ORDER = {  # table -> ORDER BY columns: a total order, so equal tables give equal frames
+    **{e.silver_table: (e.key,) for e in ENTITIES.values()},
+    **{e.superseded_table: ("_bronze_row",) for e in ENTITIES.values()},
+    REJECTS_TABLE: ("entity", "_bronze_row"),
+    GOLD_TABLES[0]: ("city",),
+    GOLD_TABLES[1]: ("city", "day"),
 }
 
 
 def snapshot(conn: sqlite3.Connection) -> dict[str, pd.DataFrame]:
     """Every silver and gold table (rejects and superseded included), in a fixed row order."""
     _ensure_layers(conn)
-    return {
-        table: query(conn, f"SELECT * FROM {quote_identifier(table)} ORDER BY {order}")
-        for table, order in _SNAPSHOT_ORDER.items()
-    }
+    frames = {}
+    for table, order in _SNAPSHOT_ORDER.items():
+        order_sql = ", ".join(map(quote_identifier, order))
+        frames[table] = query(conn, f"SELECT * FROM {quote_identifier(table)} ORDER BY {order_sql}")
+    return frames
 
 
 @dataclass(frozen=True)

@@ -100,14 +100,14 @@ class Reconciliation:
 # --- Tables -----------------------------------------------------------------------------------
 
 
-def _column_defs(entity: Entity, *, key_is_primary: bool) -> str:
+def _column_defs_sql(entity: Entity, *, key_is_primary: bool) -> str:
     defs = []
     for field in entity.fields:
-        sql_type = SILVER_TYPES[field.kind]
-        constraint = " NOT NULL" if field.required else ""
+        type_sql = SILVER_TYPES[field.kind]
+        constraint_sql = " NOT NULL" if field.required else ""
         if key_is_primary and field.name == entity.key:
-            constraint = " PRIMARY KEY NOT NULL"
-        defs.append(f"{quote_identifier(field.silver_name)} {sql_type}{constraint}")
+            constraint_sql = " PRIMARY KEY NOT NULL"
+        defs.append(f"{quote_identifier(field.silver_name)} {type_sql}{constraint_sql}")
     return ", ".join(defs)
 
 
@@ -118,12 +118,12 @@ def ensure_silver(conn: sqlite3.Connection) -> None:
         for entity in ENTITIES.values():
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {quote_identifier(entity.silver_table)} ("
-                f"{_column_defs(entity, key_is_primary=True)}, "
+                f"{_column_defs_sql(entity, key_is_primary=True)}, "
                 "_batch_id INTEGER NOT NULL, _bronze_row INTEGER NOT NULL UNIQUE)"
             )
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {quote_identifier(entity.superseded_table)} ("
-                f"{_column_defs(entity, key_is_primary=False)}, _batch_id INTEGER NOT NULL, "
+                f"{_column_defs_sql(entity, key_is_primary=False)}, _batch_id INTEGER NOT NULL, "
                 "_bronze_row INTEGER PRIMARY KEY, superseded_by INTEGER NOT NULL, "
                 "reason TEXT NOT NULL)"
             )
@@ -147,7 +147,7 @@ def drop_silver(conn: sqlite3.Connection) -> None:
 # --- Staging and merging ----------------------------------------------------------------------
 
 
-def _stage_table(entity: Entity) -> str:
+def _stage_table_sql(entity: Entity) -> str:
     return quote_identifier(f"_stage_{entity.name}")
 
 
@@ -161,9 +161,9 @@ def stage(
     transaction.
     """
     rules = DEFAULT_RULES + tuple(rules)
-    raw_columns = ", ".join(quote_identifier(c) for c in entity.raw_columns)
+    raw_columns_sql = ", ".join(quote_identifier(c) for c in entity.raw_columns)
     cursor = conn.execute(
-        f"SELECT _bronze_row, _batch_id, {raw_columns} FROM "
+        f"SELECT _bronze_row, _batch_id, {raw_columns_sql} FROM "
         f"{quote_identifier(entity.bronze_table)} WHERE _batch_id > ? ORDER BY _bronze_row",
         (after_batch,),
     )
@@ -181,14 +181,14 @@ def stage(
             ))
         else:
             staged.append((*(typed[c] for c in entity.silver_columns), batch_id, bronze_row))
-    table = _stage_table(entity)
-    columns = ", ".join(quote_identifier(c) for c in entity.silver_columns)
-    conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    table_sql = _stage_table_sql(entity)
+    columns_sql = ", ".join(quote_identifier(c) for c in entity.silver_columns)
+    conn.execute(f"DROP TABLE IF EXISTS temp.{table_sql}")
     conn.execute(
-        f"CREATE TEMP TABLE {table} ({columns}, _batch_id INTEGER, _bronze_row INTEGER)"
+        f"CREATE TEMP TABLE {table_sql} ({columns_sql}, _batch_id INTEGER, _bronze_row INTEGER)"
     )
-    placeholders = ", ".join("?" * (len(entity.silver_columns) + 2))
-    conn.executemany(f"INSERT INTO temp.{table} VALUES ({placeholders})", staged)
+    placeholders_sql = ", ".join("?" * (len(entity.silver_columns) + 2))
+    conn.executemany(f"INSERT INTO temp.{table_sql} VALUES ({placeholders_sql})", staged)
     conn.executemany(
         f"INSERT INTO {quote_identifier(REJECTS_TABLE)} "
         "(entity, _bronze_row, _batch_id, rule, reason, raw) VALUES (?, ?, ?, ?, ?, ?)",
@@ -199,40 +199,42 @@ def stage(
 
 def staged_keys_sql(entity: Entity) -> str:
     """A subquery listing the business keys in the entity's stage table."""
-    return f"SELECT {quote_identifier(entity.key)} FROM temp.{_stage_table(entity)}"
+    return f"SELECT {quote_identifier(entity.key)} FROM temp.{_stage_table_sql(entity)}"
 
 
 def merge(conn: sqlite3.Connection, entity: Entity) -> MergeResult:
     """Merge the staged rows into silver: per key the latest version wins, the rest are kept
     in the superseded table with the row that beat them and why. Call inside the transaction."""
-    silver = quote_identifier(entity.silver_table)
-    superseded = quote_identifier(entity.superseded_table)
-    key = quote_identifier(entity.key)
-    columns = [quote_identifier(c) for c in entity.silver_columns]
-    all_columns = ", ".join([*columns, "_batch_id", "_bronze_row"])
-    order = "_bronze_row DESC"
+    silver_sql = quote_identifier(entity.silver_table)
+    superseded_sql = quote_identifier(entity.superseded_table)
+    key_sql = quote_identifier(entity.key)
+    all_columns_sql = ", ".join(
+        quote_identifier(c) for c in (*entity.silver_columns, "_batch_id", "_bronze_row")
+    )
+    order_sql = f"{quote_identifier('_bronze_row')} DESC"
     if entity.version:
-        order = f"{quote_identifier(entity.version)} DESC, {order}"
-    keys = staged_keys_sql(entity)
+        order_sql = f"{quote_identifier(entity.version)} DESC, {order_sql}"
+    keys_sql = staged_keys_sql(entity)
     conn.execute("DROP TABLE IF EXISTS temp._ranked")
     conn.execute(
-        f"CREATE TEMP TABLE _ranked AS SELECT {all_columns}, "
-        f"ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {order}) AS version_rank FROM ("
-        f"SELECT {all_columns} FROM temp.{_stage_table(entity)} UNION ALL "
-        f"SELECT {all_columns} FROM {silver} WHERE {key} IN ({keys}))"
+        f"CREATE TEMP TABLE _ranked AS SELECT {all_columns_sql}, "
+        f"ROW_NUMBER() OVER (PARTITION BY {key_sql} ORDER BY {order_sql}) AS version_rank FROM ("
+        f"SELECT {all_columns_sql} FROM temp.{_stage_table_sql(entity)} UNION ALL "
+        f"SELECT {all_columns_sql} FROM {silver_sql} WHERE {key_sql} IN ({keys_sql}))"
     )
     # Losing versions: staged rows, and silver rows that a newer staged version now beats.
     moved = conn.execute(
-        f"INSERT INTO {superseded} ({all_columns}, superseded_by, reason) "
-        f"SELECT {all_columns}, 0, '' FROM temp._ranked WHERE version_rank > 1"
+        f"INSERT INTO {superseded_sql} ({all_columns_sql}, superseded_by, reason) "
+        f"SELECT {all_columns_sql}, 0, '' FROM temp._ranked WHERE version_rank > 1"
     ).rowcount
     replaced = conn.execute(
-        f"DELETE FROM {silver} WHERE _bronze_row IN "
+        f"DELETE FROM {silver_sql} WHERE _bronze_row IN "
         "(SELECT _bronze_row FROM temp._ranked WHERE version_rank > 1)"
     ).rowcount
     inserted = conn.execute(
-        f"INSERT INTO {silver} ({all_columns}) SELECT {all_columns} FROM temp._ranked "
-        f"WHERE version_rank = 1 AND _bronze_row NOT IN (SELECT _bronze_row FROM {silver})"
+        f"INSERT INTO {silver_sql} ({all_columns_sql}) SELECT {all_columns_sql} "
+        "FROM temp._ranked WHERE version_rank = 1 "
+        f"AND _bronze_row NOT IN (SELECT _bronze_row FROM {silver_sql})"
     ).rowcount
     _explain_superseded(conn, entity)
     conn.execute("DROP TABLE temp._ranked")
@@ -243,7 +245,7 @@ def merge(conn: sqlite3.Connection, entity: Entity) -> MergeResult:
 
 def clear_stage(conn: sqlite3.Connection, entity: Entity) -> None:
     """Drop the entity's stage table once the run no longer needs its keys."""
-    conn.execute(f"DROP TABLE IF EXISTS temp.{_stage_table(entity)}")
+    conn.execute(f"DROP TABLE IF EXISTS temp.{_stage_table_sql(entity)}")
 
 
 def _explain_superseded(conn: sqlite3.Connection, entity: Entity) -> None:
@@ -252,28 +254,32 @@ def _explain_superseded(conn: sqlite3.Connection, entity: Entity) -> None:
     Recomputed for all versions of those keys, so a version superseded twice points at the
     final winner, exactly as a rebuild from bronze would record it.
     """
-    superseded = quote_identifier(entity.superseded_table)
-    silver = quote_identifier(entity.silver_table)
-    key = quote_identifier(entity.key)
-    same = " AND ".join(
-        f"{superseded}.{quote_identifier(c)} IS kept.{quote_identifier(c)}"
+    superseded_sql = quote_identifier(entity.superseded_table)
+    silver_sql = quote_identifier(entity.silver_table)
+    key_sql = quote_identifier(entity.key)
+    same_sql = " AND ".join(
+        f"{superseded_sql}.{quote_identifier(c)} IS kept.{quote_identifier(c)}"
         for c in entity.silver_columns
     )
-    cases = [f"WHEN {same} THEN 'duplicate: same values as the kept row'"]
+    # The reasons are SQL text with the version column's name in them: a value, so a parameter.
+    cases_sql = f"WHEN {same_sql} THEN 'duplicate: same values as the kept row' "
+    params: tuple[str, ...] = ()
     if entity.version:
-        version = quote_identifier(entity.version)
-        cases.append(
-            f"WHEN {superseded}.{version} < kept.{version} "
-            f"THEN 'older version: earlier {entity.version}'"
+        version_sql = quote_identifier(entity.version)
+        cases_sql += (
+            f"WHEN {superseded_sql}.{version_sql} < kept.{version_sql} "
+            "THEN 'older version: earlier ' || ? "
+            "ELSE 'tie on ' || ? || ': received before the kept row'"
         )
-        cases.append(f"ELSE 'tie on {entity.version}: received before the kept row'")
+        params = (entity.version, entity.version)
     else:
-        cases.append("ELSE 're-sent with other values: received before the kept row'")
+        cases_sql += "ELSE 're-sent with other values: received before the kept row'"
     conn.execute(
-        f"UPDATE {superseded} SET superseded_by = kept._bronze_row, "
-        f"reason = CASE {' '.join(cases)} END "
-        f"FROM {silver} AS kept WHERE kept.{key} = {superseded}.{key} "
-        f"AND {superseded}.{key} IN ({staged_keys_sql(entity)})"
+        f"UPDATE {superseded_sql} SET superseded_by = kept._bronze_row, "
+        f"reason = CASE {cases_sql} END "
+        f"FROM {silver_sql} AS kept WHERE kept.{key_sql} = {superseded_sql}.{key_sql} "
+        f"AND {superseded_sql}.{key_sql} IN ({staged_keys_sql(entity)})",
+        params,
     )
 
 
@@ -302,6 +308,8 @@ def reconcile(conn: sqlite3.Connection) -> list[Reconciliation]:
     return results
 
 
-def _count(conn: sqlite3.Connection, table: str, where: str = "", params: tuple = ()) -> int:
+def _count(
+    conn: sqlite3.Connection, table: str, where_sql: str = "", params: tuple = ()
+) -> int:
     return conn.execute(
-        f"SELECT COUNT(*) FROM {quote_identifier(table)} {where}", params).fetchone()[0]
+        f"SELECT COUNT(*) FROM {quote_identifier(table)} {where_sql}", params).fetchone()[0]

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Protocol, TextIO
 from urllib.parse import urlsplit
 
+from course_etl.db import quote_identifier
 from course_etl.errors import CourseEtlError
 from course_etl.monitoring.runlog import add_run_note, record_alert_delivery
-from course_etl.monitoring.tables import ALERTS_TABLE_SQL, ensure_runlog_tables
+from course_etl.monitoring.tables import ALERTS_TABLE, ensure_runlog_tables
 
 __all__ = [
     "SEVERITIES",
@@ -254,7 +255,7 @@ class AlertRouter:
     def _recently_sent(self, alert: Alert, channel: str, now: datetime) -> bool:
         since = (now - self.throttle).isoformat(sep=" ", timespec="seconds")
         row = self.conn.execute(
-            f"SELECT 1 FROM {ALERTS_TABLE_SQL} WHERE alert_key = ? AND channel = ? "
+            f"SELECT 1 FROM {quote_identifier(ALERTS_TABLE)} WHERE alert_key = ? AND channel = ? "
             "AND status = 'sent' AND sent_at > ? LIMIT 1",
             (alert.identity, channel, since),
         ).fetchone()

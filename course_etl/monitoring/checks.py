@@ -193,11 +193,11 @@ def unique_key(conn: sqlite3.Connection, table: str, key: str | Sequence[str]) -
                            f"field 'key' must be a column or a list of columns, not {key!r}")
     for column in columns:
         _column(ref, column, "unique_key", "key")
-    cols = ", ".join(quote_identifier(c) for c in columns)
+    columns_sql = ", ".join(quote_identifier(c) for c in columns)
     duplicated, example = conn.execute(
-        f"SELECT COUNT(*), MIN(example) FROM (SELECT {cols}, "
+        f"SELECT COUNT(*), MIN(example) FROM (SELECT {columns_sql}, "
         f"CAST({quote_identifier(columns[0])} AS TEXT) AS example FROM {ref.sql} "
-        f"GROUP BY {cols} HAVING COUNT(*) > 1)").fetchone()
+        f"GROUP BY {columns_sql} HAVING COUNT(*) > 1)").fetchone()
     label = ", ".join(columns)
     name = f"unique_key({label})"
     if duplicated:
@@ -221,10 +221,11 @@ def referential_integrity(
         raise _fail_config(check, ref.label, f"field 'parent': {error}") from None
     parent_column = parent_column or column
     _column(parent_ref, parent_column, check, "parent_column")
-    child, parent_col = quote_identifier(column), quote_identifier(parent_column)
+    child_sql, parent_sql = quote_identifier(column), quote_identifier(parent_column)
     orphans = conn.execute(
-        f"SELECT COUNT(*) FROM {ref.sql} AS c WHERE c.{child} IS NOT NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {parent_ref.sql} AS p WHERE p.{parent_col} = c.{child})").fetchone()[0]
+        f"SELECT COUNT(*) FROM {ref.sql} AS c WHERE c.{child_sql} IS NOT NULL AND NOT EXISTS "
+        f"(SELECT 1 FROM {parent_ref.sql} AS p WHERE p.{parent_sql} = c.{child_sql})"
+    ).fetchone()[0]
     target = f"{parent_ref.label}.{parent_column}"
     message = (f"{orphans} {column} value(s) missing from {target}" if orphans
                else f"every {column} exists in {target}")

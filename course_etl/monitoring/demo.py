@@ -37,13 +37,9 @@ __all__ = [
 ]
 
 SOURCE = "src_customers"
-SOURCE_SQL = quote_identifier(SOURCE)
 INITIAL_CUSTOMERS = 200
 PIPELINE = "customers_daily"
 STAGING, TARGET = "stg_customers", "dw_customers"
-# The names as they go into SQL, quoted once.
-STAGING_SQL = quote_identifier(STAGING)
-TARGET_SQL = quote_identifier(TARGET)
 
 # The gate: declared per table as plain data, as it would sit in a YAML file.
 VALIDATION_SUITE = {
@@ -95,10 +91,11 @@ def create_demo_source(conn: sqlite3.Connection, *, seed: int = 6) -> int:
     frame = generate_customers(INITIAL_CUSTOMERS, seed=seed)
     frame["updated_at"] = "2024-09-30 12:00:00"
     with atomic(conn):
-        conn.execute(f"DROP TABLE IF EXISTS {SOURCE_SQL}")
-        conn.execute(f"CREATE TABLE {SOURCE_SQL} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        conn.execute(f"DROP TABLE IF EXISTS {quote_identifier(SOURCE)}")
+        conn.execute(f"CREATE TABLE {quote_identifier(SOURCE)} "
+                     "(id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
                      "city TEXT, updated_at TEXT NOT NULL)")
-        conn.executemany(f"INSERT INTO {SOURCE_SQL} VALUES (?, ?, ?, ?)",
+        conn.executemany(f"INSERT INTO {quote_identifier(SOURCE)} VALUES (?, ?, ?, ?)",
                          frame[["id", "name", "city", "updated_at"]].itertuples(
                              index=False, name=None))
     return INITIAL_CUSTOMERS
@@ -127,16 +124,17 @@ def change_source(
                 for s in seconds]
 
     with atomic(conn):
-        max_id, = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {SOURCE_SQL}").fetchone()
+        max_id, = conn.execute(
+            f"SELECT COALESCE(MAX(id), 0) FROM {quote_identifier(SOURCE)}").fetchone()
         new = generate_customers(inserts, seed=int(rng.integers(1 << 30)))
         conn.executemany(
-            f"INSERT INTO {SOURCE_SQL} VALUES (?, ?, ?, ?)",
+            f"INSERT INTO {quote_identifier(SOURCE)} VALUES (?, ?, ?, ?)",
             [(max_id + i + 1, name, city, stamp) for i, (name, city, stamp) in
              enumerate(zip(new["name"], new["city"], stamps(inserts), strict=True))])
         ids = rng.choice(np.arange(1, max_id + 1), size=min(updates, max_id), replace=False)
         cities = generate_customers(len(ids), seed=int(rng.integers(1 << 30)))["city"]
         conn.executemany(
-            f"UPDATE {SOURCE_SQL} SET city = ?, updated_at = ? WHERE id = ?",
+            f"UPDATE {quote_identifier(SOURCE)} SET city = ?, updated_at = ? WHERE id = ?",
             [(city, stamp, int(i)) for i, city, stamp in
              zip(np.sort(ids), cities, stamps(len(ids)), strict=True)])
     return {"inserted": inserts, "updated": len(ids)}
@@ -160,24 +158,27 @@ def extract_staging(conn: sqlite3.Connection, fault: str,
                     rng: np.random.Generator) -> tuple[int, int]:
     """Snapshot the source into staging, then apply the extract-side fault. Returns rows in/out."""
     with atomic(conn):
-        conn.execute(f"DROP TABLE IF EXISTS {STAGING_SQL}")
+        conn.execute(f"DROP TABLE IF EXISTS {quote_identifier(STAGING)}")
         # No constraints on purpose: staging holds whatever arrived, the checks judge it.
-        conn.execute(f"CREATE TABLE {STAGING_SQL} "
+        conn.execute(f"CREATE TABLE {quote_identifier(STAGING)} "
                      "(id INTEGER, name TEXT, city TEXT, updated_at TEXT)")
-        conn.execute(f"INSERT INTO {STAGING_SQL} "
-                     f"SELECT id, name, city, updated_at FROM {SOURCE_SQL}")
+        conn.execute(f"INSERT INTO {quote_identifier(STAGING)} "
+                     f"SELECT id, name, city, updated_at FROM {quote_identifier(SOURCE)}")
         rows_in = count_rows(conn, SOURCE)
-        ids = [r[0] for r in conn.execute(f"SELECT id FROM {STAGING_SQL} ORDER BY id")]
+        ids = [r[0] for r in
+               conn.execute(f"SELECT id FROM {quote_identifier(STAGING)} ORDER BY id")]
         if fault == "rows_dropped":
             lost = rng.choice(ids, size=int(0.3 * len(ids)), replace=False)
-            conn.executemany(f"DELETE FROM {STAGING_SQL} WHERE id = ?", [(int(i),) for i in lost])
+            conn.executemany(f"DELETE FROM {quote_identifier(STAGING)} WHERE id = ?",
+                             [(int(i),) for i in lost])
         elif fault == "duplicate_keys":
             twice = rng.choice(ids, size=5, replace=False)
-            conn.executemany(f"INSERT INTO {STAGING_SQL} SELECT * FROM {STAGING_SQL} "
-                             "WHERE id = ?", [(int(i),) for i in twice])
+            conn.executemany(f"INSERT INTO {quote_identifier(STAGING)} "
+                             f"SELECT * FROM {quote_identifier(STAGING)} WHERE id = ?",
+                             [(int(i),) for i in twice])
         elif fault == "null_names":
             blank = rng.choice(ids, size=4, replace=False)
-            conn.executemany(f"UPDATE {STAGING_SQL} SET name = NULL WHERE id = ?",
+            conn.executemany(f"UPDATE {quote_identifier(STAGING)} SET name = NULL WHERE id = ?",
                              [(int(i),) for i in blank])
     return rows_in, count_rows(conn, STAGING)
 
@@ -194,7 +195,7 @@ def rows_to_load(conn: sqlite3.Connection) -> int:
     stored = read_watermark(conn, TARGET, "updated_at")
     if stored is None:
         return count_rows(conn, STAGING)
-    return conn.execute(f"SELECT COUNT(*) FROM {STAGING_SQL} WHERE updated_at >= ?",
+    return conn.execute(f"SELECT COUNT(*) FROM {quote_identifier(STAGING)} WHERE updated_at >= ?",
                         (stored.value,)).fetchone()[0]
 
 

@@ -18,13 +18,10 @@ from course_etl.monitoring.runlog import RunLogError
 from course_etl.monitoring.tables import (
     ALERTS_TABLE,
     CHECKS_TABLE,
-    CHECKS_TABLE_SQL,
     LOADS_TABLE,
     RUNS_TABLE,
-    RUNS_TABLE_SQL,
     SCHEMA,
     TASKS_TABLE,
-    TASKS_TABLE_SQL,
 )
 
 __all__ = [
@@ -71,8 +68,10 @@ def runs_frame(conn: sqlite3.Connection) -> pd.DataFrame:
 
 def task_runs_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     """Every task run with its pipeline and logical date, oldest first."""
-    return _read(conn, f"SELECT t.*, r.pipeline, r.logical_date FROM {TASKS_TABLE_SQL} AS t "
-                       f"LEFT JOIN {RUNS_TABLE_SQL} AS r USING (run_id) ORDER BY t.task_run_id",
+    return _read(conn, "SELECT t.*, r.pipeline, r.logical_date "
+                       f"FROM {quote_identifier(TASKS_TABLE)} AS t "
+                       f"LEFT JOIN {quote_identifier(RUNS_TABLE)} AS r USING (run_id) "
+                       "ORDER BY t.task_run_id",
                  (TASKS_TABLE, RUNS_TABLE))
 
 
@@ -83,8 +82,9 @@ def loads_frame(conn: sqlite3.Connection) -> pd.DataFrame:
 
 def check_results_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     """Every check result with its run's logical date, oldest first."""
-    return _read(conn, f"SELECT c.*, r.pipeline, r.logical_date FROM {CHECKS_TABLE_SQL} AS c "
-                       f"LEFT JOIN {RUNS_TABLE_SQL} AS r USING (run_id) "
+    return _read(conn, "SELECT c.*, r.pipeline, r.logical_date "
+                       f"FROM {quote_identifier(CHECKS_TABLE)} AS c "
+                       f"LEFT JOIN {quote_identifier(RUNS_TABLE)} AS r USING (run_id) "
                        "ORDER BY c.check_result_id",
                  (CHECKS_TABLE, RUNS_TABLE))
 
@@ -108,11 +108,11 @@ def metric_history(
         raise RunLogError(f"unknown metric {metric!r} (known: {', '.join(_METRICS)})")
     if not (table_exists(conn, TASKS_TABLE) and table_exists(conn, RUNS_TABLE)):
         return []
-    column = quote_identifier(metric)
     rows = conn.execute(
-        f"SELECT t.{column} FROM {TASKS_TABLE_SQL} AS t JOIN {RUNS_TABLE_SQL} AS r "
+        f"SELECT t.{quote_identifier(metric)} FROM {quote_identifier(TASKS_TABLE)} AS t "
+        f"JOIN {quote_identifier(RUNS_TABLE)} AS r "
         "USING (run_id) WHERE r.pipeline = ? AND t.task = ? AND t.status = 'success' "
-        f"AND t.{column} IS NOT NULL AND (? IS NULL OR t.run_id < ?) "
+        f"AND t.{quote_identifier(metric)} IS NOT NULL AND (? IS NULL OR t.run_id < ?) "
         "ORDER BY t.run_id DESC LIMIT ?",
         (pipeline, task, before_run_id, before_run_id, limit),
     ).fetchall()

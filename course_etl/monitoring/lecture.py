@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from course_etl.db import quote_identifier
 from course_etl.errors import CourseEtlError
 from course_etl.monitoring.alerts import (
     AlertRouter,
@@ -44,9 +45,7 @@ from course_etl.monitoring.demo import (
     PIPELINE,
     SOURCE,
     STAGING,
-    STAGING_SQL,
     TARGET,
-    TARGET_SQL,
     VALIDATION_SUITE,
     DemoDay,
     SourceFailure,
@@ -60,7 +59,7 @@ from course_etl.monitoring.demo import (
 )
 from course_etl.monitoring.history import runs_frame
 from course_etl.monitoring.recorder import SchedulerRecorder
-from course_etl.monitoring.tables import RUNS_TABLE_SQL
+from course_etl.monitoring.tables import RUNS_TABLE
 from course_etl.sample_data import STORY_START
 from course_etl.scheduling.runner import LocalRunner, SimulatedClock
 
@@ -133,7 +132,7 @@ def run_daily_pipeline(
     load = report.tasks["load"]
     outcome = PipelineOutcome(
         run_id, day.isoformat(), fault,
-        status=conn.execute(f"SELECT status FROM {RUNS_TABLE_SQL} WHERE run_id = ?",
+        status=conn.execute(f"SELECT status FROM {quote_identifier(RUNS_TABLE)} WHERE run_id = ?",
                             (run_id,)).fetchone()[0],
         published=load.state == "success", checks=SuiteReport(tuple(demo.results)),
         error=load.error if load.state == "failed" else None)
@@ -264,9 +263,11 @@ def lecture_check_on(
         if fault == "failing_task":
             return "a traceback in the job's log; no run record, no alert"
         before = count_rows(warehouse, TARGET)
-        last_wm = warehouse.execute(f"SELECT MAX(updated_at) FROM {TARGET_SQL}").fetchone()[0]
-        warehouse.execute(f"INSERT OR REPLACE INTO {TARGET_SQL} (id, name, city, updated_at) "
-                          f"SELECT id, name, city, updated_at FROM {STAGING_SQL} "
+        last_wm = warehouse.execute(
+            f"SELECT MAX(updated_at) FROM {quote_identifier(TARGET)}").fetchone()[0]
+        warehouse.execute(f"INSERT OR REPLACE INTO {quote_identifier(TARGET)} "
+                          "(id, name, city, updated_at) "
+                          f"SELECT id, name, city, updated_at FROM {quote_identifier(STAGING)} "
                           "WHERE updated_at > ?", (last_wm,))
         after = count_rows(warehouse, TARGET)
     finally:

@@ -20,9 +20,9 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-from course_etl.db import atomic
+from course_etl.db import atomic, quote_identifier
 from course_etl.monitoring.runlog import RunLogError, TaskRun, format_error
-from course_etl.monitoring.tables import LOADS_TABLE_SQL, ensure_runlog_tables
+from course_etl.monitoring.tables import LOADS_TABLE, ensure_runlog_tables
 
 __all__ = ["record_load", "logged"]
 
@@ -56,10 +56,12 @@ def record_load(
         )
     values["task_run_id"] = task_run_id
     ensure_runlog_tables(conn)
+    columns_sql = ", ".join(map(quote_identifier, values))
+    placeholders_sql = ", ".join("?" * len(values))
     with atomic(conn):
         cursor = conn.execute(
-            f"INSERT INTO {LOADS_TABLE_SQL} ({', '.join(values)}) "
-            f"VALUES ({', '.join('?' * len(values))})",
+            f"INSERT INTO {quote_identifier(LOADS_TABLE)} ({columns_sql}) "
+            f"VALUES ({placeholders_sql})",
             tuple(values.values()),
         )
     return cursor.lastrowid

@@ -20,20 +20,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from course_etl.db import atomic
+from course_etl.db import atomic, quote_identifier
 from course_etl.errors import CourseEtlError
 from course_etl.monitoring.tables import (  # the names are re-exported: callers know them here
     ALERTS_TABLE,
-    ALERTS_TABLE_SQL,
     CHECKS_TABLE,
-    CHECKS_TABLE_SQL,
     LOADS_TABLE,
     RUN_STATUSES,
     RUNS_TABLE,
-    RUNS_TABLE_SQL,
     TASK_STATUSES,
     TASKS_TABLE,
-    TASKS_TABLE_SQL,
     ensure_runlog_tables,
 )
 from course_etl.scheduling.runner import RealClock
@@ -140,8 +136,8 @@ class RunLog:
         date_text = None if logical_date is None else str(logical_date)
         with atomic(self.conn):
             cursor = self.conn.execute(
-                f"INSERT INTO {RUNS_TABLE_SQL} (pipeline, logical_date, status, started_at) "
-                "VALUES (?, ?, 'running', ?)",
+                f"INSERT INTO {quote_identifier(RUNS_TABLE)} "
+                "(pipeline, logical_date, status, started_at) VALUES (?, ?, 'running', ?)",
                 (pipeline, date_text, stamp(self._now())),
             )
         return cursor.lastrowid
@@ -154,8 +150,8 @@ class RunLog:
             raise RunLogError(f"attempt of task {task!r} must be an int >= 1, not {attempt!r}")
         with atomic(self.conn):
             cursor = self.conn.execute(
-                f"INSERT INTO {TASKS_TABLE_SQL} (run_id, task, attempt, status, started_at) "
-                "VALUES (?, ?, ?, 'running', ?)",
+                f"INSERT INTO {quote_identifier(TASKS_TABLE)} "
+                "(run_id, task, attempt, status, started_at) VALUES (?, ?, ?, 'running', ?)",
                 (run_id, task, attempt, stamp(self._now())),
             )
         return cursor.lastrowid
@@ -171,13 +167,15 @@ class RunLog:
         now = self._now()
         with atomic(self.conn):
             started = self.conn.execute(
-                f"SELECT started_at FROM {TASKS_TABLE_SQL} WHERE task_run_id = ?", (task_run_id,)
+                f"SELECT started_at FROM {quote_identifier(TASKS_TABLE)} WHERE task_run_id = ?",
+                (task_run_id,),
             ).fetchone()
             if started is None:
                 raise RunLogError(f"unknown task run id {task_run_id!r}: start it first")
             seconds = (now - datetime.fromisoformat(started[0])).total_seconds()
             self.conn.execute(
-                f"UPDATE {TASKS_TABLE_SQL} SET status = ?, finished_at = ?, seconds = ?, "
+                f"UPDATE {quote_identifier(TASKS_TABLE)} "
+                "SET status = ?, finished_at = ?, seconds = ?, "
                 "rows_in = ?, rows_out = ?, error = ? WHERE task_run_id = ?",
                 (status, stamp(now), seconds, rows_in, rows_out, error, task_run_id),
             )
@@ -197,7 +195,8 @@ class RunLog:
                               f"({stamp(finished_at)} < {stamp(started_at)})")
         with atomic(self.conn):
             cursor = self.conn.execute(
-                f"INSERT INTO {TASKS_TABLE_SQL} (run_id, task, attempt, status, started_at, "
+                f"INSERT INTO {quote_identifier(TASKS_TABLE)} "
+                "(run_id, task, attempt, status, started_at, "
                 "finished_at, seconds, rows_in, rows_out, error) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, task, attempt, status, stamp(started_at), stamp(finished_at),
@@ -224,13 +223,14 @@ class RunLog:
         now = self._now()
         with atomic(self.conn):
             started = self.conn.execute(
-                f"SELECT started_at FROM {RUNS_TABLE_SQL} WHERE run_id = ?", (run_id,)
+                f"SELECT started_at FROM {quote_identifier(RUNS_TABLE)} WHERE run_id = ?", (run_id,)
             ).fetchone()
             if started is None:
                 raise RunLogError(f"unknown run id {run_id!r}: start it with start_run first")
             seconds = (now - datetime.fromisoformat(started[0])).total_seconds()
             self.conn.execute(
-                f"UPDATE {RUNS_TABLE_SQL} SET status = ?, finished_at = ?, seconds = ?, "
+                f"UPDATE {quote_identifier(RUNS_TABLE)} "
+                "SET status = ?, finished_at = ?, seconds = ?, "
                 "error = COALESCE(?, error) WHERE run_id = ?",
                 (status, stamp(now), seconds, error, run_id),
             )
@@ -238,14 +238,16 @@ class RunLog:
 
     def _status_from_records(self, run_id: int) -> str:
         failed_tasks, = self.conn.execute(
-            f"SELECT COUNT(*) FROM {TASKS_TABLE_SQL} AS t WHERE run_id = ? AND status = 'failed' "
-            f"AND attempt = (SELECT MAX(attempt) FROM {TASKS_TABLE_SQL} WHERE run_id = t.run_id "
-            "AND task = t.task)",
+            f"SELECT COUNT(*) FROM {quote_identifier(TASKS_TABLE)} AS t "
+            "WHERE run_id = ? AND status = 'failed' "
+            f"AND attempt = (SELECT MAX(attempt) FROM {quote_identifier(TASKS_TABLE)} "
+            "WHERE run_id = t.run_id AND task = t.task)",
             (run_id,),
         ).fetchone()
         blocked, flagged = self.conn.execute(
             f"SELECT COALESCE(SUM(status = 'fail' AND blocking), 0), "
-            f"COALESCE(SUM(status != 'pass'), 0) FROM {CHECKS_TABLE_SQL} WHERE run_id = ?",
+            f"COALESCE(SUM(status != 'pass'), 0) FROM {quote_identifier(CHECKS_TABLE)} "
+            "WHERE run_id = ?",
             (run_id,),
         ).fetchone()
         if failed_tasks:
@@ -295,7 +297,8 @@ class RunLog:
             for record in handle.deferred:
                 record()
             handle.seconds = self.conn.execute(
-                f"SELECT seconds FROM {TASKS_TABLE_SQL} WHERE task_run_id = ?", (task_run_id,)
+                f"SELECT seconds FROM {quote_identifier(TASKS_TABLE)} WHERE task_run_id = ?",
+                (task_run_id,),
             ).fetchone()[0]
 
     @contextlib.contextmanager
@@ -311,7 +314,7 @@ class RunLog:
         except BaseException as error:
             self.finish_run(run_id, "failed", error=error)
             raise
-        if self.conn.execute(f"SELECT status FROM {RUNS_TABLE_SQL} WHERE run_id = ?",
+        if self.conn.execute(f"SELECT status FROM {quote_identifier(RUNS_TABLE)} WHERE run_id = ?",
                              (run_id,)).fetchone()[0] == "running":
             self.finish_run(run_id)
 
@@ -347,7 +350,7 @@ def add_run_note(conn: sqlite3.Connection, run_id: int | None, text: str) -> Non
         return
     with atomic(conn):
         conn.execute(
-            f"UPDATE {RUNS_TABLE_SQL} SET notes = CASE WHEN notes IS NULL THEN ? "
+            f"UPDATE {quote_identifier(RUNS_TABLE)} SET notes = CASE WHEN notes IS NULL THEN ? "
             "ELSE notes || char(10) || ? END WHERE run_id = ?",
             (text, text, run_id),
         )
@@ -363,7 +366,8 @@ def record_check_results(conn: sqlite3.Connection, run_id: int | None, results) 
     ]
     with atomic(conn):
         conn.executemany(
-            f"INSERT INTO {CHECKS_TABLE_SQL} (run_id, table_name, check_name, status, blocking, "
+            f"INSERT INTO {quote_identifier(CHECKS_TABLE)} "
+            "(run_id, table_name, check_name, status, blocking, "
             "observed, expected, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
@@ -378,7 +382,8 @@ def record_alert_delivery(
     ensure_runlog_tables(conn)
     with atomic(conn):
         conn.execute(
-            f"INSERT INTO {ALERTS_TABLE_SQL} (run_id, alert_key, severity, channel, status, "
+            f"INSERT INTO {quote_identifier(ALERTS_TABLE)} "
+            "(run_id, alert_key, severity, channel, status, "
             "sent_at, subject, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, alert_key, severity, channel, status, stamp(sent_at), subject, error),
         )

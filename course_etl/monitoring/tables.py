@@ -30,36 +30,33 @@ TASKS_TABLE = "etl_task_runs"
 LOADS_TABLE = "etl_load_log"
 CHECKS_TABLE = "etl_check_results"
 ALERTS_TABLE = "etl_alert_log"
-# The names as they go into SQL, quoted once.
-RUNS_TABLE_SQL = quote_identifier(RUNS_TABLE)
-TASKS_TABLE_SQL = quote_identifier(TASKS_TABLE)
-LOADS_TABLE_SQL = quote_identifier(LOADS_TABLE)
-CHECKS_TABLE_SQL = quote_identifier(CHECKS_TABLE)
-ALERTS_TABLE_SQL = quote_identifier(ALERTS_TABLE)
-TASKS_INDEX_SQL = quote_identifier(f"{TASKS_TABLE}_run")
+TASKS_INDEX = f"{TASKS_TABLE}_run"
 
 # "blocked": a blocking check held the data back; "warning": published, but a check warned.
+# The CHECK constraints below spell the same lists out as SQL text (values never go into SQL
+# through an f-string); tests/test_sql_names.py keeps the two in step.
 RUN_STATUSES = ("running", "success", "warning", "blocked", "failed")
 TASK_STATUSES = ("running", "success", "failed", "skipped", "upstream_failed")
 
 SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {RUNS_TABLE_SQL} (
+CREATE TABLE IF NOT EXISTS {quote_identifier(RUNS_TABLE)} (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT,
     pipeline TEXT NOT NULL,
     logical_date TEXT,
-    status TEXT NOT NULL CHECK (status IN {RUN_STATUSES!r}),
+    status TEXT NOT NULL CHECK (status IN ('running', 'success', 'warning', 'blocked', 'failed')),
     started_at TEXT NOT NULL,
     finished_at TEXT,
     seconds REAL,
     error TEXT,
     notes TEXT
 );
-CREATE TABLE IF NOT EXISTS {TASKS_TABLE_SQL} (
+CREATE TABLE IF NOT EXISTS {quote_identifier(TASKS_TABLE)} (
     task_run_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id INTEGER REFERENCES {RUNS_TABLE_SQL}(run_id),
+    run_id INTEGER REFERENCES {quote_identifier(RUNS_TABLE)}(run_id),
     task TEXT NOT NULL,
     attempt INTEGER NOT NULL DEFAULT 1 CHECK (attempt >= 1),
-    status TEXT NOT NULL CHECK (status IN {TASK_STATUSES!r}),
+    status TEXT NOT NULL
+        CHECK (status IN ('running', 'success', 'failed', 'skipped', 'upstream_failed')),
     started_at TEXT NOT NULL,
     finished_at TEXT,
     seconds REAL,
@@ -67,10 +64,11 @@ CREATE TABLE IF NOT EXISTS {TASKS_TABLE_SQL} (
     rows_out INTEGER,
     error TEXT
 );
-CREATE INDEX IF NOT EXISTS {TASKS_INDEX_SQL} ON {TASKS_TABLE_SQL} (run_id);
-CREATE TABLE IF NOT EXISTS {LOADS_TABLE_SQL} (
+CREATE INDEX IF NOT EXISTS {quote_identifier(TASKS_INDEX)}
+    ON {quote_identifier(TASKS_TABLE)} (run_id);
+CREATE TABLE IF NOT EXISTS {quote_identifier(LOADS_TABLE)} (
     load_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    task_run_id INTEGER REFERENCES {TASKS_TABLE_SQL}(task_run_id),
+    task_run_id INTEGER REFERENCES {quote_identifier(TASKS_TABLE)}(task_run_id),
     status TEXT NOT NULL CHECK (status IN ('success', 'failed')),
     mode TEXT,
     source TEXT,
@@ -86,9 +84,9 @@ CREATE TABLE IF NOT EXISTS {LOADS_TABLE_SQL} (
     seconds REAL,
     error TEXT
 );
-CREATE TABLE IF NOT EXISTS {CHECKS_TABLE_SQL} (
+CREATE TABLE IF NOT EXISTS {quote_identifier(CHECKS_TABLE)} (
     check_result_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id INTEGER REFERENCES {RUNS_TABLE_SQL}(run_id),
+    run_id INTEGER REFERENCES {quote_identifier(RUNS_TABLE)}(run_id),
     table_name TEXT,
     check_name TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('pass', 'warn', 'fail')),
@@ -97,9 +95,9 @@ CREATE TABLE IF NOT EXISTS {CHECKS_TABLE_SQL} (
     expected TEXT,
     message TEXT
 );
-CREATE TABLE IF NOT EXISTS {ALERTS_TABLE_SQL} (
+CREATE TABLE IF NOT EXISTS {quote_identifier(ALERTS_TABLE)} (
     alert_log_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id INTEGER REFERENCES {RUNS_TABLE_SQL}(run_id),
+    run_id INTEGER REFERENCES {quote_identifier(RUNS_TABLE)}(run_id),
     alert_key TEXT NOT NULL,
     severity TEXT NOT NULL,
     channel TEXT NOT NULL,
