@@ -71,8 +71,8 @@ def test_the_suggested_command_rebuilds_a_venv_left_by_the_old_python(machine):
     assert done.returncode == 0, done.stderr
     assert f"{venv} was made by Python 3.9.6; rebuilding it with {GOOD}" in done.stderr
     python = venv / "bin" / "python"
-    check = ("import importlib.util, sys; "
-             "print(sys.version_info >= (3, 11), importlib.util.find_spec('course_etl') is not None)")
+    check = ("import importlib.util, sys; print(sys.version_info >= (3, 11), "
+             "importlib.util.find_spec('course_etl') is not None)")
     answer = subprocess.run([python, "-c", check], capture_output=True, text=True, check=True)
     assert answer.stdout.split() == ["True", "True"], "a good Python, and the package installed"
     assert (venv / ".installed-stamp").exists()
