@@ -23,9 +23,8 @@ UV ?= $(shell command -v uv 2> /dev/null)
 # $(call install_lock,PYTHON,LOCK): exactly the pinned versions, every file checked against its hash.
 install_lock = $(if $(UV),$(UV) pip install --quiet --python $(1) --require-hashes -r $(2),$(1) -m pip install --quiet --require-hashes -r $(2))
 # $(call install_project,PYTHON,WHAT): the package itself; its dependencies came from a lock.
-# editable_mode=compat: a plain .pth editable install, without setuptools' "Editable installation" warning.
 install_project = $(if $(UV),$(UV) pip install --quiet --python $(1) --no-deps $(2),$(1) -m pip install --quiet --no-deps $(2))
-EDITABLE := --config-settings editable_mode=compat -e .
+EDITABLE := -e .
 # $(call fresh_venv,VENV): refuse a Python older than 3.11 (one instruction, exit 2), rebuild a
 # virtualenv left by an older one, create it when missing.
 fresh_venv = sh tools/check_python.sh '$(PYTHON)' '$(1)' '$(or $(MAKECMDGOALS),setup)' && \
@@ -77,6 +76,15 @@ test-latest:
 	@$(if $(UV),$(UV) pip install --quiet --python $(LATEST_VENV)/bin/python --upgrade -e '.[dev]',$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade -e '.[dev]')
 	@$(LATEST_VENV)/bin/python tools/compare_lock.py $(LOCK_DEV)
 	$(LATEST_VENV)/bin/python -m pytest tests -p no:cacheprovider
+
+# A JupyterHub-style install: the wheel and the runtime lock in a fresh venv, the notebooks copied
+# elsewhere, the CLI and every notebook run there (tools/check_install.py says each step).
+test-install: $(STAMP)
+	MPLBACKEND= $(PY) tools/check_install.py hub
+
+# What Binder (repo2docker) builds from binder/, in a fresh venv: requirements, postBuild, demo.
+test-binder: $(STAMP)
+	$(PY) tools/check_install.py binder
 
 # JupyterLab refuses to run as root unless told (containers, CI machines).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
