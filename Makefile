@@ -32,7 +32,7 @@ fresh_venv = sh tools/check_python.sh '$(PYTHON)' '$(1)' '$(or $(MAKECMDGOALS),s
 
 .PHONY: setup lab test test-unit test-notebooks notebooks images bench lint clean run-notebook \
 	present test-airflow test-dagster test-browser nav readme-screenshot lock test-latest \
-	test-install test-binder
+	test-install test-binder test-readme
 
 setup: $(STAMP)
 
@@ -81,6 +81,11 @@ test-latest:
 # elsewhere, the CLI and every notebook run there (tools/check_install.py says each step).
 test-install: $(STAMP)
 	MPLBACKEND= $(PY) tools/check_install.py hub
+
+# Every shell command of the README, including the without-make path (a fresh clone, a venv, pip
+# from the lock, the whole suite): several minutes. `make test` runs the quick blocks only.
+test-readme: $(STAMP)
+	COURSE_ETL_README_INSTALL=1 $(PY) -m pytest tests/test_readme_commands.py -p no:cacheprovider -rs
 
 # What Binder (repo2docker) builds from binder/, in a fresh venv: requirements, postBuild, demo.
 test-binder: $(STAMP)
