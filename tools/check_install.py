@@ -102,7 +102,7 @@ for name in sys.argv[2:]:
         print(f"ok      executed {path.name}", flush=True)
     except CellExecutionError as error:
         failed.append(path.name)
-        print(f"FAILED  executed {path.name}:", str(error)[-2000:], flush=True)
+        print(f"FAILED  executed {path.name}: {error.ename}: {error.evalue}", flush=True)
 sys.exit(1 if failed else 0)
 """
 
