@@ -129,7 +129,7 @@ notebooks: $(STAMP)
 
 # Rewrite the previous · contents · next links of every numbered notebook.
 nav: $(STAMP)
-	$(PY) -c "from course_etl.notebook_nav import write_navigation as w; w('notebooks')"
+	$(PY) -c "from tools.notebook_nav import write_navigation as w; w('notebooks')"
 
 images: $(STAMP)
 	$(PY) -m course_etl images --out images

@@ -30,8 +30,8 @@ from pathlib import Path
 import sqlite_utils
 
 from course_etl import connect, full_load, incremental_load, lecture_incremental_load
-from course_etl.data import create_customer_source, simulate_changes
-from course_etl.watermarks import read_watermark
+from course_etl.loads.watermarks import read_watermark
+from course_etl.sample_data import create_customer_source, simulate_changes
 
 COLUMNS = ("id", "name", "city", "updated_at", "is_deleted")
 OPTS = {"key": "id", "watermark": "updated_at"}

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from course_etl import connect
-from course_etl.widgets.loads import source_control_panel
+from course_etl.classroom.widgets.loads import source_control_panel
 
 RESULTS = Path(__file__).with_name("RESULTS_panels.md")
 TARGET_MS = 150

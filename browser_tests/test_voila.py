@@ -10,7 +10,7 @@ from conftest import Server, free_port, wait_for
 from interactions import click, set_slider
 from playwright.sync_api import expect
 
-from course_etl.presentation import app_notebook, voila_command
+from course_etl.classroom.presentation import app_notebook, voila_command
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ Full and incremental loads on SQLite done right (watermark state, boundary-safe 
 upserts, deletes), the lecture's recipe kept beside them to show its pitfalls, and demo data.
 """
 
-from .db import atomic, attach, connect, query, quote_identifier, resolve_table, tracing
-from .errors import (
+from course_etl.db import atomic, attach, connect, query, quote_identifier, resolve_table, tracing
+from course_etl.errors import (
     CourseEtlError,
     InvalidIdentifierError,
     KeyIntegrityError,
@@ -14,9 +14,15 @@ from .errors import (
     UnknownTableError,
     WatermarkError,
 )
-from .loads import LoadResult, full_load, incremental_load
-from .recipe import lecture_full_load, lecture_incremental_load
-from .watermarks import read_watermark, reset_watermark
+from course_etl.loads import (
+    LoadResult,
+    full_load,
+    incremental_load,
+    lecture_full_load,
+    lecture_incremental_load,
+    read_watermark,
+    reset_watermark,
+)
 
 __all__ = [
     "connect",

@@ -1,5 +1,5 @@
 """``python -m course_etl``: the command line."""
 
-from .cli import main
+from course_etl.cli import main
 
 raise SystemExit(main())

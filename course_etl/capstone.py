@@ -10,7 +10,8 @@ the batch id, the medallion gates inside), ``checks`` runs a blocking suite with
 thresholds, ``gold`` promotes the audited mart to the served table and ``publish`` refreshes the
 report view and notes the run in the run log. :class:`Capstone` runs simulated days on a
 :class:`~course_etl.scheduling.SimulatedClock`, with a :class:`Fault` on one day, records every run
-with :class:`~course_etl.runlog.SchedulerRecorder`, routes failure alerts to the console and a
+with :class:`~course_etl.monitoring.recorder.SchedulerRecorder`,
+routes failure alerts to the console and a
 JSON-lines file, backfills missed days, and :func:`airflow_dag` exports the same pipeline.
 """
 
@@ -25,38 +26,32 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .alerts import (
+from course_etl.config import Config, load_config
+from course_etl.db import atomic, query, quote_identifier, table_exists
+from course_etl.errors import CourseEtlError
+from course_etl.medallion import CUSTOMERS, ORDERS, DirtySource, ingest_batch, process_new_batches
+from course_etl.medallion.bronze import BATCHES_TABLE, format_utc
+from course_etl.medallion.gold import CITY_DAILY_REVENUE, CUSTOMER_STATS
+from course_etl.monitoring.alerts import (
     AlertRouter,
     Channel,
-    ConsoleChannel,
-    EmailChannel,
-    JsonLinesChannel,
+    channels_from_config,
     task_failure_alert,
 )
-from .checks import SuiteReport, run_suite
-from .config import Config, load_config
-from .dashboards import (
+from course_etl.monitoring.checks import SuiteReport, run_suite
+from course_etl.monitoring.dashboards import (
     plot_anomaly,
     plot_check_heatmap,
     plot_duration_per_task,
     plot_rows_per_run,
 )
-from .data import STORY_START
-from .db import atomic, query, quote_identifier, table_exists
-from .errors import CourseEtlError
-from .medallion import CUSTOMERS, ORDERS, DirtySource, ingest_batch, process_new_batches
-from .medallion.bronze import BATCHES_TABLE, format_utc
-from .medallion.gold import CITY_DAILY_REVENUE, CUSTOMER_STATS
-from .runlog import (
-    RUNS_TABLE,
-    SchedulerRecorder,
-    add_run_note,
-    record_check_results,
-    runs_frame,
-)
-from .scheduling import FaultInjection, LocalRunner, Pipeline, RunContext, RunReport, Task
-from .scheduling.export import to_airflow
-from .scheduling.runner import SimulatedClock, snapshots_equal, warehouse_snapshot
+from course_etl.monitoring.history import runs_frame
+from course_etl.monitoring.recorder import SchedulerRecorder
+from course_etl.monitoring.runlog import add_run_note, record_check_results
+from course_etl.sample_data import STORY_START
+from course_etl.scheduling import FaultInjection, LocalRunner, Pipeline, RunContext, RunReport, Task
+from course_etl.scheduling.export import to_airflow
+from course_etl.scheduling.runner import SimulatedClock, snapshots_equal, warehouse_snapshot
 
 __all__ = [
     "PIPELINE_NAME",
@@ -232,16 +227,6 @@ def silver(conn: sqlite3.Connection, *, context: RunContext) -> Rows:
                 sum(s.staged for s in result.staged.values()))
 
 
-def _run_id(conn: sqlite3.Connection, context: RunContext) -> int | None:
-    """The run log's id of the run being executed (None when no run log records it)."""
-    if not table_exists(conn, RUNS_TABLE):
-        return None
-    stamp = context.logical_date.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
-    row = conn.execute(f"SELECT MAX(run_id) FROM {RUNS_TABLE} WHERE pipeline = ? "
-                       "AND logical_date = ?", (context.pipeline, stamp)).fetchone()
-    return row[0]
-
-
 def check_suite(min_rows: int, max_staleness_hours: float) -> dict[str, list[dict]]:
     """The blocking suite between silver and gold, with the configured thresholds."""
     # Whole minutes: the config allows fractional hours, a dbt-style period needs an integer.
@@ -283,7 +268,7 @@ def checks(conn: sqlite3.Connection, *, min_rows: int = 1, max_staleness_hours: 
     report: SuiteReport = run_suite(
         conn, check_suite(min_rows, max_staleness_hours), now=context.data_interval_end,
         metrics={"orders_received": _orders_received(conn, moment)})
-    record_check_results(conn, _run_id(conn, context), report.results)
+    record_check_results(conn, context.run_id, report.results)
     report.raise_if_blocked()
     return len(report.results)
 
@@ -318,7 +303,7 @@ def publish(conn: sqlite3.Connection, *, context: RunContext) -> int:
             f"SELECT COUNT(*), COALESCE(SUM(revenue_cents), 0) FROM {served}").fetchone()
         conn.execute(f"INSERT OR REPLACE INTO {quote_identifier(PUBLISHED_RUNS)} "
                      "VALUES (?, ?, ?)", (day, rows, cents))
-    add_run_note(conn, _run_id(conn, context),
+    add_run_note(conn, context.run_id,
                  f"published {rows} city-day rows, revenue {cents / 100:.2f}")
     return rows
 
@@ -348,13 +333,13 @@ def build_pipeline(config: Config, *, short_feed_days: Sequence[str] = ()) -> Pi
 def alert_channels(config: Config, jsonl_path: str | Path) -> list[Channel]:
     """Console and JSON-lines channels, plus e-mail when the config lists it. E-mail stays
     disabled here (deliveries are recorded as 'disabled'): a classroom sends no real mail."""
-    channels: list[Channel] = [ConsoleChannel(), JsonLinesChannel(jsonl_path)]
+    settings: dict = {"console": True, "jsonl_path": jsonl_path}
     alerts = config.alerts
     if "email" in alerts.channels and alerts.smtp_host and alerts.email_to:
-        channels.append(EmailChannel(alerts.smtp_host, alerts.smtp_port,
-                                     sender="course-etl@example.com",
-                                     recipients=list(alerts.email_to), enabled=False))
-    return channels
+        settings["email"] = {"host": alerts.smtp_host, "port": alerts.smtp_port,
+                             "sender": "course-etl@example.com",
+                             "recipients": list(alerts.email_to)}
+    return channels_from_config(settings)
 
 
 class Capstone:
@@ -390,7 +375,7 @@ class Capstone:
     def _alert(self, report: RunReport) -> None:
         moment = report.logical_date.replace(tzinfo=None)
         self.router.clock = lambda: moment
-        run_id = _run_id(self.conn, report.context)
+        run_id = report.context.run_id
         for task_report in report.tasks.values():
             if task_report.state == "failed":
                 self.router.send(task_failure_alert(report.pipeline, task_report.task,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InvalidIdentifierError, UnknownColumnError, UnknownTableError
+from course_etl.errors import InvalidIdentifierError, UnknownColumnError, UnknownTableError
 
 __all__ = [
     "connect",

@@ -3,7 +3,7 @@
 import pytest
 
 from course_etl import connect
-from course_etl.data import create_customer_source, create_lecture_source
+from course_etl.sample_data import create_customer_source, create_lecture_source
 
 
 @pytest.fixture

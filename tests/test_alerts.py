@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from aiosmtpd.controller import Controller
 
-from course_etl.alerts import (
+from course_etl.monitoring.alerts import (
     Alert,
     AlertConfigError,
     AlertDeliveryError,
@@ -24,8 +24,10 @@ from course_etl.alerts import (
     channels_from_config,
     task_failure_alert,
 )
-from course_etl.checks import CheckResult, SuiteReport
-from course_etl.runlog import RunRecorder, SimulatedClock, alerts_frame, runs_frame
+from course_etl.monitoring.checks import CheckResult, SuiteReport
+from course_etl.monitoring.history import alerts_frame, runs_frame
+from course_etl.monitoring.runlog import RunLog
+from course_etl.scheduling.runner import SimulatedClock
 
 ALERT = Alert("error", "customers_daily: dw_customers.not_null(name) fail",
               "2 row(s) with NULL name", "customers_daily", None)
@@ -132,7 +134,7 @@ def test_jsonl_and_console_channels(tmp_path, caplog):
         ("error", ALERT.subject, f"customers_daily|error|{ALERT.subject}"),
         ("warning", "late", "p|warning|late")]
     stream = io.StringIO()
-    with caplog.at_level("WARNING", logger="course_etl.alerts"):
+    with caplog.at_level("WARNING", logger="course_etl.monitoring.alerts"):
         ConsoleChannel(stream).send(ALERT)
         assert caplog.records == [], "printing and logging are two choices, not both"
         ConsoleChannel(use_logging=True).send(Alert("warning", "late"))
@@ -145,7 +147,7 @@ def test_jsonl_and_console_channels(tmp_path, caplog):
 
 @pytest.fixture
 def clock():
-    return SimulatedClock("2024-10-01 02:10:00")
+    return SimulatedClock(start="2024-10-01 02:10:00")
 
 
 def test_router_throttles_identical_alerts_per_channel(conn, clock, smtp_server, tmp_path):
@@ -169,13 +171,13 @@ def test_router_throttles_identical_alerts_per_channel(conn, clock, smtp_server,
 
 def test_a_failing_channel_is_recorded_on_the_run_and_others_still_send(
         conn, clock, tmp_path, caplog):
-    recorder = RunRecorder(conn, clock=clock)
+    recorder = RunLog(conn, clock=clock)
     run_id = recorder.start_run("customers_daily", "2024-10-01")
     port = free_port()
     router = AlertRouter(conn, [email_channel(port, enabled=True, timeout=2),
                                 JsonLinesChannel(tmp_path / "a.jsonl")], clock=clock)
     alert = task_failure_alert("customers_daily", "load", OSError("disk full"), run_id=run_id)
-    with caplog.at_level("WARNING", logger="course_etl.alerts"):
+    with caplog.at_level("WARNING", logger="course_etl.monitoring.alerts"):
         deliveries = router.send(alert)
     assert [(d.channel, d.status) for d in deliveries] == [("email", "failed"), ("jsonl", "sent")]
     assert f"127.0.0.1:{port}" in deliveries[0].error

@@ -20,7 +20,7 @@ from course_etl.capstone import (
 from course_etl.db import connect, query
 from course_etl.medallion import compare_with_rebuild
 from course_etl.medallion.pipeline import snapshot as medallion_snapshot
-from course_etl.runlog import alerts_frame, check_results_frame, runs_frame
+from course_etl.monitoring.history import alerts_frame, check_results_frame, runs_frame
 from course_etl.scheduling.export import airflow3_problems
 
 DAY = date(2024, 10, 1)

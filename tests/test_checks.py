@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from course_etl import incremental_load
-from course_etl.checks import (
+from course_etl.monitoring.checks import (
     CheckConfigError,
     CheckResult,
     ChecksBlockedError,
@@ -22,7 +22,7 @@ from course_etl.checks import (
     validate_suite,
     volume_anomaly,
 )
-from course_etl.data import apply_lecture_changes
+from course_etl.sample_data import apply_lecture_changes
 
 NOW = "2024-10-06 12:00:00"
 HISTORY = [100, 104, 98, 101, 97, 103, 99, 102]
@@ -184,7 +184,7 @@ def test_blocking_failure_blocks_and_warning_does_not(dw):
 
 
 def test_a_check_that_breaks_at_run_time_becomes_a_failed_result(dw, monkeypatch):
-    import course_etl.checks as checks
+    import course_etl.monitoring.checks as checks
 
     def broken(conn, table, column):
         raise RuntimeError("disk I/O error")
@@ -277,9 +277,11 @@ def test_direct_calls_validate_too(dw):
 
 
 def test_a_bad_suite_inside_a_recorded_task_is_recorded_not_lost(dw):
-    from course_etl.runlog import RunRecorder, SimulatedClock, task_runs_frame
+    from course_etl.monitoring.history import task_runs_frame
+    from course_etl.monitoring.runlog import RunLog
+    from course_etl.scheduling.runner import SimulatedClock
 
-    recorder = RunRecorder(dw, clock=SimulatedClock("2024-10-06 02:05:00"))
+    recorder = RunLog(dw, clock=SimulatedClock(start="2024-10-06 02:05:00"))
     run_id = recorder.start_run("customers_daily", "2024-10-05")
     with pytest.raises(CheckConfigError):
         with recorder.task(run_id, "validate"):

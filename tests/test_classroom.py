@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from course_etl import connect
-from course_etl.classroom import LoadLab, compare_at_scale, diff_tables, mark_changes
+from course_etl.loads.lab import LoadLab, compare_at_scale, diff_tables, mark_changes
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 from course_etl.cli import main
-from course_etl.data import create_customer_source, create_lecture_source
 from course_etl.db import connect
+from course_etl.sample_data import create_customer_source, create_lecture_source
 
 
 def test_help_runs_as_a_module():
@@ -46,7 +46,8 @@ def test_bad_input_exits_2_with_one_clear_line(tmp_path, capsys):
                  "--source", "src_customers", "--target", "dw", "--key", "customer_id"])
     err = capsys.readouterr().err
     assert code == 2
-    assert err == ("course_etl: error: unknown key column 'customer_id' in table "
+    assert err == ("course_etl: error: invalid configuration: load.key = 'customer_id' (from "
+                   "--key): unknown key column 'customer_id' in table "
                    "'src_customers' (columns: id, name, city, updated_at)\n")
     assert main(["load", "full", "--db", str(tmp_path / "dw.db"), "--source-db",
                  str(tmp_path / "missing.db"), "--source", "src.x", "--target", "y"]) == 2

@@ -8,17 +8,15 @@ import os
 import pytest
 
 from course_etl import cli, connect, query
-from course_etl.cli_config import (
-    LOAD_FLAGS,
+from course_etl.cli.config import (
     add_commands,
-    add_config_arguments,
     config_from_args,
     find_notebook,
-    load_from_args,
     run_notebook,
 )
+from course_etl.cli.load import LOAD_FLAGS, load_from_args
 from course_etl.config import ConfigError, load_config
-from course_etl.data import create_customer_source
+from course_etl.sample_data import create_customer_source
 
 
 @pytest.fixture(autouse=True)
@@ -77,9 +75,6 @@ def test_config_keys_lists_every_key(capsys):
 
 
 def test_bad_settings_exit_2_with_one_message_through_the_main_cli(capsys, monkeypatch):
-    # The way cli.py wires topic modules; harmless once cli.py lists the module itself.
-    if "cli_config" not in cli._COMMAND_MODULES:
-        monkeypatch.setattr(cli, "_COMMAND_MODULES", (*cli._COMMAND_MODULES, "cli_config"))
     code = cli.main(["config", "show", "--env", "prod", "--set", "load.bach_size=10"])
     err = capsys.readouterr().err
     assert code == 2
@@ -89,22 +84,11 @@ def test_bad_settings_exit_2_with_one_message_through_the_main_cli(capsys, monke
 
 # --- load: explicit flags on top of the configuration ----------------------------------------
 
-def load_parser():
-    """`load` as cli.py would declare it with configuration (the wiring the report describes)."""
-    parser = argparse.ArgumentParser(prog="course_etl load")
-    parser.add_argument("mode", choices=["full", "incremental"])
-    parser.add_argument("--db")
-    parser.add_argument("--source")
-    parser.add_argument("--target")
-    parser.add_argument("--source-db")
-    parser.add_argument("--key")
-    parser.add_argument("--watermark")
-    parser.add_argument("--lookback-hours", type=float)
-    parser.add_argument("--soft-delete")
-    parser.add_argument("--reconcile-deletes", action=argparse.BooleanOptionalAction)
-    parser.add_argument("--batch-size", type=int)
-    add_config_arguments(parser)
-    return parser
+class load_parser:  # noqa: N801 - reads like the parser it stands for
+    """The real `course_etl load` parser: parse_args(argv) parses ``load`` + argv."""
+
+    def parse_args(self, argv):
+        return cli.build_parser().parse_args(["load", *argv])
 
 
 def test_explicit_flags_win_over_files_and_variables_but_not_over_set():

@@ -4,8 +4,9 @@ import argparse
 
 import pytest
 
-from course_etl import cli_monitoring, connect
-from course_etl.checks import CheckConfigError
+from course_etl import connect
+from course_etl.cli import monitoring as cli_monitoring
+from course_etl.monitoring.checks import CheckConfigError
 
 
 def run(argv):
@@ -62,3 +63,14 @@ def test_bad_files_are_named(tmp_path):
     with pytest.raises(CheckConfigError, match="cannot read suite file"):
         run(["monitor", "checks", "--db", str(tmp_path / "wh.db"),
              "--suite", str(tmp_path / "nope.yaml")])
+
+
+def test_runs_on_a_warehouse_without_a_run_log_changes_nothing(tmp_path, capsys):
+    db = tmp_path / "plain.db"
+    conn = connect(db)
+    conn.execute("CREATE TABLE dw_customers (id INTEGER PRIMARY KEY)")
+    conn.close()
+    before = db.read_bytes()
+    assert run(["monitor", "runs", "--db", str(db)]) == 0
+    assert capsys.readouterr().out.strip() == "no runs recorded"
+    assert db.read_bytes() == before, "a read-only command wrote to the database"

@@ -7,18 +7,15 @@ import pytest
 
 from course_etl import connect, query
 from course_etl.config import (
-    INJECTION_PAYLOAD,
     LECTURE_KEYS,
     ConfigError,
     Secret,
     SecretFilter,
     available_environments,
     check_against_database,
-    create_injection_demo,
     describe_keys,
     get_watermark,
     incremental_arguments,
-    lecture_get_watermark,
     load_config,
     open_warehouse,
     parse_env_lines,
@@ -26,10 +23,15 @@ from course_etl.config import (
     run_incremental_load,
     show_value,
 )
+from course_etl.config.lecture import (
+    INJECTION_PAYLOAD,
+    create_injection_demo,
+    lecture_get_watermark,
+)
 from course_etl.config.schema import key_specs
-from course_etl.data import create_customer_source, simulate_changes
 from course_etl.db import table_exists
 from course_etl.errors import CourseEtlError, UnknownColumnError, UnknownTableError
+from course_etl.sample_data import create_customer_source, simulate_changes
 
 NO_ENV: dict[str, str] = {}
 
@@ -483,7 +485,8 @@ def test_config_errors_are_course_etl_errors():
 
 
 def test_compare_environments_runs_the_same_loads_under_each_config():
-    from course_etl.config import compare_environments, load_config
+    from course_etl.config import load_config
+    from course_etl.config.lecture import compare_environments
 
     table = compare_environments([load_config(env, environ={}) for env in ("dev", "prod")])
     assert table[["env", "run"]].values.tolist() == [

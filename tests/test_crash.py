@@ -8,9 +8,9 @@ import textwrap
 
 import pytest
 
-import course_etl.loads
+import course_etl.loads.engine
 from course_etl import connect, incremental_load
-from course_etl.data import create_customer_source, simulate_changes
+from course_etl.sample_data import create_customer_source, simulate_changes
 
 OPTS = {"key": "id", "watermark": "updated_at", "soft_delete": "is_deleted",
         "reconcile_deletes": True}
@@ -47,7 +47,7 @@ def test_failure_between_data_and_watermark_rolls_back(tmp_path, monkeypatch, re
     def crash(*args, **kwargs):
         raise OSError("disk full while writing the watermark")
 
-    monkeypatch.setattr(course_etl.loads, "write_watermark", crash)
+    monkeypatch.setattr(course_etl.loads.engine, "write_watermark", crash)
     with pytest.raises(OSError, match="disk full"):
         incremental_load(conn, "src", "dw", **OPTS)
     assert state(conn) == before

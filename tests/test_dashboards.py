@@ -5,7 +5,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from course_etl import connect
-from course_etl.dashboards import (
+from course_etl.classroom.diagrams import CHECK_COLORS
+from course_etl.monitoring.dashboards import (
     RUN_STATUS_COLORS,
     DashboardError,
     dashboard_figure,
@@ -14,9 +15,9 @@ from course_etl.dashboards import (
     plot_duration_per_task,
     plot_rows_per_run,
 )
-from course_etl.diagrams import CHECK_COLORS
-from course_etl.monitoring_demo import generate_history
-from course_etl.runlog import RunRecorder, runs_frame, task_runs_frame
+from course_etl.monitoring.history import runs_frame, task_runs_frame
+from course_etl.monitoring.lecture import generate_history
+from course_etl.monitoring.runlog import RunLog
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +93,7 @@ def test_dashboard_figure_has_four_views(month):
 def test_empty_run_log_gives_a_clear_error(conn):
     with pytest.raises(DashboardError, match="no runs in the run log yet"):
         dashboard_figure(conn)
-    recorder = RunRecorder(conn)
+    recorder = RunLog(conn)
     recorder.finish_run(recorder.start_run("p"), "success")
     with pytest.raises(DashboardError, match="no check results in the run log yet"):
         plot_check_heatmap(axes(), conn)

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from course_etl import UnknownColumnError, query
-from course_etl.data import (
+from course_etl.sample_data import (
     LECTURE_CUSTOMERS,
     apply_lecture_changes,
     create_customer_source,

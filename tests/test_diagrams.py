@@ -1,4 +1,5 @@
-"""Tests for course_etl.diagrams: files, size, determinism, legibility, colour-blind safety."""
+"""course_etl.classroom.diagrams and course_etl.style: files, size, determinism, legibility,
+colour-blind safety."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from matplotlib.testing.compare import compare_images
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from course_etl import diagrams
+from course_etl import style
+from course_etl.classroom import diagrams
 
 COMMITTED_IMAGES = Path(__file__).resolve().parents[1] / "images"
 EXPECTED_FILES = [
@@ -233,16 +235,16 @@ def test_lab_conversion_matches_reference_values() -> None:
 
 
 @pytest.mark.parametrize("deficiency", MACHADO_2009)
-@pytest.mark.parametrize("group", diagrams.COLOR_GROUPS)
+@pytest.mark.parametrize("group", style.COLOR_GROUPS)
 def test_category_colors_stay_distinguishable(group: str, deficiency: str) -> None:
-    colors = diagrams.COLOR_GROUPS[group]
+    colors = style.COLOR_GROUPS[group]
     assert len(colors) >= 2
     assert not indistinguishable_pairs(colors, deficiency)
 
 
 def test_category_colors_come_from_the_shared_palette() -> None:
-    allowed = set(diagrams.OKABE_ITO.values()) | {diagrams.NEUTRAL_GREY}
-    for group, colors in diagrams.COLOR_GROUPS.items():
+    allowed = set(style.OKABE_ITO.values()) | {style.NEUTRAL_GREY}
+    for group, colors in style.COLOR_GROUPS.items():
         assert set(colors.values()) <= allowed, group
 
 

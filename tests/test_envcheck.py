@@ -1,6 +1,6 @@
 """The index notebook's environment check names the problem and the fix."""
 
-from course_etl.envcheck import (
+from course_etl.classroom.envcheck import (
     check_kernel,
     check_packages,
     check_python,
@@ -39,7 +39,7 @@ def test_report_is_all_green_here():
 
 
 def test_widgets_check_answers_a_click():
-    from course_etl.envcheck import widgets_check
+    from course_etl.classroom.envcheck import widgets_check
 
     box = widgets_check()
     box.controls["button"].click()

@@ -1,17 +1,20 @@
 """Every exercise: its solution passes its check, its stub does not, and both are deterministic."""
 
+from pathlib import Path
+
 import pytest
 
-from course_etl.exercises import Verdict, all_exercises
+from course_etl.classroom.exercises import Verdict, all_exercises
 
 EXERCISES = all_exercises()
+SOLUTIONS_DIR = Path(__file__).resolve().parents[1] / "notebooks" / "solutions"
 
 
 def run_solution(exercise):
     """Execute the solution file the way %load would put it in a cell, and return the answer."""
     namespace = {}
-    source = exercise.solution_path.read_text(encoding="utf-8")
-    exec(compile(source, str(exercise.solution_path), "exec"), namespace)  # noqa: S102
+    source = (SOLUTIONS_DIR / exercise.solution_file).read_text(encoding="utf-8")
+    exec(compile(source, str(SOLUTIONS_DIR / exercise.solution_file), "exec"), namespace)  # noqa: S102
     return namespace[exercise.answer_name]
 
 

@@ -14,12 +14,12 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from course_etl.db import connect
-from course_etl.scheduling.examples import (
+from course_etl.scheduling.export import cli_command, to_airflow, to_crontab, to_dagster
+from course_etl.scheduling.lecture import (
     WAREHOUSE_TABLES,
     customers_pipeline,
     prepare_lecture_warehouse,
 )
-from course_etl.scheduling.export import cli_command, to_airflow, to_crontab, to_dagster
 from course_etl.scheduling.pipeline import Pipeline, PipelineError, Task
 from course_etl.scheduling.runner import (
     LocalRunner,
@@ -119,11 +119,11 @@ def test_airflow_callables_leave_the_warehouse_as_the_local_runner(fake_airflow,
 
 
 def full_load(conn):
-    """Same name as course_etl.loads.full_load, other module: the export must alias one."""
+    """Same name as course_etl.loads.engine.full_load, other module: the export must alias one."""
 
 
 def test_exponential_backoff_and_aliases_for_clashing_function_names():
-    from course_etl.loads import full_load as real_full_load
+    from course_etl.loads.engine import full_load as real_full_load
 
     first = Task(real_full_load, name="first", retries=2, retry_exponential_backoff=True,
                  params={"source": "s", "target": "t"})
@@ -131,7 +131,7 @@ def test_exponential_backoff_and_aliases_for_clashing_function_names():
     first >> second
     text = to_airflow(Pipeline("p", [first, second]), warehouse="/w.db")
     assert "retry_exponential_backoff=2.0" in text
-    assert "from course_etl.loads import full_load\n" in text
+    assert "from course_etl.loads.engine import full_load\n" in text
     assert "from test_export import full_load as full_load_1\n" in text
     assert "result = full_load_1(conn)" in text
 
@@ -182,10 +182,9 @@ def test_dagster_file_has_assets_retry_policies_job_and_schedule():
 
 @pytest.fixture
 def cli(monkeypatch):
-    """course_etl's real command line with the scheduling commands plugged in."""
+    """course_etl's real command line."""
     from course_etl import cli as main_cli
 
-    monkeypatch.setattr(main_cli, "_COMMAND_MODULES", ("cli_scheduling",))
     return main_cli.main
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from course_etl.diagrams import find_broken_image_refs
+from tools.image_refs import find_broken_image_refs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,7 @@ from course_etl import (
     read_watermark,
     tracing,
 )
-from course_etl.data import apply_lecture_changes, simulate_changes
+from course_etl.sample_data import apply_lecture_changes, simulate_changes
 
 OPTS = {"key": "id", "watermark": "updated_at"}
 

@@ -4,8 +4,8 @@ import argparse
 
 import pytest
 
+from course_etl.cli.medallion import add_commands
 from course_etl.errors import CourseEtlError
-from course_etl.medallion.cli import add_commands
 
 
 def run(argv):

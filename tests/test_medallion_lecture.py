@@ -3,12 +3,12 @@
 import pandas as pd
 
 from course_etl import query
-from course_etl.data import apply_lecture_changes, create_lecture_source
 from course_etl.medallion.lecture import (
     create_dirty_source,
     lecture_losses,
     run_lecture_medallion,
 )
+from course_etl.sample_data import apply_lecture_changes, create_lecture_source
 
 
 def test_on_the_lectures_clean_rows_the_statements_give_the_lectures_result(conn):

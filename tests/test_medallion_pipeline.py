@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from course_etl import connect, query
 from course_etl.errors import CourseEtlError, UnknownTableError
+from course_etl.loads.watermarks import read_watermark
 from course_etl.medallion import (
     CLEAN,
     DEFAULT_DIRT,
@@ -27,7 +28,6 @@ from course_etl.medallion import (
 from course_etl.medallion.gates import reject_rate, rows_reconcile
 from course_etl.medallion.pipeline import compare_snapshots
 from course_etl.medallion.silver import Reconciliation
-from course_etl.watermarks import read_watermark
 
 
 def load(conn, batches=3, size=30, dirt=DEFAULT_DIRT, seed=11, *, process_each=True):

@@ -178,6 +178,6 @@ def test_a_rule_that_raises_is_named_and_nothing_is_written(conn, clock):
         process_new_batches(conn, rules=[broken])
     assert conn.execute("SELECT COUNT(*) FROM silver_customers").fetchone()[0] == 0
     assert conn.execute("SELECT COUNT(*) FROM silver_rejects").fetchone()[0] == 0
-    from course_etl.watermarks import read_watermark
+    from course_etl.loads.watermarks import read_watermark
 
     assert read_watermark(conn, "silver_customers", "_batch_id") is None

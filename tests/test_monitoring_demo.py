@@ -4,9 +4,10 @@
 import pytest
 
 from course_etl import connect
-from course_etl.alerts import AlertRouter, JsonLinesChannel
 from course_etl.errors import CourseEtlError
-from course_etl.monitoring_demo import (
+from course_etl.monitoring.alerts import AlertRouter, JsonLinesChannel
+from course_etl.monitoring.history import alerts_frame, loads_frame, runs_frame, task_runs_frame
+from course_etl.monitoring.lecture import (
     DEFAULT_HISTORY_FAULTS,
     FAULTS,
     TARGET,
@@ -15,7 +16,7 @@ from course_etl.monitoring_demo import (
     generate_history,
     run_daily_pipeline,
 )
-from course_etl.runlog import RUNS_TABLE, alerts_frame, runs_frame, task_runs_frame
+from course_etl.monitoring.runlog import RUNS_TABLE
 
 
 @pytest.fixture(scope="module")
@@ -84,13 +85,14 @@ def test_blocked_run_skips_the_load_and_failed_run_records_the_error(warehouse, 
     tasks = task_runs_frame(warehouse)
     last = tasks[tasks.run_id == outcome.run_id]
     assert last[["task", "status"]].values.tolist() == [
-        ["extract", "success"], ["validate", "success"], ["load", "skipped"]]
+        ["extract", "success"], ["validate", "success"], ["load", "skipped"],
+        ["monitor", "skipped"]]
     failed = run_day(warehouse, "failing_task", tmp_path)
     assert failed.error == ("SourceFailure: connection to the warehouse reset by peer during "
                             "the upsert")
     tasks = task_runs_frame(warehouse)
-    assert tasks[tasks.run_id == failed.run_id].status.tolist() == ["success", "success",
-                                                                     "failed"]
+    assert tasks[tasks.run_id == failed.run_id].status.tolist() == [
+        "success", "success", "failed", "upstream_failed"]
     # The day after a held-back run carries two days of changes: the volume check notices.
     assert failed.deliveries_frame().subject.tolist() == [
         "customers_daily: stg_customers.volume_anomaly(rows_to_load) warn",
@@ -108,6 +110,9 @@ def test_history_is_deterministic_and_contains_every_fault():
     assert statuses["2024-10-23"] == "failed"
     assert [statuses[d] for d in ("2024-10-17", "2024-10-26", "2024-10-28")] == ["blocked"] * 3
     assert runs_a.started_at.iloc[0] == "2024-10-02 02:05:00"
+    loads = loads_frame(first)  # the recorder logged every published load, with its mode
+    assert len(loads) == (runs_a.status.isin(["success", "warning"])).sum()
+    assert set(loads["mode"]) == {"incremental"} and loads.task_run_id.notna().all()
 
 
 def test_unknown_fault_and_bad_days_are_named(conn):
@@ -130,7 +135,7 @@ def test_an_unexpected_error_closes_the_run_and_surfaces(conn):
 
 
 def test_side_by_side_with_the_lecture_check(two_weeks, tmp_path):
-    from course_etl.monitoring_demo import fault_matrix, lecture_check_on
+    from course_etl.monitoring.lecture import fault_matrix, lecture_check_on
 
     assert lecture_check_on(two_weeks, "duplicate_keys").startswith(
         "OK: Row count non-decreasing."), "the lecture's check is blind to duplicates"

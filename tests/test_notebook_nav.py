@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from course_etl.notebook_nav import nav_line, navigation_problems, notebooks, write_navigation
+from tools.notebook_nav import nav_line, navigation_problems, notebooks, write_navigation
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 

@@ -1,6 +1,6 @@
 """Each pitfall demo shows the recipe failing and the library getting it right."""
 
-from course_etl.pitfalls import (
+from course_etl.loads.lecture import (
     crash_before_watermark,
     hard_delete,
     insert_or_replace,

@@ -2,8 +2,8 @@
 
 import json
 
+from course_etl.classroom.presentation import PANELS, app_notebook, demo_app, voila_command
 from course_etl.cli import build_parser
-from course_etl.presentation import PANELS, app_notebook, demo_app, voila_command
 
 
 def test_app_has_a_tab_per_panel():

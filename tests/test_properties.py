@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from course_etl import connect, incremental_load
-from course_etl.data import create_customer_source, simulate_changes
+from course_etl.sample_data import create_customer_source, simulate_changes
 
 CHANGE = st.fixed_dictionaries({
     "inserts": st.integers(0, 4),

@@ -3,8 +3,8 @@
 import pytest
 
 from course_etl import WatermarkError, full_load, incremental_load, lecture_incremental_load
-from course_etl.data import apply_lecture_changes
-from course_etl.recipe import lecture_full_load
+from course_etl.loads.lecture import lecture_full_load
+from course_etl.sample_data import apply_lecture_changes
 
 OPTS = {"key": "id", "watermark": "updated_at"}
 DW_SCHEMA = ("CREATE TABLE dw_customers "

@@ -2,40 +2,38 @@
 
 from datetime import datetime
 
-import pandas as pd
 import pytest
 
 from course_etl import incremental_load
-from course_etl.checks import CheckResult
 from course_etl.errors import KeyIntegrityError
-from course_etl.runlog import (
-    RunLogError,
-    RunRecorder,
-    SimulatedClock,
+from course_etl.monitoring.checks import CheckResult
+from course_etl.monitoring.history import (
     alerts_frame,
     check_results_frame,
-    ensure_runlog_tables,
     loads_frame,
     metric_history,
-    record_check_results,
-    record_load,
-    runlog_enabled,
     runs_frame,
     task_runs_frame,
-    with_load_log,
 )
+from course_etl.monitoring.loadlog import logged, record_load
+from course_etl.monitoring.runlog import (
+    RunLog,
+    RunLogError,
+    record_check_results,
+)
+from course_etl.scheduling.runner import SimulatedClock
 
 OPTS = {"key": "id", "watermark": "updated_at"}
 
 
 @pytest.fixture
 def clock():
-    return SimulatedClock("2024-10-01 02:05:00")
+    return SimulatedClock(start="2024-10-01 02:05:00")
 
 
 @pytest.fixture
 def recorder(lecture_conn, clock):
-    return RunRecorder(lecture_conn, clock=clock)
+    return RunLog(lecture_conn, clock=clock)
 
 
 def task_rows(conn):
@@ -52,8 +50,8 @@ def test_successful_run_records_runs_tasks_and_durations(recorder, clock):
             task.set_rows(rows_in=3, rows_out=3)
         with recorder.task(run_id, "load") as task:
             clock.advance(12)
-            result = with_load_log(incremental_load)(conn, "src_customers", "dw_customers",
-                                                     **OPTS)
+            result = logged(incremental_load, task)(conn, "src_customers", "dw_customers",
+                                                    **OPTS)
             task.use_load(result)
     assert task_rows(conn) == [
         ["extract", 1, "success", 30.0, 3, 3, None],
@@ -140,22 +138,13 @@ def test_record_load_error_after_rollback(lecture_conn):
     assert "WatermarkError" in loads.error[0] and "yesterday" in loads.error[0]
 
 
-def test_record_load_only_if_enabled_leaves_plain_warehouses_alone(lecture_conn):
-    result = incremental_load(lecture_conn, "src_customers", "dw_customers", **OPTS)
-    before = lecture_conn.total_changes
-    assert record_load(lecture_conn, result, only_if_enabled=True) is None
-    assert lecture_conn.total_changes == before and not runlog_enabled(lecture_conn)
-    ensure_runlog_tables(lecture_conn)
-    assert record_load(lecture_conn, result, only_if_enabled=True) == 1
-
-
 def test_record_load_rejects_other_things(conn):
     with pytest.raises(RunLogError, match="LoadResult or an exception, not dict"):
         record_load(conn, {"rows_read": 3})
 
 
 def test_metric_history_reads_successful_earlier_runs(conn, clock):
-    recorder = RunRecorder(conn, clock=clock)
+    recorder = RunLog(conn, clock=clock)
     for day, rows in enumerate([10, 12, 11, 99], start=1):
         run_id = recorder.start_run("p", f"2024-10-0{day}")
         task_id = recorder.start_task(run_id, "load")
@@ -218,7 +207,7 @@ def test_file_database_keeps_the_failure_after_reconnect(tmp_path, clock):
 
     path = tmp_path / "wh.db"
     conn = connect(path)
-    recorder = RunRecorder(conn, clock=clock)
+    recorder = RunLog(conn, clock=clock)
     with pytest.raises(ZeroDivisionError):
         with recorder.task(None, "transform"):
             conn.execute("CREATE TABLE half_done (x)")
@@ -230,95 +219,14 @@ def test_file_database_keeps_the_failure_after_reconnect(tmp_path, clock):
     again.close()
 
 
-# --- logged_load: how the load engine records every LoadResult --------------------------------
-
-def test_logged_load_records_success_and_failure(lecture_conn):
-    from course_etl import full_load
-
-    conn = lecture_conn
-    ensure_runlog_tables(conn)
-    load = with_load_log(incremental_load)
-    load(conn, "src_customers", "dw_customers", **OPTS)
-    with_load_log(full_load, "full")(conn, "src_customers", "dw_full")
-    conn.execute("INSERT INTO src_customers VALUES (9, 'Zed', 'Zagreb', 'yesterday')")
-    before = conn.execute("SELECT * FROM dw_customers").fetchall()
-    with pytest.raises(Exception, match="yesterday"):
-        load(conn, "src_customers", "dw_customers", **OPTS)
-    assert conn.execute("SELECT * FROM dw_customers").fetchall() == before
-    log = loads_frame(conn)
-    assert log[["status", "mode", "target", "rows_read"]].astype(object).values.tolist() == [
-        ["success", "incremental", "dw_customers", 3], ["success", "full", "dw_full", 3],
-        ["failed", "incremental", "dw_customers", pd.NA]]
-    assert log.error[2].startswith("WatermarkError")
-    assert not conn.in_transaction
-
-
-def test_logged_load_writes_nothing_without_a_run_log(synthetic_conn):
-    conn = synthetic_conn
-    load = with_load_log(incremental_load)
-    load(conn, "src_customers", "dw_customers", **OPTS)
-    before = conn.total_changes
-    result = load(conn, "src_customers", "dw_customers", **OPTS)
-    assert (result.inserted, result.updated, result.deleted) == (0, 0, 0)
-    assert conn.total_changes == before
-    assert not runlog_enabled(conn)
-
-
-def test_a_load_does_not_commit_without_its_record(lecture_conn, caplog):
-    from course_etl.runlog import LOADS_TABLE
-
-    conn = lecture_conn
-    ensure_runlog_tables(conn)
-    conn.execute(f"DROP TABLE {LOADS_TABLE}")  # a broken run log: no column fits the record
-    conn.execute(f"CREATE TABLE {LOADS_TABLE} (load_id INTEGER PRIMARY KEY)")
-    with pytest.raises(Exception, match="has no column named"):
-        with_load_log(incremental_load)(conn, "src_customers", "dw_customers", **OPTS)
-    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'dw_customers'"
-                        ).fetchone() is None, "data and record commit together or not at all"
-    assert "could not record the failed load of 'dw_customers'" in caplog.text
-
-
-def test_a_failed_load_inside_a_task_keeps_its_load_record(lecture_conn, clock):
-    conn = lecture_conn
-    recorder = RunRecorder(conn, clock=clock)
-    load = with_load_log(incremental_load)
-    assert with_load_log(load) is load, "never logged twice"
-    conn.execute("INSERT INTO src_customers VALUES (9, 'Zed', 'Zagreb', 'yesterday')")
-    run_id = recorder.start_run("p")
-    with pytest.raises(Exception, match="yesterday"):
-        with recorder.task(run_id, "load"):
-            load(conn, "src_customers", "dw_customers", **OPTS)
-    with recorder.task(run_id, "load", attempt=2):
-        try:
-            load(conn, "src_customers", "dw_customers", **OPTS)
-        except Exception:  # noqa: BLE001 - this task decides to carry on
-            pass
-    log = loads_frame(conn)
-    tasks = task_runs_frame(conn)
-    assert log[["status", "task_run_id"]].values.tolist() == [
-        ["failed", tasks.task_run_id[0]], ["failed", tasks.task_run_id[1]]]
-    assert tasks.status.tolist() == ["failed", "success"]
-
-
-def test_logged_load_decorator_marks_what_it_wraps():
-    from course_etl.runlog import logged_load
-
-    def load(conn, source, target):
-        return None
-
-    wrapped = logged_load("full")(load)
-    assert wrapped.logs_loads and wrapped.__wrapped__ is load
-    assert with_load_log(wrapped) is wrapped
-
-
 # --- the scheduling runner's recorder ----------------------------------------------------------
 
 def test_scheduler_recorder_logs_every_try_of_a_real_local_run(conn):
-    examples = pytest.importorskip("course_etl.scheduling.examples")
+    examples = pytest.importorskip("course_etl.scheduling.lecture")
     runner_module = pytest.importorskip("course_etl.scheduling.runner")
     from datetime import date
 
-    from course_etl.runlog import SchedulerRecorder
+    from course_etl.monitoring.recorder import SchedulerRecorder
 
     examples.prepare_lecture_warehouse(conn)
     pipeline = examples.customers_pipeline(with_check=True, retries=1)
@@ -343,7 +251,7 @@ def test_scheduler_recorder_logs_every_try_of_a_real_local_run(conn):
 def test_scheduler_recorder_with_duck_typed_reports(conn, clock):
     from types import SimpleNamespace as NS
 
-    from course_etl.runlog import SchedulerRecorder
+    from course_etl.monitoring.recorder import SchedulerRecorder
 
     recorder = SchedulerRecorder(conn, clock=clock)
     context = NS(logical_date=datetime(2024, 10, 3, 2, 5))

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from course_etl.data import apply_lecture_changes
-from course_etl.scheduling.examples import (
+from course_etl.sample_data import apply_lecture_changes
+from course_etl.scheduling.lecture import (
     TARGET,
     WAREHOUSE_TABLES,
     customers_pipeline,

@@ -3,9 +3,9 @@ and the button runs the load with the shown configuration."""
 
 import pytest
 
-from course_etl.data import create_customer_source
+from course_etl.classroom.widgets.config import config_explorer
 from course_etl.db import table_exists
-from course_etl.widgets.config import config_explorer
+from course_etl.sample_data import create_customer_source
 
 
 @pytest.fixture

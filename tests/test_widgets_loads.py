@@ -1,7 +1,7 @@
 """Notebook 01's panels, driven the way a student would: set values, click, read the outputs."""
 
 from course_etl import connect
-from course_etl.widgets.loads import scale_panel, source_control_panel
+from course_etl.classroom.widgets.loads import scale_panel, source_control_panel
 
 
 def test_control_panel_starts_reset():

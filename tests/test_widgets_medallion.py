@@ -3,8 +3,8 @@
 import pytest
 
 from course_etl import connect
+from course_etl.classroom.widgets.medallion import medallion_explorer
 from course_etl.medallion import reconcile
-from course_etl.widgets.medallion import medallion_explorer
 
 
 @pytest.fixture

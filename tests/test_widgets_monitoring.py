@@ -5,8 +5,8 @@ import json
 import pytest
 
 from course_etl import connect
-from course_etl.monitoring_demo import FAULTS, TARGET, generate_history, inject_fault
-from course_etl.widgets.monitoring import fault_injection_panel, fault_run_html
+from course_etl.classroom.widgets.monitoring import fault_injection_panel, fault_run_html
+from course_etl.monitoring.lecture import FAULTS, TARGET, generate_history, inject_fault
 
 
 @pytest.fixture(scope="module")

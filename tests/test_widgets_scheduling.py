@@ -3,7 +3,7 @@
 from datetime import date
 
 from course_etl import connect
-from course_etl.widgets.scheduling import cron_explorer, export_view, run_simulator
+from course_etl.classroom.widgets.scheduling import cron_explorer, export_view, run_simulator
 
 
 def test_cron_explorer_starts_on_the_lecture_schedule():

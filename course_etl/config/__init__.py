@@ -4,20 +4,25 @@
 ``COURSE_ETL_SECTION__KEY`` environment variables < explicit overrides, checks every value against
 the schema (:mod:`.schema`), and returns a :class:`Config` that knows which layer set each value.
 Names from the configuration reach SQL only after :func:`check_against_database`; the lecture's
-f-string ``get_watermark`` is kept as :func:`lecture_get_watermark` for comparison.
+f-string ``get_watermark`` is kept as written in :mod:`course_etl.config.lecture`.
 """
 
-from .identifiers import (
-    INJECTION_PAYLOAD,
+from course_etl.config.identifiers import (
     ConfiguredTables,
     check_against_database,
-    create_injection_demo,
     get_watermark,
-    lecture_get_watermark,
     target_name,
 )
-from .layers import ENV_PREFIX, Layer, Origin, Problem, env_var_name, parse_env_lines, yaml_layer
-from .resolve import (
+from course_etl.config.layers import (
+    ENV_PREFIX,
+    Layer,
+    Origin,
+    Problem,
+    env_var_name,
+    parse_env_lines,
+    yaml_layer,
+)
+from course_etl.config.resolve import (
     CONFIG_DIR,
     Config,
     ConfigError,
@@ -28,20 +33,18 @@ from .resolve import (
     resolve,
     show_value,
 )
-from .run import (
+from course_etl.config.run import (
     SecretFilter,
-    compare_environments,
     incremental_arguments,
     open_warehouse,
     run_full_load,
     run_incremental_load,
 )
-from .schema import LECTURE_KEYS, Secret, Settings, spec
+from course_etl.config.schema import LECTURE_KEYS, Secret, Settings, spec
 
 __all__ = [
     "CONFIG_DIR",
     "ENV_PREFIX",
-    "INJECTION_PAYLOAD",
     "LECTURE_KEYS",
     "Config",
     "ConfigError",
@@ -55,13 +58,10 @@ __all__ = [
     "Settings",
     "available_environments",
     "check_against_database",
-    "compare_environments",
-    "create_injection_demo",
     "describe_keys",
     "env_var_name",
     "get_watermark",
     "incremental_arguments",
-    "lecture_get_watermark",
     "load_config",
     "open_warehouse",
     "parse_env_lines",

@@ -12,33 +12,17 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-import pandas as pd
-
-from ..db import TableRef, query, quote_identifier, resolve_table, table_exists
-from ..errors import CourseEtlError
-from .layers import Problem
-from .resolve import Config, ConfigError
+from course_etl.config.layers import Problem
+from course_etl.config.resolve import Config, ConfigError
+from course_etl.db import TableRef, query, quote_identifier, resolve_table, table_exists
+from course_etl.errors import CourseEtlError
 
 __all__ = [
-    "lecture_get_watermark",
     "get_watermark",
     "ConfiguredTables",
     "check_against_database",
     "target_name",
-    "INJECTION_PAYLOAD",
-    "create_injection_demo",
 ]
-
-# A "table name" that is really a sub-query reading another table: what a tampered config file
-# or environment variable could hold.
-INJECTION_PAYLOAD = "(SELECT api_token AS updated_at FROM app_secrets)"
-
-
-def lecture_get_watermark(conn, table, col="updated_at"):
-    """The lecture's function, as written: ``table`` and ``col`` go straight into the SQL text."""
-    q = f"SELECT MAX({col}) AS wm FROM {table}"
-    return pd.read_sql_query(q, conn).iloc[0]['wm']
-
 
 def get_watermark(conn: sqlite3.Connection, table: str, col: str = "updated_at") -> object:
     """The highest value of ``col`` in ``table``, with both names checked and quoted.
@@ -125,18 +109,3 @@ def check_against_database(conn: sqlite3.Connection, config: Config) -> Configur
     if problems:
         raise ConfigError(problems)
     return ConfiguredTables(source=source, target=target, watermark_table=watermark_table)
-
-
-def create_injection_demo(conn: sqlite3.Connection) -> None:
-    """A throwaway database for the injection demo: the lecture's warehouse rows and a table of
-    credentials that no watermark query has any business reading."""
-    conn.executescript("""
-        CREATE TABLE dw_customers(id INTEGER PRIMARY KEY, name TEXT, city TEXT, updated_at TEXT);
-        INSERT INTO dw_customers VALUES
-            (1, 'Aria', 'Austin', '2024-10-01'),
-            (2, 'Ben', 'Berlin', '2024-10-01'),
-            (3, 'Chloe', 'Aurora', '2024-10-05'),
-            (4, 'Dai', 'Denver', '2024-10-05');
-        CREATE TABLE app_secrets(service TEXT PRIMARY KEY, api_token TEXT);
-        INSERT INTO app_secrets VALUES ('billing', 'sk_live_DO_NOT_LEAK_4242');
-    """)

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import CourseEtlError
-from .layers import (
+from course_etl.config.layers import (
     ENV_SELECTOR,
     Entry,
     Layer,
@@ -34,7 +33,16 @@ from .layers import (
     overrides_layer,
     yaml_layer,
 )
-from .schema import LECTURE_KEYS, KeySpec, Secret, Settings, key_specs, section_names
+from course_etl.config.schema import (
+    LECTURE_KEYS,
+    KeySpec,
+    Secret,
+    Settings,
+    key_specs,
+    section_names,
+)
+from course_etl.errors import CourseEtlError
+from course_etl.paths import CONFIG_DIR
 
 __all__ = [
     "CONFIG_DIR",
@@ -50,7 +58,6 @@ __all__ = [
     "show_value",
 ]
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 DEFAULT_ENV = "dev"
 
 

@@ -1,7 +1,8 @@
 """Run the loads from a resolved configuration: the same code for dev and prod.
 
 :func:`run_incremental_load` and :func:`run_full_load` check the configured names against the
-database, then call :mod:`course_etl.loads` with the configured key, watermark, lookback, batch
+database, then call :mod:`course_etl.loads.engine` with the configured key, watermark, lookback,
+batch
 size and delete handling. :func:`open_warehouse` opens the configured warehouse file with the
 source attached. :class:`SecretFilter` keeps secrets out of log records even when code logs the
 revealed value by mistake.
@@ -15,21 +16,17 @@ from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
-import pandas as pd
-
-from ..data import create_customer_source, simulate_changes
-from ..db import connect
-from ..loads import LoadResult, full_load, incremental_load
-from .identifiers import check_against_database, target_name
-from .layers import Problem
-from .resolve import Config, ConfigError
+from course_etl.config.identifiers import check_against_database, target_name
+from course_etl.config.layers import Problem
+from course_etl.config.resolve import Config, ConfigError
+from course_etl.db import connect
+from course_etl.loads.engine import LoadResult, full_load, incremental_load
 
 __all__ = [
     "incremental_arguments",
     "open_warehouse",
     "run_incremental_load",
     "run_full_load",
-    "compare_environments",
     "SecretFilter",
 ]
 
@@ -82,37 +79,6 @@ def run_full_load(conn: sqlite3.Connection, config: Config) -> LoadResult:
     tables = check_against_database(conn, config)
     return full_load(conn, tables.source.label, target_name(config), key=list(config.load.key),
                      watermark=config.load.watermark_column)
-
-
-def compare_environments(configs: Iterable[Config], *, rows: int = 200) -> pd.DataFrame:
-    """The same two loads under each configuration, side by side: no code changes, only config.
-
-    For each config: a fresh in-memory source of ``rows`` customers, a first incremental load
-    (a backfill), a fixed set of source changes, a second load. One row per load with the
-    settings that differ between environments and what the load did.
-    """
-    results = []
-    for config in configs:
-        warehouse = connect(":memory:")
-        try:
-            source = config.load.source_table
-            create_customer_source(warehouse, source, rows, seed=6, progress=False)
-            first = run_incremental_load(warehouse, config)
-            simulate_changes(warehouse, source, inserts=6, updates=5, soft_deletes=2,
-                             hard_deletes=3, seed=7)
-            second = run_incremental_load(warehouse, config)
-        finally:
-            warehouse.close()
-        results += [
-            {"env": config.env, "run": run, "batch_size": config.load.batch_size,
-             "lookback_hours": config.load.lookback_hours,
-             "soft_delete": config.load.soft_delete,
-             "reconcile_deletes": config.load.reconcile_deletes, "rows_read": result.rows_read,
-             "inserted": result.inserted, "updated": result.updated,
-             "deleted": result.deleted, "batches": result.batches}
-            for run, result in (("first", first), ("second", second))
-        ]
-    return pd.DataFrame(results)
 
 
 class SecretFilter(logging.Filter):

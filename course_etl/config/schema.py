@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
-from ..db import validate_identifier
+from course_etl.db import validate_identifier
 
 __all__ = [
     "Secret",

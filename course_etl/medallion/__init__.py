@@ -8,13 +8,13 @@ the quality gates between silver and gold; ``pipeline`` processes only new bronz
 gold row back to its silver rows and bronze batches; ``dirty`` generates the dirty data.
 """
 
-from .bronze import IngestResult, fixed_clock, ingest_batch, ingest_dirty_batch
-from .dirty import CLEAN, DEFAULT_DIRT, Dirt, DirtyBatch, DirtySource
-from .entities import CUSTOMERS, ENTITIES, ORDERS, Entity, Field
-from .gates import silver_gates
-from .gold import CITY_DAILY_REVENUE, CUSTOMER_STATS, GOLD_TABLES, ORPHAN_ORDERS
-from .lineage import Lineage, layer_counts, layer_flow_figure, trace_gold_row
-from .pipeline import (
+from course_etl.medallion.bronze import IngestResult, fixed_clock, ingest_batch, ingest_dirty_batch
+from course_etl.medallion.dirty import CLEAN, DEFAULT_DIRT, Dirt, DirtyBatch, DirtySource
+from course_etl.medallion.entities import CUSTOMERS, ENTITIES, ORDERS, Entity, Field
+from course_etl.medallion.gates import silver_gates
+from course_etl.medallion.gold import CITY_DAILY_REVENUE, CUSTOMER_STATS, GOLD_TABLES, ORPHAN_ORDERS
+from course_etl.medallion.lineage import Lineage, layer_counts, layer_flow_figure, trace_gold_row
+from course_etl.medallion.pipeline import (
     Comparison,
     GateFailedError,
     RunResult,
@@ -23,7 +23,7 @@ from .pipeline import (
     rebuild_from_bronze,
     snapshot,
 )
-from .silver import REJECTS_TABLE, Reconciliation, Rule, reconcile
+from course_etl.medallion.silver import REJECTS_TABLE, Reconciliation, Rule, reconcile
 
 __all__ = [
     "CITY_DAILY_REVENUE",

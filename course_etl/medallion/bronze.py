@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from ..db import atomic, quote_identifier
-from ..errors import SchemaMismatchError
-from .dirty import DirtyBatch
-from .entities import CUSTOMERS, ENTITIES, ORDERS, Entity, entity_named
+from course_etl.db import atomic, quote_identifier
+from course_etl.errors import SchemaMismatchError
+from course_etl.medallion.dirty import DirtyBatch
+from course_etl.medallion.entities import CUSTOMERS, ENTITIES, ORDERS, Entity, entity_named
 
 __all__ = [
     "BATCHES_TABLE",

@@ -14,11 +14,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .. import diagrams
-from ..db import query, quote_identifier
-from .gold import CITY_DAILY_REVENUE, CUSTOMER_STATS, ensure_gold
-from .lineage import layer_counts
-from .silver import REJECTS_TABLE, ensure_silver
+from course_etl import style
+from course_etl.db import query, quote_identifier
+from course_etl.medallion.gold import CITY_DAILY_REVENUE, CUSTOMER_STATS, ensure_gold
+from course_etl.medallion.lineage import layer_counts
+from course_etl.medallion.silver import REJECTS_TABLE, ensure_silver
 
 __all__ = ["funnel_frame", "gold_figure"]
 
@@ -50,28 +50,28 @@ def gold_figure(conn: sqlite3.Connection) -> Figure:
                         "ORDER BY n_customers, city")
     revenue = query(conn, f"SELECT day, city, revenue FROM {quote_identifier(CITY_DAILY_REVENUE)}"
                           " ORDER BY day, city")
-    with diagrams._pinned_style():
-        fig = Figure(figsize=(10, 4), dpi=diagrams.DPI)
+    with style.pinned_style():
+        fig = Figure(figsize=(10, 4), dpi=style.DPI)
         left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})
-        left.barh(stats["city"], stats["n_customers"], color=diagrams.MEDALLION_COLORS["gold"],
-                  edgecolor=diagrams.INK)
-        left.set_title(f"{CUSTOMER_STATS}: customers per city", fontsize=diagrams.FONT_BODY)
+        left.barh(stats["city"], stats["n_customers"], color=style.MEDALLION_COLORS["gold"],
+                  edgecolor=style.INK)
+        left.set_title(f"{CUSTOMER_STATS}: customers per city", fontsize=style.FONT_BODY)
         left.set_xlabel("customers")
         left.xaxis.set_major_locator(MaxNLocator(integer=True))
         if not revenue.empty:
             table = revenue.pivot_table(index="day", columns="city", values="revenue",
                                         aggfunc="sum", fill_value=0.0)
             bottom = pd.Series(0.0, index=table.index)
-            palette = list(diagrams.OKABE_ITO.values())[1:] + [diagrams.NEUTRAL_GREY]
+            palette = list(style.OKABE_ITO.values())[1:] + [style.NEUTRAL_GREY]
             for number, city in enumerate(table.columns):
                 right.bar(table.index, table[city], bottom=bottom, label=city,
                           color=palette[number % len(palette)], edgecolor="white",
                           hatch="" if number < len(palette) else "//")
                 bottom += table[city]
-            right.legend(fontsize=diagrams.FONT_SMALL - 1, ncol=2, frameon=False,
+            right.legend(fontsize=style.FONT_SMALL - 1, ncol=2, frameon=False,
                          loc="upper left", bbox_to_anchor=(1.0, 1.0))
-            right.tick_params(axis="x", labelrotation=45, labelsize=diagrams.FONT_SMALL - 1)
-        right.set_title(f"{CITY_DAILY_REVENUE}: revenue per day", fontsize=diagrams.FONT_BODY)
+            right.tick_params(axis="x", labelrotation=45, labelsize=style.FONT_SMALL - 1)
+        right.set_title(f"{CITY_DAILY_REVENUE}: revenue per day", fontsize=style.FONT_BODY)
         right.set_ylabel("revenue")
         for ax in (left, right):
             ax.spines[["top", "right"]].set_visible(False)

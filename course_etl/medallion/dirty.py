@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 
-from ..data import CITIES, FIRST_NAMES, STORY_START
-from .entities import CUSTOMERS, ORDERS
+from course_etl.medallion.entities import CUSTOMERS, ORDERS
+from course_etl.sample_data import CITIES, FIRST_NAMES, STORY_START
 
 __all__ = ["Dirt", "CLEAN", "DEFAULT_DIRT", "DirtyBatch", "DirtySource", "BAD_DATES"]
 

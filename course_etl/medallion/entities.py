@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UnknownTableError
+from course_etl.errors import UnknownTableError
 
 __all__ = ["Field", "Entity", "CUSTOMERS", "ORDERS", "ENTITIES", "entity_named"]
 

@@ -1,21 +1,22 @@
-"""Quality gates between silver and gold, built on the monitoring checks of ``course_etl.checks``.
+"""Quality gates between silver and gold, built on the checks of ``course_etl.monitoring.checks``.
 
 Keys must be present and unique in silver and the row accounting must balance (bronze = silver +
 superseded + rejected): these gates **block**, and the pipeline then rolls the whole run back, so
 gold never shows data that failed them. Orphan orders and a high reject rate only **warn**. The
 key and orphan gates are a declared check suite (plain dicts, YAML-ready) run by
-:func:`course_etl.checks.run_suite`; reconciliation and reject rate are checks of their own that
-return the same :class:`~course_etl.checks.CheckResult`.
+:func:`course_etl.monitoring.checks.run_suite`; reconciliation and reject rate are checks of their
+own that
+return the same :class:`~course_etl.monitoring.checks.CheckResult`.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-from ..checks import CheckResult, SuiteReport, run_suite
-from ..db import quote_identifier
-from .entities import CUSTOMERS, ENTITIES, ORDERS
-from .silver import REJECTS_TABLE, Reconciliation, reconcile
+from course_etl.db import quote_identifier
+from course_etl.medallion.entities import CUSTOMERS, ENTITIES, ORDERS
+from course_etl.medallion.silver import REJECTS_TABLE, Reconciliation, reconcile
+from course_etl.monitoring.checks import CheckResult, SuiteReport, run_suite
 
 __all__ = ["SILVER_SUITE", "REJECT_RATE_WARN", "rows_reconcile", "reject_rate", "silver_gates"]
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from ..db import atomic, quote_identifier
-from .entities import CUSTOMERS, ORDERS
-from .silver import staged_keys_sql
+from course_etl.db import atomic, quote_identifier
+from course_etl.medallion.entities import CUSTOMERS, ORDERS
+from course_etl.medallion.silver import staged_keys_sql
 
 __all__ = [
     "CUSTOMER_STATS",

@@ -15,8 +15,8 @@ import sqlite3
 
 import pandas as pd
 
-from ..db import atomic, query
-from .silver import clean_text, parse_timestamp
+from course_etl.db import atomic, query
+from course_etl.medallion.silver import clean_text, parse_timestamp
 
 _SOURCE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 

@@ -3,7 +3,7 @@
 :func:`trace_gold_row` takes one row of a mart (by its key) and returns the silver rows that were
 aggregated into it, the earlier versions of those rows, and the bronze batches they arrived in.
 :func:`layer_flow_figure` draws bronze → silver → gold with the number of rows on every arrow,
-including the rows that went to superseded and rejects, in the lecture diagrams' visual language.
+including the rows that went to superseded and rejects, in the lecture style' visual language.
 """
 
 from __future__ import annotations
@@ -14,13 +14,19 @@ from dataclasses import dataclass
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .. import diagrams
-from ..db import query, quote_identifier
-from ..errors import CourseEtlError, UnknownTableError
-from .bronze import BATCHES_TABLE
-from .entities import CUSTOMERS, ORDERS
-from .gold import CITY_DAILY_REVENUE, CUSTOMER_STATS, GOLD_TABLES, ORPHAN_ORDERS, ensure_gold
-from .silver import REJECTS_TABLE, ensure_silver
+from course_etl import style
+from course_etl.db import query, quote_identifier
+from course_etl.errors import CourseEtlError, UnknownTableError
+from course_etl.medallion.bronze import BATCHES_TABLE
+from course_etl.medallion.entities import CUSTOMERS, ORDERS
+from course_etl.medallion.gold import (
+    CITY_DAILY_REVENUE,
+    CUSTOMER_STATS,
+    GOLD_TABLES,
+    ORPHAN_ORDERS,
+    ensure_gold,
+)
+from course_etl.medallion.silver import REJECTS_TABLE, ensure_silver
 
 __all__ = ["Lineage", "trace_gold_row", "layer_counts", "layer_flow_figure"]
 
@@ -138,65 +144,66 @@ def _count(conn: sqlite3.Connection, table: str) -> int:
 
 
 def _flow(counts: dict[str, int]) -> Figure:
-    d = diagrams
-    fig, ax = d._canvas(
+    d = style
+    fig, ax = d.new_canvas(
         "Rows through the medallion layers",
         "Every bronze row ends up kept in silver, superseded by a newer version, or rejected "
         "with a reason.",
     )
     colors = d.MEDALLION_COLORS
     for x, layer in ((2, "bronze"), (36, "silver"), (73, "gold")):
-        d._text(ax, (x + 12.5, 49.5), layer, ha="center", weight="bold", size=d.FONT_HEADING,
+        d.draw_text(ax, (x + 12.5, 49.5), layer, ha="center", weight="bold", size=d.FONT_HEADING,
                 color=d.INK)
     lanes = {}
     for entity, y in ((CUSTOMERS, 37), (ORDERS, 15)):
-        bronze = d._box(ax, (2, y), 25, 8, f"{entity.bronze_table}\n{counts[entity.bronze_table]}"
-                        " rows", colors["bronze"], size=d.FONT_SMALL, family=d.MONO)
-        silver = d._box(ax, (40, y), 22, 8, f"{entity.silver_table}\n"
+        bronze = d.draw_box(ax, (2, y), 25, 8,
+                            f"{entity.bronze_table}\n{counts[entity.bronze_table]} rows",
+                            colors["bronze"], size=d.FONT_SMALL, family=d.MONO)
+        silver = d.draw_box(ax, (40, y), 22, 8, f"{entity.silver_table}\n"
                         f"{counts[entity.silver_table]} rows", colors["silver"],
                         size=d.FONT_SMALL, family=d.MONO)
-        d._arrow(ax, bronze.right, silver.left)
+        d.draw_arrow(ax, bronze.right, silver.left)
         _label(ax, bronze.right, silver.left, f"{counts[entity.silver_table]} kept", dy=1.4)
         # The two ways out of bronze other than silver hang right below it, one arrow each.
         for x, label, count in (
             (2, "superseded\n(other versions)", counts[entity.superseded_table]),
             (15, "rejects\n(rule + reason)", counts[f"{REJECTS_TABLE}.{entity.name}"]),
         ):
-            side = d._box(ax, (x, y - 11), 12, 6, label, "white", size=d.FONT_SMALL,
+            side = d.draw_box(ax, (x, y - 11), 12, 6, label, "white", size=d.FONT_SMALL,
                           linestyle="--")
-            d._arrow(ax, (side.top[0], bronze.y), side.top)
-            d._text(ax, (side.top[0] + 0.8, bronze.y - 2.5), f"{count}", size=d.FONT_SMALL)
+            d.draw_arrow(ax, (side.top[0], bronze.y), side.top)
+            d.draw_text(ax, (side.top[0] + 0.8, bronze.y - 2.5), f"{count}", size=d.FONT_SMALL)
         lanes[entity.name] = silver
-    stats = d._box(ax, (73, 37), 25, 8, f"{CUSTOMER_STATS}\n{counts[CUSTOMER_STATS]} cities",
+    stats = d.draw_box(ax, (73, 37), 25, 8, f"{CUSTOMER_STATS}\n{counts[CUSTOMER_STATS]} cities",
                    colors["gold"], size=d.FONT_SMALL, family=d.MONO)
-    revenue = d._box(ax, (73, 15), 25, 8, f"{CITY_DAILY_REVENUE}\n"
+    revenue = d.draw_box(ax, (73, 15), 25, 8, f"{CITY_DAILY_REVENUE}\n"
                      f"{counts[CITY_DAILY_REVENUE]} city-days", colors["gold"],
                      size=d.FONT_SMALL, family=d.MONO)
     customers, orders = lanes["customers"], lanes["orders"]
-    orphans = d._box(ax, (orders.x, 4), orders.w, 6, "orphan orders\n(no such customer)",
+    orphans = d.draw_box(ax, (orders.x, 4), orders.w, 6, "orphan orders\n(no such customer)",
                      "white", size=d.FONT_SMALL, linestyle="--")
-    d._arrow(ax, orders.bottom, orphans.top)
-    d._text(ax, (orders.bottom[0] + 0.8, orders.y - 2.5), f"{counts[ORPHAN_ORDERS]}",
+    d.draw_arrow(ax, orders.bottom, orphans.top)
+    d.draw_text(ax, (orders.bottom[0] + 0.8, orders.y - 2.5), f"{counts[ORPHAN_ORDERS]}",
             size=d.FONT_SMALL)
-    d._arrow(ax, customers.right, stats.left)
+    d.draw_arrow(ax, customers.right, stats.left)
     _label(ax, customers.right, stats.left, f"{counts[CUSTOMERS.silver_table]} customers",
            dy=1.4)
-    d._arrow(ax, orders.right, revenue.left)
+    d.draw_arrow(ax, orders.right, revenue.left)
     _label(ax, orders.right, revenue.left, f"{counts['matched_orders']} orders", dy=1.4)
-    d._arrow(ax, (customers.x + customers.w - 3, customers.y), (revenue.x + 3, revenue.top[1]),
+    d.draw_arrow(ax, (customers.x + customers.w - 3, customers.y), (revenue.x + 3, revenue.top[1]),
              linestyle="--")
-    d._text(ax, (70, 30.5), "city of each order", size=d.FONT_SMALL, color=d.MUTED_INK)
+    d.draw_text(ax, (70, 30.5), "city of each order", size=d.FONT_SMALL, color=d.MUTED_INK)
     return fig
 
 
 def _label(ax, start: tuple[float, float], end: tuple[float, float], text: str, *,
            dy: float) -> None:
-    diagrams._text(ax, ((start[0] + end[0]) / 2, start[1] + dy), text, ha="center",
-                   size=diagrams.FONT_SMALL, color=diagrams.INK)
+    style.draw_text(ax, ((start[0] + end[0]) / 2, start[1] + dy), text, ha="center",
+                   size=style.FONT_SMALL, color=style.INK)
 
 
 def layer_flow_figure(conn: sqlite3.Connection) -> Figure:
     """Draw bronze → silver → gold with the row counts of ``conn`` on every arrow."""
     counts = layer_counts(conn)
-    with diagrams._pinned_style():
+    with style.pinned_style():
         return _flow(counts)

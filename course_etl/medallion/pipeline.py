@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..checks import SuiteReport
-from ..db import atomic, connect, query, quote_identifier
-from ..errors import CourseEtlError
-from ..watermarks import Watermark, reset_watermark, write_watermark
-from .bronze import BATCHES_TABLE, ensure_bronze
-from .entities import ENTITIES
-from .gates import silver_gates
-from .gold import (
+from course_etl.db import atomic, connect, query, quote_identifier
+from course_etl.errors import CourseEtlError
+from course_etl.loads.watermarks import Watermark, reset_watermark, write_watermark
+from course_etl.medallion.bronze import BATCHES_TABLE, ensure_bronze
+from course_etl.medallion.entities import ENTITIES
+from course_etl.medallion.gates import silver_gates
+from course_etl.medallion.gold import (
     GOLD_TABLES,
     GoldResult,
     drop_gold,
@@ -32,7 +31,7 @@ from .gold import (
     note_touched_groups,
     refresh_touched_groups,
 )
-from .silver import (
+from course_etl.medallion.silver import (
     BATCH_WATERMARK,
     REJECTS_TABLE,
     MergeResult,
@@ -45,6 +44,7 @@ from .silver import (
     processed_batch,
     stage,
 )
+from course_etl.monitoring.checks import SuiteReport
 
 __all__ = [
     "GateFailedError",

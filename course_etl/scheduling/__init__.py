@@ -7,9 +7,15 @@ date and backfills; ``pictures`` draws a run; ``export`` turns a pipeline into a
 file, a crontab entry or a Dagster definitions file; ``examples`` holds the lecture's pipeline.
 """
 
-from .cron import CronSchedule, InvalidCronError, crontab_entry, describe_cron, next_runs
-from .pipeline import Pipeline, PipelineError, RunContext, Task, task
-from .runner import (
+from course_etl.scheduling.cron import (
+    CronSchedule,
+    InvalidCronError,
+    crontab_entry,
+    describe_cron,
+    next_runs,
+)
+from course_etl.scheduling.pipeline import Pipeline, PipelineError, RunContext, Task, task
+from course_etl.scheduling.runner import (
     FaultInjection,
     LocalRunner,
     RealClock,

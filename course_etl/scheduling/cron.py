@@ -23,7 +23,7 @@ from cron_descriptor import Options
 from cron_descriptor import get_description as _describe
 from croniter import CroniterError, croniter
 
-from ..errors import CourseEtlError
+from course_etl.errors import CourseEtlError
 
 __all__ = [
     "CRON_FIELDS",

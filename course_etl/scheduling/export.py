@@ -15,8 +15,8 @@ import ast
 import sys
 from pathlib import Path
 
-from .cron import crontab_entry
-from .pipeline import Pipeline, PipelineError, Task
+from course_etl.scheduling.cron import crontab_entry
+from course_etl.scheduling.pipeline import Pipeline, PipelineError, Task
 
 __all__ = [
     "WAREHOUSE_VARIABLE",

@@ -1,14 +1,13 @@
 """Pictures of schedules and runs: the DAG coloured by task state, a Gantt chart, a week of ticks.
 
 Drawn with matplotlib only, in the lecture diagrams' style and colour-blind-safe palette
-(:mod:`course_etl.diagrams`), on ``Figure`` objects that never touch pyplot's global state, so a
-widget can redraw without leaking figures. :func:`to_png` turns a figure into PNG bytes for
-``IPython.display.Image`` or an ``ipywidgets.Image``.
+(:mod:`course_etl.style`), on ``Figure`` objects that never touch pyplot's global state, so a
+widget can redraw without leaking figures. :func:`course_etl.style.to_png` (re-exported here)
+turns a figure into PNG bytes for ``IPython.display.Image`` or an ``ipywidgets.Image``.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -16,23 +15,24 @@ from types import MappingProxyType
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..diagrams import (
+from course_etl.scheduling.cron import CronSchedule
+from course_etl.scheduling.pipeline import Pipeline
+from course_etl.scheduling.runner import RunReport
+from course_etl.style import (
     FONT_BODY,
     FONT_SMALL,
     INK,
     MUTED_INK,
     OKABE_ITO,
     TASK_STATE_COLORS,
-    _arrow,
-    _band,
-    _box,
-    _canvas,
-    _legend,
-    _pinned_style,
+    draw_arrow,
+    draw_band,
+    draw_box,
+    draw_legend,
+    new_canvas,
+    pinned_style,
+    to_png,
 )
-from .cron import CronSchedule
-from .pipeline import Pipeline
-from .runner import RunReport
 
 __all__ = ["STATE_COLORS", "dag_figure", "gantt_figure", "week_timeline_figure", "to_png"]
 
@@ -41,13 +41,6 @@ STATE_COLORS: Mapping[str, str] = MappingProxyType({
     "skipped": OKABE_ITO["reddish_purple"],  # Airflow shows skipped tasks in pink
     "not run": "white",
 })
-
-
-def to_png(fig: Figure) -> bytes:
-    """The figure as PNG bytes."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
 
 
 def _layers(pipeline: Pipeline) -> dict[str, int]:
@@ -61,15 +54,15 @@ def _layers(pipeline: Pipeline) -> dict[str, int]:
 
 def dag_figure(pipeline: Pipeline, report: RunReport | None = None) -> Figure:
     """The pipeline's tasks and dependencies, each task coloured by its state in ``report``."""
-    with _pinned_style():
+    with pinned_style():
         when = f" of {report.logical_date:%Y-%m-%d %H:%M %Z}" if report else ""
         state = f": {report.state}" if report else ""
-        fig, ax = _canvas(
+        fig, ax = new_canvas(
             f"DAG {pipeline.name}{when}{state}",
             f"schedule {pipeline.schedule} ({pipeline.cron.description}); arrows point "
             "downstream; a task runs once all its upstream tasks succeeded",
         )
-        _band(ax, (1, 8), 98, 42)
+        draw_band(ax, (1, 8), 98, 42)
         depth = _layers(pipeline)
         columns = max(depth.values()) + 1
         step = 96 / columns
@@ -87,18 +80,18 @@ def dag_figure(pipeline: Pipeline, report: RunReport | None = None) -> Figure:
                 label = name if report is None else f"{name}\n{task_state}"
                 if task_report and task_report.tries > 1:
                     label += f" (tries: {task_report.tries})"
-                boxes[name] = _box(ax, (x, y), w, h, label, STATE_COLORS[task_state],
+                boxes[name] = draw_box(ax, (x, y), w, h, label, STATE_COLORS[task_state],
                                    size=FONT_SMALL if w < 18 else FONT_BODY)
         for upstream, downstream in pipeline.edges:
-            _arrow(ax, boxes[upstream].right, boxes[downstream].left)
+            draw_arrow(ax, boxes[upstream].right, boxes[downstream].left)
         if report is not None:
-            _legend(ax, {k: v for k, v in STATE_COLORS.items() if k != "not run"})
+            draw_legend(ax, {k: v for k, v in STATE_COLORS.items() if k != "not run"})
         return fig
 
 
 def gantt_figure(report: RunReport) -> Figure:
     """One bar per try of each task along the run's clock; gaps between tries are retry waits."""
-    with _pinned_style():
+    with pinned_style():
         fig = Figure(figsize=(10, 1.6 + 0.7 * len(report.tasks)), dpi=100, facecolor="white")
         ax = fig.add_subplot()
         names = list(report.tasks)
@@ -134,7 +127,7 @@ def gantt_figure(report: RunReport) -> Figure:
 
 def week_timeline_figure(schedule: CronSchedule, week_start: datetime) -> Figure:
     """Seven rows (days from ``week_start``), hours 0-24 across, a tick per scheduled run."""
-    with _pinned_style():
+    with pinned_style():
         zone = schedule.zone
         start = datetime.combine(week_start.date(), datetime.min.time(), tzinfo=zone)
         runs = schedule.runs_between(start, start + timedelta(days=7, seconds=-1))

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
-from ..db import validate_identifier
-from ..errors import CourseEtlError
-from .cron import CronSchedule
+from course_etl.db import validate_identifier
+from course_etl.errors import CourseEtlError
+from course_etl.scheduling.cron import CronSchedule
 
 __all__ = [
     "PipelineError",
@@ -52,6 +52,7 @@ class RunContext:
 
     ``logical_date`` is the scheduled moment the run stands for; the data interval
     ``[data_interval_start, data_interval_end)`` is the slice of time whose data it processes.
+    ``run_id`` is the run's id in the run log when a recorder logs the run (else None).
     """
 
     pipeline: str
@@ -59,6 +60,7 @@ class RunContext:
     data_interval_start: datetime
     data_interval_end: datetime
     try_number: int = 1
+    run_id: int | None = None
 
 
 def _check_literal(name: str, params: Mapping[str, object]) -> None:

@@ -6,24 +6,27 @@ delay (doubling with exponential backoff) and ends ``success`` or ``failed``; it
 become ``upstream_failed``; a task that raises :class:`TaskSkipped` is ``skipped``, and so is
 everything downstream of it (Airflow's default ``all_success`` rule). Time comes from a clock
 object: :class:`RealClock` really waits, :class:`SimulatedClock` advances by each task's simulated
-duration and never sleeps, so tests and notebooks get the same report every time.
+duration and never sleeps, so tests and notebooks get the same report every time. The same clock
+objects give run logs their timestamps (call the clock for the current moment).
 :class:`FaultInjection` makes a task fail on its first N tries for demos. A recorder (anything with
-``start_run``/``finish_task``/``finish_run``) can log runs; none is needed.
+``start_run``/``finish_task``/``finish_run``, see :class:`RunRecorder`) can log runs; none is
+needed. The run id it returns reaches every task as ``context.run_id``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from typing import Protocol
 
 import pandas as pd
 
-from ..db import query, quote_identifier, table_exists
-from .pipeline import Pipeline, PipelineError, RunContext, Task
+from course_etl.db import query, quote_identifier, table_exists
+from course_etl.errors import CourseEtlError
+from course_etl.scheduling.pipeline import Pipeline, PipelineError, RunContext, Task
 
 __all__ = [
     "STATES",
@@ -31,6 +34,7 @@ __all__ = [
     "InjectedFailure",
     "FaultInjection",
     "Clock",
+    "ClockError",
     "RealClock",
     "SimulatedClock",
     "Attempt",
@@ -49,6 +53,10 @@ class TaskSkipped(Exception):  # noqa: N818  (reads as the state it causes)
     """Raise inside a task to end it as ``skipped`` (e.g. "no new data today")."""
 
 
+class ClockError(CourseEtlError):
+    """A simulated clock was asked to go back in time."""
+
+
 class InjectedFailure(RuntimeError):
     """The failure :class:`FaultInjection` raises instead of running the task."""
 
@@ -64,14 +72,23 @@ class FaultInjection:
 
 
 class Clock(Protocol):
-    """Where a runner gets time from: ``now()`` in seconds, ``sleep()`` between retries, and
-    ``spend(task_name)`` after each try (a simulated clock advances by the task's duration)."""
+    """Where runners and run logs get time from.
+
+    For a runner: ``now()`` in seconds, ``sleep()`` between retries, and ``spend(task_name)``
+    after each try (a simulated clock advances by the task's duration). For a run log:
+    calling the clock gives the current moment as a datetime. ``advance(seconds)`` lets a task
+    that simulates its own work move simulated time (real time needs no help).
+    """
 
     def now(self) -> float: ...
 
     def sleep(self, seconds: float) -> None: ...
 
     def spend(self, task_name: str) -> None: ...
+
+    def advance(self, seconds: float) -> datetime: ...
+
+    def __call__(self) -> datetime: ...
 
 
 class RealClock:
@@ -86,14 +103,30 @@ class RealClock:
     def spend(self, task_name: str) -> None:
         """Real work already took real time."""
 
+    def advance(self, seconds: float) -> datetime:
+        """Real work already took real time: only the current moment is returned."""
+        return self()
+
+    def __call__(self) -> datetime:
+        """The current moment in UTC (time-zone aware)."""
+        return datetime.now(UTC)
+
 
 class SimulatedClock:
-    """A clock that only moves when told: each try takes ``durations[task]`` seconds (default
-    ``default``) and a retry wait advances it instead of sleeping. Reproducible to the second."""
+    """A clock that only moves when told: replays runs deterministically, to the second.
 
-    def __init__(self, durations: Mapping[str, float] | None = None, *, default: float = 60.0):
+    ``SimulatedClock(durations, default=60, start="2024-10-01 02:05:00")``: each try of a task
+    takes ``durations[task]`` seconds (``default`` for others), a retry wait advances the clock
+    instead of sleeping, and a task that simulates its own work calls ``advance(seconds)``.
+    ``now()`` counts seconds from 0; calling the clock gives ``start`` plus those seconds, the
+    moment a run log records. Raises ClockError for a negative step (time never goes back).
+    """
+
+    def __init__(self, durations: Mapping[str, float] | None = None, *, default: float = 60.0,
+                 start: datetime | str = "2024-10-01 02:05:00"):
         self.durations = dict(durations or {})
         self.default = default
+        self.start = datetime.fromisoformat(start) if isinstance(start, str) else start
         self.seconds = 0.0
         self.slept: list[float] = []
 
@@ -102,10 +135,24 @@ class SimulatedClock:
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
-        self.seconds += seconds
+        self.advance(seconds)
 
     def spend(self, task_name: str) -> None:
-        self.seconds += self.durations.get(task_name, self.default)
+        self.advance(self.durations.get(task_name, self.default))
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the clock ``seconds`` forward; returns the new moment."""
+        if seconds < 0:
+            raise ClockError(f"a clock cannot go back: advance({seconds!r}) needs seconds >= 0")
+        self.seconds += seconds
+        return self()
+
+    def advance_to(self, moment: datetime) -> datetime:
+        """Move the clock forward to ``moment`` (no change if it is already later)."""
+        return self.advance(max(0.0, (moment - self()).total_seconds()))
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=self.seconds)
 
 
 @dataclass(frozen=True)
@@ -173,13 +220,18 @@ class RunReport:
 
 
 class RunRecorder(Protocol):
-    """What a run log implements to record runs; every method is called by the runner."""
+    """What a run log implements to record runs; every method is called by the runner.
 
-    def start_run(self, pipeline: str, context: RunContext) -> None: ...
+    ``start_run`` returns the run's id in the log (or None); the runner hands it to every task
+    as ``context.run_id``. ``course_etl.monitoring.recorder.SchedulerRecorder`` is the one that
+    writes the run log's tables.
+    """
+
+    def start_run(self, pipeline: str, context: RunContext) -> int | None: ...
 
     def finish_task(self, pipeline: str, context: RunContext, report: TaskReport) -> None: ...
 
-    def finish_run(self, report: RunReport) -> None: ...
+    def finish_run(self, report: RunReport) -> object: ...
 
 
 def _short_error(error: BaseException) -> str:
@@ -227,7 +279,7 @@ class LocalRunner:
             )
         context = pipeline.context_for(logical_date)
         if self.recorder is not None:
-            self.recorder.start_run(pipeline.name, context)
+            context = replace(context, run_id=self.recorder.start_run(pipeline.name, context))
         origin = self.clock.now()
         reports: dict[str, TaskReport] = {}
         for name in pipeline.order:
@@ -258,9 +310,7 @@ class LocalRunner:
                     raise InjectedFailure(
                         f"injected failure {try_number}/{self.faults.failures[task.name]}"
                     )
-                ctx = RunContext(context.pipeline, context.logical_date,
-                                 context.data_interval_start, context.data_interval_end,
-                                 try_number)
+                ctx = replace(context, try_number=try_number)
                 result = task(self.conn, context=ctx)
             except TaskSkipped as skip:
                 self.clock.spend(task.name)

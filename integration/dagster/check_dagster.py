@@ -55,10 +55,10 @@ def main() -> int:
 
         from dagster import DagsterInstance, materialize
 
-        from course_etl.data import apply_lecture_changes
+        from course_etl.sample_data import apply_lecture_changes
         from course_etl.db import connect
         from course_etl.scheduling import LocalRunner, SimulatedClock
-        from course_etl.scheduling.examples import (
+        from course_etl.scheduling.lecture import (
             WAREHOUSE_TABLES,
             customers_pipeline,
             prepare_lecture_warehouse,

@@ -1,4 +1,4 @@
-from course_etl.exercises.scheduling import check_predicted_states
+from course_etl.classroom.exercises.scheduling import check_predicted_states
 
 predicted_states = {
     "full_load": "success",

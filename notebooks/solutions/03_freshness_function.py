@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from course_etl.exercises.monitoring import check_freshness_function
+from course_etl.classroom.exercises.monitoring import check_freshness_function
 
 
 def freshness_status(conn, table, column, now):

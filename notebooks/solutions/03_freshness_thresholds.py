@@ -1,4 +1,4 @@
-from course_etl.exercises.monitoring import check_freshness_thresholds
+from course_etl.classroom.exercises.monitoring import check_freshness_thresholds
 
 thresholds = {
     "warn_after": {"count": 1, "period": "day"},   # quieter than any normal day (max ~20 h)

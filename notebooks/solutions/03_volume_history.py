@@ -1,4 +1,4 @@
-from course_etl.exercises.monitoring import check_volume_history
+from course_etl.classroom.exercises.monitoring import check_volume_history
 
 volume_answer = "b"
 check_volume_history(volume_answer)

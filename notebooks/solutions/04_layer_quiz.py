@@ -1,4 +1,4 @@
-from course_etl.exercises.config import check_layer_quiz
+from course_etl.classroom.exercises.config import check_layer_quiz
 
 # load_config("prod", environ=QUIZ_ENVIRON, overrides=QUIZ_OVERRIDES): --set beats the
 # variable, the variable beats prod.yaml, prod.yaml beats base.yaml, base.yaml beats defaults.

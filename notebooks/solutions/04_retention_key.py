@@ -1,7 +1,7 @@
 from dataclasses import dataclass, field
 
 from course_etl.config import spec
-from course_etl.exercises.config import check_retention_key
+from course_etl.classroom.exercises.config import check_retention_key
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-from course_etl.exercises.capstone import check_fault_states
+from course_etl.classroom.exercises.capstone import check_fault_states
 
 # The short feed passes extract, bronze and silver (nothing is wrong with each row); the
 # blocking volume check fails, and the tasks after it never start.

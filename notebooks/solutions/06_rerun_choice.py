@@ -1,4 +1,4 @@
-from course_etl.exercises.capstone import BACKFILL_CHOICES, check_rerun_choice
+from course_etl.classroom.exercises.capstone import BACKFILL_CHOICES, check_rerun_choice
 
 # Every layer recognises work it has already done.
 rerun_choice = "b"

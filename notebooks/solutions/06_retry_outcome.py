@@ -1,4 +1,4 @@
-from course_etl.exercises.capstone import check_retry_outcome
+from course_etl.classroom.exercises.capstone import check_retry_outcome
 
 # dev.yaml sets schedule.retries: 0, prod.yaml schedule.retries: 3: one failed try is final in
 # dev, and prod's second try succeeds.

@@ -1,4 +1,4 @@
-from course_etl.exercises.capstone import check_task_order
+from course_etl.classroom.exercises.capstone import check_task_order
 
 # Each task needs what the one before it produced: raw data, then bronze, silver, the audit,
 # the promoted mart, and finally the published report.

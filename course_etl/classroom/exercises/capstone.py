@@ -1,0 +1,164 @@
+"""Exercises for notebook 06 (capstone): a short self-assessment quiz with instant feedback.
+
+Five questions about the whole pipeline: the order the scheduler runs the tasks in, the task
+states on a day whose blocking check fails, what the configured retries change between dev and
+prod, why re-running a day changes no data, and which schedule the Airflow export carries. Each
+check works the right answer out from the library (a small simulated run or the export itself),
+so the quiz stays true when the pipeline or the configs change.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from course_etl.capstone import Fault, airflow_dag, build_pipeline, capstone_config
+from course_etl.classroom.exercises import Verdict, register
+from course_etl.db import connect
+from course_etl.scheduling import FaultInjection, LocalRunner, SimulatedClock, describe_cron
+
+__all__ = [
+    "BACKFILL_CHOICES",
+    "check_task_order",
+    "check_fault_states",
+    "check_retry_outcome",
+    "check_rerun_choice",
+    "check_export_schedule",
+]
+
+
+def _clean(text: object) -> str:
+    return str(text).strip().lower()
+
+
+# --- 1. the order of the tasks ------------------------------------------------------------------
+
+@register(answer_name="task_order", stub=[], solution_file="06_task_order.py")
+def check_task_order(answer: object) -> Verdict:
+    """``answer``: the capstone's task ids in the order the local runner runs them."""
+    name = "check_task_order"
+    expected = build_pipeline(capstone_config("dev")).order
+    if not isinstance(answer, list | tuple) or not answer:
+        return Verdict(name, False, f"expected a list of task ids, got {answer!r}",
+                       "six names, from where the data comes in to where it is published")
+    given = [_clean(a) for a in answer]
+    if sorted(given) != sorted(expected):
+        return Verdict(name, False, f"the tasks are {', '.join(sorted(expected))}",
+                       "pipeline.order lists them; use exactly those names")
+    if given != expected:
+        first = next(i for i, (a, b) in enumerate(zip(given, expected, strict=True)) if a != b)
+        return Verdict(name, False, f"position {first + 1} should be {expected[first]!r}",
+                       "each task needs its upstream task's output: raw before cleaned before "
+                       "checked before promoted")
+    return Verdict(name, True, " >> ".join(expected))
+
+
+# --- 2. the states on the fault day -------------------------------------------------------------
+
+FAULT_DAY = date(2024, 10, 4)
+
+
+def _fault_day_states() -> dict[str, str]:
+    """Run dev from 2024-10-01 to the fault day with its short orders feed; the last states."""
+    config = capstone_config("dev")
+    pipeline = build_pipeline(config)
+    faulty = build_pipeline(config, short_feed_days=[Fault(FAULT_DAY).day.isoformat()])
+    conn = connect(":memory:")
+    try:
+        runner = LocalRunner(conn, clock=SimulatedClock())
+        for offset in range(3):
+            runner.run(pipeline, date(2024, 10, 1 + offset))
+        report = runner.run(faulty, FAULT_DAY)
+    finally:
+        conn.close()
+    return {task: r.state for task, r in report.tasks.items()}
+
+
+@register(answer_name="fault_states", stub={}, solution_file="06_fault_states.py")
+def check_fault_states(answer: object) -> Verdict:
+    """``answer``: task id → state on 2024-10-04 in dev, when the orders feed is short."""
+    name = "check_fault_states"
+    expected = _fault_day_states()
+    if not isinstance(answer, dict) or set(answer) != set(expected):
+        return Verdict(name, False, f"expected a dict with the keys {', '.join(expected)}",
+                       "states: success, failed, upstream_failed, skipped")
+    wrong = [task for task in expected if _clean(answer[task]) != expected[task]]
+    if wrong:
+        return Verdict(name, False, f"{len(expected) - len(wrong)} of {len(expected)} right; "
+                                    f"check {', '.join(wrong)}",
+                       "the short feed gets through bronze and silver; the blocking check "
+                       "stops it, and what runs after a failed task never starts")
+    return Verdict(name, True, "the blocking check failed and held gold and publish back")
+
+
+# --- 3. what retries change -------------------------------------------------------------------
+
+def _retry_outcome(env: str) -> str:
+    pipeline = build_pipeline(capstone_config(env))
+    conn = connect(":memory:")
+    try:
+        runner = LocalRunner(conn, clock=SimulatedClock(), faults=FaultInjection({"silver": 1}))
+        return runner.run(pipeline, date(2024, 10, 1)).state
+    finally:
+        conn.close()
+
+
+@register(answer_name="run_states", stub={"dev": "?", "prod": "?"},
+          solution_file="06_retry_outcome.py")
+def check_retry_outcome(answer: object) -> Verdict:
+    """``answer``: env → run state on 2024-10-01 when silver fails on its first try."""
+    name = "check_retry_outcome"
+    expected = {env: _retry_outcome(env) for env in ("dev", "prod")}
+    if not isinstance(answer, dict) or set(answer) != set(expected):
+        return Verdict(name, False, "expected a dict with the keys dev and prod",
+                       "a run ends 'success' or 'failed'")
+    wrong = [env for env in expected if _clean(answer[env]) != expected[env]]
+    if wrong:
+        return Verdict(name, False, f"check {', '.join(wrong)}",
+                       "look at schedule.retries in configs/dev.yaml and configs/prod.yaml")
+    return Verdict(name, True, "dev has no retries and fails; prod retries silver and succeeds")
+
+
+# --- 4. why a re-run changes nothing ------------------------------------------------------------
+
+BACKFILL_CHOICES = {
+    "a": "the runner skips a day that already succeeded",
+    "b": "bronze ignores a batch it already holds (content hash), silver only reads batches "
+         "after its watermark, and publish replaces its row for that logical date",
+    "c": "SQLite silently ignores duplicate INSERTs",
+    "d": "the simulated clock makes the second run take no time",
+}
+
+
+@register(answer_name="rerun_choice", stub="?", solution_file="06_rerun_choice.py")
+def check_rerun_choice(answer: object) -> Verdict:
+    """``answer``: the letter of :data:`BACKFILL_CHOICES` that explains idempotent re-runs."""
+    name = "check_rerun_choice"
+    choice = _clean(answer)
+    if choice not in BACKFILL_CHOICES:
+        return Verdict(name, False, f"{answer!r} is not one of {', '.join(BACKFILL_CHOICES)}",
+                       "answer with one letter")
+    if choice != "b":
+        wrong = {"a": "the runner runs whatever it is asked to: it re-ran every task",
+                 "c": "SQLite raises on a duplicate primary key; nothing is ignored silently",
+                 "d": "time does not change data"}[choice]
+        return Verdict(name, False, wrong, "which layer would otherwise get the rows twice?")
+    return Verdict(name, True, "each layer recognises what it has already done")
+
+
+# --- 5. the schedule the orchestrator gets -----------------------------------------------------
+
+@register(answer_name="prod_schedule", stub="", solution_file="06_export_schedule.py")
+def check_export_schedule(answer: object) -> Verdict:
+    """``answer``: the cron text after ``schedule=`` in the Airflow export for prod."""
+    name = "check_export_schedule"
+    config = capstone_config("prod")
+    dag = airflow_dag(config)
+    line = next(x for x in dag.splitlines() if x.strip().startswith("schedule="))
+    expected = line.split("=", 1)[1].strip().rstrip(",").strip("'\"")
+    given = " ".join(str(answer).split())
+    if given != expected:
+        return Verdict(name, False, f"{answer!r} is not the exported schedule",
+                       "the export copies schedule.cron from the config: look in "
+                       "configs/prod.yaml (the time zone goes into start_date)")
+    return Verdict(name, True, f"schedule={expected!r}: {describe_cron(expected)} "
+                               f"({config.schedule.timezone})")

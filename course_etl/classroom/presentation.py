@@ -1,0 +1,166 @@
+"""Presentation mode: every widget panel of the course in one app, for live demos with Voila.
+
+:func:`demo_app` builds a tab per panel from the :data:`PANELS` registry, a *Reset all demos*
+button that rebuilds every panel from its factory (so each one is back at the lecture's starting
+point, with fresh data), and a *Presenter* toggle that enlarges fonts and tables for a projector.
+:func:`serve` writes a one-cell notebook that shows the app and serves it with Voila on
+127.0.0.1, code hidden. ``make present`` and ``python -m course_etl present`` call it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import ipywidgets as widgets
+
+__all__ = ["PANELS", "PRESENTER_CSS", "demo_app", "app_notebook", "serve"]
+
+
+def _loads_panel() -> widgets.Widget:
+    from course_etl.classroom.widgets.loads import source_control_panel
+    from course_etl.db import connect
+
+    return source_control_panel(connect(":memory:"), rows=200, seed=7)
+
+
+def _scale_panel() -> widgets.Widget:
+    from course_etl.classroom.widgets.loads import scale_panel
+
+    return scale_panel()
+
+
+def _config_panel() -> widgets.Widget:
+    from course_etl.classroom.widgets.config import config_explorer
+    from course_etl.db import connect
+    from course_etl.sample_data import create_customer_source
+
+    conn = connect(":memory:")
+    create_customer_source(conn, "src_customers", 200, seed=6, progress=False)
+    return config_explorer(conn, env="dev")
+
+
+def _cron_panel() -> widgets.Widget:
+    from course_etl.classroom.widgets.scheduling import cron_explorer
+
+    return cron_explorer()
+
+
+def _dag_panel() -> widgets.Widget:
+    from course_etl.classroom.widgets.scheduling import export_view, run_simulator
+    from course_etl.db import connect
+
+    return widgets.VBox([run_simulator(connect(":memory:")), export_view()])
+
+
+def _monitoring_panel() -> widgets.Widget:
+    from course_etl.classroom.widgets.monitoring import fault_injection_panel
+    from course_etl.db import connect
+    from course_etl.monitoring.lecture import generate_history
+
+    base = connect(":memory:")
+    generate_history(base, days=14, faults={})
+    alerts = Path(tempfile.mkdtemp(prefix="course_etl_alerts_")) / "alerts.jsonl"
+    return fault_injection_panel(base, alerts_path=alerts)
+
+
+def _medallion_panel() -> widgets.Widget:
+    from course_etl.classroom.widgets.medallion import medallion_explorer
+    from course_etl.db import connect
+
+    return medallion_explorer(connect(":memory:"), seed=7)
+
+
+# Title -> factory. A factory builds its panel from scratch: new connection, the lecture's data.
+PANELS: dict[str, Callable[[], widgets.Widget]] = {
+    "Full vs incremental": _loads_panel,
+    "Scale it up": _scale_panel,
+    "Cron": _cron_panel,
+    "DAG runs & export": _dag_panel,
+    "Monitoring": _monitoring_panel,
+    "Parameterization": _config_panel,
+    "Medallion": _medallion_panel,
+}
+
+PRESENTER_CSS = """<style>
+.course-etl-app.presenter, .course-etl-app.presenter .widget-label,
+.course-etl-app.presenter .widget-html-content, .course-etl-app.presenter button,
+.course-etl-app.presenter .widget-readout { font-size: 20px !important; }
+.course-etl-app.presenter table { font-size: 18px !important; }
+.course-etl-app.presenter .lm-TabBar-tab { font-size: 18px !important; min-height: 36px; }
+</style>"""
+
+
+def demo_app(*, presenter: bool = False) -> widgets.VBox:
+    """All panels in tabs, with *Reset all demos* and a *Presenter* toggle.
+
+    The returned box carries ``.tabs`` and ``.controls`` (``reset``, ``presenter``) for tests.
+    """
+    titles = list(PANELS)
+    tabs = widgets.Tab(children=[PANELS[title]() for title in titles])
+    for index, title in enumerate(titles):
+        tabs.set_title(index, title)
+    reset = widgets.Button(description="Reset all demos", icon="undo", button_style="warning",
+                           layout=widgets.Layout(width="180px"))
+    toggle = widgets.ToggleButton(value=presenter, description="Presenter", icon="desktop")
+    status = widgets.HTML()
+    app = widgets.VBox([widgets.HTML(PRESENTER_CSS),
+                        widgets.HBox([reset, toggle, status]), tabs])
+    app.add_class("course-etl-app")
+
+    def on_reset(_button) -> None:
+        selected = tabs.selected_index
+        tabs.children = [PANELS[title]() for title in titles]
+        for index, title in enumerate(titles):
+            tabs.set_title(index, title)
+        tabs.selected_index = selected
+        status.value = "Every demo is back at the lecture's starting point."
+
+    def on_toggle(change) -> None:
+        if change["new"]:
+            app.add_class("presenter")
+        else:
+            app.remove_class("presenter")
+
+    reset.on_click(on_reset)
+    toggle.observe(on_toggle, names="value")
+    on_toggle({"new": presenter})
+    app.tabs = tabs
+    app.controls = {"reset": reset, "presenter": toggle, "status": status}
+    return app
+
+
+def app_notebook(folder: Path, *, presenter: bool = False) -> Path:
+    """Write the one-cell notebook Voila serves; returns its path."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(
+        "from course_etl.classroom.presentation import demo_app\n"
+        f"demo_app(presenter={presenter!r})")]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    path = Path(folder) / "course_etl_demos.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def voila_command(notebook: Path, port: int) -> list[str]:
+    """The Voila command line: 127.0.0.1 only, no browser, code hidden (Voila's default)."""
+    return [sys.executable, "-m", "voila", str(notebook), "--no-browser",
+            f"--port={port}", "--Voila.ip=127.0.0.1", "--strip_sources=True"]
+
+
+def serve(*, port: int = 8866, presenter: bool = False) -> int:
+    """Serve the demo app with Voila until interrupted; returns Voila's exit code."""
+    with tempfile.TemporaryDirectory(prefix="course_etl_present_") as folder:
+        notebook = app_notebook(Path(folder), presenter=presenter)
+        print(f"Serving the demos on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+        try:
+            return subprocess.call(voila_command(notebook, port))
+        except KeyboardInterrupt:
+            return 0
+

@@ -1,0 +1,175 @@
+"""The medallion explorer: dirty batches in, every layer's rows and promises on screen.
+
+A slider per kind of dirt and one for the batch size; "Ingest a new batch" generates the next
+day's :class:`~course_etl.medallion.DirtySource` batch, ingests it into bronze and runs
+:func:`~course_etl.medallion.process_new_batches`. The tabs show the row funnel and the layer
+flow, sample rows per layer, the rejects with their reasons, the reconciliation and gates, and the
+gold chart. "Rebuild from bronze" drops silver and gold, replays bronze and says whether the result
+is identical to what the incremental runs built. All logic lives in ``course_etl.medallion``.
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from dataclasses import fields
+from datetime import timedelta
+
+import ipywidgets as widgets
+import pandas as pd
+from matplotlib.figure import Figure
+
+from course_etl.db import query, quote_identifier
+from course_etl.medallion import (
+    CITY_DAILY_REVENUE,
+    CUSTOMER_STATS,
+    DEFAULT_DIRT,
+    REJECTS_TABLE,
+    Dirt,
+    DirtySource,
+    fixed_clock,
+    ingest_dirty_batch,
+    layer_flow_figure,
+    process_new_batches,
+    rebuild_from_bronze,
+    reconcile,
+    snapshot,
+)
+from course_etl.medallion.charts import funnel_frame, gold_figure
+from course_etl.medallion.pipeline import compare_snapshots
+
+__all__ = ["MedallionExplorer", "medallion_explorer", "SAMPLE_ROWS"]
+
+SAMPLE_ROWS = 5
+_TABS = ("Funnel", "Samples", "Rejects", "Reconciliation", "Gold")
+
+# The names as they go into SQL, quoted once.
+CUSTOMER_STATS_SQL = quote_identifier(CUSTOMER_STATS)
+CITY_DAILY_REVENUE_SQL = quote_identifier(CITY_DAILY_REVENUE)
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _table(title: str, frame: pd.DataFrame) -> str:
+    body = frame.to_html(index=False, border=0, na_rep="NULL") if len(frame) else "<i>no rows</i>"
+    return f"<h4>{title}</h4>{body}"
+
+
+class MedallionExplorer(widgets.VBox):
+    """The explorer panel; its parts are attributes so tests can drive it like a user."""
+
+    def __init__(self, conn: sqlite3.Connection, *, seed: int = 0) -> None:
+        self.conn = conn
+        self.source = DirtySource(seed)
+        # Two ingestions a day (customers, then orders), from the story's first morning.
+        self.clock = fixed_clock("2024-10-01T06:00:00Z", timedelta(hours=12))
+        self.last_run = None
+        self.dirt_sliders = {
+            knob.name: widgets.FloatSlider(
+                value=getattr(DEFAULT_DIRT, knob.name), min=0.0, max=0.6, step=0.05,
+                description=knob.name.replace("_", " "), readout_format=".2f",
+                style={"description_width": "110px"})
+            for knob in fields(Dirt)
+        }
+        self.batch_size = widgets.IntSlider(value=20, min=5, max=200, step=5,
+                                            description="batch size",
+                                            style={"description_width": "110px"})
+        self.ingest_button = widgets.Button(description="Ingest a new batch",
+                                            button_style="primary", icon="download")
+        self.rebuild_button = widgets.Button(description="Rebuild from bronze", icon="refresh")
+        self.status = widgets.HTML("<i>No batch yet: set the dirt, then ingest.</i>")
+        self.funnel = widgets.HTML()
+        self.flow = widgets.Image(format="png", layout={"width": "800px"})
+        self.samples = widgets.HTML()
+        self.rejects = widgets.HTML()
+        self.reconciliation = widgets.HTML()
+        self.gold = widgets.Image(format="png", layout={"width": "800px"})
+        tabs = widgets.Tab(children=[
+            widgets.VBox([self.funnel, self.flow]), self.samples, self.rejects,
+            self.reconciliation, self.gold,
+        ])
+        for index, title in enumerate(_TABS):
+            tabs.set_title(index, title)
+        self.ingest_button.on_click(lambda _: self.ingest())
+        self.rebuild_button.on_click(lambda _: self.rebuild())
+        sliders = list(self.dirt_sliders.values())
+        super().__init__([
+            widgets.HBox([widgets.VBox(sliders[:4]), widgets.VBox(sliders[4:])]),
+            widgets.HBox([self.batch_size, self.ingest_button, self.rebuild_button]),
+            self.status, tabs,
+        ])
+
+    def dirt(self) -> Dirt:
+        """The dirt the sliders describe."""
+        return Dirt(**{name: slider.value for name, slider in self.dirt_sliders.items()})
+
+    def ingest(self) -> None:
+        """Generate the next batch with the sliders' dirt, ingest it and process it."""
+        batch = self.source.next_batch(self.batch_size.value, self.dirt())
+        ingested = ingest_dirty_batch(self.conn, batch, clock=self.clock)
+        self.last_run = process_new_batches(self.conn)
+        day = (pd.Timestamp("2024-10-01") + pd.Timedelta(days=batch.number)).date()
+        lines = [f"<b>Day {day}</b>: " + "; ".join(str(i) for i in ingested)]
+        lines.append(f"<pre>{self.last_run}</pre>")
+        self.status.value = "<br>".join(lines)
+        self.refresh()
+
+    def rebuild(self) -> None:
+        """Drop silver and gold, replay bronze, and say whether the result is identical."""
+        before = snapshot(self.conn)
+        self.last_run = rebuild_from_bronze(self.conn)
+        comparison = compare_snapshots(before, snapshot(self.conn))
+        verdict = ("✅ rebuilt from bronze: identical to the incremental result"
+                   if comparison.identical else f"❌ rebuilt from bronze: {comparison}")
+        self.status.value = f"<b>{verdict}</b><pre>{self.last_run}</pre>"
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw every tab from the tables."""
+        self.funnel.value = _table("Rows per layer", funnel_frame(self.conn))
+        self.flow.value = _png(layer_flow_figure(self.conn))
+        self.samples.value = "".join(
+            _table(title, query(self.conn, sql)) for title, sql in _sample_queries())
+        rejects = query(self.conn, f"SELECT entity, _batch_id, rule, reason, raw "
+                                   f"FROM {quote_identifier(REJECTS_TABLE)} "
+                                   "ORDER BY _batch_id DESC, entity, _bronze_row")
+        summary = rejects.groupby(["entity", "rule"]).size().rename("rows").reset_index()
+        self.rejects.value = (_table("Rejected rows per rule", summary)
+                              + _table("Rejected rows (newest batch first)", rejects))
+        checks = "" if self.last_run is None else _table(
+            "Gates between silver and gold (last run)",
+            self.last_run.gates.frame()[["table", "name", "status", "blocking", "message"]])
+        self.reconciliation.value = (
+            "<h4>bronze rows = silver + superseded + rejected</h4>"
+            + "<br>".join(f"<code>{r}</code>" for r in reconcile(self.conn)) + checks)
+        self.gold.value = _png(gold_figure(self.conn))
+
+
+def _sample_queries() -> list[tuple[str, str]]:
+    latest_first = "ORDER BY _bronze_row DESC LIMIT " + str(SAMPLE_ROWS)
+    return [
+        ("bronze_customers (newest rows, as received)",
+         f"SELECT * FROM bronze_customers {latest_first}"),
+        ("silver_customers (newest rows: typed, conformed, latest version)",
+         f"SELECT * FROM silver_customers {latest_first}"),
+        ("silver_customers_superseded (why each version lost)",
+         f"SELECT * FROM silver_customers_superseded {latest_first}"),
+        ("bronze_orders (newest rows, as received)",
+         f"SELECT * FROM bronze_orders {latest_first}"),
+        ("silver_orders (newest rows)", f"SELECT * FROM silver_orders {latest_first}"),
+        (CUSTOMER_STATS, f"SELECT * FROM {CUSTOMER_STATS_SQL} ORDER BY n_customers DESC, city "
+                         f"LIMIT {SAMPLE_ROWS}"),
+        (CITY_DAILY_REVENUE, f"SELECT * FROM {CITY_DAILY_REVENUE_SQL} ORDER BY day DESC, "
+                             f"revenue DESC LIMIT {SAMPLE_ROWS}"),
+    ]
+
+
+def medallion_explorer(conn: sqlite3.Connection, *, seed: int = 0) -> MedallionExplorer:
+    """The medallion explorer over ``conn`` (use a fresh database: it creates its own layers)."""
+    explorer = MedallionExplorer(conn, seed=seed)
+    explorer.refresh()
+    return explorer

@@ -1,0 +1,127 @@
+"""Load commands: ``demo``, ``load full|incremental``, ``images`` and ``present``.
+
+``load`` is what a cron entry calls. It resolves the configuration like every other command
+(defaults < ``base.yaml`` < ``<env>.yaml`` < ``COURSE_ETL_…`` variables < its own options <
+``--set``), so ``--env prod`` loads with prod's key, watermark and lookback, and an option given
+on the command line wins over every file. Values are validated by the configuration's schema
+before the warehouse is opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+
+import pandas as pd
+
+from course_etl.cli.config import add_config_arguments, config_from_args
+from course_etl.config import open_warehouse, run_full_load, run_incremental_load
+from course_etl.db import connect
+from course_etl.loads import LoadResult
+
+__all__ = ["LOAD_FLAGS", "DEFAULT_DEMO_DB", "add_commands", "load_from_args"]
+
+DEFAULT_DEMO_DB = "course_etl_demo.db"
+
+# Options of `course_etl load` and the config key each one sets (attribute name on args). Every
+# option defaults to None, so an option left out does not override the configuration.
+LOAD_FLAGS: dict[str, tuple[str, str]] = {
+    "database.warehouse": ("--db", "db"),
+    "database.source": ("--source-db", "source_db"),
+    "load.source_table": ("--source", "source"),
+    "load.target_table": ("--target", "target"),
+    "load.key": ("--key", "key"),
+    "load.watermark_column": ("--watermark", "watermark"),
+    "load.lookback_hours": ("--lookback-hours", "lookback_hours"),
+    "load.soft_delete": ("--soft-delete", "soft_delete"),
+    "load.reconcile_deletes": ("--reconcile-deletes", "reconcile_deletes"),
+    "load.batch_size": ("--batch-size", "batch_size"),
+}
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add ``demo``, ``load``, ``images`` and ``present`` to the command line."""
+    demo = commands.add_parser("demo", help="run the lecture's full/incremental story end to end")
+    demo.set_defaults(handler=_run_demo)
+    demo.add_argument("--db", default=DEFAULT_DEMO_DB,
+                      help=f"SQLite file to (re)create the demo in (default: ./{DEFAULT_DEMO_DB})")
+
+    load = commands.add_parser("load", help="load one table (what a cron entry runs)")
+    load.set_defaults(handler=_run_load)
+    load.add_argument("mode", choices=["full", "incremental"])
+    load.add_argument("--db", help="warehouse SQLite file (config: database.warehouse)")
+    load.add_argument("--source", help="source table; 'src.table' with --source-db "
+                                       "(config: load.source_table)")
+    load.add_argument("--target", help="target table in the warehouse (config: load.target_table)")
+    load.add_argument("--source-db", help="attach this SQLite file as schema 'src'")
+    load.add_argument("--key", help="key column(s), comma-separated (config: load.key)")
+    load.add_argument("--watermark", help="watermark column (config: load.watermark_column)")
+    load.add_argument("--lookback-hours", type=float,
+                      help="re-read this many hours before the watermark (late rows; ≥ 0)")
+    load.add_argument("--soft-delete", help="source column flagging deleted rows")
+    load.add_argument("--reconcile-deletes", action=argparse.BooleanOptionalAction,
+                      help="also remove target rows whose key left the source")
+    load.add_argument("--batch-size", type=int, help="rows per INSERT statement (≥ 1)")
+    add_config_arguments(load)
+
+    images = commands.add_parser("images", help="draw the lecture's diagrams into a folder")
+    images.set_defaults(handler=_run_images)
+    images.add_argument("--out", default="images", help="output folder (default: ./images)")
+
+    present = commands.add_parser("present", help="serve every demo panel with Voila")
+    present.add_argument("--port", type=int, default=8866)
+    present.add_argument("--presenter", action="store_true",
+                         help="start with large fonts for a projector")
+    present.set_defaults(handler=_run_present)
+
+
+def load_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None
+                   ) -> LoadResult:
+    """What ``course_etl load full|incremental`` runs: the configuration from ``--env``,
+    ``--config`` and ``--set`` with the load options given on the command line on top
+    (:data:`LOAD_FLAGS`), then the load on the configured warehouse. Raises ConfigError or the
+    load's own errors before anything is written."""
+    config = config_from_args(args, flags=LOAD_FLAGS, environ=environ)
+    conn = open_warehouse(config)
+    try:
+        run = run_full_load if args.mode == "full" else run_incremental_load
+        return run(conn, config)
+    finally:
+        conn.close()
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from course_etl.loads.story import lecture_story
+
+    print(f"Lecture demo in {args.db}")
+    with pd.option_context("display.width", 100):
+        conn = connect(args.db)
+        try:
+            for step in lecture_story(conn):
+                print(f"\n== {step.title}")
+                print(step.result)
+                print(step.warehouse.to_string(index=False))
+                if step.message:
+                    print(step.message)
+        finally:
+            conn.close()
+    return 0
+
+
+def _run_load(args: argparse.Namespace) -> int:
+    print(load_from_args(args))
+    return 0
+
+
+def _run_images(args: argparse.Namespace) -> int:
+    from course_etl.classroom.diagrams import draw_all
+
+    for path in draw_all(args.out):
+        print(path)
+    return 0
+
+
+def _run_present(args: argparse.Namespace) -> int:
+    from course_etl.classroom.presentation import serve
+
+    return serve(port=args.port, presenter=args.presenter)

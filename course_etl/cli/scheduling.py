@@ -1,0 +1,172 @@
+"""Scheduling commands: ``schedule describe|next|crontab``, ``pipeline run|backfill|export``.
+
+``schedule`` explains a cron expression and writes the crontab entry of a pipeline; ``pipeline
+run`` is what that crontab entry calls (one run for the tick that just fired, or ``--date``),
+``pipeline backfill`` runs a date range and ``pipeline export`` writes the Airflow or Dagster file.
+A pipeline is named as in ``course_etl.scheduling.lecture.PIPELINES`` or as ``module:factory``.
+A failed run exits 1; bad input exits 2 with one line naming the culprit (see ``cli.main``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from course_etl.db import connect
+from course_etl.scheduling.cron import describe_cron, next_runs
+from course_etl.scheduling.export import to_airflow, to_crontab, to_dagster
+from course_etl.scheduling.lecture import PIPELINES
+from course_etl.scheduling.pipeline import Pipeline, PipelineError
+from course_etl.scheduling.runner import LocalRunner, RunReport
+
+__all__ = ["add_commands", "load_pipeline"]
+
+
+def load_pipeline(reference: str) -> Pipeline:
+    """The pipeline named ``reference``: a known name or ``package.module:factory``."""
+    if reference in PIPELINES:
+        return PIPELINES[reference]()
+    module_name, _, attribute = reference.partition(":")
+    if not attribute:
+        raise PipelineError(
+            f"unknown pipeline {reference!r} (known: {', '.join(PIPELINES)}; "
+            "or give module:factory)"
+        )
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise PipelineError(f"cannot load pipeline {reference!r}: {error}") from None
+    pipeline = factory() if callable(factory) else factory
+    if not isinstance(pipeline, Pipeline):
+        raise PipelineError(f"{reference!r} gave {type(pipeline).__name__}, not a Pipeline")
+    return pipeline
+
+
+def _absolute(path: str) -> Path:
+    return Path(path).expanduser().resolve()
+
+
+def _moment(text: str) -> date | datetime:
+    """A datetime, or a date for a bare day (a day means its scheduled runs)."""
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    except ValueError:
+        raise PipelineError(f"{text!r} is not a date or datetime: write 2024-10-01 or "
+                            "2024-10-01T02:05") from None
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add the ``schedule`` and ``pipeline`` subcommands to the main parser."""
+    schedule = commands.add_parser("schedule", help="explain cron expressions, write crontab")
+    actions = schedule.add_subparsers(dest="action", required=True, metavar="ACTION")
+    describe = actions.add_parser("describe", help="a cron expression in English + next runs")
+    next_ = actions.add_parser("next", help="the next runs of a cron expression")
+    for sub in (describe, next_):
+        sub.add_argument("expression", help="five cron fields, quoted: '5 2 * * *'")
+        sub.add_argument("--tz", default="UTC", help="IANA time zone (default: UTC)")
+        sub.add_argument("-n", type=int, default=5, help="how many runs (default: 5)")
+        sub.add_argument("--after", help="list runs after this date/datetime (default: now)")
+        sub.set_defaults(handler=_describe if sub is describe else _next)
+    crontab = actions.add_parser("crontab", help="the crontab entry that runs a pipeline")
+    _pipeline_arguments(crontab)
+    crontab.add_argument("--project-dir", default=".", help="working directory of the job")
+    crontab.add_argument("--python", help="interpreter (default: this one, the venv's)")
+    crontab.add_argument("--log-dir", help="log folder (default: PROJECT_DIR/logs)")
+    crontab.set_defaults(handler=_crontab)
+
+    pipeline = commands.add_parser("pipeline", help="run, backfill or export a pipeline")
+    actions = pipeline.add_subparsers(dest="action", required=True, metavar="ACTION")
+    run = actions.add_parser("run", help="run once (what the crontab entry calls)")
+    _pipeline_arguments(run)
+    run.add_argument("--date", help="logical date (default: the tick that fired last)")
+    run.set_defaults(handler=_run)
+    backfill = actions.add_parser("backfill", help="run every scheduled date in a range")
+    _pipeline_arguments(backfill)
+    backfill.add_argument("--start", required=True, help="first day, e.g. 2024-10-01")
+    backfill.add_argument("--end", required=True, help="last day, e.g. 2024-10-07")
+    backfill.set_defaults(handler=_backfill)
+    export = actions.add_parser("export", help="write an Airflow, Dagster or crontab file")
+    _pipeline_arguments(export)
+    export.add_argument("--to", required=True, choices=["airflow", "dagster", "crontab"])
+    export.add_argument("--out", help="file to write (default: print)")
+    export.set_defaults(handler=_export)
+
+
+def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("pipeline", help=f"{' or '.join(PIPELINES)} or module:factory")
+    parser.add_argument("--db", required=True, help="warehouse SQLite file")
+
+
+def _after(args: argparse.Namespace) -> datetime:
+    if not args.after:
+        return datetime.now(UTC)
+    moment = _moment(args.after)
+    return moment if isinstance(moment, datetime) else datetime.combine(moment, datetime.min.time())
+
+
+def _describe(args: argparse.Namespace) -> int:
+    print(describe_cron(args.expression))
+    return _next(args)
+
+
+def _next(args: argparse.Namespace) -> int:
+    for moment in next_runs(args.expression, args.n, after=_after(args), timezone=args.tz):
+        print(f"{moment:%a %Y-%m-%d %H:%M %Z}")
+    return 0
+
+
+def _crontab(args: argparse.Namespace) -> int:
+    print(to_crontab(load_pipeline(args.pipeline), warehouse=_absolute(args.db),
+                     project_dir=_absolute(args.project_dir),
+                     python=args.python, log_dir=args.log_dir and _absolute(args.log_dir)))
+    return 0
+
+
+def _print_report(report: RunReport) -> None:
+    print(report)
+    print(report.table().to_string(index=False))
+
+
+def _run(args: argparse.Namespace) -> int:
+    pipeline = load_pipeline(args.pipeline)
+    if args.date:
+        logical_date = _moment(args.date)
+    else:  # cron starts us just after the tick: the run stands for that tick
+        logical_date = pipeline.cron.previous_run(datetime.now(UTC) + timedelta(seconds=1))
+    conn = connect(_absolute(args.db))
+    try:
+        report = LocalRunner(conn).run(pipeline, logical_date)
+    finally:
+        conn.close()
+    _print_report(report)
+    return 0 if report.state == "success" else 1
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    pipeline = load_pipeline(args.pipeline)
+    conn = connect(_absolute(args.db))
+    try:
+        reports = LocalRunner(conn).backfill(pipeline, _moment(args.start), _moment(args.end))
+    finally:
+        conn.close()
+    for report in reports:
+        print(report)
+    return 0 if all(r.state == "success" for r in reports) else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    pipeline, warehouse = load_pipeline(args.pipeline), _absolute(args.db)
+    if args.to == "airflow":
+        text = to_airflow(pipeline, warehouse=warehouse)
+    elif args.to == "dagster":
+        text = to_dagster(pipeline, warehouse=warehouse)
+    else:
+        text = to_crontab(pipeline, warehouse=warehouse, project_dir=Path.cwd()) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    return 0

@@ -1,0 +1,275 @@
+"""The monitored demo's world: a source that changes every business day, and the pipeline's tasks.
+
+:func:`create_demo_source` creates ``src_customers`` with 200 customers; :func:`change_source`
+plays one business day of new customers and address changes, from a fixed seed, so every replay
+sees the same data. :class:`DemoDay` holds one day's four tasks, extract → validate (the gate)
+→ load → monitor, as plain functions ``task(conn, *, context)`` with the suites they run. Each
+fault of :data:`FAULTS` happens where it would in real life: at the source (a frozen feed, a
+volume spike), in the extract (dropped rows, duplicates, NULLs) or in the load (slow, failing).
+:mod:`course_etl.monitoring.lecture` runs the days and the experiments.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import numpy as np
+
+from course_etl.db import atomic, quote_identifier, table_exists
+from course_etl.errors import CourseEtlError
+from course_etl.loads.engine import LoadResult, incremental_load
+from course_etl.loads.watermarks import read_watermark
+from course_etl.monitoring.checks import CheckResult, run_suite
+from course_etl.monitoring.history import metric_history
+from course_etl.monitoring.runlog import record_check_results
+from course_etl.sample_data import generate_customers
+from course_etl.scheduling.pipeline import Pipeline, RunContext, Task
+from course_etl.scheduling.runner import SimulatedClock, TaskSkipped
+
+__all__ = [
+    "PIPELINE", "SOURCE", "STAGING", "TARGET", "INITIAL_CUSTOMERS", "FAULTS",
+    "VALIDATION_SUITE", "MONITOR_SUITE", "SourceFailure", "check_fault", "as_day",
+    "create_demo_source", "change_source", "count_rows", "extract_staging", "run_start",
+    "DemoDay",
+]
+
+SOURCE = "src_customers"
+SOURCE_SQL = quote_identifier(SOURCE)
+INITIAL_CUSTOMERS = 200
+PIPELINE = "customers_daily"
+STAGING, TARGET = "stg_customers", "dw_customers"
+# The names as they go into SQL, quoted once.
+STAGING_SQL = quote_identifier(STAGING)
+TARGET_SQL = quote_identifier(TARGET)
+
+# The gate: declared per table as plain data, as it would sit in a YAML file.
+VALIDATION_SUITE = {
+    STAGING: [
+        {"check": "row_count_non_decreasing", "blocking": True},
+        {"check": "unique_key", "key": "id", "blocking": True},
+        {"check": "not_null", "column": "name", "blocking": True},
+        {"check": "freshness", "column": "updated_at",
+         "warn_after": {"count": 12, "period": "hour"},
+         "error_after": {"count": 2, "period": "day"}},
+        {"check": "volume_anomaly", "metric": "rows_to_load", "min_history": 7},
+    ],
+}
+MONITOR_SUITE = {
+    TARGET: [{"check": "duration_anomaly", "metric": "load_seconds", "min_history": 7}],
+}
+RUN_HOUR = timedelta(hours=2, minutes=5)  # the lecture's cron: 5 2 * * *
+
+
+class SourceFailure(CourseEtlError, ConnectionError):
+    """The injected 'failing task' fault: the connection dropped mid-load."""
+
+
+FAULTS: Mapping[str, str] = {
+    "none": "no fault: a normal day",
+    "rows_dropped": "the export lost 30% of the rows (rows dropped at source)",
+    "duplicate_keys": "an extract bug wrote 5 customers twice (duplicate keys)",
+    "stale_source": "the source feed froze: no change since yesterday (stale source)",
+    "null_names": "an upstream schema change blanked 4 names (NULLs in a required column)",
+    "slow_task": "the load waited 9 minutes on a lock (a slow task)",
+    "failing_task": "the warehouse connection dropped during the load (a failing task)",
+    "volume_spike": "a marketing import added 15x the usual new customers (a volume spike)",
+}
+
+
+def check_fault(fault: str) -> None:
+    """Raises CourseEtlError naming the known faults when ``fault`` is not one of them."""
+    if fault not in FAULTS:
+        raise CourseEtlError(f"unknown fault {fault!r} (known: {', '.join(FAULTS)})")
+
+
+def as_day(value: date | str) -> date:
+    """A date, from a date or an ISO string."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def create_demo_source(conn: sqlite3.Connection, *, seed: int = 6) -> int:
+    """(Re)create ``src_customers`` with 200 customers last changed on 2024-09-30."""
+    frame = generate_customers(INITIAL_CUSTOMERS, seed=seed)
+    frame["updated_at"] = "2024-09-30 12:00:00"
+    with atomic(conn):
+        conn.execute(f"DROP TABLE IF EXISTS {SOURCE_SQL}")
+        conn.execute(f"CREATE TABLE {SOURCE_SQL} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                     "city TEXT, updated_at TEXT NOT NULL)")
+        conn.executemany(f"INSERT INTO {SOURCE_SQL} VALUES (?, ?, ?, ?)",
+                         frame[["id", "name", "city", "updated_at"]].itertuples(
+                             index=False, name=None))
+    return INITIAL_CUSTOMERS
+
+
+def change_source(
+    conn: sqlite3.Connection, day: date | str, *, fault: str = "none", seed: int = 6
+) -> dict[str, int]:
+    """The source's business day: new customers and address changes stamped during ``day``.
+
+    ``stale_source`` writes nothing; ``volume_spike`` inserts 15 times the usual new customers.
+    Returns the counts written.
+    """
+    check_fault(fault)
+    day = as_day(day)
+    if fault == "stale_source":
+        return {"inserted": 0, "updated": 0}
+    rng = np.random.default_rng([seed, day.toordinal()])
+    inserts = int(rng.poisson(12)) * (15 if fault == "volume_spike" else 1)
+    updates = int(rng.poisson(18))
+    start = datetime.combine(day, datetime.min.time())
+
+    def stamps(n: int) -> list[str]:
+        seconds = np.sort(rng.integers(6 * 3600, 22 * 3600, size=n))
+        return [(start + timedelta(seconds=int(s))).strftime("%Y-%m-%d %H:%M:%S")
+                for s in seconds]
+
+    with atomic(conn):
+        max_id, = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {SOURCE_SQL}").fetchone()
+        new = generate_customers(inserts, seed=int(rng.integers(1 << 30)))
+        conn.executemany(
+            f"INSERT INTO {SOURCE_SQL} VALUES (?, ?, ?, ?)",
+            [(max_id + i + 1, name, city, stamp) for i, (name, city, stamp) in
+             enumerate(zip(new["name"], new["city"], stamps(inserts), strict=True))])
+        ids = rng.choice(np.arange(1, max_id + 1), size=min(updates, max_id), replace=False)
+        cities = generate_customers(len(ids), seed=int(rng.integers(1 << 30)))["city"]
+        conn.executemany(
+            f"UPDATE {SOURCE_SQL} SET city = ?, updated_at = ? WHERE id = ?",
+            [(city, stamp, int(i)) for i, city, stamp in
+             zip(np.sort(ids), cities, stamps(len(ids)), strict=True)])
+    return {"inserted": inserts, "updated": len(ids)}
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What a task read and wrote; the recorder stores them as ``rows_in``/``rows_out``."""
+
+    rows_read: int
+    rows_written: int | None
+
+
+def count_rows(conn: sqlite3.Connection, table: str) -> int:
+    if not table_exists(conn, table):
+        return 0
+    return conn.execute(f"SELECT COUNT(*) FROM {quote_identifier(table)}").fetchone()[0]
+
+
+def extract_staging(conn: sqlite3.Connection, fault: str,
+                    rng: np.random.Generator) -> tuple[int, int]:
+    """Snapshot the source into staging, then apply the extract-side fault. Returns rows in/out."""
+    with atomic(conn):
+        conn.execute(f"DROP TABLE IF EXISTS {STAGING_SQL}")
+        # No constraints on purpose: staging holds whatever arrived, the checks judge it.
+        conn.execute(f"CREATE TABLE {STAGING_SQL} "
+                     "(id INTEGER, name TEXT, city TEXT, updated_at TEXT)")
+        conn.execute(f"INSERT INTO {STAGING_SQL} "
+                     f"SELECT id, name, city, updated_at FROM {SOURCE_SQL}")
+        rows_in = count_rows(conn, SOURCE)
+        ids = [r[0] for r in conn.execute(f"SELECT id FROM {STAGING_SQL} ORDER BY id")]
+        if fault == "rows_dropped":
+            lost = rng.choice(ids, size=int(0.3 * len(ids)), replace=False)
+            conn.executemany(f"DELETE FROM {STAGING_SQL} WHERE id = ?", [(int(i),) for i in lost])
+        elif fault == "duplicate_keys":
+            twice = rng.choice(ids, size=5, replace=False)
+            conn.executemany(f"INSERT INTO {STAGING_SQL} SELECT * FROM {STAGING_SQL} "
+                             "WHERE id = ?", [(int(i),) for i in twice])
+        elif fault == "null_names":
+            blank = rng.choice(ids, size=4, replace=False)
+            conn.executemany(f"UPDATE {STAGING_SQL} SET name = NULL WHERE id = ?",
+                             [(int(i),) for i in blank])
+    return rows_in, count_rows(conn, STAGING)
+
+
+def run_start(day: date) -> datetime:
+    """Runs start at 02:05 the day after their logical date, like an Airflow daily interval."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time()) + RUN_HOUR
+
+
+def rows_to_load(conn: sqlite3.Connection) -> int:
+    """The rows the next incremental load will read: at or past the stored watermark."""
+    if not table_exists(conn, TARGET):
+        return count_rows(conn, STAGING)
+    stored = read_watermark(conn, TARGET, "updated_at")
+    if stored is None:
+        return count_rows(conn, STAGING)
+    return conn.execute(f"SELECT COUNT(*) FROM {STAGING_SQL} WHERE updated_at >= ?",
+                        (stored.value,)).fetchone()[0]
+
+
+class DemoDay:
+    """One day of the monitored pipeline: its four tasks, and what they share.
+
+    The tasks are plain methods ``task(conn, *, context)`` that share the day's ``fault``, one
+    seeded random stream (drawn in task order, so a replay is exact) and the ``clock`` each
+    advances by its simulated duration. ``results`` collects the checks validate and monitor
+    ran; ``unexpected`` keeps an error that is no injected fault (a bug), to be raised again.
+    """
+
+    def __init__(self, day: date, fault: str, clock: SimulatedClock, *, seed: int = 6):
+        self.day, self.fault, self.clock = day, fault, clock
+        self.rng = np.random.default_rng([seed, day.toordinal(), 1])
+        self.results: list[CheckResult] = []
+        self.blocked = False
+        self.unexpected: Exception | None = None
+
+    def extract(self, conn: sqlite3.Connection, *, context: RunContext) -> Rows:
+        rows_in, rows_out = extract_staging(conn, self.fault, self.rng)
+        self.clock.advance(18 + self.rng.normal(0, 1.5))
+        return Rows(rows_in, rows_out)
+
+    def validate(self, conn: sqlite3.Connection, *, context: RunContext) -> Rows:
+        """The gate: the validation suite on staging; its blocking failures stop the load."""
+        history = metric_history(conn, PIPELINE, "load", "rows_in",
+                                 before_run_id=context.run_id)
+        report = run_suite(
+            conn, VALIDATION_SUITE, now=self.clock(),
+            previous_row_counts={STAGING: count_rows(conn, TARGET)},
+            metrics={"rows_to_load": (rows_to_load(conn), history)})
+        self.results += report.results
+        self.blocked = report.blocked
+        record_check_results(conn, context.run_id, report.results)
+        self.clock.advance(4 + self.rng.normal(0, 0.5))
+        return Rows(count_rows(conn, STAGING), None)
+
+    def load(self, conn: sqlite3.Connection, *, context: RunContext) -> LoadResult:
+        if self.blocked:
+            raise TaskSkipped("held back by blocking check(s)")
+        if self.fault == "failing_task":
+            self.clock.advance(7)
+            raise SourceFailure("connection to the warehouse reset by peer during the upsert")
+        result = incremental_load(conn, STAGING, TARGET, key="id", watermark="updated_at",
+                                  reconcile_deletes=True)
+        self.clock.advance(25 + result.rows_read / 20 + self.rng.normal(0, 2)
+                           + (540 if self.fault == "slow_task" else 0))
+        return result
+
+    def monitor(self, conn: sqlite3.Connection, *, context: RunContext) -> None:
+        """Today's load duration against the earlier ones (the recorder logged it already)."""
+        seconds = metric_history(conn, PIPELINE, "load", "seconds", limit=31)
+        report = run_suite(conn, MONITOR_SUITE, metrics={
+            "load_seconds": (seconds[-1], seconds[:-1])})
+        self.results += report.results
+        record_check_results(conn, context.run_id, report.results)
+        self.clock.advance(1)
+
+    def pipeline(self) -> Pipeline:
+        """extract >> validate >> load >> monitor, daily (the date names the business day)."""
+        steps = [Task(self._watched(step), name=step.__name__)
+                 for step in (self.extract, self.validate, self.load, self.monitor)]
+        steps[0] >> steps[1] >> steps[2] >> steps[3]
+        return Pipeline(PIPELINE, steps, schedule="@daily", start_date=date(2000, 1, 1),
+                        description="the lecture's customers job, monitored")
+
+    def _watched(self, step: Callable) -> Callable:
+        def run(conn: sqlite3.Connection, *, context: RunContext):
+            try:
+                return step(conn, context=context)
+            except (TaskSkipped, SourceFailure):
+                raise  # the day's injected fault, or the gate: the report tells them
+            except Exception as error:
+                self.unexpected = error
+                raise
+
+        return run

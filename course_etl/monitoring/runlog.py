@@ -1,0 +1,392 @@
+"""The run log's writer: pipeline runs, task runs, check results and alerts, in the warehouse.
+
+Airflow keeps task instances in its metadata database; course_etl keeps the same facts in tables
+next to the data (:mod:`~course_etl.monitoring.tables`). :class:`RunLog` writes them:
+``run_log.task(run_id, "load")`` records the start in its own committed transaction, runs the
+task's body in a second one that also records the success, and when the body raises, lets that
+roll back and records the failure in a third, so a failing task never takes its own record with
+it. Logging is opt-in: the load engine never looks at these tables (loads are logged by
+:mod:`~course_etl.monitoring.loadlog` when a caller asks) and the readers in
+:mod:`~course_etl.monitoring.history` never create them. Times come from a clock of
+:mod:`course_etl.scheduling.runner` (``SimulatedClock`` replays a day deterministically).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from course_etl.db import atomic
+from course_etl.errors import CourseEtlError
+from course_etl.monitoring.tables import (  # the names are re-exported: callers know them here
+    ALERTS_TABLE,
+    ALERTS_TABLE_SQL,
+    CHECKS_TABLE,
+    CHECKS_TABLE_SQL,
+    LOADS_TABLE,
+    RUN_STATUSES,
+    RUNS_TABLE,
+    RUNS_TABLE_SQL,
+    TASK_STATUSES,
+    TASKS_TABLE,
+    TASKS_TABLE_SQL,
+    ensure_runlog_tables,
+)
+from course_etl.scheduling.runner import RealClock
+
+__all__ = [
+    "RUNS_TABLE", "TASKS_TABLE", "LOADS_TABLE", "CHECKS_TABLE", "ALERTS_TABLE", "RUN_STATUSES",
+    "TASK_STATUSES", "ensure_runlog_tables",  # from .tables, re-exported
+    "RunLogError", "TaskRun", "RunLog", "record_check_results", "record_alert_delivery",
+    "add_run_note", "format_error",
+]
+
+
+class RunLogError(CourseEtlError):
+    """The run log was used in a way that could lose a record (e.g. inside an open transaction)."""
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """The run log stores naive timestamps: an aware moment is converted to UTC first."""
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def stamp(moment: datetime) -> str:
+    """A moment as the run log writes it: ``2024-10-02 02:05:00``."""
+    return naive_utc(moment).isoformat(sep=" ", timespec="seconds")
+
+
+def format_error(error: BaseException) -> str:
+    """The error text stored in the log: the exception's type and message, one line."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+@dataclass
+class TaskRun:
+    """The handle a running task gets: its ids, and where it reports the rows it read and wrote.
+
+    ``defer(record)`` keeps a callable that writes a record which must survive the task's
+    rollback (a failed load's record): the run log calls it after the task's transaction ends.
+    """
+
+    task_run_id: int
+    run_id: int | None
+    task: str
+    attempt: int
+    rows_in: int | None = None
+    rows_out: int | None = None
+    status: str = "running"
+    error: str | None = None
+    seconds: float | None = field(default=None, repr=False)
+    deferred: list[Callable[[], object]] = field(default_factory=list, repr=False)
+
+    def set_rows(self, *, rows_in: int | None = None, rows_out: int | None = None) -> None:
+        """Report row counts; they are written with the task's end record."""
+        for name, value in (("rows_in", rows_in), ("rows_out", rows_out)):
+            if value is not None and (not isinstance(value, int) or value < 0):
+                raise RunLogError(f"{name} of task {self.task!r} must be an int >= 0, "
+                                  f"not {value!r}")
+        if rows_in is not None:
+            self.rows_in = rows_in
+        if rows_out is not None:
+            self.rows_out = rows_out
+
+    def use_load(self, result) -> None:
+        """Take rows in/out from a LoadResult: rows read, and rows written."""
+        self.set_rows(rows_in=result.rows_read, rows_out=result.rows_written)
+
+    def defer(self, record: Callable[[], object]) -> None:
+        """Write ``record()`` once the task's own transaction has ended (committed or not)."""
+        self.deferred.append(record)
+
+
+def rows_of(result: object) -> tuple[int | None, int | None]:
+    """(rows in, rows out) of a task's return value: a LoadResult-like object, or an int out."""
+    if hasattr(result, "rows_read") and hasattr(result, "rows_written"):
+        return result.rows_read, result.rows_written
+    if isinstance(result, int) and not isinstance(result, bool):
+        return None, result
+    return None, None
+
+
+class RunLog:
+    """Writes pipeline and task runs to the run log of ``conn`` (creating its tables).
+
+    ``start_run``, ``start_task``, ``finish_task``, ``record_task_run`` and ``finish_run`` write
+    one record each; ``run(...)`` and ``task(...)`` wrap them as context managers, and
+    ``recorded(task)`` as a decorator. ``clock()`` gives the current moment (a
+    ``SimulatedClock`` makes a replay deterministic); by default, UTC wall-clock time.
+    """
+
+    def __init__(
+        self, conn: sqlite3.Connection, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.conn = conn
+        self.clock = clock or RealClock()
+        ensure_runlog_tables(conn)
+
+    def _now(self) -> datetime:
+        return naive_utc(self.clock())
+
+    def start_run(self, pipeline: str, logical_date: object = None) -> int:
+        """Record that ``pipeline`` started for ``logical_date``; returns the new run id."""
+        if not isinstance(pipeline, str) or not pipeline:
+            raise RunLogError(f"pipeline name must be a non-empty string, not {pipeline!r}")
+        date_text = None if logical_date is None else str(logical_date)
+        with atomic(self.conn):
+            cursor = self.conn.execute(
+                f"INSERT INTO {RUNS_TABLE_SQL} (pipeline, logical_date, status, started_at) "
+                "VALUES (?, ?, 'running', ?)",
+                (pipeline, date_text, stamp(self._now())),
+            )
+        return cursor.lastrowid
+
+    def start_task(self, run_id: int | None, task: str, *, attempt: int = 1) -> int:
+        """Record that ``task`` (attempt ``attempt``) started; returns the task run id."""
+        if not isinstance(task, str) or not task:
+            raise RunLogError(f"task name must be a non-empty string, not {task!r}")
+        if not isinstance(attempt, int) or attempt < 1:
+            raise RunLogError(f"attempt of task {task!r} must be an int >= 1, not {attempt!r}")
+        with atomic(self.conn):
+            cursor = self.conn.execute(
+                f"INSERT INTO {TASKS_TABLE_SQL} (run_id, task, attempt, status, started_at) "
+                "VALUES (?, ?, ?, 'running', ?)",
+                (run_id, task, attempt, stamp(self._now())),
+            )
+        return cursor.lastrowid
+
+    def finish_task(
+        self, task_run_id: int, status: str, *, rows_in: int | None = None,
+        rows_out: int | None = None, error: str | BaseException | None = None,
+    ) -> None:
+        """Record how a task run ended: ``success``, ``failed`` or ``skipped``."""
+        _check_task_status(status)
+        if isinstance(error, BaseException):
+            error = format_error(error)
+        now = self._now()
+        with atomic(self.conn):
+            started = self.conn.execute(
+                f"SELECT started_at FROM {TASKS_TABLE_SQL} WHERE task_run_id = ?", (task_run_id,)
+            ).fetchone()
+            if started is None:
+                raise RunLogError(f"unknown task run id {task_run_id!r}: start it first")
+            seconds = (now - datetime.fromisoformat(started[0])).total_seconds()
+            self.conn.execute(
+                f"UPDATE {TASKS_TABLE_SQL} SET status = ?, finished_at = ?, seconds = ?, "
+                "rows_in = ?, rows_out = ?, error = ? WHERE task_run_id = ?",
+                (status, stamp(now), seconds, rows_in, rows_out, error, task_run_id),
+            )
+
+    def record_task_run(
+        self, run_id: int | None, task: str, *, attempt: int, status: str,
+        started_at: datetime, finished_at: datetime, rows_in: int | None = None,
+        rows_out: int | None = None, error: str | None = None,
+    ) -> int:
+        """Record a task run that already happened (times given), in one transaction.
+
+        For runners that report attempts after the fact, like the scheduling runner.
+        """
+        _check_task_status(status)
+        if finished_at < started_at:
+            raise RunLogError(f"task {task!r} finished before it started "
+                              f"({stamp(finished_at)} < {stamp(started_at)})")
+        with atomic(self.conn):
+            cursor = self.conn.execute(
+                f"INSERT INTO {TASKS_TABLE_SQL} (run_id, task, attempt, status, started_at, "
+                "finished_at, seconds, rows_in, rows_out, error) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, task, attempt, status, stamp(started_at), stamp(finished_at),
+                 (finished_at - started_at).total_seconds(), rows_in, rows_out, error),
+            )
+        return cursor.lastrowid
+
+    def finish_run(
+        self, run_id: int, status: str | None = None, *, error: str | BaseException | None = None
+    ) -> str:
+        """Record how a run ended and return its status.
+
+        Without ``status`` it follows from the run's records: ``failed`` if any task's last
+        attempt failed (or ``error`` is given), else ``blocked`` if a blocking check failed,
+        ``warning`` if a check warned or failed, else ``success``.
+        """
+        if isinstance(error, BaseException):
+            error = format_error(error)
+        if status is None:
+            status = "failed" if error else self._status_from_records(run_id)
+        if status not in RUN_STATUSES or status == "running":
+            raise RunLogError(
+                f"unknown run status {status!r} (use success, warning, blocked, failed)")
+        now = self._now()
+        with atomic(self.conn):
+            started = self.conn.execute(
+                f"SELECT started_at FROM {RUNS_TABLE_SQL} WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            if started is None:
+                raise RunLogError(f"unknown run id {run_id!r}: start it with start_run first")
+            seconds = (now - datetime.fromisoformat(started[0])).total_seconds()
+            self.conn.execute(
+                f"UPDATE {RUNS_TABLE_SQL} SET status = ?, finished_at = ?, seconds = ?, "
+                "error = COALESCE(?, error) WHERE run_id = ?",
+                (status, stamp(now), seconds, error, run_id),
+            )
+        return status
+
+    def _status_from_records(self, run_id: int) -> str:
+        failed_tasks, = self.conn.execute(
+            f"SELECT COUNT(*) FROM {TASKS_TABLE_SQL} AS t WHERE run_id = ? AND status = 'failed' "
+            f"AND attempt = (SELECT MAX(attempt) FROM {TASKS_TABLE_SQL} WHERE run_id = t.run_id "
+            "AND task = t.task)",
+            (run_id,),
+        ).fetchone()
+        blocked, flagged = self.conn.execute(
+            f"SELECT COALESCE(SUM(status = 'fail' AND blocking), 0), "
+            f"COALESCE(SUM(status != 'pass'), 0) FROM {CHECKS_TABLE_SQL} WHERE run_id = ?",
+            (run_id,),
+        ).fetchone()
+        if failed_tasks:
+            return "failed"
+        return "blocked" if blocked else "warning" if flagged else "success"
+
+    def note(self, run_id: int, text: str) -> None:
+        """Append a line to the run's notes (e.g. an alert channel that failed)."""
+        add_run_note(self.conn, run_id, text)
+
+    # --- context managers and decorator ---------------------------------------------------
+
+    @contextlib.contextmanager
+    def task(
+        self, run_id: int | None, task: str, *, attempt: int = 1
+    ) -> Iterator[TaskRun]:
+        """Run the block as task ``task`` of run ``run_id`` and record how it went.
+
+        Three transactions: the start is committed first (a crash leaves a 'running' row behind,
+        which is itself a signal); the block and its success record commit together; when the
+        block raises, its transaction rolls back and the failure (with the error text) is
+        recorded in a fresh one, then the exception propagates. Records the block deferred
+        (:meth:`TaskRun.defer`) are written after its transaction, whatever its fate.
+        Raises RunLogError when called inside an open transaction: the failure record would
+        roll back with the caller's work.
+        """
+        if self.conn.in_transaction:
+            raise RunLogError(
+                f"task {task!r} started inside an open transaction: its failure record would "
+                "roll back with it. Start tasks outside atomic() blocks.")
+        task_run_id = self.start_task(run_id, task, attempt=attempt)
+        handle = TaskRun(task_run_id, run_id, task, attempt)
+        try:
+            with atomic(self.conn):
+                yield handle
+                self.finish_task(task_run_id, "success", rows_in=handle.rows_in,
+                                 rows_out=handle.rows_out)
+        except BaseException as error:
+            # atomic() has rolled the task's own writes back; this record is a new transaction.
+            handle.status, handle.error = "failed", format_error(error)
+            self.finish_task(task_run_id, "failed", rows_in=handle.rows_in,
+                             rows_out=handle.rows_out, error=error)
+            raise
+        else:
+            handle.status = "success"
+        finally:
+            for record in handle.deferred:
+                record()
+            handle.seconds = self.conn.execute(
+                f"SELECT seconds FROM {TASKS_TABLE_SQL} WHERE task_run_id = ?", (task_run_id,)
+            ).fetchone()[0]
+
+    @contextlib.contextmanager
+    def run(self, pipeline: str, logical_date: object = None) -> Iterator[int]:
+        """Record a whole pipeline run around the block; yields the run id.
+
+        The run ends ``failed`` with the error when the block raises, else with the status its
+        records imply (call ``finish_run`` yourself inside the block to set another one).
+        """
+        run_id = self.start_run(pipeline, logical_date)
+        try:
+            yield run_id
+        except BaseException as error:
+            self.finish_run(run_id, "failed", error=error)
+            raise
+        if self.conn.execute(f"SELECT status FROM {RUNS_TABLE_SQL} WHERE run_id = ?",
+                             (run_id,)).fetchone()[0] == "running":
+            self.finish_run(run_id)
+
+    def recorded(self, task: str, *, attempt: int = 1) -> Callable:
+        """Decorator: ``fn(run_id, *args)`` runs as a recorded task of run ``run_id``.
+
+        A LoadResult return value fills rows in/out; an int return value is taken as rows out.
+        """
+
+        def decorate(function: Callable) -> Callable:
+            @functools.wraps(function)
+            def wrapper(run_id: int | None, *args, **kwargs):
+                with self.task(run_id, task, attempt=attempt) as handle:
+                    result = function(*args, **kwargs)
+                    rows_in, rows_out = rows_of(result)
+                    handle.set_rows(rows_in=rows_in, rows_out=rows_out)
+                    return result
+
+            return wrapper
+
+        return decorate
+
+
+def _check_task_status(status: str) -> None:
+    if status not in TASK_STATUSES or status == "running":
+        raise RunLogError(f"unknown task status {status!r} "
+                          "(use success, failed, skipped, upstream_failed)")
+
+
+def add_run_note(conn: sqlite3.Connection, run_id: int | None, text: str) -> None:
+    """Append one line of text to a run's notes (no-op without a run id)."""
+    if run_id is None:
+        return
+    with atomic(conn):
+        conn.execute(
+            f"UPDATE {RUNS_TABLE_SQL} SET notes = CASE WHEN notes IS NULL THEN ? "
+            "ELSE notes || char(10) || ? END WHERE run_id = ?",
+            (text, text, run_id),
+        )
+
+
+def record_check_results(conn: sqlite3.Connection, run_id: int | None, results) -> int:
+    """Store check results (:mod:`course_etl.monitoring.checks`) for a run; returns how many."""
+    ensure_runlog_tables(conn)
+    rows = [
+        (run_id, r.table, r.name, r.status, int(r.blocking), _text(r.observed),
+         _text(r.expected), r.message)
+        for r in results
+    ]
+    with atomic(conn):
+        conn.executemany(
+            f"INSERT INTO {CHECKS_TABLE_SQL} (run_id, table_name, check_name, status, blocking, "
+            "observed, expected, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    return len(rows)
+
+
+def record_alert_delivery(
+    conn: sqlite3.Connection, *, run_id: int | None, alert_key: str, severity: str,
+    channel: str, status: str, sent_at: datetime, subject: str, error: str | None = None,
+) -> None:
+    """Store one alert delivery attempt (sent, throttled, failed or disabled)."""
+    ensure_runlog_tables(conn)
+    with atomic(conn):
+        conn.execute(
+            f"INSERT INTO {ALERTS_TABLE_SQL} (run_id, alert_key, severity, channel, status, "
+            "sent_at, subject, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, alert_key, severity, channel, status, stamp(sent_at), subject, error),
+        )
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

@@ -1,0 +1,294 @@
+"""The course's one visual language: palette, fonts, canvas and drawing helpers, figures to PNG.
+
+Every picture in course_etl (the lecture diagrams, the scheduling pictures, the dashboards, the
+medallion charts, the widgets' charts) takes its colours from the colour-blind safe Okabe–Ito
+palette (``OKABE_ITO``) and the category maps built on it, its font sizes from ``FONT_*``, and is
+drawn inside :func:`pinned_style`, so a user's matplotlibrc or a notebook theme cannot change it.
+The ``draw_*`` helpers place boxes, arrows, bands and legends on a canvas addressed in units of
+0.1 inch (:func:`new_canvas`). :func:`to_png` turns any figure into PNG bytes for an
+``ipywidgets.Image`` or ``IPython.display.Image``: sharp on a high-density screen, no metadata.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
+from typing import NamedTuple
+
+import matplotlib
+import matplotlib.style
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
+
+__all__ = [
+    "CHECK_COLORS",
+    "COLOR_GROUPS",
+    "CONFIG_LAYER_COLORS",
+    "DPI",
+    "FIGSIZE_INCHES",
+    "FONT_BODY",
+    "FONT_HEADING",
+    "FONT_SMALL",
+    "FONT_TITLE",
+    "INK",
+    "MEDALLION_COLORS",
+    "MONO",
+    "MUTED_INK",
+    "NEUTRAL_GREY",
+    "OKABE_ITO",
+    "PANEL",
+    "ROW_COLORS",
+    "TASK_STATE_COLORS",
+    "Box",
+    "draw_arrow",
+    "draw_band",
+    "draw_box",
+    "draw_legend",
+    "draw_legend_from_handles",
+    "draw_panel",
+    "draw_text",
+    "new_canvas",
+    "pinned_style",
+    "to_png",
+    "with_pinned_style",
+]
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision
+# deficiencies. Every category colour below is taken from here (plus one neutral grey).
+OKABE_ITO: Mapping[str, str] = MappingProxyType(
+    {
+        "black": "#000000",
+        "orange": "#E69F00",
+        "sky_blue": "#56B4E9",
+        "bluish_green": "#009E73",
+        "yellow": "#F0E442",
+        "blue": "#0072B2",
+        "vermillion": "#D55E00",
+        "reddish_purple": "#CC79A7",
+    }
+)
+NEUTRAL_GREY = "#BBBBBB"  # "not copied", "silver", "defaults": categories that should look quiet
+INK = "#222222"  # text and outlines: softer than pure black, still > 15:1 contrast on white
+MUTED_INK = "#555555"  # secondary text (subtitles, notes); still > 7:1 contrast on white
+PANEL = "#F3F3F3"  # background bands that group things without competing with the content
+
+TASK_STATE_COLORS: Mapping[str, str] = MappingProxyType(
+    {  # same hues as the Airflow UI uses for these states, where Okabe–Ito allows
+        "success": OKABE_ITO["bluish_green"],
+        "failed": OKABE_ITO["vermillion"],
+        "up_for_retry": OKABE_ITO["yellow"],
+        "upstream_failed": OKABE_ITO["orange"],
+    }
+)
+CHECK_COLORS: Mapping[str, str] = MappingProxyType(
+    {
+        "pass": TASK_STATE_COLORS["success"],
+        "warn": TASK_STATE_COLORS["up_for_retry"],
+        "fail": TASK_STATE_COLORS["failed"],
+    }
+)
+ROW_COLORS: Mapping[str, str] = MappingProxyType(
+    {"copied": OKABE_ITO["blue"], "not copied": NEUTRAL_GREY}
+)
+CONFIG_LAYER_COLORS: Mapping[str, str] = MappingProxyType(
+    {  # lowest precedence first
+        "defaults": NEUTRAL_GREY,
+        "config file": OKABE_ITO["sky_blue"],
+        "environment variables": OKABE_ITO["bluish_green"],
+        "explicit overrides": OKABE_ITO["orange"],
+    }
+)
+MEDALLION_COLORS: Mapping[str, str] = MappingProxyType(
+    {
+        "bronze": OKABE_ITO["vermillion"],
+        "silver": NEUTRAL_GREY,
+        "gold": OKABE_ITO["orange"],
+    }
+)
+# Colours that must stay distinguishable from each other, per picture; the tests simulate
+# colour-vision deficiencies on exactly these.
+COLOR_GROUPS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "task state": TASK_STATE_COLORS,
+        "check result": CHECK_COLORS,
+        "row status": ROW_COLORS,
+        "config layer": CONFIG_LAYER_COLORS,
+        "medallion layer": MEDALLION_COLORS,
+    }
+)
+
+FIGSIZE_INCHES = (10.0, 6.0)
+DPI = 100  # 1000 x 600 px: shown at natural size in a notebook cell, so 9 pt stays readable
+# The canvas is addressed in "units" of 0.1 inch: x 0..100, y 0..60 (equal aspect).
+CANVAS_WIDTH, CANVAS_HEIGHT = 100, 60
+
+FONT_TITLE = 15
+FONT_HEADING = 12
+FONT_BODY = 10.5
+FONT_SMALL = 9.5  # the smallest size used anywhere; 9 pt is the legibility floor
+MONO = "DejaVu Sans Mono"
+
+# Pin every style setting so a user's matplotlibrc or a notebook theme cannot change the output.
+_STYLE_OVERRIDES = {
+    "font.family": "DejaVu Sans",  # bundled with matplotlib, so the same font everywhere
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.edgecolor": "white",
+    "savefig.transparent": False,
+    "text.color": INK,
+    "axes.edgecolor": INK,
+    "axes.labelcolor": INK,
+    "xtick.color": INK,
+    "ytick.color": INK,
+}
+
+
+@contextlib.contextmanager
+def pinned_style() -> Iterator[None]:
+    with matplotlib.style.context(["default", _STYLE_OVERRIDES]):
+        yield
+
+
+def with_pinned_style(draw_function: Callable[[], Figure]) -> Callable[[], Figure]:
+    @functools.wraps(draw_function)
+    def wrapper() -> Figure:
+        with pinned_style():
+            return draw_function()
+
+    return wrapper
+
+
+class Box(NamedTuple):
+    """A drawn box; its edge midpoints are where arrows attach."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def left(self) -> tuple[float, float]:
+        return (self.x, self.y + self.h / 2)
+
+    @property
+    def right(self) -> tuple[float, float]:
+        return (self.x + self.w, self.y + self.h / 2)
+
+    @property
+    def top(self) -> tuple[float, float]:
+        return (self.x + self.w / 2, self.y + self.h)
+
+    @property
+    def bottom(self) -> tuple[float, float]:
+        return (self.x + self.w / 2, self.y)
+
+
+def new_canvas(title: str, subtitle: str) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=FIGSIZE_INCHES, dpi=DPI, facecolor="white")
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, CANVAS_WIDTH)
+    ax.set_ylim(0, CANVAS_HEIGHT)
+    ax.set_axis_off()
+    ax.text(2, 57.2, title, size=FONT_TITLE, weight="bold", va="center")
+    ax.text(2, 53.9, subtitle, size=FONT_SMALL, color=MUTED_INK, va="center")
+    return fig, ax
+
+
+def draw_box(
+    ax: Axes,
+    xy: tuple[float, float],
+    w: float,
+    h: float,
+    text: str,
+    color: str,
+    *,
+    size: float = FONT_BODY,
+    weight: str = "normal",
+    family: str | None = None,
+    linestyle: str = "-",
+) -> Box:
+    """Rounded box with centred text; ``xy`` is the lower-left corner."""
+    x, y = xy
+    ax.add_patch(
+        FancyBboxPatch(
+            (x, y), w, h, boxstyle="round,pad=0,rounding_size=0.8",
+            facecolor=color, edgecolor=INK, linewidth=1.2, linestyle=linestyle,
+        )
+    )
+    if text:
+        ax.text(
+            x + w / 2, y + h / 2, text, ha="center", va="center", size=size, weight=weight,
+            family=family, linespacing=1.35,
+        )
+    return Box(x, y, w, h)
+
+
+def draw_panel(
+    ax: Axes, xy: tuple[float, float], w: float, h: float, heading: str, color: str
+) -> Box:
+    """Box with a coloured heading strip: the colour names the category, the body stays white."""
+    x, y = xy
+    strip = 3.2
+    draw_box(ax, (x, y), w, h, "", "white")
+    ax.add_patch(
+        FancyBboxPatch(
+            (x, y + h - strip), w, strip, boxstyle="round,pad=0,rounding_size=0.8",
+            facecolor=color, edgecolor=INK, linewidth=1.2,
+        )
+    )
+    ax.text(x + w / 2, y + h - strip / 2, heading, ha="center", va="center",
+            size=FONT_HEADING, weight="bold")
+    return Box(x, y, w, h)
+
+
+def draw_band(ax: Axes, xy: tuple[float, float], w: float, h: float) -> None:
+    """Light background band that groups a lane or a region."""
+    ax.add_patch(
+        FancyBboxPatch(xy, w, h, boxstyle="round,pad=0,rounding_size=1.0",
+                       facecolor=PANEL, edgecolor="none")
+    )
+
+
+def draw_arrow(
+    ax: Axes, start: tuple[float, float], end: tuple[float, float], *, linestyle: str = "-"
+) -> None:
+    """Straight arrow that ends exactly at ``end`` (no shrinking), so it touches box edges."""
+    ax.add_patch(
+        FancyArrowPatch(
+            start, end, arrowstyle="-|>", mutation_scale=14, color=INK, linewidth=1.5,
+            linestyle=linestyle, shrinkA=0, shrinkB=0,
+        )
+    )
+
+
+def draw_text(ax: Axes, xy: tuple[float, float], text: str, **style: object) -> None:
+    style = {"size": FONT_BODY, "va": "center", **style}
+    ax.text(*xy, text, **style)
+
+
+def draw_legend(ax: Axes, entries: Mapping[str, str]) -> None:
+    """Colour legend along the bottom edge, one row."""
+    draw_legend_from_handles(
+        ax, [Patch(facecolor=color, edgecolor=INK, label=label) for label, color in entries.items()]
+    )
+
+
+def draw_legend_from_handles(ax: Axes, handles: list[Patch]) -> None:
+    ax.legend(
+        handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncol=len(handles),
+        frameon=False, fontsize=FONT_SMALL, handlelength=1.6, handleheight=1.1, columnspacing=2.0,
+    )
+
+
+
+def to_png(fig: Figure, *, dpi: float | None = None) -> bytes:
+    """``fig`` as PNG bytes (at ``dpi``, default the figure's own), white background, no
+    metadata, so the same figure gives the same bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi or fig.dpi, facecolor="white",
+                metadata={"Software": None})
+    return buffer.getvalue()
