@@ -2,8 +2,9 @@
 
 The fenced ```bash / ```sh / ```shell blocks are extracted and each block runs as one bash script
 (`set -e`, so the first failing command fails the test and is named), with a timeout, in a fresh
-temporary directory, with the course's environment activated the way the README says (its
-Python first on PATH) and no warehouse but the ones the commands create there.
+clone of the repository in a temporary directory (the README's commands run in the repository
+folder), with the course's environment activated the way the README says (its Python first on
+PATH) and no warehouse but the ones the commands create there.
 
 Placeholders: `[...]` marks optional arguments and is dropped; `<this repository>` becomes this
 checkout (a local `git clone`). Not run, and said so in the skip reason:
@@ -93,13 +94,14 @@ def test_readme_block_runs_as_written(heading, commands, tmp_path):
                     "make test-readme runs it")
     skipped = [c for c in commands if SERVERS.match(c)]
     runnable = [c for c in commands if not SERVERS.match(c)]
-    if needs_install(commands):
-        # The without-make path starts in a checkout of the repository.
+    if any(c.startswith("git clone") for c in commands):
+        cwd = tmp_path  # the block makes its own clone
+    else:
+        # The README's commands run in the repository folder: here a fresh clone of it, so the
+        # warehouses, images and runs they write land in the temporary directory.
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(tmp_path / "course_etl")],
                        check=True)
         cwd = tmp_path / "course_etl"
-    else:
-        cwd = tmp_path
     script = "\n".join([
         "set -eo pipefail",
         "trap 'echo \"README command failed: $BASH_COMMAND\" >&2' ERR",
