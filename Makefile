@@ -1,5 +1,7 @@
 # course_etl: every target that needs Python depends on the virtualenv, so `make lab` and
 # `make test` work as the very first command on a fresh machine.
+# Dependencies come from the hashed locks in requirements/ (make lock regenerates them from
+# pyproject.toml); uv installs them when it is on PATH, pip otherwise.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,24 +12,104 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
+LOCK_RUNTIME := requirements/runtime.txt
+LOCK_DEV := requirements/dev.txt
+LOCK_BROWSER := requirements/browser.txt
+LOCK_TOOLS := requirements/tools.txt
+LOCK_AIRFLOW := requirements/airflow.txt
+LOCK_DAGSTER := requirements/dagster.txt
+
+UV ?= $(shell command -v uv 2> /dev/null)
+# $(call install_lock,PYTHON,LOCK): exactly the pinned versions, every file checked against its hash.
+install_lock = $(if $(UV),$(UV) pip install --quiet --python $(1) --require-hashes -r $(2),$(1) -m pip install --quiet --require-hashes -r $(2))
+# $(call install_project,PYTHON,WHAT): the package itself; its dependencies came from a lock.
+install_project = $(if $(UV),$(UV) pip install --quiet --python $(1) --no-deps $(2),$(1) -m pip install --quiet --no-deps $(2))
+EDITABLE := -e .
+# $(call fresh_venv,VENV): refuse a Python older than 3.11 (one instruction, exit 2), rebuild a
+# virtualenv left by an older one, create it when missing.
+fresh_venv = sh tools/check_python.sh '$(PYTHON)' '$(1)' '$(or $(MAKECMDGOALS),setup)' && \
+	{ [ -x $(1)/bin/python ] || $(PYTHON) -m venv $(1); }
+
 .PHONY: setup lab test test-unit test-notebooks notebooks images bench lint clean run-notebook \
-	present test-airflow test-dagster test-browser nav readme-screenshot
+	present test-airflow test-dagster test-browser nav readme-screenshot lock test-latest \
+	test-install test-binder test-readme
 
 setup: $(STAMP)
 
-# Re-install when the dependency list changes; the stamp records a finished install.
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+# Re-install when the lock changes; the stamp records a finished install.
+# JupyterLab reads overrides.json from <venv>/share/jupyter/lab/settings: the project's defaults
+# (no "Jupyter news?" question over the first notebook).
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+$(STAMP): $(LOCK_DEV) pyproject.toml jupyter-settings/overrides.json
+	@$(call fresh_venv,$(VENV))
+	@echo "Installing the locked dependencies ($(LOCK_DEV)) into $(VENV)..."
+	@$(call install_lock,$(PY),$(LOCK_DEV))
+	@$(call install_project,$(PY),$(EDITABLE))
+	@mkdir -p $(LAB_SETTINGS) && cp jupyter-settings/overrides.json $(LAB_SETTINGS)/
+	@touch $(STAMP)
+
+# Regenerate every lock from pyproject.toml (and the orchestrators' requirements below): pinned,
+# hashed, for every platform and Python >= 3.11; versions already locked stay unless UPGRADE=1
+# (make lock UPGRADE=1). uv comes from requirements/tools.txt.
+# uv writes no index URL into them (tests/test_locks.py checks that no registry host appears).
+TOOLS_STAMP := $(VENV)/.tools-stamp
+$(TOOLS_STAMP): $(STAMP) $(LOCK_TOOLS)
+	@$(call install_lock,$(PY),$(LOCK_TOOLS))
+	@touch $@
+
+COMPILE = $(PY) -m uv pip compile --quiet --universal --generate-hashes --python-version 3.11 \
+	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+lock: $(TOOLS_STAMP)
+	$(COMPILE) pyproject.toml --extra dev --extra browser -o $(LOCK_BROWSER)
+	$(COMPILE) pyproject.toml --extra dev -c $(LOCK_BROWSER) -o $(LOCK_DEV)
+	$(COMPILE) pyproject.toml -c $(LOCK_BROWSER) -o $(LOCK_RUNTIME)
+	$(COMPILE) requirements/tools.in -o $(LOCK_TOOLS)
+	printf '%s\n' $(AIRFLOW_REQUIREMENTS) | $(COMPILE) - -o $(LOCK_AIRFLOW)
+	printf '%s\n' $(DAGSTER_REQUIREMENTS) | $(COMPILE) - -o $(LOCK_DAGSTER)
+
+# The newest versions pyproject.toml allows, in a separate .venv-latest, running the unit tests:
+# tells an instructor before the term starts whether a new release breaks the course.
+LATEST_VENV := .venv-latest
+test-latest:
+	@$(call fresh_venv,$(LATEST_VENV))
+	@echo "Installing the newest allowed versions into $(LATEST_VENV)..."
+	@$(if $(UV),$(UV) pip install --quiet --python $(LATEST_VENV)/bin/python --upgrade -e '.[dev]',$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade -e '.[dev]')
+	@$(LATEST_VENV)/bin/python tools/compare_lock.py $(LOCK_DEV)
+	$(LATEST_VENV)/bin/python -m pytest tests -p no:cacheprovider
+
+# A JupyterHub-style install: the wheel and the runtime lock in a fresh venv, the notebooks copied
+# elsewhere, the CLI and every notebook run there (tools/check_install.py says each step).
+test-install: $(STAMP)
+	MPLBACKEND= $(PY) tools/check_install.py hub
+
+# Every shell command of the README, including the without-make path (a fresh clone, a venv, pip
+# from the lock, the whole suite): several minutes. `make test` runs the quick blocks only.
+test-readme: $(STAMP)
+	COURSE_ETL_README_INSTALL=1 $(PY) -m pytest tests/test_readme_commands.py -p no:cacheprovider -rs
+
+# What Binder (repo2docker) builds from binder/, in a fresh venv: requirements, postBuild, demo.
+test-binder: $(STAMP)
+	$(PY) tools/check_install.py binder
 
 # JupyterLab refuses to run as root unless told (containers, CI machines).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+# make lab PORT=8890 BROWSER=no. BROWSER is also the variable Python's webbrowser module reads,
+# so only a BROWSER given on make's command line must be yes or no.
+PORT ?=
+BROWSER ?= yes
+
+# notebook_shim (classic-notebook compatibility, unused by JupyterLab 4) reads every server
+# setting when it starts, which prints a "ServerApp.token is deprecated" warning.
+LAB_QUIET := --ServerApp.jpserver_extensions notebook_shim=False
 
 lab: $(STAMP)
-	cd $(CURDIR) && MPLBACKEND= $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) \
-		--LabApp.default_url=/lab/tree/notebooks/00_index.ipynb $(ALLOW_ROOT)
+	@case '$(PORT)' in '') ;; *[!0-9]*) echo "error: PORT=$(PORT) is not a port number: run e.g.  make lab PORT=8890" >&2; exit 2;; esac
+	@if [ '$(origin BROWSER)' = 'command line' ]; then case '$(BROWSER)' in yes|no) ;; \
+		*) echo "error: BROWSER=$(BROWSER) must be yes or no: run e.g.  make lab BROWSER=no" >&2; exit 2;; esac; fi
+	cd $(CURDIR) && MPLBACKEND= $(PY) -m jupyter lab --ServerApp.root_dir=$(CURDIR) \
+		--LabApp.default_url=/lab/tree/notebooks/00_index.ipynb $(ALLOW_ROOT) $(LAB_QUIET) \
+		$(if $(PORT),--ServerApp.port=$(PORT) --ServerApp.port_retries=0) \
+		$(if $(filter no,$(BROWSER)),--no-browser)
 
 test: $(STAMP)
 	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
@@ -42,7 +124,7 @@ test-notebooks: $(STAMP)
 
 # Re-execute every notebook in place from a fresh kernel, so stored outputs are fresh.
 notebooks: $(STAMP)
-	MPLBACKEND= $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	MPLBACKEND= $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
 
 # Rewrite the previous · contents · next links of every numbered notebook.
@@ -75,19 +157,24 @@ AIRFLOW_VENV := .venv-airflow
 DAGSTER_VENV := .venv-dagster
 ORCHESTRATION_DEPS := pandas numpy tqdm croniter cron-descriptor
 
-$(AIRFLOW_VENV)/.installed-stamp: pyproject.toml
-	$(PYTHON) -m venv $(AIRFLOW_VENV)
-	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(AIRFLOW_VENV)/bin/python -m pip install --quiet 'apache-airflow>=3.0,<4' $(ORCHESTRATION_DEPS)
-	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --no-deps -e .
-	touch $@
+# Each orchestrator venv installs from its own hashed lock (make lock writes them from these lists).
+# The Airflow lock is universal too (every platform, Python >= 3.11), like the course's.
+AIRFLOW_REQUIREMENTS = 'apache-airflow>=3.0,<4' $(ORCHESTRATION_DEPS)
+DAGSTER_REQUIREMENTS = 'dagster>=1.8,<2' $(ORCHESTRATION_DEPS)
 
-$(DAGSTER_VENV)/.installed-stamp: pyproject.toml
-	$(PYTHON) -m venv $(DAGSTER_VENV)
-	$(DAGSTER_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(DAGSTER_VENV)/bin/python -m pip install --quiet 'dagster>=1.8,<2' $(ORCHESTRATION_DEPS)
-	$(DAGSTER_VENV)/bin/python -m pip install --quiet --no-deps -e .
-	touch $@
+$(AIRFLOW_VENV)/.installed-stamp: $(LOCK_AIRFLOW) pyproject.toml
+	@$(call fresh_venv,$(AIRFLOW_VENV))
+	@echo "Installing the locked Airflow ($(LOCK_AIRFLOW)) into $(AIRFLOW_VENV)..."
+	@$(call install_lock,$(AIRFLOW_VENV)/bin/python,$(LOCK_AIRFLOW))
+	@$(call install_project,$(AIRFLOW_VENV)/bin/python,$(EDITABLE))
+	@touch $@
+
+$(DAGSTER_VENV)/.installed-stamp: $(LOCK_DAGSTER) pyproject.toml
+	@$(call fresh_venv,$(DAGSTER_VENV))
+	@echo "Installing the locked Dagster ($(LOCK_DAGSTER)) into $(DAGSTER_VENV)..."
+	@$(call install_lock,$(DAGSTER_VENV)/bin/python,$(LOCK_DAGSTER))
+	@$(call install_project,$(DAGSTER_VENV)/bin/python,$(EDITABLE))
+	@touch $@
 
 # Load the exported DAG with DagBag, then dag.test() three days against a temp SQLite warehouse.
 test-airflow: $(AIRFLOW_VENV)/.installed-stamp
@@ -100,9 +187,9 @@ test-dagster: $(DAGSTER_VENV)/.installed-stamp
 # Every notebook in a real JupyterLab driven through Debian's Chromium, plus the Voila app.
 # Screenshots land in artifacts/screenshots/. Skipped (with the reason) without Chromium.
 BROWSER_STAMP := $(VENV)/.browser-stamp
-$(BROWSER_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,browser]'
-	touch $@
+$(BROWSER_STAMP): $(STAMP) $(LOCK_BROWSER)
+	@$(call install_lock,$(PY),$(LOCK_BROWSER))
+	@touch $@
 
 test-browser: $(BROWSER_STAMP)
 	$(PY) -m pytest browser_tests -c browser_tests/pytest.ini --rootdir browser_tests
@@ -111,10 +198,12 @@ test-browser: $(BROWSER_STAMP)
 readme-screenshot:
 	cp artifacts/screenshots/01_full_vs_incremental_panel1_after.png images/screenshots/control_panel.png
 
-lint: $(STAMP)
-	$(BIN)/ruff check course_etl tests benchmarks
+# ruff on the code, actionlint on the CI workflows (both pinned: ruff in dev.txt, actionlint in tools.txt).
+lint: $(TOOLS_STAMP)
+	$(PY) -m ruff check course_etl tests benchmarks tools
+	$(BIN)/actionlint .github/workflows/*.yml
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info .benchmarks
+	rm -rf $(VENV) $(LATEST_VENV) .pytest_cache .ruff_cache build *.egg-info .benchmarks
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +
