@@ -11,7 +11,7 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
 .PHONY: setup lab test test-unit test-notebooks notebooks images bench lint clean run-notebook \
-	present test-airflow test-dagster test-browser nav readme-screenshot
+	present test-airflow test-dagster test-browser nav readme-screenshot airflow-facts timetable
 
 setup: $(STAMP)
 
@@ -92,6 +92,11 @@ $(DAGSTER_VENV)/.installed-stamp: pyproject.toml
 # Load the exported DAG with DagBag, then dag.test() three days against a temp SQLite warehouse.
 test-airflow: $(AIRFLOW_VENV)/.installed-stamp
 	$(AIRFLOW_VENV)/bin/python integration/airflow/check_airflow.py
+
+# Record what Airflow 3 really does with the lecture's DAG, cron timetables and DST nights
+# (course_etl/scheduling/airflow3_facts.json, quoted by notebook 02).
+airflow-facts: $(AIRFLOW_VENV)/.installed-stamp
+	$(AIRFLOW_VENV)/bin/python integration/airflow/airflow_facts.py
 
 # Definitions.validate_loadable, then materialize() three days against a temp SQLite warehouse.
 test-dagster: $(DAGSTER_VENV)/.installed-stamp

@@ -38,7 +38,7 @@ def check_structure(dag, pipeline) -> None:
     assert sorted(dag.task_ids) == sorted(pipeline.order), (dag.task_ids, pipeline.order)
     edges = sorted((t.task_id, d) for t in dag.tasks for d in t.downstream_task_ids)
     assert edges == sorted(pipeline.edges), (edges, pipeline.edges)
-    assert dag.schedule == pipeline.schedule, (dag.schedule, pipeline.schedule)
+    assert type(dag.timetable).__name__ == "CronTriggerTimetable", dag.timetable
     assert dag.timetable.expression == pipeline.schedule, dag.timetable.expression
     assert dag.catchup is pipeline.catchup, dag.catchup
     assert dag.start_date.date() == pipeline.start_date, dag.start_date
@@ -47,7 +47,8 @@ def check_structure(dag, pipeline) -> None:
         assert operator.retries == task.retries, (task.name, operator.retries)
         assert operator.retry_delay == task.retry_delay, (task.name, operator.retry_delay)
     print(f"DagBag: {dag.dag_id} loaded, tasks {pipeline.order}, edges {pipeline.edges}, "
-          f"schedule {dag.schedule!r}, catchup={dag.catchup}")
+          f"schedule {type(dag.timetable).__name__}({dag.timetable.expression!r}), "
+          f"catchup={dag.catchup}")
 
 
 def main() -> int:
