@@ -7,8 +7,9 @@ runner, on a SQLite warehouse named at export time (and overridable on the serve
 provider's ``PythonOperator`` and an explicit ``catchup``. The schedule names its timetable,
 ``CronTriggerTimetable`` (what a plain cron string means on Airflow 3): a run's logical date is
 the tick it fires at, as in the local runner, and the tasks' data interval ends there. The
-Dagster file defines one asset per task with a ``RetryPolicy``, a job and a ``ScheduleDefinition``. The files are text: this module
-needs neither Airflow nor Dagster installed; ``integration/`` loads and runs them for real.
+Dagster file defines one asset per task with a ``RetryPolicy``, a job and a
+``ScheduleDefinition``. The files are text: this module needs neither Airflow nor Dagster
+installed; ``integration/`` loads and runs them for real.
 """
 
 from __future__ import annotations
