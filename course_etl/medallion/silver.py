@@ -4,8 +4,10 @@ Each bronze row is conformed in Python (text trimmed and inner spaces collapsed,
 casing, timestamps in any of the formats sources send parsed to ISO-8601 UTC ``…Z``, integers and
 money parsed; money in cents). A row that fails a rule goes to ``silver_rejects`` with the rule, a
 readable reason, its bronze batch and its raw values. Valid rows are deduplicated in SQL by
-business key: the latest version by the entity's version column wins, ties go to the row received
-last (higher ``_bronze_row``). Every losing version is kept in ``silver_<entity>_superseded`` with
+business key: the latest version by the entity's version column wins; ties go to the batch
+stamped latest (its ``ingested_at``, which a scheduled pipeline sets to the run's logical date, so
+a day backfilled after later days does not win over them), then to the row received last (higher
+``_bronze_row``). Every losing version is kept in ``silver_<entity>_superseded`` with
 the row that beat it and why. So :func:`reconcile` can prove, per entity, that
 bronze rows = silver rows + superseded versions + rejects.
 """
@@ -24,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from course_etl.db import atomic, quote_identifier
 from course_etl.errors import CourseEtlError
 from course_etl.loads.watermarks import read_watermark
-from course_etl.medallion.bronze import ensure_bronze, format_utc
+from course_etl.medallion.bronze import BATCHES_TABLE, ensure_bronze, format_utc
 from course_etl.medallion.entities import ENTITIES, SILVER_TYPES, Entity, Field
 
 __all__ = [
@@ -336,16 +338,21 @@ def merge(conn: sqlite3.Connection, entity: Entity) -> MergeResult:
     key = quote_identifier(entity.key)
     columns = [quote_identifier(c) for c in entity.silver_columns]
     all_columns = ", ".join([*columns, "_batch_id", "_bronze_row"])
-    order = "_bronze_row DESC"
+    # A total order that does not depend on the order batches arrived in: a rebuild, a backfill
+    # and a clean run keep the same version of every key.
+    order = "_stamped DESC, _bronze_row DESC"
     if entity.version:
         order = f"{quote_identifier(entity.version)} DESC, {order}"
     keys = staged_keys_sql(entity)
+    stamped = (f"(SELECT b.ingested_at FROM {quote_identifier(BATCHES_TABLE)} AS b "
+               "WHERE b.batch_id = u._batch_id)")
     conn.execute("DROP TABLE IF EXISTS temp._ranked")
     conn.execute(
         f"CREATE TEMP TABLE _ranked AS SELECT {all_columns}, "
         f"ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY {order}) AS version_rank FROM ("
+        f"SELECT u.*, {stamped} AS _stamped FROM ("
         f"SELECT {all_columns} FROM temp.{_stage_table(entity)} UNION ALL "
-        f"SELECT {all_columns} FROM {silver} WHERE {key} IN ({keys}))"
+        f"SELECT {all_columns} FROM {silver} WHERE {key} IN ({keys})) AS u)"
     )
     # Losing versions: staged rows, and silver rows that a newer staged version now beats.
     moved = conn.execute(
