@@ -45,6 +45,11 @@ notebooks: $(STAMP)
 	MPLBACKEND= $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
 
+# Execute every notebook, store the core path's run time per notebook (notebooks/timetable.json)
+# and rewrite the timetable in 00_index.ipynb from the notebooks' words, run times and exercises.
+timetable: $(STAMP)
+	MPLBACKEND= $(PY) -m tools.timetable notebooks --measure
+
 # Rewrite the previous · contents · next links of every numbered notebook.
 nav: $(STAMP)
 	$(PY) -c "from tools.notebook_nav import write_navigation as w; w('notebooks')"

@@ -22,16 +22,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from importlib.resources import files
 
 import pandas as pd
+from croniter import croniter
 
 from course_etl.db import atomic, quote_identifier, resolve_table
 from course_etl.errors import CourseEtlError
 from course_etl.loads.engine import LoadResult, full_load, incremental_load
 from course_etl.loads.watermarks import moment_in_format, read_watermark, reset_watermark
 from course_etl.sample_data import apply_lecture_changes, create_lecture_source
+from course_etl.scheduling.cron import resolve_timezone, runs_between, validate_cron
 from course_etl.scheduling.pipeline import Pipeline, RunContext, Task
 from course_etl.scheduling.runner import (
     FaultInjection,
@@ -60,6 +62,8 @@ __all__ = [
     "PIPELINES",
     "LECTURE_AIRFLOW_DAG",
     "airflow_facts",
+    "DST_NIGHTS",
+    "dst_nights",
 ]
 
 SOURCE = "src_customers"
@@ -244,3 +248,37 @@ def airflow_facts() -> dict:
     ``make airflow-facts`` (``integration/airflow/airflow_facts.py``) in ``.venv-airflow``."""
     text = files("course_etl.scheduling").joinpath("airflow3_facts.json").read_text("utf-8")
     return json.loads(text)
+
+
+# The two nights of 2024 when Europe's clocks change: 02:00-02:59 is skipped, then repeated.
+DST_NIGHTS = {"clocks go forward": date(2024, 3, 31), "clocks go back": date(2024, 10, 27)}
+_FACT_NIGHT = {"clocks go forward": "spring", "clocks go back": "autumn"}
+
+
+def dst_nights(expressions: list[str], timezone: str = "Europe/Berlin") -> pd.DataFrame:
+    """When each schedule fires on the two daylight-saving nights: croniter alone, course_etl
+    (which fires as cron does) and Airflow 3's ``CronTriggerTimetable`` as recorded in
+    :func:`airflow_facts` (recorded for Europe/Berlin only)."""
+    zone = resolve_timezone(timezone)
+    facts = airflow_facts()["dst"] if timezone == "Europe/Berlin" else {}
+    rows = []
+    for expression in expressions:
+        expression = validate_cron(expression)
+        for night, day in DST_NIGHTS.items():
+            start = datetime.combine(day - timedelta(days=1), time(12), tzinfo=zone)
+            end = start + timedelta(days=1)
+            ticks, raw = croniter(expression, start), []
+            while (moment := datetime.fromtimestamp(
+                    ticks.get_next(datetime).timestamp(), zone)) <= end:
+                raw.append(moment)
+            ours = runs_between(expression, start, end, timezone=timezone)
+            recorded = facts.get(f"{expression} {_FACT_NIGHT[night]}", {})
+            airflow = [run["logical_date"][11:] for run in recorded.get("CronTriggerTimetable", [])
+                       if run["logical_date"].startswith(day.isoformat())]
+            rows.append({
+                "schedule": expression, "night": f"{day} ({night})",
+                "croniter alone": ", ".join(f"{m:%H:%M %Z}" for m in raw),
+                "course_etl, as cron": ", ".join(f"{m:%H:%M %Z}" for m in ours),
+                "Airflow 3": ", ".join(airflow) if recorded else "not recorded",
+            })
+    return pd.DataFrame(rows)
