@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import warnings
@@ -59,11 +60,32 @@ def _runs(timetable, start, count: int, zone: str = BERLIN) -> list[dict]:
     return runs
 
 
+def plain_cron() -> dict:
+    """The timetable a plain ``schedule="5 2 * * *"`` becomes in this process, and its first run."""
+    import pendulum
+    from airflow.sdk import DAG
+    from airflow.serialization.encoders import coerce_to_core_timetable
+
+    start = pendulum.datetime(2024, 10, 1, tz="UTC")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dag = DAG("plain_cron", schedule="5 2 * * *", start_date=start)
+    return {"timetable": type(dag.timetable).__name__,
+            "runs": _runs(coerce_to_core_timetable(dag.timetable), start, 1, "UTC")}
+
+
+def _in_process_with(create_cron_data_intervals: str) -> dict:
+    environment = dict(os.environ,
+                       AIRFLOW__SCHEDULER__CREATE_CRON_DATA_INTERVALS=create_cron_data_intervals)
+    done = subprocess.run([sys.executable, "-W", "ignore", __file__, "--plain-cron"],
+                          env=environment, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="course_etl_airflow_facts_"))
     import airflow
     import pendulum
-    from airflow.serialization.encoders import coerce_to_core_timetable
 
     from course_etl.scheduling.lecture import LECTURE_AIRFLOW_DAG
 
@@ -75,20 +97,17 @@ def main() -> int:
     fixed = LECTURE_AIRFLOW_DAG.replace("schedule_interval=", "schedule=")
     facts["lecture_dag_with_schedule"] = _exec(fixed)
 
-    from airflow.sdk import DAG
     from airflow.timetables.interval import CronDataIntervalTimetable
     from airflow.timetables.trigger import CronTriggerTimetable
 
-    start = pendulum.datetime(2024, 10, 1, tz="UTC")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        dag = DAG("plain_cron", schedule="5 2 * * *", start_date=start)
+    # The setting is read when Airflow starts: ask a fresh process for each value of it.
+    plain = {setting: _in_process_with(setting) for setting in ("False", "True")}
     facts["plain_cron"] = {
-        "timetable": type(dag.timetable).__name__,
-        "default": _runs(coerce_to_core_timetable(dag.timetable), start, 1, "UTC"),
-        "create_cron_data_intervals": _runs(CronDataIntervalTimetable("5 2 * * *", "UTC"),
-                                            start, 1, "UTC"),
+        "timetable": plain["False"]["timetable"],
+        "default": plain["False"]["runs"],
+        "create_cron_data_intervals": plain["True"]["runs"],
     }
+    facts["timetable_with_create_cron_data_intervals"] = plain["True"]["timetable"]
     facts["dst"] = {}
     for expression in ("5 2 * * *", "0 2 * * *"):
         for night, after in (("spring", (2024, 3, 30, 12)), ("autumn", (2024, 10, 26, 12))):
@@ -105,4 +124,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if "--plain-cron" in sys.argv:
+        os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="course_etl_airflow_"))
+        print(json.dumps(plain_cron()))
+        sys.exit(0)
     sys.exit(main())
