@@ -399,9 +399,11 @@ def _explain_superseded(conn: sqlite3.Connection, entity: Entity) -> None:
             f"WHEN {superseded}.{version} < kept.{version} "
             f"THEN 'older version: earlier {entity.version}'"
         )
-        cases.append(f"ELSE 'tie on {entity.version}: received before the kept row'")
+        cases.append(f"ELSE 'tie on {entity.version}: the kept row came later "
+                     "(batch stamp, then arrival)'")
     else:
-        cases.append("ELSE 're-sent with other values: received before the kept row'")
+        cases.append("ELSE 're-sent with other values: the kept row came later "
+                     "(batch stamp, then arrival)'")
     conn.execute(
         f"UPDATE {superseded} SET superseded_by = kept._bronze_row, "
         f"reason = CASE {' '.join(cases)} END "
