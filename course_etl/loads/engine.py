@@ -23,7 +23,7 @@ from course_etl.db import (
     table_exists,
     validate_identifier,
 )
-from course_etl.errors import KeyIntegrityError, SchemaMismatchError
+from course_etl.errors import KeyIntegrityError, SchemaMismatchError, WatermarkError
 from course_etl.loads.watermarks import (
     Watermark,
     check_formats,
@@ -418,7 +418,12 @@ def _check_until(conn: sqlite3.Connection, src: TableRef, column: str, until: ob
         if high is not None:
             expected = conn.execute(
                 f"SELECT {format_sql('v')} FROM (SELECT ? AS v)", (high,)).fetchone()[0]
-    check_formats([(fmt, 1, until)], column=column, table=src.label, expected=expected)
+    if fmt != expected and (expected is not None or fmt in ("invalid", "unrecognised", "NULL")):
+        raise WatermarkError(
+            f"upper bound until={until!r} ({fmt}) does not compare with the {expected or 'values'} "
+            f"of watermark column {column!r} in {src.label!r}: write it in the same format "
+            "(course_etl.loads.watermarks.moment_in_format does)"
+        )
 
 
 def _is_deleted(expr: str) -> str:
