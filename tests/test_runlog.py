@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from course_etl import incremental_load
-from course_etl.errors import KeyIntegrityError
+from course_etl.loads.errors import KeyIntegrityError
 from course_etl.monitoring.checks import CheckResult
 from course_etl.monitoring.runlog import (
     RunLogError,
