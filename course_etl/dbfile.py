@@ -3,9 +3,10 @@
 :func:`open_existing` opens a warehouse that must already exist (a typo in ``--db`` must not leave
 an empty ``typo.db`` behind), checks that it is a SQLite database and, with ``check=True``, runs
 SQLite's ``quick_check`` so a corrupt file is refused before anything reads or writes it.
-``readonly=True`` opens it without switching the journal mode, so a command that only reads never
-rewrites the file. :func:`explain` turns a ``sqlite3`` or OS error into one sentence naming the
-file, the cause (disk full, read-only, locked, corrupt) and what to do.
+``readonly=True`` opens it as it is, without switching the journal mode (which rewrites the
+file's header) and without leaving ``-wal``/``-shm`` files behind, for commands that only read.
+:func:`explain` turns a ``sqlite3`` or OS error into one sentence naming the file, the cause
+(disk full, read-only, locked, corrupt) and what to do.
 """
 
 from __future__ import annotations

@@ -8,11 +8,17 @@ parser prints that as one line (``course_etl: error: argument --days: …``) and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
+
+from course_etl.db import connect
+from course_etl.dbfile import DatabaseFileError, open_existing
 
 __all__ = [
     "OneLineParser",
@@ -23,6 +29,8 @@ __all__ = [
     "input_file",
     "output_file",
     "output_folder",
+    "warehouse",
+    "fail",
 ]
 
 
@@ -120,3 +128,35 @@ def fail(message: str, code: int = 2) -> int:
     """Print ``message`` as the one stderr line of a failed command; returns ``code``."""
     print(f"course_etl: error: {' '.join(str(message).split())}", file=sys.stderr)
     return code
+
+
+@contextlib.contextmanager
+def warehouse(path: str | os.PathLike, *, create: bool = False, readonly: bool = False
+              ) -> Iterator[sqlite3.Connection]:
+    """The warehouse at ``path`` as a connection, closed at the end of the block.
+
+    A missing file is refused unless ``create=True`` (a command that starts a warehouse); a file
+    this block created is removed again when the block fails, so a refused command leaves
+    nothing behind. ``readonly=True`` is for commands that only read (see
+    :func:`course_etl.dbfile.open_existing`). Raises DatabaseFileError.
+    """
+    file = Path(path)
+    created = create and not file.exists()
+    if created:
+        if not (file.parent if str(file.parent) else Path(".")).is_dir():
+            raise DatabaseFileError(f"{file}: folder {str(file.parent)!r} does not exist: "
+                                    "create it or check --db", path=str(file),
+                                    cause="no such folder")
+        conn = connect(file)
+    else:
+        conn = open_existing(file, readonly=readonly)
+    try:
+        yield conn
+    except BaseException:
+        conn.close()
+        if created:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{file}{suffix}").unlink(missing_ok=True)
+        raise
+    finally:
+        conn.close()

@@ -30,6 +30,8 @@ __all__ = [
     "environ_layer",
     "overrides_layer",
     "parse_env_lines",
+    "bounded_safe_load",
+    "YamlTooLargeError",
 ]
 
 ENV_PREFIX = "COURSE_ETL_"
@@ -166,9 +168,25 @@ def _expanded_size(node: yaml.Node, depth: int = 0, sizes: dict | None = None) -
     return size
 
 
-def _load_yaml(text: str) -> object:
+class YamlTooLargeError(ValueError):
+    """A YAML document nested or expanding past the limits (a ``yaml.safe_load`` would hang)."""
+
+
+def bounded_safe_load(text: str) -> object:
+    """``yaml.safe_load(text)`` that refuses a document nested more than
+    :data:`MAX_CONFIG_DEPTH` levels or expanding (aliases included) to more than
+    :data:`MAX_CONFIG_NODES` values. Raises yaml.YAMLError or YamlTooLargeError."""
+    try:
+        return _load_yaml(text, yaml.SafeLoader)
+    except _TooLarge as error:
+        raise YamlTooLargeError(str(error)) from None
+    except RecursionError:
+        raise YamlTooLargeError("nested too deeply") from None
+
+
+def _load_yaml(text: str, loader_class: type = None) -> object:
     """``yaml.load`` with the line-recording loader, refusing documents that expand too far."""
-    loader = _LineLoader(text)
+    loader = (loader_class or _LineLoader)(text)
     try:
         node = loader.get_single_node()
         if node is None:

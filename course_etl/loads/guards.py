@@ -201,6 +201,6 @@ def check_delete_share(conn: sqlite3.Connection, src: TableRef, tgt: TableRef,
         raise ReconcileGuardError(
             f"reconciling deletes would remove {gone} of {total} rows of {tgt.label!r} "
             f"({gone / total:.0%}, more than the allowed {max_share:.0%}) because their key is "
-            f"missing from {src.label!r}: check the source, or pass max_delete_share=1.0 "
+            f"missing from {src.label!r}: check the source, or pass max_delete_share=None "
             "(CLI: --force-deletes) to delete them", table=tgt.label, rows=gone, total=total,
             share=gone / total, max_share=max_share)

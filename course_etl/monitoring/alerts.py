@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import smtplib
 import sqlite3
 import sys
@@ -51,10 +52,42 @@ __all__ = [
     "alerts_from_checks",
     "task_failure_alert",
     "channels_from_config",
+    "mask_secrets",
+    "register_secret",
 ]
 
 SEVERITIES = ("warning", "error")
 logger = logging.getLogger("course_etl.monitoring.alerts")
+
+# A webhook's token lives in its URL path (hooks.example.com/services/T000/B000/XXXX): any URL
+# written to a log, the run log or a file keeps only scheme and host.
+_URL_PATH = re.compile(r"(?P<site>\b[a-z][a-z0-9+.-]*://[^/\s'\"<>?#]+)[/?#][^\s'\"<>)]*",
+                       re.IGNORECASE)
+_SECRETS: set[str] = set()
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every known secret replaced by ``********`` and every URL cut to its host."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "********")
+    return _URL_PATH.sub(r"\g<site>/***", text)
+
+
+def register_secret(value: str) -> None:
+    """Mask ``value`` wherever alerts write (a channel registers its password or token)."""
+    if value:
+        _SECRETS.add(str(value))
+
+
+class _MaskingFilter(logging.Filter):
+    """Masks secrets in every record of the alerts logger: on by default, not opt-in."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = mask_secrets(record.getMessage()), None
+        return True
+
+
+logger.addFilter(_MaskingFilter())
 
 
 class AlertConfigError(CourseEtlError):
@@ -134,7 +167,7 @@ class JsonLinesChannel:
     def send(self, alert: Alert) -> None:
         try:
             with self.path.open("a", encoding="utf-8") as file:
-                file.write(json.dumps(alert.as_dict(), sort_keys=True) + "\n")
+                file.write(mask_secrets(json.dumps(alert.as_dict(), sort_keys=True)) + "\n")
         except OSError as error:
             raise AlertDeliveryError(
                 f"jsonl channel: cannot append to {self.path.name!r} ({error.strerror or error})"
@@ -198,11 +231,16 @@ class WebhookChannel:
         self, url: str, *, enabled: bool = True, timeout: float = 5.0,
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        url = url.reveal() if hasattr(url, "reveal") else url  # a config Secret
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            shown = mask_secrets(url) if isinstance(url, str) else url
             raise AlertConfigError(f"webhook channel: field 'url' must be an http(s) URL, "
-                                   f"not {url!r}")
+                                   f"not {shown!r}")
+        register_secret(url)
         self.url, self.enabled, self.timeout = url, enabled, timeout
+        # What messages show: the host tells which service failed, the token stays out.
+        self.shown_url = f"{parts.scheme}://{parts.hostname}/***"
         self.headers = {"Content-Type": "application/json"} | dict(headers or {})
 
     def send(self, alert: Alert) -> None:
@@ -214,12 +252,14 @@ class WebhookChannel:
                 response.read()
         except urllib.error.HTTPError as error:
             raise AlertDeliveryError(
-                f"webhook channel: POST to {self.url} answered HTTP {error.code} {error.reason}"
+                f"webhook channel: POST to {self.shown_url} answered HTTP {error.code} "
+                f"{error.reason}"
             ) from error
         except (OSError, urllib.error.URLError) as error:
-            reason = getattr(error, "reason", error)
+            reason = mask_secrets(str(getattr(error, "reason", error)))
             raise AlertDeliveryError(
-                f"webhook channel: cannot reach {self.url} ({reason}): check the 'url' setting"
+                f"webhook channel: cannot reach {self.shown_url} ({reason}): check the 'url' "
+                "setting"
             ) from error
 
 
@@ -279,7 +319,7 @@ class AlertRouter:
                     channel.send(alert)
                     status = "sent"
                 except Exception as failure:  # noqa: BLE001 - any broken channel is reported
-                    status, error = "failed", str(failure)
+                    status, error = "failed", mask_secrets(str(failure))
                     logger.warning("alert channel %r failed: %s", channel.name, error)
                     add_run_note(self.conn, alert.run_id,
                                  f"alert channel {channel.name!r} failed: {error}")

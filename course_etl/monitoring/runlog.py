@@ -28,6 +28,7 @@ import pandas as pd
 
 from course_etl.db import atomic, query, quote_identifier, table_exists
 from course_etl.errors import CourseEtlError
+from course_etl.monitoring.stale import close_stale_runs
 
 __all__ = [
     "RUNS_TABLE",
@@ -267,6 +268,7 @@ class RunRecorder:
             raise RunLogError(f"pipeline name must be a non-empty string, not {pipeline!r}")
         date_text = None if logical_date is None else str(logical_date)
         with atomic(self.conn):
+            close_stale_runs(self.conn, now=self.clock(), pipeline=pipeline)
             cursor = self.conn.execute(
                 f"INSERT INTO {RUNS_TABLE_SQL} (pipeline, logical_date, status, started_at) "
                 "VALUES (?, ?, 'running', ?)",
