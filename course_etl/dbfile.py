@@ -67,7 +67,7 @@ def open_existing(path: str | os.PathLike, *, readonly: bool = False, check: boo
     except OSError as error:
         raise _refuse(file, f"cannot read ({error.strerror})", "check its permissions") from None
     if header and header != _HEADER:
-        raise _refuse(file, "not a SQLite database", f"point {what} at the warehouse file")
+        raise _refuse(file, "not a SQLite database", f"point {what} at the right SQLite file")
     try:
         if readonly:
             uri = f"file:{pathname2url(str(file.resolve()))}?mode=rw"
@@ -83,10 +83,10 @@ def open_existing(path: str | os.PathLike, *, readonly: bool = False, check: boo
 
 
 def _quick_check(conn: sqlite3.Connection, file: Path) -> None:
-    problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check(1)")]
     if problems != ["ok"]:
         conn.close()
-        raise _refuse(file, f"corrupt database ({problems[0]})",
+        raise _refuse(file, "corrupt database (SQLite's quick_check found damaged pages)",
                       "restore it from a backup (or rebuild it); nothing was changed")
 
 

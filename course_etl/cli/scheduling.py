@@ -161,10 +161,11 @@ def _run(args: argparse.Namespace) -> int:
 def _backfill(args: argparse.Namespace) -> int:
     pipeline = load_pipeline(args.pipeline)
     start, end = _moment(args.start), _moment(args.end)
-    if _day(end) < _day(start) or (_day(end) - _day(start)).days > _MAX_BACKFILL_DAYS:
-        raise PipelineError(f"backfill from {args.start} to {args.end}: --end must not be "
-                            f"before --start, and a range spans at most {_MAX_BACKFILL_DAYS} "
-                            "days: split it")
+    if _day(end) < _day(start):
+        raise PipelineError(f"--end {args.end} is before --start {args.start}: swap them")
+    if (_day(end) - _day(start)).days > _MAX_BACKFILL_DAYS:
+        raise PipelineError(f"backfill from {args.start} to {args.end} spans more than "
+                            f"{_MAX_BACKFILL_DAYS} days: split it into smaller ranges")
     with warehouse(_absolute(args.db)) as conn:
         reports = _runner(conn, args).backfill(pipeline, start, end)
     for report in reports:
