@@ -1,4 +1,4 @@
-"""Every subcommand under bad input: one line naming the culprit, exit 2, nothing created or changed.
+"""Every subcommand under bad input: one line naming the culprit, exit 2, nothing changed.
 
 Each case runs ``main`` in a fresh copy of a small project folder (a warehouse with the lecture's
 source and a loaded target, a source file, a medallion lake, a corrupt file, a text file, a
@@ -22,7 +22,7 @@ from course_etl.medallion.dirty import DirtySource
 from course_etl.sample_data import create_customer_source, create_lecture_source
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
 
 
 def _corrupt(path: Path) -> None:
