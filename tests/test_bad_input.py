@@ -21,8 +21,10 @@ from course_etl.medallion.bronze import fixed_clock, ingest_dirty_batch
 from course_etl.medallion.dirty import DirtySource
 from course_etl.sample_data import create_customer_source, create_lecture_source
 
+# A YAML "billion laughs": nine levels of nine aliases, 9**9 values once expanded.
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n"
+    for p, n in zip("abcdefgh", "bcdefghi", strict=True))
 
 
 def _corrupt(path: Path) -> None:
