@@ -68,9 +68,21 @@ def open_existing(path: str | os.PathLike, *, readonly: bool = False, check: boo
         raise _refuse(file, f"cannot read ({error.strerror})", "check its permissions") from None
     if header and header != _HEADER:
         raise _refuse(file, "not a SQLite database", f"point {what} at the right SQLite file")
+    if not readonly:
+        # SQLite would open a read-only file read-only without a word, leave -wal/-shm files
+        # beside it and fail at the first write; access() also sees a read-only mount.
+        folder = file.parent if str(file.parent) else Path(".")
+        for place in (file, folder):
+            if not os.access(place, os.W_OK):
+                raise _refuse(file, "read-only" + (" folder" if place is folder else ""),
+                              "make the file and its folder writable (SQLite writes -wal/-shm "
+                              "files beside it), or copy the warehouse somewhere writable")
     try:
         if readonly:
-            uri = f"file:{pathname2url(str(file.resolve()))}?mode=rw"
+            # A file nobody may write (a read-only mount) is read as immutable: no -shm/-wal
+            # files appear beside it, which SQLite would otherwise create and leave behind.
+            query = "mode=rw" if os.access(file, os.W_OK) else "mode=ro&immutable=1"
+            uri = f"file:{pathname2url(str(file.resolve()))}?{query}"
             conn = sqlite3.connect(uri, uri=True, isolation_level=None)
         else:
             conn = connect(file)

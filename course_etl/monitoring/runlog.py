@@ -267,12 +267,13 @@ class RunRecorder:
         if not isinstance(pipeline, str) or not pipeline:
             raise RunLogError(f"pipeline name must be a non-empty string, not {pipeline!r}")
         date_text = None if logical_date is None else str(logical_date)
+        now = self.clock()
         with atomic(self.conn):
-            close_stale_runs(self.conn, now=self.clock(), pipeline=pipeline)
+            close_stale_runs(self.conn, now=now, pipeline=pipeline)
             cursor = self.conn.execute(
                 f"INSERT INTO {RUNS_TABLE_SQL} (pipeline, logical_date, status, started_at) "
                 "VALUES (?, ?, 'running', ?)",
-                (pipeline, date_text, _stamp(self.clock())),
+                (pipeline, date_text, _stamp(now)),
             )
         return cursor.lastrowid
 
