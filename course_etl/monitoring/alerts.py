@@ -60,17 +60,24 @@ SEVERITIES = ("warning", "error")
 logger = logging.getLogger("course_etl.monitoring.alerts")
 
 # A webhook's token lives in its URL path (hooks.example.com/services/T000/B000/XXXX): any URL
-# written to a log, the run log or a file keeps only scheme and host.
-_URL_PATH = re.compile(r"(?P<site>\b[a-z][a-z0-9+.-]*://[^/\s'\"<>?#]+)[/?#][^\s'\"<>)]*",
-                       re.IGNORECASE)
+# written to a log, the run log or a file keeps only scheme, host and port.
+_URL = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<user>[^@/\s'\"<>]*@)?"
+                  r"(?P<host>[^/\s'\"<>?#@,;]+)(?P<rest>[/?#][^\s'\"<>)]*)?", re.IGNORECASE)
 _SECRETS: set[str] = set()
 
 
+def _cut_url(match: re.Match) -> str:
+    tail = "/***" if match["user"] or match["rest"] else ""
+    return f"{match['scheme']}{match['host']}{tail}"
+
+
 def mask_secrets(text: str) -> str:
-    """``text`` with every known secret replaced by ``********`` and every URL cut to its host."""
+    """``text`` with every known secret replaced by ``********`` and every URL cut to its host
+    and port (a webhook's token lives in its path, a password in ``user:password@``)."""
+    text = _URL.sub(_cut_url, text)
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, "********")
-    return _URL_PATH.sub(r"\g<site>/***", text)
+    return text
 
 
 def register_secret(value: str) -> None:
@@ -240,7 +247,7 @@ class WebhookChannel:
         register_secret(url)
         self.url, self.enabled, self.timeout = url, enabled, timeout
         # What messages show: the host tells which service failed, the token stays out.
-        self.shown_url = f"{parts.scheme}://{parts.hostname}/***"
+        self.shown_url = _URL.sub(_cut_url, url)
         self.headers = {"Content-Type": "application/json"} | dict(headers or {})
 
     def send(self, alert: Alert) -> None:
