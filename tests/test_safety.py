@@ -302,3 +302,17 @@ def test_a_run_left_running_is_closed_as_crashed_when_the_next_one_starts(conn):
     assert crashed.error.startswith(CRASHED) and "last seen 2024-10-01 02:01" in crashed.error
     assert list(runs.status) == ["failed", "running"]
     assert list(task_runs_frame(conn).status) == ["failed"]
+
+
+# --- 3. and 9. read-only commands change nothing --------------------------------------------
+
+def test_monitor_runs_reads_without_creating_tables_or_files(tmp_path, capsys):
+    db = tmp_path / "wh.db"
+    conn = connect(db)
+    create_lecture_source(conn)
+    conn.close()
+    before = db.read_bytes()
+    assert main(["monitor", "runs", "--db", str(db)]) == 0
+    assert capsys.readouterr().out == "no runs recorded\n"
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wh.db"]

@@ -157,8 +157,10 @@ def full_load(
     :func:`incremental_load` continues from there. A target that other tables reference by
     foreign key is merged (upsert + delete missing rows) instead of emptied, so ON DELETE CASCADE
     does not wipe children of rows that are still in the source.
-    Raises UnknownTableError, UnknownColumnError, SchemaMismatchError or WatermarkError before
-    anything is written.
+    A target that is the source itself, lies in the source's attached database or is a view is
+    refused, and NULL or duplicate keys give the same KeyIntegrityError as an incremental load.
+    Raises UnknownTableError, UnknownColumnError, SchemaMismatchError, TargetIsSourceError,
+    KeyIntegrityError or WatermarkError before anything is written.
     """
     started = time.perf_counter()
     key_cols = as_key(key) if key else ()

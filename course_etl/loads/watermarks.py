@@ -279,7 +279,11 @@ def highest_watermark(conn: sqlite3.Connection, src: TableRef, column: str) -> W
     """
     reject_null_watermarks(conn, src, column)
     wm = quote_identifier(column)
-    low, high = conn.execute(f"SELECT MIN({wm}), MAX({wm}) FROM {src.sql}").fetchone()
+    # Two subqueries, not MIN() and MAX() in one SELECT: SQLite answers a lone MIN or MAX from
+    # the index in one look-up, but both together make it scan the whole index.
+    low, high = conn.execute(
+        f"SELECT (SELECT MIN({wm}) FROM {src.sql}), (SELECT MAX({wm}) FROM {src.sql})"
+    ).fetchone()
     if high is None:
         return None
     profile = conn.execute(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import smtplib
 import sqlite3
 import sys
@@ -30,6 +29,7 @@ from typing import Protocol, TextIO
 from urllib.parse import urlsplit
 
 from course_etl.errors import CourseEtlError
+from course_etl.monitoring.masking import MaskingFilter, cut_urls, mask_secrets, register_secret
 from course_etl.monitoring.runlog import (
     ALERTS_TABLE_SQL,
     add_run_note,
@@ -59,42 +59,7 @@ __all__ = [
 SEVERITIES = ("warning", "error")
 logger = logging.getLogger("course_etl.monitoring.alerts")
 
-# A webhook's token lives in its URL path (hooks.example.com/services/T000/B000/XXXX): any URL
-# written to a log, the run log or a file keeps only scheme, host and port.
-_URL = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<user>[^@/\s'\"<>]*@)?"
-                  r"(?P<host>[^/\s'\"<>?#@,;]+)(?P<rest>[/?#][^\s'\"<>)]*)?", re.IGNORECASE)
-_SECRETS: set[str] = set()
-
-
-def _cut_url(match: re.Match) -> str:
-    tail = "/***" if match["user"] or match["rest"] else ""
-    return f"{match['scheme']}{match['host']}{tail}"
-
-
-def mask_secrets(text: str) -> str:
-    """``text`` with every known secret replaced by ``********`` and every URL cut to its host
-    and port (a webhook's token lives in its path, a password in ``user:password@``)."""
-    text = _URL.sub(_cut_url, text)
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "********")
-    return text
-
-
-def register_secret(value: str) -> None:
-    """Mask ``value`` wherever alerts write (a channel registers its password or token)."""
-    if value:
-        _SECRETS.add(str(value))
-
-
-class _MaskingFilter(logging.Filter):
-    """Masks secrets in every record of the alerts logger: on by default, not opt-in."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = mask_secrets(record.getMessage()), None
-        return True
-
-
-logger.addFilter(_MaskingFilter())
+logger.addFilter(MaskingFilter())  # on by default: nothing this module logs leaks a token
 
 
 class AlertConfigError(CourseEtlError):
@@ -247,7 +212,7 @@ class WebhookChannel:
         register_secret(url)
         self.url, self.enabled, self.timeout = url, enabled, timeout
         # What messages show: the host tells which service failed, the token stays out.
-        self.shown_url = _URL.sub(_cut_url, url)
+        self.shown_url = cut_urls(url)
         self.headers = {"Content-Type": "application/json"} | dict(headers or {})
 
     def send(self, alert: Alert) -> None:
