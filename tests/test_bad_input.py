@@ -160,6 +160,7 @@ CASES: list[tuple[list[str], str]] = [
     (["config", "keys", "--env", "dev"], "unrecognized arguments"),
     (["run-notebook", "99"], "no such notebook"),
     (["run-notebook", "99", "--env", "staging"], "staging"),
+    (["run-notebook", "04", "--out", "afile.txt"], "is a file"),
     # schedule
     (["schedule", "describe", "61 * * * *"], "minute"),
     (["schedule", "describe", "0 0 2 * * *"], "6 field(s)"),
