@@ -316,3 +316,13 @@ def test_monitor_runs_reads_without_creating_tables_or_files(tmp_path, capsys):
     assert capsys.readouterr().out == "no runs recorded\n"
     assert db.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["wh.db"]
+
+
+def test_medallion_status_leaves_a_bronze_only_lake_as_it_was(tmp_path, capsys):
+    db = tmp_path / "lake.db"
+    assert main(["medallion", "dirty", "--db", str(db), "--days", "1"]) == 0
+    before = db.read_bytes()
+    assert main(["medallion", "status", "--db", str(db)]) == 0
+    assert "customers: 0 bronze = 0 silver" in capsys.readouterr().out
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lake.db"]

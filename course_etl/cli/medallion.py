@@ -110,8 +110,14 @@ _rebuild = _processing(rebuild_from_bronze)
 
 def _status(args: argparse.Namespace) -> int:
     with warehouse(args.db, readonly=True) as conn:
-        counts = layer_counts(conn)
-        books = reconcile(conn)
+        # The layers' readers create missing silver and gold tables; a status check must leave
+        # the file as it found it, so whatever they write is rolled back.
+        conn.execute("BEGIN")
+        try:
+            counts = layer_counts(conn)
+            books = reconcile(conn)
+        finally:
+            conn.execute("ROLLBACK")
     for table, rows in counts.items():
         print(f"{table:<32} {rows:>7}")
     for line in books:
