@@ -326,3 +326,25 @@ def test_medallion_status_leaves_a_bronze_only_lake_as_it_was(tmp_path, capsys):
     assert "customers: 0 bronze = 0 silver" in capsys.readouterr().out
     assert db.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lake.db"]
+
+
+def test_no_error_of_the_library_is_a_value_error_by_inheritance():
+    import importlib
+    import pkgutil
+
+    import course_etl
+
+    for module in pkgutil.walk_packages(course_etl.__path__, "course_etl."):
+        if not module.name.endswith("__main__"):  # that one runs the command line
+            importlib.import_module(module.name)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    errors = {e.__name__: e for e in subclasses(CourseEtlError)}
+    assert {"ChecksBlockedError", "SourceFailure", "LoadOptionError", "MedallionInputError",
+            "DiagramError", "SampleDataError", "DatabaseFileError"} <= set(errors)
+    assert [name for name, e in errors.items() if issubclass(e, ValueError)] == []
+    assert CourseEtlError("x", table="t").table == "t"
