@@ -7,7 +7,10 @@ At N source rows (default 1,000,000) with 1% changed (0.8% updates, 0.2% inserts
   ``upsert_all``, the library a user might pick instead.
 Each case runs on a fresh copy of the same database file; a round runs every case once, and
 ratios are the median over ``--repeat`` rounds of the per-round ratio, so drift in disk speed
-during the run hits both sides of a ratio alike.
+during the run hits both sides of a ratio alike. The headline is each case end to end: the load
+to its COMMIT plus the WAL checkpoint that writes its pages into the database file, which is
+work the load caused whichever commit ends up paying for it. A load and its floor must stay
+within 1.15× of each other end to end.
 Peak memory of an incremental load is measured in child processes at two source sizes with the
 same number of changed rows. Results are printed as a table and written to benchmarks/RESULTS.md.
 """
@@ -115,6 +118,9 @@ def time_case(name: str, base: Path, workdir: Path) -> tuple[float, float]:
     return loaded - started, checkpointed - loaded
 
 
+FLOOR_LIMIT = 1.15
+
+
 MEMORY_PROBE = textwrap.dedent("""
     import json, os, sys, threading, tracemalloc
     from course_etl import connect, incremental_load
@@ -187,35 +193,46 @@ def main() -> int:
         small_rows = max(args.rows // 10, changed * 2)
         memory = {n: memory_at(n, changed, workdir) for n in (small_rows, args.rows)}
 
-    best = {name: min(values) for name, values in timings.items()}
+    totals = {name: [load + checkpoint for load, checkpoint
+                     in zip(timings[name], checkpoints[name], strict=True)] for name in CASES}
+    best = {name: min(values) for name, values in totals.items()}
 
-    def ratio(slow: str, fast: str) -> float:
+    def ratio(slow: str, fast: str, series: dict[str, list[float]] = totals) -> float:
         """Median over rounds of slow/fast: each round ran both back to back, so drift cancels."""
-        return statistics.median(s / f for s, f in zip(timings[slow], timings[fast], strict=True))
+        return statistics.median(s / f for s, f in zip(series[slow], series[fast], strict=True))
 
     full_ratio = ratio("full_load", "full floor (DELETE + INSERT…SELECT)")
     incr_ratio = ratio("incremental_load", "incremental floor (one upsert)")
-    speedup_full = ratio("full_load", "incremental_load")
-    speedup_recipe = ratio("lecture recipe", "incremental_load")
-    floor_vs_recipe = ratio("lecture recipe", "incremental floor (one upsert)")
+    # The speed-ups compare the loads' own work: the checkpoint is the same for every case that
+    # changes the same rows, so it would only dilute them.
+    speedup_full = ratio("full_load", "incremental_load", timings)
+    speedup_recipe = ratio("lecture recipe", "incremental_load", timings)
+    floor_vs_recipe = ratio("lecture recipe", "incremental floor (one upsert)", timings)
+    limit = f"≤ {FLOOR_LIMIT}"
     checks = [
-        ("full_load / its floor", full_ratio, "≤ 1.25", full_ratio <= 1.25),
-        ("incremental_load / its floor", incr_ratio, "≤ 1.25", incr_ratio <= 1.25),
-        ("full_load / incremental_load", speedup_full, "≥ 4", speedup_full >= 4),
-        ("lecture recipe / incremental_load", speedup_recipe, "≥ 2", speedup_recipe >= 2),
-        ("lecture recipe / incremental floor (the best any upsert can do)", floor_vs_recipe,
-         "(context)", True),
-        ("sqlite-utils upsert_all / incremental_load",
-         ratio("sqlite-utils upsert_all", "incremental_load"), "(compared)", True),
+        ("full_load / its floor (end to end)", full_ratio, limit, full_ratio <= FLOOR_LIMIT),
+        ("incremental_load / its floor (end to end)", incr_ratio, limit,
+         incr_ratio <= FLOOR_LIMIT),
+        ("full_load / incremental_load (load only)", speedup_full, "≥ 4", speedup_full >= 4),
+        ("lecture recipe / incremental_load (load only)", speedup_recipe, "≥ 2",
+         speedup_recipe >= 2),
+        ("lecture recipe / incremental floor (the best any upsert can do; load only)",
+         floor_vs_recipe, "(context)", True),
+        ("sqlite-utils upsert_all / incremental_load (load only)",
+         ratio("sqlite-utils upsert_all", "incremental_load", timings), "(compared)", True),
     ]
     lines = [
         f"Machine: {machine()}",
         f"Source: {args.rows:,} rows, {changed:,} changed; best of {args.repeat} runs.",
         "",
-        "| case | best s | median s | WAL checkpoint after it, median s |",
-        "|---|---:|---:|---:|",
+        "End to end = the load to its COMMIT + the WAL checkpoint of the pages it wrote.",
+        "",
+        "| case | end to end, best s | end to end, median s | load, median s "
+        "| checkpoint, median s |",
+        "|---|---:|---:|---:|---:|",
     ]
-    lines += [f"| {name} | {best[name]:.3f} | {statistics.median(timings[name]):.3f} | "
+    lines += [f"| {name} | {best[name]:.3f} | {statistics.median(totals[name]):.3f} | "
+              f"{statistics.median(timings[name]):.3f} | "
               f"{statistics.median(checkpoints[name]):.3f} |" for name in CASES]
     lines += ["", "Ratios are medians of per-round ratios (each round runs every case once).", "",
               "| ratio | value | wanted | met |", "|---|---:|---|---|"]

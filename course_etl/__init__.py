@@ -8,11 +8,9 @@ from course_etl.db import atomic, attach, connect, query, quote_identifier, reso
 from course_etl.errors import (
     CourseEtlError,
     InvalidIdentifierError,
-    KeyIntegrityError,
     SchemaMismatchError,
     UnknownColumnError,
     UnknownTableError,
-    WatermarkError,
 )
 from course_etl.loads import (
     LoadResult,
@@ -23,6 +21,7 @@ from course_etl.loads import (
     read_watermark,
     reset_watermark,
 )
+from course_etl.loads.errors import KeyIntegrityError, WatermarkError
 
 __all__ = [
     "connect",

@@ -27,6 +27,7 @@ __all__ = [
     "TableRef",
     "resolve_table",
     "table_exists",
+    "split_table_name",
     "atomic",
     "query",
     "tracing",
@@ -84,7 +85,7 @@ def validate_identifier(name: object, *, what: str = "identifier") -> str:
     if not isinstance(name, str) or not _PLAIN_IDENTIFIER.fullmatch(name):
         raise InvalidIdentifierError(
             f"invalid {what} {name!r}: use letters, digits and underscores, "
-            "not starting with a digit (e.g. 'dw_customers')"
+            "not starting with a digit (e.g. 'dw_customers')", value=name, what=what
         )
     return name
 
@@ -112,13 +113,14 @@ class TableRef:
         if name not in self.columns:
             raise UnknownColumnError(
                 f"unknown {role} {name!r} in table {self.label!r} "
-                f"(columns: {', '.join(self.columns)})"
+                f"(columns: {', '.join(self.columns)})",
+                table=self.label, column=name, known=self.columns,
             )
         return name
 
 
 def _schemas(conn: sqlite3.Connection) -> list[str]:
-    return [row[1] for row in conn.execute("PRAGMA database_list")]
+    return [row[0] for row in conn.execute("SELECT name FROM pragma_database_list")]
 
 
 def _tables_in(conn: sqlite3.Connection, schema: str) -> list[str]:
@@ -129,16 +131,24 @@ def _tables_in(conn: sqlite3.Connection, schema: str) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _split_name(conn: sqlite3.Connection, name: str) -> tuple[str, str]:
+def split_table_name(conn: sqlite3.Connection, name: str) -> tuple[str, str]:
+    """``(schema, table)`` for ``table`` or ``schema.table``, with the names as stored.
+
+    SQLite compares names without regard to ASCII case, so ``SRC.Customers`` finds
+    ``src.customers``; a table that does not exist keeps the spelling given.
+    """
     schema, dot, table = name.partition(".")
-    if dot and schema in _schemas(conn):
-        return schema, table
-    return "main", name
+    schemas = {s.lower(): s for s in _schemas(conn)} if dot else {}
+    if not (dot and schema.lower() in schemas):
+        schema, table = "main", name
+    schema = schemas.get(schema.lower(), schema)
+    stored = {t.lower(): t for t in _tables_in(conn, schema)}
+    return schema, stored.get(table.lower(), table)
 
 
 def table_exists(conn: sqlite3.Connection, name: str) -> bool:
     """True when ``name`` (optionally ``schema.table``) names an existing table or view."""
-    schema, table = _split_name(conn, name)
+    schema, table = split_table_name(conn, name)
     return table in _tables_in(conn, schema)
 
 
@@ -150,14 +160,16 @@ def resolve_table(conn: sqlite3.Connection, name: str, *, role: str = "table") -
     Raises InvalidIdentifierError for a non-string, UnknownTableError listing the known tables.
     """
     if not isinstance(name, str) or not name:
-        raise InvalidIdentifierError(f"invalid {role} name {name!r}: expected a table name")
-    schema, table = _split_name(conn, name)
+        raise InvalidIdentifierError(f"invalid {role} name {name!r}: expected a table name",
+                                     value=name, what=role)
+    schema, table = split_table_name(conn, name)
     if table not in _tables_in(conn, schema):
         known = [
             t if s == "main" else f"{s}.{t}" for s in _schemas(conn) for t in _tables_in(conn, s)
         ]
         raise UnknownTableError(
-            f"unknown {role} {name!r} (known: {', '.join(known) or 'no tables yet'})"
+            f"unknown {role} {name!r} (known: {', '.join(known) or 'no tables yet'})",
+            table=name, known=known,
         )
     info = conn.execute(
         "SELECT name FROM pragma_table_info(?, ?) ORDER BY cid", (table, schema)
@@ -172,6 +184,11 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     Nested blocks become SAVEPOINTs, so a helper that is atomic on its own can join a larger
     transaction. The outer transaction starts with BEGIN IMMEDIATE: the write lock is taken up
     front, so two loads never interleave and fail half-way on a lock upgrade.
+    SQLite itself rolls the whole transaction back on some errors (a full disk, an I/O error, a
+    RAISE(ROLLBACK) trigger); cleaning up after that would fail with "no transaction is active"
+    and hide the real cause, so the rollback runs only while a transaction is still open. A
+    failed COMMIT (a full disk at the last moment) is rolled back too, so the connection is
+    usable and nothing half-written stays pending.
     """
     if conn.in_transaction:
         # One name for every level: SQLite resolves a repeated name to the innermost savepoint.
@@ -180,8 +197,7 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         try:
             yield conn
         except BaseException:
-            conn.execute(f"ROLLBACK TO {savepoint}")
-            conn.execute(f"RELEASE {savepoint}")
+            _undo(conn, f"ROLLBACK TO {savepoint}", f"RELEASE {savepoint}")
             raise
         conn.execute(f"RELEASE {savepoint}")
         return
@@ -189,9 +205,22 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        _undo(conn, "ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        _undo(conn, "ROLLBACK")
+        raise
+
+
+def _undo(conn: sqlite3.Connection, *statements: str) -> None:
+    """Roll back while a transaction is still open; the error being raised is the one to show."""
+    for statement in statements:
+        if not conn.in_transaction:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute(statement)
 
 
 def query(

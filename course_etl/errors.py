@@ -1,8 +1,12 @@
-"""The exceptions course_etl raises.
+"""The base of every error a user can cause, and the few errors every topic shares.
 
-Every error names the culprit and says how to fix it, so a student can act on the message alone.
-They all derive from :class:`CourseEtlError` (a ``ValueError``: bad input is the usual cause),
-which lets the CLI and notebooks catch the library's errors without hiding real bugs.
+Every error names the culprit and says how to fix it, so a student can act on the message alone,
+and keeps what went wrong as attributes (``.table``, ``.known``, ``.value``…) so a caller, a test
+or a widget can act on it without parsing the text. They all derive from :class:`CourseEtlError`,
+which is deliberately *not* a ``ValueError``: catching it catches the library's diagnoses and
+nothing else, so a real bug still shows its traceback. Each topic owns its own errors
+(:mod:`course_etl.loads.errors`, ``scheduling.pipeline.PipelineError``, …); this module keeps only
+the ones about names in SQL, which :mod:`course_etl.db` raises for every topic.
 """
 
 from __future__ import annotations
@@ -13,34 +17,33 @@ __all__ = [
     "UnknownTableError",
     "UnknownColumnError",
     "SchemaMismatchError",
-    "KeyIntegrityError",
-    "WatermarkError",
 ]
 
 
-class CourseEtlError(ValueError):
-    """Base class of every error course_etl raises on purpose."""
+class CourseEtlError(Exception):
+    """Base class of every error course_etl raises on purpose.
+
+    Keyword arguments become attributes: ``CourseEtlError("…", table="dw", known=[…]).table``.
+    """
+
+    def __init__(self, message: str = "", /, **data: object) -> None:
+        super().__init__(message)
+        for name, value in data.items():
+            setattr(self, name, value)
 
 
 class InvalidIdentifierError(CourseEtlError):
-    """A table or column name is not a plain SQL identifier."""
+    """A table or column name is not a plain SQL identifier (``.value``, ``.what``)."""
 
 
 class UnknownTableError(CourseEtlError):
-    """A table named in a call does not exist."""
+    """A table named in a call does not exist (``.table``, ``.known``)."""
 
 
 class UnknownColumnError(CourseEtlError):
-    """A column named in a call does not exist in its table."""
+    """A column named in a call does not exist in its table (``.table``, ``.column``,
+    ``.known``)."""
 
 
 class SchemaMismatchError(CourseEtlError):
     """Source and target tables do not fit together (missing columns, no unique key)."""
-
-
-class KeyIntegrityError(CourseEtlError):
-    """Key values that cannot be loaded: NULL keys or duplicate keys in one load."""
-
-
-class WatermarkError(CourseEtlError):
-    """Watermark values that cannot be compared safely: NULL, unparsable or mixed formats."""

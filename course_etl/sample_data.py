@@ -18,9 +18,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from course_etl.db import atomic, quote_identifier, resolve_table, validate_identifier
-from course_etl.errors import UnknownColumnError
+from course_etl.errors import CourseEtlError, UnknownColumnError
 
 __all__ = [
+    "SampleDataError",
     "LECTURE_CUSTOMERS",
     "LECTURE_CHANGES",
     "create_lecture_source",
@@ -30,6 +31,11 @@ __all__ = [
     "ChangeSet",
     "simulate_changes",
 ]
+
+
+class SampleDataError(CourseEtlError):
+    """A request the demo data cannot meet (an unknown change round, more rows than exist)."""
+
 
 STORY_START = "2024-10-01"
 
@@ -77,7 +83,8 @@ def create_lecture_source(conn: sqlite3.Connection, table: str = "src_customers"
 def apply_lecture_changes(conn: sqlite3.Connection, round_: int) -> None:
     """Apply the lecture's change round 1 (Chloe → Aurora, Dai) or 2 (Eva) to ``src_customers``."""
     if round_ not in LECTURE_CHANGES:
-        raise ValueError(f"unknown change round {round_!r}: the lecture has rounds 1 and 2")
+        raise SampleDataError(f"unknown change round {round_!r}: the lecture has rounds 1 and 2",
+                              value=round_)
     with atomic(conn):
         for sql, params in LECTURE_CHANGES[round_]:
             conn.execute(sql, params)
@@ -195,9 +202,9 @@ def simulate_changes(
         live = np.array([r[0] for r in conn.execute(f"SELECT id FROM {ref.sql} {live_filter}")])
         wanted = updates + soft_deletes + hard_deletes
         if wanted > len(live):
-            raise ValueError(
+            raise SampleDataError(
                 f"asked to change {wanted} existing rows but {ref.label!r} has "
-                f"{len(live)} live rows"
+                f"{len(live)} live rows", table=ref.label, value=wanted, rows=len(live)
             )
         picked = [int(i) for i in rng.choice(live, size=wanted, replace=False)] if wanted else []
         changes.updated = sorted(picked[:updates])

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from course_etl import connect
+from course_etl.loads.errors import LoadOptionError
 from course_etl.loads.lab import LoadLab, compare_at_scale, diff_tables, mark_changes
 
 
@@ -55,7 +56,7 @@ def test_reset_restores_the_start(lab):
 
 
 def test_unknown_strategy(lab):
-    with pytest.raises(ValueError, match="known: full, incremental, recipe"):
+    with pytest.raises(LoadOptionError, match="known: full, incremental, recipe"):
         lab.run("magic")
 
 

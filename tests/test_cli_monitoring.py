@@ -6,6 +6,7 @@ import pytest
 
 from course_etl import connect
 from course_etl.cli import monitoring as cli_monitoring
+from course_etl.dbfile import DatabaseFileError
 from course_etl.monitoring.checks import CheckConfigError
 
 
@@ -53,7 +54,7 @@ def test_checks_exit_1_when_blocked(tmp_path, capsys):
 
 
 def test_bad_files_are_named(tmp_path):
-    with pytest.raises(CheckConfigError, match="warehouse file .*missing.db does not exist"):
+    with pytest.raises(DatabaseFileError, match="missing.db: no such file: check --db"):
         run(["monitor", "runs", "--db", str(tmp_path / "missing.db")])
     suite = tmp_path / "suite.yaml"
     suite.write_text("t: [{check: not_null, column: nope}]\n")

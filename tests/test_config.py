@@ -193,7 +193,7 @@ def test_unknown_environment_variables_suggest_the_right_variable(config_dir):
     ("alerts.channels=[log, webhok]", "'webhok' is not one of log, email, webhook; "
                                       "did you mean 'webhook'?"),
     ("alerts.email_to=[nobody]", "not an e-mail address"),
-    ("schedule.cron=61 * * * *", "not a cron expression"),
+    ("schedule.cron=61 * * * *", "the minute field accepts 0-59"),
     ("schedule.timezone=Europe/Berln", "unknown time zone"),
     ("alerts.smtp_port=70000", "out of range: must be <= 65535"),
 ])

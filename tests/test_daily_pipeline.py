@@ -8,8 +8,8 @@ import pytest
 
 from course_etl.cli import main
 from course_etl.db import connect, query
-from course_etl.errors import WatermarkError
 from course_etl.loads.engine import full_load, incremental_load
+from course_etl.loads.errors import WatermarkError
 from course_etl.loads.watermarks import Watermark, moment_in_format, read_watermark
 from course_etl.sample_data import apply_lecture_changes
 from course_etl.scheduling.cron import CronSchedule, next_runs, runs_between

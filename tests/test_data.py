@@ -6,6 +6,7 @@ import pytest
 from course_etl import UnknownColumnError, query
 from course_etl.sample_data import (
     LECTURE_CUSTOMERS,
+    SampleDataError,
     apply_lecture_changes,
     create_customer_source,
     generate_customers,
@@ -23,7 +24,7 @@ def test_lecture_source_and_changes(lecture_conn):
         (4, "Dai", "Denver", "2024-10-05"),
         (5, "Eva", "El Paso", "2024-10-06"),
     ]
-    with pytest.raises(ValueError, match="rounds 1 and 2"):
+    with pytest.raises(SampleDataError, match="rounds 1 and 2"):
         apply_lecture_changes(conn, 3)
 
 
@@ -79,5 +80,5 @@ def test_simulate_changes_on_the_lecture_table(lecture_conn):
     assert changes.at == "2024-10-02"
     with pytest.raises(UnknownColumnError, match="is_deleted"):
         simulate_changes(lecture_conn, "src_customers", soft_deletes=1)
-    with pytest.raises(ValueError, match="has 5 live rows"):
+    with pytest.raises(SampleDataError, match="has 5 live rows"):
         simulate_changes(lecture_conn, "src_customers", updates=9)

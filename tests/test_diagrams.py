@@ -20,6 +20,7 @@ from matplotlib.transforms import Bbox
 
 from course_etl import style
 from course_etl.classroom import diagrams
+from course_etl.classroom.diagrams import DiagramError
 
 COMMITTED_IMAGES = Path(__file__).resolve().parents[1] / "images"
 EXPECTED_FILES = [
@@ -90,7 +91,7 @@ def test_png_carries_no_software_version(drawn_images: list[Path]) -> None:
 
 
 def test_unknown_name_is_rejected_with_the_known_names(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="nope") as error:
+    with pytest.raises(DiagramError, match="nope") as error:
         diagrams.draw("nope", tmp_path)
     assert all(name in str(error.value) for name in EXPECTED_FILES)
     assert not any(tmp_path.iterdir())

@@ -234,6 +234,7 @@ def no_retry_pipeline():
 
 def test_cli_run_of_a_failing_pipeline_exits_1(cli, capsys, tmp_path):
     db = tmp_path / "empty.db"  # no source table: full_load fails
+    connect(db).close()
     assert cli(["pipeline", "run", "test_export:no_retry_pipeline",
                 "--db", str(db), "--date", "2024-10-01"]) == 1
     assert "UnknownTableError" in capsys.readouterr().out

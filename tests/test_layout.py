@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "course_etl"
 # Lower index = lower layer. Each entry is a top-level name inside course_etl.
 LAYERS: list[set[str]] = [
     {"errors"},
-    {"db", "paths", "style"},
+    {"db", "dbfile", "paths", "style"},
     {"sample_data"},
     {"loads"},
     {"scheduling"},

@@ -19,6 +19,7 @@ from course_etl import (
     read_watermark,
     tracing,
 )
+from course_etl.loads.errors import LoadOptionError
 from course_etl.sample_data import apply_lecture_changes, simulate_changes
 
 OPTS = {"key": "id", "watermark": "updated_at"}
@@ -377,9 +378,9 @@ def test_target_missing_a_source_column_is_rejected(lecture_conn):
         full_load(lecture_conn, "src_customers", "dw_customers")
 
 
-@pytest.mark.parametrize("batch_size", [0, -5, 2.5, "100"])
+@pytest.mark.parametrize("batch_size", [0, -5, 2.5, "100", True])
 def test_bad_batch_size(lecture_conn, batch_size):
-    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+    with pytest.raises(LoadOptionError, match="batch_size must be a positive int"):
         incremental_load(lecture_conn, "src_customers", "dw", batch_size=batch_size, **OPTS)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from course_etl.errors import SchemaMismatchError, UnknownTableError
 from course_etl.medallion.bronze import fixed_clock, ingest_batch
+from course_etl.medallion.entities import MedallionInputError
 
 ROWS = [
     {"id": 1, "name": "  Aria ", "city": "AUSTIN", "updated_at": "01.10.2024 08:00"},
@@ -55,7 +56,7 @@ def test_bad_batches_write_nothing(conn):
     with pytest.raises(UnknownTableError, match=r"unknown medallion source 'custmers' \(known: "
                                                 r"customers, orders\)"):
         ingest_batch(conn, "custmers", ROWS)
-    with pytest.raises(ValueError, match="empty batch"):
+    with pytest.raises(MedallionInputError, match="empty batch"):
         ingest_batch(conn, "orders", [])
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' "
                                          "AND name LIKE 'bronze_%'")]
@@ -68,5 +69,5 @@ def test_real_clock_is_used_by_default_and_must_be_aware(conn):
     assert result.batch_id == 1 and stamp.endswith("Z") and stamp >= "2025"
     from datetime import datetime
 
-    with pytest.raises(ValueError, match="no time zone"):
+    with pytest.raises(MedallionInputError, match="no time zone"):
         ingest_batch(conn, "customers", ROWS[:1], clock=lambda: datetime(2024, 10, 1))

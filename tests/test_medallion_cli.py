@@ -5,7 +5,6 @@ import argparse
 import pytest
 
 from course_etl.cli.medallion import add_commands
-from course_etl.errors import CourseEtlError
 
 
 def run(argv):
@@ -46,5 +45,7 @@ def test_ingest_a_csv_as_text_and_status_fails_when_silver_was_tampered(tmp_path
     assert run(["medallion", "status", "--db", db]) == 1
     assert "2 bronze ≠ 0 silver" in capsys.readouterr().out
     assert run(["medallion", "run", "--db", db]) == 0  # nothing new: nothing to block
-    with pytest.raises(CourseEtlError, match="CSV file 'nope.csv' does not exist"):
+    with pytest.raises(SystemExit) as refused:
         run(["medallion", "ingest", "orders", "nope.csv", "--db", db])
+    assert refused.value.code == 2
+    assert "argument csv: 'nope.csv' is not an existing file" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 import pytest
 
 from course_etl.medallion.dirty import BAD_DATES, CLEAN, ORPHAN_ID_BASE, Dirt, DirtySource
+from course_etl.medallion.entities import MedallionInputError
 from course_etl.medallion.silver import parse_timestamp
 
 
@@ -62,7 +63,7 @@ def test_each_knob_makes_its_dirt_and_only_when_turned_up(knob):
 
 
 def test_knobs_must_be_shares_and_size_positive():
-    with pytest.raises(ValueError, match="casing=1.5 is not a share"):
+    with pytest.raises(MedallionInputError, match="casing=1.5 is not a share"):
         Dirt(casing=1.5)
-    with pytest.raises(ValueError, match="batch size 0 must be a positive integer"):
+    with pytest.raises(MedallionInputError, match="batch size 0 must be a positive integer"):
         DirtySource().next_batch(0)

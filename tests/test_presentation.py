@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from course_etl.classroom.presentation import PANELS, app_notebook, demo_app, voila_command
 from course_etl.cli import build_parser
 
@@ -48,3 +50,52 @@ def test_voila_notebook_and_command(tmp_path):
 def test_present_is_a_cli_command():
     args = build_parser().parse_args(["present", "--port", "9000", "--presenter"])
     assert (args.port, args.presenter) == (9000, True) and callable(args.handler)
+
+
+SERVE_WITH_A_FAKE_VOILA = """
+import os, sys
+import course_etl.classroom.presentation as presentation
+
+def fake_notebook(folder, presenter=False):
+    path = folder / "app.ipynb"
+    path.write_text("{}")
+    return path
+
+presentation.app_notebook = fake_notebook
+presentation.voila_command = lambda notebook, port: [
+    sys.executable, "-c", "import os, time; print('voila', os.getpid(), flush=True); "
+    "time.sleep(60)"]
+sys.exit(presentation.serve(port=8899))
+"""
+
+
+def test_serve_passes_sigterm_on_and_removes_its_folder(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    app = subprocess.Popen([sys.executable, "-c", SERVE_WITH_A_FAKE_VOILA],
+                           stdout=subprocess.PIPE, text=True,
+                           env=os.environ | {"TMPDIR": str(tmp_path)})
+    try:
+        lines = [app.stdout.readline(), app.stdout.readline()]
+        voila_pid = int(lines[1].split()[1])
+        assert list(tmp_path.glob("course_etl_present_*"))  # the app's folder exists
+        app.send_signal(signal.SIGTERM)
+        app.wait(timeout=20)
+    finally:
+        if app.poll() is None:
+            app.kill()
+    assert "Serving the demos" in lines[0]
+    assert list(tmp_path.glob("course_etl_present_*")) == []
+    with pytest.raises(ProcessLookupError):
+        os.kill(voila_pid, 0)
+
+
+def test_serve_refuses_a_port_outside_1_to_65535():
+    from course_etl.classroom.presentation import PresentationError, serve
+
+    for port in (0, 99999, -1, True):
+        with pytest.raises(PresentationError, match="is not a TCP port"):
+            serve(port=port)

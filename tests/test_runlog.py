@@ -5,7 +5,7 @@ from datetime import datetime
 import pytest
 
 from course_etl import incremental_load
-from course_etl.errors import KeyIntegrityError
+from course_etl.loads.errors import KeyIntegrityError
 from course_etl.monitoring.checks import CheckResult
 from course_etl.monitoring.history import (
     alerts_frame,

@@ -28,6 +28,8 @@ PACKAGE = Path(course_etl.__file__).parent
 # This set must end up empty.
 PENDING = {
     "loads/engine.py",
+    "loads/guards.py",
+    "loads/upsert.py",
     "capstone.py",
     "classroom/widgets/medallion.py",
     "sample_data.py",

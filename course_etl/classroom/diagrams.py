@@ -19,6 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from course_etl.errors import CourseEtlError
 from course_etl.style import (
     CHECK_COLORS,
     CONFIG_LAYER_COLORS,
@@ -47,6 +48,7 @@ from course_etl.style import (
 )
 
 __all__ = [
+    "DiagramError",
     "DIAGRAMS",
     "draw",
     "draw_all",
@@ -56,6 +58,11 @@ __all__ = [
     "monitoring_figure",
     "parameterization_figure",
 ]
+
+
+class DiagramError(CourseEtlError):
+    """A diagram that does not exist was asked for (``.value``, ``.known``)."""
+
 
 # --- 1. Full vs incremental load --------------------------------------------------------------
 
@@ -487,7 +494,8 @@ DIAGRAMS: Mapping[str, Callable[[], Figure]] = MappingProxyType(
 def draw(name: str, out_dir: str | Path) -> Path:
     """Draw the diagram called ``name`` (a key of ``DIAGRAMS``) into ``out_dir``."""
     if name not in DIAGRAMS:
-        raise ValueError(f"unknown diagram {name!r}; known diagrams: {', '.join(DIAGRAMS)}")
+        raise DiagramError(f"unknown diagram {name!r}; known diagrams: {', '.join(DIAGRAMS)}",
+                           value=name, known=tuple(DIAGRAMS))
     out_path = Path(out_dir) / name
     out_path.parent.mkdir(parents=True, exist_ok=True)
     figure = DIAGRAMS[name]()

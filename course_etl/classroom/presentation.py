@@ -9,6 +9,7 @@ point, with fresh data), and a *Presenter* toggle that enlarges fonts and tables
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import tempfile
@@ -17,7 +18,13 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
-__all__ = ["PANELS", "PRESENTER_CSS", "demo_app", "app_notebook", "serve"]
+from course_etl.errors import CourseEtlError
+
+__all__ = ["PANELS", "PRESENTER_CSS", "PresentationError", "demo_app", "app_notebook", "serve"]
+
+
+class PresentationError(CourseEtlError):
+    """The demo app cannot be served as asked (``.port``)."""
 
 
 def _loads_panel() -> widgets.Widget:
@@ -155,12 +162,40 @@ def voila_command(notebook: Path, port: int) -> list[str]:
 
 
 def serve(*, port: int = 8866, presenter: bool = False) -> int:
-    """Serve the demo app with Voila until interrupted; returns Voila's exit code."""
+    """Serve the demo app with Voila until interrupted; returns Voila's exit code.
+
+    Ctrl-C, SIGTERM and SIGHUP are passed on to Voila and waited for, so no server keeps running
+    and the temporary folder holding the app notebook is always removed. Raises
+    PresentationError for a port outside 1–65535.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise PresentationError(f"port {port!r} is not a TCP port: use 1 to 65535 (e.g. 8866)",
+                                port=port)
     with tempfile.TemporaryDirectory(prefix="course_etl_present_") as folder:
         notebook = app_notebook(Path(folder), presenter=presenter)
         print(f"Serving the demos on http://127.0.0.1:{port}/ (Ctrl-C to stop)")
-        try:
-            return subprocess.call(voila_command(notebook, port))
-        except KeyboardInterrupt:
-            return 0
+        process = subprocess.Popen(voila_command(notebook, port))
 
+        def forward(signum: int, _frame: object) -> None:
+            process.send_signal(signum)
+
+        previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGHUP)}
+        try:
+            return process.wait()
+        except KeyboardInterrupt:  # the terminal sent SIGINT to Voila too; wait for it to stop
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            return 0
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()

@@ -1,17 +1,20 @@
 """Command line: ``python -m course_etl …`` (also installed as ``course-etl``).
 
 One module per topic adds its subcommands (:mod:`.load`, :mod:`.config`, :mod:`.scheduling`,
-:mod:`.monitoring`, :mod:`.medallion`); this module joins them and turns the library's errors
-into one line on stderr with exit status 2.
+:mod:`.monitoring`, :mod:`.medallion`); this module joins them and turns every error a user can
+cause into one line on stderr: the library's own errors and bad files exit with 2, faults that
+stop a run that had started (a full disk, a lock held too long, an I/O error) with 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
+import sqlite3
 from collections.abc import Sequence
 
 from course_etl.cli import config, load, medallion, monitoring, scheduling
+from course_etl.cli.args import OneLineParser, fail
+from course_etl.dbfile import cause_of, explain
 from course_etl.errors import CourseEtlError
 
 __all__ = ["main", "build_parser"]
@@ -22,7 +25,7 @@ _COMMAND_MODULES = (load, config, scheduling, monitoring, medallion)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="course_etl",
         description="Teaching toolkit for Pipelines & Orchestration: loads on SQLite.",
     )
@@ -35,11 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    database = getattr(args, "db", None)
     try:
         return args.handler(args)
     except CourseEtlError as error:
-        print(f"course_etl: error: {error}", file=sys.stderr)
-        return 2
+        return fail(str(error).replace("\n  - ", "; "))
+    except sqlite3.Error as error:
+        started = cause_of(error) in ("disk full", "locked by another process", "disk I/O error")
+        return fail(explain(error, database), 1 if started else 2)
+    except UnicodeDecodeError as error:
+        return fail(f"input is not UTF-8 text (byte {error.start}): save the file as UTF-8")
+    except OSError as error:
+        return fail(explain(error, database), 1)
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
 
 
 if __name__ == "__main__":  # pragma: no cover

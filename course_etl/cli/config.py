@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from course_etl.cli.args import output_folder
 from course_etl.config import (
     Config,
     ConfigError,
@@ -169,6 +170,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     run.add_argument("notebook", metavar="NB",
                      help="notebook path, file name in notebooks/ or number prefix (04)")
     add_config_arguments(run)
-    run.add_argument("--out", default=str(DEFAULT_RUNS_DIR),
+    run.add_argument("--out", default=str(DEFAULT_RUNS_DIR), type=output_folder,
                      help=f"folder for the executed copy (default: ./{DEFAULT_RUNS_DIR})")
     run.set_defaults(handler=_run_notebook)

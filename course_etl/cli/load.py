@@ -10,14 +10,19 @@ before the warehouse is opened.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 from collections.abc import Mapping
+from pathlib import Path
 
 import pandas as pd
 
+from course_etl.cli.args import PORT, output_file, output_folder
 from course_etl.cli.config import add_config_arguments, config_from_args
-from course_etl.config import open_warehouse, run_full_load, run_incremental_load
-from course_etl.db import connect
+from course_etl.config import Config, run_full_load, run_incremental_load
+from course_etl.db import attach, connect
+from course_etl.dbfile import DatabaseFileError, check_path_text, open_existing
 from course_etl.loads import LoadResult
+from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE
 
 __all__ = ["LOAD_FLAGS", "DEFAULT_DEMO_DB", "add_commands", "load_from_args"]
 
@@ -43,7 +48,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``demo``, ``load``, ``images`` and ``present`` to the command line."""
     demo = commands.add_parser("demo", help="run the lecture's full/incremental story end to end")
     demo.set_defaults(handler=_run_demo)
-    demo.add_argument("--db", default=DEFAULT_DEMO_DB,
+    demo.add_argument("--db", default=DEFAULT_DEMO_DB, type=output_file,
                       help=f"SQLite file to (re)create the demo in (default: ./{DEFAULT_DEMO_DB})")
 
     load = commands.add_parser("load", help="load one table (what a cron entry runs)")
@@ -62,14 +67,17 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     load.add_argument("--reconcile-deletes", action=argparse.BooleanOptionalAction,
                       help="also remove target rows whose key left the source")
     load.add_argument("--batch-size", type=int, help="rows per INSERT statement (≥ 1)")
+    load.add_argument("--force-deletes", action="store_true",
+                      help="let --reconcile-deletes remove more than half of the target")
     add_config_arguments(load)
 
     images = commands.add_parser("images", help="draw the lecture's diagrams into a folder")
     images.set_defaults(handler=_run_images)
-    images.add_argument("--out", default="images", help="output folder (default: ./images)")
+    images.add_argument("--out", default="images", type=output_folder,
+                        help="output folder (default: ./images)")
 
     present = commands.add_parser("present", help="serve every demo panel with Voila")
-    present.add_argument("--port", type=int, default=8866)
+    present.add_argument("--port", type=PORT, default=8866, help="1 to 65535 (default: 8866)")
     present.add_argument("--presenter", action="store_true",
                          help="start with large fonts for a projector")
     present.set_defaults(handler=_run_present)
@@ -82,12 +90,46 @@ def load_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | Non
     (:data:`LOAD_FLAGS`), then the load on the configured warehouse. Raises ConfigError or the
     load's own errors before anything is written."""
     config = config_from_args(args, flags=LOAD_FLAGS, environ=environ)
-    conn = open_warehouse(config)
+    conn, created = _open_for_load(config)
     try:
-        run = run_full_load if args.mode == "full" else run_incremental_load
-        return run(conn, config)
+        if args.mode == "full":
+            return run_full_load(conn, config)
+        share = None if getattr(args, "force_deletes", False) else DEFAULT_MAX_DELETE_SHARE
+        return run_incremental_load(conn, config, max_delete_share=share)
+    except BaseException:
+        if created is not None:  # a warehouse this command created holds nothing: remove it
+            conn.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{created}{suffix}").unlink(missing_ok=True)
+        raise
     finally:
         conn.close()
+
+
+def _open_for_load(config: Config) -> tuple[sqlite3.Connection, Path | None]:
+    """The warehouse with the source attached, and its path when this call created it.
+
+    The source file must exist and be a sound SQLite database. The warehouse must exist too,
+    unless the source is a separate file: then the first full load may create it.
+    """
+    database = config.database
+    if database.source is not None and database.source != ":memory:":
+        open_existing(database.source, readonly=True, what="--source-db").close()
+    warehouse = database.warehouse
+    if warehouse == ":memory:":
+        return connect(warehouse), None
+    path = Path(check_path_text(warehouse))
+    if path.exists() or database.source is None:
+        conn = open_existing(path)
+        created = None
+    elif not path.parent.is_dir():
+        raise DatabaseFileError(f"{path}: folder {str(path.parent)!r} does not exist: create "
+                                "it or check --db", path=str(path), cause="no such folder")
+    else:
+        conn, created = connect(path), path
+    if database.source is not None:
+        attach(conn, database.source, database.source_alias)
+    return conn, created
 
 
 def _run_demo(args: argparse.Namespace) -> int:

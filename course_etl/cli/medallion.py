@@ -13,7 +13,7 @@ import csv
 from datetime import timedelta
 from pathlib import Path
 
-from course_etl.db import connect
+from course_etl.cli.args import input_file, integer, plain_path, warehouse
 from course_etl.errors import CourseEtlError
 from course_etl.medallion.bronze import fixed_clock, ingest_batch, ingest_dirty_batch
 from course_etl.medallion.dirty import DirtySource
@@ -32,13 +32,17 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     ingest = steps.add_parser("ingest", help="append a CSV file to bronze as one batch")
     ingest.add_argument("entity", choices=sorted(ENTITIES))
-    ingest.add_argument("csv", help="CSV file with a header row naming the entity's columns")
+    ingest.add_argument("csv", type=input_file,
+                        help="CSV file with a header row naming the entity's columns")
     ingest.set_defaults(handler=_ingest)
 
     dirty = steps.add_parser("dirty", help="ingest generated dirty batches (one per day)")
-    dirty.add_argument("--days", type=int, default=3, help="days of data (default: 3)")
-    dirty.add_argument("--size", type=int, default=20, help="customer rows a day (default: 20)")
-    dirty.add_argument("--seed", type=int, default=0, help="generator seed (default: 0)")
+    dirty.add_argument("--days", type=integer(1, 366), default=3,
+                       help="days of data, 1 to 366 (default: 3)")
+    dirty.add_argument("--size", type=integer(1, 100_000), default=20,
+                       help="customer rows a day, 1 to 100000 (default: 20)")
+    dirty.add_argument("--seed", type=integer(0, 2**32 - 1), default=0,
+                       help="generator seed, 0 or more (default: 0)")
     dirty.set_defaults(handler=_dirty)
 
     for name, handler, text in (
@@ -49,20 +53,31 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         step = steps.add_parser(name, help=text)
         step.set_defaults(handler=handler)
     for step in steps.choices.values():
-        step.add_argument("--db", required=True, help="the warehouse SQLite file")
+        step.add_argument("--db", required=True, type=plain_path,
+                          help="the warehouse SQLite file")
+
+
+# csv's own limit (128 KiB a field) is kept: a bigger field is a broken file, not data.
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            records = list(csv.DictReader(handle))
+    except UnicodeDecodeError as error:
+        raise CourseEtlError(f"CSV file {str(path)!r} is not UTF-8 text (byte {error.start}): "
+                             "save it as UTF-8", path=str(path)) from None
+    except csv.Error as error:
+        raise CourseEtlError(f"CSV file {str(path)!r} cannot be read ({error}): check the "
+                             "quoting and field sizes", path=str(path)) from None
+    if not records:
+        raise CourseEtlError(f"CSV file {str(path)!r} has no data rows (a header row, then one "
+                             "row per record)", path=str(path))
+    return records
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    path = Path(args.csv)
-    if not path.is_file():
-        raise CourseEtlError(f"CSV file {args.csv!r} does not exist")
-    with path.open(newline="", encoding="utf-8") as handle:
-        records = list(csv.DictReader(handle))
-    conn = connect(args.db)
-    try:
+    records = _read_csv(args.csv)
+    with warehouse(args.db, create=True) as conn:
         print(ingest_batch(conn, args.entity, records))
-    finally:
-        conn.close()
     return 0
 
 
@@ -70,13 +85,10 @@ def _dirty(args: argparse.Namespace) -> int:
     source = DirtySource(args.seed)
     # Ingestion times follow the data's story days, so the same call always writes the same rows.
     clock = fixed_clock("2024-10-01T06:00:00Z", timedelta(hours=12))
-    conn = connect(args.db)
-    try:
+    with warehouse(args.db, create=True) as conn:
         for _ in range(args.days):
             for result in ingest_dirty_batch(conn, source.next_batch(args.size), clock=clock):
                 print(result)
-    finally:
-        conn.close()
     return 0
 
 
@@ -84,11 +96,8 @@ def _processing(step):
     """A command that runs ``step(conn)`` on ``--db`` and exits 1 when a gate blocked it."""
 
     def command(args: argparse.Namespace) -> int:
-        conn = connect(args.db)
-        try:
+        with warehouse(args.db) as conn:
             result = step(conn)
-        finally:
-            conn.close()
         print(result)
         return 0 if result.promoted else 1
 
@@ -100,12 +109,15 @@ _rebuild = _processing(rebuild_from_bronze)
 
 
 def _status(args: argparse.Namespace) -> int:
-    conn = connect(args.db)
-    try:
-        counts = layer_counts(conn)
-        books = reconcile(conn)
-    finally:
-        conn.close()
+    with warehouse(args.db, readonly=True) as conn:
+        # The layers' readers create missing silver and gold tables; a status check must leave
+        # the file as it found it, so whatever they write is rolled back.
+        conn.execute("BEGIN")
+        try:
+            counts = layer_counts(conn)
+            books = reconcile(conn)
+        finally:
+            conn.execute("ROLLBACK")
     for table, rows in counts.items():
         print(f"{table:<32} {rows:>7}")
     for line in books:

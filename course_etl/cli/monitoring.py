@@ -11,12 +11,17 @@ main CLI.
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from course_etl.db import connect
+from course_etl.cli.args import integer, output_file
+from course_etl.config.layers import YamlTooLargeError, bounded_safe_load
+from course_etl.db import connect, table_exists
+from course_etl.dbfile import open_existing
 from course_etl.monitoring.checks import CheckConfigError, run_suite
 
 __all__ = ["add_commands"]
@@ -28,14 +33,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     actions = monitor.add_subparsers(dest="monitor_command", required=True, metavar="ACTION")
 
     history = actions.add_parser("history", help="replay the demo pipeline's 30-day history")
-    history.add_argument("--db", required=True, type=Path, help="warehouse file to (re)fill")
-    history.add_argument("--days", type=int, default=30, help="days to replay (default 30)")
-    history.add_argument("--dashboard", type=Path, help="also save the dashboards as this PNG")
+    history.add_argument("--db", required=True, type=output_file,
+                         help="warehouse file to (re)fill")
+    history.add_argument("--days", type=integer(1, 3650), default=30,
+                         help="days to replay, 1 to 3650 (default 30)")
+    history.add_argument("--dashboard", type=output_file,
+                         help="also save the dashboards as this PNG")
     history.set_defaults(handler=_history)
 
     runs = actions.add_parser("runs", help="show the latest runs of a warehouse's run log")
     runs.add_argument("--db", required=True, type=Path)
-    runs.add_argument("--last", type=int, default=10, help="how many runs (default 10)")
+    runs.add_argument("--last", type=integer(1, 100_000), default=10,
+                      help="how many runs (default 10)")
     runs.set_defaults(handler=_runs)
 
     checks = actions.add_parser("checks", help="run a YAML check suite; exit 1 if it blocks")
@@ -50,30 +59,50 @@ def _history(args: argparse.Namespace) -> int:
     from course_etl.monitoring.dashboards import dashboard_figure
     from course_etl.monitoring.lecture import generate_history
 
-    if args.db.exists():
-        args.db.unlink()  # a replay starts from an empty warehouse
-    conn = connect(args.db)
+    if args.dashboard is not None and args.dashboard.suffix.lower() != ".png":
+        raise CheckConfigError(f"--dashboard {str(args.dashboard)!r} must end in .png")
+    # The replay fills a new file beside the warehouse and replaces it only when everything,
+    # dashboard included, succeeded: a failure leaves the old warehouse as it was.
+    handle, scratch = tempfile.mkstemp(prefix=f".{args.db.name}.", suffix=".tmp",
+                                       dir=args.db.parent if str(args.db.parent) else ".")
+    os.close(handle)
+    scratch = Path(scratch)
     try:
-        runs = generate_history(conn, days=args.days)
-        counts = runs.status.value_counts()
-        print(f"{len(runs)} runs replayed into {args.db.name}: "
-              + ", ".join(f"{n} {status}" for status, n in counts.items()))
-        if args.dashboard:
-            dashboard_figure(conn).savefig(args.dashboard, dpi=100)
-            print(f"dashboards saved to {args.dashboard}")
+        conn = connect(scratch)
+        try:
+            runs = generate_history(conn, days=args.days)
+            if args.dashboard:
+                dashboard_figure(conn).savefig(args.dashboard, dpi=100)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+        os.replace(scratch, args.db)
     finally:
-        conn.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+    for suffix in ("-wal", "-shm"):  # the old warehouse's side files belong to the old file
+        Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+    counts = runs.status.value_counts()
+    print(f"{len(runs)} runs replayed into {args.db.name}: "
+          + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    if args.dashboard:
+        print(f"dashboards saved to {args.dashboard}")
     return 0
 
 
 def _runs(args: argparse.Namespace) -> int:
     from course_etl.monitoring.history import runs_frame
+    from course_etl.monitoring.tables import RUNS_TABLE
 
-    conn = _open_existing(args.db)
+    conn = open_existing(args.db, readonly=True)
     try:
-        runs = runs_frame(conn).tail(args.last)
+        # Reading never creates the run log: a warehouse without one has no runs.
+        runs = runs_frame(conn).tail(args.last) if table_exists(conn, RUNS_TABLE) else None
     finally:
         conn.close()
+    if runs is None:
+        print("no runs recorded")
+        return 0
     columns = ["run_id", "pipeline", "logical_date", "status", "seconds", "error"]
     with pd.option_context("display.width", 140, "display.max_colwidth", 60,
                            "display.precision", 1):
@@ -83,10 +112,14 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _checks(args: argparse.Namespace) -> int:
     try:
-        suite = yaml.safe_load(args.suite.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise CheckConfigError(f"cannot read suite file {args.suite}: {error}") from None
-    conn = _open_existing(args.db)
+        if args.suite.stat().st_size > 1_000_000:
+            raise CheckConfigError(f"suite file {args.suite} is over 1 MB: a suite is a short "
+                                   "YAML mapping of tables to checks")
+        suite = bounded_safe_load(args.suite.read_bytes().decode("utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError, YamlTooLargeError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise CheckConfigError(f"cannot read suite file {args.suite}: {reason}") from None
+    conn = open_existing(args.db, readonly=True)
     try:
         report = run_suite(conn, suite, now=args.now)
     finally:
@@ -98,9 +131,3 @@ def _checks(args: argparse.Namespace) -> int:
         print("BLOCKED: a blocking check failed; do not publish.")
         return 1
     return 0
-
-
-def _open_existing(path: Path):
-    if not path.exists():
-        raise CheckConfigError(f"warehouse file {path} does not exist: check --db")
-    return connect(path)

@@ -14,7 +14,7 @@ import importlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from course_etl.db import connect
+from course_etl.cli.args import integer, number, output_file, plain_path, warehouse
 from course_etl.monitoring.recorder import SchedulerRecorder
 from course_etl.scheduling.cron import describe_cron, next_runs
 from course_etl.scheduling.export import to_airflow, to_crontab, to_dagster
@@ -45,17 +45,26 @@ def load_pipeline(reference: str) -> Pipeline:
     return pipeline
 
 
-def _absolute(path: str) -> Path:
+def _absolute(path: str | Path) -> Path:
     return Path(path).expanduser().resolve()
+
+
+# Dates a schedule can mean; beyond them date arithmetic overflows (9999-12-31 + 1 day).
+_YEARS = range(1970, 2200)
+_MAX_BACKFILL_DAYS = 3660
 
 
 def _moment(text: str) -> date | datetime:
     """A datetime, or a date for a bare day (a day means its scheduled runs)."""
     try:
-        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+        moment = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:
         raise PipelineError(f"{text!r} is not a date or datetime: write 2024-10-01 or "
                             "2024-10-01T02:05") from None
+    if moment.year not in _YEARS:
+        raise PipelineError(f"{text!r} is out of range: use a date from {_YEARS.start} to "
+                            f"{_YEARS.stop - 1}", value=text)
+    return moment
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -67,14 +76,18 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     for sub in (describe, next_):
         sub.add_argument("expression", help="five cron fields, quoted: '5 2 * * *'")
         sub.add_argument("--tz", default="UTC", help="IANA time zone (default: UTC)")
-        sub.add_argument("-n", type=int, default=5, help="how many runs (default: 5)")
+        sub.add_argument("-n", type=integer(1, 1000), default=5,
+                         help="how many runs, 1 to 1000 (default: 5)")
         sub.add_argument("--after", help="list runs after this date/datetime (default: now)")
         sub.set_defaults(handler=_describe if sub is describe else _next)
     crontab = actions.add_parser("crontab", help="the crontab entry that runs a pipeline")
     _pipeline_arguments(crontab)
-    crontab.add_argument("--project-dir", default=".", help="working directory of the job")
-    crontab.add_argument("--python", help="interpreter (default: this one, the venv's)")
-    crontab.add_argument("--log-dir", help="log folder (default: PROJECT_DIR/logs)")
+    crontab.add_argument("--project-dir", default=".", type=plain_path,
+                         help="working directory of the job")
+    crontab.add_argument("--python", type=plain_path,
+                         help="interpreter (default: this one, the venv's)")
+    crontab.add_argument("--log-dir", type=plain_path,
+                         help="log folder (default: PROJECT_DIR/logs)")
     crontab.set_defaults(handler=_crontab)
 
     pipeline = commands.add_parser("pipeline", help="run, backfill or export a pipeline")
@@ -95,13 +108,17 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     export = actions.add_parser("export", help="write an Airflow, Dagster or crontab file")
     _pipeline_arguments(export)
     export.add_argument("--to", required=True, choices=["airflow", "dagster", "crontab"])
-    export.add_argument("--out", help="file to write (default: print)")
+    export.add_argument("--out", type=output_file, help="file to write (default: print)")
     export.set_defaults(handler=_export)
 
 
 def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("pipeline", help=f"{' or '.join(PIPELINES)} or module:factory")
-    parser.add_argument("--db", required=True, help="warehouse SQLite file")
+    parser.add_argument("--db", required=True, type=plain_path, help="warehouse SQLite file")
+    if parser.prog.split()[-1] in ("run", "backfill"):
+        parser.add_argument("--retry-delay", type=number(0, 86_400), metavar="SECONDS",
+                            help="wait between tries of a failed task (default: each task's "
+                                 "retry_delay)")
 
 
 def _after(args: argparse.Namespace) -> datetime:
@@ -134,38 +151,49 @@ def _print_report(report: RunReport) -> None:
     print(report.table().to_string(index=False))
 
 
-def _runner(conn) -> LocalRunner:
-    # Every run, task and load lands in the warehouse's run log, as the notebooks' runs do
-    # (the loads through the engine's own logging, which switches on with the run log tables).
-    return LocalRunner(conn, recorder=SchedulerRecorder(conn))
-
-
 def _run(args: argparse.Namespace) -> int:
     pipeline = load_pipeline(args.pipeline)
     if args.date:
         logical_date = _moment(args.date)
     else:  # cron starts us just after the tick: the run stands for that tick
         logical_date = pipeline.cron.previous_run(datetime.now(UTC) + timedelta(seconds=1))
-    conn = connect(_absolute(args.db))
-    try:
-        report = _runner(conn).run(pipeline, logical_date, full_refresh=args.full_refresh)
-    finally:
-        conn.close()
+    with warehouse(_absolute(args.db)) as conn:
+        report = _runner(conn, args).run(pipeline, logical_date,
+                                         full_refresh=args.full_refresh)
     _print_report(report)
     return 0 if report.state == "success" else 1
 
 
 def _backfill(args: argparse.Namespace) -> int:
     pipeline = load_pipeline(args.pipeline)
-    conn = connect(_absolute(args.db))
-    try:
-        reports = _runner(conn).backfill(pipeline, _moment(args.start), _moment(args.end),
-                                         full_refresh=args.full_refresh)
-    finally:
-        conn.close()
+    start, end = _moment(args.start), _moment(args.end)
+    if _day(end) < _day(start):
+        raise PipelineError(f"--end {args.end} is before --start {args.start}: swap them")
+    if (_day(end) - _day(start)).days > _MAX_BACKFILL_DAYS:
+        raise PipelineError(f"backfill from {args.start} to {args.end} spans more than "
+                            f"{_MAX_BACKFILL_DAYS} days: split it into smaller ranges")
+    with warehouse(_absolute(args.db)) as conn:
+        reports = _runner(conn, args).backfill(pipeline, start, end,
+                                               full_refresh=args.full_refresh)
     for report in reports:
         print(report)
     return 0 if all(r.state == "success" for r in reports) else 1
+
+
+def _day(moment: date | datetime) -> date:
+    return moment.date() if isinstance(moment, datetime) else moment
+
+
+def _runner(conn, args: argparse.Namespace) -> LocalRunner:
+    # Every run, task and load (with its mode) lands in the warehouse's run log, as the
+    # notebooks' runs do.
+    return LocalRunner(conn, recorder=SchedulerRecorder(conn), retry_delay=args.retry_delay,
+                       retry_notice=_notice)
+
+
+def _notice(line: str) -> None:
+    """A waiting retry says so: a cron log shows why the run takes minutes."""
+    print(line, flush=True)
 
 
 def _export(args: argparse.Namespace) -> int:

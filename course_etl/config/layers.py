@@ -30,6 +30,8 @@ __all__ = [
     "environ_layer",
     "overrides_layer",
     "parse_env_lines",
+    "bounded_safe_load",
+    "YamlTooLargeError",
 ]
 
 ENV_PREFIX = "COURSE_ETL_"
@@ -119,6 +121,10 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         line = key_node.start_mark.line + 1
+        if not isinstance(key, str | int | float | bool):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be a plain name, not a {type(key).__name__} "
+                "(remove the '?' complex key)", key_node.start_mark)
         if key in mapping:
             raise yaml.constructor.ConstructorError(
                 None, None,
@@ -130,6 +136,65 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+# A config file is a few dozen lines. The limits stop a hostile file early: a YAML "billion
+# laughs" (aliases of aliases) is a few hundred bytes that expand to gigabytes.
+MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_NODES = 100_000
+MAX_CONFIG_DEPTH = 50
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _expanded_size(node: yaml.Node, depth: int = 0, sizes: dict | None = None) -> int:
+    """Nodes the document holds once aliases are expanded (an alias counts its whole target)."""
+    sizes = {} if sizes is None else sizes
+    if depth > MAX_CONFIG_DEPTH:
+        raise _TooLarge(f"nested more than {MAX_CONFIG_DEPTH} levels deep")
+    if id(node) in sizes:
+        return sizes[id(node)]
+    children: list = []
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [n for pair in node.value for n in pair]
+    size = 1 + sum(_expanded_size(child, depth + 1, sizes) for child in children)
+    if size > MAX_CONFIG_NODES:
+        raise _TooLarge(f"expands to more than {MAX_CONFIG_NODES:,} values (aliases of aliases?)")
+    sizes[id(node)] = size
+    return size
+
+
+class YamlTooLargeError(ValueError):
+    """A YAML document nested or expanding past the limits (a ``yaml.safe_load`` would hang)."""
+
+
+def bounded_safe_load(text: str) -> object:
+    """``yaml.safe_load(text)`` that refuses a document nested more than
+    :data:`MAX_CONFIG_DEPTH` levels or expanding (aliases included) to more than
+    :data:`MAX_CONFIG_NODES` values. Raises yaml.YAMLError or YamlTooLargeError."""
+    try:
+        return _load_yaml(text, yaml.SafeLoader)
+    except _TooLarge as error:
+        raise YamlTooLargeError(str(error)) from None
+    except RecursionError:
+        raise YamlTooLargeError("nested too deeply") from None
+
+
+def _load_yaml(text: str, loader_class: type = None) -> object:
+    """``yaml.load`` with the line-recording loader, refusing documents that expand too far."""
+    loader = (loader_class or _LineLoader)(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _display_path(path: Path) -> str:
@@ -157,11 +222,24 @@ def yaml_layer(path: str | Path, *, name: str, sections: Iterable[str], text: st
     shown = _display_path(path)
     layer = Layer(name)
     try:
-        document = yaml.load(path.read_text(encoding="utf-8") if text is None else text,
-                             Loader=_LineLoader)
+        if text is None:
+            if path.stat().st_size > MAX_CONFIG_BYTES:
+                raise _TooLarge(f"larger than {MAX_CONFIG_BYTES:,} bytes")
+            text = path.read_bytes().decode("utf-8")
+        document = _load_yaml(text)
     except OSError as error:
         layer.problems.append(Problem("(file)", shown, None,
                                       f"cannot read config file: {error.strerror}"))
+        return layer
+    except UnicodeDecodeError as error:
+        layer.problems.append(Problem("(file)", shown, None,
+                                      f"not UTF-8 text (byte {error.start}): save it as UTF-8"))
+        return layer
+    except (_TooLarge, RecursionError) as error:
+        reason = str(error) if isinstance(error, _TooLarge) else "nested too deeply"
+        layer.problems.append(Problem("(file)", shown, None,
+                                      f"config file refused: {reason}; a config is a short "
+                                      "mapping of sections"))
         return layer
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)

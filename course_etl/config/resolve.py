@@ -12,7 +12,9 @@ the typed sections as attributes and a provenance record for every key.
 from __future__ import annotations
 
 import difflib
+import math
 import os
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -186,8 +188,24 @@ def _suggestion(key: str, known: list[str], *, as_env_var: bool = False) -> str:
     return f"; did you mean {env_var_name(match[0]) if as_env_var else match[0]!r}?"
 
 
+# Broad on purpose: masking a harmless value costs nothing, echoing a password costs a lot.
+_SECRET_NAME = re.compile(r"pas|pwd|secret|token|hook|key|cred|auth|priv|url|sig",
+                          re.IGNORECASE)
+
+
+def _looks_secret(key: str, specs: dict[str, KeySpec]) -> bool:
+    """True when an unknown key's name looks like a secret or is close to a secret key."""
+    if _SECRET_NAME.search(key):
+        return True
+    secrets = {k.rsplit(".", 1)[-1]: k for k, spec in specs.items() if spec.secret}
+    return bool(difflib.get_close_matches(key.rsplit(".", 1)[-1], list(secrets), n=1,
+                                          cutoff=0.6))
+
+
 def _type_error(spec: KeySpec, value: object) -> ValueError:
     got = "null" if value is None else type(value).__name__.replace("str", "text")
+    if isinstance(value, float) and not math.isfinite(value):
+        got = f"{value} (numbers must be finite)"
     return ValueError(f"expected {spec.type_name}, got {got}")
 
 
@@ -219,6 +237,8 @@ def _coerce(hint: object, value: object) -> object:
     if hint is int and isinstance(value, int) and not isinstance(value, bool):
         return value
     if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):  # YAML's .nan and .inf pass every range check
+            raise ValueError
         return float(value)
     if hint is str and isinstance(value, str):
         return value
@@ -262,7 +282,9 @@ def _entry_problems(key: str, entry: Entry, layer: Layer, specs: dict[str, KeySp
         else:
             message = "unknown key" + _suggestion(key, list(specs),
                                                   as_env_var=layer.name == "envvar")
-        return None, [Problem(key, entry.value, entry.origin, message)]
+        # A misspelled secret is still a secret: never echo a value whose name looks like one.
+        shown = Secret(str(entry.value)) if _looks_secret(key, specs) else entry.value
+        return None, [Problem(key, shown, entry.origin, message)]
     shown = Secret(str(entry.value)) if spec.secret and entry.value is not None else entry.value
     if spec.secret and layer.name not in ("envvar", "default"):
         return None, [Problem(key, shown, entry.origin,
@@ -270,7 +292,7 @@ def _entry_problems(key: str, entry: Entry, layer: Layer, specs: dict[str, KeySp
                               f"{env_var_name(key)}, never in a file or on the command line")]
     try:
         return validate_value(spec, entry.value), []
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, CourseEtlError) as error:
         return None, [Problem(key, shown, entry.origin, str(error))]
 
 

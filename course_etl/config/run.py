@@ -21,6 +21,7 @@ from course_etl.config.layers import Problem
 from course_etl.config.resolve import Config, ConfigError
 from course_etl.db import connect
 from course_etl.loads.engine import LoadResult, full_load, incremental_load
+from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE
 
 __all__ = [
     "incremental_arguments",
@@ -63,15 +64,18 @@ def open_warehouse(config: Config) -> sqlite3.Connection:
     return connect(database.warehouse, attach_as=attach)
 
 
-def run_incremental_load(conn: sqlite3.Connection, config: Config) -> LoadResult:
+def run_incremental_load(conn: sqlite3.Connection, config: Config, *,
+                         max_delete_share: float | None = DEFAULT_MAX_DELETE_SHARE) -> LoadResult:
     """Check the configured names against ``conn``, then run ``incremental_load`` with them.
 
+    ``max_delete_share`` is the share of the target that reconciling deletes may remove (None:
+    no limit, what ``--force-deletes`` passes).
     Raises ConfigError (bad names, naming the key and where it was set) before anything is read,
     or the load's own errors.
     """
     tables = check_against_database(conn, config)
     return incremental_load(conn, tables.source.label, target_name(config),
-                            **incremental_arguments(config))
+                            **incremental_arguments(config), max_delete_share=max_delete_share)
 
 
 def run_full_load(conn: sqlite3.Connection, config: Config) -> LoadResult:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from course_etl.db import validate_identifier
+from course_etl.scheduling.cron import validate_cron
 
 __all__ = [
     "Secret",
@@ -112,6 +113,9 @@ def _plain_name(value: object) -> None:
 
 
 def _cron(value: object) -> None:
+    # The scheduler's own rules (exactly five fields), so what passes here also builds a
+    # pipeline: croniter alone would accept a sixth (seconds) field.
+    validate_cron(str(value))
     if not croniter.is_valid(str(value)):
         raise ValueError("not a cron expression: five fields 'minute hour day month weekday', "
                          "e.g. '0 2 * * *' (02:00 every day)")

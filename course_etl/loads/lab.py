@@ -20,6 +20,7 @@ import pandas as pd
 
 from course_etl.db import atomic, connect, query, quote_identifier
 from course_etl.loads.engine import LoadResult, full_load, incremental_load
+from course_etl.loads.errors import LoadOptionError
 from course_etl.loads.lecture import lecture_incremental_load
 from course_etl.loads.watermarks import reset_watermark
 from course_etl.sample_data import ChangeSet, create_customer_source, simulate_changes
@@ -165,7 +166,9 @@ class LoadLab:
     def run(self, strategy: str) -> LabRun:
         """Load with one strategy into its own warehouse and record what happened."""
         if strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+            raise LoadOptionError(f"unknown strategy {strategy!r} (known: "
+                                  f"{', '.join(STRATEGIES)})", option="strategy",
+                                  value=strategy, known=tuple(STRATEGIES))
         target = STRATEGIES[strategy]
         before = _table(self.conn, target)
         result = self._load(strategy, target)

@@ -17,10 +17,13 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from course_etl.db import atomic, quote_identifier
-from course_etl.errors import WatermarkError
+from course_etl.db import TableRef, atomic, quote_identifier
+from course_etl.loads.errors import WatermarkError
 
 __all__ = [
+    "reject_null_watermarks",
+    "reject_hidden_formats",
+    "highest_watermark",
     "STATE_TABLE",
     "Watermark",
     "ensure_state_table",
@@ -219,6 +222,77 @@ def later(a: Watermark | None, b: Watermark | None) -> Watermark | None:
     if a is None or b is None:
         return a or b
     return a if _parse(a.value, a.format) >= _parse(b.value, b.format) else b
+
+
+def reject_null_watermarks(conn: sqlite3.Connection, src: TableRef, column: str) -> None:
+    """A NULL watermark never passes ">= bound", so such rows would silently never load.
+
+    Checked over the whole table: an index lookup when the column is indexed.
+    """
+    wm_sql = quote_identifier(column)
+    nulls = conn.execute(f"SELECT COUNT(*) FROM {src.sql} WHERE {wm_sql} IS NULL").fetchone()[0]
+    if nulls:
+        check_formats([("NULL", nulls, None)], column=column, table=src.label, expected=None)
+
+
+def reject_hidden_formats(
+    conn: sqlite3.Connection, src: TableRef, column: str, bound: object
+) -> None:
+    """Find values of another format that sort *below* the bound and so would never be read.
+
+    Numbers sort before all text in SQLite, a bare date before any time on that day, and
+    '2024-10-05 10:00' before '2024-10-05T09:00'. Only these can hide under a text bound (later
+    days sort above it whatever their format, and the candidate scan classifies them), so three
+    index range probes suffice: numbers, the bound's bare date, and that day with a space.
+    """
+    fmt = conn.execute(f"SELECT {format_sql('v')} FROM (SELECT ? AS v)", (bound,)).fetchone()[0]
+    if not isinstance(bound, str) or not fmt.startswith("YYYY-MM-DD"):
+        return
+    wm_sql = quote_identifier(column)
+    day = bound[:10]
+    probes = [f"{wm_sql} < ''"]
+    params: dict[str, str] = {}
+    if len(bound) > 10:
+        probes.append(f"{wm_sql} = :day")
+        params["day"] = day
+    if fmt[10:11] == "T":
+        probes.append(f"({wm_sql} >= :spaced AND {wm_sql} < :spaced_end)")
+        params |= {"spaced": day + " ", "spaced_end": day + "!"}
+    probes_sql = " OR ".join(probes)
+    hidden = conn.execute(
+        f"SELECT {wm_sql} FROM {src.sql} WHERE {probes_sql} LIMIT 1", params
+    ).fetchone()
+    if hidden is not None:
+        other = conn.execute(
+            f"SELECT {format_sql('v')} FROM (SELECT ? AS v)", hidden
+        ).fetchone()[0]
+        check_formats([(fmt, 1, bound), (other, 1, hidden[0])], column=column,
+                      table=src.label, expected=None)
+
+
+def highest_watermark(conn: sqlite3.Connection, src: TableRef, column: str) -> Watermark | None:
+    """The highest value of ``column`` in ``src``, for a full load to store.
+
+    A full load copies every row whatever its format, so it classifies only the lowest and the
+    highest value (index look-ups): a source whose format changed over time has a different one
+    at each end. Every value an incremental load reads is classified before it is loaded.
+    """
+    reject_null_watermarks(conn, src, column)
+    wm_sql = quote_identifier(column)
+    # Two subqueries, not MIN() and MAX() in one SELECT: SQLite answers a lone MIN or MAX from
+    # the index in one look-up, but both together make it scan the whole index.
+    low, high = conn.execute(
+        f"SELECT (SELECT MIN({wm_sql}) FROM {src.sql}), (SELECT MAX({wm_sql}) FROM {src.sql})"
+    ).fetchone()
+    if high is None:
+        return None
+    profile = conn.execute(
+        f"SELECT {format_sql('v')} AS f, COUNT(*), MIN(v) FROM "
+        "(SELECT :low AS v UNION ALL SELECT :high) GROUP BY f",
+        {"low": low, "high": high},
+    ).fetchall()
+    fmt = check_formats(profile, column=column, table=src.label, expected=None)
+    return Watermark(high, fmt)
 
 
 def moment_in_format(moment: datetime, watermark: Watermark) -> str | None:

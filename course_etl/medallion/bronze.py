@@ -22,7 +22,14 @@ import pandas as pd
 from course_etl.db import atomic, quote_identifier
 from course_etl.errors import SchemaMismatchError
 from course_etl.medallion.dirty import DirtyBatch
-from course_etl.medallion.entities import CUSTOMERS, ENTITIES, ORDERS, Entity, entity_named
+from course_etl.medallion.entities import (
+    CUSTOMERS,
+    ENTITIES,
+    ORDERS,
+    Entity,
+    MedallionInputError,
+    entity_named,
+)
 
 __all__ = [
     "BATCHES_TABLE",
@@ -78,7 +85,8 @@ def fixed_clock(start: str = "2024-10-01T06:00:00Z", step: timedelta = timedelta
 def format_utc(moment: datetime) -> str:
     """ISO-8601 UTC with a Z, to the second: the one timestamp form silver and bronze store."""
     if moment.tzinfo is None:
-        raise ValueError(f"timestamp {moment!r} has no time zone: pass an aware datetime (UTC)")
+        raise MedallionInputError(
+            f"timestamp {moment!r} has no time zone: pass an aware datetime (UTC)", value=moment)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -166,7 +174,9 @@ def ingest_batch(
     source = source or spec.source
     rows = _raw_rows(spec, records)
     if not rows:
-        raise ValueError(f"empty batch for {spec.bronze_table!r}: there is nothing to ingest")
+        raise MedallionInputError(
+            f"empty batch for {spec.bronze_table!r}: there is nothing to ingest",
+            table=spec.bronze_table)
     digest = _content_hash(spec, source, rows)
     ensure_bronze(conn)
     with atomic(conn):

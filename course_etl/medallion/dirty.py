@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 
-from course_etl.medallion.entities import CUSTOMERS, ORDERS
+from course_etl.medallion.entities import CUSTOMERS, ORDERS, MedallionInputError
 from course_etl.sample_data import CITIES, FIRST_NAMES, STORY_START
 
 __all__ = ["Dirt", "CLEAN", "DEFAULT_DIRT", "DirtyBatch", "DirtySource", "BAD_DATES"]
@@ -43,9 +43,9 @@ class Dirt:
         for knob in fields(self):
             value = getattr(self, knob.name)
             if not 0.0 <= value <= 1.0:
-                raise ValueError(
-                    f"dirt knob {knob.name}={value!r} is not a share: use a value from 0 to 1"
-                )
+                raise MedallionInputError(
+                    f"dirt knob {knob.name}={value!r} is not a share: use a value from 0 to 1",
+                    knob=knob.name, value=value)
 
 
 CLEAN = Dirt()
@@ -93,7 +93,8 @@ class DirtySource:
 
     def next_batch(self, size: int, dirt: Dirt = DEFAULT_DIRT) -> DirtyBatch:
         if not isinstance(size, int) or size < 1:
-            raise ValueError(f"batch size {size!r} must be a positive integer (e.g. 20)")
+            raise MedallionInputError(f"batch size {size!r} must be a positive integer (e.g. 20)",
+                                      value=size)
         number = self.batches_sent
         rng = np.random.default_rng([self.seed, number])
         day = _utc(datetime.fromisoformat(STORY_START)) + timedelta(days=number)

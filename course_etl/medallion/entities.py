@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from course_etl.errors import UnknownTableError
+from course_etl.errors import CourseEtlError, UnknownTableError
 
-__all__ = ["Field", "Entity", "CUSTOMERS", "ORDERS", "ENTITIES", "entity_named"]
+__all__ = ["Field", "Entity", "CUSTOMERS", "ORDERS", "ENTITIES", "entity_named",
+           "MedallionInputError"]
+
+
+class MedallionInputError(CourseEtlError):
+    """Bad input to a medallion layer: an empty batch, a naive timestamp, a dirt share."""
 
 #: Field kinds and the SQLite type each one has in silver.
 SILVER_TYPES = {

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from course_etl.db import quote_identifier
 from course_etl.errors import CourseEtlError
+from course_etl.monitoring.masking import MaskingFilter, cut_urls, mask_secrets, register_secret
 from course_etl.monitoring.runlog import add_run_note, record_alert_delivery
 from course_etl.monitoring.tables import ALERTS_TABLE, ensure_runlog_tables
 
@@ -48,10 +49,14 @@ __all__ = [
     "alerts_from_checks",
     "task_failure_alert",
     "channels_from_config",
+    "mask_secrets",
+    "register_secret",
 ]
 
 SEVERITIES = ("warning", "error")
 logger = logging.getLogger("course_etl.monitoring.alerts")
+
+logger.addFilter(MaskingFilter())  # on by default: nothing this module logs leaks a token
 
 
 class AlertConfigError(CourseEtlError):
@@ -131,7 +136,7 @@ class JsonLinesChannel:
     def send(self, alert: Alert) -> None:
         try:
             with self.path.open("a", encoding="utf-8") as file:
-                file.write(json.dumps(alert.as_dict(), sort_keys=True) + "\n")
+                file.write(mask_secrets(json.dumps(alert.as_dict(), sort_keys=True)) + "\n")
         except OSError as error:
             raise AlertDeliveryError(
                 f"jsonl channel: cannot append to {self.path.name!r} ({error.strerror or error})"
@@ -195,11 +200,16 @@ class WebhookChannel:
         self, url: str, *, enabled: bool = True, timeout: float = 5.0,
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        url = url.reveal() if hasattr(url, "reveal") else url  # a config Secret
         parts = urlsplit(url) if isinstance(url, str) else None
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            shown = mask_secrets(url) if isinstance(url, str) else url
             raise AlertConfigError(f"webhook channel: field 'url' must be an http(s) URL, "
-                                   f"not {url!r}")
+                                   f"not {shown!r}")
+        register_secret(url)
         self.url, self.enabled, self.timeout = url, enabled, timeout
+        # What messages show: the host tells which service failed, the token stays out.
+        self.shown_url = cut_urls(url)
         self.headers = {"Content-Type": "application/json"} | dict(headers or {})
 
     def send(self, alert: Alert) -> None:
@@ -211,12 +221,14 @@ class WebhookChannel:
                 response.read()
         except urllib.error.HTTPError as error:
             raise AlertDeliveryError(
-                f"webhook channel: POST to {self.url} answered HTTP {error.code} {error.reason}"
+                f"webhook channel: POST to {self.shown_url} answered HTTP {error.code} "
+                f"{error.reason}"
             ) from error
         except (OSError, urllib.error.URLError) as error:
-            reason = getattr(error, "reason", error)
+            reason = mask_secrets(str(getattr(error, "reason", error)))
             raise AlertDeliveryError(
-                f"webhook channel: cannot reach {self.url} ({reason}): check the 'url' setting"
+                f"webhook channel: cannot reach {self.shown_url} ({reason}): check the 'url' "
+                "setting"
             ) from error
 
 
@@ -276,7 +288,7 @@ class AlertRouter:
                     channel.send(alert)
                     status = "sent"
                 except Exception as failure:  # noqa: BLE001 - any broken channel is reported
-                    status, error = "failed", str(failure)
+                    status, error = "failed", mask_secrets(str(failure))
                     logger.warning("alert channel %r failed: %s", channel.name, error)
                     add_run_note(self.conn, alert.run_id,
                                  f"alert channel {channel.name!r} failed: {error}")

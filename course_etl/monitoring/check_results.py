@@ -38,6 +38,9 @@ class CheckConfigError(CourseEtlError):
 class ChecksBlockedError(CourseEtlError):
     """A blocking check failed: the data must not be published."""
 
+    # Late rows can still arrive before the next try (freshness, volume): a runner may retry.
+    transient = True
+
 
 @dataclass(frozen=True)
 class CheckResult:

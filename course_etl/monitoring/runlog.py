@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from course_etl.db import atomic, quote_identifier
 from course_etl.errors import CourseEtlError
+from course_etl.monitoring.stale import close_stale_runs
 from course_etl.monitoring.tables import (  # the names are re-exported: callers know them here
     ALERTS_TABLE,
     CHECKS_TABLE,
@@ -134,11 +135,13 @@ class RunLog:
         if not isinstance(pipeline, str) or not pipeline:
             raise RunLogError(f"pipeline name must be a non-empty string, not {pipeline!r}")
         date_text = None if logical_date is None else str(logical_date)
+        now = self._now()
         with atomic(self.conn):
+            close_stale_runs(self.conn, now=now, pipeline=pipeline)
             cursor = self.conn.execute(
                 f"INSERT INTO {quote_identifier(RUNS_TABLE)} "
                 "(pipeline, logical_date, status, started_at) VALUES (?, ?, 'running', ?)",
-                (pipeline, date_text, stamp(self._now())),
+                (pipeline, date_text, stamp(now)),
             )
         return cursor.lastrowid
 

@@ -275,8 +275,16 @@ def to_crontab(
     ``python`` defaults to the running interpreter (the virtualenv's); the log goes to
     ``log_dir/<pipeline>.log`` (default ``project_dir/logs``) and the lock to
     ``/tmp/course_etl_<pipeline>.lock``. cron uses the server's time zone, so a pipeline in
-    another zone is refused rather than silently shifted.
+    another zone is refused rather than silently shifted. Every path is shell-quoted; a path
+    holding a newline or another control character is refused (it would end the cron line and
+    start a new one); :func:`crontab_entry` escapes ``%``, which cron turns into a newline.
     """
+    for what, path in (("warehouse", warehouse), ("project_dir", project_dir),
+                       ("python", python), ("log_dir", log_dir)):
+        text = "" if path is None else str(path)
+        if any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise PipelineError(f"{what} {text!r} holds a control character (e.g. a newline), "
+                                "which would break the crontab line: give a plain path")
     if pipeline.timezone != "UTC":
         raise PipelineError(
             f"pipeline {pipeline.name!r} is scheduled in {pipeline.timezone}; cron uses the "

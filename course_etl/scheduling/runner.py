@@ -15,8 +15,9 @@ needed. The run id it returns reaches every task as ``context.run_id``.
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
@@ -24,9 +25,10 @@ from typing import Protocol
 
 import pandas as pd
 
-from course_etl.db import query, quote_identifier, table_exists
+from course_etl.dbfile import is_transient
 from course_etl.errors import CourseEtlError
 from course_etl.scheduling.pipeline import Pipeline, PipelineError, RunContext, Task
+from course_etl.scheduling.snapshots import snapshots_equal, warehouse_snapshot  # re-exported
 
 __all__ = [
     "STATES",
@@ -238,6 +240,25 @@ def _short_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def retryable(error: BaseException) -> bool:
+    """Whether waiting and trying again can fix ``error``.
+
+    A lock held by another writer, an I/O hiccup, an unreachable source can pass; a missing
+    table, bad SQL, a bad configuration or bad data (any CourseEtlError that is not a
+    connection failure or marked ``transient``) fails the same way every time, so the run fails
+    at once.
+    """
+    if isinstance(error, InjectedFailure | ConnectionError | TimeoutError):
+        return True
+    if getattr(error, "transient", False):
+        return True
+    if isinstance(error, CourseEtlError):
+        return False
+    if isinstance(error, sqlite3.Error):
+        return is_transient(error)
+    return True
+
+
 class LocalRunner:
     """Runs pipelines in process on ``conn``.
 
@@ -247,8 +268,12 @@ class LocalRunner:
     """
 
     def __init__(self, conn, *, clock: Clock | None = None, faults: FaultInjection | None = None,
-                 recorder: RunRecorder | None = None):
+                 recorder: RunRecorder | None = None, retry_delay: float | None = None,
+                 retry_notice: Callable[[str], object] | None = None):
         self.conn = conn
+        # Seconds between tries for every task (None: each task's own retry_delay), and where a
+        # waiting retry is announced ("retrying in 300 s…").
+        self.retry_delay, self.retry_notice = retry_delay, retry_notice
         self.clock = clock if clock is not None else RealClock()
         self.faults = faults or FaultInjection()
         self.recorder = recorder
@@ -321,7 +346,7 @@ class LocalRunner:
                 return report
             except Exception as error:  # a task's failure is data for the report, not a crash
                 self.clock.spend(task.name)
-                last = try_number > task.retries
+                last = try_number > task.retries or not retryable(error)
                 state = "failed" if last else "up_for_retry"
                 report.error = _short_error(error)
                 report.attempts.append(Attempt(try_number, started, self.clock.now() - origin,
@@ -329,7 +354,12 @@ class LocalRunner:
                 if last:
                     report.state = "failed"
                     return report
-                self.clock.sleep(task.retry_wait(try_number).total_seconds())
+                delay = (self.retry_delay if self.retry_delay is not None
+                         else task.retry_wait(try_number).total_seconds())
+                if self.retry_notice is not None:
+                    self.retry_notice(f"{task.name} failed ({report.error}); try {try_number + 1}"
+                                      f"/{task.retries + 1}: retrying in {delay:g} s…")
+                self.clock.sleep(delay)
             else:
                 self.clock.spend(task.name)
                 report.attempts.append(
@@ -354,32 +384,3 @@ class LocalRunner:
             )
         return [self.run(pipeline, moment, full_refresh=full_refresh and n == 0)
                 for n, moment in enumerate(dates)]
-
-
-def warehouse_snapshot(conn, tables: list[str]) -> dict[str, pd.DataFrame]:
-    """Each table's rows sorted by every column: equal snapshots mean equal warehouse states.
-
-    A missing table maps to None. Used to show a re-run is idempotent and that Airflow leaves
-    the same warehouse as the local runner.
-    """
-    snapshot = {}
-    for table in tables:
-        if not table_exists(conn, table):
-            snapshot[table] = None
-            continue
-        frame = query(conn, f"SELECT * FROM {quote_identifier(table)}")
-        snapshot[table] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
-    return snapshot
-
-
-def _same(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a.equals(b)
-
-
-def snapshots_equal(a: Mapping[str, pd.DataFrame | None], b: Mapping[str, pd.DataFrame | None]
-                    ) -> bool:
-    """True when both snapshots have the same tables with the same rows."""
-    return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-

@@ -1,0 +1,82 @@
+"""The upsert a load runs: one set-based ``INSERT … SELECT … ON CONFLICT DO UPDATE``.
+
+Rows whose values did not change are not rewritten (the ``WHERE`` of the ``DO UPDATE``), and a
+large load can move its rows in keyset batches of ``batch_size`` (all in the caller's one
+transaction). Names go through :func:`course_etl.db.quote_identifier`, values as parameters.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from course_etl.db import TableRef, quote_identifier
+
+__all__ = ["column_list", "key_match", "upsert_sql", "upsert_in_batches"]
+
+
+def column_list(names: Sequence[str], prefix: str = "") -> str:
+    return ", ".join(prefix + quote_identifier(n) for n in names)
+
+
+def key_match(key: Sequence[str], left: str, right: str) -> str:
+    q = quote_identifier
+    return " AND ".join(f"{left}.{q(k)} = {right}.{q(k)}" for k in key)
+
+
+def upsert_sql(src: TableRef, tgt: TableRef, key: tuple[str, ...], where: str) -> str:
+    """INSERT … SELECT … ON CONFLICT DO UPDATE that skips rows whose values did not change."""
+    cols = src.columns
+    others = [c for c in cols if c not in key]
+    head = (
+        f"INSERT INTO {tgt.sql} AS t ({column_list(cols)}) "
+        f"SELECT {column_list(cols)} FROM {src.sql} "
+        f"WHERE {where} ON CONFLICT ({column_list(key)}) "
+    )
+    if not others:
+        return head + "DO NOTHING"
+    q = quote_identifier
+    assignments = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in others)
+    changed = " OR ".join(f"t.{q(c)} IS NOT excluded.{q(c)}" for c in others)
+    return head + f"DO UPDATE SET {assignments} WHERE {changed}"
+
+
+def upsert_in_batches(
+    conn: sqlite3.Connection, src: TableRef, tgt: TableRef, key: tuple[str, ...],
+    watermark: str, where: str, params: dict, batch_size: int | None, rows_read: int,
+) -> tuple[int, int]:
+    """Run the upsert, in one statement or in keyset batches of ``batch_size`` rows.
+
+    Batches walk the candidates in (watermark, key) order; each batch is bounded by the last row
+    of the previous one and by its own last row, found with LIMIT 1 OFFSET batch_size - 1.
+    """
+    if batch_size is None or rows_read <= batch_size:
+        return conn.execute(upsert_sql(src, tgt, key, where), params).rowcount, 1
+    order = (watermark, *key)
+    order_sql = column_list(order)
+    wm = quote_identifier(watermark)
+    names = [f"o{i}" for i in range(len(order))]
+    batches = -(-rows_read // batch_size)
+    written = 0
+    last: tuple | None = None
+    for number in range(batches):
+        scope = where
+        bound_params = dict(params)
+        if last is not None:
+            # The plain comparison on the watermark lets SQLite start from its index.
+            scope += f" AND {wm} >= :last_o0 AND ({order_sql}) > ({_params('last_', names)})"
+            bound_params |= {f"last_{n}": v for n, v in zip(names, last, strict=True)}
+        if number < batches - 1:
+            last = conn.execute(
+                f"SELECT {order_sql} FROM {src.sql} WHERE {scope} ORDER BY {order_sql} "
+                "LIMIT 1 OFFSET :offset",
+                bound_params | {"offset": batch_size - 1},
+            ).fetchone()
+            scope += f" AND {wm} <= :upper_o0 AND ({order_sql}) <= ({_params('upper_', names)})"
+            bound_params |= {f"upper_{n}": v for n, v in zip(names, last, strict=True)}
+        written += conn.execute(upsert_sql(src, tgt, key, scope), bound_params).rowcount
+    return written, batches
+
+
+def _params(prefix: str, names: list[str]) -> str:
+    return ", ".join(f":{prefix}{n}" for n in names)

@@ -1,0 +1,52 @@
+"""Secrets out of everything alerts write: error texts, log records, the run log, JSONL files.
+
+A webhook's token lives in its URL's path and a password in ``user:password@``, so every URL is
+cut to scheme, host and port; values a channel registers (its URL, a password) are replaced by
+``********`` wherever they still appear. :class:`MaskingFilter` applies the same to log records.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+__all__ = ["MaskingFilter", "cut_urls", "mask_secrets", "register_secret"]
+
+# A webhook's token lives in its URL path (hooks.example.com/services/T000/B000/XXXX): any URL
+# written to a log, the run log or a file keeps only scheme, host and port.
+_URL = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<user>[^@/\s'\"<>]*@)?"
+                  r"(?P<host>[^/\s'\"<>?#@,;]+)(?P<rest>[/?#][^\s'\"<>)]*)?", re.IGNORECASE)
+_SECRETS: set[str] = set()
+
+
+def _cut_url(match: re.Match) -> str:
+    tail = "/***" if match["user"] or match["rest"] else ""
+    return f"{match['scheme']}{match['host']}{tail}"
+
+
+def cut_urls(text: str) -> str:
+    """``text`` with every URL cut to scheme, host and port."""
+    return _URL.sub(_cut_url, text)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every known secret replaced by ``********`` and every URL cut to its host
+    and port (a webhook's token lives in its path, a password in ``user:password@``)."""
+    text = _URL.sub(_cut_url, text)
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "********")
+    return text
+
+
+def register_secret(value: str) -> None:
+    """Mask ``value`` wherever alerts write (a channel registers its password or token)."""
+    if value:
+        _SECRETS.add(str(value))
+
+
+class MaskingFilter(logging.Filter):
+    """Masks secrets in every record of the logger it is added to."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = mask_secrets(record.getMessage()), None
+        return True
