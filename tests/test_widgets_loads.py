@@ -2,6 +2,7 @@
 
 from course_etl import connect
 from course_etl.classroom.widgets.loads import scale_panel, source_control_panel
+from html_tables import rows_styled
 
 
 def test_control_panel_starts_reset():
@@ -19,11 +20,11 @@ def test_apply_then_recipe_shows_the_missed_row():
     c["apply"].click()
     assert "2 inserted, 1 same timestamp" in c["status"].value
     c["recipe"].click()
-    assert "❌ 1 rows differ" in c["status"].value
+    assert "❌ 1 row differs" in c["status"].value
     assert "1 missing in warehouse" in c["diff"].value
     c["incremental"].click()
     assert "✅ in sync" in c["status"].value
-    assert c["warehouse"].value.count("<tr style=") == 3  # three new rows, tinted
+    assert rows_styled(c["warehouse"].value, "background-color: #cde8d9") == 3  # new, tinted
     assert "recipe" in c["results"].value and "incremental" in c["results"].value
     assert len(panel.lab.runs) == 2
 

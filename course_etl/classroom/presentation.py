@@ -17,7 +17,7 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
-__all__ = ["PANELS", "PRESENTER_CSS", "demo_app", "app_notebook", "serve"]
+__all__ = ["PANELS", "PRESENTER_CSS", "PRESENTER_ZOOM", "demo_app", "app_notebook", "serve"]
 
 
 def _loads_panel() -> widgets.Widget:
@@ -53,7 +53,8 @@ def _dag_panel() -> widgets.Widget:
     from course_etl.classroom.widgets.scheduling import export_view, run_simulator
     from course_etl.db import connect
 
-    return widgets.VBox([run_simulator(connect(":memory:")), export_view()])
+    return widgets.VBox([run_simulator(connect(":memory:")), export_view()],
+                        layout=widgets.Layout(width="100%"))
 
 
 def _monitoring_panel() -> widgets.Widget:
@@ -85,12 +86,15 @@ PANELS: dict[str, Callable[[], widgets.Widget]] = {
     "Medallion": _medallion_panel,
 }
 
-PRESENTER_CSS = """<style>
-.course-etl-app.presenter, .course-etl-app.presenter .widget-label,
-.course-etl-app.presenter .widget-html-content, .course-etl-app.presenter button,
-.course-etl-app.presenter .widget-readout { font-size: 20px !important; }
-.course-etl-app.presenter table { font-size: 18px !important; }
-.course-etl-app.presenter .lm-TabBar-tab { font-size: 18px !important; min-height: 36px; }
+# Presenter mode zooms the whole app: fonts, widths, paddings and charts grow together, so a
+# label never outgrows its box (enlarging fonts alone cut "Reset all de…"). The app's tab titles
+# size to their text instead of ipywidgets' fixed 144 px.
+PRESENTER_ZOOM = 1.4
+PRESENTER_CSS = f"""<style>
+.course-etl-app {{ width: 100%; }}
+.course-etl-app .jupyter-widgets.jupyter-widget-tab > .lm-TabBar .lm-TabBar-tab {{
+  flex: 0 0 auto !important; }}
+.course-etl-app.presenter {{ zoom: {PRESENTER_ZOOM}; }}
 </style>"""
 
 
@@ -104,8 +108,9 @@ def demo_app(*, presenter: bool = False) -> widgets.VBox:
     for index, title in enumerate(titles):
         tabs.set_title(index, title)
     reset = widgets.Button(description="Reset all demos", icon="undo", button_style="warning",
-                           layout=widgets.Layout(width="180px"))
-    toggle = widgets.ToggleButton(value=presenter, description="Presenter", icon="desktop")
+                           layout=widgets.Layout(width="auto"))
+    toggle = widgets.ToggleButton(value=presenter, description="Presenter", icon="desktop",
+                                  layout=widgets.Layout(width="auto"))
     status = widgets.HTML()
     app = widgets.VBox([widgets.HTML(PRESENTER_CSS),
                         widgets.HBox([reset, toggle, status]), tabs])

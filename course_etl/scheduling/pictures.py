@@ -62,19 +62,26 @@ def dag_figure(pipeline: Pipeline, report: RunReport | None = None) -> Figure:
             f"schedule {pipeline.schedule} ({pipeline.cron.description}); arrows point "
             "downstream; a task runs once all its upstream tasks succeeded",
         )
-        draw_band(ax, (1, 8), 98, 42)
         depth = _layers(pipeline)
         columns = max(depth.values()) + 1
+        # The band is as tall as the busiest column needs, and the canvas ends below it (room
+        # for the legend): a three-task chain is not drawn on a canvas for a dozen.
+        most = max(list(depth.values()).count(column) for column in range(columns))
+        band_h = min(42.0, max(18.0, 13.0 * most + 5))
+        canvas_bottom = 50 - band_h - 7
+        fig.set_size_inches(fig.get_figwidth(), (60 - canvas_bottom) / 10)
+        ax.set_ylim(canvas_bottom, 60)
+        draw_band(ax, (1, 50 - band_h), 98, band_h)
         step = 96 / columns
         w = min(22.0, step * 0.72)
         h = 8.0
         boxes = {}
         for column in range(columns):
             names = [n for n in pipeline.order if depth[n] == column]
-            gap = 40 / len(names)
+            gap = (band_h - 2) / len(names)
             for row, name in enumerate(names):
                 x = 2 + column * step + (step - w) / 2
-                y = 48 - gap * (row + 0.5) - h / 2
+                y = 49 - gap * (row + 0.5) - h / 2
                 task_report = report.tasks.get(name) if report else None
                 task_state = task_report.state if task_report else "not run"
                 label = name if report is None else f"{name}\n{task_state}"
