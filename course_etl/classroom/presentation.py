@@ -17,6 +17,8 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
+from course_etl.classroom.widgets._render import guarded
+
 __all__ = ["PANELS", "PRESENTER_CSS", "PRESENTER_ZOOM", "demo_app", "app_notebook", "serve"]
 
 
@@ -116,6 +118,7 @@ def demo_app(*, presenter: bool = False) -> widgets.VBox:
                         widgets.HBox([reset, toggle, status]), tabs])
     app.add_class("course-etl-app")
 
+    @guarded(status)
     def on_reset(_button) -> None:
         selected = tabs.selected_index
         tabs.children = [PANELS[title]() for title in titles]
