@@ -158,7 +158,7 @@ def test_status_table_pads_tints_and_scrolls_in_its_own_box():
     out = _render.status_table(frame, status_column="status", colours={"new": "#abcdef"},
                                na_rep="?")
     assert out.startswith('<div class="course-etl-table">')
-    assert table_rows(out) == [("id", "status", "n"), ("1", "new", "1.000000"),
+    assert table_rows(out) == [("id", "status", "n"), ("1", "new", "1"),
                                ("2", "old", "?")]
     assert "background-color: #abcdef" in out and "<table" in out
     assert "padding" in _render.PANEL_CSS and "overflow-x: auto" in _render.PANEL_CSS

@@ -34,7 +34,7 @@ from course_etl.style import to_png
 
 __all__ = [
     "CHART_DPI", "CSS_PX_PER_INCH", "ERROR_COLOUR", "PANEL_CSS", "Panel", "chart", "clear_chart",
-    "code_html", "error_box", "guarded", "layout", "record_table", "show_figure",
+    "code_html", "error_box", "figure_png", "guarded", "layout", "record_table", "show_figure",
     "status_table",
 ]
 
@@ -91,9 +91,15 @@ def chart() -> widgets.Image:
     return image
 
 
+def figure_png(figure: Figure) -> bytes:
+    """``figure`` as PNG bytes at :data:`CHART_DPI` (show it at half its pixel size, e.g.
+    ``IPython.display.Image(data, retina=True)``)."""
+    return to_png(figure, dpi=CHART_DPI)
+
+
 def show_figure(image: widgets.Image, figure: Figure) -> None:
     """Draw ``figure`` into ``image`` at :data:`CHART_DPI`, shown at its CSS size."""
-    image.value = to_png(figure, dpi=CHART_DPI)
+    image.value = figure_png(figure)
     image.layout.width = f"{round(figure.get_figwidth() * CSS_PX_PER_INCH)}px"
     image.layout.display = None
 
@@ -122,6 +128,9 @@ def status_table(frame: pd.DataFrame, *, status_column: str | None = None,
         return f"{heading}<p><i>none</i></p>"
     shown = frame if limit is None else frame.head(limit)
     styler = shown.style.hide(axis="index").format(na_rep=na_rep, escape="html")
+    floats = shown.select_dtypes("float").columns
+    if len(floats):  # 40, 0.0012, 26.46: not pandas' six decimals ("40.000000")
+        styler.format(_number, subset=list(floats), na_rep=na_rep)
     styler.set_uuid(f"cetl{next(_table_ids)}")
     styler.set_table_styles([{"selector": "td, th", "props": "white-space: nowrap"}])
     wrapping = [c for c in wrap if c in shown.columns]
@@ -139,6 +148,10 @@ def status_table(frame: pd.DataFrame, *, status_column: str | None = None,
     more = len(frame) - len(shown)
     note = f"<p><i>… and {more} more rows</i></p>" if more > 0 else ""
     return f'{heading}<div class="course-etl-table">{styler.to_html()}</div>{note}'
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
 
 
 def record_table(record: Any, *, drop: Iterable[str] = ()) -> str:
@@ -171,12 +184,15 @@ def error_box(error: BaseException | str, *, fix: str = "") -> str:
         what = str(error)
     else:
         what = f"{type(error).__name__}: {error}"
-    if not fix and not isinstance(error, CourseEtlError | str):
+    unexpected = not isinstance(error, CourseEtlError | str)
+    if not fix and unexpected:
         fix = ("The panel still works: change a setting and try again. If it keeps failing, "
                "run the cell again to rebuild the panel, and tell the instructor.")
     todo = (f'<div style="margin-top:4px"><b>What to do:</b> {html.escape(fix)}</div>'
             if fix else "")
-    return (f'<div class="course-etl-error" role="alert" style="border-left:4px solid '
+    # "course-etl-bug" marks an exception no course error explains: the browser test fails on it.
+    kind = "course-etl-error course-etl-bug" if unexpected else "course-etl-error"
+    return (f'<div class="{kind}" role="alert" style="border-left:4px solid '
             f'{ERROR_COLOUR};background:#FCEEEE;color:{ERROR_COLOUR};padding:6px 10px;'
             f'white-space:pre-wrap;overflow-wrap:anywhere">'
             f"<b>❌ {html.escape(what)}</b>{todo}</div>")

@@ -21,6 +21,7 @@ from course_etl.classroom.widgets._render import (
     Panel,
     chart,
     error_box,
+    figure_png,
     guarded,
     label_style,
     row,
@@ -37,6 +38,7 @@ __all__ = [
     "changes_html",
     "results_bars_html",
     "scale_chart_figure",
+    "scale_chart_png",
     "speedup_label",
     "rows_differ",
 ]
@@ -146,13 +148,19 @@ def scale_chart_figure(table: pd.DataFrame) -> Figure:
         ax.set_xlabel("source rows", fontsize=FONT_BODY)
         ax.set_ylabel("seconds", fontsize=FONT_BODY)
         ax.tick_params(labelsize=FONT_SMALL)
-        ax.margins(y=0.25)
+        ax.margins(x=0.12, y=0.25)  # room for the labels at both ends
         ax.set_title("Incremental loads cost what changed, full loads what exists",
                      fontsize=FONT_BODY + 1)
         ax.legend(fontsize=FONT_SMALL)
         # A fixed layout (no tight_layout) draws the figure once: it keeps a click fast.
         fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
         return fig
+
+
+def scale_chart_png(table: pd.DataFrame) -> bytes:
+    """The scale chart as PNG bytes at two pixels per CSS pixel: display it with
+    ``IPython.display.Image(data, retina=True)``."""
+    return figure_png(scale_chart_figure(table))
 
 
 def source_control_panel(
