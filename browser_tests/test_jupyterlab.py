@@ -77,9 +77,16 @@ def run_all_cells(page) -> None:
     )
 
 
-def screenshot_panels(panels, artifacts, stem: str, suffix: str) -> None:
+def screenshot_panels(page, panels, artifacts, stem: str, suffix: str) -> None:
+    """Each panel whole: the window grows as tall as the panel for the picture (same width, so
+    the same layout), then goes back to the laptop's height."""
     for index, panel in enumerate(panels):
+        height = panel.bounding_box()["height"] if panel.bounding_box() else 0
+        page.set_viewport_size({"width": LAPTOP["width"],
+                                "height": max(LAPTOP["height"], int(height) + 300)})
+        panel.scroll_into_view_if_needed()
         panel.screenshot(path=str(artifacts / f"{stem}_panel{index + 1}{suffix}.png"))
+    page.set_viewport_size(LAPTOP)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
@@ -109,7 +116,7 @@ def test_notebook_in_jupyterlab(lab, browser, notebook, artifacts):
         settle(page, ".jp-Notebook")
         assert_looks_right(page, OUTPUTS, f"{notebook.name} after Run All")
         panels = [panels_locator.nth(i) for i in range(expected)]
-        screenshot_panels(panels, artifacts, notebook.stem, "")
+        screenshot_panels(page, panels, artifacts, notebook.stem, "")
 
         if expected:
             interact = INTERACTIONS.get(notebook.name)
@@ -121,6 +128,6 @@ def test_notebook_in_jupyterlab(lab, browser, notebook, artifacts):
                         page.wait_for_selector(IDLE, timeout=RUN_TIMEOUT_S * 1000)
             settle(page, ".jp-Notebook")
             assert_looks_right(page, OUTPUTS, f"{notebook.name} after one click per panel")
-            screenshot_panels(panels, artifacts, notebook.stem, "_after")
+            screenshot_panels(page, panels, artifacts, notebook.stem, "_after")
     finally:
         context.close()

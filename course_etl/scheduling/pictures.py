@@ -8,6 +8,7 @@ turns a figure into PNG bytes for ``IPython.display.Image`` or an ``ipywidgets.I
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -152,9 +153,10 @@ def week_timeline_figure(schedule: CronSchedule, week_start: datetime) -> Figure
         ax.set_xticks(range(0, 25, 2), [f"{h:02d}:00" for h in range(0, 25, 2)])
         ax.grid(axis="x", color="#DDDDDD")
         ax.set_axisbelow(True)
-        ax.set_title(f"{schedule.expression}: {schedule.description} — {len(runs)} run(s) in "
-                     f"this week ({schedule.timezone})", loc="left", weight="bold",
-                     size=FONT_BODY)
+        # Wrapped, count on a line of its own: a long description used to run off the figure.
+        title = textwrap.wrap(f"{schedule.expression}: {schedule.description}", 95)
+        title.append(f"{len(runs)} run(s) in this week ({schedule.timezone})")
+        ax.set_title("\n".join(title), loc="left", weight="bold", size=FONT_BODY)
         fig.tight_layout()
         return fig
 
