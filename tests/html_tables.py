@@ -46,11 +46,14 @@ def table_rows(html: str) -> list[tuple[str, ...]]:
 
 
 def rows_styled(html: str, declaration: str) -> int:
-    """How many table rows have a cell styled with ``declaration`` (``background-color: #…``)."""
+    """How many table rows have a cell whose CSS class carries ``declaration``
+    (``background-color: #…``)."""
     import re
 
-    rows = set()
+    classes = set()
     for selectors, body in re.findall(r"([^{}<>]+)\{([^}]*)\}", html):
         if declaration in body:
-            rows |= set(re.findall(r"_row(\d+)_col", selectors))
-    return len(rows)
+            classes |= set(re.findall(r"td\.([\w-]+)", selectors))
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", html, flags=re.S)
+    return sum(any(re.search(rf'<td[^>]*class="[^"]*\b{c}\b', row) for c in classes)
+               for row in rows)

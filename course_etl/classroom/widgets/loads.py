@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from course_etl.classroom.diagrams import OKABE_ITO
 from course_etl.classroom.widgets._render import (
+    LazyTabs,
     Panel,
     chart,
     error_box,
@@ -192,13 +193,17 @@ def source_control_panel(
     tabs = widgets.Tab(children=[warehouse, diff, results, bars])
     for index, title in enumerate(["Warehouse", "Source vs warehouse", "Runs", "Chart"]):
         tabs.set_title(index, title)
+    pages = LazyTabs(tabs, [warehouse, diff, results, bars])
 
-    def show_runs() -> None:
+    def runs_table() -> str:
         table = lab.results()
         # The recipe cannot tell inserts from updates: "?" here as in the status line.
-        results.value = ("<p>No loads yet.</p>" if table.empty else status_table(
+        return ("<p>No loads yet.</p>" if table.empty else status_table(
             table.assign(seconds=table["seconds"].round(4)), na_rep="?"))
-        bars.value = results_bars_html(table)
+
+    def show_runs() -> None:
+        pages.show(results, runs_table)
+        pages.show(bars, lambda: results_bars_html(lab.results()))
 
     @guarded(status)
     def on_apply(_button) -> None:
@@ -223,8 +228,8 @@ def source_control_panel(
                 f"{r.inserted if r.inserted is not None else '?'}, updated "
                 f"{r.updated if r.updated is not None else '?'}, deleted {r.deleted}; "
                 f"{'✅ in sync' if run.diff.empty else f'❌ {rows_differ(len(run.diff))}'}")
-            warehouse.value = changes_html(run.marked)
-            diff.value = _diff_html(run.diff)
+            pages.show(warehouse, lambda: changes_html(run.marked))
+            pages.show(diff, lambda: _diff_html(run.diff))
             show_runs()
         return handler
 
@@ -232,7 +237,8 @@ def source_control_panel(
     def on_reset(_button) -> None:
         lab.reset()
         status.value = (f"Reset: a fresh source of {rows} rows, every warehouse loaded once.")
-        warehouse.value = diff.value = ""
+        pages.show(warehouse, str)
+        pages.show(diff, str)
         show_runs()
 
     apply.on_click(on_apply)
@@ -251,7 +257,7 @@ def source_control_panel(
     ], title="Source-system control panel (notebook 01)",
         controls={**sliders, "lookback": lookback, "reconcile": reconcile, "apply": apply,
                   **buttons, "reset": reset, "status": status, "warehouse": warehouse,
-                  "diff": diff, "results": results, "chart": bars})
+                  "diff": diff, "results": results, "chart": bars, "tabs": tabs})
     box.lab = lab
     return box
 
