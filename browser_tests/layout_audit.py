@@ -8,7 +8,8 @@ Voila app) and returns every problem as a sentence naming the element:
   container around it;
 - a table, chart or image wider than its output area with no scrollbar between the two;
 - visible text under 11 px, and charts shown so small that their 9 pt text falls under 11 px
-  (the panels draw charts at two device pixels per CSS pixel, text at 9 pt or more);
+  (the panels draw charts at two device pixels per CSS pixel, text at 9 pt or more; a figure a
+  notebook displays must show at 85% of its size or more);
 - a figure shown as ``<Figure size …>`` text, a raw widget repr (``VBox(children=(…``), a widget
   that failed to render, an error output, or a panel callback that failed (its error box).
 
@@ -69,6 +70,16 @@ AUDIT_JS = """
           problems.push(`chart shrunk to ${(scale * 100).toFixed(0)}%: its text shows at ` +
                         `${(chartTextPx * scale).toFixed(1)} px ${name(img)}`);
       }
+    }
+    // A figure a notebook displays (not a panel chart): shown below 85% of its size, its
+    // 9.5 pt labels fall under 11 px. A retina image's intended size is its width attribute.
+    for (const img of area.querySelectorAll('.jp-RenderedImage img')) {
+      if (!shown(img) || !img.naturalWidth) continue;
+      const intended = parseFloat(img.getAttribute('width')) || img.naturalWidth;
+      const scale = img.getBoundingClientRect().width / intended;
+      if (scale < 0.85)
+        problems.push(`figure shrunk to ${(scale * 100).toFixed(0)}% of its size: its ` +
+                      `labels fall under ${minTextPx} px ${name(img)}`);
     }
     const cut = area.querySelectorAll(
       'button, .widget-label, .widget-label-basic, label, .lm-TabBar-tabLabel, ' +

@@ -1,7 +1,8 @@
 """Every notebook, opened in a real JupyterLab in Chromium at a laptop's 1280×800 with the file
-browser collapsed: the committed notebook asks to run each panel's cell, Run All runs clean, every panel
-answers a real interaction, and at each step the page passes the layout audit (no broken image,
-no cut label, no table or chart off the edge, no text under 11 px, no raw repr, no error).
+browser collapsed: the committed notebook asks to run each panel's cell, Run All runs clean,
+every panel answers a real interaction, and at each step the page passes the layout audit (no
+broken image, no cut label, no table or chart off the edge, no text under 11 px, no raw repr, no
+error).
 Notebooks are found by glob, so new ones are covered."""
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ PROBLEMS = {
     "9 px text": '<span style="font-size: 9px">tiny</span>',
     "chart shrunk": '<img class="course-etl-chart" style="width: 100px" '
                     'src="data:image/png;base64,{png}">',
+    "figure shrunk": '<div class="jp-RenderedImage"><img style="width: 150px" '
+                     'src="data:image/png;base64,{png}"></div>',
     "<Figure": '<pre style="font-size: 13px">&lt;Figure size 1300x900 with 4 Axes&gt;</pre>',
     "raw widget repr": '<pre style="font-size: 13px">VBox(children=(HTML(value=\'\'),))</pre>',
     "error shown": '<div class="course-etl-bug" style="font-size: 13px">boom</div>',

@@ -1,5 +1,7 @@
 """Notebook 01's panels, driven the way a student would: set values, click, read the outputs."""
 
+from html_tables import rows_styled
+
 from course_etl import connect
 from course_etl.classroom.widgets.loads import scale_panel, source_control_panel
 
@@ -10,7 +12,6 @@ def shown(c, page):
     """Pick the page's tab, as a student does (pages are drawn when shown), and read it."""
     c["tabs"].selected_index = TABS.index(page)
     return c[page].value
-from html_tables import rows_styled
 
 
 def test_control_panel_starts_reset():

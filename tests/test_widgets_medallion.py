@@ -1,11 +1,11 @@
 """The medallion explorer, driven like a user: sliders, ingest, rebuild."""
 
 import pytest
+from html_tables import table_rows
 
 from course_etl import connect
 from course_etl.classroom.widgets.medallion import medallion_explorer
 from course_etl.medallion import reconcile
-from html_tables import table_rows
 
 
 @pytest.fixture

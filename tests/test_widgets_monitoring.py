@@ -3,11 +3,11 @@
 import json
 
 import pytest
+from html_tables import table_rows
 
 from course_etl import connect
 from course_etl.classroom.widgets.monitoring import fault_injection_panel, fault_run_html
 from course_etl.monitoring.lecture import FAULTS, TARGET, generate_history, inject_fault
-from html_tables import table_rows
 
 
 @pytest.fixture(scope="module")

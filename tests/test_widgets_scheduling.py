@@ -2,9 +2,10 @@
 
 from datetime import date
 
+from html_tables import rows_styled, table_rows
+
 from course_etl import connect
 from course_etl.classroom.widgets.scheduling import cron_explorer, export_view, run_simulator
-from html_tables import rows_styled, table_rows
 
 
 def test_cron_explorer_starts_on_the_lecture_schedule():

@@ -35,9 +35,9 @@ from course_etl.errors import CourseEtlError
 from course_etl.style import to_png
 
 __all__ = [
-    "CHART_DPI", "CSS_PX_PER_INCH", "ERROR_COLOUR", "PANEL_CSS", "LazyTabs", "Panel", "chart", "clear_chart",
-    "code_html", "error_box", "figure_png", "guarded", "layout", "record_table", "show_figure",
-    "status_table",
+    "CHART_DPI", "CSS_PX_PER_INCH", "ERROR_COLOUR", "PANEL_CSS", "LazyTabs", "Panel", "chart",
+    "clear_chart", "code_html", "error_box", "figure_png", "guarded", "layout", "record_table",
+    "show_figure", "status_table",
 ]
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,6 @@ __all__ = ["fault_injection_panel", "fault_run_html", "panel_dashboard_figure"]
 _STATUS_STYLE = {"pass": "#007A59", "warn": "#8A6500", "fail": "#B3261E",
                  "sent": "#007A59", "throttled": "#555555", "disabled": "#555555",
                  "failed": "#B3261E"}
-DASHBOARD_INCHES = (11.0, 8.0)  # 1,100 CSS px: fits a laptop's output area with 12 px text
 
 
 def fault_run_html(run: FaultRun) -> dict[str, str]:
@@ -57,10 +56,8 @@ def fault_run_html(run: FaultRun) -> dict[str, str]:
 
 
 def panel_dashboard_figure(conn: sqlite3.Connection) -> Figure:
-    """The four-view dashboard of ``conn``, sized for a panel."""
-    figure = dashboard_figure(conn)
-    figure.set_size_inches(*DASHBOARD_INCHES)
-    return figure
+    """The four-view dashboard of ``conn`` (11 inches wide: fits a laptop's output area)."""
+    return dashboard_figure(conn)
 
 
 def fault_injection_panel(
