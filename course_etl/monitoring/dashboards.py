@@ -100,7 +100,7 @@ def plot_rows_per_run(
     ax.set_yscale("symlog", linthresh=10)
     ax.set_ylabel(f"rows read by {task}")
     ax.set_title("Rows per run (× = nothing loaded)", fontsize=11, loc="left")
-    _thin_ticks(ax, _short_dates(runs.logical_date), max(1, -(-len(runs) // 7)))
+    _thin_ticks(ax, _short_dates(runs.logical_date), max(1, -(-len(runs) // 4)))
     handles = [Patch(color=RUN_STATUS_COLORS[s], label=s)
                for s in ("success", "warning", "blocked", "failed") if s in set(runs.status)]
     ax.legend(handles=handles, fontsize=FONT_SMALL, loc="upper left", ncols=len(handles),
@@ -122,8 +122,9 @@ def plot_duration_per_task(ax: Axes, conn: sqlite3.Connection, *,
     ax.set_yscale("log")
     ax.set_ylabel("seconds (log scale)")
     ax.set_title("Duration per task", fontsize=11, loc="left")
-    _thin_ticks(ax, _short_dates(runs.logical_date), max(1, -(-len(runs) // 7)))
-    ax.legend(fontsize=FONT_SMALL, loc="upper left", ncols=len(order), frameon=False)
+    _thin_ticks(ax, _short_dates(runs.logical_date), max(1, -(-len(runs) // 4)))
+    # Beside the plot, one task a line: a row of them ran off the figure's edge.
+    ax.legend(fontsize=FONT_SMALL, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
 
 
 def plot_check_heatmap(ax: Axes, conn: sqlite3.Connection, *,
@@ -146,7 +147,7 @@ def plot_check_heatmap(ax: Axes, conn: sqlite3.Connection, *,
     ax.set_ylabel("")
     ax.set_title("Check status per run", fontsize=11, loc="left")
     ax.set_xticks(np.arange(len(runs)) + 0.5)
-    every = max(1, -(-len(runs) // 7))
+    every = max(1, -(-len(runs) // 4))
     ax.set_xticklabels([d if i % every == 0 else "" for i, d in
                         enumerate(_short_dates(runs.logical_date))], rotation=0,
                        fontsize=FONT_SMALL)
@@ -202,14 +203,16 @@ def plot_anomaly(
     ax.set_yscale("symlog", linthresh=10)
     ax.set_ylabel(check.split("(")[-1].rstrip(")"))
     ax.set_title(f"Anomaly check: {check}", fontsize=11, loc="left")
-    _thin_ticks(ax, _short_dates(runs.logical_date), max(1, -(-len(runs) // 7)))
+    _thin_ticks(ax, _short_dates(runs.logical_date), max(1, -(-len(runs) // 4)))
     ax.set_xlim(-0.5, len(values) - 0.5)
     ax.set_ylim(0, np.nanmax(values) * 4)  # headroom for the labels above the highest point
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], marker="o", markersize=9, markerfacecolor="none",
                           markeredgecolor=CHECK_COLORS["warn"], linestyle=""))
     labels.append("flagged run")
-    ax.legend(handles, labels, fontsize=FONT_SMALL, loc="upper left", frameon=False, ncols=2)
+    # Below the plot (clear of slanted date labels): beside the data it ran off the figure.
+    ax.legend(handles, labels, fontsize=FONT_SMALL, loc="upper center",
+              bbox_to_anchor=(0.5, -0.2), frameon=False, ncols=2)
 
 
 
