@@ -46,14 +46,11 @@ def table_rows(html: str) -> list[tuple[str, ...]]:
 
 
 def rows_styled(html: str, declaration: str) -> int:
-    """How many table rows have a cell whose CSS class carries ``declaration``
-    (``background-color: #…``)."""
+    """How many body rows the table's CSS gives ``declaration`` (``background-color: #…``)."""
     import re
 
-    classes = set()
+    rows = set()
     for selectors, body in re.findall(r"([^{}<>]+)\{([^}]*)\}", html):
         if declaration in body:
-            classes |= set(re.findall(r"td\.([\w-]+)", selectors))
-    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", html, flags=re.S)
-    return sum(any(re.search(rf'<td[^>]*class="[^"]*\b{c}\b', row) for c in classes)
-               for row in rows)
+            rows |= set(re.findall(r"tbody tr:nth-child\((\d+)\)", selectors))
+    return len(rows)

@@ -26,7 +26,6 @@ from dataclasses import asdict, is_dataclass
 from typing import Any, TypeVar
 
 import ipywidgets as widgets
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from pandas.io.formats.style import Styler
@@ -130,33 +129,30 @@ def status_table(frame: pd.DataFrame, *, status_column: str | None = None,
         return f"{heading}<p><i>none</i></p>"
     shown = frame if limit is None else frame.head(limit)
     floats = shown.select_dtypes("float").columns
-    # Cell classes and one CSS rule per colour, not a style per cell, and no cell ids: a Styler
-    # table costs ~3 ms instead of ~9 (a load button redraws three of them per click).
+    # Tints and wrapping are CSS rules on row and column positions, not styles or classes per
+    # cell, and cells carry no ids: a table costs ~3 ms instead of ~9 (a load button redraws
+    # one per click).
     styler = Styler(shown, cell_ids=False, uuid=f"cetl{next(_table_ids)}", na_rep=na_rep,
                     escape="html",
                     formatter={column: _number for column in floats})  # 40, not 40.000000
     styler.hide(axis="index")
-    rules = [{"selector": "td, th", "props": "white-space: nowrap"},
-             {"selector": "td.wrap", "props": "white-space: normal; min-width: 16ch; "
-                                               "max-width: 50ch"}]
-    classes = np.full(shown.shape, "", dtype=object)
-    for index, column in enumerate(shown.columns):
-        if column in set(wrap):
-            classes[:, index] = "wrap"
+    rules = [{"selector": "td, th", "props": "white-space: nowrap"}]
+    columns = list(shown.columns)
+    rules += [{"selector": f"td:nth-child({columns.index(c) + 1})",
+               "props": "white-space: normal; min-width: 16ch; max-width: 50ch"}
+              for c in dict.fromkeys(wrap) if c in columns]
     if status_column is not None and colours:
-        palette = {colour: f"tint{n}" for n, colour in enumerate(dict.fromkeys(colours.values()))}
-        declaration = "background-color: {}" if tint == "row" else "color: {}; font-weight: bold"
-        rules += [{"selector": f"td.{name}", "props": declaration.format(colour)}
-                  for colour, name in palette.items()]
-        status_index = list(shown.columns).index(status_column)
-        for row, status in enumerate(shown[status_column].tolist()):
-            name = palette.get(colours.get(status, ""), "")
-            if name and tint == "row":
-                classes[row, :] += " " + name
-            elif name:
-                classes[row, status_index] += " " + name
+        cell = "td" if tint == "row" else f"td:nth-child({columns.index(status_column) + 1})"
+        declaration = ("background-color: {}" if tint == "row"
+                       else "color: {}; font-weight: bold")
+        rows_by_colour: dict[str, list[int]] = {}
+        for row, status in enumerate(shown[status_column].tolist(), start=1):
+            if colours.get(status):
+                rows_by_colour.setdefault(colours[status], []).append(row)
+        rules += [{"selector": ", ".join(f"tbody tr:nth-child({r}) {cell}" for r in rows),
+                   "props": declaration.format(colour)}
+                  for colour, rows in rows_by_colour.items()]
     styler.set_table_styles(rules)
-    styler.set_td_classes(pd.DataFrame(classes, index=shown.index, columns=shown.columns))
     more = len(frame) - len(shown)
     note = f"<p><i>… and {more} more rows</i></p>" if more > 0 else ""
     return f'{heading}<div class="course-etl-table">{styler.to_html()}</div>{note}'
