@@ -158,6 +158,13 @@ def status_table(frame: pd.DataFrame, *, status_column: str | None = None,
     return f'{heading}<div class="course-etl-table">{styler.to_html()}</div>{note}'
 
 
+@functools.cache
+def warm_up() -> None:
+    """Render one tiny table: the first Styler render loads its templates (~100 ms), a cost
+    that belongs to building a panel, not to the first click in front of the class."""
+    Styler(pd.DataFrame({"a": [1]}), cell_ids=False).to_html()
+
+
 def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
 
@@ -273,6 +280,7 @@ class Panel(widgets.VBox):
         super().__init__([widgets.HTML(PANEL_CSS), *children],
                          layout=widgets.Layout(width="100%", max_width="100%"), **kwargs)
         self.add_class("course-etl-panel")
+        warm_up()
         self.title = title
         self.controls = dict(controls or {})
 
