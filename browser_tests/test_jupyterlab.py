@@ -108,6 +108,8 @@ def test_notebook_in_jupyterlab(lab, browser, notebook, artifacts):
         expect(notes).to_have_count(expected, timeout=30_000)
         assert_looks_right(page, OUTPUTS, f"{notebook.name} as committed")
         page.screenshot(path=str(artifacts / f"{notebook.stem}_opened.png"))
+        if expected:
+            notes.first.screenshot(path=str(artifacts / f"{notebook.stem}_opened_note.png"))
 
         run_all_cells(page)
         tracebacks = page.locator(".jp-OutputArea-output:has-text('Traceback (most recent call')")
