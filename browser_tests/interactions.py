@@ -43,12 +43,16 @@ def notebook_01(page: Page, panels: list[Locator]) -> None:
     click(control, "Apply changes at source")
     expect(control).to_contain_text("3 inserted, 1 same timestamp", timeout=TIMEOUT)
     click(control, "Lecture recipe")
-    expect(control).to_contain_text("1 rows differ", timeout=TIMEOUT)
+    expect(control).to_contain_text("1 row differs", timeout=TIMEOUT)
     click(control, "Incremental load")
     expect(control).to_contain_text("✅ in sync", timeout=TIMEOUT)
     tab(control, "Warehouse")
     # The four rows the incremental load inserted are tinted in the warehouse table.
-    expect(control.locator("tr[style*='background']")).to_have_count(4, timeout=TIMEOUT)
+    tinted = control.locator(".course-etl-table tbody tr:visible")
+    expect(tinted).to_have_count(4, timeout=TIMEOUT)
+    colours = tinted.evaluate_all(
+        "rows => rows.map(r => getComputedStyle(r.cells[0]).backgroundColor)")
+    assert all(c not in ("rgba(0, 0, 0, 0)", "transparent") for c in colours), colours
     tab(control, "Chart")
     expect(control).to_contain_text("2 · incremental", timeout=TIMEOUT)
     click(scale, "Measure")

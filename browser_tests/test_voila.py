@@ -1,16 +1,24 @@
-"""Presentation mode: the demo app served by Voila renders, and Reset all demos works."""
+"""Presentation mode: the demo app served by Voila renders, Reset all demos works, and every tab
+looks right at a projector's 1920×1080 with *Presenter* off and on, before and after one click
+on its panel (the layout audit of ``layout_audit.py``). Tabs are read from the page, so a panel
+added to ``PANELS`` is covered as it lands."""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import pytest
 from conftest import Server, free_port, wait_for
 from interactions import click, set_slider
+from layout_audit import assert_looks_right, click_first_action, settle
 from playwright.sync_api import expect
 
 from course_etl.classroom.presentation import app_notebook, voila_command
+
+PROJECTOR = {"width": 1920, "height": 1080}
+APP = ".course-etl-app"
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +34,28 @@ def voila(tmp_path_factory, chromium_path):
         server.stop()
 
 
-def test_voila_app_renders_and_resets(voila, page, artifacts):
-    assert sys.executable  # Voila runs the app with this interpreter's kernel
-    page.goto(voila)
+@pytest.fixture
+def projector(browser):
+    context = browser.new_context(viewport=PROJECTOR)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def open_app(page, url):
+    page.goto(url)
     reset = page.locator("button:has-text('Reset all demos')")
     expect(reset).to_be_visible(timeout=120_000)
     expect(page.get_by_text("Error displaying widget")).to_have_count(0)
+    return reset
+
+
+def test_voila_app_renders_and_resets(voila, projector, artifacts):
+    page = projector
+    assert sys.executable  # Voila runs the app with this interpreter's kernel
+    reset = open_app(page, voila)
     assert page.locator("text=demo_app").count() == 0, "code must be hidden"
     set_slider(page, "inserts", 2)
     click(page, "Apply changes at source")
@@ -44,3 +68,33 @@ def test_voila_app_renders_and_resets(voila, page, artifacts):
     expect(page.get_by_text("Run 1")).to_have_count(0)
     page.locator("button:has-text('Presenter')").click()
     expect(page.locator(".course-etl-app.presenter")).to_have_count(1)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def test_every_tab_looks_right_on_a_projector(voila, projector, artifacts):
+    page = projector
+    open_app(page, voila)
+    tabs = page.locator(f"{APP} > .jupyter-widget-tab > .lm-TabBar .lm-TabBar-tab")
+    titles = tabs.all_inner_texts()
+    assert len(titles) >= 7, titles
+    toggle = page.locator("button:has-text('Presenter')")
+    for presenter in (False, True):
+        if presenter:
+            toggle.click()
+            expect(page.locator(f"{APP}.presenter")).to_have_count(1)
+        mode = "presenter" if presenter else "plain"
+        for index, title in enumerate(titles):
+            tabs.nth(index).click()
+            panel = page.locator(f"{APP} > .jupyter-widget-tab > .widget-tab-contents "
+                                 "> :visible").first
+            settle(page, APP, quiet_ms=1000)
+            state = f"Voila tab {title!r}, {mode}"
+            assert_looks_right(page, APP, f"{state}, as opened")
+            page.screenshot(path=str(artifacts / f"voila_{slug(title)}_{mode}.png"))
+            if click_first_action(panel):
+                settle(page, APP, quiet_ms=2500)
+                assert_looks_right(page, APP, f"{state}, after one click")
+                page.screenshot(path=str(artifacts / f"voila_{slug(title)}_{mode}_after.png"))

@@ -44,3 +44,16 @@ def test_widgets_check_answers_a_click():
     box = widgets_check()
     box.controls["button"].click()
     assert "widgets work" in box.controls["answer"].value
+
+
+def test_widgets_check_reads_as_advice_where_widgets_cannot_render():
+    from course_etl.classroom.envcheck import widgets_check
+
+    text = widgets_check()._repr_mimebundle_()["text/plain"]
+    assert text.startswith("Widget check: run this cell") and "make lab" in text
+    assert "HBox" not in text
+
+
+def test_jupyterlab_half_of_widgets_is_checked():
+    [check] = check_packages(("jupyterlab_widgets",))
+    assert check.ok

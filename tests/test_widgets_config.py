@@ -95,7 +95,7 @@ def test_run_button_loads_with_the_shown_configuration(source_conn):
     panel.run_button.click()
     result = panel.last_result
     assert (result.rows_read, result.inserted, result.batches) == (120, 120, 5)
-    assert "✅" in panel.result_view.value and "<td>dev</td>" in panel.result_view.value
+    assert "✅" in panel.result_view.value and "<b>dev</b>" in panel.result_view.value
     panel.run_button.click()
     assert panel.last_result.inserted == 0
 

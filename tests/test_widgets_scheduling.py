@@ -2,6 +2,8 @@
 
 from datetime import date
 
+from html_tables import rows_styled, table_rows
+
 from course_etl import connect
 from course_etl.classroom.widgets.scheduling import cron_explorer, export_view, run_simulator
 
@@ -10,8 +12,9 @@ def test_cron_explorer_starts_on_the_lecture_schedule():
     c = cron_explorer().controls
     assert c["expression"].value == "5 2 * * *"
     assert c["description"].value == "<b>5 2 * * *</b>: At 02:05 (UTC)"
-    assert c["runs"].value.count("<tr>") == 7  # header + 6 runs
-    assert "Tue</td><td>2024-10-01 02:05 UTC" in c["runs"].value
+    runs = table_rows(c["runs"].value)
+    assert len(runs) == 7  # header + 6 runs
+    assert runs[1] == ("Tue", "2024-10-01 02:05 UTC", "2024-10-01 02:05 UTC")
     assert c["timeline"].value.tobytes().startswith(b"\x89PNG")
 
 
@@ -21,7 +24,8 @@ def test_presets_time_zones_and_typing_update_everything():
     assert c["expression"].value == "30 6 * * 1-5"
     assert "Monday through Friday" in c["description"].value
     c["timezone"].value = "Europe/Berlin"
-    assert "2024-10-01 06:30 CEST</td><td>2024-10-01 04:30 UTC" in c["runs"].value
+    assert ("Tue", "2024-10-01 06:30 CEST", "2024-10-01 04:30 UTC") in table_rows(
+        c["runs"].value)
     c["expression"].value = "*/15 * * * *"
     assert c["preset"].value == "every 15 minutes"
     c["expression"].value = "7 3 * * *"
@@ -44,7 +48,8 @@ def test_run_simulator_retries_run_out_then_upstream_failed():
     c["run"].click()
     assert "failed (full_load=success, incremental_load=failed, " \
            "row_count_check=upstream_failed)" in c["status"].value
-    assert "<td>InjectedFailure: injected failure 2/2</td>" in c["states"].value
+    assert any("InjectedFailure: injected failure 2/2" in row
+               for row in table_rows(c["states"].value))
     for picture in ("dag", "gantt"):
         assert c[picture].value.tobytes().startswith(b"\x89PNG")
     c["failing"].value = "(none)"
@@ -57,10 +62,11 @@ def test_backfill_button_lists_each_day_and_proves_idempotence():
     c["start"].value, c["end"].value = date(2024, 10, 4), date(2024, 10, 6)
     c["backfill"].click()
     out = c["backfill_result"].value
+    table = table_rows(out)
     # The first day full-loads; the next ones only read what changed up to their interval's end.
-    for day, full in (("2024-10-04", 3), ("2024-10-05", "-"), ("2024-10-06", "-")):
-        assert f"<td>{day} 02:05</td><td style='background:#009E73'>success</td><td>{full}</td>" \
-            in out
+    for day, full in (("2024-10-04", "3"), ("2024-10-05", "-"), ("2024-10-06", "-")):
+        assert (f"{day} 02:05", "success", full) in [row[:3] for row in table]
+    assert rows_styled(out, "background-color: #cde8d9") == 3, "success rows are tinted"
     assert "Re-ran 2024-10-06: ✅ same warehouse state" in out
     c["start"].value, c["end"].value = date(2024, 9, 1), date(2024, 9, 2)
     c["backfill"].click()
@@ -68,8 +74,10 @@ def test_backfill_button_lists_each_day_and_proves_idempotence():
 
 
 def test_export_view_shows_crontab_airflow_and_dagster():
-    tab = export_view()
+    view = export_view()
+    tab = view.children[-1]
     assert [tab.get_title(i) for i in range(3)] == ["crontab", "Airflow 3", "Dagster"]
-    assert "flock -n" in tab.controls["crontab"].value
-    assert "from airflow.sdk import DAG" in tab.controls["Airflow 3"].value
-    assert "ScheduleDefinition(" in tab.controls["Dagster"].value
+    assert "flock -n" in view.controls["crontab"].value
+    assert "from airflow.sdk import DAG" in view.controls["Airflow 3"].value
+    assert "ScheduleDefinition(" in view.controls["Dagster"].value
+    assert "font-size: 13px" in view.children[0].value, "code at the panels' 13 px"

@@ -20,8 +20,10 @@ __all__ = ["Check", "check_python", "check_packages", "check_kernel", "check_wri
            "environment_report", "REQUIRED_PACKAGES"]
 
 MINIMUM_PYTHON = (3, 11)
+# jupyterlab_widgets is JupyterLab's half of ipywidgets: without it every panel shows as a line of
+# text, even after its cell ran.
 REQUIRED_PACKAGES = ("course_etl", "pandas", "matplotlib", "ipywidgets", "jupyterlab",
-                     "croniter", "cron-descriptor", "PyYAML")
+                     "jupyterlab_widgets", "croniter", "cron-descriptor", "PyYAML")
 FIX_INSTALL = "run `make setup` in the project folder, then restart the kernel"
 
 
@@ -83,18 +85,35 @@ def environment_report() -> pd.DataFrame:
     return pd.DataFrame([vars(c) for c in checks])
 
 
+WIDGETS_NOT_RUN = ("Widget check: run this cell. If this sentence is still here afterwards "
+                   "instead of a green button, widgets do not render in this JupyterLab: start "
+                   "it with `make lab` and reload the page.")
+
+
 def widgets_check():
-    """A button that answers when clicked: if it renders and answers, widgets work end to end."""
+    """A button that answers when clicked: if it renders and answers, widgets work end to end.
+
+    Three cases a student can meet, each told apart on screen: the committed notebook shows the
+    saved button (JupyterLab renders saved widget state), but clicking it does nothing until the
+    cell runs; after the cell runs, a click answers; where widgets cannot render at all, the cell
+    shows :data:`WIDGETS_NOT_RUN` (the panels' text form), never a raw ``HBox(…)`` repr.
+    """
     import ipywidgets as widgets
 
-    button = widgets.Button(description="Click me", icon="check", button_style="success")
-    answer = widgets.HTML("<i>If you can read this next to a green button, widgets render. "
-                          "Click it to check that the kernel answers.</i>")
+    from course_etl.classroom.widgets._render import Panel, guarded, row
 
+    button = widgets.Button(description="Click me", icon="check", button_style="success",
+                            layout=widgets.Layout(width="auto"))
+    answer = widgets.HTML("<i>If you can read this next to a green button, widgets render. "
+                          "Run the cell, then click the button to check that the kernel "
+                          "answers.</i>")
+
+    @guarded(answer)
     def on_click(_button) -> None:
         answer.value = "✅ widgets work: the kernel answered the click."
 
     button.on_click(on_click)
-    box = widgets.HBox([button, answer])
-    box.controls = {"button": button, "answer": answer}
+    box = Panel([row([button, answer])], title="Widget check",
+                controls={"button": button, "answer": answer})
+    box.not_started = WIDGETS_NOT_RUN
     return box

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
+from course_etl.classroom.widgets._render import guarded
 from course_etl.errors import CourseEtlError
 
-__all__ = ["PANELS", "PRESENTER_CSS", "PresentationError", "demo_app", "app_notebook", "serve"]
+__all__ = ["PANELS", "PRESENTER_CSS", "PRESENTER_ZOOM", "PresentationError", "demo_app",
+           "app_notebook", "serve"]
 
 
 class PresentationError(CourseEtlError):
@@ -60,7 +62,8 @@ def _dag_panel() -> widgets.Widget:
     from course_etl.classroom.widgets.scheduling import export_view, run_simulator
     from course_etl.db import connect
 
-    return widgets.VBox([run_simulator(connect(":memory:")), export_view()])
+    return widgets.VBox([run_simulator(connect(":memory:")), export_view()],
+                        layout=widgets.Layout(width="100%"))
 
 
 def _monitoring_panel() -> widgets.Widget:
@@ -92,12 +95,15 @@ PANELS: dict[str, Callable[[], widgets.Widget]] = {
     "Medallion": _medallion_panel,
 }
 
-PRESENTER_CSS = """<style>
-.course-etl-app.presenter, .course-etl-app.presenter .widget-label,
-.course-etl-app.presenter .widget-html-content, .course-etl-app.presenter button,
-.course-etl-app.presenter .widget-readout { font-size: 20px !important; }
-.course-etl-app.presenter table { font-size: 18px !important; }
-.course-etl-app.presenter .lm-TabBar-tab { font-size: 18px !important; min-height: 36px; }
+# Presenter mode zooms the whole app: fonts, widths, paddings and charts grow together, so a
+# label never outgrows its box (enlarging fonts alone cut "Reset all de…"). The app's tab titles
+# size to their text instead of ipywidgets' fixed 144 px.
+PRESENTER_ZOOM = 1.4
+PRESENTER_CSS = f"""<style>
+.course-etl-app {{ width: 100%; }}
+.course-etl-app .jupyter-widgets.jupyter-widget-tab > .lm-TabBar .lm-TabBar-tab {{
+  flex: 0 0 auto !important; }}
+.course-etl-app.presenter {{ zoom: {PRESENTER_ZOOM}; }}
 </style>"""
 
 
@@ -111,13 +117,15 @@ def demo_app(*, presenter: bool = False) -> widgets.VBox:
     for index, title in enumerate(titles):
         tabs.set_title(index, title)
     reset = widgets.Button(description="Reset all demos", icon="undo", button_style="warning",
-                           layout=widgets.Layout(width="180px"))
-    toggle = widgets.ToggleButton(value=presenter, description="Presenter", icon="desktop")
+                           layout=widgets.Layout(width="auto"))
+    toggle = widgets.ToggleButton(value=presenter, description="Presenter", icon="desktop",
+                                  layout=widgets.Layout(width="auto"))
     status = widgets.HTML()
     app = widgets.VBox([widgets.HTML(PRESENTER_CSS),
                         widgets.HBox([reset, toggle, status]), tabs])
     app.add_class("course-etl-app")
 
+    @guarded(status)
     def on_reset(_button) -> None:
         selected = tabs.selected_index
         tabs.children = [PANELS[title]() for title in titles]

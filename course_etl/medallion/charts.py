@@ -68,9 +68,9 @@ def gold_figure(conn: sqlite3.Connection) -> Figure:
                           color=palette[number % len(palette)], edgecolor="white",
                           hatch="" if number < len(palette) else "//")
                 bottom += table[city]
-            right.legend(fontsize=style.FONT_SMALL - 1, ncol=2, frameon=False,
+            right.legend(fontsize=style.FONT_SMALL, ncol=2, frameon=False,
                          loc="upper left", bbox_to_anchor=(1.0, 1.0))
-            right.tick_params(axis="x", labelrotation=45, labelsize=style.FONT_SMALL - 1)
+            right.tick_params(axis="x", labelrotation=45, labelsize=style.FONT_SMALL)
         right.set_title(f"{CITY_DAILY_REVENUE}: revenue per day", fontsize=style.FONT_BODY)
         right.set_ylabel("revenue")
         for ax in (left, right):

@@ -26,7 +26,13 @@ from matplotlib.patches import Patch
 from course_etl.errors import CourseEtlError
 from course_etl.monitoring.checks import MAD_SCALE
 from course_etl.monitoring.history import check_results_frame, runs_frame, task_runs_frame
-from course_etl.style import CHECK_COLORS, NEUTRAL_GREY, OKABE_ITO, TASK_STATE_COLORS
+from course_etl.style import (
+    CHECK_COLORS,
+    FONT_SMALL,
+    NEUTRAL_GREY,
+    OKABE_ITO,
+    TASK_STATE_COLORS,
+)
 
 __all__ = [
     "RUN_STATUS_COLORS",
@@ -57,7 +63,8 @@ class DashboardError(CourseEtlError):
 
 
 def _short_dates(dates: pd.Series) -> list[str]:
-    return [str(d)[5:] if isinstance(d, str) and len(d) >= 10 else str(d) for d in dates]
+    # "10-01", not "10-01 00:00:00": the time of day made neighbouring labels overlap.
+    return [str(d)[5:10] if isinstance(d, str) and len(d) >= 10 else str(d) for d in dates]
 
 
 def _runs(conn: sqlite3.Connection, pipeline: str | None) -> pd.DataFrame:
@@ -73,7 +80,7 @@ def _runs(conn: sqlite3.Connection, pipeline: str | None) -> pd.DataFrame:
 def _thin_ticks(ax: Axes, labels: list[str], every: int) -> None:
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels([label if i % every == 0 else "" for i, label in enumerate(labels)],
-                       rotation=0, fontsize=8)
+                       rotation=0, fontsize=FONT_SMALL)
 
 
 def plot_rows_per_run(
@@ -93,10 +100,11 @@ def plot_rows_per_run(
     ax.set_yscale("symlog", linthresh=10)
     ax.set_ylabel(f"rows read by {task}")
     ax.set_title("Rows per run (× = nothing loaded)", fontsize=11, loc="left")
-    _thin_ticks(ax, _short_dates(runs.logical_date), max(1, len(runs) // 10))
+    _thin_ticks(ax, _short_dates(runs.logical_date), max(1, -(-len(runs) // 4)))
     handles = [Patch(color=RUN_STATUS_COLORS[s], label=s)
                for s in ("success", "warning", "blocked", "failed") if s in set(runs.status)]
-    ax.legend(handles=handles, fontsize=8, loc="upper left", ncols=len(handles), frameon=False)
+    ax.legend(handles=handles, fontsize=FONT_SMALL, loc="upper left", ncols=len(handles),
+              frameon=False)
 
 
 def plot_duration_per_task(ax: Axes, conn: sqlite3.Connection, *,
@@ -114,8 +122,9 @@ def plot_duration_per_task(ax: Axes, conn: sqlite3.Connection, *,
     ax.set_yscale("log")
     ax.set_ylabel("seconds (log scale)")
     ax.set_title("Duration per task", fontsize=11, loc="left")
-    _thin_ticks(ax, _short_dates(runs.logical_date), max(1, len(runs) // 10))
-    ax.legend(fontsize=8, loc="upper left", ncols=len(order), frameon=False)
+    _thin_ticks(ax, _short_dates(runs.logical_date), max(1, -(-len(runs) // 4)))
+    # Beside the plot, one task a line: a row of them ran off the figure's edge.
+    ax.legend(fontsize=FONT_SMALL, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
 
 
 def plot_check_heatmap(ax: Axes, conn: sqlite3.Connection, *,
@@ -138,14 +147,15 @@ def plot_check_heatmap(ax: Axes, conn: sqlite3.Connection, *,
     ax.set_ylabel("")
     ax.set_title("Check status per run", fontsize=11, loc="left")
     ax.set_xticks(np.arange(len(runs)) + 0.5)
-    every = max(1, len(runs) // 10)
+    every = max(1, -(-len(runs) // 4))
     ax.set_xticklabels([d if i % every == 0 else "" for i, d in
-                        enumerate(_short_dates(runs.logical_date))], rotation=0, fontsize=8)
-    ax.tick_params(axis="y", labelsize=8)
+                        enumerate(_short_dates(runs.logical_date))], rotation=0,
+                       fontsize=FONT_SMALL)
+    ax.tick_params(axis="y", labelsize=FONT_SMALL)
     handles = [Patch(color=CHECK_COLORS[s], label=s) for s in ("pass", "warn", "fail")]
     handles.append(Patch(color=NEUTRAL_GREY, label="not run"))
-    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.12),
-              ncols=4, frameon=False)
+    ax.legend(handles=handles, fontsize=FONT_SMALL, loc="upper left",
+              bbox_to_anchor=(0, -0.12), ncols=4, frameon=False)
 
 
 def plot_anomaly(
@@ -189,26 +199,32 @@ def plot_anomaly(
         score = _Z_IN_MESSAGE.search(messages[i] or "")
         label = f"z = {score.group(1)}" if score else statuses[i]
         ax.annotate(f"{runs.logical_date[i][5:]}\n{label}", (x[i], values[i]),
-                    textcoords="offset points", xytext=(0, 10), ha="center", fontsize=8)
+                    textcoords="offset points", xytext=(0, 10), ha="center", fontsize=FONT_SMALL)
     ax.set_yscale("symlog", linthresh=10)
     ax.set_ylabel(check.split("(")[-1].rstrip(")"))
     ax.set_title(f"Anomaly check: {check}", fontsize=11, loc="left")
-    _thin_ticks(ax, _short_dates(runs.logical_date), max(1, len(runs) // 10))
+    _thin_ticks(ax, _short_dates(runs.logical_date), max(1, -(-len(runs) // 4)))
     ax.set_xlim(-0.5, len(values) - 0.5)
     ax.set_ylim(0, np.nanmax(values) * 4)  # headroom for the labels above the highest point
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], marker="o", markersize=9, markerfacecolor="none",
                           markeredgecolor=CHECK_COLORS["warn"], linestyle=""))
     labels.append("flagged run")
-    ax.legend(handles, labels, fontsize=8, loc="upper left", frameon=False, ncols=2)
+    # Below the plot (clear of slanted date labels): beside the data it ran off the figure.
+    ax.legend(handles, labels, fontsize=FONT_SMALL, loc="upper center",
+              bbox_to_anchor=(0.5, -0.2), frameon=False, ncols=2)
 
 
 
 def dashboard_figure(conn: sqlite3.Connection, *, pipeline: str | None = None,
                      anomaly_check: str = "volume_anomaly(rows_to_load)") -> Figure:
-    """The four views on one 13 x 9 inch figure (2 x 2), titled with the runs it covers."""
+    """The four views on one 11 x 8 inch figure (2 x 2), titled with the runs it covers.
+
+    11 inches is 1,100 px at 100 dpi: a laptop's output area shows it at full size, so its
+    9.5 pt labels stay above 12 px (at 13 inches they were shrunk to 10 px).
+    """
     runs = _runs(conn, pipeline)
-    figure = Figure(figsize=(13, 9), dpi=100, layout="constrained")
+    figure = Figure(figsize=(11, 8), dpi=100, layout="constrained")
     (rows_ax, duration_ax), (heatmap_ax, anomaly_ax) = figure.subplots(2, 2)
     plot_rows_per_run(rows_ax, conn, pipeline=pipeline)
     plot_duration_per_task(duration_ax, conn, pipeline=pipeline)

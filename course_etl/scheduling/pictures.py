@@ -8,6 +8,7 @@ turns a figure into PNG bytes for ``IPython.display.Image`` or an ``ipywidgets.I
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -62,19 +63,26 @@ def dag_figure(pipeline: Pipeline, report: RunReport | None = None) -> Figure:
             f"schedule {pipeline.schedule} ({pipeline.cron.description}); arrows point "
             "downstream; a task runs once all its upstream tasks succeeded",
         )
-        draw_band(ax, (1, 8), 98, 42)
         depth = _layers(pipeline)
         columns = max(depth.values()) + 1
+        # The band is as tall as the busiest column needs, and the canvas ends below it (room
+        # for the legend): a three-task chain is not drawn on a canvas for a dozen.
+        most = max(list(depth.values()).count(column) for column in range(columns))
+        band_h = min(42.0, max(18.0, 13.0 * most + 5))
+        canvas_bottom = 50 - band_h - 7
+        fig.set_size_inches(fig.get_figwidth(), (60 - canvas_bottom) / 10)
+        ax.set_ylim(canvas_bottom, 60)
+        draw_band(ax, (1, 50 - band_h), 98, band_h)
         step = 96 / columns
         w = min(22.0, step * 0.72)
         h = 8.0
         boxes = {}
         for column in range(columns):
             names = [n for n in pipeline.order if depth[n] == column]
-            gap = 40 / len(names)
+            gap = (band_h - 2) / len(names)
             for row, name in enumerate(names):
                 x = 2 + column * step + (step - w) / 2
-                y = 48 - gap * (row + 0.5) - h / 2
+                y = 49 - gap * (row + 0.5) - h / 2
                 task_report = report.tasks.get(name) if report else None
                 task_state = task_report.state if task_report else "not run"
                 label = name if report is None else f"{name}\n{task_state}"
@@ -145,9 +153,10 @@ def week_timeline_figure(schedule: CronSchedule, week_start: datetime) -> Figure
         ax.set_xticks(range(0, 25, 2), [f"{h:02d}:00" for h in range(0, 25, 2)])
         ax.grid(axis="x", color="#DDDDDD")
         ax.set_axisbelow(True)
-        ax.set_title(f"{schedule.expression}: {schedule.description} — {len(runs)} run(s) in "
-                     f"this week ({schedule.timezone})", loc="left", weight="bold",
-                     size=FONT_BODY)
+        # Wrapped, count on a line of its own: a long description used to run off the figure.
+        title = textwrap.wrap(f"{schedule.expression}: {schedule.description}", 95)
+        title.append(f"{len(runs)} run(s) in this week ({schedule.timezone})")
+        ax.set_title("\n".join(title), loc="left", weight="bold", size=FONT_BODY)
         fig.tight_layout()
         return fig
 

@@ -10,14 +10,21 @@ passed in. Nothing here reads notebook globals or the process environment.
 
 from __future__ import annotations
 
-import html
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
 import ipywidgets as widgets
-import pandas as pd
 
+from course_etl.classroom.widgets._render import (
+    Panel,
+    error_box,
+    guarded,
+    label_style,
+    record_table,
+    row,
+    status_table,
+)
 from course_etl.config import (
     Config,
     available_environments,
@@ -32,11 +39,7 @@ __all__ = ["ConfigExplorer", "config_explorer"]
 _ENV_PLACEHOLDER = "COURSE_ETL_LOAD__BATCH_SIZE=200\nCOURSE_ETL_ALERTS__SMTP_PASSWORD=s3cret"
 
 
-def _error_html(message: str) -> str:
-    return (f"<pre style='color:#b00020;white-space:pre-wrap'>❌ {html.escape(message)}</pre>")
-
-
-class ConfigExplorer(widgets.VBox):
+class ConfigExplorer(Panel):
     """The explorer panel; its controls and last results are attributes for tests to drive."""
 
     def __init__(self, conn: sqlite3.Connection, *, env: str = "dev",
@@ -51,37 +54,47 @@ class ConfigExplorer(widgets.VBox):
         self.error = ""
         self.last_result = None
         self.env = widgets.Dropdown(options=available_environments(path), value=env,
-                                    description="environment")
-        self.controls: dict[str, widgets.ValueWidget] = {
+                                    description="environment", style=label_style())
+        settings: dict[str, widgets.ValueWidget] = {
             "load.batch_size": widgets.IntText(description="batch_size"),
             "load.lookback_hours": widgets.FloatSlider(min=0, max=48, step=0.5,
                                                        description="lookback h"),
             "load.reconcile_deletes": widgets.Checkbox(description="reconcile_deletes",
-                                                       indent=False),
+                                                       indent=False,
+                                                       layout=widgets.Layout(width="auto")),
             "load.source_table": widgets.Text(description="source_table"),
         }
         self.environ_box = widgets.Textarea(placeholder=_ENV_PLACEHOLDER,
-                                            description="env vars",
-                                            style={"description_width": "initial"},
-                                            layout=widgets.Layout(width="60%", height="70px"))
+                                            description="env vars", style=label_style(),
+                                            layout=widgets.Layout(width="100%",
+                                                                  max_width="40em",
+                                                                  height="70px"))
         self.hide_defaults = widgets.Checkbox(value=True, description="hide default values",
-                                              indent=False)
+                                              indent=False, layout=widgets.Layout(width="auto"))
         self.config_view = widgets.HTML()
         self.run_button = widgets.Button(description="Run incremental load", icon="play",
-                                         button_style="primary")
+                                         button_style="primary",
+                                         layout=widgets.Layout(width="auto"))
         self.result_view = widgets.HTML()
+        guard = guarded(self.config_view)
         for control in (self.env, self.environ_box, self.hide_defaults):
-            control.observe(self._on_setting, names="value")
-        for key, control in self.controls.items():
+            control.observe(guard(self._on_setting), names="value")
+        for key, control in settings.items():
             control.style.description_width = "initial"
-            control.observe(lambda change, key=key: self._on_control(key), names="value")
-        self.run_button.on_click(lambda _button: self.run())
+            control.observe(guard(lambda change, key=key: self._on_control(key)),
+                            names="value")
+        self.run_button.on_click(guarded(self.result_view)(lambda _button: self.run()))
         super().__init__([
-            widgets.HBox([self.env, self.hide_defaults]),
-            widgets.HBox(list(self.controls.values())[:2]),
-            widgets.HBox(list(self.controls.values())[2:]),
+            row([self.env, self.hide_defaults]),
+            row(list(settings.values())[:2]),
+            row(list(settings.values())[2:]),
             self.environ_box, self.config_view, self.run_button, self.result_view,
-        ])
+        ], title="Config explorer (notebook 04)",
+            controls={**settings, "env": self.env, "environ": self.environ_box,
+                      "hide_defaults": self.hide_defaults, "config": self.config_view,
+                      "run": self.run_button, "result": self.result_view})
+        # The four settings, by config key: what `overrides` and the tests walk.
+        self.settings = settings
         self.refresh()
 
     def _on_setting(self, _change: dict) -> None:
@@ -100,7 +113,7 @@ class ConfigExplorer(widgets.VBox):
 
     def overrides(self) -> dict[str, object]:
         """The keys the reader changed with a control, as explicit overrides."""
-        return {key: self.controls[key].value for key in sorted(self.touched)}
+        return {key: self.settings[key].value for key in sorted(self.touched)}
 
     def refresh(self) -> None:
         """Resolve the configuration again and show it (or the error) in place."""
@@ -115,7 +128,7 @@ class ConfigExplorer(widgets.VBox):
                                       environ=environ)
         except CourseEtlError as error:
             self.config, self.error = None, str(error)
-            self.config_view.value = _error_html(self.error)
+            self.config_view.value = error_box(self.error)
             self.run_button.disabled = True
             return
         self.error = ""
@@ -124,14 +137,14 @@ class ConfigExplorer(widgets.VBox):
             table = table[table["layer"] != "default"]
         self.config_view.value = (f"<b>{self.config.env}</b>: every key, its value and the "
                                   "layer that set it (secrets masked)"
-                                  + table.to_html(index=False, border=0))
+                                  + status_table(table, wrap=["value"]))
         self.run_button.disabled = False
 
     def _sync_controls(self, baseline: Config) -> None:
         # Untouched controls follow the files and variables, so they show what the layers give.
         self._syncing = True
         try:
-            for key, control in self.controls.items():
+            for key, control in self.settings.items():
                 if key in self.touched:
                     continue
                 value = baseline.get(key)
@@ -144,18 +157,18 @@ class ConfigExplorer(widgets.VBox):
     def run(self) -> None:
         """Run the incremental load with the shown configuration; show its result or error."""
         if self.config is None:
-            self.result_view.value = _error_html(self.error or "no valid configuration")
+            self.result_view.value = error_box(self.error or "no valid configuration")
             return
         try:
             self.last_result = run_incremental_load(self._conn, self.config)
         except CourseEtlError as error:
             self.last_result = None
-            self.result_view.value = _error_html(str(error))
+            self.result_view.value = error_box(error)
             return
-        fields = self.last_result.as_dict()
-        fields.pop("seconds")  # wall-clock time: not for a deterministic display
-        row = pd.DataFrame([fields]).assign(env=self.config.env)
-        self.result_view.value = "✅ " + row.to_html(index=False, border=0)
+        # Wall-clock seconds are left out: not for a deterministic display.
+        self.result_view.value = (f"<p>✅ loaded with the <b>{self.config.env}</b> "
+                                  "configuration:</p>"
+                                  + record_table(self.last_result, drop=["seconds"]))
 
 
 def config_explorer(conn: sqlite3.Connection, *, env: str = "dev",

@@ -10,15 +10,23 @@ is identical to what the incremental runs built. All logic lives in ``course_etl
 
 from __future__ import annotations
 
-import io
+import html
 import sqlite3
 from dataclasses import fields
 from datetime import timedelta
 
 import ipywidgets as widgets
 import pandas as pd
-from matplotlib.figure import Figure
 
+from course_etl.classroom.widgets._render import (
+    Panel,
+    chart,
+    guarded,
+    label_style,
+    row,
+    show_figure,
+    status_table,
+)
 from course_etl.db import query, quote_identifier
 from course_etl.medallion import (
     CITY_DAILY_REVENUE,
@@ -48,18 +56,20 @@ CUSTOMER_STATS_SQL = quote_identifier(CUSTOMER_STATS)
 CITY_DAILY_REVENUE_SQL = quote_identifier(CITY_DAILY_REVENUE)
 
 
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
-
-
 def _table(title: str, frame: pd.DataFrame) -> str:
-    body = frame.to_html(index=False, border=0, na_rep="NULL") if len(frame) else "<i>no rows</i>"
-    return f"<h4>{title}</h4>{body}"
+    if frame.empty:
+        return f"<h4>{html.escape(title)}</h4><p><i>no rows</i></p>"
+    return status_table(frame, na_rep="NULL", caption=title,
+                        wrap=[c for c in frame.columns if c in ("reason", "raw", "message")])
 
 
-class MedallionExplorer(widgets.VBox):
+def _run_html(run: object) -> str:
+    """A run's report, one line per layer step, wrapped at word boundaries."""
+    return f'<div class="course-etl-code"><pre style="white-space:pre-wrap">' \
+           f"{html.escape(str(run))}</pre></div>"
+
+
+class MedallionExplorer(Panel):
     """The explorer panel; its parts are attributes so tests can drive it like a user."""
 
     def __init__(self, conn: sqlite3.Connection, *, seed: int = 0) -> None:
@@ -72,36 +82,44 @@ class MedallionExplorer(widgets.VBox):
             knob.name: widgets.FloatSlider(
                 value=getattr(DEFAULT_DIRT, knob.name), min=0.0, max=0.6, step=0.05,
                 description=knob.name.replace("_", " "), readout_format=".2f",
-                style={"description_width": "110px"})
+                style=label_style())
             for knob in fields(Dirt)
         }
         self.batch_size = widgets.IntSlider(value=20, min=5, max=200, step=5,
-                                            description="batch size",
-                                            style={"description_width": "110px"})
+                                            description="batch size", style=label_style())
         self.ingest_button = widgets.Button(description="Ingest a new batch",
-                                            button_style="primary", icon="download")
-        self.rebuild_button = widgets.Button(description="Rebuild from bronze", icon="refresh")
+                                            button_style="primary", icon="download",
+                                            layout=widgets.Layout(width="auto"))
+        self.rebuild_button = widgets.Button(description="Rebuild from bronze", icon="refresh",
+                                             layout=widgets.Layout(width="auto"))
         self.status = widgets.HTML("<i>No batch yet: set the dirt, then ingest.</i>")
         self.funnel = widgets.HTML()
-        self.flow = widgets.Image(format="png", layout={"width": "800px"})
+        self.flow = chart()
         self.samples = widgets.HTML()
         self.rejects = widgets.HTML()
         self.reconciliation = widgets.HTML()
-        self.gold = widgets.Image(format="png", layout={"width": "800px"})
+        self.gold = chart()
         tabs = widgets.Tab(children=[
             widgets.VBox([self.funnel, self.flow]), self.samples, self.rejects,
             self.reconciliation, self.gold,
         ])
         for index, title in enumerate(_TABS):
             tabs.set_title(index, title)
-        self.ingest_button.on_click(lambda _: self.ingest())
-        self.rebuild_button.on_click(lambda _: self.rebuild())
+        guard = guarded(self.status)
+        self.ingest_button.on_click(guard(lambda _: self.ingest()))
+        self.rebuild_button.on_click(guard(lambda _: self.rebuild()))
         sliders = list(self.dirt_sliders.values())
         super().__init__([
-            widgets.HBox([widgets.VBox(sliders[:4]), widgets.VBox(sliders[4:])]),
-            widgets.HBox([self.batch_size, self.ingest_button, self.rebuild_button]),
+            row([widgets.VBox(sliders[:4]), widgets.VBox(sliders[4:])],
+                align_items="flex-start"),
+            row([self.batch_size, self.ingest_button, self.rebuild_button]),
             self.status, tabs,
-        ])
+        ], title="Medallion explorer (notebook 05)",
+            controls={**self.dirt_sliders, "batch_size": self.batch_size,
+                      "ingest": self.ingest_button, "rebuild": self.rebuild_button,
+                      "status": self.status, "funnel": self.funnel, "flow": self.flow,
+                      "samples": self.samples, "rejects": self.rejects,
+                      "reconciliation": self.reconciliation, "gold": self.gold})
 
     def dirt(self) -> Dirt:
         """The dirt the sliders describe."""
@@ -114,7 +132,7 @@ class MedallionExplorer(widgets.VBox):
         self.last_run = process_new_batches(self.conn)
         day = (pd.Timestamp("2024-10-01") + pd.Timedelta(days=batch.number)).date()
         lines = [f"<b>Day {day}</b>: " + "; ".join(str(i) for i in ingested)]
-        lines.append(f"<pre>{self.last_run}</pre>")
+        lines.append(_run_html(self.last_run))
         self.status.value = "<br>".join(lines)
         self.refresh()
 
@@ -125,13 +143,13 @@ class MedallionExplorer(widgets.VBox):
         comparison = compare_snapshots(before, snapshot(self.conn))
         verdict = ("✅ rebuilt from bronze: identical to the incremental result"
                    if comparison.identical else f"❌ rebuilt from bronze: {comparison}")
-        self.status.value = f"<b>{verdict}</b><pre>{self.last_run}</pre>"
+        self.status.value = f"<b>{verdict}</b>{_run_html(self.last_run)}"
         self.refresh()
 
     def refresh(self) -> None:
         """Redraw every tab from the tables."""
         self.funnel.value = _table("Rows per layer", funnel_frame(self.conn))
-        self.flow.value = _png(layer_flow_figure(self.conn))
+        show_figure(self.flow, layer_flow_figure(self.conn))
         self.samples.value = "".join(
             _table(title, query(self.conn, sql)) for title, sql in _sample_queries())
         rejects = query(self.conn, f"SELECT entity, _batch_id, rule, reason, raw "
@@ -146,7 +164,7 @@ class MedallionExplorer(widgets.VBox):
         self.reconciliation.value = (
             "<h4>bronze rows = silver + superseded + rejected</h4>"
             + "<br>".join(f"<code>{r}</code>" for r in reconcile(self.conn)) + checks)
-        self.gold.value = _png(gold_figure(self.conn))
+        show_figure(self.gold, gold_figure(self.conn))
 
 
 def _sample_queries() -> list[tuple[str, str]]:

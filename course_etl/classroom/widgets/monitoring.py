@@ -10,38 +10,29 @@ passed in, so pytest drives it by setting the dropdown and calling ``.click()``.
 from __future__ import annotations
 
 import html
-import io
 import sqlite3
 from pathlib import Path
 
 import ipywidgets as widgets
-import pandas as pd
+from matplotlib.figure import Figure
 
+from course_etl.classroom.widgets._render import (
+    Panel,
+    chart,
+    guarded,
+    label_style,
+    row,
+    show_figure,
+    status_table,
+)
 from course_etl.monitoring.dashboards import dashboard_figure
 from course_etl.monitoring.lecture import FAULTS, FaultRun, inject_fault
 
-__all__ = ["fault_injection_panel", "fault_run_html", "dashboard_png"]
+__all__ = ["fault_injection_panel", "fault_run_html", "panel_dashboard_figure"]
 
-_STATUS_STYLE = {"pass": "#009E73", "warn": "#B8860B", "fail": "#D55E00",
-                 "sent": "#009E73", "throttled": "#555555", "disabled": "#555555",
-                 "failed": "#D55E00"}
-
-
-def _table(frame: pd.DataFrame, status_column: str) -> str:
-    if frame.empty:
-        return "<p><i>none</i></p>"
-    rows = []
-    for record in frame.to_dict("records"):
-        cells = []
-        for column, value in record.items():
-            text = html.escape("" if value is None else str(value))
-            if column == status_column:
-                text = f"<b style='color:{_STATUS_STYLE.get(value, '#222')}'>{text}</b>"
-            cells.append(f"<td style='text-align:left;padding:2px 8px'>{text}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(c)}</th>"
-                   for c in frame.columns)
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+_STATUS_STYLE = {"pass": "#007A59", "warn": "#8A6500", "fail": "#B3261E",
+                 "sent": "#007A59", "throttled": "#555555", "disabled": "#555555",
+                 "failed": "#B3261E"}
 
 
 def fault_run_html(run: FaultRun) -> dict[str, str]:
@@ -54,47 +45,53 @@ def fault_run_html(run: FaultRun) -> dict[str, str]:
     console = html.escape(run.console) or "(nothing printed)"
     return {
         "summary": f"<p><b>{gate}</b><br>{html.escape(run.summary())}</p>",
-        "checks": "<h4>Checks</h4>" + _table(checks, "status"),
-        "alerts": ("<h4>Alerts, per channel</h4>" + _table(deliveries, "status")
-                   + f"<p>console channel printed:</p><pre>{console}</pre>"),
+        "checks": status_table(checks, status_column="status", colours=_STATUS_STYLE,
+                               tint="cell", wrap=["message"], caption="Checks"),
+        "alerts": (status_table(deliveries, status_column="status", colours=_STATUS_STYLE,
+                                tint="cell", wrap=["subject", "error"],
+                                caption="Alerts, per channel")
+                   + "<p>console channel printed:</p>"
+                   + f'<div class="course-etl-code"><pre>{console}</pre></div>'),
     }
 
 
-def dashboard_png(conn: sqlite3.Connection) -> bytes:
-    """The four-view dashboard of ``conn`` as PNG bytes (for an Image widget)."""
-    buffer = io.BytesIO()
-    dashboard_figure(conn).savefig(buffer, format="png", dpi=70)
-    return buffer.getvalue()
+def panel_dashboard_figure(conn: sqlite3.Connection) -> Figure:
+    """The four-view dashboard of ``conn`` (11 inches wide: fits a laptop's output area)."""
+    return dashboard_figure(conn)
 
 
 def fault_injection_panel(
     base: sqlite3.Connection, *, alerts_path: str | Path, logical_date: str = "2024-10-15"
-) -> widgets.VBox:
+) -> Panel:
     """A panel that runs ``logical_date`` on a copy of ``base`` with the fault picked.
 
-    Children: [HBox(fault dropdown, run button), summary HTML, HBox(checks HTML, alerts HTML),
-    dashboard Image]. ``base`` is never modified; every click starts from the same warehouse.
+    ``.controls``: fault, run, summary, checks, alerts, dashboard. ``base`` is never modified;
+    every click starts from the same warehouse.
     """
     fault = widgets.Dropdown(options=[(f"{key}: {text}", key) for key, text in FAULTS.items()],
-                             value="none", description="fault",
-                             layout=widgets.Layout(width="640px"))
+                             value="none", description="fault", style=label_style(),
+                             layout=widgets.Layout(width="auto", max_width="100%"))
     run_button = widgets.Button(description="Run the pipeline", button_style="primary",
-                                icon="play")
+                                icon="play", layout=widgets.Layout(width="auto"))
     summary = widgets.HTML("<p>Pick a fault and run the pipeline.</p>")
     checks = widgets.HTML()
     alerts = widgets.HTML()
-    dashboard = widgets.Image(format="png", layout=widgets.Layout(width="900px"))
+    dashboard = chart()
 
+    @guarded(summary)
     def on_run(_button: widgets.Button) -> None:
         run = inject_fault(base, fault.value, logical_date=logical_date, alerts_path=alerts_path)
         try:
             parts = fault_run_html(run)
             summary.value, checks.value, alerts.value = (parts["summary"], parts["checks"],
                                                          parts["alerts"])
-            dashboard.value = dashboard_png(run.warehouse)
+            show_figure(dashboard, panel_dashboard_figure(run.warehouse))
         finally:
             run.warehouse.close()
 
     run_button.on_click(on_run)
-    return widgets.VBox([widgets.HBox([fault, run_button]), summary,
-                         widgets.HBox([checks, alerts]), dashboard])
+    # Checks above alerts: side by side, both tables were squeezed to a word per line.
+    return Panel([row([fault, run_button]), summary, checks, alerts, dashboard],
+                 title="Fault-injection panel (notebook 03)",
+                 controls={"fault": fault, "run": run_button, "summary": summary,
+                           "checks": checks, "alerts": alerts, "dashboard": dashboard})

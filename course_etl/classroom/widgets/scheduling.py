@@ -5,7 +5,8 @@ expands; :func:`~course_etl.scheduling.lecture.simulate_run` and
 :func:`~course_etl.scheduling.lecture.backfill_demo` run the lecture's pipeline on a simulated
 clock; :mod:`~course_etl.scheduling.export` writes the files. What a panel shows lives in widget
 values (HTML text, PNG bytes), and each panel keeps its widgets in ``panel.controls``, so a test
-can set values, click and read the result.
+can set values, click and read the result. Tables, charts, errors and the callback guard come from
+the shared :mod:`._render` module.
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ from datetime import date, datetime
 import ipywidgets as widgets
 import pandas as pd
 
+from course_etl.classroom.widgets._render import (
+    Panel,
+    chart,
+    clear_chart,
+    code_html,
+    error_box,
+    guarded,
+    label_style,
+    row,
+    show_figure,
+    status_table,
+)
 from course_etl.errors import CourseEtlError
 from course_etl.scheduling.cron import PRESETS, CronSchedule
 from course_etl.scheduling.export import to_airflow, to_crontab, to_dagster
@@ -28,10 +41,8 @@ from course_etl.scheduling.lecture import (
     simulate_run,
 )
 from course_etl.scheduling.pictures import (
-    STATE_COLORS,
     dag_figure,
     gantt_figure,
-    to_png,
     week_timeline_figure,
 )
 from course_etl.scheduling.pipeline import Pipeline
@@ -50,64 +61,62 @@ TIMEZONES = ("UTC", "Europe/Berlin", "Europe/London", "America/New_York", "Asia/
 _CUSTOM = "custom"
 
 
-def _error_html(error: Exception) -> str:
-    return f"<p style='color:#D55E00'>❌ {html.escape(str(error))}</p>"
+# Light tints of the DAG colours behind a state cell's text (the saturated colours are for the
+# pictures; text on them would be hard to read).
+_STATE_TINTS = {"success": "#cde8d9", "failed": "#f3d5c6", "up_for_retry": "#faf6c8",
+                "upstream_failed": "#f8e6c2", "skipped": "#f3dbe8", "not run": "#ffffff"}
 
 
 def runs_html(runs: list[datetime]) -> str:
-    """An HTML table of run times: weekday, local time with zone, and UTC."""
-    rows = "".join(
-        f"<tr><td>{r:%a}</td><td>{r:%Y-%m-%d %H:%M %Z}</td>"
-        f"<td>{pd.Timestamp(r).tz_convert('UTC'):%Y-%m-%d %H:%M} UTC</td></tr>"
-        for r in runs
-    )
-    return ("<table><tr><th>day</th><th>local time</th><th>in UTC</th></tr>"
-            f"{rows}</table>")
+    """A table of run times: weekday, local time with zone, and UTC."""
+    frame = pd.DataFrame({
+        "day": [f"{r:%a}" for r in runs],
+        "local time": [f"{r:%Y-%m-%d %H:%M %Z}" for r in runs],
+        "in UTC": [f"{pd.Timestamp(r).tz_convert('UTC'):%Y-%m-%d %H:%M} UTC" for r in runs],
+    })
+    return status_table(frame)
 
 
 def report_html(table: pd.DataFrame) -> str:
-    """A run's state table with each state cell in its DAG colour."""
-    header = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-    body = []
-    for record in table.to_dict("records"):
-        cells = []
-        for column, value in record.items():
-            style = (f" style='background:{STATE_COLORS.get(value, '#fff')}'"
-                     if column == "state" else "")
-            cells.append(f"<td{style}>{html.escape(str(value))}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><tr>{header}</tr>{''.join(body)}</table>"
+    """A run's state table with each row tinted by its state."""
+    return status_table(table, status_column="state", colours=_STATE_TINTS,
+                        wrap=[c for c in table.columns if c in ("error", "message")])
 
 
-def cron_explorer(*, after: datetime = datetime(2024, 10, 1), runs: int = 6) -> widgets.VBox:
+def cron_explorer(*, after: datetime = datetime(2024, 10, 1), runs: int = 6) -> Panel:
     """Expression box with presets and a time-zone picker → description, next runs, a week.
 
     ``after`` is where the listed runs start (fixed, so the notebook does not depend on today).
     An invalid expression shows the error in place of the description and clears the rest.
     """
     preset = widgets.Dropdown(options=[*PRESETS, _CUSTOM], value="daily at 02:05 (the lecture)",
-                              description="preset")
+                              description="preset", style=label_style())
     expression = widgets.Text(value=PRESETS[preset.value], description="cron",
-                              continuous_update=False)
-    zone = widgets.Dropdown(options=TIMEZONES, value="UTC", description="time zone")
+                              continuous_update=False, style=label_style())
+    zone = widgets.Dropdown(options=TIMEZONES, value="UTC", description="time zone",
+                            style=label_style())
     description, table = widgets.HTML(), widgets.HTML()
-    timeline = widgets.Image(format="png", layout=widgets.Layout(width="100%"))
+    timeline = chart()
 
+    @guarded(description)
     def refresh(_change=None) -> None:
         try:
             schedule = CronSchedule(expression.value, zone.value)
         except CourseEtlError as error:
-            description.value, table.value, timeline.value = _error_html(error), "", b""
+            description.value, table.value = error_box(error), ""
+            clear_chart(timeline)
             return
         description.value = (f"<b>{html.escape(schedule.expression)}</b>: "
                              f"{html.escape(schedule.description)} ({zone.value})")
         table.value = runs_html(schedule.next_runs(runs, after=after))
-        timeline.value = to_png(week_timeline_figure(schedule, after))
+        show_figure(timeline, week_timeline_figure(schedule, after))
 
+    @guarded(description)
     def pick_preset(change) -> None:
         if change["new"] != _CUSTOM:
             expression.value = PRESETS[change["new"]]  # fires refresh through its observer
 
+    @guarded(description)
     def typed(change) -> None:
         matching = [label for label, expr in PRESETS.items() if expr == change["new"].strip()]
         preset.value = matching[0] if matching else _CUSTOM
@@ -117,14 +126,13 @@ def cron_explorer(*, after: datetime = datetime(2024, 10, 1), runs: int = 6) -> 
     expression.observe(typed, names="value")
     zone.observe(refresh, names="value")
     refresh()
-    panel = widgets.VBox([widgets.HBox([preset, expression, zone]), description, table,
-                          timeline])
-    panel.controls = {"preset": preset, "expression": expression, "timezone": zone,
-                      "description": description, "runs": table, "timeline": timeline}
-    return panel
+    return Panel([row([preset, expression, zone]), description, table, timeline],
+                 title="Cron explorer (notebook 02)",
+                 controls={"preset": preset, "expression": expression, "timezone": zone,
+                           "description": description, "runs": table, "timeline": timeline})
 
 
-def run_simulator(conn: sqlite3.Connection, *, day: date = date(2024, 10, 2)) -> widgets.VBox:
+def run_simulator(conn: sqlite3.Connection, *, day: date = date(2024, 10, 2)) -> Panel:
     """Pick a failing task, its failures and the retries → run → DAG, Gantt chart, state table.
 
     Each run starts from a fresh lecture warehouse on ``conn``; time is simulated. The backfill
@@ -133,32 +141,37 @@ def run_simulator(conn: sqlite3.Connection, *, day: date = date(2024, 10, 2)) ->
     """
     tasks = customers_pipeline(with_check=True).order
     failing = widgets.Dropdown(options=["(none)", *tasks], value="incremental_load",
-                               description="failing task")
-    failures = widgets.IntSlider(value=1, min=0, max=4, description="failures")
-    retries = widgets.IntSlider(value=1, min=0, max=3, description="retries")
-    run_button = widgets.Button(description="Run", button_style="primary", icon="play")
+                               description="failing task", style=label_style())
+    failures = widgets.IntSlider(value=1, min=0, max=4, description="failures",
+                                 style=label_style())
+    retries = widgets.IntSlider(value=1, min=0, max=3, description="retries",
+                                style=label_style())
+    run_button = widgets.Button(description="Run", button_style="primary", icon="play",
+                                layout=widgets.Layout(width="auto"))
     status, states = widgets.HTML(), widgets.HTML()
-    dag = widgets.Image(format="png", layout=widgets.Layout(width="100%"))
-    gantt = widgets.Image(format="png", layout=widgets.Layout(width="100%"))
-    start = widgets.DatePicker(value=date(2024, 10, 1), description="from")
-    end = widgets.DatePicker(value=date(2024, 10, 7), description="to")
-    backfill_button = widgets.Button(description="Backfill", icon="history")
+    dag, gantt = chart(), chart()
+    start = widgets.DatePicker(value=date(2024, 10, 1), description="from", style=label_style())
+    end = widgets.DatePicker(value=date(2024, 10, 7), description="to", style=label_style())
+    backfill_button = widgets.Button(description="Backfill", icon="history",
+                                     layout=widgets.Layout(width="auto"))
     backfill_out = widgets.HTML()
 
+    @guarded(status)
     def run(_button=None) -> None:
         task = None if failing.value == "(none)" else failing.value
         pipeline, report = simulate_run(conn, failing_task=task, failures=failures.value,
                                         retries=retries.value, day=day)
         status.value = f"<b>{html.escape(str(report))}</b>"
         states.value = report_html(report.table())
-        dag.value = to_png(dag_figure(pipeline, report))
-        gantt.value = to_png(gantt_figure(report))
+        show_figure(dag, dag_figure(pipeline, report))
+        show_figure(gantt, gantt_figure(report))
 
+    @guarded(backfill_out)
     def backfill(_button=None) -> None:
         try:
             demo = backfill_demo(conn, start.value, end.value)
         except CourseEtlError as error:
-            backfill_out.value = _error_html(error)
+            backfill_out.value = error_box(error)
             return
         rows = backfill_table(demo.reports)
         verdict = ("✅ same warehouse state: re-running a day is idempotent" if demo.idempotent
@@ -169,26 +182,26 @@ def run_simulator(conn: sqlite3.Connection, *, day: date = date(2024, 10, 2)) ->
     run_button.on_click(run)
     backfill_button.on_click(backfill)
     run()
-    panel = widgets.VBox([
-        widgets.HBox([failing, failures, retries, run_button]), status, states, dag, gantt,
-        widgets.HBox([start, end, backfill_button]), backfill_out,
-    ])
-    panel.controls = {"failing": failing, "failures": failures, "retries": retries,
-                      "run": run_button, "status": status, "states": states, "dag": dag,
-                      "gantt": gantt, "start": start, "end": end, "backfill": backfill_button,
-                      "backfill_result": backfill_out}
-    return panel
+    return Panel([
+        row([failing, failures, retries, run_button]), status, states,
+        row([dag, gantt], align_items="flex-start"),
+        row([start, end, backfill_button]), backfill_out,
+    ], title="DAG run simulator (notebook 02)",
+        controls={"failing": failing, "failures": failures, "retries": retries,
+                  "run": run_button, "status": status, "states": states, "dag": dag,
+                  "gantt": gantt, "start": start, "end": end, "backfill": backfill_button,
+                  "backfill_result": backfill_out})
 
 
 def _code(text: str) -> widgets.HTML:
-    return widgets.HTML(f"<pre style='font-size:11px; line-height:1.3'>{html.escape(text)}</pre>")
+    return widgets.HTML(code_html(text))
 
 
 def export_view(
     pipeline: Pipeline | Callable[[], Pipeline] = customers_pipeline, *,
     warehouse: str = "/srv/etl/warehouse.db", project_dir: str = "/srv/etl",
     python: str = "/srv/etl/.venv/bin/python",
-) -> widgets.Tab:
+) -> Panel:
     """Tabs with the pipeline's crontab entry, Airflow 3 DAG file and Dagster file."""
     pipeline = pipeline() if callable(pipeline) and not isinstance(pipeline, Pipeline) \
         else pipeline
@@ -201,5 +214,5 @@ def export_view(
     tab = widgets.Tab(children=[_code(t) for t in texts.values()])
     for index, title in enumerate(texts):
         tab.set_title(index, title)
-    tab.controls = dict(zip(texts, tab.children, strict=True))
-    return tab
+    return Panel([tab], title="Export view (notebook 02)",
+                 controls=dict(zip(texts, tab.children, strict=True)))
