@@ -40,10 +40,12 @@ test-notebooks: $(STAMP)
 	$(PY) -m pytest notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with $(SANITIZE) -p no:cacheprovider
 
-# Re-execute every notebook in place from a fresh kernel, so stored outputs are fresh.
+# Re-execute every notebook in place from a fresh kernel, so stored outputs are fresh; then strip
+# the exercise cells' outputs, so no committed notebook shows a verdict before the student tries.
 notebooks: $(STAMP)
 	MPLBACKEND= $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
+	$(PY) -m tools.clear_exercise_outputs $(NOTEBOOKS)
 
 # Rewrite the previous · contents · next links of every numbered notebook.
 nav: $(STAMP)
