@@ -48,7 +48,9 @@ def _clean(text: object) -> str:
 
 @register(answer_name="task_order", stub=[], solution_file="06_task_order.py")
 def check_task_order(answer: object) -> Verdict:
-    """``answer``: the capstone's task ids in the order the local runner runs them."""
+    """Quiz: the order of the capstone's tasks.
+
+    ``answer``: the capstone's task ids in the order the local runner runs them."""
     name = "check_task_order"
     expected = build_pipeline(capstone_config("dev")).order
     if not isinstance(answer, list | tuple) or not answer:
@@ -89,7 +91,9 @@ def _fault_day_states() -> dict[str, str]:
 
 @register(answer_name="fault_states", stub={}, solution_file="06_fault_states.py")
 def check_fault_states(answer: object) -> Verdict:
-    """``answer``: task id → state on 2024-10-04 in dev, when the orders feed is short."""
+    """Quiz: the task states on the fault day.
+
+    ``answer``: task id → state on 2024-10-04 in dev, when the orders feed is short."""
     name = "check_fault_states"
     expected = _fault_day_states()
     if not isinstance(answer, dict) or set(answer) != set(expected):
@@ -119,7 +123,9 @@ def _retry_outcome(env: str) -> str:
 @register(answer_name="run_states", stub={"dev": "?", "prod": "?"},
           solution_file="06_retry_outcome.py")
 def check_retry_outcome(answer: object) -> Verdict:
-    """``answer``: env → run state on 2024-10-01 when silver fails on its first try."""
+    """Quiz: what retries change between dev and prod.
+
+    ``answer``: env → run state on 2024-10-01 when silver fails on its first try."""
     name = "check_retry_outcome"
     expected = {env: _retry_outcome(env) for env in ("dev", "prod")}
     if not isinstance(answer, dict) or set(answer) != set(expected):
@@ -134,27 +140,35 @@ def check_retry_outcome(answer: object) -> Verdict:
 
 # --- 4. why a re-run changes nothing ------------------------------------------------------------
 
+# Distractors from what students really believe (docs/instructor_guide.md, common errors).
 BACKFILL_CHOICES = {
-    "a": "the runner skips a day that already succeeded",
+    "a": "the runner remembers which days succeeded and skips them when they are run again",
     "b": "bronze ignores a batch it already holds (content hash), silver only reads batches "
          "after its watermark, and publish replaces its row for that logical date",
-    "c": "SQLite silently ignores duplicate INSERTs",
-    "d": "the simulated clock makes the second run take no time",
+    "c": "every layer writes with INSERT OR REPLACE, so rows written twice simply overwrite "
+         "themselves",
+    "d": "silver re-derives its watermark from MAX(updated_at) of its own rows, so nothing "
+         "older than what it holds is read again",
 }
 
 
 @register(answer_name="rerun_choice", stub="?", solution_file="06_rerun_choice.py")
 def check_rerun_choice(answer: object) -> Verdict:
-    """``answer``: the letter of :data:`BACKFILL_CHOICES` that explains idempotent re-runs."""
+    """Quiz: why running a day again changes no data.
+
+    ``answer``: the letter of :data:`BACKFILL_CHOICES` that explains idempotent re-runs."""
     name = "check_rerun_choice"
     choice = _clean(answer)
     if choice not in BACKFILL_CHOICES:
         return Verdict(name, False, f"{answer!r} is not one of {', '.join(BACKFILL_CHOICES)}",
                        "answer with one letter")
     if choice != "b":
-        wrong = {"a": "the runner runs whatever it is asked to: it re-ran every task",
-                 "c": "SQLite raises on a duplicate primary key; nothing is ignored silently",
-                 "d": "time does not change data"}[choice]
+        wrong = {"a": "the runner runs whatever it is asked to: the run log shows every task "
+                      "ran again",
+                 "c": "bronze is append-only (triggers refuse UPDATE and DELETE), and INSERT OR "
+                      "REPLACE would delete children and lose columns",
+                 "d": "silver's watermark is the bronze batch id, stored in a state table, "
+                      "never re-derived from data"}[choice]
         return Verdict(name, False, wrong, "which layer would otherwise get the rows twice?")
     return Verdict(name, True, "each layer recognises what it has already done")
 
@@ -163,7 +177,9 @@ def check_rerun_choice(answer: object) -> Verdict:
 
 @register(answer_name="prod_schedule", stub="", solution_file="06_export_schedule.py")
 def check_export_schedule(answer: object) -> Verdict:
-    """``answer``: the cron text after ``schedule=`` in the Airflow export for prod."""
+    """Quiz: the schedule in prod's Airflow export.
+
+    ``answer``: the cron text after ``schedule=`` in the Airflow export for prod."""
     name = "check_export_schedule"
     config = capstone_config("prod")
     dag = airflow_dag(config)

@@ -69,7 +69,9 @@ QUIZ_KEYS = ("load.batch_size", "load.lookback_hours", "load.reconcile_deletes",
 @register(answer_name="layers", stub={key: "?" for key in QUIZ_KEYS},
           solution_file="04_layer_quiz.py")
 def check_layer_quiz(answer: object) -> Verdict:
-    """``answer``: for each key of :data:`QUIZ_KEYS`, the layer that sets it in
+    """Find the layer each configuration value came from.
+
+    ``answer``: for each key of :data:`QUIZ_KEYS`, the layer that sets it in
     ``load_config("prod", environ=QUIZ_ENVIRON, overrides=QUIZ_OVERRIDES)``."""
     name = "check_layer_quiz"
     if not isinstance(answer, dict) or set(answer) != set(QUIZ_KEYS):
@@ -123,7 +125,9 @@ def _retention_schema(section: type) -> type:
 @register(answer_name="RetentionSettings", stub=RetentionSettingsStub,
           solution_file="04_retention_key.py")
 def check_retention_key(answer: object) -> Verdict:
-    """``answer``: a frozen dataclass for a ``retention`` section with ``raw_days`` (an integer,
+    """Add a configuration key with validation.
+
+    ``answer``: a frozen dataclass for a ``retention`` section with ``raw_days`` (an integer,
     default 30, allowed 1 to 365), checked by resolving fixed YAML files with it."""
     name = "check_retention_key"
     if not dataclasses.is_dataclass(answer) or not isinstance(answer, type):

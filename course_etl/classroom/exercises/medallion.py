@@ -68,7 +68,9 @@ def _latest_versions(rows: list[tuple]) -> dict[int, tuple]:
 
 @register(answer_name="dedup_sql", stub=_DEDUP_STUB, solution_file="05_a_silver_dedup.py")
 def check_silver_dedup(answer: object) -> Verdict:
-    """``answer``: a SELECT over ``staged(id, name, city, updated_at, _bronze_row)`` returning
+    """Deduplicate a silver stage in SQL.
+
+    ``answer``: a SELECT over ``staged(id, name, city, updated_at, _bronze_row)`` returning
     ``id, name, city, updated_at``, one row per id: the latest by updated_at, ties to the row
     received last."""
     name = "check_silver_dedup"
@@ -145,7 +147,9 @@ RULE_STUB = Rule("name_has_digits", "customers", _name_has_digits_stub)
 
 @register(answer_name="rule", stub=RULE_STUB, solution_file="05_rejection_rule.py")
 def check_rejection_rule(answer: object) -> Verdict:
-    """``answer``: a :class:`~course_etl.medallion.Rule` named ``name_has_digits`` that rejects
+    """Add a rejection rule in Python.
+
+    ``answer``: a :class:`~course_etl.medallion.Rule` named ``name_has_digits`` that rejects
     customers whose name contains a digit ('B3n', 'Dai 2') and nobody else."""
     name = "check_rejection_rule"
     if not isinstance(answer, Rule):
@@ -218,7 +222,9 @@ _METRIC_STUB = ("SELECT customer_id AS city, AVG(amount_cents) AS avg_order_valu
 
 @register(answer_name="metric_sql", stub=_METRIC_STUB, solution_file="05_gold_metric.py")
 def check_gold_metric(answer: object) -> Verdict:
-    """``answer``: a SELECT over the silver tables giving ``city, avg_order_value``: the mean
+    """Build a gold metric: average order value per city.
+
+    ``answer``: a SELECT over the silver tables giving ``city, avg_order_value``: the mean
     order amount (in currency units, rounded to 2 decimals) per customer city, orphans left out."""
     name = "check_gold_metric"
     if not isinstance(answer, str) or not answer.strip():

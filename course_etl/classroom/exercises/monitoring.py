@@ -57,7 +57,9 @@ def _stub_freshness_status(conn, table, column, now):
 @register(answer_name="freshness_status", stub=_stub_freshness_status,
           solution_file="03_freshness_function.py")
 def check_freshness_function(answer) -> Verdict:
-    """Answer: ``freshness_status(conn, table, column, now)`` returning 'pass', 'warn' or 'fail'
+    """Write a freshness check function.
+
+    Answer: ``freshness_status(conn, table, column, now)`` returning 'pass', 'warn' or 'fail'
     for warn after 1 day and error after 3 days (strictly older than the threshold)."""
     name = "Write a freshness check"
     if not callable(answer):
@@ -105,7 +107,9 @@ _THRESHOLD_CASES = [
                 "error_after": {"count": 1, "period": "day"}},
           solution_file="03_freshness_thresholds.py")
 def check_freshness_thresholds(answer) -> Verdict:
-    """Answer: ``{"warn_after": …, "error_after": …}`` for the daily customers feed."""
+    """Choose warn and error thresholds for a daily feed.
+
+    Answer: ``{"warn_after": …, "error_after": …}`` for the daily customers feed."""
     name = "Choose warn and error thresholds"
     if not isinstance(answer, dict) or set(answer) != {"warn_after", "error_after"}:
         return Verdict(name, False, f"expected a dict with warn_after and error_after, "
@@ -146,7 +150,9 @@ VOLUME_HISTORY_CHOICES = {
 
 @register(answer_name="volume_answer", stub="", solution_file="03_volume_history.py")
 def check_volume_history(answer) -> Verdict:
-    """Answer: the letter of the right explanation in VOLUME_HISTORY_CHOICES."""
+    """Quiz: why a volume check needs history.
+
+    Answer: the letter of the right explanation in VOLUME_HISTORY_CHOICES."""
     name = "Why a volume check needs history"
     answer = answer.strip().lower() if isinstance(answer, str) else answer
     if not isinstance(answer, str) or answer not in VOLUME_HISTORY_CHOICES:

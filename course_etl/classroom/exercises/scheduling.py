@@ -30,7 +30,9 @@ _OTHER_MONTH = (datetime(2025, 2, 1), datetime(2025, 3, 2, 23, 59))
 
 @register(answer_name="weekday_cron", stub="30 6 * * *", solution_file="02_weekday_cron.py")
 def check_weekday_cron(weekday_cron: str) -> Verdict:
-    """A cron expression for "every weekday (Monday to Friday) at 06:30"."""
+    """Write the cron line for weekdays at 06:30.
+
+    A cron expression for "every weekday (Monday to Friday) at 06:30"."""
     name = "Exercise 1 (weekday cron)"
     try:
         schedule = CronSchedule(weekday_cron)
@@ -60,7 +62,9 @@ def check_weekday_cron(weekday_cron: str) -> Verdict:
 
 @register(answer_name="my_pipeline", stub=customers_pipeline(), solution_file="02_add_task.py")
 def check_added_task(my_pipeline: Pipeline) -> Verdict:
-    """The lecture's pipeline plus a ``row_count_check`` task that runs after incremental_load."""
+    """Add a row_count_check task after incremental_load.
+
+    The lecture's pipeline plus a ``row_count_check`` task that runs after incremental_load."""
     name = "Exercise 2 (add a task)"
     if not isinstance(my_pipeline, Pipeline):
         return Verdict(name, False, f"got {type(my_pipeline).__name__}, not a Pipeline",
@@ -105,7 +109,9 @@ def check_added_task(my_pipeline: Pipeline) -> Verdict:
     solution_file="02_predict_states.py",
 )
 def check_predicted_states(predicted_states: dict) -> Verdict:
-    """Predict each task's state when incremental_load fails 3 times and retries=2."""
+    """Predict the task states when retries run out.
+
+    Predict each task's state when incremental_load fails 3 times and retries=2."""
     name = "Exercise 3 (predict the states)"
     _, report = simulate_run(connect(":memory:"), failing_task="incremental_load", failures=3,
                              retries=2)
