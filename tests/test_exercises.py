@@ -75,16 +75,24 @@ def test_the_hand_written_load_passes_the_checks_incremental_load_passes():
 
 def test_first_try_holds_the_hint_back_and_the_next_shows_it(capsys):
     reset_tries()
-    stub = check_watermark_read.exercise.stub
-    first = check_watermark_read(stub)
+    wrong = "SELECT value FROM etl_watermarks"
+    first = check_watermark_read(wrong)
     assert first.hint and "Hint:" not in str(first)
     assert "hint('watermark_read')" in str(first)
-    assert "Hint:" in str(check_watermark_read(stub))
+    assert "Hint:" in str(check_watermark_read(wrong))
     reset_tries()
-    check_watermark_read(stub)
+    check_watermark_read(wrong)
     assert hint("watermark_read") == first.hint
     assert first.hint in capsys.readouterr().out
     assert exercises._TRIES["watermark_read"]  # in memory, nothing else
+
+
+def test_running_the_untouched_stub_is_not_a_try():
+    reset_tries()
+    stub = check_watermark_read.exercise.stub
+    for _ in range(3):
+        assert "Hint:" not in str(check_watermark_read("  " + stub))
+    assert "watermark_read" not in exercises._TRIES or not exercises._TRIES["watermark_read"]
 
 
 def test_hint_before_any_try_and_for_an_unknown_name():
