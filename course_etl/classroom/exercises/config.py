@@ -45,10 +45,13 @@ def check_env_override(answer: object) -> Verdict:
         plain = load_config(env, environ={})
         origin = config.source_of("checks.min_rows")
         if config.checks.min_rows != 50 or origin.layer != "envvar":
+            unread = ("no variable is set" if not answer else
+                      "the variable was not read as that key")
             return Verdict(name, False, f"in {env}, checks.min_rows is "
-                           f"{config.checks.min_rows}, set by {origin}: the variable was not "
-                           "read as that key", "The name must say the section and the key, "
-                           "with the separator the loader expects between them.")
+                           f"{config.checks.min_rows}, set by {origin}: {unread}, so the "
+                           "deployment runs with the file's value",
+                           "The name must say the section and the key, with the separator the "
+                           "loader expects between them.")
         changed = [k for k in config.provenance if k != "checks.min_rows"
                    and config.get(k) != plain.get(k)]
         if changed:
@@ -149,7 +152,8 @@ def check_retention_key(answer: object) -> Verdict:
             continue
         if expected is None:
             return Verdict(name, False,
-                           f"{text.strip()!r} was accepted (raw_days = {value})",
+                           f"{text.strip()!r} was accepted (raw_days = {value}): a "
+                           "mistyped file would delete raw data too early or keep it forever",
                            "a field carries its limits in its metadata: see how LoadSettings "
                            "declares batch_size")
         if value != expected:
