@@ -155,7 +155,7 @@ def _warehouse(conn: sqlite3.Connection) -> dict[int, tuple]:
     return {r[0]: tuple(r) for r in conn.execute("SELECT * FROM dw_customers")}
 
 
-def _upsert_problems(scenario: Scenario, before: dict, after: dict, rewritten: set,
+def _upsert_problems(scenario: Scenario, after: dict, rewritten: set,
                      want: dict, want_rewritten: set, orders: tuple[int, int]) -> str | None:
     """What the answer got wrong on one data set, in the words of its consequences."""
     lost = orders[0] - orders[1]
@@ -212,7 +212,7 @@ def check_upsert_statement(upsert_sql: str) -> Verdict:
                     "Start from the statement shown above and rename its table and columns.")
             return Verdict(name, False, f"SQLite says: {error}", hint)
         problem = _upsert_problems(
-            scenario, before, _warehouse(conn),
+            scenario, _warehouse(conn),
             {r[0] for r in conn.execute("SELECT id FROM temp.rewritten")}, want,
             want_rewritten,
             (orders, conn.execute("SELECT COUNT(*) FROM dw_orders").fetchone()[0]))
@@ -320,7 +320,8 @@ def _failure_problem(load: Callable, conn: sqlite3.Connection, failing: str) -> 
     if _state(conn) != before:
         what = "the data was committed without its watermark" if failing == "etl_watermarks" \
             else "the watermark moved although the data was not written"
-        return f"when writing {failing} failed, {what}: warehouse and state disagree"
+        return (f"when writing {failing} failed, {what}: warehouse and state disagree, so the "
+                "next load starts from the wrong place (rows read twice, or never)")
     return None
 
 
@@ -369,7 +370,7 @@ def load_problem(load: Callable) -> tuple[str, str] | None:
                         f"{error}", "Run each step's cell first: the load uses their SQL.")
             after, mark, orders_after = _state(conn)
             rewritten = {r[0] for r in conn.execute("SELECT id FROM temp.rewritten")}
-            problem = _upsert_problems(scenario, before, after, rewritten, want,
+            problem = _upsert_problems(scenario, after, rewritten, want,
                                        want_rewritten, (orders, orders_after))
             if problem is None and mark != want_mark:
                 problem = (f"the stored watermark is {mark!r}, not {want_mark!r}"
