@@ -123,10 +123,12 @@ test-notebooks: $(STAMP)
 	$(PY) -m pytest notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with $(SANITIZE) -p no:cacheprovider
 
-# Re-execute every notebook in place from a fresh kernel, so stored outputs are fresh.
+# Re-execute every notebook in place from a fresh kernel, so stored outputs are fresh; then strip
+# the exercise cells' outputs, so no committed notebook shows a verdict before the student tries.
 notebooks: $(STAMP)
 	MPLBACKEND= $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
+	$(PY) -m tools.clear_exercise_outputs $(NOTEBOOKS)
 
 # Execute every notebook, store the core path's run time per notebook (notebooks/timetable.json)
 # and rewrite the timetable in 00_index.ipynb from the notebooks' words, run times and exercises.

@@ -259,31 +259,38 @@ def _orders_received(conn: sqlite3.Connection, moment: datetime) -> tuple[int, l
 
 
 def checks(conn: sqlite3.Connection, *, min_rows: int = 1, max_staleness_hours: float = 24,
-           context: RunContext) -> int:
-    """Run :func:`check_suite`, store the results in the run log; returns the checks run.
+           suite: dict | None = None, context: RunContext) -> int:
+    """Run :func:`check_suite` (or ``suite``, e.g. a student's), store the results in the run
+    log; returns the checks run. The metric ``orders_received`` is available to the suite.
 
     Raises ChecksBlockedError when a blocking check failed, so gold and publish do not run.
     """
     moment = context.logical_date.astimezone(UTC)
     report: SuiteReport = run_suite(
-        conn, check_suite(min_rows, max_staleness_hours), now=context.data_interval_end,
+        conn, check_suite(min_rows, max_staleness_hours) if suite is None else suite,
+        now=context.data_interval_end,
         metrics={"orders_received": _orders_received(conn, moment)})
     record_check_results(conn, context.run_id, report.results)
     report.raise_if_blocked()
     return len(report.results)
 
 
-def gold(conn: sqlite3.Connection, *, context: RunContext) -> int:
-    """Promote the audited revenue mart to the served table in one transaction; returns rows."""
+def gold(conn: sqlite3.Connection, *, gold_sql: str | None = None, context: RunContext) -> int:
+    """Promote the audited revenue mart to the served table in one transaction; returns rows.
+
+    ``gold_sql`` (e.g. a student's) is a SELECT of ``city, day, n_orders, revenue_cents`` over
+    the silver tables, used instead of the library's mart.
+    """
     served = quote_identifier(SERVED_TABLE)
+    mart = (f"SELECT city, day, n_orders, revenue_cents FROM "
+            f"{quote_identifier(CITY_DAILY_REVENUE)}" if gold_sql is None else
+            f"SELECT city, day, n_orders, revenue_cents FROM ({gold_sql.strip().rstrip(';')})")
     with atomic(conn):
         conn.execute(f"CREATE TABLE IF NOT EXISTS {served} (city TEXT NOT NULL, day TEXT NOT "
                      "NULL, n_orders INTEGER NOT NULL, revenue_cents INTEGER NOT NULL, "
                      "PRIMARY KEY (city, day))")
         conn.execute(f"DELETE FROM {served}")
-        conn.execute(f"INSERT INTO {served} (city, day, n_orders, revenue_cents) "
-                     f"SELECT city, day, n_orders, revenue_cents "
-                     f"FROM {quote_identifier(CITY_DAILY_REVENUE)}")
+        conn.execute(f"INSERT INTO {served} (city, day, n_orders, revenue_cents) {mart}")
         return conn.execute(f"SELECT COUNT(*) FROM {served}").fetchone()[0]
 
 
@@ -308,21 +315,27 @@ def publish(conn: sqlite3.Connection, *, context: RunContext) -> int:
     return rows
 
 
-def build_pipeline(config: Config, *, short_feed_days: Sequence[str] = ()) -> Pipeline:
+def build_pipeline(config: Config, *, short_feed_days: Sequence[str] = (),
+                   suite: dict | None = None, gold_sql: str | None = None,
+                   source_seed: int = SOURCE_SEED) -> Pipeline:
     """The capstone pipeline with the schedule, retries and check thresholds of ``config``.
 
-    ``short_feed_days`` (ISO dates) makes the source deliver a short orders feed on those days.
+    ``short_feed_days`` (ISO dates) makes the source deliver a short orders feed on those days;
+    ``suite`` and ``gold_sql`` replace the checks task's suite and the gold task's mart;
+    ``source_seed`` makes the source send other data (the exercises' second data set).
     """
     schedule = config.schedule
     options = {"retries": schedule.retries,
                "retry_delay": timedelta(minutes=schedule.retry_delay_minutes)}
-    extract_task = Task(extract, params={"rows": DAILY_ROWS, "seed": SOURCE_SEED,
+    extract_task = Task(extract, params={"rows": DAILY_ROWS, "seed": source_seed,
                                          "short_feed_days": list(short_feed_days)}, **options)
-    check_task = Task(checks, params={"min_rows": config.checks.min_rows,
-                                      "max_staleness_hours": config.checks.max_staleness_hours},
-                      **options)
-    bronze_task, silver_task, gold_task, publish_task = (
-        Task(fn, **options) for fn in (bronze, silver, gold, publish))
+    check_params = {"min_rows": config.checks.min_rows,
+                    "max_staleness_hours": config.checks.max_staleness_hours}
+    check_task = Task(checks, params=check_params if suite is None else
+                      {**check_params, "suite": suite}, **options)
+    bronze_task, silver_task, publish_task = (Task(fn, **options)
+                                              for fn in (bronze, silver, publish))
+    gold_task = Task(gold, params={} if gold_sql is None else {"gold_sql": gold_sql}, **options)
     extract_task >> bronze_task >> silver_task >> check_task >> gold_task >> publish_task
     return Pipeline(PIPELINE_NAME, [extract_task, bronze_task, silver_task, check_task,
                                     gold_task, publish_task], schedule=schedule.cron,
@@ -347,12 +360,14 @@ class Capstone:
 
     Time is simulated (no waiting, same durations every time); every run lands in the run log;
     every failed task sends an alert to :func:`alert_channels` (``alerts_path`` is the JSON-lines
-    file).
+    file). ``suite`` and ``gold_sql`` plug a student's checks and gold SQL into every run.
     """
 
-    def __init__(self, conn: sqlite3.Connection, config: Config, *, alerts_path: str | Path):
+    def __init__(self, conn: sqlite3.Connection, config: Config, *, alerts_path: str | Path,
+                 suite: dict | None = None, gold_sql: str | None = None):
         self.conn, self.config = conn, config
-        self.pipeline = build_pipeline(config)
+        self.student = {"suite": suite, "gold_sql": gold_sql}  # a student's pieces, or None
+        self.pipeline = build_pipeline(config, **self.student)
         self.clock = SimulatedClock(TASK_SECONDS)
         self.recorder = SchedulerRecorder(conn)
         self.router = AlertRouter(conn, alert_channels(config, alerts_path))
@@ -364,7 +379,8 @@ class Capstone:
             fault = None
         pipeline, faults = self.pipeline, FaultInjection()
         if fault is not None and fault.kind == "short_feed":
-            pipeline = build_pipeline(self.config, short_feed_days=[day.isoformat()])
+            pipeline = build_pipeline(self.config, short_feed_days=[day.isoformat()],
+                                      **self.student)
         elif fault is not None:
             faults = FaultInjection({fault.task: fault.failures})
         runner = LocalRunner(self.conn, clock=self.clock, faults=faults, recorder=self.recorder)

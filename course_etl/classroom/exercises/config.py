@@ -29,30 +29,36 @@ __all__ = [
 
 @register(answer_name="environment", stub={}, solution_file="04_env_override.py")
 def check_env_override(answer: object) -> Verdict:
-    """``answer``: environment variables (name → text) that make prod's ``load.batch_size`` 250,
-    set by the environment-variable layer, with every other key unchanged."""
+    """Make checks.min_rows 50 through an environment variable, in every environment."""
     name = "check_env_override"
     if not isinstance(answer, dict) or not all(isinstance(v, str) for v in answer.values()):
         return Verdict(name, False, f"expected a dict of name → text, got {answer!r}",
-                       "environment variables are text: {'NAME': '250'}")
-    try:
-        config = load_config("prod", environ=answer)
-    except ConfigError as error:
-        return Verdict(name, False, str(error.problems[0]),
-                       "the variable is COURSE_ETL_ + section + '__' + key, in capitals")
-    plain = load_config("prod", environ={})
-    origin = config.source_of("load.batch_size")
-    if config.load.batch_size != 250 or origin.layer != "envvar":
-        return Verdict(name, False,
-                       f"load.batch_size is {config.load.batch_size}, set by {origin}",
-                       "nested keys use a double underscore: COURSE_ETL_<SECTION>__<KEY>")
-    changed = [k for k in config.provenance if k != "load.batch_size"
-               and config.get(k) != plain.get(k)]
-    if changed:
-        return Verdict(name, False, f"also changed: {', '.join(changed)}",
-                       "set only the batch size")
-    return Verdict(name, True, f"load.batch_size = 250 from {origin}, above "
-                               f"{plain.source_of('load.batch_size')}")
+                       "environment variables are text: {'NAME': '50'}")
+    # prod first, then dev: the same variables must do the same in every environment.
+    for env in ("prod", "dev"):
+        try:
+            config = load_config(env, environ=answer)
+        except ConfigError as error:
+            return Verdict(name, False, str(error.problems[0]),
+                           "QUIZ_ENVIRON in the next exercise names one such variable: "
+                           "follow its pattern.")
+        plain = load_config(env, environ={})
+        origin = config.source_of("checks.min_rows")
+        if config.checks.min_rows != 50 or origin.layer != "envvar":
+            unread = ("no variable is set" if not answer else
+                      "the variable was not read as that key")
+            return Verdict(name, False, f"in {env}, checks.min_rows is "
+                           f"{config.checks.min_rows}, set by {origin}: {unread}, so the "
+                           "deployment runs with the file's value",
+                           "The name must say the section and the key, with the separator the "
+                           "loader expects between them.")
+        changed = [k for k in config.provenance if k != "checks.min_rows"
+                   and config.get(k) != plain.get(k)]
+        if changed:
+            return Verdict(name, False, f"in {env} it also changed: {', '.join(changed)}",
+                           "set only the minimum row count")
+    return Verdict(name, True, f"checks.min_rows = 50 from {origin} in prod and dev, above "
+                               f"{plain.source_of('checks.min_rows')}")
 
 
 # --- 2. find the layer a value came from -----------------------------------------------------
@@ -66,7 +72,9 @@ QUIZ_KEYS = ("load.batch_size", "load.lookback_hours", "load.reconcile_deletes",
 @register(answer_name="layers", stub={key: "?" for key in QUIZ_KEYS},
           solution_file="04_layer_quiz.py")
 def check_layer_quiz(answer: object) -> Verdict:
-    """``answer``: for each key of :data:`QUIZ_KEYS`, the layer that sets it in
+    """Find the layer each configuration value came from.
+
+    ``answer``: for each key of :data:`QUIZ_KEYS`, the layer that sets it in
     ``load_config("prod", environ=QUIZ_ENVIRON, overrides=QUIZ_OVERRIDES)``."""
     name = "check_layer_quiz"
     if not isinstance(answer, dict) or set(answer) != set(QUIZ_KEYS):
@@ -101,6 +109,12 @@ _RETENTION_CASES = [
     ("retention:\n  raw_days: 0\n", None),
     ("retention:\n  raw_days: 400\n", None),
     ("retention:\n  raw_days: ninety\n", None),
+    # the edges, and a second set of values
+    ("retention:\n  raw_days: 1\n", 1),
+    ("retention:\n  raw_days: 365\n", 365),
+    ("retention:\n  raw_days: 366\n", None),
+    ("retention:\n  raw_days: -7\n", None),
+    ("retention:\n  raw_days: 12\n", 12),
 ]
 
 
@@ -114,7 +128,9 @@ def _retention_schema(section: type) -> type:
 @register(answer_name="RetentionSettings", stub=RetentionSettingsStub,
           solution_file="04_retention_key.py")
 def check_retention_key(answer: object) -> Verdict:
-    """``answer``: a frozen dataclass for a ``retention`` section with ``raw_days`` (an integer,
+    """Add a configuration key with validation.
+
+    ``answer``: a frozen dataclass for a ``retention`` section with ``raw_days`` (an integer,
     default 30, allowed 1 to 365), checked by resolving fixed YAML files with it."""
     name = "check_retention_key"
     if not dataclasses.is_dataclass(answer) or not isinstance(answer, type):
@@ -132,12 +148,14 @@ def check_retention_key(answer: object) -> Verdict:
         except ConfigError as error:
             if expected is not None:
                 return Verdict(name, False, f"a valid file was refused: {error.problems[0]}",
-                               "allow 1 to 365 days, default 30")
+                               "the allowed range includes both of its ends")
             continue
         if expected is None:
             return Verdict(name, False,
-                           f"{text.strip()!r} was accepted (raw_days = {value})",
-                           "give the field metadata=spec('…', minimum=1, maximum=365)")
+                           f"{text.strip()!r} was accepted (raw_days = {value}): a "
+                           "mistyped file would delete raw data too early or keep it forever",
+                           "a field carries its limits in its metadata: see how LoadSettings "
+                           "declares batch_size")
         if value != expected:
             return Verdict(name, False, f"{text.strip()!r} gave raw_days = {value}, "
                                         f"expected {expected}", "the default is 30")

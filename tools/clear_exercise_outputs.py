@@ -1,0 +1,55 @@
+"""Strip the outputs of exercise cells, so no committed notebook shows a verdict or a hint.
+
+``make notebooks`` executes every notebook in place (nbconvert), which stores each exercise's
+verdict, stub and all. This step runs after it: every code cell tagged ``exercise`` loses its
+outputs and execution count. The cells keep the ``nbval-ignore-output`` tag, so nbval still runs
+them (a broken check fails the suite) without comparing an output the notebook does not store.
+
+    python -m tools.clear_exercise_outputs notebooks/*.ipynb
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["EXERCISE_TAG", "clear_exercise_outputs", "main"]
+
+EXERCISE_TAG = "exercise"
+
+
+def clear_exercise_outputs(path: str | Path) -> int:
+    """Clear the outputs of the exercise cells of one notebook; returns the cells changed.
+    The file is rewritten only when something changed."""
+    notebook = nbformat.read(path, as_version=4)
+    changed = 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or EXERCISE_TAG not in cell.metadata.get("tags", []):
+            continue
+        if cell.outputs or cell.execution_count is not None:
+            cell.outputs, cell.execution_count = [], None
+            changed += 1
+    if changed:
+        nbformat.write(notebook, path)
+    return changed
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print("usage: python -m tools.clear_exercise_outputs NOTEBOOK.ipynb …", file=sys.stderr)
+        return 2
+    missing = [p for p in argv if not Path(p).is_file()]
+    if missing:
+        print(f"no such notebook: {missing[0]} (give existing .ipynb files)", file=sys.stderr)
+        return 2
+    for path in argv:
+        changed = clear_exercise_outputs(path)
+        if changed:
+            print(f"{path}: cleared {changed} exercise cell(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
