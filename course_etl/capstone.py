@@ -56,6 +56,7 @@ from .runlog import (
 )
 from .scheduling import FaultInjection, LocalRunner, Pipeline, RunContext, RunReport, Task
 from .scheduling.export import to_airflow
+from .scheduling.pipeline import blocking_check
 from .scheduling.runner import SimulatedClock, snapshots_equal, warehouse_snapshot
 
 __all__ = [
@@ -273,6 +274,7 @@ def _orders_received(conn: sqlite3.Connection, moment: datetime) -> tuple[int, l
     return (today[0] if today else 0), history
 
 
+@blocking_check
 def checks(conn: sqlite3.Connection, *, min_rows: int = 1, max_staleness_hours: float = 24,
            context: RunContext) -> int:
     """Run :func:`check_suite`, store the results in the run log; returns the checks run.

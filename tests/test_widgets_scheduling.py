@@ -69,5 +69,5 @@ def test_export_view_shows_crontab_airflow_and_dagster():
     tab = export_view()
     assert [tab.get_title(i) for i in range(3)] == ["crontab", "Airflow 3", "Dagster"]
     assert "flock -n" in tab.controls["crontab"].value
-    assert "from airflow.sdk import DAG" in tab.controls["Airflow 3"].value
+    assert "from airflow.sdk import CronDataIntervalTimetable" in tab.controls["Airflow 3"].value
     assert "ScheduleDefinition(" in tab.controls["Dagster"].value

@@ -9,6 +9,7 @@ so the quiz stays true when the pipeline or the configs change.
 
 from __future__ import annotations
 
+import ast
 from datetime import date
 
 from ..capstone import Fault, airflow_dag, build_pipeline, capstone_config
@@ -153,12 +154,15 @@ def check_export_schedule(answer: object) -> Verdict:
     name = "check_export_schedule"
     config = capstone_config("prod")
     dag = airflow_dag(config)
-    line = next(x for x in dag.splitlines() if x.strip().startswith("schedule="))
-    expected = line.split("=", 1)[1].strip().rstrip(",").strip("'\"")
+    # schedule=CronDataIntervalTimetable('<cron>', timezone=...): the cron is its first argument.
+    timetable = next(node for node in ast.walk(ast.parse(dag)) if isinstance(node, ast.Call)
+                     and getattr(node.func, "id", "") == "CronDataIntervalTimetable")
+    expected = ast.literal_eval(timetable.args[0])
     given = " ".join(str(answer).split())
     if given != expected:
         return Verdict(name, False, f"{answer!r} is not the exported schedule",
                        "the export copies schedule.cron from the config: look in "
-                       "configs/prod.yaml (the time zone goes into start_date)")
+                       "configs/prod.yaml (the time zone goes into the timetable and "
+                       "start_date)")
     return Verdict(name, True, f"schedule={expected!r}: {describe_cron(expected)} "
                                f"({config.schedule.timezone})")

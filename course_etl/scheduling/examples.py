@@ -18,7 +18,7 @@ from ..db import atomic, quote_identifier, resolve_table
 from ..errors import CourseEtlError
 from ..loads import full_load, incremental_load
 from ..watermarks import reset_watermark
-from .pipeline import Pipeline, RunContext, Task
+from .pipeline import Pipeline, RunContext, Task, blocking_check
 from .runner import (
     FaultInjection,
     LocalRunner,
@@ -53,6 +53,7 @@ class RowCountError(CourseEtlError):
     """The warehouse table holds fewer rows than the check expects."""
 
 
+@blocking_check
 def row_count_check(conn: sqlite3.Connection, *, target: str, minimum: int = 1,
                     context: RunContext | None = None) -> int:
     """Return the row count of ``target``; raise RowCountError when it is below ``minimum``."""

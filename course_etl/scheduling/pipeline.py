@@ -31,6 +31,7 @@ __all__ = [
     "task",
     "Pipeline",
     "run_context",
+    "blocking_check",
 ]
 
 
@@ -52,6 +53,7 @@ class RunContext:
 
     ``logical_date`` is the scheduled moment the run stands for; the data interval
     ``[data_interval_start, data_interval_end)`` is the slice of time whose data it processes.
+    ``full_refresh`` asks the loads to reload everything (an operator's explicit choice).
     """
 
     pipeline: str
@@ -59,6 +61,14 @@ class RunContext:
     data_interval_start: datetime
     data_interval_end: datetime
     try_number: int = 1
+    full_refresh: bool = False
+
+
+def blocking_check(fn: Callable[..., object]) -> Callable[..., object]:
+    """Mark ``fn`` as a blocking check (it raises when the data must not go further); only
+    metadata: Dagster exports such a task as a blocking asset check, other runners as a task."""
+    fn.blocking_check = True
+    return fn
 
 
 def _check_literal(name: str, params: Mapping[str, object]) -> None:
@@ -114,6 +124,11 @@ class Task:
     def wants_context(self) -> bool:
         """True when the function declares a ``context`` parameter."""
         return "context" in inspect.signature(self.fn).parameters
+
+    @property
+    def is_check(self) -> bool:
+        """True when the function is marked with :func:`blocking_check`."""
+        return getattr(self.fn, "blocking_check", False) is True
 
     @property
     def import_path(self) -> tuple[str, str]:
@@ -282,16 +297,23 @@ class Pipeline:
 
 
 def run_context(pipeline: str, schedule: str, timezone: str, logical_date: date | datetime,
-                try_number: int = 1) -> RunContext:
+                try_number: int = 1, *, data_interval_start: datetime | None = None,
+                full_refresh: bool = False) -> RunContext:
     """The :class:`RunContext` of one run; exported DAG files call it too, so a task sees the
-    same data interval on every runner (from the previous cron tick up to ``logical_date``)."""
+    same data interval on every runner: from the previous cron tick (or the orchestrator's own
+    ``data_interval_start``) up to ``logical_date``, the tick the run fires at."""
     cron = CronSchedule(schedule, timezone)
     moment = _as_moment(logical_date, cron.zone)
-    return RunContext(pipeline, moment, cron.previous_run(moment), moment, try_number)
+    start = (cron.previous_run(moment) if data_interval_start is None
+             else _as_moment(data_interval_start, cron.zone))
+    return RunContext(pipeline, moment, start, moment, try_number, full_refresh)
 
 
 def _as_moment(value: date | datetime, zone, *, end_of_day: bool = False) -> datetime:
     if isinstance(value, datetime):
-        return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=zone)
+        # A plain datetime even from an orchestrator's subclass (pendulum prints differently).
+        return datetime.fromtimestamp(value.timestamp(), zone)
     clock = datetime.max.time().replace(microsecond=0) if end_of_day else datetime.min.time()
     return datetime.combine(value, clock, tzinfo=zone)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from datetime import time as time_of_day
 from typing import Protocol
@@ -258,10 +258,7 @@ class LocalRunner:
                     raise InjectedFailure(
                         f"injected failure {try_number}/{self.faults.failures[task.name]}"
                     )
-                ctx = RunContext(context.pipeline, context.logical_date,
-                                 context.data_interval_start, context.data_interval_end,
-                                 try_number)
-                result = task(self.conn, context=ctx)
+                result = task(self.conn, context=replace(context, try_number=try_number))
             except TaskSkipped as skip:
                 self.clock.spend(task.name)
                 report.attempts.append(Attempt(try_number, started, self.clock.now() - origin,

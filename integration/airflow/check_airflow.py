@@ -38,8 +38,13 @@ def check_structure(dag, pipeline) -> None:
     assert sorted(dag.task_ids) == sorted(pipeline.order), (dag.task_ids, pipeline.order)
     edges = sorted((t.task_id, d) for t in dag.tasks for d in t.downstream_task_ids)
     assert edges == sorted(pipeline.edges), (edges, pipeline.edges)
-    assert dag.schedule == pipeline.schedule, (dag.schedule, pipeline.schedule)
+    from airflow.sdk import CronDataIntervalTimetable
+
+    # An explicit timetable: every run covers one data interval, Airflow's logical date its start.
+    assert isinstance(dag.timetable, CronDataIntervalTimetable), dag.timetable
     assert dag.timetable.expression == pipeline.schedule, dag.timetable.expression
+    assert str(dag.timetable.timezone) == pipeline.timezone, dag.timetable.timezone
+    assert set(dag.params) == {"full_refresh", "fail_once"}, dict(dag.params)
     assert dag.catchup is pipeline.catchup, dag.catchup
     assert dag.start_date.date() == pipeline.start_date, dag.start_date
     for task in pipeline:
@@ -47,7 +52,8 @@ def check_structure(dag, pipeline) -> None:
         assert operator.retries == task.retries, (task.name, operator.retries)
         assert operator.retry_delay == task.retry_delay, (task.name, operator.retry_delay)
     print(f"DagBag: {dag.dag_id} loaded, tasks {pipeline.order}, edges {pipeline.edges}, "
-          f"schedule {dag.schedule!r}, catchup={dag.catchup}")
+          f"timetable {dag.timetable.expression!r} ({dag.timetable.timezone}), "
+          f"catchup={dag.catchup}, params {sorted(dag.params)}")
 
 
 def main() -> int:
@@ -55,6 +61,7 @@ def main() -> int:
         tmp_path = Path(tmp)
         dags = configure_airflow(tmp_path / "airflow_home")
 
+        from course_etl.capstone import build_pipeline, capstone_config
         from course_etl.data import apply_lecture_changes
         from course_etl.db import connect
         from course_etl.scheduling import LocalRunner, SimulatedClock
@@ -69,6 +76,9 @@ def main() -> int:
         pipeline = customers_pipeline(with_check=True)
         local_db, airflow_db = tmp_path / "local.db", tmp_path / "airflow_warehouse.db"
         (dags / f"{pipeline.name}.py").write_text(to_airflow(pipeline, warehouse=airflow_db))
+        capstone = build_pipeline(capstone_config("prod"))
+        (dags / f"{capstone.name}.py").write_text(
+            to_airflow(capstone, warehouse=tmp_path / "capstone.db"))
 
         started = time.perf_counter()
         from airflow.dag_processing.dagbag import DagBag
@@ -77,6 +87,7 @@ def main() -> int:
         assert not bag.import_errors, bag.import_errors
         dag = bag.dags[pipeline.name]  # not bag.get_dag(): that one queries the metadata DB
         check_structure(dag, pipeline)
+        check_structure(bag.dags[capstone.name], capstone)
 
         subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
                        stdout=subprocess.DEVNULL)
@@ -92,8 +103,12 @@ def main() -> int:
             logical_date = datetime(2024, 10, day, 2, 5, tzinfo=UTC)
             report = runner.run(pipeline, logical_date)
             assert report.state == "success", report.table()
+            # dag.test() runs "by hand": the interval is the last complete one before the date.
             dag_run = dag.test(logical_date=logical_date)
             assert str(dag_run.state) in ("success", "DagRunState.SUCCESS"), dag_run.state
+            interval = (dag_run.data_interval_start, dag_run.data_interval_end)
+            assert interval == (report.context.data_interval_start,
+                                report.context.data_interval_end), (interval, report.context)
             ours = warehouse_snapshot(local, WAREHOUSE_TABLES)
             theirs = warehouse_snapshot(on_airflow, WAREHOUSE_TABLES)
             assert snapshots_equal(ours, theirs), (ours, theirs)
