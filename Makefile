@@ -11,7 +11,8 @@ export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
 .PHONY: setup lab test test-unit test-notebooks notebooks images bench lint clean run-notebook \
-	present test-airflow test-dagster test-browser nav readme-screenshot
+	present test-airflow test-dagster test-browser nav readme-screenshot airflow dagster \
+	test-orchestrators
 
 setup: $(STAMP)
 
@@ -69,11 +70,12 @@ present: $(STAMP)
 	$(PY) -m course_etl present $(if $(PRESENTER),--presenter)
 
 # Real orchestrators, each in its own virtualenv (their pins must not touch the course's).
-# course_etl goes in without its notebook dependencies: the checks import only its loads
-# and scheduling modules, which need pandas, numpy, tqdm, croniter and cron-descriptor.
+# course_etl goes in without its notebook dependencies (Jupyter, Voila, papermill): the DAGs
+# import its loads, scheduling and capstone modules, which need pandas, numpy, tqdm, croniter,
+# cron-descriptor, PyYAML and (the capstone's dashboard module) matplotlib and seaborn.
 AIRFLOW_VENV := .venv-airflow
 DAGSTER_VENV := .venv-dagster
-ORCHESTRATION_DEPS := pandas numpy tqdm croniter cron-descriptor
+ORCHESTRATION_DEPS := pandas numpy tqdm croniter cron-descriptor PyYAML matplotlib seaborn
 
 $(AIRFLOW_VENV)/.installed-stamp: pyproject.toml
 	$(PYTHON) -m venv $(AIRFLOW_VENV)
@@ -85,7 +87,7 @@ $(AIRFLOW_VENV)/.installed-stamp: pyproject.toml
 $(DAGSTER_VENV)/.installed-stamp: pyproject.toml
 	$(PYTHON) -m venv $(DAGSTER_VENV)
 	$(DAGSTER_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(DAGSTER_VENV)/bin/python -m pip install --quiet 'dagster>=1.8,<2' $(ORCHESTRATION_DEPS)
+	$(DAGSTER_VENV)/bin/python -m pip install --quiet 'dagster>=1.8,<2' dagster-webserver $(ORCHESTRATION_DEPS)
 	$(DAGSTER_VENV)/bin/python -m pip install --quiet --no-deps -e .
 	touch $@
 
@@ -96,6 +98,20 @@ test-airflow: $(AIRFLOW_VENV)/.installed-stamp
 # Definitions.validate_loadable, then materialize() three days against a temp SQLite warehouse.
 test-dagster: $(DAGSTER_VENV)/.installed-stamp
 	$(DAGSTER_VENV)/bin/python integration/dagster/check_dagster.py
+
+# The course's DAGs in a real Airflow 3 UI (make airflow) or its assets and checks in Dagster
+# (make dagster), on 127.0.0.1, homes under .airflow/ and .dagster/; Ctrl-C stops everything.
+airflow: $(STAMP) $(AIRFLOW_VENV)/.installed-stamp
+	$(PY) -m course_etl.orchestrators airflow $(if $(PORT),--port $(PORT))
+
+dagster: $(STAMP) $(DAGSTER_VENV)/.installed-stamp
+	$(PY) -m course_etl.orchestrators dagster $(if $(PORT),--port $(PORT))
+
+# Both servers driven through their real UIs in Chromium: runs, a retry, a backfill, asset
+# checks, and warehouses equal to the local runner's. Screenshots in artifacts/screenshots/.
+test-orchestrators: $(BROWSER_STAMP) $(AIRFLOW_VENV)/.installed-stamp $(DAGSTER_VENV)/.installed-stamp
+	$(PY) -m pytest browser_tests/test_orchestrators.py -c browser_tests/pytest.ini \
+		--rootdir browser_tests
 
 # Every notebook in a real JupyterLab driven through Debian's Chromium, plus the Voila app.
 # Screenshots land in artifacts/screenshots/. Skipped (with the reason) without Chromium.

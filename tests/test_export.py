@@ -103,13 +103,15 @@ def load_dag(text, airflow):
     return airflow.dags[-1]
 
 
-def run_task(airflow, operator, *, start, end, try_number=1, fail_once=""):
+def run_task(airflow, operator, *, start, end, try_number=1, fail_once="", run_after=None):
     """Call a task's function as Airflow would, with the run's interval and params."""
     airflow.context = {
         "ti": types.SimpleNamespace(task_id=operator.task_id, try_number=try_number),
         "params": {"full_refresh": False, "fail_once": fail_once},
-        "data_interval_start": start, "data_interval_end": end,
+        "dag_run": types.SimpleNamespace(run_after=run_after),
     }
+    if end is not None:  # a run triggered without a logical date has no interval in its context
+        airflow.context |= {"data_interval_start": start, "data_interval_end": end}
     return operator.fn()
 
 
@@ -190,7 +192,10 @@ def test_airflow_tasks_get_the_run_context_and_the_fault_param(fake_airflow, mon
         run_task(fake_airflow, check, start=start, end=end, fail_once="row_count_check")
     run_task(fake_airflow, check, start=start, end=end, try_number=2,
              fail_once="row_count_check")
-    assert seen == [RunContext("customers_etl", end, start, end, 2, False)]
+    run_task(fake_airflow, check, start=None, end=None,
+             run_after=datetime(2024, 10, 2, 13, 0, tzinfo=UTC))
+    assert seen == [RunContext("customers_etl", end, start, end, 2, False),
+                    RunContext("customers_etl", end, start, end, 1, False)]
 
 
 def full_load(conn):

@@ -1,10 +1,10 @@
 """Load and run the exported customers pipeline on a real Airflow 3, in its own virtualenv.
 
 Run by ``make test-airflow`` with the interpreter of ``.venv-airflow`` (apache-airflow 3.x plus
-this package). It writes the DAG file with ``to_airflow`` into a temporary DAGs folder, loads it
-with ``DagBag`` (no import errors; the same task ids, edges, schedule, retries, start date and
-catchup as the pipeline), migrates a throw-away SQLite metadata database, then runs two days with
-``dag.test()`` against one temporary SQLite warehouse and the local runner against another, and
+this package). It writes the DAG files of customers_etl and the capstone with ``to_airflow`` into
+a temporary DAGs folder, loads them with ``DagBag`` (no import errors; the same task ids, edges,
+timetable, retries, start date, catchup and params as the pipelines), migrates a throw-away
+SQLite metadata database, then runs three days of customers_etl with ``dag.test()`` against one temporary SQLite warehouse and the local runner against another, and
 asserts both warehouses end exactly alike after each day. Exits non-zero on any difference.
 Everything lives in a temporary directory; no network, no server.
 """
@@ -18,6 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 
 def configure_airflow(home: Path) -> Path:
@@ -46,7 +47,9 @@ def check_structure(dag, pipeline) -> None:
     assert str(dag.timetable.timezone) == pipeline.timezone, dag.timetable.timezone
     assert set(dag.params) == {"full_refresh", "fail_once"}, dict(dag.params)
     assert dag.catchup is pipeline.catchup, dag.catchup
-    assert dag.start_date.date() == pipeline.start_date, dag.start_date
+    start = dag.start_date.astimezone(ZoneInfo(pipeline.timezone))
+    assert start.date() == pipeline.start_date, dag.start_date
+    assert dag.max_active_runs == 1, dag.max_active_runs
     for task in pipeline:
         operator = dag.get_task(task.name)
         assert operator.retries == task.retries, (task.name, operator.retries)
