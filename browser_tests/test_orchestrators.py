@@ -34,6 +34,7 @@ from course_etl.scheduling.runner import snapshots_equal
 
 REPO = Path(__file__).resolve().parents[1]
 MEASUREMENTS = REPO / "artifacts" / "orchestrators.json"
+ARTIFACTS_FAILED = REPO / "artifacts" / "screenshots"
 DAG = "customers_etl"
 
 
@@ -116,13 +117,15 @@ def trigger_single_run(page, server, artifacts, *, fail_once: str = "") -> None:
 def open_task_log(page, url: str, text: re.Pattern) -> None:
     """Open a task instance page and wait for ``text`` in its log (reloading: the log viewer
     sometimes stays empty on a first load while the API server is busy)."""
-    for attempt in range(3):
+    for attempt in range(4):
         page.goto(url)
         try:
-            page.get_by_text(text).first.wait_for(timeout=30_000)
+            page.get_by_text(text).first.wait_for(timeout=45_000)
             return
         except Exception:
-            if attempt == 2:
+            if attempt == 3:
+                page.screenshot(path=ARTIFACTS_FAILED / "airflow_task_log_failed.png")
+                print(page.inner_text("body"))
                 raise
 
 

@@ -35,7 +35,8 @@ WAREHOUSE_VARIABLE = "COURSE_ETL_WAREHOUSE"
 _INDENT = "    "
 # Names every generated file defines or imports: a task or module alias must not shadow them.
 _RESERVED = frozenset({
-    "os", "timedelta", "datetime", "UTC", "pendulum", "CronDataIntervalTimetable", "Param",
+    "os", "logging", "TASK_LOG", "timedelta", "datetime", "UTC", "pendulum",
+    "CronDataIntervalTimetable", "Param",
     "dag", "get_current_context", "task", "connect", "run_context", "RunContext",
     "InjectedFailure", "CourseEtlError", "CronSchedule", "WAREHOUSE", "TASK_IDS", "SCHEDULE",
     "course_context", "check_fault", "conn", "result", "context", "error", "AssetCheckResult",
@@ -156,6 +157,7 @@ def to_airflow(pipeline: Pipeline, *, warehouse: str | Path) -> str:
         "of editing.",
         '"""',
         "",
+        "import logging",
         "import os",
         "from datetime import timedelta",
         "",
@@ -170,6 +172,8 @@ def to_airflow(pipeline: Pipeline, *, warehouse: str | Path) -> str:
         _warehouse_line(warehouse),
         f"SCHEDULE = CronSchedule({pipeline.schedule!r}, {pipeline.timezone!r})",
         f"TASK_IDS = {task_ids!r}",
+        "# Airflow's task logger: its records reach the task log reliably (a print() may not).",
+        'TASK_LOG = logging.getLogger("airflow.task")',
         "",
         "",
         "def check_fault() -> None:",
@@ -224,7 +228,7 @@ def to_airflow(pipeline: Pipeline, *, warehouse: str | Path) -> str:
             f"{_INDENT}@task({', '.join(options)})",
             f"{_INDENT}def run_{task.name}() -> None:",
             *_body(task, calls[task.name], _INDENT * 2, "check_fault()"),
-            f"{_INDENT * 2}print(result)  # the task log shows what the function did",
+            f'{_INDENT * 2}TASK_LOG.info("%s", result)  # the task log shows what the function did',
             "",
         ]
     out += [f"{_INDENT}{t.name} = run_{t.name}()" for t in pipeline]

@@ -4,8 +4,9 @@ Run by ``make test-airflow`` with the interpreter of ``.venv-airflow`` (apache-a
 this package). It writes the DAG files of customers_etl and the capstone with ``to_airflow`` into
 a temporary DAGs folder, loads them with ``DagBag`` (no import errors; the same task ids, edges,
 timetable, retries, start date, catchup and params as the pipelines), migrates a throw-away
-SQLite metadata database, then runs three days of customers_etl with ``dag.test()`` against one temporary SQLite warehouse and the local runner against another, and
-asserts both warehouses end exactly alike after each day. Exits non-zero on any difference.
+SQLite metadata database, then runs three days of customers_etl with ``dag.test()`` against
+one temporary SQLite warehouse and the local runner against another, and asserts both
+warehouses end exactly alike after each day. Exits non-zero on any difference.
 Everything lives in a temporary directory; no network, no server.
 """
 
