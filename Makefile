@@ -33,7 +33,8 @@ fresh_venv = sh tools/check_python.sh '$(PYTHON)' '$(1)' '$(or $(MAKECMDGOALS),s
 .PHONY: setup lab test test-unit test-notebooks notebooks images bench lint clean run-notebook \
 	present test-airflow test-dagster test-browser nav readme-screenshot lock test-latest \
 	test-install test-binder test-readme \
-	airflow-facts timetable
+	airflow-facts timetable airflow dagster \
+	test-orchestrators
 
 setup: $(STAMP)
 
@@ -159,16 +160,17 @@ present: $(STAMP)
 	$(PY) -m course_etl present $(if $(PRESENTER),--presenter)
 
 # Real orchestrators, each in its own virtualenv (their pins must not touch the course's).
-# course_etl goes in without its notebook dependencies: the checks import only its loads
-# and scheduling modules, which need pandas, numpy, tqdm, croniter and cron-descriptor.
+# course_etl goes in without its notebook dependencies (Jupyter, Voila, papermill): the DAGs
+# import its loads, scheduling and capstone modules, which need pandas, numpy, tqdm, croniter,
+# cron-descriptor, PyYAML and (the capstone's dashboard module) matplotlib and seaborn.
 AIRFLOW_VENV := .venv-airflow
 DAGSTER_VENV := .venv-dagster
-ORCHESTRATION_DEPS := pandas numpy tqdm croniter cron-descriptor
+ORCHESTRATION_DEPS := pandas numpy tqdm croniter cron-descriptor PyYAML matplotlib seaborn
 
 # Each orchestrator venv installs from its own hashed lock (make lock writes them from these lists).
 # The Airflow lock is universal too (every platform, Python >= 3.11), like the course's.
 AIRFLOW_REQUIREMENTS = 'apache-airflow>=3.0,<4' $(ORCHESTRATION_DEPS)
-DAGSTER_REQUIREMENTS = 'dagster>=1.8,<2' $(ORCHESTRATION_DEPS)
+DAGSTER_REQUIREMENTS = 'dagster>=1.8,<2' dagster-webserver $(ORCHESTRATION_DEPS)
 
 $(AIRFLOW_VENV)/.installed-stamp: $(LOCK_AIRFLOW) pyproject.toml
 	@$(call fresh_venv,$(AIRFLOW_VENV))
@@ -197,6 +199,20 @@ airflow-facts: $(AIRFLOW_VENV)/.installed-stamp
 test-dagster: $(DAGSTER_VENV)/.installed-stamp
 	$(DAGSTER_VENV)/bin/python integration/dagster/check_dagster.py
 
+# The course's DAGs in a real Airflow 3 UI (make airflow) or its assets and checks in Dagster
+# (make dagster), on 127.0.0.1, homes under .airflow/ and .dagster/; Ctrl-C stops everything.
+airflow: $(STAMP) $(AIRFLOW_VENV)/.installed-stamp
+	$(PY) -m course_etl airflow $(if $(PORT),--port $(PORT))
+
+dagster: $(STAMP) $(DAGSTER_VENV)/.installed-stamp
+	$(PY) -m course_etl dagster $(if $(PORT),--port $(PORT))
+
+# Both servers driven through their real UIs in Chromium: runs, a retry, a backfill, asset
+# checks, and warehouses equal to the local runner's. Screenshots in artifacts/screenshots/.
+test-orchestrators: $(BROWSER_STAMP) $(AIRFLOW_VENV)/.installed-stamp $(DAGSTER_VENV)/.installed-stamp
+	$(PY) -m pytest browser_tests/test_orchestrators.py -c browser_tests/pytest.ini \
+		--rootdir browser_tests
+
 # Every notebook in a real JupyterLab driven through Debian's Chromium, plus the Voila app.
 # Screenshots land in artifacts/screenshots/. Skipped (with the reason) without Chromium.
 BROWSER_STAMP := $(VENV)/.browser-stamp
@@ -205,7 +221,8 @@ $(BROWSER_STAMP): $(STAMP) $(LOCK_BROWSER)
 	@touch $@
 
 test-browser: $(BROWSER_STAMP)
-	$(PY) -m pytest browser_tests -c browser_tests/pytest.ini --rootdir browser_tests
+	$(PY) -m pytest browser_tests -c browser_tests/pytest.ini --rootdir browser_tests \
+		--ignore browser_tests/test_orchestrators.py
 
 # Refresh the README's panel screenshot from the last browser test run.
 readme-screenshot:

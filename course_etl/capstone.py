@@ -51,6 +51,7 @@ from course_etl.monitoring.runlog import add_run_note, record_check_results
 from course_etl.sample_data import STORY_START
 from course_etl.scheduling import FaultInjection, LocalRunner, Pipeline, RunContext, RunReport, Task
 from course_etl.scheduling.export import to_airflow
+from course_etl.scheduling.pipeline import blocking_check
 from course_etl.scheduling.runner import SimulatedClock, snapshots_equal, warehouse_snapshot
 
 __all__ = [
@@ -258,6 +259,7 @@ def _orders_received(conn: sqlite3.Connection, moment: datetime) -> tuple[int, l
     return (today[0] if today else 0), history
 
 
+@blocking_check
 def checks(conn: sqlite3.Connection, *, min_rows: int = 1, max_staleness_hours: float = 24,
            suite: dict | None = None, context: RunContext) -> int:
     """Run :func:`check_suite` (or ``suite``, e.g. a student's), store the results in the run

@@ -142,6 +142,10 @@ CASES: list[tuple[list[str], str]] = [
     (["images", "--out", "afile.txt"], "is a file"),
     (["images", "--out", CONTROL], "control character"),
     (["present", "--port", "99999"], "--port"),
+    (["airflow", "--port", "99999"], "--port"),
+    (["airflow", "--project-dir", "a\nb"], "--project-dir"),
+    (["dagster", "--port", "-1"], "--port"),
+    (["dagster", "--port", "ui"], "--port"),
     (["present", "--port", "0"], "--port"),
     (["present", "--port", "http"], "--port"),
     # config, run-notebook

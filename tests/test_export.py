@@ -1,27 +1,32 @@
 """Export: the Airflow 3 file is valid Airflow 3 and runs the same functions; crontab; Dagster.
 
 The real Airflow and Dagster run in ``integration/`` (their own virtualenvs). Here the Airflow
-file is executed against minimal stand-ins for the few Airflow names it imports, which proves it
-wires the tasks, schedule and retries as the pipeline says and that its callables leave the
-warehouse exactly as the local runner does.
+file is executed against minimal stand-ins for the few ``airflow.sdk`` names it imports, which
+proves it wires the tasks, timetable, params and retries as the pipeline says and that its task
+functions leave the warehouse exactly as the local runner does; ruff checks both files with its
+Airflow rules.
 """
 
 import ast
+import subprocess
 import sys
 import types
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from course_etl.capstone import build_pipeline, capstone_config
 from course_etl.db import connect
 from course_etl.scheduling.export import cli_command, to_airflow, to_crontab, to_dagster
 from course_etl.scheduling.lecture import (
     WAREHOUSE_TABLES,
     customers_pipeline,
     prepare_lecture_warehouse,
+    row_count_check,
 )
-from course_etl.scheduling.pipeline import Pipeline, PipelineError, Task
+from course_etl.scheduling.pipeline import Pipeline, PipelineError, RunContext, Task
 from course_etl.scheduling.runner import (
+    InjectedFailure,
     LocalRunner,
     SimulatedClock,
     snapshots_equal,
@@ -29,11 +34,12 @@ from course_etl.scheduling.runner import (
 )
 
 
-class FakeOperator:
-    def __init__(self, *, task_id, python_callable, **options):
-        self.task_id, self.python_callable, self.options = task_id, python_callable, options
+class FakeTask:
+    """What a TaskFlow call returns: the task id, its options, the function and its edges."""
+
+    def __init__(self, fn, options):
+        self.fn, self.options, self.task_id = fn, options, options["task_id"]
         self.downstream = []
-        FakeDAG.current.tasks.append(self)
 
     def __rshift__(self, other):
         self.downstream.append(other.task_id)
@@ -41,60 +47,110 @@ class FakeOperator:
 
 
 class FakeDAG:
-    current = None
-
-    def __init__(self, **options):
+    def __init__(self, options):
         self.options, self.tasks = options, []
 
-    def __enter__(self):
-        FakeDAG.current = self
-        return self
 
-    def __exit__(self, *exc):
-        FakeDAG.current = None
+class FakeAirflow:
+    """Stand-ins for the names the file imports from airflow.sdk; ``context`` is what
+    get_current_context() returns while a task function runs."""
+
+    def __init__(self):
+        self.dags, self.current, self.context = [], None, {}
+
+    def dag(self, **options):
+        def decorate(fn):
+            def build():
+                self.current = FakeDAG(options)
+                fn()
+                self.dags.append(self.current)
+            return build
+        return decorate
+
+    def task(self, **options):
+        def decorate(fn):
+            def call():
+                created = FakeTask(fn, options)
+                self.current.tasks.append(created)
+                return created
+            return call
+        return decorate
+
+    def module(self):
+        return types.SimpleNamespace(
+            dag=self.dag, task=self.task, get_current_context=lambda: self.context,
+            Param=lambda default, **schema: {"default": default, **schema},
+            CronDataIntervalTimetable=lambda cron, timezone: ("timetable", cron, timezone))
 
 
 @pytest.fixture
 def fake_airflow(monkeypatch):
+    airflow = FakeAirflow()
     modules = {
         "airflow": types.ModuleType("airflow"),
-        "airflow.sdk": types.SimpleNamespace(
-            DAG=FakeDAG, CronTriggerTimetable=lambda expression, timezone: (
-                "CronTriggerTimetable", expression, timezone)),
-        "airflow.providers.standard.operators.python":
-            types.SimpleNamespace(PythonOperator=FakeOperator),
+        "airflow.sdk": airflow.module(),
         "pendulum": types.SimpleNamespace(
             datetime=lambda y, m, d, tz: ("pendulum", y, m, d, tz)),
     }
     for name, module in modules.items():
         monkeypatch.setitem(sys.modules, name, module)
+    return airflow
 
 
-def load_dag(text):
+def load_dag(text, airflow):
     namespace = {"__name__": "generated_dag"}
     exec(compile(text, "customers_etl.py", "exec"), namespace)  # noqa: S102
-    return namespace["dag"]
+    return airflow.dags[-1]
 
 
-def test_airflow_file_uses_airflow_3_names_only():
+def run_task(airflow, operator, *, start, end, try_number=1, fail_once="", run_after=None):
+    """Call a task's function as Airflow would, with the run's interval and params."""
+    airflow.context = {
+        "ti": types.SimpleNamespace(task_id=operator.task_id, try_number=try_number),
+        "params": {"full_refresh": False, "fail_once": fail_once},
+        "dag_run": types.SimpleNamespace(run_after=run_after),
+    }
+    if end is not None:  # a run triggered without a logical date has no interval in its context
+        airflow.context |= {"data_interval_start": start, "data_interval_end": end}
+    return operator.fn()
+
+
+def test_airflow_file_is_taskflow_with_an_explicit_timetable():
     text = to_airflow(customers_pipeline(), warehouse="/srv/etl/warehouse.db")
     ast.parse(text)
-    assert "from airflow.sdk import DAG" in text
-    assert "from airflow.providers.standard.operators.python import PythonOperator" in text
-    assert "schedule_interval" not in text and "airflow.operators.python" not in text
-    assert "schedule=CronTriggerTimetable('5 2 * * *', timezone='UTC')" in text
+    assert "from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, " \
+           "task" in text
+    assert "PythonOperator" not in text and "schedule_interval" not in text
+    assert "schedule=CronDataIntervalTimetable('5 2 * * *', timezone='UTC')," in text
     assert "catchup=False" in text
     assert "WAREHOUSE = os.environ.get('COURSE_ETL_WAREHOUSE', '/srv/etl/warehouse.db')" in text
+    assert "    full_load = run_full_load()\n" in text
+    assert "    full_load >> incremental_load\n" in text
     assert max(len(line) for line in text.splitlines()) <= 100
+
+
+@pytest.mark.parametrize("to", [to_airflow, to_dagster])
+def test_generated_files_pass_ruff_with_the_airflow_rules(to, tmp_path):
+    pipelines = [customers_pipeline(with_check=True), build_pipeline(capstone_config("prod"))]
+    for pipeline in pipelines:
+        (tmp_path / f"{pipeline.name}.py").write_text(
+            to(pipeline, warehouse=tmp_path / "warehouse" / "a_rather_long_file_name_for_a.db"))
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--preview",
+         "--select", "AIR,E,F,W,B,UP", "--line-length", "100", str(tmp_path)],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_airflow_dag_matches_the_pipeline(fake_airflow):
     pipeline = customers_pipeline(with_check=True)
-    dag = load_dag(to_airflow(pipeline, warehouse="/srv/etl/warehouse.db"))
+    dag = load_dag(to_airflow(pipeline, warehouse="/srv/etl/warehouse.db"), fake_airflow)
     assert dag.options["dag_id"] == "customers_etl"
-    assert dag.options["schedule"] == ("CronTriggerTimetable", "5 2 * * *", "UTC")
+    assert dag.options["schedule"] == ("timetable", "5 2 * * *", "UTC")
     assert dag.options["catchup"] is False
     assert dag.options["start_date"] == ("pendulum", 2024, 10, 1, "UTC")
+    assert dag.options["params"]["full_refresh"]["default"] is False
+    assert dag.options["params"]["fail_once"]["enum"] == ["", *pipeline.order]
     assert [t.task_id for t in dag.tasks] == pipeline.order
     edges = [(t.task_id, d) for t in dag.tasks for d in t.downstream]
     assert edges == pipeline.edges
@@ -103,23 +159,43 @@ def test_airflow_dag_matches_the_pipeline(fake_airflow):
         assert operator.options["retry_delay"] == timedelta(minutes=5)
 
 
-def test_airflow_callables_leave_the_warehouse_as_the_local_runner(fake_airflow, tmp_path,
-                                                                  monkeypatch):
+def test_airflow_tasks_leave_the_warehouse_as_the_local_runner(fake_airflow, tmp_path):
     pipeline = customers_pipeline(with_check=True)
     ours, theirs = tmp_path / "local.db", tmp_path / "airflow.db"
     local, exported = connect(ours), connect(theirs)
     for conn in (local, exported):
         prepare_lecture_warehouse(conn)
-    LocalRunner(local, clock=SimulatedClock()).run(pipeline, date(2024, 10, 1))
+    report = LocalRunner(local, clock=SimulatedClock()).run(pipeline, date(2024, 10, 2))
 
-    dag = load_dag(to_airflow(pipeline, warehouse=theirs))
-    ti = types.SimpleNamespace(try_number=1)
+    dag = load_dag(to_airflow(pipeline, warehouse=theirs), fake_airflow)
+    interval = {"start": datetime(2024, 10, 1, 2, 5, tzinfo=UTC),
+                "end": datetime(2024, 10, 2, 2, 5, tzinfo=UTC)}
     for operator in dag.tasks:  # in dependency order, as Airflow would run them
-        operator.python_callable(logical_date=datetime(2024, 10, 1, 2, 5), ti=ti)
+        run_task(fake_airflow, operator, **interval)
     assert snapshots_equal(warehouse_snapshot(local, WAREHOUSE_TABLES),
                            warehouse_snapshot(exported, WAREHOUSE_TABLES))
     local.close()
     exported.close()
+    assert (report.context.data_interval_start, report.context.data_interval_end) == (
+        interval["start"], interval["end"])
+
+
+def test_airflow_tasks_get_the_run_context_and_the_fault_param(fake_airflow, monkeypatch):
+    pipeline = customers_pipeline(with_check=True)
+    dag = load_dag(to_airflow(pipeline, warehouse="/tmp/unused.db"), fake_airflow)
+    seen = []  # the file calls examples.row_count_check at run time: replace it to watch
+    monkeypatch.setattr("course_etl.scheduling.lecture.row_count_check",
+                        lambda conn, *, context, **params: seen.append(context))
+    check = dag.tasks[-1]
+    start, end = datetime(2024, 10, 1, 2, 5, tzinfo=UTC), datetime(2024, 10, 2, 2, 5, tzinfo=UTC)
+    with pytest.raises(InjectedFailure, match="fail_once='row_count_check'"):
+        run_task(fake_airflow, check, start=start, end=end, fail_once="row_count_check")
+    run_task(fake_airflow, check, start=start, end=end, try_number=2,
+             fail_once="row_count_check")
+    run_task(fake_airflow, check, start=None, end=None,
+             run_after=datetime(2024, 10, 2, 13, 0, tzinfo=UTC))
+    assert seen == [RunContext("customers_etl", end, start, end, 2, False),
+                    RunContext("customers_etl", end, start, end, 1, False)]
 
 
 def full_load(conn):
@@ -135,9 +211,14 @@ def test_exponential_backoff_and_aliases_for_clashing_function_names():
     first >> second
     text = to_airflow(Pipeline("p", [first, second]), warehouse="/w.db")
     assert "retry_exponential_backoff=2.0" in text
-    assert "from course_etl.loads.engine import full_load\n" in text
-    assert "from test_export import full_load as full_load_1\n" in text
-    assert "result = full_load_1(conn)" in text
+    assert "from course_etl.loads import engine\n" in text and "import test_export\n" in text
+    assert "result = test_export.full_load(conn)" in text
+    # a task named like a module: the module gets its full dotted name as alias
+    clash = Task(real_full_load, name="engine", params={"source": "s", "target": "t"})
+    assert "from course_etl.loads import engine as course_etl_loads_engine\n" in to_airflow(
+        Pipeline("p", [clash]), warehouse="/w.db")
+    with pytest.raises(PipelineError, match="shadow"):
+        to_airflow(Pipeline("p", [Task(full_load, name="connect")]), warehouse="/w.db")
 
 
 def test_relative_warehouse_and_unimportable_tasks_are_refused():
@@ -170,18 +251,26 @@ def test_crontab_refuses_a_pipeline_in_another_time_zone():
                    project_dir="/srv")
 
 
-def test_dagster_file_has_assets_retry_policies_job_and_schedule():
+def test_dagster_file_has_assets_checks_retry_policies_job_and_schedule():
     text = to_dagster(customers_pipeline(with_check=True), warehouse="/srv/etl/warehouse.db")
     tree = ast.parse(text)
-    assets = [node for node in tree.body if isinstance(node, ast.FunctionDef)
-              and any("asset" in ast.unparse(d) for d in node.decorator_list)]
-    assert [a.name for a in assets] == ["full_load_asset", "incremental_load_asset",
-                                        "row_count_check_asset"]
-    decorators = [ast.unparse(a.decorator_list[0]) for a in assets]
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)
+                 and node.decorator_list]
+    assert [f.name for f in functions] == ["full_load_asset", "incremental_load_asset",
+                                           "row_count_check_check"]
+    decorators = [ast.unparse(f.decorator_list[0]) for f in functions]
     assert "deps=['full_load']" in decorators[1]
     assert "RetryPolicy(max_retries=1, delay=300)" in decorators[0]
+    assert decorators[2].startswith("asset_check(asset='incremental_load', "
+                                    "name='row_count_check', blocking=True")
     assert "cron_schedule='5 2 * * *'" in text and "execution_timezone='UTC'" in text
-    assert "defs = Definitions(" in text
+    assert "Backoff" not in text and "defs = Definitions(" in text
+
+
+def test_a_check_needs_one_upstream_asset():
+    check = Task(row_count_check, params={"target": "t"})
+    with pytest.raises(PipelineError, match="exactly one upstream"):
+        to_dagster(Pipeline("p", [check]), warehouse="/w.db")
 
 
 @pytest.fixture
@@ -219,7 +308,7 @@ def test_cli_run_backfill_and_export(cli, capsys, tmp_path):
     out_file = tmp_path / "dag.py"
     assert cli(["pipeline", "export", "customers_etl", "--db", str(db), "--to", "airflow",
                 "--out", str(out_file)]) == 0
-    assert "from airflow.sdk import DAG" in out_file.read_text()
+    assert "from airflow.sdk import CronDataIntervalTimetable" in out_file.read_text()
     assert cli(["schedule", "crontab", "customers_etl", "--db", str(db), "--project-dir",
                 str(tmp_path)]) == 0
     assert "flock -n" in capsys.readouterr().out.splitlines()[-1]

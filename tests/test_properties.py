@@ -48,7 +48,8 @@ def test_warehouse_converges_to_source(steps, reconcile, size):
         loaded_before = ids(conn, "dw")
         result = incremental_load(
             conn, "src", "dw", key="id", watermark="updated_at", soft_delete="is_deleted",
-            reconcile_deletes=reconcile, lookback=timedelta(days=3), **options,
+            reconcile_deletes=reconcile, lookback=timedelta(days=3), max_delete_share=None,
+            **options,
         )
         removed = len(loaded_before - ids(conn, "src")) if reconcile else 0
         soft = result.deleted - removed

@@ -78,6 +78,6 @@ def test_export_view_shows_crontab_airflow_and_dagster():
     tab = view.children[-1]
     assert [tab.get_title(i) for i in range(3)] == ["crontab", "Airflow 3", "Dagster"]
     assert "flock -n" in view.controls["crontab"].value
-    assert "from airflow.sdk import DAG" in view.controls["Airflow 3"].value
+    assert "from airflow.sdk import CronDataIntervalTimetable" in view.controls["Airflow 3"].value
     assert "ScheduleDefinition(" in view.controls["Dagster"].value
     assert "font-size: 13px" in view.children[0].value, "code at the panels' 13 px"

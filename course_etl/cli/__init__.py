@@ -1,9 +1,10 @@
 """Command line: ``python -m course_etl …`` (also installed as ``course-etl``).
 
 One module per topic adds its subcommands (:mod:`.load`, :mod:`.config`, :mod:`.scheduling`,
-:mod:`.monitoring`, :mod:`.medallion`); this module joins them and turns every error a user can
-cause into one line on stderr: the library's own errors and bad files exit with 2, faults that
-stop a run that had started (a full disk, a lock held too long, an I/O error) with 1.
+:mod:`.monitoring`, :mod:`.medallion`, and :mod:`.orchestrators` for the live UIs); this module
+joins them and turns every error a user can cause into one line on stderr: the library's own
+errors and bad files exit with 2, faults that stop a run that had started (a full disk, a lock
+held too long, an I/O error) with 1.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import argparse
 import sqlite3
 from collections.abc import Sequence
 
-from course_etl.cli import config, load, medallion, monitoring, scheduling
+from course_etl.cli import config, load, medallion, monitoring, orchestrators, scheduling
 from course_etl.cli.args import OneLineParser, fail
 from course_etl.dbfile import cause_of, explain
 from course_etl.errors import CourseEtlError
@@ -20,7 +21,7 @@ from course_etl.errors import CourseEtlError
 __all__ = ["main", "build_parser"]
 
 # The order of the commands in --help: the lecture's order.
-_COMMAND_MODULES = (load, config, scheduling, monitoring, medallion)
+_COMMAND_MODULES = (load, config, scheduling, monitoring, medallion, orchestrators)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -34,7 +34,7 @@ from course_etl.loads.engine import LoadResult, full_load, incremental_load
 from course_etl.loads.watermarks import moment_in_format, read_watermark, reset_watermark
 from course_etl.sample_data import apply_lecture_changes, create_lecture_source
 from course_etl.scheduling.cron import resolve_timezone, runs_between, validate_cron
-from course_etl.scheduling.pipeline import Pipeline, RunContext, Task
+from course_etl.scheduling.pipeline import Pipeline, RunContext, Task, blocking_check
 from course_etl.scheduling.runner import (
     FaultInjection,
     LocalRunner,
@@ -100,6 +100,7 @@ class RowCountError(CourseEtlError):
     """The warehouse table holds fewer rows than the check expects."""
 
 
+@blocking_check
 def row_count_check(conn: sqlite3.Connection, *, target: str, minimum: int = 1,
                     context: RunContext | None = None) -> int:
     """Return the row count of ``target``; raise RowCountError when it is below ``minimum``."""

@@ -31,6 +31,7 @@ __all__ = [
     "task",
     "Pipeline",
     "run_context",
+    "blocking_check",
 ]
 
 
@@ -64,6 +65,13 @@ class RunContext:
     try_number: int = 1
     full_refresh: bool = False
     run_id: int | None = None
+
+
+def blocking_check(fn: Callable[..., object]) -> Callable[..., object]:
+    """Mark ``fn`` as a blocking check (it raises when the data must not go further); only
+    metadata: Dagster exports such a task as a blocking asset check, other runners as a task."""
+    fn.blocking_check = True
+    return fn
 
 
 def _check_literal(name: str, params: Mapping[str, object]) -> None:
@@ -119,6 +127,11 @@ class Task:
     def wants_context(self) -> bool:
         """True when the function declares a ``context`` parameter."""
         return "context" in inspect.signature(self.fn).parameters
+
+    @property
+    def is_check(self) -> bool:
+        """True when the function is marked with :func:`blocking_check`."""
+        return getattr(self.fn, "blocking_check", False) is True
 
     @property
     def import_path(self) -> tuple[str, str]:
@@ -289,17 +302,23 @@ class Pipeline:
 
 
 def run_context(pipeline: str, schedule: str, timezone: str, logical_date: date | datetime,
-                try_number: int = 1, *, full_refresh: bool = False) -> RunContext:
+                try_number: int = 1, *, data_interval_start: datetime | None = None,
+                full_refresh: bool = False) -> RunContext:
     """The :class:`RunContext` of one run; exported DAG files call it too, so a task sees the
-    same data interval on every runner (from the previous cron tick up to ``logical_date``)."""
+    same data interval on every runner: from the previous cron tick (or the orchestrator's own
+    ``data_interval_start``) up to ``logical_date``, the tick the run fires at."""
     cron = CronSchedule(schedule, timezone)
     moment = _as_moment(logical_date, cron.zone)
-    return RunContext(pipeline, moment, cron.previous_run(moment), moment, try_number,
-                      full_refresh)
+    start = (cron.previous_run(moment) if data_interval_start is None
+             else _as_moment(data_interval_start, cron.zone))
+    return RunContext(pipeline, moment, start, moment, try_number, full_refresh)
 
 
 def _as_moment(value: date | datetime, zone, *, end_of_day: bool = False) -> datetime:
     if isinstance(value, datetime):
-        return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=zone)
+        # A plain datetime even from an orchestrator's subclass (pendulum prints differently).
+        return datetime.fromtimestamp(value.timestamp(), zone)
     clock = datetime.max.time().replace(microsecond=0) if end_of_day else datetime.min.time()
     return datetime.combine(value, clock, tzinfo=zone)

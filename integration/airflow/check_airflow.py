@@ -1,11 +1,12 @@
 """Load and run the exported customers pipeline on a real Airflow 3, in its own virtualenv.
 
 Run by ``make test-airflow`` with the interpreter of ``.venv-airflow`` (apache-airflow 3.x plus
-this package). It writes the DAG file with ``to_airflow`` into a temporary DAGs folder, loads it
-with ``DagBag`` (no import errors; the same task ids, edges, schedule, retries, start date and
-catchup as the pipeline), migrates a throw-away SQLite metadata database, then runs two days with
-``dag.test()`` against one temporary SQLite warehouse and the local runner against another, and
-asserts both warehouses end exactly alike after each day. Exits non-zero on any difference.
+this package). It writes the DAG files of customers_etl and the capstone with ``to_airflow`` into
+a temporary DAGs folder, loads them with ``DagBag`` (no import errors; the same task ids, edges,
+timetable, retries, start date, catchup and params as the pipelines), migrates a throw-away
+SQLite metadata database, then runs three days of customers_etl with ``dag.test()`` against
+one temporary SQLite warehouse and the local runner against another, and asserts both
+warehouses end exactly alike after each day. Exits non-zero on any difference.
 Everything lives in a temporary directory; no network, no server.
 """
 
@@ -18,6 +19,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 
 def configure_airflow(home: Path) -> Path:
@@ -38,17 +40,24 @@ def check_structure(dag, pipeline) -> None:
     assert sorted(dag.task_ids) == sorted(pipeline.order), (dag.task_ids, pipeline.order)
     edges = sorted((t.task_id, d) for t in dag.tasks for d in t.downstream_task_ids)
     assert edges == sorted(pipeline.edges), (edges, pipeline.edges)
-    assert type(dag.timetable).__name__ == "CronTriggerTimetable", dag.timetable
+    from airflow.sdk import CronDataIntervalTimetable
+
+    # An explicit timetable: every run covers one data interval, Airflow's logical date its start.
+    assert isinstance(dag.timetable, CronDataIntervalTimetable), dag.timetable
     assert dag.timetable.expression == pipeline.schedule, dag.timetable.expression
+    assert str(dag.timetable.timezone) == pipeline.timezone, dag.timetable.timezone
+    assert set(dag.params) == {"full_refresh", "fail_once"}, dict(dag.params)
     assert dag.catchup is pipeline.catchup, dag.catchup
-    assert dag.start_date.date() == pipeline.start_date, dag.start_date
+    start = dag.start_date.astimezone(ZoneInfo(pipeline.timezone))
+    assert start.date() == pipeline.start_date, dag.start_date
+    assert dag.max_active_runs == 1, dag.max_active_runs
     for task in pipeline:
         operator = dag.get_task(task.name)
         assert operator.retries == task.retries, (task.name, operator.retries)
         assert operator.retry_delay == task.retry_delay, (task.name, operator.retry_delay)
     print(f"DagBag: {dag.dag_id} loaded, tasks {pipeline.order}, edges {pipeline.edges}, "
-          f"schedule {type(dag.timetable).__name__}({dag.timetable.expression!r}), "
-          f"catchup={dag.catchup}")
+          f"timetable {dag.timetable.expression!r} ({dag.timetable.timezone}), "
+          f"catchup={dag.catchup}, params {sorted(dag.params)}")
 
 
 def main() -> int:
@@ -56,20 +65,24 @@ def main() -> int:
         tmp_path = Path(tmp)
         dags = configure_airflow(tmp_path / "airflow_home")
 
-        from course_etl.sample_data import apply_lecture_changes
+        from course_etl.capstone import build_pipeline, capstone_config
         from course_etl.db import connect
+        from course_etl.sample_data import apply_lecture_changes
         from course_etl.scheduling import LocalRunner, SimulatedClock
+        from course_etl.scheduling.export import to_airflow
         from course_etl.scheduling.lecture import (
             WAREHOUSE_TABLES,
             customers_pipeline,
             prepare_lecture_warehouse,
         )
-        from course_etl.scheduling.export import to_airflow
         from course_etl.scheduling.runner import snapshots_equal, warehouse_snapshot
 
         pipeline = customers_pipeline(with_check=True)
         local_db, airflow_db = tmp_path / "local.db", tmp_path / "airflow_warehouse.db"
         (dags / f"{pipeline.name}.py").write_text(to_airflow(pipeline, warehouse=airflow_db))
+        capstone = build_pipeline(capstone_config("prod"))
+        (dags / f"{capstone.name}.py").write_text(
+            to_airflow(capstone, warehouse=tmp_path / "capstone.db"))
 
         started = time.perf_counter()
         from airflow.dag_processing.dagbag import DagBag
@@ -78,6 +91,7 @@ def main() -> int:
         assert not bag.import_errors, bag.import_errors
         dag = bag.dags[pipeline.name]  # not bag.get_dag(): that one queries the metadata DB
         check_structure(dag, pipeline)
+        check_structure(bag.dags[capstone.name], capstone)
 
         subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
                        stdout=subprocess.DEVNULL)
@@ -94,8 +108,12 @@ def main() -> int:
             logical_date = datetime(2024, 10, day, 2, 5, tzinfo=UTC)
             report = runner.run(pipeline, logical_date)
             assert report.state == "success", report.table()
+            # dag.test() runs "by hand": the interval is the last complete one before the date.
             dag_run = dag.test(logical_date=logical_date)
             assert str(dag_run.state) in ("success", "DagRunState.SUCCESS"), dag_run.state
+            interval = (dag_run.data_interval_start, dag_run.data_interval_end)
+            assert interval == (report.context.data_interval_start,
+                                report.context.data_interval_end), (interval, report.context)
             ours = warehouse_snapshot(local, WAREHOUSE_TABLES)
             theirs = warehouse_snapshot(on_airflow, WAREHOUSE_TABLES)
             assert snapshots_equal(ours, theirs), (ours, theirs)

@@ -32,8 +32,15 @@ def check_structure(module, pipeline) -> None:
 
     Definitions.validate_loadable(module.defs)
     by_name = {a.key.to_user_string(): a for a in module.ASSETS}
-    assert sorted(by_name) == sorted(pipeline.order), sorted(by_name)
+    checks = {spec.name: (spec, c) for c in module.CHECKS for spec in c.check_specs}
+    assert sorted(by_name) == sorted(t.name for t in pipeline if not t.is_check), sorted(by_name)
+    assert sorted(checks) == sorted(t.name for t in pipeline if t.is_check), sorted(checks)
     for task in pipeline:
+        if task.is_check:  # a blocking asset check on the asset upstream of it
+            spec, definition = checks[task.name]
+            assert spec.asset_key == AssetKey(task.upstream[0].name), (task.name, spec)
+            assert spec.blocking, spec
+            continue
         asset = by_name[task.name]
         deps = sorted(k.to_user_string() for k in asset.asset_deps[AssetKey(task.name)])
         assert deps == sorted(u.name for u in task.upstream), (task.name, deps)
@@ -43,7 +50,8 @@ def check_structure(module, pipeline) -> None:
     schedule = module.defs.resolve_schedule_def(f"{pipeline.name}_schedule")
     assert schedule.cron_schedule == pipeline.schedule, schedule.cron_schedule
     assert schedule.execution_timezone == pipeline.timezone, schedule.execution_timezone
-    print(f"validate_loadable: assets {sorted(by_name)}, edges {pipeline.edges}, "
+    print(f"validate_loadable: assets {sorted(by_name)}, blocking checks {sorted(checks)}, "
+          f"edges {pipeline.edges}, "
           f"schedule {schedule.cron_schedule!r} ({schedule.execution_timezone})")
 
 
@@ -55,15 +63,15 @@ def main() -> int:
 
         from dagster import DagsterInstance, materialize
 
-        from course_etl.sample_data import apply_lecture_changes
         from course_etl.db import connect
+        from course_etl.sample_data import apply_lecture_changes
         from course_etl.scheduling import LocalRunner, SimulatedClock
+        from course_etl.scheduling.export import to_dagster
         from course_etl.scheduling.lecture import (
             WAREHOUSE_TABLES,
             customers_pipeline,
             prepare_lecture_warehouse,
         )
-        from course_etl.scheduling.export import to_dagster
         from course_etl.scheduling.runner import snapshots_equal, warehouse_snapshot
 
         started = time.perf_counter()
@@ -88,9 +96,11 @@ def main() -> int:
             runner_date = datetime.fromisoformat(tick)
             report = runner.run(pipeline, runner_date)
             assert report.state == "success", report.table()
-            result = materialize(module.ASSETS, instance=instance,
+            result = materialize([*module.ASSETS, *module.CHECKS], instance=instance,
                                  tags={"dagster/scheduled_execution_time": tick})
             assert result.success, result
+            verdicts = [e.passed for e in result.get_asset_check_evaluations()]
+            assert verdicts == [True] * len(module.CHECKS), verdicts
             ours = warehouse_snapshot(local, WAREHOUSE_TABLES)
             theirs = warehouse_snapshot(on_dagster, WAREHOUSE_TABLES)
             assert snapshots_equal(ours, theirs), (ours, theirs)
