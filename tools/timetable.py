@@ -36,7 +36,7 @@ EXERCISE_MINUTES = 2.5
 DEEP_DIVE = "deep-dive"
 TIMETABLE_CELL = "timetable"  # the id of the generated cell in 00_index.ipynb
 FIGURES = "timetable.json"
-_EXERCISE_CALL = re.compile(r"^\s*check_\w+\(", re.MULTILINE)
+_EXERCISE_CALL = re.compile(r"^\s*(?:exercises\.)?check_\w+\(", re.MULTILINE)
 
 
 def _notebooks(folder: Path) -> list[Path]:

@@ -12,6 +12,10 @@ Answers are earned: the function a notebook imports counts the student's tries i
 kernel, nothing written to disk). The first wrong try says only what is wrong; the hint comes
 with the next wrong try, or at once with :func:`hint`. No hint is the answer: that is the
 ``%load solutions/…`` file.
+
+A notebook imports this package once (``from course_etl.classroom import exercises``) and calls
+``exercises.check_…(answer)`` and ``exercises.hint("check_…")``: the checks of every notebook are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Verdict", "Exercise", "register", "all_exercises", "hint", "reset_tries",
-           "exercise_index"]
+           "exercise_index"]  # and every notebook's checks, re-exported at the end
 
 #: A hint comes with this try (1 = the first), or on request.
 HINT_FROM_TRY = 2
@@ -173,3 +177,63 @@ def exercise_index(notebooks_dir: str | Path = "."):
         lines.append(f"| [{notebook.removesuffix('.ipynb')}]({notebook}) | {title} | "
                      f"`{exercise.key}` | `solutions/{exercise.solution_file}` |")
     return Markdown("\n".join(lines))
+
+
+# Every notebook's checks and the values its exercise cells show, in one namespace. Imported last:
+# each of these modules registers its checks with the functions above.
+from course_etl.classroom.exercises.capstone import (  # noqa: E402
+    BACKFILL_CHOICES,
+    check_export_schedule,
+    check_fault_states,
+    check_gold_sql,
+    check_gold_suite,
+    check_rerun_choice,
+    check_retry_outcome,
+    check_task_order,
+)
+from course_etl.classroom.exercises.config import (  # noqa: E402
+    QUIZ_ENVIRON,
+    QUIZ_KEYS,
+    QUIZ_OVERRIDES,
+    check_env_override,
+    check_layer_quiz,
+    check_retention_key,
+)
+from course_etl.classroom.exercises.loads import (  # noqa: E402
+    check_changed_rows_query,
+    check_hand_written_load,
+    check_hard_delete_query,
+    check_predicted_counts,
+    check_upsert_statement,
+    check_watermark_read,
+    check_watermark_save,
+)
+from course_etl.classroom.exercises.medallion import (  # noqa: E402
+    check_gold_metric,
+    check_reject_rule_sql,
+    check_rejection_rule,
+    check_silver_dedup,
+)
+from course_etl.classroom.exercises.monitoring import (  # noqa: E402
+    VOLUME_HISTORY_CHOICES,
+    check_freshness_function,
+    check_freshness_thresholds,
+    check_volume_history,
+)
+from course_etl.classroom.exercises.scheduling import (  # noqa: E402
+    check_added_task,
+    check_predicted_states,
+    check_weekday_cron,
+)
+
+__all__ += [
+    "BACKFILL_CHOICES", "QUIZ_ENVIRON", "QUIZ_KEYS", "QUIZ_OVERRIDES", "VOLUME_HISTORY_CHOICES",
+    "check_added_task", "check_changed_rows_query", "check_env_override", "check_export_schedule",
+    "check_fault_states", "check_freshness_function", "check_freshness_thresholds",
+    "check_gold_metric", "check_gold_sql", "check_gold_suite", "check_hand_written_load",
+    "check_hard_delete_query", "check_layer_quiz", "check_predicted_counts",
+    "check_predicted_states", "check_reject_rule_sql", "check_rejection_rule",
+    "check_rerun_choice", "check_retention_key", "check_retry_outcome", "check_silver_dedup",
+    "check_task_order", "check_upsert_statement", "check_volume_history",
+    "check_watermark_read", "check_watermark_save", "check_weekday_cron",
+]
