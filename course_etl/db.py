@@ -52,9 +52,10 @@ def connect(
     ``attach_as={"src": "source.db"}`` attaches other database files under a schema name, so a
     source table can be named ``"src.customers"``. ``tracer`` receives every SQL statement run.
     """
-    conn = sqlite3.connect(str(path), isolation_level=None)
+    # The driver's timeout sets SQLite's busy timeout (what PRAGMA busy_timeout reports), so the
+    # number travels as an argument, not as SQL text.
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
     if str(path) != ":memory:" and not str(path).startswith("file::memory:"):
         conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL is crash-safe in WAL mode (a killed process loses nothing committed).

@@ -71,13 +71,15 @@ _TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 
 def create_lecture_source(conn: sqlite3.Connection, table: str = "src_customers") -> None:
     """(Re)create the lecture's three-row source table, exactly as the lecture does."""
-    name = quote_identifier(validate_identifier(table, what="source table name"))
+    validate_identifier(table, what="source table name")
     with atomic(conn):
-        conn.execute(f"DROP TABLE IF EXISTS {name}")
+        conn.execute(f"DROP TABLE IF EXISTS {quote_identifier(table)}")
         conn.execute(
-            f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, name TEXT, city TEXT, updated_at TEXT)"
+            f"CREATE TABLE {quote_identifier(table)} "
+            "(id INTEGER PRIMARY KEY, name TEXT, city TEXT, updated_at TEXT)"
         )
-        conn.executemany(f"INSERT INTO {name} VALUES (?, ?, ?, ?)", LECTURE_CUSTOMERS)
+        conn.executemany(f"INSERT INTO {quote_identifier(table)} VALUES (?, ?, ?, ?)",
+                         LECTURE_CUSTOMERS)
 
 
 def apply_lecture_changes(conn: sqlite3.Connection, round_: int) -> None:
@@ -114,12 +116,12 @@ def create_customer_source(
     and an index on ``updated_at``, as a source built for incremental extraction would.
     Rows are generated and written in chunks under a progress bar, in one transaction.
     """
-    name = quote_identifier(validate_identifier(table, what="source table name"))
-    index = quote_identifier(f"{table}_updated_at")
+    validate_identifier(table, what="source table name")
     with atomic(conn):
-        conn.execute(f"DROP TABLE IF EXISTS {name}")
+        conn.execute(f"DROP TABLE IF EXISTS {quote_identifier(table)}")
         conn.execute(
-            f"CREATE TABLE {name} (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "
+            f"CREATE TABLE {quote_identifier(table)} "
+            "(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "
             "city TEXT, updated_at TEXT NOT NULL, is_deleted INTEGER NOT NULL DEFAULT 0)"
         )
         frame = generate_customers(n, seed=seed)
@@ -127,11 +129,12 @@ def create_customer_source(
             for first in range(0, n, chunk_rows):
                 part = frame.iloc[first:first + chunk_rows]
                 conn.executemany(
-                    f"INSERT INTO {name} VALUES (?, ?, ?, ?, ?)",
+                    f"INSERT INTO {quote_identifier(table)} VALUES (?, ?, ?, ?, ?)",
                     part.itertuples(index=False, name=None),
                 )
                 bar.update(len(part))
-        conn.execute(f"CREATE INDEX {index} ON {name} (updated_at)")
+        conn.execute(f"CREATE INDEX {quote_identifier(f'{table}_updated_at')} "
+                     f"ON {quote_identifier(table)} (updated_at)")
     return n
 
 
@@ -191,7 +194,7 @@ def simulate_changes(
             f"(columns: {', '.join(ref.columns)})"
         )
     rng = np.random.default_rng(seed)
-    live_filter = "WHERE is_deleted = 0" if has_flag else ""
+    live_filter_sql = "WHERE is_deleted = 0" if has_flag else ""
     with atomic(conn):
         highest, max_id = conn.execute(
             f"SELECT MAX(updated_at), COALESCE(MAX(id), 0) FROM {ref.sql}"
@@ -199,7 +202,7 @@ def simulate_changes(
         highest = highest or f"{STORY_START} 00:00:00"
         max_id = max(max_id, _autoincrement_high_water(conn, ref.name))
         changes = ChangeSet(at=_shift(highest, hours=1))
-        live = np.array([r[0] for r in conn.execute(f"SELECT id FROM {ref.sql} {live_filter}")])
+        live = np.array([r[0] for r in conn.execute(f"SELECT id FROM {ref.sql} {live_filter_sql}")])
         wanted = updates + soft_deletes + hard_deletes
         if wanted > len(live):
             raise SampleDataError(
@@ -221,8 +224,9 @@ def simulate_changes(
             ids = [next(next_id) for _ in range(count)]
             getattr(changes, kind).extend(ids)
             new_rows += [(i, _pick(rng, FIRST_NAMES), _pick(rng, CITIES), stamp) for i in ids]
+        columns_sql = ", ".join(map(quote_identifier, columns))
         conn.executemany(
-            f"INSERT INTO {ref.sql} ({', '.join(map(quote_identifier, columns))}) "
+            f"INSERT INTO {ref.sql} ({columns_sql}) "
             "VALUES (?, ?, ?, ?)",
             new_rows,
         )

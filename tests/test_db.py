@@ -16,7 +16,7 @@ from course_etl import (
     resolve_table,
     tracing,
 )
-from course_etl.db import validate_identifier
+from course_etl.db import BUSY_TIMEOUT_MS, validate_identifier
 
 
 def test_connect_memory_enforces_foreign_keys(conn):
@@ -26,9 +26,16 @@ def test_connect_memory_enforces_foreign_keys(conn):
 
 def test_connect_file_uses_wal_and_busy_timeout(file_conn):
     assert file_conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    assert file_conn.execute("PRAGMA busy_timeout").fetchone() == (5000,)
+    assert file_conn.execute("PRAGMA busy_timeout").fetchone() == (BUSY_TIMEOUT_MS,) == (5000,)
     assert file_conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
 
+
+
+def test_connect_takes_its_busy_timeout_from_the_constant(tmp_path, monkeypatch):
+    monkeypatch.setattr("course_etl.db.BUSY_TIMEOUT_MS", 123)
+    conn = connect(tmp_path / "t.db")
+    assert conn.execute("PRAGMA busy_timeout").fetchone() == (123,)
+    conn.close()
 
 @pytest.mark.parametrize(
     ("name", "quoted"),

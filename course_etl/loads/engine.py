@@ -37,7 +37,12 @@ from course_etl.loads.guards import (
     null_key_error,
     unique_column_sets,
 )
-from course_etl.loads.upsert import column_list, key_match, upsert_in_batches, upsert_sql
+from course_etl.loads.upsert import (
+    column_list_sql,
+    key_match_sql,
+    upsert_in_batches,
+    upsert_sql,
+)
 from course_etl.loads.watermarks import (
     Watermark,
     check_formats,
@@ -54,8 +59,7 @@ from course_etl.loads.watermarks import (
 __all__ = ["LoadResult", "full_load", "incremental_load"]
 
 # A soft-delete flag counts as "deleted" when it holds anything but NULL, 0, '0', '' or 'false'
-# (so both is_deleted INTEGER and deleted_at TEXT columns work).
-_FALSY = "(0, '0', '', 'false', 'False', 'FALSE')"
+# (so both is_deleted INTEGER and deleted_at TEXT columns work): see _is_deleted_sql.
 
 
 @dataclass
@@ -105,14 +109,15 @@ def _create_target_like(
     ).fetchall()
     pk = [name for name, _, _, position in sorted(info, key=lambda r: r[3]) if position > 0]
     pk = pk or list(key)
-    columns = []
+    definitions = []
     for name, declared_type, notnull, _ in info:
         # Declared types come from the database's own schema; quote them so no text can escape.
         type_sql = f" {quote_identifier(declared_type)}" if declared_type else ""
-        columns.append(quote_identifier(name) + type_sql + (" NOT NULL" if notnull else ""))
+        definitions.append(quote_identifier(name) + type_sql + (" NOT NULL" if notnull else ""))
     if pk:
-        columns.append(f"PRIMARY KEY ({column_list(pk)})")
-    conn.execute(f"CREATE TABLE {quote_identifier(target)} ({', '.join(columns)})")
+        definitions.append(f"PRIMARY KEY ({column_list_sql(pk)})")
+    definitions_sql = ", ".join(definitions)
+    conn.execute(f"CREATE TABLE {quote_identifier(target)} ({definitions_sql})")
 
 
 def _target_for(
@@ -124,9 +129,10 @@ def _target_for(
     tgt = resolve_table(conn, target, role="target table")
     missing = [c for c in src.columns if c not in tgt.columns]
     if missing:
+        advice_sql = f"ALTER TABLE {quote_identifier(tgt.name)} ADD COLUMN …"
         raise SchemaMismatchError(
             f"target {tgt.label!r} lacks source column(s) {', '.join(missing)}: add them "
-            f"(ALTER TABLE {tgt.name} ADD COLUMN …) or reload into a new target"
+            f"({advice_sql}) or reload into a new target"
         )
     return tgt
 
@@ -201,8 +207,8 @@ def full_load(
 def _replace_all(conn: sqlite3.Connection, src: TableRef, tgt: TableRef) -> dict:
     deleted = conn.execute(f"DELETE FROM {tgt.sql}").rowcount
     inserted = conn.execute(
-        f"INSERT INTO {tgt.sql} ({column_list(src.columns)}) "
-        f"SELECT {column_list(src.columns)} FROM {src.sql}"
+        f"INSERT INTO {tgt.sql} ({column_list_sql(src.columns)}) "
+        f"SELECT {column_list_sql(src.columns)} FROM {src.sql}"
     ).rowcount
     return dict(rows_read=inserted, inserted=inserted, updated=0, deleted=deleted, unchanged=0)
 
@@ -215,12 +221,12 @@ def _merge_all(
     rows_read = conn.execute(f"SELECT COUNT(*) FROM {src.sql}").fetchone()[0]
     inserted = conn.execute(
         f"SELECT COUNT(*) FROM {src.sql} AS s WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {tgt.sql} AS t WHERE {key_match(key, 't', 's')})"
+        f"(SELECT 1 FROM {tgt.sql} AS t WHERE {key_match_sql(key, 't', 's')})"
     ).fetchone()[0]
     written = conn.execute(upsert_sql(src, tgt, key, "1")).rowcount
     deleted = conn.execute(
         f"DELETE FROM {tgt.sql} WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {src.sql} AS s WHERE {key_match(key, 's', tgt.sql)})"
+        f"(SELECT 1 FROM {src.sql} AS s WHERE {key_match_sql(key, 's', tgt.sql)})"
     ).rowcount
     updated = written - inserted
     return dict(
@@ -282,23 +288,23 @@ def incremental_load(
             bound = lower_bound(stored, lookback)
         else:
             bound = initial_value
-        where, params = _candidate_filter(watermark, bound)
+        where_sql, params = _candidate_filter_sql(watermark, bound)
         if until is not None:
             check_until(conn, src, watermark, until, stored)
-            where += f" AND {quote_identifier(watermark)} < :upper_bound"
+            where_sql += f" AND {quote_identifier(watermark)} < :upper_bound"
             params = params | {"upper_bound": until}
         scan = _scan_candidates(
-            conn, src, tgt, key_cols, watermark, soft_delete, where, params,
+            conn, src, tgt, key_cols, watermark, soft_delete, where_sql, params,
             expected=stored.format if stored else None,
         )
         if bound is not None:
             reject_hidden_formats(conn, src, watermark, bound)
-        check_keys(conn, src, key_cols, where=where, params=params, nulls=0)
+        check_keys(conn, src, key_cols, where_sql=where_sql, params=params, nulls=0)
         if reconcile_deletes:
-            check_delete_share(conn, src, tgt, key_cols, key_match(key_cols, "s", tgt.sql),
+            check_delete_share(conn, src, tgt, key_cols, key_match_sql(key_cols, "s", tgt.sql),
                                max_share=max_delete_share)
         written, batches = upsert_in_batches(
-            conn, src, tgt, key_cols, watermark, where, params, batch_size, scan.rows
+            conn, src, tgt, key_cols, watermark, where_sql, params, batch_size, scan.rows
         )
         hard_deleted = _delete_missing(conn, src, tgt, key_cols) if reconcile_deletes else 0
         after = later(stored, Watermark(scan.highest, scan.format) if scan.format else None)
@@ -315,14 +321,14 @@ def incremental_load(
     )
 
 
-def _candidate_filter(column: str, bound: object) -> tuple[str, dict]:
+def _candidate_filter_sql(column: str, bound: object) -> tuple[str, dict]:
     if bound is None:
         return "1", {}
     return f"{quote_identifier(column)} >= :lower_bound", {"lower_bound": bound}
 
 
-def _is_deleted(expr: str) -> str:
-    return f"({expr} IS NOT NULL AND {expr} NOT IN {_FALSY})"
+def _is_deleted_sql(flag_sql: str) -> str:
+    return f"({flag_sql} IS NOT NULL AND {flag_sql} NOT IN (0, '0', '', 'false', 'False', 'FALSE'))"
 
 
 @dataclass(frozen=True)
@@ -338,7 +344,7 @@ class _Scan:
 
 def _scan_candidates(
     conn: sqlite3.Connection, src: TableRef, tgt: TableRef, key: tuple[str, ...],
-    watermark: str, soft_delete: str | None, where: str, params: dict, *, expected: str | None,
+    watermark: str, soft_delete: str | None, where_sql: str, params: dict, *, expected: str | None,
 ) -> _Scan:
     """One pass over the rows the load will read, grouped by watermark value, then format.
 
@@ -346,23 +352,23 @@ def _scan_candidates(
     and rows that become soft-deleted. Raises WatermarkError or KeyIntegrityError on bad values.
     """
     reject_null_watermarks(conn, src, watermark)
-    wm = f"s.{quote_identifier(watermark)}"
-    in_target = f"SELECT 1 FROM {tgt.sql} AS t WHERE {key_match(key, 't', 's')}"
-    null_key = " OR ".join(f"s.{quote_identifier(k)} IS NULL" for k in key)
-    soft = "0"
+    wm_sql = f"s.{quote_identifier(watermark)}"
+    in_target_sql = f"SELECT 1 FROM {tgt.sql} AS t WHERE {key_match_sql(key, 't', 's')}"
+    null_key_sql = " OR ".join(f"s.{quote_identifier(k)} IS NULL" for k in key)
+    soft_sql = "0"
     if soft_delete is not None:
         flag = quote_identifier(soft_delete)
-        soft = (
-            f"{_is_deleted('s.' + flag)} AND EXISTS ({in_target} "
-            f"AND NOT {_is_deleted('t.' + flag)})"
+        soft_sql = (
+            f"{_is_deleted_sql('s.' + flag)} AND EXISTS ({in_target_sql} "
+            f"AND NOT {_is_deleted_sql('t.' + flag)})"
         )
     # Group by watermark value first: rows stream in index order without a sort, and the format
     # expression (the costly part) then runs once per distinct value, not once per row.
     groups = conn.execute(
         f"SELECT {format_sql('w')} AS f, SUM(n), MIN(w), MAX(w), SUM(nk), SUM(ins), SUM(sd) "
-        f"FROM (SELECT {wm} AS w, COUNT(*) AS n, SUM({null_key}) AS nk, "
-        f"SUM(NOT EXISTS ({in_target})) AS ins, SUM({soft}) AS sd "
-        f"FROM {src.sql} AS s WHERE {where} GROUP BY {wm}) GROUP BY f",
+        f"FROM (SELECT {wm_sql} AS w, COUNT(*) AS n, SUM({null_key_sql}) AS nk, "
+        f"SUM(NOT EXISTS ({in_target_sql})) AS ins, SUM({soft_sql}) AS sd "
+        f"FROM {src.sql} AS s WHERE {where_sql} GROUP BY {wm_sql}) GROUP BY f",
         params,
     ).fetchall()
     fmt = check_formats([g[:3] for g in groups], column=watermark, table=src.label,
@@ -382,5 +388,5 @@ def _delete_missing(
     """Delete target rows whose key no longer exists in the source (anti-join)."""
     return conn.execute(
         f"DELETE FROM {tgt.sql} WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {src.sql} AS s WHERE {key_match(key, 's', tgt.sql)})"
+        f"(SELECT 1 FROM {src.sql} AS s WHERE {key_match_sql(key, 's', tgt.sql)})"
     ).rowcount

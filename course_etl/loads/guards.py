@@ -45,7 +45,7 @@ def as_key(key: str | Sequence[str]) -> tuple[str, ...]:
     return (key,) if isinstance(key, str) else tuple(key)
 
 
-def _cols(names: Sequence[str], prefix: str = "") -> str:
+def _columns_sql(names: Sequence[str], prefix: str = "") -> str:
     return ", ".join(prefix + quote_identifier(n) for n in names)
 
 
@@ -132,10 +132,10 @@ def unique_column_sets(conn: sqlite3.Connection, ref: TableRef) -> list[frozense
 
 def check_unique_key(conn: sqlite3.Connection, tgt: TableRef, key: tuple[str, ...]) -> None:
     if frozenset(key) not in unique_column_sets(conn, tgt):
+        advice_sql = f"CREATE UNIQUE INDEX ON {quote_identifier(tgt.name)}({_columns_sql(key)})"
         raise SchemaMismatchError(
             f"target {tgt.label!r} has no PRIMARY KEY or UNIQUE index on ({', '.join(key)}), "
-            "which an upsert needs: CREATE UNIQUE INDEX ON "
-            f"{tgt.name}({', '.join(key)}) first", table=tgt.label, key=key
+            f"which an upsert needs: {advice_sql} first", table=tgt.label, key=key
         )
 
 
@@ -154,25 +154,26 @@ def _never_null(conn: sqlite3.Connection, src: TableRef, key: tuple[str, ...]) -
 
 
 def check_keys(conn: sqlite3.Connection, src: TableRef, key: tuple[str, ...], *,
-               where: str = "1", params: dict | None = None, nulls: int | None = None) -> None:
-    """Raise KeyIntegrityError for NULL or duplicate key values among the rows ``where`` picks.
+               where_sql: str = "1", params: dict | None = None,
+               nulls: int | None = None) -> None:
+    """Raise KeyIntegrityError for NULL or duplicate key values among the rows ``where_sql`` picks.
 
     ``nulls`` is a NULL count already made by the caller's scan; the source's own constraints
     (a NOT NULL or INTEGER PRIMARY KEY, a unique index) skip the scans they make unnecessary.
     """
     params = params or {}
     if nulls is None and not _never_null(conn, src, key):
-        null_key = " OR ".join(f"{quote_identifier(k)} IS NULL" for k in key)
+        null_key_sql = " OR ".join(f"{quote_identifier(k)} IS NULL" for k in key)
         nulls = conn.execute(
-            f"SELECT COUNT(*) FROM {src.sql} WHERE ({where}) AND ({null_key})", params
+            f"SELECT COUNT(*) FROM {src.sql} WHERE ({where_sql}) AND ({null_key_sql})", params
         ).fetchone()[0]
     if nulls:
         raise null_key_error(src, key, nulls)
     if frozenset(key) in unique_column_sets(conn, src):
         return
     duplicate = conn.execute(
-        f"SELECT {_cols(key)}, COUNT(*) FROM {src.sql} WHERE {where} "
-        f"GROUP BY {_cols(key)} HAVING COUNT(*) > 1 LIMIT 1",
+        f"SELECT {_columns_sql(key)}, COUNT(*) FROM {src.sql} WHERE {where_sql} "
+        f"GROUP BY {_columns_sql(key)} HAVING COUNT(*) > 1 LIMIT 1",
         params,
     ).fetchone()
     if duplicate:
@@ -185,10 +186,10 @@ def check_keys(conn: sqlite3.Connection, src: TableRef, key: tuple[str, ...], *,
 
 
 def check_delete_share(conn: sqlite3.Connection, src: TableRef, tgt: TableRef,
-                       key: tuple[str, ...], match: str, *, max_share: float | None) -> None:
+                       key: tuple[str, ...], match_sql: str, *, max_share: float | None) -> None:
     """Refuse to reconcile away more than ``max_share`` of the target's rows (None: no limit).
 
-    ``match`` is the anti-join condition between source ``s`` and the target. A source emptied
+    ``match_sql`` is the anti-join condition between source ``s`` and the target. A source emptied
     or truncated by mistake looks exactly like "every customer left"; the count tells which.
     """
     if max_share is None:
@@ -198,7 +199,7 @@ def check_delete_share(conn: sqlite3.Connection, src: TableRef, tgt: TableRef,
         return
     gone = conn.execute(
         f"SELECT COUNT(*) FROM {tgt.sql} WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {src.sql} AS s WHERE {match})"
+        f"(SELECT 1 FROM {src.sql} AS s WHERE {match_sql})"
     ).fetchone()[0]
     if gone / total > max_share:
         raise ReconcileGuardError(

@@ -12,38 +12,41 @@ from collections.abc import Sequence
 
 from course_etl.db import TableRef, quote_identifier
 
-__all__ = ["column_list", "key_match", "upsert_sql", "upsert_in_batches"]
+__all__ = ["column_list_sql", "key_match_sql", "upsert_sql", "upsert_in_batches"]
 
 
-def column_list(names: Sequence[str], prefix: str = "") -> str:
+def column_list_sql(names: Sequence[str], prefix: str = "") -> str:
     return ", ".join(prefix + quote_identifier(n) for n in names)
 
 
-def key_match(key: Sequence[str], left: str, right: str) -> str:
-    q = quote_identifier
-    return " AND ".join(f"{left}.{q(k)} = {right}.{q(k)}" for k in key)
+def key_match_sql(key: Sequence[str], left_sql: str, right_sql: str) -> str:
+    """``left.k = right.k AND …`` over ``key``; ``left_sql``/``right_sql`` are aliases or refs."""
+    return " AND ".join(
+        f"{left_sql}.{quote_identifier(k)} = {right_sql}.{quote_identifier(k)}" for k in key
+    )
 
 
-def upsert_sql(src: TableRef, tgt: TableRef, key: tuple[str, ...], where: str) -> str:
+def upsert_sql(src: TableRef, tgt: TableRef, key: tuple[str, ...], where_sql: str) -> str:
     """INSERT … SELECT … ON CONFLICT DO UPDATE that skips rows whose values did not change."""
     cols = src.columns
     others = [c for c in cols if c not in key]
     head = (
-        f"INSERT INTO {tgt.sql} AS t ({column_list(cols)}) "
-        f"SELECT {column_list(cols)} FROM {src.sql} "
-        f"WHERE {where} ON CONFLICT ({column_list(key)}) "
+        f"INSERT INTO {tgt.sql} AS t ({column_list_sql(cols)}) "
+        f"SELECT {column_list_sql(cols)} FROM {src.sql} "
+        f"WHERE {where_sql} ON CONFLICT ({column_list_sql(key)}) "
     )
     if not others:
         return head + "DO NOTHING"
-    q = quote_identifier
-    assignments = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in others)
-    changed = " OR ".join(f"t.{q(c)} IS NOT excluded.{q(c)}" for c in others)
-    return head + f"DO UPDATE SET {assignments} WHERE {changed}"
+    assignments_sql = ", ".join(f"{quote_identifier(c)} = excluded.{quote_identifier(c)}"
+                                for c in others)
+    changed_sql = " OR ".join(f"t.{quote_identifier(c)} IS NOT excluded.{quote_identifier(c)}"
+                              for c in others)
+    return head + f"DO UPDATE SET {assignments_sql} WHERE {changed_sql}"
 
 
 def upsert_in_batches(
     conn: sqlite3.Connection, src: TableRef, tgt: TableRef, key: tuple[str, ...],
-    watermark: str, where: str, params: dict, batch_size: int | None, rows_read: int,
+    watermark: str, where_sql: str, params: dict, batch_size: int | None, rows_read: int,
 ) -> tuple[int, int]:
     """Run the upsert, in one statement or in keyset batches of ``batch_size`` rows.
 
@@ -51,32 +54,35 @@ def upsert_in_batches(
     of the previous one and by its own last row, found with LIMIT 1 OFFSET batch_size - 1.
     """
     if batch_size is None or rows_read <= batch_size:
-        return conn.execute(upsert_sql(src, tgt, key, where), params).rowcount, 1
+        return conn.execute(upsert_sql(src, tgt, key, where_sql), params).rowcount, 1
     order = (watermark, *key)
-    order_sql = column_list(order)
-    wm = quote_identifier(watermark)
+    order_sql = column_list_sql(order)
+    wm_sql = quote_identifier(watermark)
     names = [f"o{i}" for i in range(len(order))]
     batches = -(-rows_read // batch_size)
     written = 0
     last: tuple | None = None
     for number in range(batches):
-        scope = where
+        scope_sql = where_sql
         bound_params = dict(params)
         if last is not None:
             # The plain comparison on the watermark lets SQLite start from its index.
-            scope += f" AND {wm} >= :last_o0 AND ({order_sql}) > ({_params('last_', names)})"
+            scope_sql += (f" AND {wm_sql} >= :last_o0 "
+                          f"AND ({order_sql}) > ({placeholders_sql('last_', names)})")
             bound_params |= {f"last_{n}": v for n, v in zip(names, last, strict=True)}
         if number < batches - 1:
             last = conn.execute(
-                f"SELECT {order_sql} FROM {src.sql} WHERE {scope} ORDER BY {order_sql} "
+                f"SELECT {order_sql} FROM {src.sql} WHERE {scope_sql} ORDER BY {order_sql} "
                 "LIMIT 1 OFFSET :offset",
                 bound_params | {"offset": batch_size - 1},
             ).fetchone()
-            scope += f" AND {wm} <= :upper_o0 AND ({order_sql}) <= ({_params('upper_', names)})"
+            scope_sql += (f" AND {wm_sql} <= :upper_o0 "
+                          f"AND ({order_sql}) <= ({placeholders_sql('upper_', names)})")
             bound_params |= {f"upper_{n}": v for n, v in zip(names, last, strict=True)}
-        written += conn.execute(upsert_sql(src, tgt, key, scope), bound_params).rowcount
+        written += conn.execute(upsert_sql(src, tgt, key, scope_sql), bound_params).rowcount
     return written, batches
 
 
-def _params(prefix: str, names: list[str]) -> str:
-    return ", ".join(f":{prefix}{n}" for n in names)
+def placeholders_sql(prefix: str, names: list[str]) -> str:
+    """``:prefix_o0, :prefix_o1, …``: named placeholders only, their names fixed here."""
+    return ", ".join(":" + prefix + n for n in names)

@@ -100,21 +100,24 @@ def ensure_bronze(conn: sqlite3.Connection) -> None:
             " content_hash TEXT NOT NULL UNIQUE)"
         )
         for entity in ENTITIES.values():
-            table = quote_identifier(entity.bronze_table)
-            columns = ", ".join(f"{quote_identifier(c)} TEXT" for c in entity.raw_columns)
+            table = entity.bronze_table
+            columns_sql = ", ".join(f"{quote_identifier(c)} TEXT" for c in entity.raw_columns)
             conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} ("
+                f"CREATE TABLE IF NOT EXISTS {quote_identifier(table)} ("
                 " _bronze_row INTEGER PRIMARY KEY AUTOINCREMENT,"
                 f" _batch_id INTEGER NOT NULL REFERENCES {quote_identifier(BATCHES_TABLE)},"
-                f" _source TEXT NOT NULL, _ingested_at TEXT NOT NULL, {columns})"
+                f" _source TEXT NOT NULL, _ingested_at TEXT NOT NULL, {columns_sql})"
             )
-            for action in ("UPDATE", "DELETE"):
-                trigger = quote_identifier(f"{entity.bronze_table}_no_{action.lower()}")
-                message = (f"{entity.bronze_table} is append-only: ingest a new batch instead "
-                           f"of {action.lower()}-ing rows")
+            for action_sql in ("UPDATE", "DELETE"):  # keywords, fixed here
+                verb = action_sql.lower()
+                message = f"{table} is append-only: ingest a new batch instead of {verb}-ing rows"
+                # RAISE takes a literal, not a parameter: SQLite's quote() spells the message
+                # as one, so no character of it can end the string early.
+                message_sql = conn.execute("SELECT quote(?)", (message,)).fetchone()[0]
                 conn.execute(
-                    f"CREATE TRIGGER IF NOT EXISTS {trigger} BEFORE {action} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+                    f"CREATE TRIGGER IF NOT EXISTS {quote_identifier(f'{table}_no_{verb}')} "
+                    f"BEFORE {action_sql} ON {quote_identifier(table)} "
+                    f"BEGIN SELECT RAISE(ABORT, {message_sql}); END"
                 )
 
 
@@ -193,11 +196,12 @@ def ingest_batch(
             "RETURNING batch_id",
             (spec.name, source, len(rows), ingested_at, digest),
         ).fetchone()[0]
-        columns = ", ".join(quote_identifier(c) for c in spec.raw_columns)
-        placeholders = ", ".join("?" * len(spec.raw_columns))
+        columns_sql = ", ".join(quote_identifier(c) for c in spec.raw_columns)
+        placeholders_sql = ", ".join("?" * len(spec.raw_columns))
         conn.executemany(
             f"INSERT INTO {quote_identifier(spec.bronze_table)} "
-            f"(_batch_id, _source, _ingested_at, {columns}) VALUES (?, ?, ?, {placeholders})",
+            f"(_batch_id, _source, _ingested_at, {columns_sql}) "
+            f"VALUES (?, ?, ?, {placeholders_sql})",
             [(batch_id, source, ingested_at, *row) for row in rows],
         )
     return IngestResult(spec.name, batch_id, len(rows), digest, duplicate=False)

@@ -24,6 +24,7 @@ from course_etl.classroom.exercises._customers import (
     expected_after,
     scenarios,
 )
+from course_etl.db import quote_identifier
 
 __all__ = [
     "check_watermark_read",
@@ -162,8 +163,9 @@ def _upsert_problems(scenario: Scenario, after: dict, rewritten: set,
     if lost:
         segments = [k for k, r in want.items() if r[4] != "unknown" and after.get(k, r)[4] != r[4]]
         who = ", ".join(scenario.name_of(k) for k in segments[:2]) or "a customer"
+        # "+": the f-string is prose with values; only the fixed tail names SQL words.
         return (f"{lost} order(s) were deleted and {who} lost the segment: the old row was "
-                "deleted before the new one went in (ON DELETE CASCADE fired)")
+                "deleted before the new one went in " + "(ON DELETE CASCADE fired)")
     missing = [k for k in want if k not in after]
     if missing:
         return f"{', '.join(scenario.name_of(k) for k in missing)} never arrived"
@@ -303,16 +305,17 @@ def _failure_problem(load: Callable, conn: sqlite3.Connection, failing: str) -> 
     later = "2024-10-09" if len(stored) == 10 else "2025-03-09 12:00:00"  # the stored format
     apply_round(conn, [(77777, "Zoe", "Zagreb", later)])
     before = _state(conn)
-    for event in ("INSERT", "UPDATE"):
-        conn.execute(f"CREATE TEMP TRIGGER fail_{event} BEFORE {event} ON main.{failing} "
+    for event_sql in ("INSERT", "UPDATE"):  # keywords, fixed here
+        conn.execute(f"CREATE TEMP TRIGGER {quote_identifier(f'fail_{event_sql}')} "
+                     f"BEFORE {event_sql} ON main.{quote_identifier(failing)} "
                      "BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END")
     try:
         load(conn)
     except Exception:  # noqa: BLE001 - the failure is the point; what it leaves is checked below
         pass
     finally:
-        for event in ("INSERT", "UPDATE"):
-            conn.execute(f"DROP TRIGGER temp.fail_{event}")
+        for event_sql in ("INSERT", "UPDATE"):
+            conn.execute(f"DROP TRIGGER temp.{quote_identifier(f'fail_{event_sql}')}")
     if conn.in_transaction:
         conn.execute("ROLLBACK")
         return (f"when writing {failing} failed, the transaction was left open: the next "

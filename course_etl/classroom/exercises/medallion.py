@@ -313,9 +313,8 @@ def generated_reject_staged(seed: int = 13) -> list[tuple]:
             for n, cents in enumerate(amounts)]
 
 
-@register(answer_name="reject_sql", stub=_REJECT_STUB, solution_file="05_b_reject_rule_sql.py")
-def check_reject_rule_sql(answer: object) -> Verdict:
-    """Write the amount rule as SQL: the staged orders to reject, each with a reason."""
+def _reject_rule_verdict(answer: object) -> Verdict:
+    """The verdict of :func:`check_reject_rule_sql`: prose messages, kept out of a ``*_sql`` def."""
     name = "check_reject_rule_sql"
     if not isinstance(answer, str) or not answer.strip():
         return Verdict(name, False, "expected a SELECT statement as text",
@@ -352,3 +351,11 @@ def check_reject_rule_sql(answer: object) -> Verdict:
     return Verdict(name, True, "rejects every order whose amount is not positive, on both sets, "
                                "each with a reason: the library's rule amount_not_positive does "
                                "the same")
+
+
+@register(answer_name="reject_sql", stub=_REJECT_STUB, solution_file="05_b_reject_rule_sql.py")
+def check_reject_rule_sql(answer: object) -> Verdict:
+    """Write the amount rule as SQL: the staged orders to reject, each with a reason."""
+    # The name ends in _sql because the answer is SQL; the messages are prose, built in
+    # _reject_rule_verdict so the SQL-names rule does not read them as SQL fragments.
+    return _reject_rule_verdict(answer)

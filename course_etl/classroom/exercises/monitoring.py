@@ -8,6 +8,7 @@ import sqlite3
 from datetime import datetime, timedelta
 
 from course_etl.classroom.exercises import Verdict, register
+from course_etl.db import quote_identifier
 from course_etl.monitoring.checks import CheckConfigError, freshness
 
 __all__ = [
@@ -43,9 +44,10 @@ OTHER_CASES = [
 def _table_with_newest(newest: str | None, table: str = "feed",
                        column: str = "updated_at") -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:")
-    conn.execute(f'CREATE TABLE "{table}" (id INTEGER, "{column}" TEXT)')
+    conn.execute(f"CREATE TABLE {quote_identifier(table)} (id INTEGER, "
+                 f"{quote_identifier(column)} TEXT)")
     if newest is not None:
-        conn.executemany(f'INSERT INTO "{table}" VALUES (?, ?)',
+        conn.executemany(f"INSERT INTO {quote_identifier(table)} VALUES (?, ?)",
                          [(1, "2024-10-01 00:00:00"), (2, newest), (3, "2024-09-30 00:00:00")])
     return conn
 

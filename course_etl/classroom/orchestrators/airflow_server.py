@@ -162,8 +162,8 @@ def dags_parsed(database: Path, dag_ids: list[str]) -> bool:
         return False
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=1) as conn:
-            marks = ", ".join("?" * len(dag_ids))
-            found = conn.execute(f"SELECT COUNT(*) FROM dag WHERE dag_id IN ({marks})",
+            marks_sql = ", ".join("?" * len(dag_ids))
+            found = conn.execute(f"SELECT COUNT(*) FROM dag WHERE dag_id IN ({marks_sql})",
                                  dag_ids).fetchone()[0]
     except sqlite3.Error:  # tables not created yet, or busy
         return False

@@ -27,7 +27,7 @@ from course_etl.capstone import (
     dashboard_figure,
     runs_table,
 )
-from course_etl.db import connect, query
+from course_etl.db import connect, query, quote_identifier
 from course_etl.style import to_png
 
 __all__ = ["FAULT_CHOICES", "DAY_CHOICES", "StudentRun", "run_student_pipeline",
@@ -84,7 +84,8 @@ def run_student_pipeline(day: date | str, fault: str = "short_feed", *, suite: d
                         gold_sql=gold_sql)
     injected = None if fault == "none" else Fault(day, kind=fault)
     reports = capstone.run_days(STORY_DAY, (day - STORY_DAY).days + 1, fault=injected)
-    published = query(conn, f"SELECT * FROM {PUBLISHED_RUNS} ORDER BY logical_date") \
+    published = query(conn, f"SELECT * FROM {quote_identifier(PUBLISHED_RUNS)} "
+                      "ORDER BY logical_date") \
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?",
                         (PUBLISHED_RUNS,)).fetchone() else pd.DataFrame(
             columns=["logical_date", "served_rows", "revenue_cents"])

@@ -51,10 +51,6 @@ __all__ = ["MedallionExplorer", "medallion_explorer", "SAMPLE_ROWS"]
 SAMPLE_ROWS = 5
 _TABS = ("Funnel", "Samples", "Rejects", "Reconciliation", "Gold")
 
-# The names as they go into SQL, quoted once.
-CUSTOMER_STATS_SQL = quote_identifier(CUSTOMER_STATS)
-CITY_DAILY_REVENUE_SQL = quote_identifier(CITY_DAILY_REVENUE)
-
 
 def _table(title: str, frame: pd.DataFrame) -> str:
     if frame.empty:
@@ -151,7 +147,8 @@ class MedallionExplorer(Panel):
         self.funnel.value = _table("Rows per layer", funnel_frame(self.conn))
         show_figure(self.flow, layer_flow_figure(self.conn))
         self.samples.value = "".join(
-            _table(title, query(self.conn, sql)) for title, sql in _sample_queries())
+            _table(title, query(self.conn, sql, {"rows": SAMPLE_ROWS}))
+            for title, sql in _sample_queries())
         rejects = query(self.conn, f"SELECT entity, _batch_id, rule, reason, raw "
                                    f"FROM {quote_identifier(REJECTS_TABLE)} "
                                    "ORDER BY _batch_id DESC, entity, _bronze_row")
@@ -168,21 +165,22 @@ class MedallionExplorer(Panel):
 
 
 def _sample_queries() -> list[tuple[str, str]]:
-    latest_first = "ORDER BY _bronze_row DESC LIMIT " + str(SAMPLE_ROWS)
+    """(title, SELECT) for each sample table; every SELECT takes its row count as ``:rows``."""
+    latest_first_sql = "ORDER BY _bronze_row DESC LIMIT :rows"
     return [
         ("bronze_customers (newest rows, as received)",
-         f"SELECT * FROM bronze_customers {latest_first}"),
+         f"SELECT * FROM bronze_customers {latest_first_sql}"),
         ("silver_customers (newest rows: typed, conformed, latest version)",
-         f"SELECT * FROM silver_customers {latest_first}"),
+         f"SELECT * FROM silver_customers {latest_first_sql}"),
         ("silver_customers_superseded (why each version lost)",
-         f"SELECT * FROM silver_customers_superseded {latest_first}"),
+         f"SELECT * FROM silver_customers_superseded {latest_first_sql}"),
         ("bronze_orders (newest rows, as received)",
-         f"SELECT * FROM bronze_orders {latest_first}"),
-        ("silver_orders (newest rows)", f"SELECT * FROM silver_orders {latest_first}"),
-        (CUSTOMER_STATS, f"SELECT * FROM {CUSTOMER_STATS_SQL} ORDER BY n_customers DESC, city "
-                         f"LIMIT {SAMPLE_ROWS}"),
-        (CITY_DAILY_REVENUE, f"SELECT * FROM {CITY_DAILY_REVENUE_SQL} ORDER BY day DESC, "
-                             f"revenue DESC LIMIT {SAMPLE_ROWS}"),
+         f"SELECT * FROM bronze_orders {latest_first_sql}"),
+        ("silver_orders (newest rows)", f"SELECT * FROM silver_orders {latest_first_sql}"),
+        (CUSTOMER_STATS, f"SELECT * FROM {quote_identifier(CUSTOMER_STATS)} "
+                         "ORDER BY n_customers DESC, city LIMIT :rows"),
+        (CITY_DAILY_REVENUE, f"SELECT * FROM {quote_identifier(CITY_DAILY_REVENUE)} "
+                             "ORDER BY day DESC, revenue DESC LIMIT :rows"),
     ]
 
 
