@@ -30,7 +30,6 @@ PENDING = {
     "loads/engine.py",
     "loads/guards.py",
     "loads/upsert.py",
-    "capstone.py",
     "classroom/widgets/medallion.py",
     "sample_data.py",
     "medallion/bronze.py",
