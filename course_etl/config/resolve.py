@@ -6,7 +6,8 @@ environment beats files beats defaults). Every value of every layer is type- and
 against the schema, unknown keys get a "did you mean", secrets are refused anywhere but in
 environment variables, and all problems are reported together in one :class:`ConfigError`, each
 naming key, bad value and origin (``file:line`` or the variable). The result, :class:`Config`, has
-the typed sections as attributes and a provenance record for every key.
+the typed sections as attributes and a provenance record for every key (it lives in
+:mod:`course_etl.config.resolved`; re-exported here).
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -35,8 +35,14 @@ from course_etl.config.layers import (
     overrides_layer,
     yaml_layer,
 )
+from course_etl.config.resolved import (
+    Config,
+    ConfigError,
+    Provenance,
+    did_you_mean,
+    show_value,
+)
 from course_etl.config.schema import (
-    LECTURE_KEYS,
     KeySpec,
     Secret,
     Settings,
@@ -62,130 +68,6 @@ __all__ = [
 
 DEFAULT_ENV = "dev"
 
-
-class ConfigError(CourseEtlError):
-    """The configuration is invalid; ``problems`` lists every :class:`Problem` found."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        if len(self.problems) == 1:
-            text = f"invalid configuration: {self.problems[0]}"
-        else:
-            text = f"invalid configuration ({len(self.problems)} problems):" + "".join(
-                f"\n  - {p}" for p in self.problems)
-        super().__init__(text)
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where a resolved value came from, and the lower layers it replaced (lowest first)."""
-
-    key: str
-    value: object
-    origin: Origin
-    replaced: tuple[Origin, ...] = ()
-
-    @property
-    def layer(self) -> str:
-        return self.origin.layer
-
-
-@dataclass(frozen=True)
-class Config:
-    """A resolved configuration: ``config.load.batch_size``, ``config.get("load.batch_size")``,
-    ``config.source_of("load.batch_size")`` and ``config.provenance_table()``.
-
-    Secrets are :class:`Secret` objects, masked in every repr, table and dict this class prints.
-    """
-
-    env: str
-    settings: Settings
-    provenance: dict[str, Provenance] = field(repr=False, compare=False)
-
-    def __getattr__(self, name: str) -> object:
-        # Sections read as attributes (config.load); guarded so copying a half-built object
-        # cannot recurse.
-        if name in ("settings", "provenance", "env") or name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.settings, name)
-
-    def get(self, key: str) -> object:
-        """The value of a dotted key. Raises ConfigError for an unknown key (with a suggestion)."""
-        if key not in self.provenance:
-            raise ConfigError([Problem(key, _NO_SHOW, None,
-                                       "unknown key" + _suggestion(key, list(self.provenance)))])
-        section, name = key.split(".", 1)
-        return getattr(getattr(self.settings, section), name)
-
-    def source_of(self, key: str) -> Origin:
-        """Which layer set ``key``, and where (``configs/prod.yaml:6``, a variable, …)."""
-        self.get(key)
-        return self.provenance[key].origin
-
-    def provenance_table(self) -> pd.DataFrame:
-        """One row per key: value (secrets masked), layer, exact place, layers it replaced."""
-        rows = [
-            {"key": p.key, "value": show_value(p.value), "layer": p.layer,
-             "set by": str(p.origin),
-             "replaced": ", ".join(o.layer for o in p.replaced)}
-            for p in self.provenance.values()
-        ]
-        return pd.DataFrame(rows, columns=["key", "value", "layer", "set by", "replaced"])
-
-    def as_dict(self) -> dict[str, dict[str, object]]:
-        """Nested plain dict of the values, secrets masked (for printing or JSON)."""
-        nested: dict[str, dict[str, object]] = {}
-        for key, record in self.provenance.items():
-            section, name = key.split(".", 1)
-            value = record.value
-            if isinstance(value, Secret):
-                value = value.masked
-            elif isinstance(value, tuple):
-                value = list(value)
-            nested.setdefault(section, {})[name] = value
-        return nested
-
-    def lecture_view(self) -> dict[str, object]:
-        """The lecture's flat ``CONFIG`` dict, filled from this configuration."""
-        return {name: self.get(path) for name, path in LECTURE_KEYS.items()}
-
-    def secret_values(self) -> list[str]:
-        """The revealed secrets, for a log filter that must recognise them (never print this)."""
-        return [p.value.reveal() for p in self.provenance.values() if isinstance(p.value, Secret)]
-
-
-class _NoShow:
-    def __repr__(self) -> str:
-        return "<unset>"
-
-
-_NO_SHOW = _NoShow()
-
-
-def show_value(value: object) -> str:
-    """A value as YAML would write it, secrets masked: ``null``, ``true``, ``[id, region]``."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple | list):
-        return "[" + ", ".join(show_value(v) for v in value) + "]"
-    if isinstance(value, Secret):
-        return value.masked
-    return str(value)
-
-
-def _suggestion(key: str, known: list[str], *, as_env_var: bool = False) -> str:
-    match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    if not match:
-        # A flat name such as COURSE_ETL_BATCH_SIZE: match the last part against each key's.
-        leaves = {k.rsplit(".", 1)[-1]: k for k in known}
-        leaf = difflib.get_close_matches(key.rsplit(".", 1)[-1], list(leaves), n=1, cutoff=0.75)
-        match = [leaves[leaf[0]]] if leaf else []
-    if not match:
-        sections = sorted({k.split(".", 1)[0] for k in known})
-        return f" (keys are 'section.key'; sections: {', '.join(sections)})"
-    return f"; did you mean {env_var_name(match[0]) if as_env_var else match[0]!r}?"
 
 
 # Broad on purpose: masking a harmless value costs nothing, echoing a password costs a lot.
@@ -280,7 +162,7 @@ def _entry_problems(key: str, entry: Entry, layer: Layer, specs: dict[str, KeySp
             message = (f"is a section, not a key: set one of its keys, e.g. "
                        f"{env_var_name(key) + '__…' if layer.name == 'envvar' else key + '.…'}")
         else:
-            message = "unknown key" + _suggestion(key, list(specs),
+            message = "unknown key" + did_you_mean(key, list(specs),
                                                   as_env_var=layer.name == "envvar")
         # A misspelled secret is still a secret: never echo a value whose name looks like one.
         shown = Secret(str(entry.value)) if _looks_secret(key, specs) else entry.value

@@ -1,0 +1,217 @@
+"""The capstone's six tasks: plain functions of the warehouse connection and the run's context.
+
+``extract`` lands the day's dirty source batch (replayed from a fixed seed, so the logical date
+alone decides it), ``bronze`` ingests it append-only, ``silver`` processes the new bronze batches
+incrementally (watermarks on the batch id, the medallion gates inside), ``checks`` runs the
+blocking suite of :func:`check_suite` with the configured thresholds, ``gold`` promotes the
+audited mart to the served table and ``publish`` refreshes the report view and notes the run in
+the run log. :class:`Rows` is what a layer task read and wrote.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from course_etl.capstone.constants import (
+    DAILY_ROWS,
+    LANDING,
+    PUBLISHED_RUNS,
+    PUBLISHED_VIEW,
+    SERVED_TABLE,
+    SHORT_FEED_ROWS,
+    SOURCE_SEED,
+    STORY_DAY,
+    CapstoneError,
+)
+from course_etl.db import atomic, query, quote_identifier, table_exists
+from course_etl.medallion import CUSTOMERS, ORDERS, DirtySource, ingest_batch, process_new_batches
+from course_etl.medallion.bronze import BATCHES_TABLE, format_utc
+from course_etl.medallion.gold import CITY_DAILY_REVENUE
+from course_etl.monitoring.checks import SuiteReport, run_suite
+from course_etl.monitoring.runlog import add_run_note, record_check_results
+from course_etl.scheduling import RunContext
+from course_etl.scheduling.pipeline import blocking_check
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What a layer task read and wrote; the run log stores them as ``rows_in``/``rows_out``."""
+
+    rows_read: int
+    rows_written: int
+
+
+def _day(context: RunContext) -> date:
+    day = context.logical_date.date()
+    if day < STORY_DAY:
+        raise CapstoneError(f"logical date {day} is before the story starts ({STORY_DAY}): "
+                            "run a day from 2024-10-01 on")
+    return day
+
+
+def _ensure_landing(conn: sqlite3.Connection) -> None:
+    for entity in (CUSTOMERS, ORDERS):
+        columns_sql = ", ".join(f"{quote_identifier(c)} TEXT" for c in entity.raw_columns)
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {quote_identifier(LANDING[entity.name])} "
+                     f"(_day TEXT NOT NULL, _row INTEGER NOT NULL, {columns_sql}, "
+                     "PRIMARY KEY (_day, _row))")
+
+
+def extract(conn: sqlite3.Connection, *, rows: int = DAILY_ROWS, seed: int = SOURCE_SEED,
+            short_feed_days: Sequence[str] = (), context: RunContext) -> int:
+    """Land the day's source batch (customers and orders, text as sent); returns rows landed.
+
+    The source is replayed from ``seed`` up to the logical date, so a re-run or a backfill lands
+    exactly what that day delivered; landing the day again replaces it.
+    """
+    day = _day(context)
+    source = DirtySource(seed)
+    for _ in range((day - STORY_DAY).days + 1):
+        batch = source.next_batch(rows)
+    frames = {CUSTOMERS.name: batch.customers, ORDERS.name: batch.orders}
+    if day.isoformat() in short_feed_days:
+        frames[ORDERS.name] = batch.orders.head(SHORT_FEED_ROWS)
+    with atomic(conn):
+        _ensure_landing(conn)
+        for entity in (CUSTOMERS, ORDERS):
+            table_sql = quote_identifier(LANDING[entity.name])
+            conn.execute(f"DELETE FROM {table_sql} WHERE _day = ?", (day.isoformat(),))
+            columns_sql = ", ".join(quote_identifier(c) for c in entity.raw_columns)
+            placeholders_sql = ", ".join("?" * len(entity.raw_columns))
+            frame = frames[entity.name][list(entity.raw_columns)]
+            conn.executemany(
+                f"INSERT INTO {table_sql} (_day, _row, {columns_sql}) VALUES (?, ?, "
+                f"{placeholders_sql})",
+                [(day.isoformat(), n, *values)
+                 for n, values in enumerate(frame.itertuples(index=False, name=None))],
+            )
+    return sum(len(f) for f in frames.values())
+
+
+def bronze(conn: sqlite3.Connection, *, context: RunContext) -> Rows:
+    """Ingest the day's landed batch into bronze; returns landed rows and new bronze rows
+    (0 new: the batch is already in bronze)."""
+    day = _day(context)
+    moment = context.logical_date.astimezone(UTC)
+    landed = new_rows = 0
+    for entity in (CUSTOMERS, ORDERS):
+        table = LANDING[entity.name]
+        if not table_exists(conn, table):
+            raise CapstoneError(f"no landing table {table!r}: run the extract task first")
+        columns_sql = ", ".join(quote_identifier(c) for c in entity.raw_columns)
+        frame = query(conn, f"SELECT {columns_sql} FROM {quote_identifier(table)} WHERE _day = ? "
+                            "ORDER BY _row", (day.isoformat(),))
+        if frame.empty:
+            raise CapstoneError(f"nothing landed for {entity.name} on {day}: run extract for "
+                                "that day first")
+        frame = frame.astype(object).where(frame.notna(), None)
+        result = ingest_batch(conn, entity.name, frame, clock=lambda: moment)
+        landed += result.rows
+        new_rows += 0 if result.duplicate else result.rows
+    return Rows(landed, new_rows)
+
+
+def silver(conn: sqlite3.Connection, *, context: RunContext) -> Rows:
+    """Process the bronze batches silver has not seen (watermarks), gates included; returns
+    the new bronze rows read and the valid rows staged. Raises GateFailedError when a medallion
+    gate blocked the run (nothing is changed then)."""
+    result = process_new_batches(conn)
+    result.raise_if_blocked()
+    return Rows(sum(s.bronze_rows for s in result.staged.values()),
+                sum(s.staged for s in result.staged.values()))
+
+
+def check_suite(min_rows: int, max_staleness_hours: float) -> dict[str, list[dict]]:
+    """The blocking suite between silver and gold, with the configured thresholds."""
+    # Whole minutes: the config allows fractional hours, a dbt-style period needs an integer.
+    staleness_minutes = max(1, round(max_staleness_hours * 60))
+    return {
+        CUSTOMERS.silver_table: [
+            {"check": "row_count_between", "min_rows": min_rows, "blocking": True},
+            {"check": "unique_key", "key": CUSTOMERS.key, "blocking": True},
+        ],
+        ORDERS.silver_table: [
+            {"check": "freshness", "column": "ordered_at", "blocking": True,
+             "error_after": {"count": staleness_minutes, "period": "minute"}},
+            # A feed far smaller (or larger) than the days before is held back, not published.
+            {"check": "volume_anomaly", "metric": "orders_received", "min_history": 3,
+             "warn_score": 3.5, "fail_score": 3.5, "blocking": True},
+        ],
+    }
+
+
+def _orders_received(conn: sqlite3.Connection, moment: datetime) -> tuple[int, list[int]]:
+    """Rows of the day's latest orders batch, and of every orders batch ingested before it."""
+    stamp = format_utc(moment)
+    table_sql = quote_identifier(BATCHES_TABLE)
+    today = conn.execute(f"SELECT row_count FROM {table_sql} WHERE entity = ? AND ingested_at = ? "
+                         "ORDER BY batch_id DESC LIMIT 1", (ORDERS.name, stamp)).fetchone()
+    history = [r[0] for r in conn.execute(
+        f"SELECT row_count FROM {table_sql} WHERE entity = ? AND ingested_at < ? ORDER BY batch_id",
+        (ORDERS.name, stamp))]
+    return (today[0] if today else 0), history
+
+
+@blocking_check
+def checks(conn: sqlite3.Connection, *, min_rows: int = 1, max_staleness_hours: float = 24,
+           suite: dict | None = None, context: RunContext) -> int:
+    """Run :func:`check_suite` (or ``suite``, e.g. a student's), store the results in the run
+    log; returns the checks run. The metric ``orders_received`` is available to the suite.
+
+    Raises ChecksBlockedError when a blocking check failed, so gold and publish do not run.
+    """
+    moment = context.logical_date.astimezone(UTC)
+    report: SuiteReport = run_suite(
+        conn, check_suite(min_rows, max_staleness_hours) if suite is None else suite,
+        now=context.data_interval_end,
+        metrics={"orders_received": _orders_received(conn, moment)})
+    record_check_results(conn, context.run_id, report.results)
+    report.raise_if_blocked()
+    return len(report.results)
+
+
+def gold(conn: sqlite3.Connection, *, gold_sql: str | None = None, context: RunContext) -> int:
+    """Promote the audited revenue mart to the served table in one transaction; returns rows.
+
+    ``gold_sql`` (e.g. a student's) is a SELECT of ``city, day, n_orders, revenue_cents`` over
+    the silver tables, used instead of the library's mart.
+    """
+    served_sql = quote_identifier(SERVED_TABLE)
+    # The student's SELECT arrives as SQL on purpose (the exercise is writing it).
+    if gold_sql is None:
+        source_sql = quote_identifier(CITY_DAILY_REVENUE)
+    else:
+        student_sql = gold_sql.strip().rstrip(";")
+        source_sql = f"({student_sql})"
+    mart_sql = f"SELECT city, day, n_orders, revenue_cents FROM {source_sql}"
+    with atomic(conn):
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {served_sql} (city TEXT NOT NULL, day TEXT NOT "
+                     "NULL, n_orders INTEGER NOT NULL, revenue_cents INTEGER NOT NULL, "
+                     "PRIMARY KEY (city, day))")
+        conn.execute(f"DELETE FROM {served_sql}")
+        conn.execute(f"INSERT INTO {served_sql} (city, day, n_orders, revenue_cents) {mart_sql}")
+        return conn.execute(f"SELECT COUNT(*) FROM {served_sql}").fetchone()[0]
+
+
+def publish(conn: sqlite3.Connection, *, context: RunContext) -> int:
+    """Refresh the report view, record the publication (one row per logical date, replaced on
+    a re-run) and note it in the run log; returns the served rows."""
+    served_sql = quote_identifier(SERVED_TABLE)
+    day = context.logical_date.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+    with atomic(conn):
+        conn.execute(f"CREATE VIEW IF NOT EXISTS {quote_identifier(PUBLISHED_VIEW)} AS "
+                     "SELECT city, SUM(n_orders) AS n_orders, "
+                     f"SUM(revenue_cents) / 100.0 AS revenue FROM {served_sql} GROUP BY city")
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {quote_identifier(PUBLISHED_RUNS)} ("
+                     "logical_date TEXT PRIMARY KEY, served_rows INTEGER NOT NULL, "
+                     "revenue_cents INTEGER NOT NULL)")
+        rows, cents = conn.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(revenue_cents), 0) FROM {served_sql}").fetchone()
+        conn.execute(f"INSERT OR REPLACE INTO {quote_identifier(PUBLISHED_RUNS)} "
+                     "VALUES (?, ?, ?)", (day, rows, cents))
+    add_run_note(conn, context.run_id,
+                 f"published {rows} city-day rows, revenue {cents / 100:.2f}")
+    return rows

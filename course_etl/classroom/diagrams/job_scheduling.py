@@ -1,0 +1,95 @@
+"""Lecture diagram 2: a cron schedule starts DAG runs whose tasks run along their dependencies.
+
+:func:`job_scheduling_figure` draws a cron timeline of scheduled run starts above one run's task
+DAG, each task coloured by the state it ends in (success, failed, retried, skipped).
+"""
+
+from __future__ import annotations
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from course_etl.style import (
+    FONT_HEADING,
+    FONT_SMALL,
+    INK,
+    MONO,
+    MUTED_INK,
+    TASK_STATE_COLORS,
+    draw_arrow,
+    draw_band,
+    draw_box,
+    draw_legend,
+    draw_text,
+    new_canvas,
+    with_pinned_style,
+)
+
+
+@with_pinned_style
+def job_scheduling_figure() -> Figure:
+    """A cron schedule starts DAG runs; tasks run along dependencies and end in a state."""
+    fig, ax = new_canvas(
+        "Job scheduling: a cron schedule starts DAG runs",
+        "The scheduler creates one run per cron tick; inside a run, a task starts when all its "
+        "upstream tasks succeeded.",
+    )
+    _draw_cron_timeline(ax)
+    _draw_task_dag(ax)
+    draw_legend(ax, TASK_STATE_COLORS)
+    return fig
+
+
+def _draw_cron_timeline(ax: Axes) -> None:
+    cron = draw_box(ax, (2, 41.5), 19, 9, "", "white")
+    draw_text(ax, (cron.x + cron.w / 2, 47.6), "5 2 * * *", ha="center", family=MONO,
+          size=FONT_HEADING, weight="bold")
+    draw_text(ax, (cron.x + cron.w / 2, 43.9), "cron: 02:05 every day", ha="center",
+              size=FONT_SMALL)
+    line_y = 46
+    draw_arrow(ax, (26, line_y), (97.5, line_y))
+    draw_text(ax, (97.5, line_y - 1.8), "time", ha="right", size=FONT_SMALL, color=MUTED_INK)
+    draw_arrow(ax, cron.right, (30, line_y), linestyle="--")
+    days = ("Mon 3 Jun", "Tue 4 Jun", "Wed 5 Jun", "Thu 6 Jun")
+    notes = ("success", "success", "running (below)", "scheduled")
+    tick_xs = [36 + 17 * index for index in range(len(days))]
+    for x, day, note in zip(tick_xs, days, notes, strict=True):
+        is_done = note == "success"
+        ax.plot([x], [line_y], marker="o", markersize=11, markeredgecolor=INK,
+                markerfacecolor=TASK_STATE_COLORS["success"] if is_done else "white")
+        draw_text(ax, (x, line_y + 3.2), f"{day} 02:05", ha="center", size=FONT_SMALL)
+        draw_text(ax, (x, line_y - 2.9), note, ha="center", size=FONT_SMALL, color=MUTED_INK)
+    # The run that is still going is the one opened up in the DAG panel below.
+    running_x = tick_xs[notes.index("running (below)")]
+    draw_arrow(ax, (running_x, line_y - 4.3), (running_x, 37.6))
+
+
+def _draw_task_dag(ax: Axes) -> None:
+    draw_band(ax, (1, 6.5), 98, 31)
+    draw_text(ax, (2.5, 35), "DAG run of Wed 5 Jun 02:05, seen at 02:19", size=FONT_HEADING,
+          weight="bold")
+    w, h = 15, 6.2
+    tasks = {
+        "extract": ((5, 19.5), "success"),
+        "load_orders": ((28, 26.5), "success"),
+        "check_orders": ((52, 26.5), "up_for_retry"),
+        "load_rates": ((28, 12.5), "failed"),
+        "check_rates": ((52, 12.5), "upstream_failed"),
+        "publish": ((78, 19.5), "upstream_failed"),
+    }
+    boxes = {
+        name: draw_box(ax, xy, w, h, f"{name}\n{state}", TASK_STATE_COLORS[state], size=FONT_SMALL)
+        for name, (xy, state) in tasks.items()
+    }
+    dependencies = (
+        ("extract", "load_orders"), ("extract", "load_rates"),
+        ("load_orders", "check_orders"), ("load_rates", "check_rates"),
+        ("check_orders", "publish"), ("check_rates", "publish"),
+    )
+    for upstream, downstream in dependencies:
+        draw_arrow(ax, boxes[upstream].right, boxes[downstream].left)
+    retry_box, failed_box = boxes["check_orders"], boxes["load_rates"]
+    draw_text(ax, (retry_box.x + w / 2, retry_box.y - 1.6), "↻ retry 1/2 at 02:24", ha="center",
+          size=FONT_SMALL)
+    draw_text(ax, (failed_box.x + w / 2, failed_box.y - 1.6), "retries used up (2/2)", ha="center",
+          size=FONT_SMALL)
