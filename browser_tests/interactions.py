@@ -103,7 +103,8 @@ def notebook_02(page: Page, panels: list[Locator]) -> None:
     expect(simulator).to_contain_text("idempotent", timeout=TIMEOUT)
 
     tab(export, "Airflow 3")
-    expect(export).to_contain_text("from airflow.sdk import DAG", timeout=TIMEOUT)
+    expect(export).to_contain_text("from airflow.sdk import CronDataIntervalTimetable",
+                                   timeout=TIMEOUT)
     tab(export, "Dagster")
     expect(export).to_contain_text("ScheduleDefinition", timeout=TIMEOUT)
 

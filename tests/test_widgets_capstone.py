@@ -43,12 +43,14 @@ def test_an_unknown_fault_is_refused(tmp_path):
 
 def test_the_panel_runs_on_click_and_shows_errors_inside(tmp_path):
     panel = capstone_panel(suite=SUITE, gold_sql=GOLD_SQL, alerts_dir=tmp_path)
-    (day, fault, button), result, dashboard = panel.children[0].children, *panel.children[1:]
+    c = panel.controls
+    day, fault, button, result, dashboard = (c["day"], c["fault"], c["run"], c["result"],
+                                             c["dashboard"])
     day.value, fault.value = date(2024, 10, 5), "short_feed"
     button.click()
     assert "held the fault back" in result.value and dashboard.value[:4] == b"\x89PNG"
     broken = capstone_panel(suite={"gold": [{"check": "nope"}]}, gold_sql=None,
                             alerts_dir=tmp_path)
-    broken.children[0].children[2].click()
-    assert "your suite could not run" in broken.children[1].value
-    assert "unknown check" in broken.children[1].value
+    broken.controls["run"].click()
+    assert "your suite could not run" in broken.controls["result"].value
+    assert "unknown check" in broken.controls["result"].value

@@ -27,8 +27,19 @@ from course_etl.capstone import (
     dashboard_figure,
     runs_table,
 )
+from course_etl.classroom.widgets._render import (
+    Panel,
+    chart,
+    clear_chart,
+    error_box,
+    guarded,
+    label_style,
+    row,
+    show_figure,
+    status_table,
+)
 from course_etl.db import connect, query, quote_identifier
-from course_etl.style import to_png
+from course_etl.errors import CourseEtlError
 
 __all__ = ["FAULT_CHOICES", "DAY_CHOICES", "StudentRun", "run_student_pipeline",
            "student_run_html", "capstone_panel"]
@@ -108,46 +119,44 @@ def student_run_html(run: StudentRun) -> str:
                    f"{html.escape(FAULT_CHOICES[run.fault])} on {run.day}")
     else:
         verdict = f"🛑 the run ended {last.state} before publishing (not by your checks)"
-    table = runs_table(run.reports).to_html(index=False, border=0)
-    return f"<p><b>{verdict}</b></p>{table}"
-
-
-def _error_html(error: Exception) -> str:
-    return (f"<p style='color:#D55E00'><b>{html.escape(type(error).__name__)}:</b> "
-            f"{html.escape(str(error))}</p>")
+    return f"<p><b>{verdict}</b></p>" + status_table(runs_table(run.reports))
 
 
 def capstone_panel(*, suite: dict | None, gold_sql: str | None, alerts_dir: str | Path,
-                   env: str = "dev") -> widgets.VBox:
-    """Children: [HBox(day, fault, run button), result HTML, dashboard Image]."""
-    style = {"description_width": "initial"}
+                   env: str = "dev") -> Panel:
+    """Pick a day and a fault, run the student's pipeline, see the verdict, runs and dashboard.
+
+    ``.controls``: day, fault, run, result, dashboard.
+    """
     grow = widgets.Layout(flex="1 1 auto", width="auto")
     day = widgets.Dropdown(options=[(d.isoformat(), d) for d in DAY_CHOICES],
-                           value=DAY_CHOICES[3], description="day", style=style, layout=grow)
+                           value=DAY_CHOICES[3], description="day", style=label_style(),
+                           layout=grow)
     fault = widgets.Dropdown(options=[(text, key) for key, text in FAULT_CHOICES.items()],
-                             value="short_feed", description="fault", style=style, layout=grow)
+                             value="short_feed", description="fault", style=label_style(),
+                             layout=grow)
     run_button = widgets.Button(description="Run my pipeline", button_style="primary",
                                 icon="play", layout=widgets.Layout(flex="0 0 auto", width="auto"))
     result = widgets.HTML("<p>Pick a day and a fault, then run your pipeline.</p>")
-    dashboard = widgets.Image(format="png", layout=widgets.Layout(width="100%"))
+    dashboard = chart()
     alerts_path = Path(alerts_dir) / "panel_alerts.jsonl"
 
+    @guarded(result, before=lambda: clear_chart(dashboard))
     def on_run(_button: widgets.Button) -> None:
+        clear_chart(dashboard)
+        run = run_student_pipeline(day.value, fault.value, suite=suite, gold_sql=gold_sql,
+                                   env=env, alerts_path=alerts_path)
         try:
-            run = run_student_pipeline(day.value, fault.value, suite=suite, gold_sql=gold_sql,
-                                       env=env, alerts_path=alerts_path)
+            result.value = student_run_html(run)
             try:
-                result.value = student_run_html(run)
-                dashboard.value = to_png(dashboard_figure(run.conn), dpi=60)
-            except Exception as error:  # noqa: BLE001 - e.g. no check results to draw yet
-                result.value += _error_html(error)
-            finally:
-                run.conn.close()
-        except Exception as error:  # noqa: BLE001 - a student's piece may raise anything
-            result.value = _error_html(error)
+                show_figure(dashboard, dashboard_figure(run.conn))
+            except CourseEtlError as error:  # e.g. no check results to draw yet
+                result.value += error_box(error)
+        finally:
+            run.conn.close()
 
     run_button.on_click(on_run)
-    controls = widgets.HBox([day, fault, run_button],
-                            layout=widgets.Layout(display="flex", flex_flow="row wrap",
-                                                  width="100%"))
-    return widgets.VBox([controls, result, dashboard], layout=widgets.Layout(width="100%"))
+    return Panel([row([day, fault, run_button]), result, dashboard],
+                 title="Your capstone pipeline",
+                 controls={"day": day, "fault": fault, "run": run_button, "result": result,
+                           "dashboard": dashboard})
