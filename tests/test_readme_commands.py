@@ -54,7 +54,7 @@ def strip_placeholders(line: str) -> str:
 
 
 def needs_install(commands: list[str]) -> bool:
-    return any(re.match(r"(python -m )?pip install|python -m venv", c) for c in commands)
+    return any(re.match(r"(python3? -m )?pip install|python3? -m venv", c) for c in commands)
 
 
 def needs_conda(commands: list[str]) -> bool:
