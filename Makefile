@@ -32,7 +32,8 @@ fresh_venv = sh tools/check_python.sh '$(PYTHON)' '$(1)' '$(or $(MAKECMDGOALS),s
 
 .PHONY: setup lab test test-unit test-notebooks notebooks images bench lint clean run-notebook \
 	present test-airflow test-dagster test-browser nav readme-screenshot lock test-latest \
-	test-install test-binder test-readme
+	test-install test-binder test-readme \
+	airflow-facts timetable
 
 setup: $(STAMP)
 
@@ -127,6 +128,11 @@ notebooks: $(STAMP)
 	MPLBACKEND= $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
 
+# Execute every notebook, store the core path's run time per notebook (notebooks/timetable.json)
+# and rewrite the timetable in 00_index.ipynb from the notebooks' words, run times and exercises.
+timetable: $(STAMP)
+	MPLBACKEND= $(PY) -m tools.timetable notebooks --measure
+
 # Rewrite the previous · contents · next links of every numbered notebook.
 nav: $(STAMP)
 	$(PY) -c "from tools.notebook_nav import write_navigation as w; w('notebooks')"
@@ -179,6 +185,11 @@ $(DAGSTER_VENV)/.installed-stamp: $(LOCK_DAGSTER) pyproject.toml
 # Load the exported DAG with DagBag, then dag.test() three days against a temp SQLite warehouse.
 test-airflow: $(AIRFLOW_VENV)/.installed-stamp
 	$(AIRFLOW_VENV)/bin/python integration/airflow/check_airflow.py
+
+# Record what Airflow 3 really does with the lecture's DAG, cron timetables and DST nights
+# (course_etl/scheduling/airflow3_facts.json, quoted by notebook 02).
+airflow-facts: $(AIRFLOW_VENV)/.installed-stamp
+	$(AIRFLOW_VENV)/bin/python integration/airflow/airflow_facts.py
 
 # Definitions.validate_loadable, then materialize() three days against a temp SQLite warehouse.
 test-dagster: $(DAGSTER_VENV)/.installed-stamp

@@ -97,7 +97,8 @@ ROW_COLORS: Mapping[str, str] = MappingProxyType(
 CONFIG_LAYER_COLORS: Mapping[str, str] = MappingProxyType(
     {  # lowest precedence first
         "defaults": NEUTRAL_GREY,
-        "config file": OKABE_ITO["sky_blue"],
+        "base file": OKABE_ITO["sky_blue"],
+        "environment file": OKABE_ITO["yellow"],
         "environment variables": OKABE_ITO["bluish_green"],
         "explicit overrides": OKABE_ITO["orange"],
     }

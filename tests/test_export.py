@@ -58,7 +58,9 @@ class FakeDAG:
 def fake_airflow(monkeypatch):
     modules = {
         "airflow": types.ModuleType("airflow"),
-        "airflow.sdk": types.SimpleNamespace(DAG=FakeDAG),
+        "airflow.sdk": types.SimpleNamespace(
+            DAG=FakeDAG, CronTriggerTimetable=lambda expression, timezone: (
+                "CronTriggerTimetable", expression, timezone)),
         "airflow.providers.standard.operators.python":
             types.SimpleNamespace(PythonOperator=FakeOperator),
         "pendulum": types.SimpleNamespace(
@@ -80,7 +82,8 @@ def test_airflow_file_uses_airflow_3_names_only():
     assert "from airflow.sdk import DAG" in text
     assert "from airflow.providers.standard.operators.python import PythonOperator" in text
     assert "schedule_interval" not in text and "airflow.operators.python" not in text
-    assert "schedule='5 2 * * *'" in text and "catchup=False" in text
+    assert "schedule=CronTriggerTimetable('5 2 * * *', timezone='UTC')" in text
+    assert "catchup=False" in text
     assert "WAREHOUSE = os.environ.get('COURSE_ETL_WAREHOUSE', '/srv/etl/warehouse.db')" in text
     assert max(len(line) for line in text.splitlines()) <= 100
 
@@ -89,7 +92,8 @@ def test_airflow_dag_matches_the_pipeline(fake_airflow):
     pipeline = customers_pipeline(with_check=True)
     dag = load_dag(to_airflow(pipeline, warehouse="/srv/etl/warehouse.db"))
     assert dag.options["dag_id"] == "customers_etl"
-    assert dag.options["schedule"] == "5 2 * * *" and dag.options["catchup"] is False
+    assert dag.options["schedule"] == ("CronTriggerTimetable", "5 2 * * *", "UTC")
+    assert dag.options["catchup"] is False
     assert dag.options["start_date"] == ("pendulum", 2024, 10, 1, "UTC")
     assert [t.task_id for t in dag.tasks] == pipeline.order
     edges = [(t.task_id, d) for t in dag.tasks for d in t.downstream]

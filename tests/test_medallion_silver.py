@@ -95,7 +95,7 @@ def test_latest_version_wins_ties_go_to_the_row_received_last(conn, clock):
          "reason": "duplicate: same values as the kept row"},
         {"_bronze_row": 4, "superseded_by": 3, "reason": "older version: earlier updated_at"},
         {"_bronze_row": 5, "superseded_by": 6,
-         "reason": "tie on updated_at: received before the kept row"},
+         "reason": "tie on updated_at: the kept row came later (batch stamp, then arrival)"},
     ]
 
 

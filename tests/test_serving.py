@@ -34,8 +34,10 @@ def test_binder_installs_the_runtime_lock_then_the_package():
 
 
 def _colab_cell() -> str:
+    """The first code cell as Python: IPython's magics (``%matplotlib inline``) left out."""
     nb = nbformat.read(ROOT / "notebooks" / "00_index.ipynb", as_version=4)
-    return next(c for c in nb.cells if c.cell_type == "code").source
+    source = next(c for c in nb.cells if c.cell_type == "code").source
+    return "\n".join(line for line in source.splitlines() if not line.startswith("%"))
 
 
 def test_colab_cell_installs_only_when_the_package_is_missing():

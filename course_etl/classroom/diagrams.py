@@ -325,30 +325,30 @@ def _draw_checks_and_routes(ax: Axes, run: Box) -> None:
 
 # --- 4. Parameterization ----------------------------------------------------------------------
 
-_CONFIG_LAYERS = (  # (layer, where it lives, settings it provides), lowest precedence first
-    ("defaults", "in code", "env=dev  db_path=data/dev.db\nbatch_size=500  log_level=INFO"),
-    ("config file", "etl.yaml", "batch_size=1000  log_level=WARNING"),
-    ("environment variables", "prod server only",
-     "ETL_ENV=prod\nETL_DB_PATH=/srv/etl/prod.db"),
-    ("explicit overrides", "dev: --log-level DEBUG", "log_level=DEBUG"),
+_CONFIG_LAYERS = (  # (layer, where it lives, settings it provides), lowest precedence first:
+    # the five layers of course_etl.config.load_config, with values from the course's configs.
+    ("defaults", "in code: config/schema.py", "every key, e.g. smtp_user=None"),
+    ("base file", "configs/base.yaml", "watermark_column=updated_at"),
+    ("environment file", "configs/<env>.yaml", "batch_size=50 | lookback_hours=2"),
+    ("environment variables", "prod server only", "COURSE_ETL_LOAD__BATCH_SIZE=250"),
+    ("explicit overrides", "one run: --set", "load.lookback_hours=6"),
 )
-_RESOLVED = {  # run -> [(key = value, winning layer)]
-    "dev run (laptop)": [
-        ("env = dev", "defaults"),
-        ("db_path = data/dev.db", "defaults"),
-        ("batch_size = 1000", "config file"),
-        ("log_level = DEBUG", "explicit overrides"),
+_RESOLVED = {  # run -> [(key = value, winning layer)], as load_config resolves them
+    "dev run (with --set)": [
+        ("batch_size = 50", "environment file"),
+        ("lookback_hours = 6", "explicit overrides"),
+        ("watermark_column = updated_at", "base file"),
+        ("smtp_user = None", "defaults"),
     ],
     "prod run (server)": [
-        ("env = prod", "environment variables"),
-        ("db_path = /srv/etl/prod.db", "environment variables"),
-        ("batch_size = 1000", "config file"),
-        ("log_level = WARNING", "config file"),
+        ("batch_size = 250", "environment variables"),
+        ("lookback_hours = 2", "environment file"),
+        ("watermark_column = updated_at", "base file"),
+        ("smtp_user = None", "defaults"),
     ],
 }
 
 
-@with_pinned_style
 def parameterization_figure() -> Figure:
     """Configuration layers merge by precedence into the config that one codebase runs with."""
     fig, ax = new_canvas(
@@ -375,13 +375,13 @@ def _draw_config_stack(ax: Axes) -> list[Box]:
     """Layers bottom (defaults) to top (overrides), with a precedence arrow beside them."""
     boxes = []
     for index, (layer, source, settings) in enumerate(_CONFIG_LAYERS):
-        y = 6 + 11 * index
-        box = draw_box(ax, (6, y), 34, 9.6, "", CONFIG_LAYER_COLORS[layer])
-        draw_text(ax, (7.2, y + 7.4), f"{index + 1}. {layer}", weight="bold", size=FONT_SMALL)
-        draw_text(ax, (38.8, y + 7.4), source, ha="right", size=FONT_SMALL)
-        draw_text(ax, (7.2, y + 3.3), settings, family=MONO, size=FONT_SMALL, linespacing=1.4)
+        y = 5 + 9 * index
+        box = draw_box(ax, (6, y), 34, 8, "", CONFIG_LAYER_COLORS[layer])
+        draw_text(ax, (7.2, y + 5.9), f"{index + 1}. {layer}", weight="bold", size=FONT_SMALL)
+        draw_text(ax, (38.8, y + 5.9), source, ha="right", size=FONT_SMALL)
+        draw_text(ax, (7.2, y + 2.2), settings, family=MONO, size=FONT_SMALL)
         boxes.append(box)
-    draw_arrow(ax, (3, 7), (3, 48))
+    draw_arrow(ax, (3, 6), (3, 49))
     draw_text(ax, (1.6, 27.5), "precedence: higher layer wins", rotation=90, ha="center",
           size=FONT_SMALL, color=MUTED_INK)
     return boxes

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from course_etl.db import connect
+from course_etl.monitoring.recorder import SchedulerRecorder
 from course_etl.scheduling.cron import describe_cron, next_runs
 from course_etl.scheduling.export import to_airflow, to_crontab, to_dagster
 from course_etl.scheduling.lecture import PIPELINES
@@ -81,11 +82,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     run = actions.add_parser("run", help="run once (what the crontab entry calls)")
     _pipeline_arguments(run)
     run.add_argument("--date", help="logical date (default: the tick that fired last)")
+    run.add_argument("--full-refresh", action="store_true",
+                     help="reload from scratch instead of continuing from the watermark")
     run.set_defaults(handler=_run)
     backfill = actions.add_parser("backfill", help="run every scheduled date in a range")
     _pipeline_arguments(backfill)
     backfill.add_argument("--start", required=True, help="first day, e.g. 2024-10-01")
     backfill.add_argument("--end", required=True, help="last day, e.g. 2024-10-07")
+    backfill.add_argument("--full-refresh", action="store_true",
+                          help="the first run reloads from scratch; the rest continue from it")
     backfill.set_defaults(handler=_backfill)
     export = actions.add_parser("export", help="write an Airflow, Dagster or crontab file")
     _pipeline_arguments(export)
@@ -129,6 +134,12 @@ def _print_report(report: RunReport) -> None:
     print(report.table().to_string(index=False))
 
 
+def _runner(conn) -> LocalRunner:
+    # Every run, task and load lands in the warehouse's run log, as the notebooks' runs do
+    # (the loads through the engine's own logging, which switches on with the run log tables).
+    return LocalRunner(conn, recorder=SchedulerRecorder(conn))
+
+
 def _run(args: argparse.Namespace) -> int:
     pipeline = load_pipeline(args.pipeline)
     if args.date:
@@ -137,7 +148,7 @@ def _run(args: argparse.Namespace) -> int:
         logical_date = pipeline.cron.previous_run(datetime.now(UTC) + timedelta(seconds=1))
     conn = connect(_absolute(args.db))
     try:
-        report = LocalRunner(conn).run(pipeline, logical_date)
+        report = _runner(conn).run(pipeline, logical_date, full_refresh=args.full_refresh)
     finally:
         conn.close()
     _print_report(report)
@@ -148,7 +159,8 @@ def _backfill(args: argparse.Namespace) -> int:
     pipeline = load_pipeline(args.pipeline)
     conn = connect(_absolute(args.db))
     try:
-        reports = LocalRunner(conn).backfill(pipeline, _moment(args.start), _moment(args.end))
+        reports = _runner(conn).backfill(pipeline, _moment(args.start), _moment(args.end),
+                                         full_refresh=args.full_refresh)
     finally:
         conn.close()
     for report in reports:

@@ -23,7 +23,7 @@ from course_etl.db import (
     table_exists,
     validate_identifier,
 )
-from course_etl.errors import KeyIntegrityError, SchemaMismatchError
+from course_etl.errors import KeyIntegrityError, SchemaMismatchError, WatermarkError
 from course_etl.loads.watermarks import (
     Watermark,
     check_formats,
@@ -331,6 +331,7 @@ def incremental_load(
     soft_delete: str | None = None,
     reconcile_deletes: bool = False,
     batch_size: int | None = None,
+    until: str | int | None = None,
 ) -> LoadResult:
     """Load the rows of ``source`` changed since the stored watermark into ``target``.
 
@@ -341,6 +342,9 @@ def incremental_load(
     column and counted in ``deleted``; ``reconcile_deletes=True`` also removes target rows whose
     key is gone from the source (hard deletes, found by anti-join). ``batch_size`` caps the rows
     each INSERT statement moves (all batches still commit in one transaction with the watermark).
+    ``until`` is an exclusive upper bound (``watermark < until``, in the column's format): a
+    scheduled run passes the end of its data interval, so rows stamped later wait for the next
+    run and the stored watermark never passes the interval's end.
     A run with no source change writes nothing.
     Raises UnknownTableError, UnknownColumnError, SchemaMismatchError, KeyIntegrityError or
     WatermarkError before anything is written.
@@ -364,6 +368,10 @@ def incremental_load(
         else:
             bound = initial_value
         where, params = _candidate_filter(watermark, bound)
+        if until is not None:
+            _check_until(conn, src, watermark, until, stored)
+            where += f" AND {quote_identifier(watermark)} < :upper_bound"
+            params = params | {"upper_bound": until}
         scan = _scan_candidates(
             conn, src, tgt, key_cols, watermark, soft_delete, where, params,
             expected=stored.format if stored else None,
@@ -394,6 +402,25 @@ def _candidate_filter(column: str, bound: object) -> tuple[str, dict]:
     if bound is None:
         return "1", {}
     return f"{quote_identifier(column)} >= :lower_bound", {"lower_bound": bound}
+
+
+def _check_until(conn: sqlite3.Connection, src: TableRef, column: str, until: object,
+                 stored: Watermark | None) -> None:
+    """An upper bound of another format than the watermark would compare wrongly as text."""
+    fmt = conn.execute(f"SELECT {format_sql('v')} FROM (SELECT ? AS v)", (until,)).fetchone()[0]
+    expected = stored.format if stored else None
+    if expected is None:  # no state yet: compare with the source's own highest value
+        high = conn.execute(
+            f"SELECT MAX({quote_identifier(column)}) FROM {src.sql}").fetchone()[0]
+        if high is not None:
+            expected = conn.execute(
+                f"SELECT {format_sql('v')} FROM (SELECT ? AS v)", (high,)).fetchone()[0]
+    if fmt != expected and (expected is not None or fmt in ("invalid", "unrecognised", "NULL")):
+        raise WatermarkError(
+            f"upper bound until={until!r} ({fmt}) does not compare with the {expected or 'values'} "
+            f"of watermark column {column!r} in {src.label!r}: write it in the same format "
+            "(course_etl.loads.watermarks.moment_in_format does)"
+        )
 
 
 def _is_deleted(expr: str) -> str:

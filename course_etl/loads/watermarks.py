@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from course_etl.db import atomic, quote_identifier
 from course_etl.errors import WatermarkError
@@ -31,6 +31,7 @@ __all__ = [
     "lower_bound",
     "check_formats",
     "later",
+    "moment_in_format",
 ]
 
 STATE_TABLE = "etl_watermarks"
@@ -218,3 +219,29 @@ def later(a: Watermark | None, b: Watermark | None) -> Watermark | None:
     if a is None or b is None:
         return a or b
     return a if _parse(a.value, a.format) >= _parse(b.value, b.format) else b
+
+
+def moment_in_format(moment: datetime, watermark: Watermark) -> str | None:
+    """``moment`` written like the values of ``watermark``, to bound a load by time.
+
+    A date-only watermark gets ``moment``'s date (``< that date`` keeps only days that ended
+    before ``moment``); a timestamp gets the same separator, precision and zone suffix, and a
+    naive timestamp is read as UTC. An integer watermark (a version number) cannot be bounded
+    by a time: None.
+    """
+    if watermark.format == "integer":
+        return None
+    if watermark.format == "YYYY-MM-DD":
+        return moment.date().isoformat()
+    suffix = watermark.format[len("YYYY-MM-DD hh:mm"):]
+    if suffix in ("", "Z"):
+        zone = UTC
+    else:
+        sign = -1 if suffix[0] == "-" else 1
+        zone = timezone(sign * timedelta(hours=int(suffix[1:3]), minutes=int(suffix[4:6])))
+    local = moment.astimezone(zone)
+    like = str(watermark.value)
+    has_seconds = len(like) > 16 and like[16] == ":"
+    text = local.replace(tzinfo=None).isoformat(sep=watermark.format[10],
+                                               timespec="seconds" if has_seconds else "minutes")
+    return text + ("Z" if suffix == "Z" else suffix)

@@ -4,8 +4,10 @@ Each bronze row is conformed in Python (text trimmed and inner spaces collapsed,
 casing, timestamps in any of the formats sources send parsed to ISO-8601 UTC ``…Z``, integers and
 money parsed; money in cents). A row that fails a rule goes to ``silver_rejects`` with the rule, a
 readable reason, its bronze batch and its raw values. Valid rows are deduplicated in SQL by
-business key: the latest version by the entity's version column wins, ties go to the row received
-last (higher ``_bronze_row``). Every losing version is kept in ``silver_<entity>_superseded`` with
+business key: the latest version by the entity's version column wins; ties go to the batch
+stamped latest (its ``ingested_at``, which a scheduled pipeline sets to the run's logical date, so
+a day backfilled after later days does not win over them), then to the row received last (higher
+``_bronze_row``). Every losing version is kept in ``silver_<entity>_superseded`` with
 the row that beat it and why. So :func:`reconcile` can prove, per entity, that
 bronze rows = silver rows + superseded versions + rejects.
 """
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 
 from course_etl.db import atomic, quote_identifier
 from course_etl.loads.watermarks import read_watermark
-from course_etl.medallion.bronze import ensure_bronze
+from course_etl.medallion.bronze import BATCHES_TABLE, ensure_bronze
 from course_etl.medallion.conform import (
     DEFAULT_RULES,
     Rule,
@@ -211,16 +213,21 @@ def merge(conn: sqlite3.Connection, entity: Entity) -> MergeResult:
     all_columns_sql = ", ".join(
         quote_identifier(c) for c in (*entity.silver_columns, "_batch_id", "_bronze_row")
     )
-    order_sql = f"{quote_identifier('_bronze_row')} DESC"
+    # A total order that does not depend on the order batches arrived in: a rebuild, a backfill
+    # and a clean run keep the same version of every key.
+    order_sql = f"{quote_identifier('_stamped')} DESC, {quote_identifier('_bronze_row')} DESC"
     if entity.version:
         order_sql = f"{quote_identifier(entity.version)} DESC, {order_sql}"
     keys_sql = staged_keys_sql(entity)
+    stamped_sql = (f"(SELECT b.ingested_at FROM {quote_identifier(BATCHES_TABLE)} AS b "
+                   "WHERE b.batch_id = u._batch_id)")
     conn.execute("DROP TABLE IF EXISTS temp._ranked")
     conn.execute(
         f"CREATE TEMP TABLE _ranked AS SELECT {all_columns_sql}, "
         f"ROW_NUMBER() OVER (PARTITION BY {key_sql} ORDER BY {order_sql}) AS version_rank FROM ("
+        f"SELECT u.*, {stamped_sql} AS _stamped FROM ("
         f"SELECT {all_columns_sql} FROM temp.{_stage_table_sql(entity)} UNION ALL "
-        f"SELECT {all_columns_sql} FROM {silver_sql} WHERE {key_sql} IN ({keys_sql}))"
+        f"SELECT {all_columns_sql} FROM {silver_sql} WHERE {key_sql} IN ({keys_sql})) AS u)"
     )
     # Losing versions: staged rows, and silver rows that a newer staged version now beats.
     moved = conn.execute(
@@ -269,11 +276,12 @@ def _explain_superseded(conn: sqlite3.Connection, entity: Entity) -> None:
         cases_sql += (
             f"WHEN {superseded_sql}.{version_sql} < kept.{version_sql} "
             "THEN 'older version: earlier ' || ? "
-            "ELSE 'tie on ' || ? || ': received before the kept row'"
+            "ELSE 'tie on ' || ? || ': the kept row came later (batch stamp, then arrival)'"
         )
         params = (entity.version, entity.version)
     else:
-        cases_sql += "ELSE 're-sent with other values: received before the kept row'"
+        cases_sql += ("ELSE 're-sent with other values: the kept row came later "
+                      "(batch stamp, then arrival)'")
     conn.execute(
         f"UPDATE {superseded_sql} SET superseded_by = kept._bronze_row, "
         f"reason = CASE {cases_sql} END "

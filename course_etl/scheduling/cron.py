@@ -2,7 +2,8 @@
 
 ``croniter`` decides what is valid and when a schedule fires (``cron-descriptor`` alone would
 happily describe ``61 * * * *``), ``cron-descriptor`` says it in English, and :mod:`zoneinfo`
-gives the time zone, with daylight-saving changes handled as croniter handles them. Only the five
+gives the time zone. Across daylight-saving changes a schedule fires as cron fires it: once on the
+night an hour repeats, once (at 03:00) on the night an hour is skipped. Only the five
 classic fields and the ``@hourly``-style nicknames are accepted, because that is what crontab and
 Airflow both understand. :func:`crontab_entry` writes the line a server needs: absolute paths to
 the virtualenv's Python, the output appended to a log file and ``flock`` so two runs never overlap.
@@ -147,6 +148,28 @@ def _tidy(moment: datetime, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(moment.timestamp(), zone)
 
 
+def _repeats(expression: str, moment: datetime) -> bool:
+    """True for the second pass of a fixed-time schedule through a repeated wall-clock hour.
+
+    When clocks go back (Europe/Berlin, last Sunday of October) 02:00-02:59 happens twice and
+    croniter fires a ``30 2 * * *`` at 02:30 CEST *and* 02:30 CET. cron runs a job with a fixed
+    hour only once then (jobs with ``*`` in the hour field follow the real clock, so they keep
+    both), so the second pass (``fold=1``) is dropped. The skipped hour in March needs nothing:
+    croniter already fires once, at 03:00, as cron does.
+    """
+    return moment.fold == 1 and "*" not in expression.split()[1]
+
+
+def _ticks(expression: str, zone: ZoneInfo, origin: datetime, *, forward: bool = True):
+    """Fire times after (or before) ``origin``, aware in ``zone``, each once."""
+    iterator = croniter(expression, origin)
+    step = iterator.get_next if forward else iterator.get_prev
+    while True:
+        moment = _tidy(step(datetime), zone)
+        if not _repeats(expression, moment):
+            yield moment
+
+
 def next_runs(
     expression: str, n: int = 5, *, after: datetime, timezone: str = "UTC"
 ) -> list[datetime]:
@@ -154,8 +177,8 @@ def next_runs(
     if n < 0:
         raise InvalidCronError(f"n={n} runs asked for: ask for 0 or more")
     zone = resolve_timezone(timezone)
-    iterator = croniter(validate_cron(expression), _aware(after, zone))
-    return [_tidy(iterator.get_next(datetime), zone) for _ in range(n)]
+    ticks = _ticks(validate_cron(expression), zone, _aware(after, zone))
+    return [next(ticks) for _ in range(n)]
 
 
 def runs_between(
@@ -167,10 +190,10 @@ def runs_between(
     if end < start:
         raise InvalidCronError(f"range ends ({end}) before it starts ({start}): swap them")
     # Start one second early so a tick exactly at ``start`` is included.
-    iterator = croniter(validate_cron(expression), start - timedelta(seconds=1))
+    ticks = _ticks(validate_cron(expression), zone, start - timedelta(seconds=1))
     runs: list[datetime] = []
     while len(runs) < limit:
-        moment = _tidy(iterator.get_next(datetime), zone)
+        moment = next(ticks)
         if moment > end:
             break
         runs.append(moment)
@@ -204,8 +227,7 @@ class CronSchedule:
 
     def previous_run(self, before: datetime) -> datetime:
         """The last fire time strictly before ``before``."""
-        iterator = croniter(self.expression, _aware(before, self.zone))
-        return _tidy(iterator.get_prev(datetime), self.zone)
+        return next(_ticks(self.expression, self.zone, _aware(before, self.zone), forward=False))
 
 
 def _crontab_safe(command: str) -> str:

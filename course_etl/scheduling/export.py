@@ -4,9 +4,12 @@ Every exported task calls the same ``course_etl`` function with the same paramet
 runner, on a SQLite warehouse named at export time (and overridable on the server through the
 ``COURSE_ETL_WAREHOUSE`` environment variable). The Airflow file uses what Airflow 3 requires:
 ``from airflow.sdk import DAG``, ``schedule=`` (``schedule_interval`` is gone), the standard
-provider's ``PythonOperator`` and an explicit ``catchup``. The Dagster file defines one asset per
-task with a ``RetryPolicy``, a job and a ``ScheduleDefinition``. The files are text: this module
-needs neither Airflow nor Dagster installed; ``integration/`` loads and runs them for real.
+provider's ``PythonOperator`` and an explicit ``catchup``. The schedule names its timetable,
+``CronTriggerTimetable`` (what a plain cron string means on Airflow 3): a run's logical date is
+the tick it fires at, as in the local runner, and the tasks' data interval ends there. The
+Dagster file defines one asset per task with a ``RetryPolicy``, a job and a
+``ScheduleDefinition``. The files are text: this module needs neither Airflow nor Dagster
+installed; ``integration/`` loads and runs them for real.
 """
 
 from __future__ import annotations
@@ -121,7 +124,7 @@ def to_airflow(pipeline: Pipeline, *, warehouse: str | Path) -> str:
         "",
         "import pendulum",
         "from airflow.providers.standard.operators.python import PythonOperator",
-        "from airflow.sdk import DAG",
+        "from airflow.sdk import DAG, CronTriggerTimetable",
         "",
         *_course_etl_imports(imports, wants_context),
         "",
@@ -146,7 +149,10 @@ def to_airflow(pipeline: Pipeline, *, warehouse: str | Path) -> str:
         "",
         "with DAG(",
         f"{_INDENT}dag_id={pipeline.name!r},",
-        f"{_INDENT}schedule={pipeline.schedule!r},",
+        f"{_INDENT}# The logical date is the tick a run fires at (Airflow 3's meaning of a cron",
+        f"{_INDENT}# string), so run_context gives each task the local runner's data interval.",
+        f"{_INDENT}schedule=CronTriggerTimetable({pipeline.schedule!r}, "
+        f"timezone={pipeline.timezone!r}),",
         f"{_INDENT}start_date={_start_date(pipeline)},",
         f"{_INDENT}catchup={pipeline.catchup!r},",
         f"{_INDENT}description={pipeline.description!r},",

@@ -1,24 +1,39 @@
 """The lecture's pipeline, made real: ``full_load >> incremental_load`` on the customers tables.
 
-The tasks call the real :func:`course_etl.loads.engine.full_load` and
-:func:`course_etl.loads.engine.incremental_load` with the lecture's tables, schedule
-(``5 2 * * *``, the
-cron line's 02:05 daily), start date (2024-10-01), ``catchup=False`` and ``retries=1``. An optional
-third task, :func:`row_count_check`, fails when the warehouse has fewer rows than expected, which
-gives the run simulator a longer chain to show ``upstream_failed`` on.
+The lecture's DAG full-loads every day, which is what notebook 01 teaches against. Here the two
+tasks keep the lecture's names, schedule (``5 2 * * *``, the cron line's 02:05 daily), start date
+(2024-10-01), ``catchup=False`` and ``retries=1``, but carry the daily semantics themselves, so
+every runner (the local one, cron, Airflow, Dagster) does the same:
+
+* ``full_load`` (:func:`full_load_if_new`) copies the source only when the target has no
+  watermark yet (the first run) or the run asks for a full refresh; otherwise it does nothing.
+* ``incremental_load`` (:func:`incremental_load_for_interval`) reads from the stored watermark up
+  to the end of the run's data interval, exclusive. The watermark, not the interval's start, is
+  the lower bound, so a missed or failed day is never lost: the next run reads from where the
+  last good one stopped. The upper bound keeps a backfilled day from loading later days' rows, and
+  the watermark never passes the interval's end, so re-running a day changes nothing.
+
+An optional third task, :func:`row_count_check`, fails when the warehouse has fewer rows than
+expected, which gives the run simulator a longer chain to show ``upstream_failed`` on.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from importlib.resources import files
+
+import pandas as pd
+from croniter import croniter
 
 from course_etl.db import atomic, quote_identifier, resolve_table
 from course_etl.errors import CourseEtlError
-from course_etl.loads.engine import full_load, incremental_load
-from course_etl.loads.watermarks import reset_watermark
+from course_etl.loads.engine import LoadResult, full_load, incremental_load
+from course_etl.loads.watermarks import moment_in_format, read_watermark, reset_watermark
 from course_etl.sample_data import apply_lecture_changes, create_lecture_source
+from course_etl.scheduling.cron import resolve_timezone, runs_between, validate_cron
 from course_etl.scheduling.pipeline import Pipeline, RunContext, Task
 from course_etl.scheduling.runner import (
     FaultInjection,
@@ -35,18 +50,49 @@ __all__ = [
     "WAREHOUSE_TABLES",
     "RowCountError",
     "row_count_check",
+    "full_load_if_new",
+    "incremental_load_for_interval",
     "customers_pipeline",
     "prepare_lecture_warehouse",
     "DEMO_DURATIONS",
     "simulate_run",
     "BackfillDemo",
     "backfill_demo",
+    "backfill_table",
     "PIPELINES",
+    "LECTURE_AIRFLOW_DAG",
+    "airflow_facts",
+    "DST_NIGHTS",
+    "dst_nights",
 ]
 
 SOURCE = "src_customers"
 TARGET = "dw_customers"
 WAREHOUSE_TABLES = [SOURCE, TARGET, "etl_watermarks"]
+# The lecture's "Airflow DAG pseudo-example", character for character (notebook 02 prints it).
+LECTURE_AIRFLOW_DAG = '''from airflow import DAG
+from airflow.operators.python import PythonOperator
+from datetime import datetime
+
+def full_load(**context):
+    # call your SQL scripts / Python to do initial full load
+    pass
+
+def incremental_load(**context):
+    # pull last watermark, extract changes, upsert
+    pass
+
+with DAG(
+    dag_id="customers_etl",
+    start_date=datetime(2024,10,1),
+    schedule_interval="@daily",
+    catchup=False,
+    default_args={"retries": 1},
+) as dag:
+    t1 = PythonOperator(task_id="full_load", python_callable=full_load)
+    t2 = PythonOperator(task_id="incremental_load", python_callable=incremental_load)
+    t1 >> t2
+'''
 LOAD_OPTIONS = {"source": SOURCE, "target": TARGET, "key": "id", "watermark": "updated_at"}
 
 
@@ -65,10 +111,39 @@ def row_count_check(conn: sqlite3.Connection, *, target: str, minimum: int = 1,
     return rows
 
 
+def full_load_if_new(conn: sqlite3.Connection, *, source: str, target: str, key: str,
+                     watermark: str, context: RunContext | None = None) -> LoadResult | None:
+    """A full load when ``target`` has no watermark yet or the run asks for a full refresh;
+    otherwise None: the target is already loaded and the incremental task does the day's work."""
+    refresh = context is not None and context.full_refresh
+    if not refresh and read_watermark(conn, target, watermark) is not None:
+        return None
+    return full_load(conn, source, target, key=key, watermark=watermark)
+
+
+def incremental_load_for_interval(conn: sqlite3.Connection, *, source: str, target: str,
+                                  key: str, watermark: str,
+                                  context: RunContext | None = None) -> LoadResult:
+    """The rows changed since the stored watermark and stamped before the end of the run's data
+    interval (``watermark < data_interval_end``, written in the column's own format).
+
+    Without a context (a call by hand) there is no upper bound. Late rows (stamped before the
+    watermark but written after it was stored) are not seen: a lookback or a full refresh
+    brings them in.
+    """
+    until = None
+    if context is not None:
+        stored = read_watermark(conn, target, watermark)
+        if stored is not None:
+            until = moment_in_format(context.data_interval_end, stored)
+    return incremental_load(conn, source, target, key=key, watermark=watermark, until=until)
+
+
 def customers_pipeline(*, with_check: bool = False, retries: int = 1) -> Pipeline:
-    """The lecture's DAG ``customers_etl``: full_load >> incremental_load (>> row_count_check)."""
-    load = Task(full_load, name="full_load", params=LOAD_OPTIONS, retries=retries)
-    incremental = Task(incremental_load, name="incremental_load", params=LOAD_OPTIONS,
+    """The lecture's DAG ``customers_etl``: full_load >> incremental_load (>> row_count_check),
+    where ``full_load`` runs only on the first run or a full refresh."""
+    load = Task(full_load_if_new, name="full_load", params=LOAD_OPTIONS, retries=retries)
+    incremental = Task(incremental_load_for_interval, name="incremental_load", params=LOAD_OPTIONS,
                        retries=retries, retry_delay=timedelta(minutes=5))
     load >> incremental
     tasks = [load, incremental]
@@ -78,7 +153,7 @@ def customers_pipeline(*, with_check: bool = False, retries: int = 1) -> Pipelin
         tasks.append(check)
     return Pipeline(
         "customers_etl", tasks, schedule="5 2 * * *", catchup=False,
-        description="The lecture's customers pipeline: full load, then incremental load.",
+        description="Full load on the first run only; then incremental up to each interval's end.",
     )
 
 
@@ -141,5 +216,69 @@ def backfill_demo(conn: sqlite3.Connection, start: date, end: date, *,
     return BackfillDemo(reports, rerun, snapshots_equal(before, after))
 
 
+def backfill_table(reports: list[RunReport]) -> pd.DataFrame:
+    """One row per run of the customers pipeline: what each load task did that day.
+
+    ``full_load`` is the rows the full load copied, or ``-`` when the target already had a
+    watermark (the task did nothing); ``written`` counts the rows either load inserted, updated
+    or deleted; ``watermark`` is the stored watermark after the run.
+    """
+    rows = []
+    for report in reports:
+        full, incremental = (report.tasks[name].result
+                             for name in ("full_load", "incremental_load"))
+        loads = [r for r in (full, incremental) if r is not None]
+        rows.append({
+            "logical_date": f"{report.logical_date:%Y-%m-%d %H:%M}",
+            "state": report.state,
+            "full_load": full.rows_read if full is not None else "-",
+            "incremental_read": incremental.rows_read if incremental is not None else "-",
+            "written": sum(r.rows_written for r in loads),
+            "watermark": loads[-1].watermark_after if loads else None,
+        })
+    return pd.DataFrame(rows)
+
+
 # Pipelines the command line knows by name: name -> factory.
 PIPELINES = {"customers_etl": customers_pipeline}
+
+
+def airflow_facts() -> dict:
+    """What a real Airflow 3 did with the lecture's DAG and with cron schedules, as recorded by
+    ``make airflow-facts`` (``integration/airflow/airflow_facts.py``) in ``.venv-airflow``."""
+    text = files("course_etl.scheduling").joinpath("airflow3_facts.json").read_text("utf-8")
+    return json.loads(text)
+
+
+# The two nights of 2024 when Europe's clocks change: 02:00-02:59 is skipped, then repeated.
+DST_NIGHTS = {"clocks go forward": date(2024, 3, 31), "clocks go back": date(2024, 10, 27)}
+_FACT_NIGHT = {"clocks go forward": "spring", "clocks go back": "autumn"}
+
+
+def dst_nights(expressions: list[str], timezone: str = "Europe/Berlin") -> pd.DataFrame:
+    """When each schedule fires on the two daylight-saving nights: croniter alone, course_etl
+    (which fires as cron does) and Airflow 3's ``CronTriggerTimetable`` as recorded in
+    :func:`airflow_facts` (recorded for Europe/Berlin only)."""
+    zone = resolve_timezone(timezone)
+    facts = airflow_facts()["dst"] if timezone == "Europe/Berlin" else {}
+    rows = []
+    for expression in expressions:
+        expression = validate_cron(expression)
+        for night, day in DST_NIGHTS.items():
+            start = datetime.combine(day - timedelta(days=1), time(12), tzinfo=zone)
+            end = start + timedelta(days=1)
+            ticks, raw = croniter(expression, start), []
+            while (moment := datetime.fromtimestamp(
+                    ticks.get_next(datetime).timestamp(), zone)) <= end:
+                raw.append(moment)
+            ours = runs_between(expression, start, end, timezone=timezone)
+            recorded = facts.get(f"{expression} {_FACT_NIGHT[night]}", {})
+            airflow = [run["logical_date"][11:] for run in recorded.get("CronTriggerTimetable", [])
+                       if run["logical_date"].startswith(day.isoformat())]
+            rows.append({
+                "schedule": expression, "night": f"{day} ({night})",
+                "croniter alone": ", ".join(f"{m:%H:%M %Z}" for m in raw),
+                "course_etl, as cron": ", ".join(f"{m:%H:%M %Z}" for m in ours),
+                "Airflow 3": ", ".join(airflow) if recorded else "not recorded",
+            })
+    return pd.DataFrame(rows)

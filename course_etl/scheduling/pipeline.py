@@ -51,7 +51,9 @@ class RunContext:
     """What a task learns about the run it belongs to (Airflow's context, reduced to essentials).
 
     ``logical_date`` is the scheduled moment the run stands for; the data interval
-    ``[data_interval_start, data_interval_end)`` is the slice of time whose data it processes.
+    ``[data_interval_start, data_interval_end)`` is the slice of time whose data it processes
+    (an incremental task loads nothing stamped at or after its end). ``full_refresh`` asks the
+    tasks to reload from scratch (``pipeline run --full-refresh``, or a DAG run parameter).
     ``run_id`` is the run's id in the run log when a recorder logs the run (else None).
     """
 
@@ -60,6 +62,7 @@ class RunContext:
     data_interval_start: datetime
     data_interval_end: datetime
     try_number: int = 1
+    full_refresh: bool = False
     run_id: int | None = None
 
 
@@ -278,18 +281,21 @@ class Pipeline:
         first = max(first, self.start())
         return self.cron.runs_between(first, last) if first <= last else []
 
-    def context_for(self, logical_date: date | datetime, try_number: int = 1) -> RunContext:
+    def context_for(self, logical_date: date | datetime, try_number: int = 1, *,
+                    full_refresh: bool = False) -> RunContext:
         """The run context of ``logical_date``: the interval runs from the previous tick to it."""
-        return run_context(self.name, self.schedule, self.timezone, logical_date, try_number)
+        return run_context(self.name, self.schedule, self.timezone, logical_date, try_number,
+                           full_refresh=full_refresh)
 
 
 def run_context(pipeline: str, schedule: str, timezone: str, logical_date: date | datetime,
-                try_number: int = 1) -> RunContext:
+                try_number: int = 1, *, full_refresh: bool = False) -> RunContext:
     """The :class:`RunContext` of one run; exported DAG files call it too, so a task sees the
     same data interval on every runner (from the previous cron tick up to ``logical_date``)."""
     cron = CronSchedule(schedule, timezone)
     moment = _as_moment(logical_date, cron.zone)
-    return RunContext(pipeline, moment, cron.previous_run(moment), moment, try_number)
+    return RunContext(pipeline, moment, cron.previous_run(moment), moment, try_number,
+                      full_refresh)
 
 
 def _as_moment(value: date | datetime, zone, *, end_of_day: bool = False) -> datetime:

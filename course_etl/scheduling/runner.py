@@ -255,10 +255,12 @@ class LocalRunner:
         if any(not isinstance(n, int) or n < 0 for n in self.faults.failures.values()):
             raise PipelineError(f"fault counts must be integers >= 0, got {self.faults.failures}")
 
-    def run(self, pipeline: Pipeline, logical_date: date | datetime) -> RunReport:
+    def run(self, pipeline: Pipeline, logical_date: date | datetime, *,
+            full_refresh: bool = False) -> RunReport:
         """Run every task of ``pipeline`` once for ``logical_date``; returns the report.
 
         A date stands for that day's first scheduled time (2024-10-02 → 02:05 for '5 2 * * *').
+        ``full_refresh`` reaches the tasks through their :class:`RunContext`.
         Raises PipelineError for a date without a scheduled run or faults on unknown tasks.
         """
         if not isinstance(logical_date, datetime):
@@ -277,7 +279,7 @@ class LocalRunner:
                 f"fault injection names unknown task(s) {', '.join(unknown)} "
                 f"(known: {', '.join(pipeline.order)})"
             )
-        context = pipeline.context_for(logical_date)
+        context = pipeline.context_for(logical_date, full_refresh=full_refresh)
         if self.recorder is not None:
             context = replace(context, run_id=self.recorder.start_run(pipeline.name, context))
         origin = self.clock.now()
@@ -310,8 +312,7 @@ class LocalRunner:
                     raise InjectedFailure(
                         f"injected failure {try_number}/{self.faults.failures[task.name]}"
                     )
-                ctx = replace(context, try_number=try_number)
-                result = task(self.conn, context=ctx)
+                result = task(self.conn, context=replace(context, try_number=try_number))
             except TaskSkipped as skip:
                 self.clock.spend(task.name)
                 report.attempts.append(Attempt(try_number, started, self.clock.now() - origin,
@@ -339,15 +340,20 @@ class LocalRunner:
         return report  # pragma: no cover  (the loop always returns)
 
     def backfill(self, pipeline: Pipeline, start: date | datetime,
-                 end: date | datetime) -> list[RunReport]:
-        """Run ``pipeline`` once per scheduled time from ``start`` to ``end``, oldest first."""
+                 end: date | datetime, *, full_refresh: bool = False) -> list[RunReport]:
+        """Run ``pipeline`` once per scheduled time from ``start`` to ``end``, oldest first.
+
+        ``full_refresh`` applies to the first run only: the later runs continue incrementally
+        from the watermark it stores.
+        """
         dates = pipeline.logical_dates(start, end)
         if not dates:
             raise PipelineError(
                 f"no scheduled run of {pipeline.name!r} ({pipeline.schedule}) between {start} and "
                 f"{end} on or after its start date {pipeline.start_date}: widen the range"
             )
-        return [self.run(pipeline, moment) for moment in dates]
+        return [self.run(pipeline, moment, full_refresh=full_refresh and n == 0)
+                for n, moment in enumerate(dates)]
 
 
 def warehouse_snapshot(conn, tables: list[str]) -> dict[str, pd.DataFrame]:

@@ -21,7 +21,12 @@ import pandas as pd
 from course_etl.errors import CourseEtlError
 from course_etl.scheduling.cron import PRESETS, CronSchedule
 from course_etl.scheduling.export import to_airflow, to_crontab, to_dagster
-from course_etl.scheduling.lecture import backfill_demo, customers_pipeline, simulate_run
+from course_etl.scheduling.lecture import (
+    backfill_demo,
+    backfill_table,
+    customers_pipeline,
+    simulate_run,
+)
 from course_etl.scheduling.pictures import (
     STATE_COLORS,
     dag_figure,
@@ -155,12 +160,7 @@ def run_simulator(conn: sqlite3.Connection, *, day: date = date(2024, 10, 2)) ->
         except CourseEtlError as error:
             backfill_out.value = _error_html(error)
             return
-        rows = pd.DataFrame([
-            {"logical_date": f"{r.logical_date:%Y-%m-%d %H:%M}", "state": r.state,
-             "rows_read": r.tasks["full_load"].result.rows_read
-             if r.tasks["full_load"].result else 0}
-            for r in demo.reports
-        ])
+        rows = backfill_table(demo.reports)
         verdict = ("✅ same warehouse state: re-running a day is idempotent" if demo.idempotent
                    else "❌ the re-run changed the warehouse")
         backfill_out.value = (f"{report_html(rows)}<p>Re-ran "
