@@ -88,7 +88,7 @@ test-install: $(STAMP)
 # Every shell command of the README, including the without-make path (a fresh clone, a venv, pip
 # from the lock, the whole suite): several minutes. `make test` runs the quick blocks only.
 test-readme: $(STAMP)
-	COURSE_ETL_README_INSTALL=1 $(PY) -m pytest tests/test_readme_commands.py -p no:cacheprovider -rs
+	README_TEST_INSTALL=1 $(PY) -m pytest tests/test_readme_commands.py -p no:cacheprovider -rs
 
 # What Binder (repo2docker) builds from binder/, in a fresh venv: requirements, postBuild, demo.
 test-binder: $(STAMP)

@@ -39,7 +39,10 @@ def machine(tmp_path):
     old.chmod(0o755)
     (bin_dir / GOOD).symlink_to(os.path.realpath(sys.executable))
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"}
-    env.pop("VIRTUAL_ENV", None)
+    # A make running these tests (make test PYTHON=...) passes its command-line variables down
+    # through MAKEFLAGS; the inner make must see only the ones given here.
+    for name in ("VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
+        env.pop(name, None)
     empty_lock = tmp_path / "empty-lock.txt"
     empty_lock.write_text("")
     return env, tmp_path / "venv", empty_lock
@@ -81,8 +84,9 @@ def test_the_suggested_command_rebuilds_a_venv_left_by_the_old_python(machine):
 def test_bad_lab_options_are_refused_with_the_fix():
     for option, expected in [("PORT=88a", "PORT=88a is not a port number"),
                              ("BROWSER=maybe", "BROWSER=maybe must be yes or no")]:
+        env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL"}}
         done = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT),
                                "-o", ".venv/.installed-stamp", "lab", option],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, env=env)
         assert done.returncode == 2
         assert expected in done.stderr and "make lab" in done.stderr
