@@ -9,15 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from course_etl.classroom.exercises.capstone import GOLD_SQL_STUB, SUITE_STUB
-from course_etl.classroom.exercises.incremental import _stub_load
 from course_etl.config import spec
-from course_etl.medallion import Rule
 from course_etl.scheduling import Pipeline, Task
 from course_etl.scheduling.lecture import customers_pipeline, row_count_check
-
-_UPSERT_HEAD = ("INSERT INTO dw_customers AS t (id, name, city, updated_at) "
-                "SELECT id, name, city, updated_at FROM changes WHERE true ON CONFLICT (id) ")
+from tests.wrong_answers_sql import WRONG_SQL_ANSWERS
 
 
 def _pipeline_with_check(params: dict, after: str = "incremental_load") -> Pipeline:
@@ -27,37 +22,10 @@ def _pipeline_with_check(params: dict, after: str = "incremental_load") -> Pipel
     return Pipeline("customers_etl", [*lecture, check], schedule=lecture.schedule)
 
 
-def _library_load(conn):
-    from course_etl.loads.engine import incremental_load
-    incremental_load(conn, "src_customers", "dw_customers", key="id", watermark="updated_at")
 
 
-def _load_with_conn_block(conn):
-    with conn:  # looks transactional, but the connection is in autocommit mode
-        _stub_load(conn)
 
 
-def _load_that_moves_back(conn):
-    """One transaction, but the watermark is set from the rows read, even when none were."""
-    conn.execute("BEGIN")
-    try:
-        names = {"target": "dw_customers", "column": "updated_at"}
-        value, fmt = conn.execute("SELECT value, format FROM etl_watermarks WHERE target = "
-                                  ":target AND watermark_column = :column", names).fetchone()
-        conn.execute("DROP TABLE IF EXISTS temp.changes")
-        conn.execute("CREATE TEMP TABLE changes AS SELECT * FROM src_customers "
-                     "WHERE updated_at >= :watermark", {"watermark": value})
-        conn.execute(_UPSERT_HEAD + "DO UPDATE SET name = excluded.name, city = excluded.city, "
-                     "updated_at = excluded.updated_at WHERE t.name IS NOT excluded.name OR "
-                     "t.city IS NOT excluded.city OR t.updated_at IS NOT excluded.updated_at")
-        newest = conn.execute("SELECT MAX(updated_at) FROM changes WHERE updated_at > "
-                              ":watermark", {"watermark": value}).fetchone()[0]
-        conn.execute("UPDATE etl_watermarks SET value = :value WHERE target = :target AND "
-                     "watermark_column = :column", {**names, "value": newest})
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _freshness_fixed_table(conn, table, column, now):
@@ -103,87 +71,9 @@ class _RetentionWideOpen:
     raw_days: int = field(default=30, metadata=spec("days", minimum=1, maximum=1000))
 
 
-def _rule(function) -> Rule:
-    return Rule("name_has_digits", "customers", function)
 
 
-GAMED: dict[str, list[tuple[str, object]]] = {
-    "check_watermark_read": [
-        ("the lecture's re-derivation from the data (stub)",
-         "SELECT MAX(updated_at) FROM dw_customers"),
-        ("a pasted date", "SELECT '2024-10-05', 'YYYY-MM-DD'"),
-        ("filters on the target only", "SELECT value, format FROM etl_watermarks "
-                                       "WHERE target = :target"),
-        ("the highest of all stored values", "SELECT MAX(value), format FROM etl_watermarks"),
-    ],
-    "check_changed_rows_query": [
-        ("the stub with a cosmetic change",
-         "select *  from src_customers where updated_at > :watermark -- fixed"),
-        ("a pasted date instead of :watermark",
-         "SELECT * FROM src_customers WHERE updated_at >= '2024-10-05'"),
-        ("hard-coded ids", "SELECT * FROM src_customers WHERE id IN (3, 4, 6)"),
-        ("only the keys", "SELECT id FROM src_customers WHERE updated_at >= :watermark"),
-        ("every row", "SELECT * FROM src_customers WHERE :watermark IS NOT NULL"),
-    ],
-    "check_upsert_statement": [
-        ("the stub with a cosmetic change",
-         "REPLACE INTO dw_customers (id, name, city, updated_at) "
-         "SELECT id, name, city, updated_at FROM changes"),
-        ("updates only city, leaving updated_at stale",
-         _UPSERT_HEAD + "DO UPDATE SET city = excluded.city WHERE t.city IS NOT excluded.city"),
-        ("rewrites every row read (no change condition)",
-         _UPSERT_HEAD + "DO UPDATE SET name = excluded.name, city = excluded.city, "
-                        "updated_at = excluded.updated_at"),
-        ("hard-coded ids", "INSERT INTO dw_customers AS t (id, name, city, updated_at) "
-                           "SELECT id, name, city, updated_at FROM changes WHERE id IN (3, 4) "
-                           "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
-                           "city = excluded.city, updated_at = excluded.updated_at "
-                           "WHERE t.city IS NOT excluded.city"),
-        ("inserts only", "INSERT OR IGNORE INTO dw_customers (id, name, city, updated_at) "
-                         "SELECT id, name, city, updated_at FROM changes"),
-        ("change condition on city only (a rename is lost)",
-         _UPSERT_HEAD + "DO UPDATE SET name = excluded.name, city = excluded.city, "
-                        "updated_at = excluded.updated_at WHERE t.city IS NOT excluded.city"),
-    ],
-    "check_watermark_save": [
-        ("the stub (insert only)", "INSERT INTO etl_watermarks (target, watermark_column, value, "
-                                   "format) VALUES (:target, :column, :value, :format)"),
-        ("update only (a new target is never stored)",
-         "UPDATE etl_watermarks SET value = :value, format = :format "
-         "WHERE target = :target AND watermark_column = :column"),
-        ("no WHERE: every target moves", "UPDATE etl_watermarks SET value = :value"),
-        ("a pasted value", "UPDATE etl_watermarks SET value = '2024-10-06' "
-                           "WHERE target = :target AND watermark_column = :column"),
-        ("filters on the target only", "UPDATE etl_watermarks SET value = :value "
-                                       "WHERE target = :target"),
-    ],
-    "check_hand_written_load": [
-        ("the stub: every step in autocommit", _stub_load),
-        ("`with conn:` on an autocommit connection", _load_with_conn_block),
-        ("calls the library instead", _library_load),
-        ("moves the watermark to NULL on a quiet day", _load_that_moves_back),
-        ("not a function", "my_incremental_load"),
-    ],
-    "check_hard_delete_query": [
-        ("the stub", "SELECT id FROM src_customers WHERE updated_at >= :watermark"),
-        ("hard-coded ids", "SELECT 2 UNION SELECT 4"),
-        ("the wrong direction of the anti-join",
-         "SELECT s.id FROM src_customers AS s WHERE NOT EXISTS "
-         "(SELECT 1 FROM dw_customers AS d WHERE d.id = s.id)"),
-        ("compares with the recent source rows only",
-         "SELECT id FROM dw_customers WHERE id NOT IN "
-         "(SELECT id FROM src_customers WHERE updated_at >= :watermark)"),
-    ],
-    "check_predicted_counts": [
-        ("the > belief (Eva not read again)",
-         {"rows_read": 2, "inserted": 1, "updated": 1, "unchanged": 0, "deleted": 0}),
-        ("Ben's delete counted", {"rows_read": 3, "inserted": 1, "updated": 1, "unchanged": 1,
-                                  "deleted": 1}),
-        ("every row read is rewritten", {"rows_read": 3, "inserted": 1, "updated": 2,
-                                         "unchanged": 0, "deleted": 0}),
-        ("counts as text", {"rows_read": "3", "inserted": "1", "updated": "1",
-                            "unchanged": "1", "deleted": "0"}),
-    ],
+_OTHER_NOTEBOOKS: dict[str, list[tuple[str, object]]] = {
     "check_weekday_cron": [
         ("Sunday to Thursday", "30 6 * * 0-4"),
         ("minute and hour swapped", "6 30 * * 1-5"),
@@ -260,88 +150,6 @@ GAMED: dict[str, list[tuple[str, object]]] = {
         ("maximum too high", _RetentionWideOpen),
         ("an instance, not the class", _RetentionNoLimit()),
     ],
-    "check_silver_dedup": [
-        ("DISTINCT with a cosmetic change", "SELECT DISTINCT id, name, city, updated_at "
-                                            "FROM staged ORDER BY id"),
-        ("hard-coded bronze rows", "SELECT id, name, city, updated_at FROM staged "
-                                   "WHERE _bronze_row IN (2, 3, 6, 7)"),
-        ("MAX(updated_at) per id (ties not broken)",
-         "SELECT id, name, city, MAX(updated_at) AS updated_at FROM staged GROUP BY id"),
-        ("oldest version wins", "SELECT id, name, city, updated_at FROM (SELECT *, ROW_NUMBER() "
-                                "OVER (PARTITION BY id ORDER BY updated_at, _bronze_row) AS r "
-                                "FROM staged) WHERE r = 1"),
-        ("ties to the first received", "SELECT id, name, city, updated_at FROM (SELECT *, "
-                                       "ROW_NUMBER() OVER (PARTITION BY id ORDER BY updated_at "
-                                       "DESC, _bronze_row) AS r FROM staged) WHERE r = 1"),
-    ],
-    "check_reject_rule_sql": [
-        ("the stub", "SELECT _bronze_row, 'amount is missing' AS reason FROM staged_orders "
-                     "WHERE amount_cents IS NULL"),
-        ("negative only (zero slips through)", "SELECT _bronze_row, 'negative' AS reason "
-                                               "FROM staged_orders WHERE amount_cents < 0"),
-        ("hard-coded rows", "SELECT _bronze_row, 'bad' AS reason FROM staged_orders "
-                            "WHERE _bronze_row IN (2, 3)"),
-        ("no reason", "SELECT _bronze_row, NULL AS reason FROM staged_orders "
-                      "WHERE amount_cents <= 0"),
-    ],
-    "check_rejection_rule": [
-        ("hard-coded names", _rule(lambda row: "digit" if row["name"] in ("B3n", "Dai 2")
-                                   else None)),
-        ("only the last character", _rule(lambda row: "digit" if row["name"][-1].isdigit()
-                                          else None)),
-        ("a space taken for a digit", _rule(lambda row: "odd" if " " in row["name"]
-                                            or any(c.isdigit() for c in row["name"]) else None)),
-        ("no reason given", _rule(lambda row: "" if any(c.isdigit() for c in row["name"])
-                                  else None)),
-    ],
-    "check_gold_metric": [
-        ("cents, not currency units", "SELECT c.city, ROUND(AVG(o.amount_cents), 2) AS "
-                                      "avg_order_value FROM silver_orders AS o JOIN "
-                                      "silver_customers AS c ON c.id = o.customer_id "
-                                      "GROUP BY c.city"),
-        ("integer division", "SELECT c.city, SUM(o.amount_cents) / COUNT(*) / 100 AS "
-                             "avg_order_value "
-                             "FROM silver_orders AS o JOIN silver_customers AS c "
-                             "ON c.id = o.customer_id GROUP BY c.city"),
-        ("orphans kept", "SELECT c.city, ROUND(AVG(o.amount_cents) / 100.0, 2) AS "
-                         "avg_order_value FROM silver_orders AS o LEFT JOIN silver_customers "
-                         "AS c ON c.id = o.customer_id GROUP BY c.city"),
-        ("pasted values", "SELECT 'Austin' AS city, 17.75 AS avg_order_value UNION ALL "
-                          "SELECT 'Berlin', 23.63"),
-    ],
-    "check_gold_sql": [
-        ("the stub (orphans, one row per order time)", GOLD_SQL_STUB),
-        ("revenue in currency units", "SELECT c.city, substr(o.ordered_at, 1, 10) AS day, "
-                                      "COUNT(*) AS n_orders, SUM(o.amount_cents) / 100 AS "
-                                      "revenue_cents FROM silver_orders AS o JOIN "
-                                      "silver_customers AS c ON c.id = o.customer_id "
-                                      "GROUP BY 1, 2"),
-        ("customers counted, not orders", "SELECT c.city, substr(o.ordered_at, 1, 10) AS day, "
-                                          "COUNT(DISTINCT o.customer_id) AS n_orders, "
-                                          "SUM(o.amount_cents) AS revenue_cents FROM "
-                                          "silver_orders AS o JOIN silver_customers AS c "
-                                          "ON c.id = o.customer_id GROUP BY 1, 2"),
-        ("the library's mart copied", "SELECT city, day, n_orders, revenue_cents FROM "
-                                      "gold_city_daily_revenue WHERE day <= '2024-10-04'"),
-    ],
-    "check_gold_suite": [
-        ("the stub: one row count", SUITE_STUB),
-        ("the right checks, warn only", {
-            "silver_orders": [{"check": "volume_anomaly", "metric": "orders_received",
-                               "min_history": 3, "fail_score": 3.5, "blocking": False}],
-            "gold_city_daily_revenue": [
-                {"check": "freshness", "column": "day", "blocking": False,
-                 "error_after": {"count": 12, "period": "hour"}},
-                {"check": "referential_integrity", "column": "city",
-                 "parent": "silver_customers", "parent_column": "city", "blocking": False}]}),
-        ("a minimum no day reaches", {"gold_city_daily_revenue": [
-            {"check": "row_count_between", "min_rows": 10_000, "blocking": True}]}),
-        ("volume only (gold itself unchecked)", {"silver_orders": [
-            {"check": "volume_anomaly", "metric": "orders_received", "min_history": 3,
-             "fail_score": 3.5, "blocking": True}]}),
-        ("a misspelt check", {"gold_city_daily_revenue": [{"check": "uniqe_key",
-                                                           "key": "city"}]}),
-    ],
     "check_task_order": [
         ("checks after gold", ["extract", "bronze", "silver", "gold", "checks", "publish"]),
         ("alphabetical", ["bronze", "checks", "extract", "gold", "publish", "silver"]),
@@ -371,3 +179,7 @@ GAMED: dict[str, list[tuple[str, object]]] = {
         ("with the time zone", "0 2 * * * Europe/Berlin"),
     ],
 }
+
+#: Every exercise's wrong answers, by the name it is registered under (notebooks 01, 05 and 06's
+#: SQL exercises in tests/wrong_answers_sql.py).
+GAMED: dict[str, list[tuple[str, object]]] = {**_OTHER_NOTEBOOKS, **WRONG_SQL_ANSWERS}

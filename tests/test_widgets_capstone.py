@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from course_etl.classroom.exercises.capstone import SUITE_STUB
+from course_etl.classroom.exercises import SUITE_STUB
 from course_etl.classroom.widgets.capstone import (
     capstone_panel,
     run_student_pipeline,

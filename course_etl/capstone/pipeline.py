@@ -40,7 +40,8 @@ def build_pipeline(config: Config, *, short_feed_days: Sequence[str] = (),
     """The capstone pipeline with the schedule, retries and check thresholds of ``config``.
 
     ``short_feed_days`` (ISO dates) makes the source deliver a short orders feed on those days;
-    ``suite`` and ``gold_sql`` replace the checks task's suite and the gold task's mart;
+    ``suite`` and ``gold_sql`` replace the checks task's suite and the gold task's mart (the
+    suite then audits the gold that SQL builds: :mod:`course_etl.capstone.student`);
     ``source_seed`` makes the source send other data (the exercises' second data set).
     """
     schedule = config.schedule
@@ -50,8 +51,8 @@ def build_pipeline(config: Config, *, short_feed_days: Sequence[str] = (),
                                          "short_feed_days": list(short_feed_days)}, **options)
     check_params = {"min_rows": config.checks.min_rows,
                     "max_staleness_hours": config.checks.max_staleness_hours}
-    check_task = Task(checks, params=check_params if suite is None else
-                      {**check_params, "suite": suite}, **options)
+    student = {k: v for k, v in (("suite", suite), ("gold_sql", gold_sql)) if v is not None}
+    check_task = Task(checks, params={**check_params, **student}, **options)
     bronze_task, silver_task, publish_task = (Task(fn, **options)
                                               for fn in (bronze, silver, publish))
     gold_task = Task(gold, params={} if gold_sql is None else {"gold_sql": gold_sql}, **options)

@@ -26,6 +26,7 @@ from course_etl.capstone.constants import (
     STORY_DAY,
     CapstoneError,
 )
+from course_etl.capstone.student import audited_gold, gold_select_sql, served_differences
 from course_etl.db import atomic, query, quote_identifier, table_exists
 from course_etl.medallion import CUSTOMERS, ORDERS, DirtySource, ingest_batch, process_new_batches
 from course_etl.medallion.bronze import BATCHES_TABLE, format_utc
@@ -157,17 +158,22 @@ def _orders_received(conn: sqlite3.Connection, moment: datetime) -> tuple[int, l
 
 @blocking_check
 def checks(conn: sqlite3.Connection, *, min_rows: int = 1, max_staleness_hours: float = 24,
-           suite: dict | None = None, context: RunContext) -> int:
+           suite: dict | None = None, gold_sql: str | None = None,
+           context: RunContext) -> int:
     """Run :func:`check_suite` (or ``suite``, e.g. a student's), store the results in the run
     log; returns the checks run. The metric ``orders_received`` is available to the suite.
+    With ``gold_sql`` (a student's), the suite audits the gold that SELECT builds, under the
+    mart's name (:func:`~course_etl.capstone.student.audited_gold`).
 
-    Raises ChecksBlockedError when a blocking check failed, so gold and publish do not run.
+    Raises ChecksBlockedError when a blocking check failed, so gold and publish do not run;
+    StudentGoldError when ``gold_sql`` cannot build the gold.
     """
     moment = context.logical_date.astimezone(UTC)
-    report: SuiteReport = run_suite(
-        conn, check_suite(min_rows, max_staleness_hours) if suite is None else suite,
-        now=context.data_interval_end,
-        metrics={"orders_received": _orders_received(conn, moment)})
+    with audited_gold(conn, gold_sql):
+        report: SuiteReport = run_suite(
+            conn, check_suite(min_rows, max_staleness_hours) if suite is None else suite,
+            now=context.data_interval_end,
+            metrics={"orders_received": _orders_received(conn, moment)})
     record_check_results(conn, context.run_id, report.results)
     report.raise_if_blocked()
     return len(report.results)
@@ -180,13 +186,9 @@ def gold(conn: sqlite3.Connection, *, gold_sql: str | None = None, context: RunC
     the silver tables, used instead of the library's mart.
     """
     served_sql = quote_identifier(SERVED_TABLE)
-    # The student's SELECT arrives as SQL on purpose (the exercise is writing it).
-    if gold_sql is None:
-        source_sql = quote_identifier(CITY_DAILY_REVENUE)
-    else:
-        student_sql = gold_sql.strip().rstrip(";")
-        source_sql = f"({student_sql})"
-    mart_sql = f"SELECT city, day, n_orders, revenue_cents FROM {source_sql}"
+    mart_sql = (f"SELECT city, day, n_orders, revenue_cents FROM "
+                f"{quote_identifier(CITY_DAILY_REVENUE)}" if gold_sql is None
+                else gold_select_sql(gold_sql))
     with atomic(conn):
         conn.execute(f"CREATE TABLE IF NOT EXISTS {served_sql} (city TEXT NOT NULL, day TEXT NOT "
                      "NULL, n_orders INTEGER NOT NULL, revenue_cents INTEGER NOT NULL, "
@@ -212,6 +214,10 @@ def publish(conn: sqlite3.Connection, *, context: RunContext) -> int:
             f"SELECT COUNT(*), COALESCE(SUM(revenue_cents), 0) FROM {served_sql}").fetchone()
         conn.execute(f"INSERT OR REPLACE INTO {quote_identifier(PUBLISHED_RUNS)} "
                      "VALUES (?, ?, ?)", (day, rows, cents))
+    differing, example = served_differences(conn)
     add_run_note(conn, context.run_id,
-                 f"published {rows} city-day rows, revenue {cents / 100:.2f}")
+                 f"published {rows} city-day rows, revenue {cents / 100:.2f}"
+                 + (f"; {differing} of them differ from the library's gold (e.g. "
+                    f"{example[1]} {example[2]}: {example[3]} orders, {example[4]} cents)"
+                    if differing else ""))
     return rows

@@ -1,4 +1,4 @@
-from course_etl.classroom.exercises.loads import check_watermark_read
+from course_etl.classroom.exercises import check_watermark_read
 
 watermark_sql = """
 SELECT value, format FROM etl_watermarks

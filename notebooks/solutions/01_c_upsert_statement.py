@@ -1,4 +1,4 @@
-from course_etl.classroom.exercises.loads import check_upsert_statement
+from course_etl.classroom.exercises import check_upsert_statement
 
 upsert_sql = """
 INSERT INTO dw_customers AS t (id, name, city, updated_at)

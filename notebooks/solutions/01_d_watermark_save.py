@@ -1,4 +1,4 @@
-from course_etl.classroom.exercises.loads import check_watermark_save
+from course_etl.classroom.exercises import check_watermark_save
 
 save_watermark_sql = """
 INSERT INTO etl_watermarks (target, watermark_column, value, format)

@@ -1,4 +1,4 @@
-from course_etl.classroom.exercises.loads import check_hand_written_load
+from course_etl.classroom.exercises import check_hand_written_load
 
 
 def my_incremental_load(conn):

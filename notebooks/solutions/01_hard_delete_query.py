@@ -1,4 +1,4 @@
-from course_etl.classroom.exercises.loads import check_hard_delete_query
+from course_etl.classroom.exercises import check_hard_delete_query
 
 hard_delete_sql = """
 SELECT d.id FROM dw_customers AS d

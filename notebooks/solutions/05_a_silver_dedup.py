@@ -1,4 +1,4 @@
-from course_etl.classroom.exercises.medallion import check_silver_dedup
+from course_etl.classroom.exercises import check_silver_dedup
 
 dedup_sql = """
 SELECT id, name, city, updated_at

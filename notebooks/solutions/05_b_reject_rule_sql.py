@@ -1,4 +1,4 @@
-from course_etl.classroom.exercises.medallion import check_reject_rule_sql
+from course_etl.classroom.exercises import check_reject_rule_sql
 
 reject_sql = """
 SELECT _bronze_row,

@@ -1,4 +1,4 @@
-from course_etl.classroom.exercises.medallion import check_gold_metric
+from course_etl.classroom.exercises import check_gold_metric
 
 metric_sql = """
 SELECT c.city, ROUND(AVG(o.amount_cents) / 100.0, 2) AS avg_order_value

@@ -1,4 +1,4 @@
-from course_etl.classroom.exercises.medallion import check_rejection_rule
+from course_etl.classroom.exercises import check_rejection_rule
 from course_etl.medallion import Rule
 
 

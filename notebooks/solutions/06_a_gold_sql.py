@@ -1,4 +1,4 @@
-from course_etl.classroom.exercises.capstone import check_gold_sql
+from course_etl.classroom.exercises import check_gold_sql
 
 gold_sql = """
 SELECT c.city, substr(o.ordered_at, 1, 10) AS day,

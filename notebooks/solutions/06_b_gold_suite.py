@@ -1,4 +1,4 @@
-from course_etl.classroom.exercises.capstone import check_gold_suite
+from course_etl.classroom.exercises import check_gold_suite
 
 gold_suite = {
     "silver_orders": [

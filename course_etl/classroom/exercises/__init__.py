@@ -1,33 +1,43 @@
 """Exercises with instant, deterministic feedback, shared by every notebook.
 
-Each notebook's exercises live in a module here (``exercises.loads`` for notebook 01, …). An
-exercise is a ``check_…(answer)`` function that runs the student's answer against the lecture's
-data and a second, generated data set, and returns a :class:`Verdict`: ✅ with what was right, or ❌
-with what went wrong and what it caused. Every exercise is registered with its stub (the
-notebook's starting value) and its solution file's name (the files sit beside the notebooks, in
-``notebooks/solutions/``, and travel with them), so one test can prove that every solution passes,
-every stub fails and every gamed answer is refused.
+Each notebook's exercises live in a module here (``exercises.incremental`` for notebook 01, …).
+An exercise is a ``check_…(answer)`` function that runs the student's answer beside a reference on
+the lecture's data and on generated scenarios (:mod:`.differential`) and returns a
+:class:`Verdict`: "Correct: …" with what was right, or "Not yet: …" with the smallest situation
+where the answer goes wrong and what that causes.
+
+Adding an exercise is one registration: the :func:`register` decorator is the only list. This
+package re-exports every registered check under its name (``exercises.check_…``), the index
+notebook's table, :func:`hint`'s names, the tests (solution passes, stub fails, wrong answers
+refused) and ``make mutants`` all read the registry. A module's ``__all__`` lists only the values
+its exercise cells show (e.g. the quiz choices); they are re-exported too.
 
 Answers are earned: the function a notebook imports counts the student's tries in memory (per
 kernel, nothing written to disk). The first wrong try says only what is wrong; the hint comes
-with the next wrong try, or at once with :func:`hint`. No hint is the answer: that is the
-``%load solutions/…`` file.
+with the next wrong try (the same answer run again is a try), or at once with :func:`hint`.
+Running the untouched stub ("Run all" before editing) is not a try. No hint is the answer: that is
+the ``%load solutions/…`` file. A check never shows a traceback: an answer of the wrong kind, or
+one that makes the check itself fail, gets a sentence.
 
-A notebook imports this package once (``from course_etl.classroom import exercises``) and calls
-``exercises.check_…(answer)`` and ``exercises.hint("check_…")``: the checks of every notebook are
-re-exported here.
+A notebook imports ``exercises`` and ``hint`` once, in its setup cell::
+
+    from course_etl.classroom import exercises
+    from course_etl.classroom.exercises import hint
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
+import pkgutil
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Verdict", "Exercise", "register", "all_exercises", "hint", "reset_tries",
-           "exercise_index"]  # and every notebook's checks, re-exported at the end
+           "exercise_index", "is_stub"]  # and every registered check, added below
 
 #: A hint comes with this try (1 = the first), or on request.
 HINT_FROM_TRY = 2
@@ -39,6 +49,7 @@ class Verdict:
 
     ``show_hint`` says whether printing it shows the hint; the checks themselves always fill
     ``hint`` in (tests read it), the notebook's wrapper decides when the student sees it.
+    Printed, a verdict starts with a word, "Correct" or "Not yet" (no colour, no symbol needed).
     """
 
     exercise: str
@@ -49,14 +60,15 @@ class Verdict:
     hint_key: str = ""
 
     def __str__(self) -> str:
-        if self.passed:
-            return f"✅ {self.exercise}: {self.message}"
-        if self.hint and self.show_hint:
-            return f"❌ {self.exercise}: {self.message}\n   Hint: {self.hint}"
-        if self.hint and self.hint_key:
-            return (f"❌ {self.exercise}: {self.message}\n   Try again: a hint comes with your "
-                    f"next try, or now with hint({self.hint_key!r}).")
-        return f"❌ {self.exercise}: {self.message}"
+        head = f"{'Correct' if self.passed else 'Not yet'}: {self.exercise}: {self.message}"
+        if self.passed or not self.hint:
+            return head
+        if self.show_hint:
+            return f"{head}\n   Hint: {self.hint}"
+        if self.hint_key:
+            return (f"{head}\n   Try again: a hint comes with your next try, or now with "
+                    f"hint({self.hint_key!r}).")
+        return head
 
     def _repr_pretty_(self, printer, cycle) -> None:  # IPython shows the sentence, not the fields
         printer.text(str(self))
@@ -65,7 +77,8 @@ class Verdict:
 @dataclass(frozen=True)
 class Exercise:
     """A registered exercise: its (pure) check, the name the answer is bound to, stub and
-    solution file. ``key`` is the short name :func:`hint` takes (``check_`` left off)."""
+    solution file. ``key`` is the short name :func:`hint` takes (``check_`` left off);
+    ``notebook_check`` is the function a notebook calls (it counts tries)."""
 
     name: str
     check: Callable[[object], Verdict]
@@ -73,6 +86,7 @@ class Exercise:
     stub: object
     solution_file: str
     requires: tuple[str, ...] = ()  # solution files whose names this one uses, run first
+    notebook_check: Callable[[object], Verdict] | None = None
 
     @property
     def key(self) -> str:
@@ -81,6 +95,11 @@ class Exercise:
     @property
     def notebook_number(self) -> str:
         return self.solution_file[:2]
+
+    @property
+    def title(self) -> str:
+        """The first line of the check's docstring: what the exercise asks."""
+        return (self.check.__doc__ or self.key).strip().splitlines()[0]
 
 
 _REGISTRY: dict[str, Exercise] = {}
@@ -91,42 +110,93 @@ _TRIES: dict[str, list[Verdict]] = {}
 def register(*, answer_name: str, stub: object, solution_file: str,
              requires: tuple[str, ...] = ()):
     """Decorator for a ``check_…`` function: registers the pure check as an exercise and returns
-    the notebook's version, which counts tries and holds the hint back on the first one."""
+    the notebook's version, which counts tries, holds the hint back on the first one and turns
+    an error inside the check into a verdict."""
 
     def decorate(check: Callable[[object], Verdict]) -> Callable[[object], Verdict]:
-        exercise = Exercise(check.__name__, check, answer_name, stub, solution_file, requires)
-        _REGISTRY[exercise.name] = exercise
+        title = (check.__doc__ or check.__name__).strip().splitlines()[0]
+
+        @functools.wraps(check)
+        def safe(answer: object) -> Verdict:
+            try:
+                return check(answer)
+            except Exception as error:  # noqa: BLE001 - a student sees a sentence, not a traceback
+                return Verdict(title, False, f"this answer could not be judged: "
+                               f"{type(error).__name__}: {error}",
+                               f"Keep the shape of the stub ({answer_name} = …) and run the "
+                               "cell again.")
+
+        exercise = Exercise(check.__name__, safe, answer_name, stub, solution_file, requires)
 
         @functools.wraps(check)
         def tried(answer: object) -> Verdict:
-            verdict = check(answer)
-            tries = _TRIES.setdefault(exercise.key, [])
-            if _is_stub(answer, exercise.stub):  # "Run all" before editing is not a try
+            verdict = safe(answer)
+            if is_stub(answer, exercise.stub):  # "Run all" before editing is not a try
                 return dataclasses.replace(verdict, show_hint=False, hint_key=exercise.key)
+            tries = _TRIES.setdefault(exercise.key, [])
             tries.append(verdict)
             return dataclasses.replace(verdict, show_hint=len(tries) >= HINT_FROM_TRY,
                                        hint_key=exercise.key)
 
+        exercise = dataclasses.replace(exercise, notebook_check=tried)
+        _REGISTRY[exercise.name] = exercise
         tried.exercise = exercise
         return tried
 
     return decorate
 
 
-def _is_stub(answer: object, stub: object) -> bool:
-    if isinstance(answer, str) and isinstance(stub, str):
-        return " ".join(answer.split()) == " ".join(stub.split())
+def _fingerprint(value: object, depth: int = 0) -> object:
+    """What makes two answers "the same text": whitespace-normalised strings, functions by their
+    compiled code (so the stub a cell defines matches the registered one), classes by their
+    fields and methods (whatever they are called), containers and objects by their contents;
+    anything else by itself."""
+    if depth > 6:
+        return ("deep",)
+    if isinstance(value, str):
+        return ("str", " ".join(value.split()))
+    if isinstance(value, types.FunctionType):
+        return ("function", _code_fingerprint(value.__code__))
+    if isinstance(value, type):
+        members = {k: v for k, v in vars(value).items()  # dunders are generated or inherited
+                   if isinstance(v, types.FunctionType) and not k.startswith("__")}
+        fields = [(f.name, getattr(f.type, "__name__", f.type),
+                   _fingerprint(f.default, depth + 1), dict(f.metadata))
+                  for f in dataclasses.fields(value)] if dataclasses.is_dataclass(value) else []
+        return ("class", _fingerprint(members, depth + 1), repr(fields))
+    if dataclasses.is_dataclass(value):
+        return (type(value).__name__, tuple(_fingerprint(getattr(value, f.name), depth + 1)
+                                            for f in dataclasses.fields(value)))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_fingerprint(v, depth + 1) for v in value))
+    if isinstance(value, dict | types.MappingProxyType):
+        return ("mapping", tuple(sorted((repr(k), _fingerprint(v, depth + 1))
+                                        for k, v in value.items())))
+    if hasattr(value, "__dict__") and not isinstance(value, types.ModuleType):
+        return (type(value).__name__, _fingerprint(vars(value), depth + 1))
+    return ("value", value)
+
+
+def _code_fingerprint(code: types.CodeType) -> tuple:
+    consts = tuple(_code_fingerprint(c) if isinstance(c, types.CodeType) else repr(c)
+                   for c in code.co_consts)
+    return (code.co_code, code.co_names, code.co_varnames, consts)
+
+
+def is_stub(answer: object, stub: object) -> bool:
+    """Is ``answer`` the exercise's untouched stub (whitespace aside)?"""
     try:
-        return bool(answer == stub)
+        return bool(_fingerprint(answer) == _fingerprint(stub))
     except Exception:  # noqa: BLE001 - answers of any type, some refuse comparison
         return False
 
 
 def _find(name: str | Callable) -> Exercise:
     all_exercises()
-    if callable(name):
-        name = getattr(name, "exercise", None).name if hasattr(name, "exercise") else name.__name__
-    key = str(name).strip().removeprefix("check_")
+    exercise = getattr(name, "exercise", None)
+    if isinstance(exercise, Exercise):
+        return exercise
+    key = str(getattr(name, "__name__", name)).strip().removeprefix("check_")
     for exercise in _REGISTRY.values():
         if exercise.key == key:
             return exercise
@@ -153,13 +223,14 @@ def reset_tries() -> None:
     _TRIES.clear()
 
 
+def _modules() -> list[types.ModuleType]:
+    return [importlib.import_module(f"{__name__}.{m.name}")
+            for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+
+
 def all_exercises() -> list[Exercise]:
     """Every registered exercise of every notebook (importing their modules first)."""
-    import importlib
-    import pkgutil
-
-    for module in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{module.name}")
+    _modules()
     return sorted(_REGISTRY.values(), key=lambda e: (e.solution_file, e.name))
 
 
@@ -173,67 +244,23 @@ def exercise_index(notebooks_dir: str | Path = "."):
     lines = ["| notebook | exercise | `hint(…)` | solution |", "|---|---|---|---|"]
     for exercise in all_exercises():
         notebook = names.get(exercise.notebook_number, exercise.notebook_number)
-        title = (exercise.check.__doc__ or exercise.key).strip().splitlines()[0]
-        lines.append(f"| [{notebook.removesuffix('.ipynb')}]({notebook}) | {title} | "
+        lines.append(f"| [{notebook.removesuffix('.ipynb')}]({notebook}) | {exercise.title} | "
                      f"`{exercise.key}` | `solutions/{exercise.solution_file}` |")
     return Markdown("\n".join(lines))
 
 
-# Every notebook's checks and the values its exercise cells show, in one namespace. Imported last:
-# each of these modules registers its checks with the functions above.
-from course_etl.classroom.exercises.capstone import (  # noqa: E402
-    BACKFILL_CHOICES,
-    check_export_schedule,
-    check_fault_states,
-    check_gold_sql,
-    check_gold_suite,
-    check_rerun_choice,
-    check_retry_outcome,
-    check_task_order,
-)
-from course_etl.classroom.exercises.config import (  # noqa: E402
-    QUIZ_ENVIRON,
-    QUIZ_KEYS,
-    QUIZ_OVERRIDES,
-    check_env_override,
-    check_layer_quiz,
-    check_retention_key,
-)
-from course_etl.classroom.exercises.loads import (  # noqa: E402
-    check_changed_rows_query,
-    check_hand_written_load,
-    check_hard_delete_query,
-    check_predicted_counts,
-    check_upsert_statement,
-    check_watermark_read,
-    check_watermark_save,
-)
-from course_etl.classroom.exercises.medallion import (  # noqa: E402
-    check_gold_metric,
-    check_reject_rule_sql,
-    check_rejection_rule,
-    check_silver_dedup,
-)
-from course_etl.classroom.exercises.monitoring import (  # noqa: E402
-    VOLUME_HISTORY_CHOICES,
-    check_freshness_function,
-    check_freshness_thresholds,
-    check_volume_history,
-)
-from course_etl.classroom.exercises.scheduling import (  # noqa: E402
-    check_added_task,
-    check_predicted_states,
-    check_weekday_cron,
-)
+def _export_everything() -> None:
+    """Put every registered check, and every value an exercise module lists in its ``__all__``,
+    in this package's namespace (``exercises.check_…``, ``exercises.BACKFILL_CHOICES``)."""
+    for module in _modules():
+        for name in getattr(module, "__all__", ()):
+            globals()[name] = getattr(module, name)
+            if name not in __all__:
+                __all__.append(name)
+    for exercise in _REGISTRY.values():
+        globals()[exercise.name] = exercise.notebook_check
+        if exercise.name not in __all__:
+            __all__.append(exercise.name)
 
-__all__ += [
-    "BACKFILL_CHOICES", "QUIZ_ENVIRON", "QUIZ_KEYS", "QUIZ_OVERRIDES", "VOLUME_HISTORY_CHOICES",
-    "check_added_task", "check_changed_rows_query", "check_env_override", "check_export_schedule",
-    "check_fault_states", "check_freshness_function", "check_freshness_thresholds",
-    "check_gold_metric", "check_gold_sql", "check_gold_suite", "check_hand_written_load",
-    "check_hard_delete_query", "check_layer_quiz", "check_predicted_counts",
-    "check_predicted_states", "check_reject_rule_sql", "check_rejection_rule",
-    "check_rerun_choice", "check_retention_key", "check_retry_outcome", "check_silver_dedup",
-    "check_task_order", "check_upsert_statement", "check_volume_history",
-    "check_watermark_read", "check_watermark_save", "check_weekday_cron",
-]
+
+_export_everything()

@@ -1,27 +1,36 @@
 """Differential checking: judge an answer by what it does, beside a reference, on unseen data.
 
 A check runs the student's answer and the exercise's reference on the same scenarios (the lecture's
-data first, then generated ones, seeded so a verdict is always the same) and compares what matters:
+data, then generated ones, seeded so a verdict is always the same) and compares what matters:
 resulting tables, returned values, side effects, raised errors. The verdict names the *smallest*
 scenario on which the two differ, told in the course's voice ("with two rows stamped 10:00, …"),
 as PrairieLearn's randomized questions and hypothesis' shrinking do: the student cannot tune an
 answer to the one example shown, and the counter-example is as small as it gets.
 
-Each exercise brings three things: its scenarios (``Scenario``: a story, the data, a size), a
+Each exercise brings its scenarios (``Scenario``: a story, the data, a size), a
 ``run(answer, scenario)`` that returns a comparable observation (plain values: lists of row
-tuples, numbers, strings), and, optionally, ``same`` when equality of observations is not the
-right comparison.
+tuples, numbers, strings) and, optionally, ``same`` when equality of observations is not the
+right comparison. The reference is an answer like the student's, or a :class:`Model`: plain
+Python over the scenario's data, independent of the SQL a solution file shows. A :class:`Judge`
+holds the three and computes the reference's outcomes once per kernel.
+
+The SQL helpers run a student's statement the way a notebook cell would (:func:`run_query`), list
+the tables it reads (:func:`tables_read`, through SQLite's authorizer, so aliases and sub-queries
+cannot hide one) and print rows as a message shows them (:func:`show_rows`).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from course_etl.db import quote_identifier
 
-__all__ = ["Scenario", "Outcome", "Difference", "observe", "first_difference", "table_rows"]
+__all__ = ["Scenario", "Outcome", "Difference", "Model", "Judge", "observe",
+           "first_difference", "same_outcome", "table_rows", "SqlResult", "run_query",
+           "tables_read", "show_rows", "show_value", "sorted_rows"]
 
 
 @dataclass(frozen=True)
@@ -57,26 +66,41 @@ class Difference:
     expected: Outcome
 
 
+@dataclass(frozen=True)
+class Model:
+    """A reference written as plain Python: ``compute(scenario)`` is the observation a right
+    answer gives. Independent of any solution's SQL, so the solution is checked against it too."""
+
+    compute: Callable[[Scenario], object]
+
+
 def observe(run: Callable[[object, Scenario], object], answer: object,
             scenario: Scenario) -> Outcome:
-    """Run ``answer`` on ``scenario`` through ``run``; an exception becomes part of the outcome
-    (a student's answer may raise anything: that is a behaviour to compare, not a crash)."""
+    """Run ``answer`` on ``scenario`` through ``run`` (a :class:`Model` computes instead); an
+    exception becomes part of the outcome (a student's answer may raise anything: that is a
+    behaviour to compare, not a crash)."""
     try:
+        if isinstance(answer, Model):
+            return Outcome(value=answer.compute(scenario))
         return Outcome(value=run(answer, scenario))
     except Exception as exc:  # noqa: BLE001 - any error an answer raises is an observation
         return Outcome(error=f"{type(exc).__name__}: {exc}")
 
 
-def _same_outcome(yours: Outcome, expected: Outcome) -> bool:
-    if yours.raised or expected.raised:  # both refused: the same behaviour, whatever the words
+def same_outcome(yours: Outcome, expected: Outcome) -> bool:
+    """Equal observations, or both raised (the same behaviour, whatever the words)."""
+    if yours.raised or expected.raised:
         return yours.raised and expected.raised
     return yours.value == expected.value
+
+
+_same_outcome = same_outcome  # the name the first version of this module used
 
 
 def first_difference(
     answer: object, reference: object, scenarios: Iterable[Scenario],
     run: Callable[[object, Scenario], object], *,
-    same: Callable[[Outcome, Outcome], bool] = _same_outcome,
+    same: Callable[[Outcome, Outcome], bool] = same_outcome,
 ) -> Difference | None:
     """The smallest scenario (by ``size``, then given order) on which ``answer`` and
     ``reference`` behave differently, or None when they agree on every one."""
@@ -87,9 +111,126 @@ def first_difference(
     return None
 
 
+class Judge:
+    """An exercise's reference, scenarios and comparison; the scenarios are generated and the
+    reference's outcomes computed once, on first use (a verdict then costs only the answer's
+    runs). ``scenarios`` is a function so importing a module generates nothing."""
+
+    def __init__(self, reference: object, scenarios: Callable[[], Iterable[Scenario]],
+                 run: Callable[[object, Scenario], object], *,
+                 same: Callable[[Outcome, Outcome], bool] = same_outcome):
+        self.reference, self._make_scenarios, self.run, self.same = (
+            reference, scenarios, run, same)
+
+    @cached_property
+    def scenarios(self) -> list[Scenario]:
+        return sorted(self._make_scenarios(), key=lambda s: s.size)
+
+    @cached_property
+    def expected(self) -> list[Outcome]:
+        return [observe(self.run, self.reference, s) for s in self.scenarios]
+
+    def difference(self, answer: object) -> Difference | None:
+        """The smallest scenario where ``answer`` and the reference disagree, or None."""
+        for scenario, expected in zip(self.scenarios, self.expected, strict=True):
+            yours = observe(self.run, answer, scenario)
+            if not self.same(yours, expected):
+                return Difference(scenario, yours, expected)
+        return None
+
+
 def table_rows(conn: sqlite3.Connection, table: str) -> list[tuple]:
     """Every row and column of ``table``, sorted: the comparable form of a resulting table.
     Values sort by their SQLite type first, so mixed columns compare without errors."""
     rows = conn.execute(f"SELECT * FROM {quote_identifier(table)}").fetchall()
-    return sorted(rows, key=lambda row: [(type(v).__name__, v) if v is not None else ("", 0)
-                                         for v in row])
+    return sorted_rows(rows)
+
+
+def _sort_key(row: Sequence) -> list:
+    return [("", 0) if v is None else (type(v).__name__, v) for v in row]
+
+
+def sorted_rows(rows: Iterable[Sequence]) -> list[tuple]:
+    """Rows as tuples in a stable order (NULLs first, values grouped by type): a multiset."""
+    return sorted((tuple(r) for r in rows), key=_sort_key)
+
+
+# --- SQL answers --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SqlResult:
+    """What one statement gave: its column names and rows (as tuples, in the order returned)."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple]
+
+    def by_name(self, wanted: Sequence[str]) -> list[tuple] | None:
+        """The rows with their columns in ``wanted``'s order, or None when the statement's
+        columns are not exactly those names (a consumer that reads by name, such as
+        ``CREATE TABLE … AS`` or ``INSERT … SELECT name, …``, would break)."""
+        if sorted(self.columns) != sorted(wanted) or len(set(self.columns)) != len(wanted):
+            return None
+        index = [self.columns.index(name) for name in wanted]
+        return [tuple(row[i] for i in index) for row in self.rows]
+
+
+class AnswerShapeError(TypeError):
+    """The answer is not the kind of thing the exercise takes (e.g. not SQL text)."""
+
+
+def run_query(conn: sqlite3.Connection, sql: object, params: dict | None = None) -> SqlResult:
+    """Run one statement of a student's SQL with named parameters; its columns and rows.
+
+    Raises AnswerShapeError when ``sql`` is not text, sqlite3.Error as SQLite does (more than
+    one statement included)."""
+    if not isinstance(sql, str):
+        raise AnswerShapeError(_not_text(sql))
+    cursor = conn.execute(sql, params or {})
+    rows = [tuple(r) for r in cursor.fetchall()]
+    columns = tuple(d[0] for d in cursor.description or ())
+    return SqlResult(columns, rows)
+
+
+def _not_text(answer: object) -> str:
+    return f"expected SQL as text (a str), got {type(answer).__name__}"
+
+
+def tables_read(conn: sqlite3.Connection, sql: object, params: dict | None = None) -> set[str]:
+    """The tables (and views) ``sql`` reads, as SQLite's authorizer reports them while it
+    prepares the statement; nothing is executed. An unparsable statement reads nothing."""
+    if not isinstance(sql, str):
+        return set()
+    seen: set[str] = set()
+
+    def authorize(action: int, arg1, arg2, _db, _trigger) -> int:
+        if action == sqlite3.SQLITE_READ and arg1 and not arg1.startswith("sqlite_"):
+            seen.add(arg1)
+        return sqlite3.SQLITE_OK
+
+    conn.set_authorizer(authorize)
+    try:
+        # EXPLAIN prepares the statement (the authorizer runs) without executing it.
+        conn.execute("EXPLAIN " + sql, params or {}).fetchall()
+    except sqlite3.Error:
+        pass
+    finally:
+        conn.set_authorizer(None)
+    return seen
+
+
+def show_value(value: object) -> str:
+    """A value as a message shows it: text quoted, NULL as NULL, floats short."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value)
+
+
+def show_rows(rows: Sequence[Sequence], limit: int = 4) -> str:
+    """Rows as a message shows them: ``(3, 'Chloe', 'Aurora')``, a few, then how many more."""
+    shown = ", ".join("(" + ", ".join(show_value(v) for v in row) + ")" for row in rows[:limit])
+    more = len(rows) - limit
+    if not rows:
+        return "no rows"
+    return shown + (f" and {more} more" if more > 0 else "")

@@ -1,8 +1,10 @@
-"""Notebook 01's later exercises: predicting a load and finding hard deletes.
+"""Notebook 01's deep-dive exercises: predict what a load reports, find the hard deletes.
 
-The build-it-yourself steps (watermark, changed rows, upsert, one transaction) are in
-:mod:`course_etl.classroom.exercises.incremental`, re-exported here. The hard-delete check runs
-the answer on the lecture's customers and on a generated set with other ids.
+Predicting is a question about one scenario (the notebook's): the check compares the prediction
+with what :func:`~course_etl.loads.engine.incremental_load` reports there. Finding the hard deletes
+runs the student's query beside a plain-Python model on the lecture's warehouse and generated ones
+(nothing deleted, everything deleted, a row never changed since loading, a new row not loaded
+yet, …) and names the smallest on which they differ.
 """
 
 from __future__ import annotations
@@ -10,46 +12,32 @@ from __future__ import annotations
 import sqlite3
 
 from course_etl.classroom.exercises import Verdict, register
-from course_etl.classroom.exercises._customers import apply_round, generated_scenario
-from course_etl.classroom.exercises.incremental import (
-    check_changed_rows_query,
-    check_hand_written_load,
-    check_upsert_statement,
-    check_watermark_read,
-    check_watermark_save,
+from course_etl.classroom.exercises._customers import (
+    Draw,
+    Warehouse,
+    lecture_warehouse,
+    loaded,
+    random_warehouse,
 )
+from course_etl.classroom.exercises.differential import (
+    Judge,
+    Model,
+    Scenario,
+    run_query,
+    show_rows,
+    sorted_rows,
+)
+from course_etl.classroom.exercises.incremental import sql_problem
 from course_etl.db import connect
 from course_etl.loads.engine import full_load, incremental_load
 from course_etl.sample_data import apply_lecture_changes, create_lecture_source
 
-__all__ = [
-    "check_watermark_read",
-    "check_changed_rows_query",
-    "check_upsert_statement",
-    "check_watermark_save",
-    "check_hand_written_load",
-    "check_predicted_counts",
-    "check_hard_delete_query",
-]
-
-WATERMARK = "2024-10-05"
+__all__: list[str] = []
 
 
-def _lecture_after_round_one() -> sqlite3.Connection:
-    """The lecture's source after Chloe's move and Dai, plus Femi written later on 10-05."""
-    conn = connect(":memory:")
-    create_lecture_source(conn)
-    apply_lecture_changes(conn, 1)
-    conn.execute("INSERT INTO src_customers VALUES (6, 'Femi', 'Frankfurt', '2024-10-05')")
-    return conn
+# --- deep dive: predict the load ----------------------------------------------------------------
 
-
-def _ids(conn: sqlite3.Connection, sql: str, params: dict) -> set | str:
-    """The first column of the answer's rows, or the SQLite error as text."""
-    try:
-        return {row[0] for row in conn.execute(sql, params).fetchall()}
-    except sqlite3.Error as error:
-        return f"SQLite says: {error}"
+PREDICTED_FIELDS = ("rows_read", "inserted", "updated", "unchanged", "deleted")
 
 
 def _prediction_scenario() -> sqlite3.Connection:
@@ -66,26 +54,27 @@ def _prediction_scenario() -> sqlite3.Connection:
     return conn
 
 
-PREDICTED_FIELDS = ("rows_read", "inserted", "updated", "unchanged", "deleted")
-
-
 @register(
     answer_name="prediction",
     stub={"rows_read": 0, "inserted": 0, "updated": 0, "unchanged": 0, "deleted": 0},
     solution_file="01_predicted_counts.py",
 )
-def check_predicted_counts(prediction: dict) -> Verdict:
+def check_predicted_counts(prediction: object) -> Verdict:
     """Predict the LoadResult counts of the notebook's scenario before running it."""
-    name = "Exercise 3 (predict the load)"
+    name = "Exercise (predict the load)"
     result = incremental_load(_prediction_scenario(), "src_customers", "dw_customers",
                               key="id", watermark="updated_at")
     actual = {f: getattr(result, f) for f in PREDICTED_FIELDS}
     if not isinstance(prediction, dict):
         return Verdict(name, False, f"expected a dict with keys {', '.join(PREDICTED_FIELDS)}",
                        "Fill in the dict in the cell.")
+    if any(not isinstance(prediction.get(f), int) or isinstance(prediction.get(f), bool)
+           for f in PREDICTED_FIELDS):
+        return Verdict(name, False, "every count must be a whole number",
+                       "Replace each 0 with your prediction, as a number.")
     wrong = [f for f in PREDICTED_FIELDS if prediction.get(f) != actual[f]]
     if not wrong:
-        return Verdict(name, True, f"exactly right: {actual}.")
+        return Verdict(name, True, f"exactly what the load reports: {actual}.")
     hints = {
         "rows_read": "Count the source rows at or after the stored watermark, 2024-10-06, "
                      "the ones stamped with it included.",
@@ -94,27 +83,60 @@ def check_predicted_counts(prediction: dict) -> Verdict:
         "unchanged": "Rows read but identical in the warehouse are left alone: how many?",
         "deleted": "What does the load read of a row that is no longer in the source?",
     }
-    if any(not isinstance(prediction.get(f), int) for f in PREDICTED_FIELDS):
-        return Verdict(name, False, "every count must be a whole number",
-                       "Replace each 0 with your prediction, as a number.")
     return Verdict(name, False, f"{len(wrong)} of {len(PREDICTED_FIELDS)} counts are off "
                    f"({', '.join(wrong)}).", hints[wrong[0]])
 
 
-def _deleted_at_source() -> list[tuple[str, sqlite3.Connection, set[int]]]:
-    """The lecture's warehouse with Ben and Dai deleted at the source, and a generated one
-    (other ids, more rows) with three deletes, one of them a row never changed since loading."""
-    lecture = _lecture_after_round_one()
-    full_load(lecture, "src_customers", "dw_customers", key="id")
-    lecture.execute("DELETE FROM src_customers WHERE id IN (2, 4)")
-    scenario = generated_scenario()
-    other = scenario.build()
-    for rows in scenario.rounds:
-        apply_round(other, rows)
-    full_load(other, "src_customers", "dw_customers", key="id")
-    gone = {scenario.initial[0][0], scenario.initial[9][0], scenario.rounds[0][3][0]}
-    other.executemany("DELETE FROM src_customers WHERE id = ?", [(k,) for k in sorted(gone)])
-    return [("the lecture's data", lecture, {2, 4}), (scenario.label, other, gone)]
+# --- deep dive: find the hard deletes -----------------------------------------------------------
+
+def _deletes_scenario(story: str, source: list[tuple], warehouse: list[tuple],
+                      watermark: str = "2024-10-05") -> Scenario:
+    return Scenario(story, Warehouse(tuple(source), loaded(warehouse), (), watermark),
+                    len(source) + len(warehouse))
+
+
+def _deletes_scenarios() -> list[Scenario]:
+    lecture = lecture_warehouse()
+    now = {r[0]: r for r in lecture.source}
+    for change in lecture.rounds:
+        now.update({r[0]: r for r in change.rows})
+    gone = sorted(now)[1::3]
+    out = [_deletes_scenario(f"the lecture's warehouse, {len(gone)} of its customers deleted at "
+                             "the source", [r for k, r in now.items() if k not in gone],
+                             list(now.values()))]
+    for seed in range(2):
+        d = Draw(1000 + seed, unicode=seed == 1)
+        a, b, c = d.row(0), d.row(1), d.row(2)
+        out += [
+            _deletes_scenario("nothing deleted", [a, b], [a, b]),
+            _deletes_scenario("every customer deleted: the source is empty", [], [a, b]),
+            _deletes_scenario("a customer deleted who never changed since the first load",
+                              [b], [a, b], watermark=b[3]),
+            _deletes_scenario("a new customer at the source, not loaded yet, and one deleted",
+                              [a, c], [a, b]),
+        ]
+    for seed in range(3):
+        wide = random_warehouse(1100 + seed, rows=8 + 7 * seed, rounds=0)
+        keys = [r[0] for r in wide.source]
+        deleted = set(keys[seed::4])
+        out.append(_deletes_scenario(f"{len(keys)} customers, {len(deleted)} deleted at the "
+                                     "source", [r for r in wide.source if r[0] not in deleted],
+                                     list(wide.source), wide.watermark))
+    return out
+
+
+def _run_deletes(sql: object, scenario: Scenario) -> list[tuple]:
+    warehouse: Warehouse = scenario.data
+    return sorted_rows(run_query(warehouse.build(), sql, {"watermark": warehouse.watermark}).rows)
+
+
+def _deletes_model(scenario: Scenario) -> list[tuple]:
+    warehouse: Warehouse = scenario.data
+    live = {r[0] for r in warehouse.source}
+    return sorted_rows((r[0],) for r in warehouse.warehouse if r[0] not in live)
+
+
+HARD_DELETES = Judge(Model(_deletes_model), _deletes_scenarios, _run_deletes)
 
 
 @register(
@@ -122,23 +144,28 @@ def _deleted_at_source() -> list[tuple[str, sqlite3.Connection, set[int]]]:
     stub="SELECT id FROM src_customers WHERE updated_at >= :watermark",
     solution_file="01_hard_delete_query.py",
 )
-def check_hard_delete_query(hard_delete_sql: str) -> Verdict:
+def check_hard_delete_query(hard_delete_sql: object) -> Verdict:
     """Find the ids still in dw_customers but gone from src_customers."""
     name = "Exercise (hard deletes)"
-    for label, conn, deleted in _deleted_at_source():
-        got = _ids(conn, hard_delete_sql, {"watermark": WATERMARK})
-        if isinstance(got, str):
-            return Verdict(name, False, got, "Both tables are in the same database: a query "
-                           "can read dw_customers and src_customers together.")
-        if got != deleted:
-            missed, extra = sorted(deleted - got), sorted(got - deleted)
-            caused = []
-            if missed:
-                caused.append(f"misses {missed}, which stay in the warehouse for good")
-            if extra:
-                caused.append(f"lists {extra[:5]}, which are still in the source (deleting "
-                              "them would lose live customers)")
-            return Verdict(name, False, f"on {label} it " + " and ".join(caused) + ".",
-                           "A deleted row has no updated_at left to compare: look for warehouse "
-                           "keys that have no partner in the source.")
-    return Verdict(name, True, "finds exactly the deleted keys on both data sets.")
+    diff = HARD_DELETES.difference(hard_delete_sql)
+    if diff is None:
+        return Verdict(name, True, "finds exactly the deleted keys on "
+                       f"{len(HARD_DELETES.scenarios)} warehouses, the empty source included.")
+    story = diff.scenario.story
+    if diff.yours.raised:
+        return Verdict(name, False, f"with {story}, {sql_problem(diff.yours.error)}",
+                       "Both tables are in the same database: a query can read dw_customers "
+                       "and src_customers together.")
+    yours, want = diff.yours.value, diff.expected.value
+    if yours and len(yours[0]) != 1:
+        return Verdict(name, False, f"it returns {len(yours[0])} columns; a list of ids has one.",
+                       "Return the id only.")
+    missed = [r for r in want if r not in yours]
+    extra = [r for r in yours if r not in want or yours.count(r) > want.count(r)]
+    said = [f"misses {show_rows(missed, 3)}, which stay in the warehouse for good"] if missed \
+        else []
+    said += [f"lists {show_rows(extra, 3)}, still in the source (deleting them would lose live "
+             "customers)"] if extra else []
+    return Verdict(name, False, f"with {story}, it " + " and ".join(said) + ".",
+                   "A deleted row has no updated_at left to compare: look for warehouse keys "
+                   "that have no partner in the source.")

@@ -1,0 +1,86 @@
+"""The student's pieces in the capstone: their gold SQL is what the run audits and publishes.
+
+Write, audit, publish: with a student's ``gold_sql`` the ``checks`` task builds the candidate gold
+from silver with that SELECT and runs the suite (the student's, when given) on it, under the name
+the suite uses, ``gold_city_daily_revenue``; ``gold`` then promotes the same SELECT to the served
+table, and ``publish`` says in the run log how far the published rows are from the library's own
+mart. So a wrong gold SQL, or a suite too weak to notice it, shows in the run and on the
+dashboard, not only in the exercise's verdict.
+
+:func:`audited_gold` swaps the candidate in for the duration of the audit inside a SAVEPOINT and
+rolls it back afterwards: the library's mart, which silver merges incrementally, is never
+changed. The candidate is a plain table (no constraints), so the suite sees whatever the SQL
+makes, NULL cities and repeated city-days included.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from course_etl.capstone.constants import SERVED_TABLE, CapstoneError
+from course_etl.db import quote_identifier
+from course_etl.medallion.gold import CITY_DAILY_REVENUE
+
+__all__ = ["GOLD_COLUMNS", "StudentGoldError", "gold_select_sql", "audited_gold",
+           "served_differences"]
+
+#: The columns a gold SELECT gives, by name: the served table reads them so.
+GOLD_COLUMNS = ("city", "day", "n_orders", "revenue_cents")
+_SAVEPOINT = quote_identifier("student_gold")
+
+
+class StudentGoldError(CapstoneError):
+    """The student's gold SQL could not build the candidate gold (the SQLite error, in words)."""
+
+
+def gold_select_sql(gold_sql: str) -> str:
+    """The student's SELECT, read by column name (the one place their text enters SQL)."""
+    if not isinstance(gold_sql, str) or not gold_sql.strip():
+        raise StudentGoldError("the gold SQL is empty: write a query giving "
+                               + ", ".join(GOLD_COLUMNS) + " from the silver tables")
+    student_sql = gold_sql.strip().rstrip(";")
+    columns_sql = ", ".join(quote_identifier(c) for c in GOLD_COLUMNS)
+    # The student's SELECT arrives as SQL on purpose (the exercise is writing it).
+    return f"SELECT {columns_sql} FROM ({student_sql})"
+
+
+@contextmanager
+def audited_gold(conn: sqlite3.Connection, gold_sql: str | None) -> Iterator[None]:
+    """While the block runs, ``gold_city_daily_revenue`` holds what ``gold_sql`` builds from
+    silver (None: the library's mart, untouched); afterwards the mart is as it was.
+    Raises StudentGoldError when the SQL fails (it reads a table that does not exist, such as
+    the mart it replaces)."""
+    if gold_sql is None:
+        yield
+        return
+    select_sql = gold_select_sql(gold_sql)
+    mart_sql = quote_identifier(CITY_DAILY_REVENUE)
+    conn.execute(f"SAVEPOINT {_SAVEPOINT}")
+    try:
+        conn.execute(f"DROP TABLE IF EXISTS {mart_sql}")
+        try:
+            conn.execute(f"CREATE TABLE {mart_sql} AS {select_sql}")
+        except sqlite3.Error as error:
+            raise StudentGoldError(f"your gold SQL failed while building the gold to audit: "
+                                   f"{error}") from None
+        yield
+    finally:
+        if conn.in_transaction:
+            conn.execute(f"ROLLBACK TO {_SAVEPOINT}")
+            conn.execute(f"RELEASE {_SAVEPOINT}")
+
+
+def served_differences(conn: sqlite3.Connection) -> tuple[int, tuple | None]:
+    """How many city-day rows of the served table differ from the library's mart (missing,
+    extra or with other counts), and one of them, the served row first."""
+    served_sql, mart_sql = quote_identifier(SERVED_TABLE), quote_identifier(CITY_DAILY_REVENUE)
+    columns_sql = ", ".join(quote_identifier(c) for c in GOLD_COLUMNS)
+    rows = conn.execute(
+        f"SELECT * FROM (SELECT 'served' AS side, {columns_sql} FROM {served_sql} EXCEPT "
+        f"SELECT 'served', {columns_sql} FROM {mart_sql}) UNION ALL "
+        f"SELECT * FROM (SELECT 'mart', {columns_sql} FROM {mart_sql} EXCEPT "
+        f"SELECT 'mart', {columns_sql} FROM {served_sql}) ORDER BY 1 DESC, 2, 3").fetchall()
+    keys = {r[1:3] for r in rows}
+    return len(keys), (rows[0] if rows else None)

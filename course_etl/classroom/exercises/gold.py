@@ -1,0 +1,317 @@
+"""Notebook 06's pieces the student builds: the gold SQL and the checks suite that guards it.
+
+The gold SQL runs beside a plain-Python model of the mart (orders per customer city and UTC day,
+orphans left out) on the silver of the capstone's own source and on generated silvers, one edge
+each (a city-day of a single order, two orders of one amount, orders either side of midnight, an
+orphan, …). The scenarios hold silver and nothing of gold: an answer that copies the library's
+mart reads a table that is not there, and is told so.
+
+The suite runs the way the capstone's ``checks`` task runs it, on the warehouse of a capstone day
+just before that task: normal days must pass, faulty ones must be blocked (a short orders feed,
+gold not refreshed for the day, a gold city no customer lives in), on two sources with the fault
+on different days. The warehouses are built once per kernel, on a smaller daily volume than the
+notebook's (the same code; only the extract's row count differs).
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import sqlite3
+from datetime import date, timedelta
+
+from course_etl.capstone import STORY_DAY, build_pipeline, capstone_config, checks
+from course_etl.capstone.constants import SOURCE_SEED
+from course_etl.capstone.student import GOLD_COLUMNS
+from course_etl.classroom.exercises import Verdict, register
+from course_etl.classroom.exercises._customers import UNICODE_CITIES
+from course_etl.classroom.exercises._silver import silver_conn
+from course_etl.classroom.exercises.differential import (
+    Difference,
+    Judge,
+    Model,
+    Scenario,
+    run_query,
+    show_rows,
+    sorted_rows,
+    tables_read,
+)
+from course_etl.classroom.exercises.incremental import sql_problem
+from course_etl.db import connect, quote_identifier
+from course_etl.medallion import CUSTOMERS, ORDERS
+from course_etl.medallion.gold import CITY_DAILY_REVENUE
+from course_etl.monitoring.checks import ChecksBlockedError
+from course_etl.sample_data import CITIES, FIRST_NAMES
+from course_etl.scheduling import LocalRunner, Pipeline, SimulatedClock, Task
+
+__all__ = ["SUITE_STUB", "GOLD_SQL_STUB"]
+
+#: The lecture-style suite a first try looks like: one row count, nothing about the data's shape.
+SUITE_STUB = {CITY_DAILY_REVENUE: [{"check": "row_count_between", "min_rows": 1,
+                                    "blocking": True}]}
+GOLD_SQL_STUB = ("SELECT c.city, o.ordered_at AS day, COUNT(*) AS n_orders, "
+                 "SUM(o.amount_cents) AS revenue_cents FROM silver_orders AS o "
+                 "LEFT JOIN silver_customers AS c ON c.id = o.customer_id GROUP BY 1, 2")
+_DAILY_ROWS = 40  # per day in the checks' warehouses (the notebook's source sends 200)
+#: (story, source seed, fault day): the capstone's own source, then another one.
+_SOURCES = (("the capstone's source", SOURCE_SEED, STORY_DAY + timedelta(days=3)),
+            ("a second source (another seed)", SOURCE_SEED + 101, STORY_DAY + timedelta(days=4)))
+# A suite that always blocks: the runner stops before gold, leaving the warehouse as the checks
+# task sees it, and the run's context for running a suite there.
+_STOP_AT_CHECKS = {ORDERS.silver_table: [{"check": "row_count_between", "max_rows": 0,
+                                          "blocking": True}]}
+
+
+def _smaller(pipeline: Pipeline) -> Pipeline:
+    """The same pipeline with the extract sending ``_DAILY_ROWS`` rows a day."""
+    tasks = {t.name: Task(t.fn, name=t.name, params={**t.params, **(
+        {"rows": _DAILY_ROWS} if t.name == "extract" else {})}) for t in pipeline.tasks}
+    for task in pipeline.tasks:
+        for upstream in task.upstream:
+            tasks[upstream.name] >> tasks[task.name]
+    return Pipeline(pipeline.name, list(tasks.values()), schedule=pipeline.schedule,
+                    timezone=pipeline.timezone, start_date=pipeline.start_date)
+
+
+@functools.cache
+def _before_checks(seed: int, day: date, short_feed: bool) -> tuple[bytes, object]:
+    """The warehouse of ``day`` just before its checks task (every earlier day run in full),
+    serialized, and that run's context."""
+    config = capstone_config("dev")
+    stop = _smaller(build_pipeline(config, source_seed=seed, suite=_STOP_AT_CHECKS,
+                                   short_feed_days=[day.isoformat()] if short_feed else []))
+    conn = connect(":memory:")
+    if day > STORY_DAY:
+        conn.deserialize(_after_day(seed, day - timedelta(days=1)))
+    report = LocalRunner(conn, clock=SimulatedClock()).run(stop, day)
+    return conn.serialize(), report.context
+
+
+@functools.cache
+def _after_day(seed: int, day: date) -> bytes:
+    """The warehouse after every day up to ``day`` ran in full, serialized."""
+    pipeline = _smaller(build_pipeline(capstone_config("dev"), source_seed=seed))
+    conn = connect(":memory:")
+    if day > STORY_DAY:
+        conn.deserialize(_after_day(seed, day - timedelta(days=1)))
+    LocalRunner(conn, clock=SimulatedClock()).run(pipeline, day)
+    return conn.serialize()
+
+
+def _open(state: bytes) -> sqlite3.Connection:
+    conn = connect(":memory:")
+    conn.deserialize(state)
+    return conn
+
+
+# --- 1. the gold SQL ------------------------------------------------------------------------
+
+def _course_silver(seed: int, day: date) -> tuple[list[tuple], list[tuple]]:
+    conn = _open(_before_checks(seed, day, False)[0])
+    return tuple([tuple(r[:4]) for r in conn.execute(
+        f"SELECT * FROM {quote_identifier(table)} ORDER BY 1")]
+                 for table in (CUSTOMERS.silver_table, ORDERS.silver_table))
+
+
+def _gold_scenarios() -> list[Scenario]:
+    out = []
+    for story, seed, day in _SOURCES:
+        customers, orders = _course_silver(seed, day)
+        out.append(Scenario(f"the silver of {story} after {day}", (customers, orders),
+                            len(customers) + len(orders)))
+    for seed in range(2):
+        rng = random.Random(120 + seed)
+        day = f"2025-03-{rng.randint(10, 27)}"
+        c1 = (rng.randint(1, 99), rng.choice(FIRST_NAMES), rng.choice(CITIES), f"{day}T08:00:00Z")
+        c2 = (c1[0] + 1, rng.choice(FIRST_NAMES), c1[2], c1[3])
+        c3 = (c1[0] + 2, rng.choice(FIRST_NAMES), rng.choice([c for c in CITIES if c != c1[2]]),
+              c1[3])
+        cents = rng.randint(100, 9999)
+
+        def order(customer: tuple, amount: int, at: str, n: int, seed: int = seed) -> tuple:
+            return (900 + 10 * seed + n, customer[0], amount, at)
+
+        out += [
+            Scenario("an empty silver", ([], []), 0),
+            Scenario(f"one order in {c1[2]}", ([c1], [order(c1, cents, f"{day}T09:00:00Z", 1)]), 2),
+            Scenario(f"two orders in {c1[2]} on {day}, at 09:00 and at 17:30",
+                     ([c1], [order(c1, cents, f"{day}T09:00:00Z", 1),
+                             order(c1, cents + 1, f"{day}T17:30:00Z", 2)]), 3),
+            Scenario(f"two orders of the same {cents} cents in {c1[2]} on {day}",
+                     ([c1], [order(c1, cents, f"{day}T09:00:00Z", 1),
+                             order(c1, cents, f"{day}T10:00:00Z", 2)]), 3),
+            Scenario("orders at 23:59:59 and at 00:00:00 the next day",
+                     ([c1], [order(c1, cents, f"{day}T23:59:59Z", 1),
+                             order(c1, cents, f"2025-03-{int(day[-2:]) + 1:02d}T00:00:00Z",
+                                   2)]), 3),
+            Scenario("an order whose customer is not in silver (an orphan) and a known one",
+                     ([c1], [order(c1, cents, f"{day}T09:00:00Z", 1),
+                             order((c1[0] + 500,), 4000, f"{day}T09:30:00Z", 2)]), 3),
+            Scenario(f"two customers of {c1[2]} ordering on the same day, one of {c3[2]}",
+                     ([c1, c2, c3], [order(c1, cents, f"{day}T09:00:00Z", 1),
+                                     order(c2, 250, f"{day}T11:00:00Z", 2),
+                                     order(c3, 999, f"{day}T12:00:00Z", 3)]), 6),
+        ]
+    out.append(Scenario("cities beyond ASCII", (
+        [(1, "Zoë", UNICODE_CITIES[0], "2025-03-01T08:00:00Z"),
+         (2, "Ümit", UNICODE_CITIES[1], "2025-03-01T08:00:00Z")],
+        [(1, 1, 1999, "2025-03-02T08:00:00Z"), (2, 2, 2500, "2025-03-02T09:00:00Z"),
+         (3, 1, 700, "2025-03-03T08:00:00Z")]), 5))
+    return out
+
+
+def _run_gold(sql: object, scenario: Scenario) -> tuple[str, object]:
+    result = run_query(silver_conn(*scenario.data), sql)
+    rows = result.by_name(GOLD_COLUMNS)
+    return ("columns", result.columns) if rows is None else ("rows", sorted_rows(rows))
+
+
+def _gold_model(scenario: Scenario) -> tuple[str, list[tuple]]:
+    customers, orders = scenario.data
+    city = {c[0]: c[2] for c in customers}
+    groups: dict[tuple, list[int]] = {}
+    for order in orders:
+        if order[1] in city:
+            groups.setdefault((city[order[1]], order[3][:10]), []).append(order[2])
+    return ("rows", sorted_rows((*k, len(v), sum(v)) for k, v in groups.items()))
+
+
+GOLD = Judge(Model(_gold_model), _gold_scenarios, _run_gold)
+
+
+def _gold_verdict(answer: object) -> tuple[str, str] | None:
+    """What is wrong with a gold SQL answer (message, hint), or None."""
+    if isinstance(answer, str):
+        conn = _open(_after_day(*_SOURCES[0][1:]))
+        gold_read = sorted(t for t in tables_read(conn, answer) if not t.startswith("silver_"))
+        if gold_read:
+            return (f"it reads {', '.join(gold_read)}: the library's gold, which is what this "
+                    "SQL is compared with. Your gold is built from silver.",
+                    "Only silver_orders and silver_customers.")
+    diff = GOLD.difference(answer)
+    if diff is None:
+        return None
+    return _describe_gold(diff)
+
+
+def _describe_gold(diff: Difference) -> tuple[str, str]:
+    story = diff.scenario.story
+    if diff.yours.raised:
+        return (f"with {story}, {sql_problem(diff.yours.error)}",
+                "The tables are silver_orders and silver_customers.")
+    kind, yours = diff.yours.value
+    if kind == "columns":
+        return (f"it returns the columns {', '.join(map(str, yours)) or 'none'}: the served "
+                f"table reads {', '.join(GOLD_COLUMNS)} by name.", "Name each column with AS.")
+    want = diff.expected.value[1]
+    if any(r[0] is None for r in yours):
+        return (f"with {story}, orders without a customer become a city NULL: the served table "
+                "refuses it (NOT NULL), so gold fails every day.",
+                "Which join keeps only orders whose customer is known?")
+    missing = [w for w in want if w not in yours]
+    extra = [r for r in yours if r not in want]
+    if missing:
+        alike = ([r for r in yours if r[:2] == missing[0][:2]]
+                 or [r for r in yours if r[0] == missing[0][0]])
+        return (f"with {story}, gold should hold {show_rows(missing[:1])}"
+                + (f"; yours has {show_rows(alike[:1])}" if alike else "; yours has no such row")
+                + f" ({len(yours)} rows, {len(want)} expected): the dashboard publishes the "
+                "wrong revenue.", "One row per city and calendar day (the date part of "
+                "ordered_at), every order counted, revenue in cents.")
+    return (f"with {story}, gold has {show_rows(extra[:2])} too many.",
+            "One row per city and calendar day (the date part of ordered_at).")
+
+
+def _gold_query_verdict(answer: object) -> Verdict:
+    """The verdict of :func:`check_gold_sql` (prose, kept out of a ``*_sql`` function)."""
+    name = "Your gold SQL"
+    problem = _gold_verdict(answer)
+    if problem is None:
+        return Verdict(name, True, "the same city-day revenue as a correct mart on "
+                       f"{len(GOLD.scenarios)} silvers, the capstone's source included.")
+    return Verdict(name, False, *problem)
+
+
+@register(answer_name="gold_sql", stub=GOLD_SQL_STUB, solution_file="06_a_gold_sql.py")
+def check_gold_sql(answer: object) -> Verdict:
+    """Write the gold SQL: revenue per city and day from the silver tables."""
+    return _gold_query_verdict(answer)
+
+
+# --- 2. the checks suite --------------------------------------------------------------------
+
+def _stale(conn: sqlite3.Connection, day: date) -> None:
+    conn.execute(f"DELETE FROM {quote_identifier(CITY_DAILY_REVENUE)} WHERE day = ?",
+                 (day.isoformat(),))
+
+
+def _atlantis(conn: sqlite3.Connection, day: date) -> None:
+    conn.execute(f"INSERT INTO {quote_identifier(CITY_DAILY_REVENUE)} "
+                 "(city, day, n_orders, revenue_cents) "
+                 "VALUES ('Atlantis', ?, 1, 100)", (day.isoformat(),))
+
+
+_FAULTS = {"normal": ("a normal day", None, False),
+           "short_feed": ("the orders API sent only 5 orders", None, True),
+           "stale": ("gold not refreshed (the day's rows missing)", _stale, True),
+           "atlantis": ("a gold row for a city no customer lives in ('Atlantis')", _atlantis, True)}
+
+
+def _suite_scenarios() -> list[Scenario]:
+    out = []
+    for number, (story, seed, day) in enumerate(_SOURCES):
+        for kind, (fault, _, _blocks) in _FAULTS.items():
+            out.append(Scenario(f"{story}, {day}: {fault}", (seed, day, kind), 10 * number +
+                                (0 if kind == "normal" else 1)))
+        early = STORY_DAY + timedelta(days=1 + number)
+        out.append(Scenario(f"{story}, {early}: a normal day with little history", (seed, early,
+                                                                                    "normal"), 0))
+    return out
+
+
+def _run_suite(suite: object, scenario: Scenario) -> str:
+    if not isinstance(suite, dict) or not suite:
+        raise TypeError(f"expected a suite (table → list of checks), got {suite!r}")
+    seed, day, kind = scenario.data
+    state, context = _before_checks(seed, day, kind == "short_feed")
+    conn = _open(state)
+    damage = _FAULTS[kind][1]
+    if damage is not None:
+        damage(conn, day)
+    try:
+        checks(conn, suite=suite, context=context)
+    except ChecksBlockedError:
+        return "blocked"
+    return "passed"
+
+
+def _suite_model(scenario: Scenario) -> str:
+    return "blocked" if _FAULTS[scenario.data[2]][2] else "passed"
+
+
+SUITE = Judge(Model(_suite_model), _suite_scenarios, _run_suite)
+
+
+@register(answer_name="gold_suite", stub=SUITE_STUB, solution_file="06_b_gold_suite.py")
+def check_gold_suite(answer: object) -> Verdict:
+    """Write the checks suite that guards gold: bad days blocked, good days published."""
+    name = "Your checks suite"
+    diff = SUITE.difference(answer)
+    if diff is None:
+        return Verdict(name, True, "normal days pass; the short feed, a gold table not refreshed "
+                       "and a gold city no customer has are blocked, on both sources.")
+    story = diff.scenario.story
+    if diff.yours.raised:
+        error = diff.yours.error.split(": ", 1)[-1]
+        return Verdict(name, False, f"the suite cannot run ({story}): {error}",
+                       "Each check is a dict with 'check', its fields and 'blocking'; the "
+                       "tables are silver's and gold's.")
+    if diff.yours.value == "blocked":
+        return Verdict(name, False, f"with {story}, the suite blocks the day: nothing would ever "
+                       "be published.", "Keep only checks that hold on a good day.")
+    kind = diff.scenario.data[2]
+    return Verdict(name, False, f"with {story}, the suite lets it through to the report.",
+                   "Which check compares today's orders with the days before? It must be "
+                   "blocking." if kind == "short_feed" else "Which checks compare gold with "
+                   "time and with silver, and do they block?")
+

@@ -1,0 +1,288 @@
+"""Notebook 01's build-it-yourself steps 3 and 4: the upsert, and storing the new watermark.
+
+Step 3 runs the student's statement on warehouses with a ``segment`` column the source does not
+have and child orders (``ON DELETE CASCADE``), with one kind of change each (a new row, a re-read
+unchanged row, a correction stamped the same time as the row it corrects, a value set to or from
+NULL, …), and compares the whole warehouse, the child rows and which rows were rewritten with a
+plain-Python model. Step 4 stores watermarks one after another into a state table of several
+targets and compares the whole table after each write.
+"""
+
+from __future__ import annotations
+
+import random
+
+from course_etl.classroom.exercises import Verdict, register
+from course_etl.classroom.exercises._customers import (
+    WAREHOUSE_COLUMNS,
+    Draw,
+    Warehouse,
+    lecture_warehouse,
+    random_warehouse,
+)
+from course_etl.classroom.exercises.differential import (
+    Difference,
+    Judge,
+    Model,
+    Scenario,
+    run_query,
+    show_rows,
+    sorted_rows,
+)
+from course_etl.classroom.exercises.incremental import source_after, sql_problem
+
+__all__: list[str] = []
+
+# --- step 3: the upsert -------------------------------------------------------------------------
+
+def _upsert_scenario(story: str, warehouse: list[tuple], changes: list[tuple],
+                     orders: tuple = ()) -> Scenario:
+    return Scenario(story, {"warehouse": Warehouse((), tuple(warehouse), tuple(orders)),
+                            "changes": changes}, len(warehouse) + len(changes))
+
+
+def _upsert_scenarios() -> list[Scenario]:
+    lecture = lecture_warehouse()
+    source = source_after(lecture, 1)
+    out = [_upsert_scenario("the lecture's warehouse (Chloe a 'gold' customer with an order) and "
+                            "the rows read after Chloe moved and Dai arrived",
+                            list(lecture.warehouse), sorted(source.values()), lecture.orders),
+           _upsert_scenario("no rows in changes", [(1, "Aria", "Austin", "2025-03-01", "gold")],
+                            [])]
+    for seed in range(2):
+        d = Draw(500 + seed, unicode=seed == 1)
+        k, name, city, t0, t1 = d.key(), d.name(), d.city(), d.stamp(0), d.stamp(1)
+        other = d.city(city)
+        row = (k, name, city, t0)
+        out += [
+            _upsert_scenario("a new customer", [], [d.row(1)]),
+            _upsert_scenario("a row read again, unchanged", [(*row, "vip")], [row]),
+            _upsert_scenario(f"a correction stamped the same {t0} as the row it corrects "
+                             f"({city} becomes {other})", [(*row, "gold")], [(k, name, other, t0)]),
+            _upsert_scenario(f"a correction of the name at the same {t0}",
+                             [(*row, "unknown")], [(k, name + "-Lee", city, t0)]),
+            _upsert_scenario("a rename at a new timestamp", [(*row, "b2b")],
+                             [(k, "Dr " + name, city, t1)]),
+            _upsert_scenario("a row whose only change is its timestamp", [(*row, "vip")],
+                             [(k, name, city, t1)]),
+            _upsert_scenario(f"a city that was NULL and is now {other}, at the same {t0}",
+                             [(k, name, None, t0, "gold")], [(k, name, other, t0)]),
+            _upsert_scenario(f"a city set to NULL at the same {t0}", [(*row, "gold")],
+                             [(k, name, None, t0)]),
+            _upsert_scenario("a row whose updated_at was NULL in the warehouse",
+                             [(k, name, city, None, "vip")], [row]),
+            _upsert_scenario("a row with a NULL name, read again unchanged",
+                             [(k, None, city, t0, "b2b")], [(k, None, city, t0)]),
+            _upsert_scenario(f"a 'gold' customer with two orders who moves to {other}",
+                             [(*row, "gold")], [(k, name, other, t1)],
+                             ((800 + seed, k), (900 + seed, k))),
+        ]
+    for seed in range(3):
+        wide = random_warehouse(600 + seed, rows=5 + 8 * seed, rounds=1, unicode=seed == 1)
+        changes = [r for r in wide.source if r[3] >= wide.watermark]
+        changes = list({r[0]: r for r in [*changes, *wide.rounds[0].rows]}.values())
+        out.append(_upsert_scenario(f"{len(wide.warehouse)} customers with segments and orders, "
+                                    f"and {len(changes)} rows read (new, changed, unchanged)",
+                                    list(wide.warehouse), changes, wide.orders))
+    many = Draw(700)
+    rows = [(*many.row(0), "unknown") for _ in range(24)]
+    out.append(_upsert_scenario(f"{len(rows)} customers, every one moved",
+                                rows, [(r[0], r[1], many.city(r[2]), many.stamp(1)) for r in rows]))
+    return out
+
+
+_CHANGES_DDL = "CREATE TEMP TABLE changes (id INTEGER, name TEXT, city TEXT, updated_at TEXT)"
+
+
+def _run_upsert(sql: object, scenario: Scenario) -> tuple:
+    conn = scenario.data["warehouse"].build()
+    conn.execute(_CHANGES_DDL)
+    conn.executemany("INSERT INTO temp.changes VALUES (?, ?, ?, ?)", scenario.data["changes"])
+    conn.execute("CREATE TEMP TABLE rewritten (id INTEGER)")
+    conn.execute("CREATE TEMP TRIGGER watch AFTER UPDATE ON main.dw_customers "
+                 "BEGIN INSERT INTO rewritten VALUES (old.id); END")
+    run_query(conn, sql)
+    return (sorted_rows(conn.execute("SELECT * FROM dw_customers")),
+            sorted_rows(conn.execute("SELECT * FROM dw_orders")),
+            sorted(r[0] for r in conn.execute("SELECT id FROM temp.rewritten")))
+
+
+def _upsert_model(scenario: Scenario) -> tuple:
+    warehouse: Warehouse = scenario.data["warehouse"]
+    after = {r[0]: r for r in warehouse.warehouse}
+    rewritten = []
+    for row in scenario.data["changes"]:
+        old = after.get(row[0])
+        if old is None:
+            after[row[0]] = (*row, "unknown")
+        elif old[:4] != tuple(row):
+            after[row[0]] = (*row, old[4])
+            rewritten.append(row[0])
+    return (sorted_rows(after.values()), sorted_rows(warehouse.orders), sorted(rewritten))
+
+
+UPSERT = Judge(Model(_upsert_model), _upsert_scenarios, _run_upsert)
+
+
+def _describe_upsert(diff: Difference) -> tuple[str, str]:
+    story = diff.scenario.story
+    if diff.yours.raised:
+        near_do = 'near "DO"' in diff.yours.error
+        return (f"with {story}, {sql_problem(diff.yours.error)}",
+                "In INSERT … SELECT … FROM changes ON CONFLICT, SQLite reads ON as a join "
+                "condition of FROM changes: see the WHERE true above." if near_do else
+                "Start from the statement shown above and rename its table and columns.")
+    (rows, orders, rewritten), (want, want_orders, want_rewritten) = (diff.yours.value,
+                                                                     diff.expected.value)
+    right = {w[0]: w for w in want}
+    lost_segment = [r for r in rows if r[0] in right and r[4] != right[r[0]][4]]
+    if orders != want_orders or lost_segment:
+        lost = len(want_orders) - len(orders)
+        what = [f"{lost} order(s) were deleted" if lost else "",
+                f"{len(lost_segment)} segment(s) fell back to 'unknown'" if lost_segment else ""]
+        return (f"with {story}, {' and '.join(w for w in what if w)}: the old row was deleted "
+                "and a new one inserted (and the foreign key's cascade deletes its children).",
+                "Change the row in place instead of replacing it.")
+    if rows != want:
+        wrong = [r for r in rows if r not in want]
+        missing = [w for w in want if w[0] not in {r[0] for r in rows}]
+        if missing:
+            return (f"with {story}, {show_rows(missing, 2)} never arrived in dw_customers.",
+                    "Rows with a new id must be inserted: read every row of changes.")
+        first = wrong[0]
+        columns = [c for c, a, b in zip(WAREHOUSE_COLUMNS, first, right[first[0]], strict=True)
+                   if a != b]
+        return (f"with {story}, dw_customers holds {show_rows([first])}; it should hold "
+                f"{show_rows([right[first[0]]])} (wrong {', '.join(columns)})"
+                + (": the next watermark is computed from a version that is gone"
+                   if "updated_at" in columns else "") + ".",
+                "Whatever the change, every column the source sends is set; and 'did it change?' "
+                "must be true when a value goes to or from NULL (a plain <> says NULL, not true).")
+    extra = sorted(set(rewritten) - set(want_rewritten))
+    return (f"with {story}, {len(extra)} row(s) that did not change were rewritten anyway (id "
+            f"{extra[0]}): every re-read row costs a write and looks like a change to anything "
+            "that watches the table.",
+            "DO UPDATE can have its own WHERE: rewrite only when some column differs.")
+
+
+@register(answer_name="upsert_sql",
+          stub=("INSERT OR REPLACE INTO dw_customers (id, name, city, updated_at) "
+                "SELECT id, name, city, updated_at FROM changes"),
+          solution_file="01_c_upsert_statement.py")
+def check_upsert_statement(upsert_sql: object) -> Verdict:
+    """Step 3: upsert the rows of `changes` into dw_customers, rewriting only real changes."""
+    name = "Step 3 (the upsert)"
+    diff = UPSERT.difference(upsert_sql)
+    if diff is None:
+        return Verdict(name, True, "inserts the new rows, updates every column of the changed "
+                       "ones in place (segment and orders kept), and leaves unchanged rows "
+                       f"alone, on {len(UPSERT.scenarios)} warehouses.")
+    return Verdict(name, False, *_describe_upsert(diff))
+
+
+# --- step 4: store the new watermark ------------------------------------------------------------
+
+def _save_scenario(story: str, state: list[tuple], writes: list[tuple]) -> Scenario:
+    return Scenario(story, {"state": state, "writes": writes}, len(state) + len(writes))
+
+
+def _save_scenarios() -> list[Scenario]:
+    lecture = lecture_warehouse()
+    day = max(r[3] for r in source_after(lecture, 1).values())
+    out = [_save_scenario("the lecture's state after its first load, then the watermark of the "
+                          "next one", [("dw_customers", "updated_at", lecture.watermark,
+                                        "YYYY-MM-DD")],
+                          [("dw_customers", "updated_at", day, "YYYY-MM-DD")])]
+    for seed in range(2):
+        d = Draw(800 + seed)
+        fmt, t0, t1 = d.watermark_format, d.stamp(0), d.stamp(1)
+        table, other = f"dw_{d.name().lower()}", f"dw_{d.name().lower()}_log"
+        out += [
+            _save_scenario(f"no state yet: {table}'s first watermark", [],
+                           [(table, "updated_at", t0, fmt)]),
+            _save_scenario(f"a stored watermark of {table} that moves on",
+                           [(table, "updated_at", t0, fmt)], [(table, "updated_at", t1, fmt)]),
+            _save_scenario(f"{table} and {other} both with a watermark on updated_at; {table}'s "
+                           "moves on", [(table, "updated_at", t0, fmt),
+                                        (other, "updated_at", t0, fmt)],
+                           [(table, "updated_at", t1, fmt)]),
+            _save_scenario(f"{table} with a watermark on created_at; one on updated_at is "
+                           "stored next to it", [(table, "created_at", t0, fmt)],
+                           [(table, "updated_at", t1, fmt)]),
+            _save_scenario(f"a stored watermark of {table} whose format changes",
+                           [(table, "updated_at", "2025-03-01", "YYYY-MM-DD")],
+                           [(table, "updated_at", t1, "YYYY-MM-DD hh:mm")]),
+        ]
+    out.append(_save_scenario("targets named with non-ASCII letters and a quote",
+                              [("dw_kunden_ü", "geändert_am", "2025-01-01", "YYYY-MM-DD")],
+                              [("dw_o'brien", "updated_at", "2025-02-02", "YYYY-MM-DD"),
+                               ("dw_kunden_ü", "geändert_am", "2025-02-03", "YYYY-MM-DD")]))
+    rng = random.Random(11)
+    for size in (4, 9):
+        targets = [f"dw_t{n}" for n in rng.sample(range(10, 99), size)]
+        state = [(t, "updated_at", f"2025-01-{rng.randint(10, 28)}", "YYYY-MM-DD")
+                 for t in targets[: size - 2]]
+        writes = [(rng.choice(targets), "updated_at", f"2025-02-{rng.randint(10, 28)}",
+                   "YYYY-MM-DD") for _ in range(size)]
+        out.append(_save_scenario(f"{len(state)} stored watermarks, then {len(writes)} loads "
+                                  "storing theirs one after the other", state, writes))
+    return out
+
+
+def _run_save(sql: object, scenario: Scenario) -> list:
+    conn = Warehouse((), ()).build()
+    conn.execute("DELETE FROM etl_watermarks")
+    conn.executemany("INSERT INTO etl_watermarks VALUES (?, ?, ?, ?)", scenario.data["state"])
+    states = []
+    for target, column, value, fmt in scenario.data["writes"]:
+        run_query(conn, sql, {"target": target, "column": column, "value": value, "format": fmt})
+        states.append(sorted_rows(conn.execute("SELECT * FROM etl_watermarks")))
+    return states
+
+
+def _save_model(scenario: Scenario) -> list:
+    state = {(t, c): (v, f) for t, c, v, f in scenario.data["state"]}
+    states = []
+    for target, column, value, fmt in scenario.data["writes"]:
+        state[(target, column)] = (value, fmt)
+        states.append(sorted_rows((*k, *v) for k, v in state.items()))
+    return states
+
+
+WATERMARK_SAVE = Judge(Model(_save_model), _save_scenarios, _run_save)
+
+
+def _describe_save(diff: Difference) -> tuple[str, str]:
+    story = diff.scenario.story
+    if diff.yours.raised:
+        return (f"with {story}, {sql_problem(diff.yours.error)}",
+                "The row exists after the first load; a new target has none yet: the statement "
+                "must handle both.")
+    for number, (yours, want) in enumerate(zip(diff.yours.value, diff.expected.value,
+                                               strict=True), 1):
+        if yours != want:
+            target, column, value, _ = diff.scenario.data["writes"][number - 1]
+            wrong = [r for r in yours if r not in want] or [r for r in want if r not in yours]
+            return (f"with {story}: after storing {value!r} for {target}.{column}, the state "
+                    f"table holds {show_rows(yours, 3)}; it should hold {show_rows(want, 3)} "
+                    f"(look at {show_rows(wrong[:1])}): the next load of that table starts from "
+                    "the wrong place.",
+                    "Touch exactly one row, the one of :target and :column, with both the value "
+                    "and the format; create it when it is missing.")
+    return f"with {story}, it stores something else.", "Compare the state table before and after."
+
+
+@register(answer_name="save_watermark_sql",
+          stub=("INSERT INTO etl_watermarks (target, watermark_column, value, format) "
+                "VALUES (:target, :column, :value, :format)"),
+          solution_file="01_d_watermark_save.py")
+def check_watermark_save(save_watermark_sql: object) -> Verdict:
+    """Step 4: store :value (and :format) as the watermark of :target and :column."""
+    name = "Step 4 (store the watermark)"
+    diff = WATERMARK_SAVE.difference(save_watermark_sql)
+    if diff is None:
+        return Verdict(name, True, "updates the watermark of the target it is given, creates it "
+                       "for a new target, and leaves every other row alone, on "
+                       f"{len(WATERMARK_SAVE.scenarios)} state tables.")
+    return Verdict(name, False, *_describe_save(diff))
+
