@@ -34,7 +34,7 @@ fresh_venv = sh tools/check_python.sh '$(PYTHON)' '$(1)' '$(or $(MAKECMDGOALS),s
 	present test-airflow test-dagster test-browser nav readme-screenshot lock test-latest \
 	test-install test-binder test-readme \
 	airflow-facts timetable airflow dagster \
-	test-orchestrators
+	test-orchestrators mutants
 
 setup: $(STAMP)
 
@@ -148,7 +148,13 @@ images: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_loads.py; loads=$$?; \
 	$(PY) benchmarks/bench_panels.py; panels=$$?; \
-	exit $$(( loads || panels ))
+	$(PY) benchmarks/bench_checks.py; checks=$$?; \
+	exit $$(( loads || panels || checks ))
+
+# How strong each exercise's check is: mutants of every reference answer handed to its check;
+# writes docs/mutants.md and the README's summary, fails while a non-equivalent mutant survives.
+mutants: $(STAMP)
+	$(PY) -m tools.mutants --write
 
 # Execute a notebook with parameters (papermill) into artifacts/runs/: make run-notebook NB=04 ENV=prod
 NB ?= 04

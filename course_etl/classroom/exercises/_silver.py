@@ -101,7 +101,7 @@ def customer_versions() -> list[tuple[str, list[tuple]]]:
     for seed in range(3):
         rng = random.Random(50 + seed)
         rows, bronze = [], rng.randint(1, 8)
-        for key in rng.sample(range(200, 900), 12 + 4 * seed):
+        for key in rng.sample(range(200, 900), 12 + 9 * seed):
             for _ in range(rng.randint(1, 5)):
                 bronze += rng.randint(1, 30)
                 rows.append((key, rng.choice(FIRST_NAMES), rng.choice(CITIES),
@@ -149,7 +149,8 @@ def order_stages() -> list[tuple[str, list[tuple]]]:
         ]
     for seed in range(2):
         rng = random.Random(70 + seed)
-        amounts = [0, -1, 1, -250, 0, 99_999] + [rng.randint(-3000, 9000) for _ in range(19)]
+        amounts = [0, -1, 1, -250, 0, 99_999] + [rng.randint(-3000, 9000 - 9000 * seed)
+                                                 for _ in range(19 + 11 * seed)]
         rng.shuffle(amounts)
         out.append((f"{len(amounts)} orders, zeros, refunds and one-cent orders among them",
                     [(7000 + 3 * n, rng.randint(1, 50), cents, _stamp(rng), 40 + n)
@@ -225,10 +226,14 @@ def silver_sets() -> list[tuple[str, tuple[list[tuple], list[tuple]]]]:
          (3, 1, 1999, "2025-03-03T08:00:00Z")])))
     for seed in range(2):
         rng = random.Random(90 + seed)
-        ids = rng.sample(range(40, 400), 9)
-        people = [(k, rng.choice(FIRST_NAMES), rng.choice(CITIES[:4]), _stamp(rng)) for k in ids]
-        orders = [(1000 + n, rng.choice(ids + [7, 8]), rng.choice([rng.randint(1, 9000), 1250]),
-                   _stamp(rng)) for n in range(30)]
+        ids = rng.sample(range(40, 400), 9 + 21 * seed)
+        towns = CITIES[:4] if seed == 0 else [*CITIES, *UNICODE_CITIES,
+                                              *(f"{c}-Nord" for c in CITIES)]
+        people = [(k, rng.choice(FIRST_NAMES), towns[n % len(towns)], _stamp(rng))
+                  for n, k in enumerate(ids)]
+        buyers = ids + rng.choices(ids + [7, 8], k=30)  # everyone orders; some again, orphans
+        orders = [(1000 + n, buyer, rng.choice([rng.randint(1, 9000), 1250]), _stamp(rng))
+                  for n, buyer in enumerate(buyers)]
         out.append((f"{len(people)} customers in {len({p[2] for p in people})} cities, "
                     f"{len(orders)} orders, orphans and equal amounts among them",
                     (people, orders)))

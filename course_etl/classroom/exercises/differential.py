@@ -112,28 +112,43 @@ def first_difference(
 
 
 class Judge:
-    """An exercise's reference, scenarios and comparison; the scenarios are generated and the
-    reference's outcomes computed once, on first use (a verdict then costs only the answer's
-    runs). ``scenarios`` is a function so importing a module generates nothing."""
+    """An exercise's reference, scenarios and comparison. The scenarios are generated on first
+    use and the reference's outcome on each scenario the first time a verdict reaches it, then
+    kept for the kernel's life: a wrong answer told apart on a small scenario costs only what it
+    takes to get there. ``scenarios`` is a function so importing a module generates nothing."""
 
     def __init__(self, reference: object, scenarios: Callable[[], Iterable[Scenario]],
                  run: Callable[[object, Scenario], object], *,
                  same: Callable[[Outcome, Outcome], bool] = same_outcome):
         self.reference, self._make_scenarios, self.run, self.same = (
             reference, scenarios, run, same)
+        self._expected: dict[int, Outcome] = {}
 
     @cached_property
     def scenarios(self) -> list[Scenario]:
         return sorted(self._make_scenarios(), key=lambda s: s.size)
 
-    @cached_property
+    def expected_on(self, index: int) -> Outcome:
+        """The reference's outcome on scenario ``index`` (computed once)."""
+        if index not in self._expected:
+            self._expected[index] = observe(self.run, self.reference, self.scenarios[index])
+        return self._expected[index]
+
+    @property
     def expected(self) -> list[Outcome]:
-        return [observe(self.run, self.reference, s) for s in self.scenarios]
+        """The reference's outcome on every scenario."""
+        return [self.expected_on(i) for i in range(len(self.scenarios))]
+
+    def forget(self) -> None:
+        """Drop the scenarios and outcomes (a benchmark's cold start)."""
+        self.__dict__.pop("scenarios", None)
+        self._expected.clear()
 
     def difference(self, answer: object) -> Difference | None:
         """The smallest scenario where ``answer`` and the reference disagree, or None."""
-        for scenario, expected in zip(self.scenarios, self.expected, strict=True):
+        for index, scenario in enumerate(self.scenarios):
             yours = observe(self.run, answer, scenario)
+            expected = self.expected_on(index)
             if not self.same(yours, expected):
                 return Difference(scenario, yours, expected)
         return None
