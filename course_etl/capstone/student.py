@@ -72,15 +72,23 @@ def audited_gold(conn: sqlite3.Connection, gold_sql: str | None) -> Iterator[Non
             conn.execute(f"RELEASE {_SAVEPOINT}")
 
 
-def served_differences(conn: sqlite3.Connection) -> tuple[int, tuple | None]:
-    """How many city-day rows of the served table differ from the library's mart (missing,
-    extra or with other counts), and one of them, the served row first."""
+def served_differences(conn: sqlite3.Connection) -> tuple[int, str]:
+    """How many city-days the served table has differently from the library's mart (missing,
+    extra, or other counts), and the first of them in words."""
     served_sql, mart_sql = quote_identifier(SERVED_TABLE), quote_identifier(CITY_DAILY_REVENUE)
-    columns_sql = ", ".join(quote_identifier(c) for c in GOLD_COLUMNS)
     rows = conn.execute(
-        f"SELECT * FROM (SELECT 'served' AS side, {columns_sql} FROM {served_sql} EXCEPT "
-        f"SELECT 'served', {columns_sql} FROM {mart_sql}) UNION ALL "
-        f"SELECT * FROM (SELECT 'mart', {columns_sql} FROM {mart_sql} EXCEPT "
-        f"SELECT 'mart', {columns_sql} FROM {served_sql}) ORDER BY 1 DESC, 2, 3").fetchall()
-    keys = {r[1:3] for r in rows}
-    return len(keys), (rows[0] if rows else None)
+        f"WITH keys AS (SELECT city, day FROM {served_sql} UNION SELECT city, day FROM {mart_sql}) "
+        "SELECT k.city, k.day, s.n_orders, s.revenue_cents, m.n_orders, m.revenue_cents "
+        f"FROM keys AS k LEFT JOIN {served_sql} AS s ON s.city = k.city AND s.day = k.day "
+        f"LEFT JOIN {mart_sql} AS m ON m.city = k.city AND m.day = k.day "
+        "WHERE s.n_orders IS NOT m.n_orders OR s.revenue_cents IS NOT m.revenue_cents "
+        "ORDER BY k.city, k.day").fetchall()
+    if not rows:
+        return 0, ""
+    city, day, *counts = rows[0]
+
+    def said(n_orders, cents):
+        return "no row" if n_orders is None else f"{n_orders} orders, {cents} cents"
+
+    return len(rows), (f"{city} {day}: published {said(*counts[:2])}, the library's gold "
+                       f"{said(*counts[2:])}")

@@ -217,7 +217,6 @@ def publish(conn: sqlite3.Connection, *, context: RunContext) -> int:
     differing, example = served_differences(conn)
     add_run_note(conn, context.run_id,
                  f"published {rows} city-day rows, revenue {cents / 100:.2f}"
-                 + (f"; {differing} of them differ from the library's gold (e.g. "
-                    f"{example[1]} {example[2]}: {example[3]} orders, {example[4]} cents)"
+                 + (f"; {differing} city-days differ from the library's gold (e.g. {example})"
                     if differing else ""))
     return rows
