@@ -23,7 +23,7 @@ from course_etl.classroom.exercises.differential import Judge
 from course_etl.classroom.exercises.hand_written_load import load_problem
 from course_etl.loads.engine import incremental_load
 from tests.gamed_answers import GAMED
-from tests.wrong_answers_sql import solution_namespace
+from tests.wrong_answers_sql import OTHER_RIGHT_ANSWERS, solution_namespace
 
 EXERCISES = all_exercises()
 ROOT = Path(__file__).resolve().parents[1]
@@ -258,3 +258,16 @@ def test_the_notebook_stub_is_the_registered_stub(exercise):
     assert is_stub(namespace[exercise.answer_name], exercise.stub), \
         f"the stub in {notebook.name} differs from the one registered for {exercise.name}"
 
+
+
+RIGHT_CASES = [(name, what, answer) for name, cases in OTHER_RIGHT_ANSWERS.items()
+               for what, answer in cases]
+
+
+@pytest.mark.parametrize(("name", "what", "answer"), RIGHT_CASES,
+                         ids=[f"{n}-{w}" for n, w, _ in RIGHT_CASES])
+def test_a_right_answer_written_otherwise_passes(name, what, answer):
+    """The checks judge behaviour, not text: a right answer unlike the solution passes."""
+    exercise = next(e for e in EXERCISES if e.name == name)
+    verdict = exercise.check(answer)
+    assert verdict.passed, f"{what!r} refused: {verdict}"

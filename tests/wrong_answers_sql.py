@@ -134,6 +134,42 @@ def my_incremental_load(conn):
     load(conn, "src_customers", "dw_customers", key="id", watermark="updated_at")
 ''')
 
+_MAX_OF_THE_SOURCE = load("""
+def my_incremental_load(conn):
+    names = {"target": "dw_customers", "column": "updated_at"}
+    conn.execute("BEGIN")
+    try:
+        stored, fmt = conn.execute(watermark_sql, names).fetchone()
+        conn.execute("DROP TABLE IF EXISTS temp.changes")
+        conn.execute(f"CREATE TEMP TABLE changes AS {changed_rows_sql}", {"watermark": stored})
+        conn.execute(upsert_sql)
+        newest = conn.execute("SELECT MAX(updated_at) FROM src_customers").fetchone()[0]
+        conn.execute(save_watermark_sql, {**names, "value": newest, "format": fmt})
+        conn.commit()
+    except Exception:
+        conn.rollback()
+        raise
+""")
+
+_COMMIT_METHODS = load("""
+def my_incremental_load(conn):
+    names = {"target": "dw_customers", "column": "updated_at"}
+    conn.execute("BEGIN")
+    try:
+        stored, fmt = conn.execute(watermark_sql, names).fetchone()
+        conn.execute("DROP TABLE IF EXISTS temp.changes")
+        conn.execute(f"CREATE TEMP TABLE changes AS {changed_rows_sql}", {"watermark": stored})
+        conn.execute(upsert_sql)
+        newest = conn.execute("SELECT MAX(updated_at) FROM changes").fetchone()[0]
+        if newest is not None:
+            conn.execute(save_watermark_sql, {**names, "value": max(newest, stored),
+                                              "format": fmt})
+        conn.commit()
+    except Exception:
+        conn.rollback()
+        raise
+""")
+
 _STUB_WITH_STEPS = types.FunctionType(step5_stub.__code__, dict(STEPS))
 
 
@@ -155,6 +191,9 @@ WRONG_SQL_ANSWERS: dict[str, list[tuple[str, object]]] = {
                                      "target = :target AND watermark_column = :column"),
         ("the newest row, whatever the target", "SELECT value, format FROM etl_watermarks "
                                                 "ORDER BY value DESC LIMIT 1"),
+        ("MAX over the target's row (a row of NULLs before the first load)",
+         "SELECT MAX(value), format FROM etl_watermarks WHERE target = :target "
+         "AND watermark_column = :column"),
     ],
     "check_changed_rows_query": [
         ("the stub with a cosmetic change",
@@ -170,6 +209,8 @@ WRONG_SQL_ANSWERS: dict[str, list[tuple[str, object]]] = {
                                               ":watermark OR updated_at IS NULL"),
         ("compares the day only", "SELECT * FROM src_customers "
                                   "WHERE date(updated_at) >= date(:watermark)"),
+        ("a day of lookback", "SELECT * FROM src_customers "
+                              "WHERE updated_at > date(:watermark, '-1 day')"),
         ("every row twice", "SELECT * FROM src_customers WHERE updated_at >= :watermark "
                             "UNION ALL SELECT * FROM src_customers WHERE updated_at >= :watermark"),
     ],
@@ -222,6 +263,7 @@ WRONG_SQL_ANSWERS: dict[str, list[tuple[str, object]]] = {
         ("data and watermark in two transactions", _TWO_TRANSACTIONS),
         ("calls the library, under another name", _LIBRARY_ALIASED),
         ("moves the watermark to NULL on a quiet day", _MOVES_BACK),
+        ("the watermark from the whole source (moves back after a delete)", _MAX_OF_THE_SOURCE),
         ("not a function", "my_incremental_load"),
     ],
     "check_hard_delete_query": [
@@ -266,6 +308,9 @@ WRONG_SQL_ANSWERS: dict[str, list[tuple[str, object]]] = {
          "SELECT s.id, s.name, s.city, s.updated_at FROM staged AS s JOIN (SELECT id, "
          "MAX(updated_at || '|' || _bronze_row) AS latest FROM staged GROUP BY id) AS m "
          "ON m.id = s.id AND m.latest = s.updated_at || '|' || s._bronze_row"),
+        ("the last received row, whatever its updated_at",
+         "SELECT id, name, city, updated_at FROM staged AS s WHERE _bronze_row = "
+         "(SELECT MAX(_bronze_row) FROM staged AS t WHERE t.id = s.id)"),
         ("RANK instead of ROW_NUMBER, no tie-break", "SELECT id, name, city, updated_at FROM "
                                                      "(SELECT *, RANK() OVER (PARTITION BY id "
                                                      "ORDER BY updated_at DESC) AS r FROM "
@@ -319,6 +364,9 @@ WRONG_SQL_ANSWERS: dict[str, list[tuple[str, object]]] = {
         ("not rounded", "SELECT c.city, AVG(o.amount_cents) / 100.0 AS avg_order_value FROM "
                         "silver_orders AS o JOIN silver_customers AS c ON c.id = o.customer_id "
                         "GROUP BY c.city"),
+        ("formatted as text", "SELECT c.city, printf('%.2f', AVG(o.amount_cents) / 100.0) AS "
+                              "avg_order_value FROM silver_orders AS o JOIN silver_customers AS "
+                              "c ON c.id = o.customer_id GROUP BY c.city"),
         ("truncated, not rounded", "SELECT c.city, CAST(AVG(o.amount_cents) AS INTEGER) / 100.0 "
                                    "AS avg_order_value FROM silver_orders AS o JOIN "
                                    "silver_customers AS c ON c.id = o.customer_id "
@@ -335,6 +383,8 @@ WRONG_SQL_ANSWERS: dict[str, list[tuple[str, object]]] = {
         ("issue 27: the solution with HAVING COUNT(*) > 1", GOLD_SQL + "\nHAVING COUNT(*) > 1"),
         ("equal amounts counted once", GOLD_SQL.replace("SUM(o.amount_cents)",
                                                         "SUM(DISTINCT o.amount_cents)")),
+        ("the day in the machine's time zone", GOLD_SQL.replace(
+            "substr(o.ordered_at, 1, 10)", "date(o.ordered_at, 'localtime')")),
         ("the served table copied", "SELECT city, day, n_orders, revenue_cents FROM "
                                     "served_city_daily_revenue"),
     ],
@@ -350,9 +400,63 @@ WRONG_SQL_ANSWERS: dict[str, list[tuple[str, object]]] = {
              "fail_score": 3.5, "blocking": True}]}),
         ("a misspelt check", {"gold_city_daily_revenue": [{"check": "uniqe_key",
                                                            "key": "city"}]}),
+        ("freshness on silver, not on gold", {
+            **GOLD_SUITE, "gold_city_daily_revenue": GOLD_SUITE["gold_city_daily_revenue"][1:],
+            "silver_orders": [*GOLD_SUITE["silver_orders"], {
+                "check": "freshness", "column": "ordered_at", "blocking": True,
+                "error_after": {"count": 12, "period": "hour"}}]}),
         ("volume with no history required (blocks the second day)", {
             **GOLD_SUITE, "silver_orders": [{"check": "volume_anomaly",
                                              "metric": "orders_received", "min_history": 1,
                                              "fail_score": 0.5, "blocking": True}]}),
     ],
+}
+
+_UPSERT_SET = ("INSERT INTO dw_customers AS t (id, name, city, updated_at) SELECT id, name, city, "
+               "updated_at FROM changes WHERE true ON CONFLICT (id) DO UPDATE SET name = "
+               "excluded.name, city = excluded.city, updated_at = excluded.updated_at ")
+
+#: Right answers written differently from the solutions: every check must accept them.
+OTHER_RIGHT_ANSWERS: dict[str, list[tuple[str, object]]] = {
+    "check_watermark_read": [
+        ("row values", "SELECT value, format FROM etl_watermarks "
+                       "WHERE (target, watermark_column) = (:target, :column)")],
+    "check_changed_rows_query": [
+        ("columns named, in another order", "SELECT updated_at, city, name, id FROM "
+                                            "src_customers WHERE updated_at >= :watermark"),
+        ("> or =", "SELECT * FROM src_customers WHERE updated_at > :watermark "
+                   "OR updated_at = :watermark")],
+    "check_upsert_statement": [
+        ("NOT (… IS … AND …)", _UPSERT_SET + "WHERE NOT (t.name IS excluded.name AND t.city IS "
+                               "excluded.city AND t.updated_at IS excluded.updated_at)"),
+        ("COALESCE on both sides", _UPSERT_SET + "WHERE COALESCE(t.name, '') <> COALESCE("
+                                   "excluded.name, '') OR COALESCE(t.city, '') <> COALESCE("
+                                   "excluded.city, '') OR COALESCE(t.updated_at, '') <> "
+                                   "COALESCE(excluded.updated_at, '')")],
+    "check_watermark_save": [
+        ("INSERT OR REPLACE (the state table has nothing else to lose)",
+         "INSERT OR REPLACE INTO etl_watermarks VALUES (:target, :column, :value, :format)")],
+    "check_hand_written_load": [("commit() and rollback(), max() in Python", _COMMIT_METHODS)],
+    "check_silver_dedup": [
+        ("no newer version exists", "SELECT id, name, city, updated_at FROM staged AS s WHERE "
+                                    "NOT EXISTS (SELECT 1 FROM staged AS t WHERE t.id = s.id AND "
+                                    "(t.updated_at > s.updated_at OR (t.updated_at = "
+                                    "s.updated_at AND t._bronze_row > s._bronze_row)))")],
+    "check_reject_rule_sql": [
+        ("NOT … > 0", "SELECT _bronze_row, 'amount ' || amount_cents || ' cents is not "
+                      "positive' AS reason FROM staged_orders WHERE NOT amount_cents > 0")],
+    "check_gold_metric": [
+        ("SUM / COUNT", "SELECT c.city, ROUND(SUM(o.amount_cents) * 1.0 / COUNT(*) / 100, 2) "
+                        "AS avg_order_value FROM silver_orders AS o JOIN silver_customers AS c "
+                        "ON c.id = o.customer_id GROUP BY c.city")],
+    "check_gold_sql": [
+        ("date() for the day", GOLD_SQL.replace("substr(o.ordered_at, 1, 10)",
+                                                "date(o.ordered_at)")),
+        ("GROUP BY 1, 2", GOLD_SQL.replace("GROUP BY c.city, substr(o.ordered_at, 1, 10)",
+                                           "GROUP BY 1, 2"))],
+    "check_gold_suite": [
+        ("stricter, still right", {**GOLD_SUITE, "gold_city_daily_revenue": [
+            *GOLD_SUITE["gold_city_daily_revenue"],
+            {"check": "unique_key", "key": ["city", "day"], "blocking": True},
+            {"check": "not_null", "column": "city", "blocking": True}]})],
 }

@@ -16,8 +16,12 @@ notebook's (the same code; only the extract's row count differs).
 from __future__ import annotations
 
 import functools
+import os
 import random
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -140,8 +144,41 @@ class CourseDay:
     day: date
 
 
+@dataclass(frozen=True)
+class FarZone:
+    """Silver rows judged with the process's local time zone set far from UTC: a day that
+    follows the machine's clock ('localtime') instead of the data's UTC shows."""
+
+    rows: tuple
+
+
+_FAR_ZONE = "Pacific/Kiritimati"  # UTC+14: every UTC day boundary moves
+
+
 def _silver_rows(data: object) -> tuple[list[tuple], list[tuple]]:
+    if isinstance(data, FarZone):
+        return data.rows
     return _course_silver(data.seed, data.day) if isinstance(data, CourseDay) else data
+
+
+@contextmanager
+def _local_zone(data: object) -> Iterator[None]:
+    """Run the block with TZ set to ``_FAR_ZONE`` when ``data`` asks for it (where the platform
+    can change it: time.tzset), the previous zone restored after."""
+    if not isinstance(data, FarZone) or not hasattr(time, "tzset"):
+        yield
+        return
+    previous = os.environ.get("TZ")
+    os.environ["TZ"] = _FAR_ZONE
+    time.tzset()
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = previous
+        time.tzset()
 
 
 def _gold_scenarios() -> list[Scenario]:
@@ -168,10 +205,12 @@ def _gold_scenarios() -> list[Scenario]:
             Scenario(f"two orders of the same {cents} cents in {c1[2]} on {day}",
                      ([c1], [order(c1, cents, f"{day}T09:00:00Z", 1),
                              order(c1, cents, f"{day}T10:00:00Z", 2)]), 3),
-            Scenario("orders at 23:59:59 and at 00:00:00 the next day",
-                     ([c1], [order(c1, cents, f"{day}T23:59:59Z", 1),
-                             order(c1, cents, f"2025-03-{int(day[-2:]) + 1:02d}T00:00:00Z",
-                                   2)]), 3),
+            Scenario("orders at 23:59:59 and at 00:00:00 the next day (UTC), on a machine "
+                     f"whose clock runs in {_FAR_ZONE}",
+                     FarZone(([c1], [order(c1, cents, f"{day}T23:59:59Z", 1),
+                                     order(c1, cents,
+                                           f"2025-03-{int(day[-2:]) + 1:02d}T00:00:00Z", 2)])),
+                     3),
             Scenario("an order whose customer is not in silver (an orphan) and a known one",
                      ([c1], [order(c1, cents, f"{day}T09:00:00Z", 1),
                              order((c1[0] + 500,), 4000, f"{day}T09:30:00Z", 2)]), 3),
@@ -189,7 +228,8 @@ def _gold_scenarios() -> list[Scenario]:
 
 
 def _run_gold(sql: object, scenario: Scenario) -> tuple[str, object]:
-    result = run_query(silver_conn(*_silver_rows(scenario.data)), sql)
+    with _local_zone(scenario.data):
+        result = run_query(silver_conn(*_silver_rows(scenario.data)), sql)
     rows = result.by_name(GOLD_COLUMNS)
     return ("columns", result.columns) if rows is None else ("rows", sorted_rows(rows))
 

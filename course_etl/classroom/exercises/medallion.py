@@ -338,6 +338,10 @@ def _describe_metric(diff: Difference) -> tuple[str, str]:
                 "customer, and an order without one is left out.")
     city, value = next((c, v) for c, v in yours if not _same_metric(
         Outcome(("rows", [(c, v)])), Outcome(("rows", [(c, exact[c])]))))
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return (f"with {story}, {city} gets {value!r}, a {type(value).__name__}, not a number: "
+                "a chart cannot plot it and a sum of them is not a sum.",
+                "Round the number itself; formatting it is the dashboard's job.")
     return (f"with {story}, {city} gets {value!r}; its orders average "
             f"{float(exact[city]):.4f}, so {round(float(exact[city]), 2):.2f}: the dashboard "
             "would show a wrong average.", "Amounts are stored in cents; the answer is in "
