@@ -49,3 +49,55 @@ def test_table_rows_sorts_mixed_columns():
     conn.execute("CREATE TABLE t (a, b)")
     conn.executemany("INSERT INTO t VALUES (?, ?)", [(2, "x"), (None, 1), ("s", 1.5), (1, None)])
     assert table_rows(conn, "t") == [(None, 1), (1, None), (2, "x"), ("s", 1.5)]
+
+
+def test_a_judge_computes_the_reference_only_where_a_verdict_reaches():
+    from course_etl.classroom.exercises.differential import Judge, Model
+
+    computed = []
+
+    def model(scenario):
+        computed.append(scenario.data)
+        return scenario.data * 2
+
+    judge = Judge(Model(model), lambda: [Scenario(f"v{v}", v, size=v) for v in (3, 1, 2)],
+                  lambda answer, scenario: answer(scenario.data))
+    diff = judge.difference(lambda x: x * 2 if x < 2 else 0)
+    assert diff.scenario.data == 2 and computed == [1, 2]
+    assert judge.difference(lambda x: x * 2) is None and computed == [1, 2, 3]
+
+
+def test_tables_read_sees_through_aliases_subqueries_and_views():
+    from course_etl.classroom.exercises.differential import tables_read
+
+    conn = connect(":memory:")
+    conn.executescript("CREATE TABLE a (x); CREATE TABLE b (y); CREATE VIEW v AS SELECT y FROM b")
+    # A view is seen through: the table under it is what is read.
+    assert tables_read(conn, "SELECT q.x FROM a AS q WHERE EXISTS (SELECT 1 FROM v)") == \
+        {"a", "b"}
+    assert tables_read(conn, "SELECT * FROM nowhere") == set()
+    assert tables_read(conn, 42) == set()
+
+
+def test_a_runaway_statement_is_stopped_and_said_so():
+    import sqlite3
+
+    import pytest
+
+    from course_etl.classroom.exercises.differential import run_query
+
+    conn = connect(":memory:")
+    endless = ("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
+               "SELECT COUNT(*) FROM r")
+    with pytest.raises(sqlite3.OperationalError, match="does not finish"):
+        run_query(conn, endless)
+    assert run_query(conn, "SELECT 1 AS one").rows == [(1,)]
+
+
+def test_rows_by_name_accept_any_order_and_refuse_missing_or_repeated_names():
+    from course_etl.classroom.exercises.differential import SqlResult
+
+    result = SqlResult(("b", "a"), [(2, 1)])
+    assert result.by_name(("a", "b")) == [(1, 2)]
+    assert result.by_name(("a", "c")) is None
+    assert SqlResult(("a", "a"), [(1, 1)]).by_name(("a", "b")) is None

@@ -38,6 +38,7 @@ _METHOD_SWAPS = {"isdigit": ["isalpha", "isdecimal", "isalnum"], "isalpha": ["is
 _TRANSACTION = {"COMMIT": ["ROLLBACK"], "ROLLBACK": ["COMMIT"],
                 "BEGIN IMMEDIATE": ["BEGIN DEFERRED", "SELECT 1"], "BEGIN": ["SELECT 1"]}
 _WORD = re.compile(r"[a-z][a-z0-9_]*")
+_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.]*[A-Za-z0-9]")
 _CRON_FIELD = re.compile(r"^[\d*,/\-?LW#A-Za-z]+$")
 
 
@@ -103,6 +104,9 @@ def _text_mutants(text: str, others: list[str]) -> Iterator[tuple[str, str]]:
     elif text.strip().upper() in _TRANSACTION:
         for other in _TRANSACTION[text.strip().upper()]:
             yield f"transaction {text} -> {other}", other
+    elif text.isdigit():  # a number written as text (an environment variable's value)
+        for other in (str(int(text) - 1), str(int(text) + 1), ""):
+            yield f"text {text!r} -> {other!r}", other
     elif text in VOCABULARY:  # a quiz's word: another word of the course's vocabulary
         for other in [*VOCABULARY, ""]:
             if other != text:
@@ -115,21 +119,32 @@ def _text_mutants(text: str, others: list[str]) -> Iterator[tuple[str, str]]:
         for other in [*(o for o in others if _WORD.fullmatch(o)), ""]:
             if other != text:
                 yield f"text {text!r} -> {other!r}", other
+    elif _KEY.fullmatch(text):  # a key or a variable's name: its case, separators, a part
+        parts = re.split(r"(__|_|\.)", text)
+        variants = [text.lower(), text.upper(), text.replace("__", "_"),
+                    text.replace("_", "__") if "__" not in text else text,
+                    "".join(parts[:-2]) if len(parts) > 2 else text]
+        for other in dict.fromkeys(variants):
+            if other != text:
+                yield f"text {text!r} -> {other!r}", other
     elif text:  # a label: only its absence can matter
         yield f"text {text!r} emptied", ""
 
 
 def _skip(node: ast.AST, parents: dict) -> bool:
-    """Docstrings, imports, dict keys and the literal text of f-strings (a message's wording)
-    are not answers."""
+    """Docstrings, imports and the literal text of f-strings (a message's wording) are not
+    answers (dict keys may be: an environment variable's name)."""
     parent = parents.get(node)
     if isinstance(parent, ast.JoinedStr | ast.FormattedValue):
         return True
     if isinstance(parent, ast.Expr) and isinstance(node, ast.Constant):
         return True  # a docstring, or a bare string
-    if isinstance(parent, ast.Dict) and any(k is node for k in parent.keys):
-        return True
     return isinstance(parent, ast.ImportFrom | ast.Import)
+
+
+def _is_key(node: ast.AST, parents: dict) -> bool:
+    parent = parents.get(node)
+    return isinstance(parent, ast.Dict) and any(k is node for k in parent.keys)
 
 
 def _site_changes(node: ast.AST, parents: dict, texts: list[str]
@@ -166,6 +181,8 @@ def _site_changes(node: ast.AST, parents: dict, texts: list[str]
         elif isinstance(value, int | float):
             for other in {value - 1, value + 1, 0} - {value}:
                 yield f"number {value} -> {other}", "", lambda n, o=other: ast.Constant(o)
+        elif isinstance(value, str) and _is_key(node, parents) and not value.isupper():
+            pass  # a dict key in lower case names a field; a key such as an env var is an answer
         elif isinstance(value, str):
             for operator, text in _text_mutants(value, [t for t in texts if t != value]):
                 shown = text if "\n" not in text and len(text) < 400 else text[:400]

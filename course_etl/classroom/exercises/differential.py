@@ -22,6 +22,7 @@ cannot hide one) and print rows as a message shows them (:func:`show_rows`).
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -189,6 +190,10 @@ class SqlResult:
         return [tuple(row[i] for i in index) for row in self.rows]
 
 
+#: How long one statement of an answer may run on a scenario (they hold a few rows).
+SECONDS_PER_STATEMENT = 2
+
+
 class AnswerShapeError(TypeError):
     """The answer is not the kind of thing the exercise takes (e.g. not SQL text)."""
 
@@ -200,8 +205,21 @@ def run_query(conn: sqlite3.Connection, sql: object, params: dict | None = None)
     one statement included)."""
     if not isinstance(sql, str):
         raise AnswerShapeError(_not_text(sql))
-    cursor = conn.execute(sql, params or {})
-    rows = [tuple(r) for r in cursor.fetchall()]
+    deadline = time.monotonic() + SECONDS_PER_STATEMENT
+    # A runaway statement (a recursive CTE without end, a join of everything with everything)
+    # is stopped, and judged like any error, instead of hanging the student's kernel.
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+    try:
+        cursor = conn.execute(sql, params or {})
+        rows = [tuple(r) for r in cursor.fetchall()]
+    except sqlite3.OperationalError as error:
+        if str(error) == "interrupted":
+            raise sqlite3.OperationalError(
+                f"stopped after {SECONDS_PER_STATEMENT} s on a few rows: the statement does "
+                "not finish") from None
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
     columns = tuple(d[0] for d in cursor.description or ())
     return SqlResult(columns, rows)
 
