@@ -8,7 +8,10 @@ or an ORDER BY term dropped, ``DISTINCT`` put into an aggregate, a ``LIMIT`` or 
 aggregate or window function swapped, a sort direction reversed, a number moved by one, a column
 swapped for another the statement uses, ``ON CONFLICT … DO UPDATE`` made ``DO NOTHING`` or the
 insert a ``REPLACE``. :func:`sql_mutants` yields ``(operator, mutated SQL)`` pairs, each SQL
-different from the original's own rendering.
+different from the original's own rendering. Mutants equivalent by construction are not made:
+``DISTINCT`` inside ``MAX``/``MIN``, another constant in ``EXISTS (SELECT 1 …)``, a ``LIMIT`` on an
+aggregate without ``GROUP BY`` (one row), and nothing about a query's outer ``ORDER BY`` (no
+exercise asks for an order: checks compare rows as multisets).
 """
 
 from __future__ import annotations
