@@ -271,3 +271,11 @@ def test_a_right_answer_written_otherwise_passes(name, what, answer):
     exercise = next(e for e in EXERCISES if e.name == name)
     verdict = exercise.check(answer)
     assert verdict.passed, f"{what!r} refused: {verdict}"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_name_a_notebook_takes_from_exercises_exists(notebook):
+    used = {m for c in _cells(notebook) if c["cell_type"] == "code"
+            for m in re.findall(r"\bexercises\.(\w+)", _source(c))}
+    missing = sorted(n for n in used if not hasattr(exercises, n))
+    assert not missing, f"{notebook.name} uses exercises.{missing[0]}, which is not exported"

@@ -252,7 +252,11 @@ def exercise_index(notebooks_dir: str | Path = "."):
 def _export_everything() -> None:
     """Put every registered check, and every value an exercise module lists in its ``__all__``,
     in this package's namespace (``exercises.check_…``, ``exercises.BACKFILL_CHOICES``)."""
-    for module in _modules():
+    modules = _modules()  # importing them registers their exercises
+    with_exercises = {e.check.__module__ for e in _REGISTRY.values()}
+    for module in modules:
+        if module.__name__ not in with_exercises:
+            continue  # the judge and the scenario helpers are not what a cell shows
         for name in getattr(module, "__all__", ()):
             globals()[name] = getattr(module, name)
             if name not in __all__:
