@@ -191,8 +191,9 @@ def cron_fields(expression: object) -> list[str]:
     if len(fields) in (6, 7):
         raise InvalidCronError(
             f"cron expression {text!r} has {len(fields)} fields: cron has five, minute first; "
-            "a sixth in front is a seconds field (Quartz, Spring) and a seventh a year (Quartz): "
-            "drop them, e.g. '0 30 6 * * 1-5' becomes '30 6 * * 1-5'")
+            "a seconds field in front (Quartz, Spring), a year or a time zone behind are not "
+            "cron's: drop them, e.g. '0 30 6 * * 1-5' becomes '30 6 * * 1-5' (the time zone is "
+            "set apart, as schedule.timezone)")
     if len(fields) != 5:
         raise InvalidCronError(
             f"cron expression {text!r} has {len(fields)} field(s), needs exactly 5: "
