@@ -340,7 +340,7 @@ def check_added_task(answer: object) -> Verdict:
     solution_file="02_predict_states.py",
 )
 def check_predicted_states(predicted_states: dict) -> Verdict:
-    """Predict the task states when retries run out.
+    """Quiz: the task states when retries run out.
 
     Predict each task's state when incremental_load fails 3 times and retries=2."""
     name = "Exercise 3 (predict the states)"
