@@ -117,17 +117,19 @@ def freshness_scenarios(*, seed: int = SEED, generated: int = 24,
 
 def _connection(data: dict) -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:")
-    table, column = quote_identifier(data["table"]), quote_identifier(data["column"])
+    table, column = data["table"], data["column"]
     fresh = data["now"].strftime("%Y-%m-%d %H:%M:%S")
-    other = "other_at" if data["column"] != "other_at" else "changed_at"
-    conn.execute(f"CREATE TABLE {table} (id INTEGER, {column} TEXT, {other} TEXT)")
-    conn.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)",
+    other = "other_at" if column != "other_at" else "changed_at"  # the decoy column
+    conn.execute(f"CREATE TABLE {quote_identifier(table)} (id INTEGER, "
+                 f"{quote_identifier(column)} TEXT, {quote_identifier(other)} TEXT)")
+    conn.executemany(f"INSERT INTO {quote_identifier(table)} VALUES (?, ?, ?)",
                      [(i, v, fresh if data["decoy"] == "column" else None)
                       for i, v in enumerate(data["values"], 1)])
     if data["decoy"] == "table":
-        decoy = "recent_feed" if data["table"] != "recent_feed" else "other_feed"
-        conn.execute(f"CREATE TABLE {decoy} (id INTEGER, {column} TEXT)")
-        conn.execute(f"INSERT INTO {decoy} VALUES (1, ?)", (fresh,))
+        decoy = "recent_feed" if table != "recent_feed" else "other_feed"
+        conn.execute(f"CREATE TABLE {quote_identifier(decoy)} (id INTEGER, "
+                     f"{quote_identifier(column)} TEXT)")
+        conn.execute(f"INSERT INTO {quote_identifier(decoy)} VALUES (1, ?)", (fresh,))
     return conn
 
 

@@ -220,10 +220,11 @@ def pipeline_scenarios(*, seed: int = SEED, generated: int = 10,
 
 
 def _apply(conn, day: Day) -> None:
-    table = quote_identifier(SOURCE)
     with atomic(conn):
-        conn.executemany(f"DELETE FROM {table} WHERE id = ?", [(i,) for i in day.delete_ids])
-        conn.executemany(f"INSERT OR REPLACE INTO {table} (id, name, city, updated_at) "
+        conn.executemany(f"DELETE FROM {quote_identifier(SOURCE)} WHERE id = ?",
+                         [(i,) for i in day.delete_ids])
+        conn.executemany(f"INSERT OR REPLACE INTO {quote_identifier(SOURCE)} "
+                         "(id, name, city, updated_at) "
                          "VALUES (?, ?, ?, ?)",
                          [(i, f"Customer {i}", "Lisbon", stamp) for i, stamp in day.add_customers])
 
