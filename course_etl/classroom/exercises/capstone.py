@@ -324,9 +324,13 @@ def _suite_problem(suite: dict, label: str, seed: int, day: date) -> tuple[str, 
                     "ever be published", "Keep only checks that hold on a good day.")
         if kind == "short_feed" and task.state != "failed":
             today = [row for row in _served(conn) if row[1] == day.isoformat()]
-            return (f"on {label}, the short orders feed on {day} got through: {len(today)} "
-                    f"city-day rows for that day were published from "
-                    f"{sum(row[2] for row in today)} orders", "Which check compares today's "
+            publish = report.tasks.get("publish")
+            what = ("the run published, and the report shows "
+                    f"{sum(row[2] for row in today)} order(s) for that day in {len(today)} city "
+                    "row(s)" if publish is not None and publish.state == "success" else
+                    f"the checks ended {task.state}")
+            return (f"on {label}, the short orders feed on {day} got through: {what}",
+                    "Which check compares today's "
                     "orders with the days before? It must be blocking.")
     normal = _copy(base)
     report = LocalRunner(normal, clock=SimulatedClock()).run(
