@@ -79,14 +79,14 @@ def freshness_scenarios(*, seed: int = SEED, generated: int = 24,
     """Tables a freshness function must judge, smallest first: empty, one row at and around each
     threshold, date-only and ``T`` values, NULLs, decoys; then seeded multi-day histories."""
     now = datetime(2024, 10, 15, 2, 5)
-    minute = timedelta(minutes=1)
+    minute, second = timedelta(minutes=1), timedelta(seconds=1)
     fixed = [
         _table("feed", "updated_at", now, [], "date and time"),
         _table("feed", "updated_at", now, [timedelta(hours=2)], "date and time"),
         _table("feed", "updated_at", now, [_DAY], "date and time"),
-        _table("feed", "updated_at", now, [_DAY + minute], "date and time"),
+        _table("feed", "updated_at", now, [_DAY + second], "date and time"),
         _table("feed", "updated_at", now, [3 * _DAY], "date and time"),
-        _table("feed", "updated_at", now, [3 * _DAY + minute], "date and time"),
+        _table("feed", "updated_at", now, [3 * _DAY + second], "date and time"),
         _table("feed", "updated_at", datetime(2024, 10, 15), [2 * _DAY], "date only"),
         _table("events", "seen_at", datetime(2025, 3, 5, 12), [23 * 60 * minute],
                "ISO with a T"),
@@ -100,8 +100,8 @@ def freshness_scenarios(*, seed: int = SEED, generated: int = 24,
     rng = random.Random(seed)
     for _ in range(generated):
         moment = datetime(2024, 1, 1) + timedelta(minutes=rng.randrange(3 * 365 * 1440))
-        newest = rng.choice([_DAY, 3 * _DAY, _DAY + minute, 3 * _DAY - minute, _DAY - minute,
-                             timedelta(seconds=rng.randrange(5 * 86_400))])
+        newest = rng.choice([_DAY, 3 * _DAY, _DAY + minute, 3 * _DAY + second, _DAY - second,
+                             _DAY + second, timedelta(seconds=rng.randrange(5 * 86_400))])
         ages = [newest] + [newest + timedelta(hours=rng.randrange(1, 96))
                            for _ in range(rng.randrange(0, 6))]
         ages += [None] * rng.choice([0, 0, 1])
