@@ -20,6 +20,7 @@ it, or the line is not a five-field schedule.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
@@ -200,3 +201,41 @@ def test_any_text_gets_five_fields_or_one_sentence(text):
         assert "\n" not in str(error) and len(str(error)) < 400
     else:
         assert len(fields) == 5
+
+
+def _refusal(expression: str) -> str:
+    try:
+        validate_cron(expression)
+    except InvalidCronError as error:
+        return str(error)
+    return ""
+
+
+_NAMES = {"minute": "minute", "hour": "hour", "day of month": "dom", "month": "month",
+          "day of week": "dow"}
+
+
+@pytest.mark.parametrize("row", [r for r in ACCEPTED if _refusal(r["expression"])],
+                         ids=lambda r: repr(r["expression"]))
+def test_what_a_refusal_says_cron_does_is_what_the_recorded_cron_did(row):
+    """Sentences about Debian's cron are checked against the values it set for the item named."""
+    message = _refusal(row["expression"])
+    assert "Debian's cron refuses" not in message, "cron accepted it"
+    name = _NAMES[re.search(r"cron field \d \(([a-z ]+)\)", message).group(1)] \
+        if message.startswith("cron field") else ""
+    ranged = re.search(r"the range (\S+) (runs backwards|goes from)", message)
+    if ranged:
+        item = ranged.group(1)
+        reads = cron_values(name, row["items"][name][item])
+        if ranged.group(2) == "runs backwards":
+            assert reads == set(), "cron reads a backwards range as no value"
+        else:
+            assert len(reads) == 1, "cron reads a range from a value to itself as that value"
+            theirs = croniter_item(list(FULL).index(name), item)
+            step = int(item.partition("/")[2] or 1)
+            assert theirs == set(FULL[name][::step]), "croniter: every value, or steps from 0"
+    elif "ignores '#'" in message:
+        field = re.search(r"is '([^']+)'", message).group(1)
+        item = next(i for i in field.split(",") if "#" in i)
+        assert cron_values(name, row["items"][name][item]) == croniter_item(
+            list(FULL).index(name), item.split("#")[0]), "cron stops reading at '#'"

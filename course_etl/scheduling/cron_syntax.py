@@ -88,7 +88,7 @@ _FOREIGN = (
      "follows and would run on every such weekday; use days 8-14 for the second one, and let "
      "the command test the weekday"),
     (re.compile(r"[0-9]*~[0-9]*"), "'~' (a random value) is cronie's extension: Debian's cron "
-                                   "refuses it; write a number"),
+                                   "has none (it reads '1~5' as 1); write a number"),
     (re.compile(r"(?P<start>[0-9A-Za-z]+)/[0-9]+"),
      "a step needs a range or '*': '{item}' is croniter's and Quartz's shorthand for a range "
      "from {start} to the end, which Debian's cron refuses; write {start}-{high}/{step}"),
@@ -125,13 +125,14 @@ def _check_items(position: int, field: str, text: str) -> None:
             if low > high:
                 top, bottom = (6, 0) if position == 4 else (_HIGH[position], _LOW[position])
                 raise _error(position, field, text, (
-                    f"the range {item} runs backwards: cron reads it as no value at all (the "
-                    "line would never run), croniter wraps it round; write "
-                    f"{low}-{top},{bottom}-{high}"))
+                    f"the range {item} runs backwards: cron reads it as no value at all, "
+                    f"croniter wraps it round; write {low}-{top},{bottom}-{high}"))
             if low == high:
                 raise _error(position, field, text, (
-                    f"a range from {bounds[0]} to itself is just {low}: write {low} (croniter, "
-                    "which expands cron for the course and for Airflow, reads it as every value)"))
+                    f"the range {item} goes from {bounds[0]} to itself, which is just {low}: "
+                    f"write {low} (croniter, which expands cron for the course and for Airflow, "
+                    "reads such a range as every value, or with a step as steps from the "
+                    "field's first value)"))
 
 
 def check_day_fields(fields: list[str], expanded: list[list], text: str) -> None:
