@@ -191,7 +191,7 @@ def cron_fields(expression: object) -> list[str]:
     fields = re.split(r"[ \t]+", text)
     if len(fields) in (6, 7):
         raise InvalidCronError(
-            f"cron expression {text!r} has {len(fields)} fields: cron has five, minute first; "
+            f"cron expression {text!r} has {len(fields)} field(s): cron has five, minute first; "
             "a seconds field in front (Quartz, Spring), a year or a time zone behind are not "
             "cron's: drop them, e.g. '0 30 6 * * 1-5' becomes '30 6 * * 1-5' (the time zone is "
             "set apart, as schedule.timezone)")
