@@ -62,7 +62,7 @@ def test_nicknames_and_whitespace_are_normalised():
     ("5 2 * * *", "At 02:05"),
     ("30 6 * * 1-5", "At 06:30, Monday through Friday"),
     ("*/15 * * * *", "Every 15 minutes"),
-    ("0 23 L * *", "At 23:00, on the last day of the month"),
+    ("0 6 1 * *", "At 06:00, on day 1 of the month"),
 ])
 def test_descriptions(expression, text):
     assert describe_cron(expression) == text

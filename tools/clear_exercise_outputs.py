@@ -2,8 +2,10 @@
 
 ``make notebooks`` executes every notebook in place (nbconvert), which stores each exercise's
 verdict, stub and all. This step runs after it: every code cell tagged ``exercise`` loses its
-outputs and execution count. The cells keep the ``nbval-ignore-output`` tag, so nbval still runs
-them (a broken check fails the suite) without comparing an output the notebook does not store.
+outputs and execution count, and so does every cell tagged ``reveals-answer`` (the run right
+after a quiz that shows its answer: the student runs it after answering). The cells keep the
+``nbval-ignore-output`` tag, so nbval still runs them (a broken check fails the suite) without
+comparing an output the notebook does not store.
 
     python -m tools.clear_exercise_outputs notebooks/*.ipynb
 """
@@ -15,9 +17,10 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["EXERCISE_TAG", "clear_exercise_outputs", "main"]
+__all__ = ["EXERCISE_TAG", "REVEAL_TAG", "clear_exercise_outputs", "main"]
 
 EXERCISE_TAG = "exercise"
+REVEAL_TAG = "reveals-answer"
 
 
 def clear_exercise_outputs(path: str | Path) -> int:
@@ -26,7 +29,8 @@ def clear_exercise_outputs(path: str | Path) -> int:
     notebook = nbformat.read(path, as_version=4)
     changed = 0
     for cell in notebook.cells:
-        if cell.cell_type != "code" or EXERCISE_TAG not in cell.metadata.get("tags", []):
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type != "code" or not {EXERCISE_TAG, REVEAL_TAG} & set(tags):
             continue
         if cell.outputs or cell.execution_count is not None:
             cell.outputs, cell.execution_count = [], None

@@ -1,12 +1,14 @@
 """Cron expressions that explain themselves: validated, described, expanded and put in a crontab.
 
-``croniter`` decides what is valid and when a schedule fires (``cron-descriptor`` alone would
-happily describe ``61 * * * *``), ``cron-descriptor`` says it in English, and :mod:`zoneinfo`
-gives the time zone. Across daylight-saving changes a schedule fires as cron fires it: once on the
-night an hour repeats, once (at 03:00) on the night an hour is skipped. Only the five
-classic fields and the ``@hourly``-style nicknames are accepted, because that is what crontab and
-Airflow both understand. :func:`crontab_entry` writes the line a server needs: absolute paths to
-the virtualenv's Python, the output appended to a log file and ``flock`` so two runs never overlap.
+The course's cron is :data:`COURSE_CRON`, Vixie cron as Debian runs it: an expression is accepted
+when that cron accepts it and runs it as written (:mod:`~course_etl.scheduling.cron_syntax` holds
+its grammar and says where a Quartz or Jenkins token comes from), ``croniter`` checks the ranges
+and computes when a schedule fires (``cron-descriptor`` alone would happily describe
+``61 * * * *``), ``cron-descriptor`` says it in English, and :mod:`zoneinfo` gives the time zone.
+Across daylight-saving changes a schedule fires as cron fires it: once on the night an hour
+repeats, once (at 03:00) on the night an hour is skipped. :func:`crontab_entry` writes the line a
+server needs: absolute paths to the virtualenv's Python, the output appended to a log file and
+``flock`` so two runs never overlap.
 """
 
 from __future__ import annotations
@@ -24,9 +26,17 @@ from cron_descriptor import Options
 from cron_descriptor import get_description as _describe
 from croniter import CroniterError, croniter
 
-from course_etl.errors import CourseEtlError
+from course_etl.scheduling.cron_syntax import (
+    COURSE_CRON,
+    CRON_FIELDS,
+    NICKNAMES,
+    InvalidCronError,
+    check_day_fields,
+    cron_fields,
+)
 
 __all__ = [
+    "COURSE_CRON",
     "CRON_FIELDS",
     "NICKNAMES",
     "PRESETS",
@@ -40,34 +50,13 @@ __all__ = [
     "crontab_entry",
 ]
 
-# (name, what it accepts) for the five fields, in order.
-CRON_FIELDS = (
-    ("minute", "0-59"),
-    ("hour", "0-23"),
-    ("day of month", "1-31 or L"),
-    ("month", "1-12 or JAN-DEC"),
-    ("day of week", "0-6 or SUN-SAT (7 is Sunday too)"),
-)
-NICKNAMES = {
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *",
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-}
 PRESETS = {  # the cron explorer's presets: label -> expression
     "hourly": "0 * * * *",
     "daily at 02:05 (the lecture)": "5 2 * * *",
     "weekdays at 06:30": "30 6 * * 1-5",
-    "month end at 23:00": "0 23 L * *",
+    "first of the month at 06:00": "0 6 1 * *",
     "every 15 minutes": "*/15 * * * *",
 }
-
-
-class InvalidCronError(CourseEtlError):
-    """A cron expression or time zone that cannot be scheduled."""
 
 
 def _fires(expression: str) -> bool:
@@ -78,30 +67,22 @@ def _fires(expression: str) -> bool:
     return True
 
 
-@cache
 def validate_cron(expression: str) -> str:
-    """The expression as five whitespace-normalised fields (nicknames expanded).
+    """The expression as five space-separated fields (nicknames expanded), as cron reads it.
 
+    Cron's grammar first (:func:`~course_etl.scheduling.cron_syntax.cron_fields`: Quartz, Jenkins
+    and croniter-only forms are refused with where they come from), then croniter's ranges.
     Raises InvalidCronError naming the bad field, what it holds and what it accepts.
     """
-    if not isinstance(expression, str) or not expression.strip():
-        raise InvalidCronError(
-            f"empty cron expression {expression!r}: write five fields, e.g. '5 2 * * *' "
-            "(minute hour day-of-month month day-of-week)"
-        )
+    if not isinstance(expression, str):
+        cron_fields(expression)  # raises: only text is an expression
+    return _validated(expression)
+
+
+@cache
+def _validated(expression: str) -> str:
+    fields = cron_fields(expression)
     text = expression.strip()
-    if text.startswith("@"):
-        if text.lower() not in NICKNAMES:
-            raise InvalidCronError(
-                f"unknown cron nickname {text!r} (known: {', '.join(NICKNAMES)})"
-            )
-        return NICKNAMES[text.lower()]
-    fields = text.split()
-    if len(fields) != 5:
-        raise InvalidCronError(
-            f"cron expression {text!r} has {len(fields)} field(s), needs exactly 5: "
-            "minute hour day-of-month month day-of-week, e.g. '5 2 * * *'"
-        )
     for position, (name, accepts) in enumerate(CRON_FIELDS):
         alone = ["*"] * 5
         alone[position] = fields[position]
@@ -111,8 +92,10 @@ def validate_cron(expression: str) -> str:
                 f"the {name} field accepts {accepts}"
             )
     normalised = " ".join(fields)
+    check_day_fields(fields, croniter(normalised).expanded, text)
     if not _fires(normalised):  # every field fine alone, but not together (e.g. 31 in February)
-        raise InvalidCronError(f"cron expression {text!r} never fires: check day and month")
+        raise InvalidCronError(f"cron expression {text!r} never fires: check day and month "
+                               "(cron would install it and never run it)")
     return normalised
 
 

@@ -9,7 +9,8 @@ so the quiz stays true when the pipeline or the configs change.
 
 from __future__ import annotations
 
-from datetime import date
+import ast
+from datetime import date, datetime
 
 from course_etl.capstone import (
     Fault,
@@ -19,7 +20,14 @@ from course_etl.capstone import (
 )
 from course_etl.classroom.exercises import Verdict, register
 from course_etl.db import connect
-from course_etl.scheduling import FaultInjection, LocalRunner, SimulatedClock, describe_cron
+from course_etl.errors import CourseEtlError
+from course_etl.scheduling import (
+    CronSchedule,
+    FaultInjection,
+    LocalRunner,
+    SimulatedClock,
+    describe_cron,
+)
 
 __all__ = [
     "BACKFILL_CHOICES",
@@ -43,19 +51,27 @@ def check_task_order(answer: object) -> Verdict:
 
     ``answer``: the capstone's task ids in the order the local runner runs them."""
     name = "check_task_order"
-    expected = build_pipeline(capstone_config("dev")).order
+    pipeline = build_pipeline(capstone_config("dev"))
+    expected = pipeline.order
     if not isinstance(answer, list | tuple) or not answer:
         return Verdict(name, False, f"expected a list of task ids, got {answer!r}",
                        "six names, from where the data comes in to where it is published")
     given = [_clean(a) for a in answer]
     if sorted(given) != sorted(expected):
-        return Verdict(name, False, f"the tasks are {', '.join(sorted(expected))}",
+        return Verdict(name, False, f"the tasks are {', '.join(sorted(expected))}, each once",
                        "pipeline.order lists them; use exactly those names")
     if given != expected:
-        first = next(i for i, (a, b) in enumerate(zip(given, expected, strict=True)) if a != b)
-        return Verdict(name, False, f"position {first + 1} should be {expected[first]!r}",
-                       "each task needs its upstream task's output: raw before cleaned before "
-                       "checked before promoted")
+        # Name a dependency the order breaks (what the task needs), never the right position.
+        for position, task in enumerate(given):
+            missing = [up for up in pipeline.graph[task] if up not in given[:position]]
+            if missing:
+                return Verdict(name, False, f"in your order {task} runs before {missing[0]}, "
+                               f"but it needs what {missing[0]} produces",
+                               "each task needs its upstream task's output: follow the data "
+                               "from the source to the report")
+        return Verdict(name, False, "your order keeps every dependency, but the runner breaks "
+                       "ties in the order the tasks were defined",
+                       "pipeline.order is the runner's order")
     return Verdict(name, True, " >> ".join(expected))
 
 
@@ -166,6 +182,21 @@ def check_rerun_choice(answer: object) -> Verdict:
 
 # --- 5. the schedule the orchestrator gets -----------------------------------------------------
 
+def _exported_cron(dag_file: str) -> str:
+    """The cron text the Airflow file passes as ``schedule=`` (its first string argument)."""
+    for node in ast.walk(ast.parse(dag_file)):
+        if isinstance(node, ast.keyword) and node.arg == "schedule":
+            for value in ast.walk(node.value):
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    return value.value
+    raise AssertionError("the Airflow export has no schedule= with a cron text")
+
+
+def _year_of_runs(expression: str, timezone: str) -> list:
+    return CronSchedule(expression, timezone).runs_between(datetime(2024, 1, 1),
+                                                           datetime(2024, 12, 31, 23, 59))
+
+
 @register(answer_name="prod_schedule", stub="", solution_file="06_export_schedule.py")
 def check_export_schedule(answer: object) -> Verdict:
     """Quiz: the schedule in prod's Airflow export.
@@ -173,14 +204,16 @@ def check_export_schedule(answer: object) -> Verdict:
     ``answer``: the cron text after ``schedule=`` in the Airflow export for prod."""
     name = "check_export_schedule"
     config = capstone_config("prod")
-    dag = airflow_dag(config)
-    line = next(x for x in dag.splitlines() if x.strip().startswith("schedule="))
-    # schedule=CronTriggerTimetable('0 2 * * *', timezone=...): the first quoted text is the cron.
-    expected = line.split("'")[1]
-    given = " ".join(str(answer).split())
-    if given != expected:
-        return Verdict(name, False, f"{answer!r} is not the exported schedule",
-                       "the export copies schedule.cron from the config: look in "
-                       "configs/prod.yaml (the time zone goes into start_date)")
-    return Verdict(name, True, f"schedule={expected!r}: {describe_cron(expected)} "
-                               f"({config.schedule.timezone})")
+    expected = _exported_cron(airflow_dag(config))
+    hint = ("the export copies schedule.cron from the config: look in configs/prod.yaml (the "
+            "time zone goes into the timetable's timezone=)")
+    try:
+        schedule = CronSchedule(str(answer), config.schedule.timezone)
+    except CourseEtlError as error:
+        return Verdict(name, False, f"{answer!r} is not a cron line cron accepts: {error}", hint)
+    zone = config.schedule.timezone
+    if _year_of_runs(schedule.expression, zone) != _year_of_runs(expected, zone):
+        return Verdict(name, False, f"{answer!r} ('{schedule.description}') runs at other "
+                                    "times than the exported schedule", hint)
+    return Verdict(name, True, f"schedule={expected!r}: {describe_cron(expected)} ({zone})")
+

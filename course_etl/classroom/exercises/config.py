@@ -1,17 +1,23 @@
 """Exercises for notebook 04 (parameterization): environment variables, provenance, a new key.
 
-Each check resolves a real configuration with :mod:`course_etl.config` (the project's shipped
-``configs/`` or a fixed YAML text), so the feedback is what the library really does.
+Each check resolves real configurations with :mod:`course_etl.config`. The first and third are
+differential (:mod:`~course_etl.classroom.exercises.differential`): the student's variables,
+merged into seeded machine environments with other variables and ``--set`` overrides, must
+resolve every key to the same value from the same layer as the reference's; the student's
+settings class must accept, refuse and default the same YAML files (seeded values around its
+limits, wrong types, missing sections) as the reference's, with an error that names the file.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import random
 import typing
 from dataclasses import dataclass, field
 
 from course_etl.classroom.exercises import Verdict, register
-from course_etl.config import ConfigError, load_config, resolve, yaml_layer
+from course_etl.classroom.exercises.differential import Scenario, first_difference
+from course_etl.config import ConfigError, load_config, resolve, spec, yaml_layer
 from course_etl.config.schema import LoadSettings
 
 __all__ = [
@@ -22,43 +28,103 @@ __all__ = [
     "check_env_override",
     "check_layer_quiz",
     "check_retention_key",
+    "environment_scenarios",
+    "retention_scenarios",
 ]
 
+SEED = 2024_10_04
+
 # --- 1. make an environment variable override a file value -----------------------------------
+
+TARGET_KEY, TARGET_VALUE = "checks.min_rows", 50
+REFERENCE_ENVIRON = {"COURSE_ETL_CHECKS__MIN_ROWS": "50"}
+# What else a machine may set: other variables, and --set overrides that beat them all.
+_MACHINE = {"COURSE_ETL_LOAD__BATCH_SIZE": "250", "COURSE_ETL_CHECKS__MIN_ROWS": "10",
+            "COURSE_ETL_LOAD__LOOKBACK_HOURS": "6", "COURSE_ETL_ALERTS__SMTP_PORT": "2525",
+            "HOME": "/home/student", "COURSE_ETL_ENV": "prod"}
+_OVERRIDES = ["checks.min_rows=7", "load.batch_size=100", "checks.max_null_fraction=0.5"]
+
+
+def environment_scenarios(*, seed: int = SEED, generated: int = 10,
+                          hand_picked: bool = True) -> list[Scenario]:
+    """Machines the variables must work on, smallest first: prod and dev bare, then with other
+    variables (one already setting the key) and overrides, then seeded combinations."""
+    cases = [("prod", {}, []), ("dev", {}, []),
+             ("prod", {"COURSE_ETL_LOAD__BATCH_SIZE": "250"}, []),
+             ("dev", {"COURSE_ETL_CHECKS__MIN_ROWS": "10"}, []),
+             ("prod", {}, ["checks.min_rows=7"])] if hand_picked else []
+    rng = random.Random(seed)
+    for _ in range(generated):
+        machine = dict(rng.sample(sorted(_MACHINE.items()), rng.randint(0, 3)))
+        cases.append((rng.choice(["dev", "prod"]), machine,
+                      rng.sample(_OVERRIDES, rng.randint(0, 2))))
+    scenarios = []
+    for number, (env, machine, overrides) in enumerate(cases):
+        extra = [f"{k}={v} already set" for k, v in machine.items()] + [
+            f"--set {o}" for o in overrides]
+        story = f"in {env}" + (f" with {', '.join(extra)}" if extra else "")
+        scenarios.append(Scenario(story, (env, machine, tuple(overrides)),
+                                  size=len(machine) + len(overrides) + number / 100))
+    return scenarios
+
+
+def _resolved(environ: dict, scenario: Scenario) -> dict[str, tuple]:
+    env, machine, overrides = scenario.data
+    config = load_config(env, environ={**machine, **environ}, overrides=list(overrides))
+    return {key: (config.get(key), record.origin.layer)
+            for key, record in config.provenance.items()}
+
+
+def _reads_key(name: str, text: str) -> bool:
+    """Whether the loader reads variable ``name`` as the exercise's key."""
+    try:
+        config = load_config("prod", environ={name: text})
+    except ConfigError:
+        return False
+    return config.source_of(TARGET_KEY).layer == "envvar"
+
+
+def _env_problem(answer: dict, scenario: Scenario, yours: dict, wanted: dict) -> str:
+    """What the answer's variables did, in a true sentence."""
+    value, layer = yours[TARGET_KEY]
+    if (value, layer) != wanted[TARGET_KEY]:
+        read = [name for name in answer if layer == "envvar" and _reads_key(name, answer[name])]
+        if read:
+            text = answer[read[0]]
+            why = (" (YAML reads a number with a leading 0 as octal)"
+                   if text.strip().startswith("0") and text.strip() != "0" else "")
+            return (f"{scenario.story}, your variable {read[0]} is read as {TARGET_KEY}, but its "
+                    f"text {text!r} becomes {value!r}{why}, not {TARGET_VALUE}")
+        unread = ("no variable is set" if not answer else
+                  "none of your variables is read as that key")
+        return (f"{scenario.story}, {TARGET_KEY} is {value!r}, set by the {layer} layer: "
+                f"{unread}, so the deployment runs with another value")
+    changed = sorted(k for k in yours if k != TARGET_KEY and yours[k] != wanted[k])
+    return f"{scenario.story} it also changed: {', '.join(changed)}"
 
 
 @register(answer_name="environment", stub={}, solution_file="04_env_override.py")
 def check_env_override(answer: object) -> Verdict:
     """Make checks.min_rows 50 through an environment variable, in every environment."""
     name = "check_env_override"
-    if not isinstance(answer, dict) or not all(isinstance(v, str) for v in answer.values()):
+    if not isinstance(answer, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                               for k, v in answer.items()):
         return Verdict(name, False, f"expected a dict of name → text, got {answer!r}",
                        "environment variables are text: {'NAME': '50'}")
-    # prod first, then dev: the same variables must do the same in every environment.
-    for env in ("prod", "dev"):
-        try:
-            config = load_config(env, environ=answer)
-        except ConfigError as error:
-            return Verdict(name, False, str(error.problems[0]),
-                           "QUIZ_ENVIRON in the next exercise names one such variable: "
-                           "follow its pattern.")
-        plain = load_config(env, environ={})
-        origin = config.source_of("checks.min_rows")
-        if config.checks.min_rows != 50 or origin.layer != "envvar":
-            unread = ("no variable is set" if not answer else
-                      "the variable was not read as that key")
-            return Verdict(name, False, f"in {env}, checks.min_rows is "
-                           f"{config.checks.min_rows}, set by {origin}: {unread}, so the "
-                           "deployment runs with the file's value",
-                           "The name must say the section and the key, with the separator the "
-                           "loader expects between them.")
-        changed = [k for k in config.provenance if k != "checks.min_rows"
-                   and config.get(k) != plain.get(k)]
-        if changed:
-            return Verdict(name, False, f"in {env} it also changed: {', '.join(changed)}",
-                           "set only the minimum row count")
-    return Verdict(name, True, f"checks.min_rows = 50 from {origin} in prod and dev, above "
-                               f"{plain.source_of('checks.min_rows')}")
+    difference = first_difference(answer, REFERENCE_ENVIRON, environment_scenarios(), _resolved)
+    if difference is None:
+        return Verdict(name, True, f"{TARGET_KEY} = {TARGET_VALUE} from your variable in dev "
+                                   "and prod, below --set and above the files, nothing else "
+                                   "changed")
+    if difference.yours.raised:
+        return Verdict(name, False, f"{difference.scenario.story}: "
+                                    f"{difference.yours.error.split(': ', 1)[-1]}",
+                       "QUIZ_ENVIRON in the next exercise names one such variable: follow its "
+                       "pattern.")
+    return Verdict(name, False, _env_problem(answer, difference.scenario, difference.yours.value,
+                                             difference.expected.value),
+                   "The name must say the section and the key, with the separator the loader "
+                   "expects between them; the value is read as YAML.")
 
 
 # --- 2. find the layer a value came from -----------------------------------------------------
@@ -72,7 +138,7 @@ QUIZ_KEYS = ("load.batch_size", "load.lookback_hours", "load.reconcile_deletes",
 @register(answer_name="layers", stub={key: "?" for key in QUIZ_KEYS},
           solution_file="04_layer_quiz.py")
 def check_layer_quiz(answer: object) -> Verdict:
-    """Find the layer each configuration value came from.
+    """Quiz: the layer each configuration value came from.
 
     ``answer``: for each key of :data:`QUIZ_KEYS`, the layer that sets it in
     ``load_config("prod", environ=QUIZ_ENVIRON, overrides=QUIZ_OVERRIDES)``."""
@@ -103,26 +169,73 @@ class RetentionSettingsStub:
     raw_days: int = 30
 
 
-_RETENTION_CASES = [
-    ("retention:\n  raw_days: 90\n", 90),
-    ("# nothing set\n", 30),
-    ("retention:\n  raw_days: 0\n", None),
-    ("retention:\n  raw_days: 400\n", None),
-    ("retention:\n  raw_days: ninety\n", None),
-    # the edges, and a second set of values
-    ("retention:\n  raw_days: 1\n", 1),
-    ("retention:\n  raw_days: 365\n", 365),
-    ("retention:\n  raw_days: 366\n", None),
-    ("retention:\n  raw_days: -7\n", None),
-    ("retention:\n  raw_days: 12\n", 12),
-]
+@dataclass(frozen=True)
+class _ReferenceRetention:
+    raw_days: int = field(default=30, metadata=spec("days to keep raw files", minimum=1,
+                                                    maximum=365))
 
 
-def _retention_schema(section: type) -> type:
+_FILE = "exercise/retention.yaml"
+
+
+def retention_scenarios(*, seed: int = SEED, generated: int = 14,
+                        hand_picked: bool = True) -> list[Scenario]:
+    """YAML files the new key must handle, smallest first: no section, an empty one, the values
+    at and beyond each limit, wrong types; then seeded values across and around the range."""
+    texts = [("a file without a retention section", "# nothing set\n"),
+             ("a file with an empty retention section", "retention:\n"),
+             ("a file with retention: {}", "retention: {}\n")]
+    values = ["90", "1", "365", "0", "366", "-7", "ninety", "30.5", "true", "null", "'30'",
+              "1e2", "[30]"]
+    if not hand_picked:
+        texts, values = [], []
+    rng = random.Random(seed)
+    limits = dataclasses.fields(_ReferenceRetention)[0].metadata  # the reference's own range
+    low, high = int(limits["minimum"]), int(limits["maximum"])
+    for _ in range(generated):  # seeded: around a limit, or anywhere near the range
+        limit = rng.choice([low, high])
+        values.append(str(rng.choice([limit + rng.randint(-1, 1),
+                                      rng.randint(low - 10, high + 10)])))
+    texts += [(f"a file with raw_days: {v}", f"retention:\n  raw_days: {v}\n") for v in values]
+    return [Scenario(story, text, size=number) for number, (story, text) in enumerate(texts)]
+
+
+def _schema(section: type) -> type:
     return dataclasses.make_dataclass("ExerciseSettings", [
         ("load", LoadSettings, field(default_factory=LoadSettings)),
         ("retention", section, field(default_factory=section)),
     ], frozen=True)
+
+
+def _raw_days(section: type, scenario: Scenario) -> object:
+    layer = yaml_layer(_FILE, name="file", sections=["load", "retention"], text=scenario.data)
+    try:
+        return resolve([layer], schema=_schema(section)).retention.raw_days
+    except ConfigError as error:  # refused, naming the file: the behaviour asked for
+        return ("refused", _FILE in str(error))
+
+
+def _shape_problem(answer: object) -> tuple[str, str] | None:
+    """A class the loader cannot use at all: the sentence and the hint, or None."""
+    if not dataclasses.is_dataclass(answer) or not isinstance(answer, type):
+        return (f"expected a dataclass, got {answer!r}",
+                "decorate a class with @dataclass(frozen=True)")
+    fields = {f.name: f for f in dataclasses.fields(answer)}
+    try:
+        hints = typing.get_type_hints(answer)
+    except Exception:  # noqa: BLE001 - a student's annotation may not resolve
+        hints = {}
+    if "raw_days" not in fields or hints.get("raw_days") is not int:
+        return "no field raw_days: int", "add raw_days: int = …"
+    raw_days = fields["raw_days"]
+    if raw_days.default is dataclasses.MISSING and raw_days.default_factory is dataclasses.MISSING:
+        return ("raw_days has no default: a config without a retention section could not be "
+                "loaded", "give it default=30 in field(…)")
+    if raw_days.metadata and "doc" not in raw_days.metadata:
+        return (f"raw_days' metadata is {dict(raw_days.metadata)!r}: the loader reads limits "
+                "only from metadata made by spec(…)", "metadata=spec(\"…\", minimum=…, "
+                                                      "maximum=…)")
+    return None
 
 
 @register(answer_name="RetentionSettings", stub=RetentionSettingsStub,
@@ -131,33 +244,31 @@ def check_retention_key(answer: object) -> Verdict:
     """Add a configuration key with validation.
 
     ``answer``: a frozen dataclass for a ``retention`` section with ``raw_days`` (an integer,
-    default 30, allowed 1 to 365), checked by resolving fixed YAML files with it."""
+    default 30, allowed 1 to 365), checked by resolving YAML files with it."""
     name = "check_retention_key"
-    if not dataclasses.is_dataclass(answer) or not isinstance(answer, type):
-        return Verdict(name, False, f"expected a dataclass, got {answer!r}",
-                       "decorate a class with @dataclass(frozen=True)")
-    fields = {f.name: f for f in dataclasses.fields(answer)}
-    if "raw_days" not in fields or typing.get_type_hints(answer).get("raw_days") is not int:
-        return Verdict(name, False, "no field raw_days: int", "add raw_days: int = …")
-    schema = _retention_schema(answer)
-    for text, expected in _RETENTION_CASES:
-        layer = yaml_layer("exercise/retention.yaml", name="file", sections=["load", "retention"],
-                           text=text)
-        try:
-            value = resolve([layer], schema=schema).retention.raw_days
-        except ConfigError as error:
-            if expected is not None:
-                return Verdict(name, False, f"a valid file was refused: {error.problems[0]}",
-                               "the allowed range includes both of its ends")
-            continue
-        if expected is None:
-            return Verdict(name, False,
-                           f"{text.strip()!r} was accepted (raw_days = {value}): a "
-                           "mistyped file would delete raw data too early or keep it forever",
-                           "a field carries its limits in its metadata: see how LoadSettings "
-                           "declares batch_size")
-        if value != expected:
-            return Verdict(name, False, f"{text.strip()!r} gave raw_days = {value}, "
-                                        f"expected {expected}", "the default is 30")
-    return Verdict(name, True, "raw_days accepts 90, defaults to 30, and refuses 0, 400 and "
-                               "'ninety' with the file and line")
+    problem = _shape_problem(answer)
+    if problem:
+        return Verdict(name, False, *problem)
+    difference = first_difference(answer, _ReferenceRetention, retention_scenarios(), _raw_days,
+                                  same=lambda a, b: a == b)
+    if difference is None:
+        return Verdict(name, True, "raw_days defaults to 30, accepts 1 to 365 and refuses 0, "
+                                   "366, 'ninety' and the rest, naming the file and line")
+    story, yours, wanted = (difference.scenario.story, difference.yours,
+                            difference.expected.value)
+    if yours.raised:
+        return Verdict(name, False, f"{story} raised {yours.error} instead of a configuration "
+                                    "error naming the file and line",
+                       "declare the limits in the field's metadata with spec(…): the loader "
+                       "checks them and names the place")
+    if isinstance(wanted, tuple) and not isinstance(yours.value, tuple):
+        return Verdict(name, False, f"{story} was accepted (raw_days = {yours.value!r}): a "
+                                    "mistyped file would delete raw data too early or keep it "
+                                    "forever",
+                       "a field carries its limits in its metadata: see how LoadSettings "
+                       "declares batch_size")
+    if isinstance(yours.value, tuple):
+        return Verdict(name, False, f"{story}, a valid file, was refused",
+                       "the allowed range includes both of its ends")
+    return Verdict(name, False, f"{story} gave raw_days = {yours.value!r}, expected "
+                                f"{wanted!r}", "the default is 30")
