@@ -7,14 +7,21 @@ drawn inside :func:`pinned_style`, so a user's matplotlibrc or a notebook theme 
 The ``draw_*`` helpers place boxes, arrows, bands and legends on a canvas addressed in units of
 0.1 inch (:func:`new_canvas`). :func:`to_png` turns any figure into PNG bytes for an
 ``ipywidgets.Image`` or ``IPython.display.Image``: sharp on a high-density screen, no metadata.
+
+Every picture also says what it shows: a drawing function attaches alt text built from the same
+data it draws (:func:`set_alt_text`; "3 runs: 2 success, 1 failed"), :func:`alt_text` reads it
+back (and refuses a figure that has none), and :func:`picture` displays a figure in a notebook as
+an ``<img>`` with that alt text (JupyterLab draws a plain PNG output without one).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
+import html
 import io
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -44,6 +51,10 @@ __all__ = [
     "ROW_COLORS",
     "TASK_STATE_COLORS",
     "Box",
+    "MissingAltText",
+    "Picture",
+    "alt_text",
+    "counted",
     "draw_arrow",
     "draw_band",
     "draw_box",
@@ -52,7 +63,9 @@ __all__ = [
     "draw_panel",
     "draw_text",
     "new_canvas",
+    "picture",
     "pinned_style",
+    "set_alt_text",
     "to_png",
     "with_pinned_style",
 ]
@@ -293,3 +306,71 @@ def to_png(fig: Figure, *, dpi: float | None = None) -> bytes:
     fig.savefig(buffer, format="png", dpi=dpi or fig.dpi, facecolor="white",
                 metadata={"Software": None})
     return buffer.getvalue()
+
+
+# -- alt text ------------------------------------------------------------------------------
+
+_ALT = "course_etl_alt_text"  # the attribute a figure carries its alt text in
+
+
+class MissingAltText(ValueError):
+    """A figure was shown without alt text: its drawing function must call set_alt_text."""
+
+
+def set_alt_text(fig: Figure, text: str) -> Figure:
+    """Attach ``text`` (built from the data the figure draws) as the figure's alt text."""
+    text = " ".join(str(text).split())
+    if not text:
+        raise MissingAltText("alt text must say what the picture shows; got an empty string")
+    setattr(fig, _ALT, text)
+    return fig
+
+
+def alt_text(fig: Figure) -> str:
+    """The alt text :func:`set_alt_text` attached. Raises MissingAltText for a figure without."""
+    text = getattr(fig, _ALT, "")
+    if not text:
+        title = fig._suptitle.get_text() if fig._suptitle else ""
+        raise MissingAltText(
+            f"figure {title or fig.get_label() or fig!r} has no alt text: call "
+            "course_etl.style.set_alt_text(fig, ...) where it is drawn, from its data")
+    return text
+
+
+def counted(values: Iterable[str], order: Iterable[str] = ()) -> str:
+    """"2 success, 1 failed": how often each value occurs, in ``order`` first, then as met."""
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    keys = [k for k in order if k in counts] + [k for k in counts if k not in set(order)]
+    return ", ".join(f"{counts[k]} {k}" for k in keys)
+
+
+class Picture:
+    """A figure for a notebook: ``<img>`` with alt text (HTML, preferred by JupyterLab and
+    Voila), the PNG itself for other front ends, and the alt text as the plain-text form.
+
+    ``retina``: drawn at twice the figure's dpi and shown at its size (sharp on HiDPI).
+    """
+
+    def __init__(self, fig: Figure, *, retina: bool = False) -> None:
+        self.alt = alt_text(fig)
+        scale = 2 if retina else 1
+        self.png = to_png(fig, dpi=fig.dpi * scale)
+        self.width = round(fig.get_figwidth() * fig.dpi)
+        self.height = round(fig.get_figheight() * fig.dpi)
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict:
+        data = base64.b64encode(self.png).decode("ascii")
+        img = (f'<img class="course-etl-figure" src="data:image/png;base64,{data}" '
+               f'alt="{html.escape(self.alt)}" width="{self.width}" height="{self.height}" '
+               'style="max-width: 100%; height: auto">')
+        return {"text/html": img, "image/png": data, "text/plain": self.alt}
+
+    def __repr__(self) -> str:
+        return self.alt
+
+
+def picture(fig: Figure, *, retina: bool = False) -> Picture:
+    """``fig`` ready for ``display()``: the image with its alt text (see :class:`Picture`)."""
+    return Picture(fig, retina=retina)
