@@ -27,6 +27,7 @@ from course_etl.classroom.widgets import scheduling as scheduling_widgets
 from course_etl.errors import CourseEtlError
 from course_etl.monitoring.lecture import generate_history
 from course_etl.sample_data import create_customer_source
+from course_etl.style import MissingAltText, set_alt_text
 
 INJECTED = "injected fault 4711"
 MIN_CHART_POINTS = 9  # 9 pt at 100 CSS px per inch = 12.5 px: the 12 px floor, with margin
@@ -144,13 +145,16 @@ def test_chart_is_hidden_until_it_holds_a_picture():
     assert image.layout.display == "none" and image.value == b""
     figure = Figure(figsize=(6, 2))
     figure.subplots().plot([1, 2])
-    _render.show_figure(image, figure)
+    with pytest.raises(MissingAltText, match="no alt text"):
+        _render.show_figure(image, figure)  # a chart must say what it shows
+    _render.show_figure(image, set_alt_text(figure, "a line rising from 1 to 2"))
+    assert image.tooltip == "a line rising from 1 to 2"  # its name (title, then alt)
     assert image.value[:4] == b"\x89PNG" and image.layout.display is None
     assert image.layout.width == "600px"  # its CSS size; the PNG holds twice the pixels
     width = int.from_bytes(bytes(image.value[16:20]), "big")
     assert width == 600 * _render.CHART_DPI // _render.CSS_PX_PER_INCH
     _render.clear_chart(image)
-    assert image.layout.display == "none" and image.value == b""
+    assert image.layout.display == "none" and image.value == b"" and image.tooltip is None
 
 
 def test_status_table_pads_tints_and_scrolls_in_its_own_box():
