@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 import matplotlib
+import matplotlib.colors
 import matplotlib.style
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -66,6 +67,7 @@ __all__ = [
     "picture",
     "pinned_style",
     "set_alt_text",
+    "text_on",
     "to_png",
     "with_pinned_style",
 ]
@@ -212,6 +214,19 @@ def new_canvas(title: str, subtitle: str) -> tuple[Figure, Axes]:
     return fig, ax
 
 
+def _luminance(colour: str) -> float:
+    red, green, blue = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+                        for c in matplotlib.colors.to_rgb(colour))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def text_on(fill: str) -> str:
+    """The text colour for labels on ``fill``: INK, or pure black where INK falls under WCAG's
+    4.5:1 (INK on vermillion is 4.1:1)."""
+    light = _luminance(fill)
+    return INK if (light + 0.05) / (_luminance(INK) + 0.05) >= 4.5 else "#000000"
+
+
 def draw_box(
     ax: Axes,
     xy: tuple[float, float],
@@ -236,7 +251,7 @@ def draw_box(
     if text:
         ax.text(
             x + w / 2, y + h / 2, text, ha="center", va="center", size=size, weight=weight,
-            family=family, linespacing=1.35,
+            family=family, linespacing=1.35, color=text_on(color),
         )
     return Box(x, y, w, h)
 
@@ -255,7 +270,7 @@ def draw_panel(
         )
     )
     ax.text(x + w / 2, y + h - strip / 2, heading, ha="center", va="center",
-            size=FONT_HEADING, weight="bold")
+            size=FONT_HEADING, weight="bold", color=text_on(color))
     return Box(x, y, w, h)
 
 

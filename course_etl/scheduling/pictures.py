@@ -36,6 +36,7 @@ from course_etl.style import (
     new_canvas,
     pinned_style,
     set_alt_text,
+    text_on,
     to_png,
 )
 
@@ -156,7 +157,8 @@ def gantt_figure(report: RunReport) -> Figure:
                 ax.barh(row, attempt.seconds, left=attempt.started, height=0.55,
                         color=STATE_COLORS[attempt.state], edgecolor=INK)
                 ax.text(attempt.started + attempt.seconds / 2, row, f"try {attempt.try_number}",
-                        ha="center", va="center", size=FONT_SMALL)
+                        ha="center", va="center", size=FONT_SMALL,
+                        color=text_on(STATE_COLORS[attempt.state]))
             for before, after in zip(task_report.attempts, task_report.attempts[1:], strict=False):
                 ax.plot([before.ended, after.started], [row, row], linestyle=":", color=INK)
         ax.set_yticks(range(len(names)), names)

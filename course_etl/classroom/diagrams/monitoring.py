@@ -27,6 +27,7 @@ from course_etl.style import (
     draw_text,
     new_canvas,
     set_alt_text,
+    text_on,
     with_pinned_style,
 )
 
@@ -118,8 +119,10 @@ def _draw_checks_and_routes(ax: Axes, run: Box) -> None:
     for index, (result, check, measured, route) in enumerate(_CHECKS):
         x = 26 + 24.5 * index
         check_box = draw_box(ax, (x, 17), 22.5, 7.8, "", CHECK_COLORS[result])
-        draw_text(ax, (x + 1.2, 22.6), f"{check}: {result.upper()}", weight="bold", size=FONT_SMALL)
-        draw_text(ax, (x + 1.2, 19.4), measured, size=FONT_SMALL)
+        ink = text_on(CHECK_COLORS[result])
+        draw_text(ax, (x + 1.2, 22.6), f"{check}: {result.upper()}", weight="bold",
+                  size=FONT_SMALL, color=ink)
+        draw_text(ax, (x + 1.2, 19.4), measured, size=FONT_SMALL, color=ink)
         is_alert = result == "fail"
         channel = draw_box(ax, (x, 2.5), 22.5, 8, route,
                        OKABE_ITO["reddish_purple"] if is_alert else "white", size=FONT_SMALL,
