@@ -126,3 +126,45 @@ def assert_accessible(page: Page, selectors: list[str] | str, name: str) -> None
 def unused_allowances() -> list[dict]:
     """Allow-list entries that excused nothing so far in this session."""
     return [entry for i, entry in enumerate(allowlist()) if i not in _used]
+
+
+# Text-first status: every verdict badge has a word, and no panel text leans on an emoji glyph
+# (a machine without an emoji font, like this one and CI, draws an empty box instead).
+TEXT_FIRST_JS = r"""
+(selector) => {
+  const problems = [], elsewhere = [];
+  const emoji = /\p{Extended_Pictographic}/u;
+  for (const area of document.querySelectorAll(selector)) {
+    for (const badge of area.querySelectorAll('.course-etl-status')) {
+      if (!/[A-Za-z]{2,}/.test(badge.innerText || ''))
+        problems.push(`a status with no word: ${badge.outerHTML.slice(0, 120)}`);
+    }
+    const walker = document.createTreeWalker(area, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const text = walker.currentNode.textContent;
+      const match = text.match(emoji);
+      if (!match) continue;
+      const el = walker.currentNode.parentElement;
+      const line = `${match[0]} in "${text.trim().slice(0, 80)}"`;
+      if (el && el.closest('.course-etl-panel, .course-etl-app')) problems.push(line);
+      else elsewhere.push(line);
+    }
+  }
+  return [problems, elsewhere];
+}
+"""
+
+
+def assert_text_first(page: Page, selector: str, name: str) -> None:
+    """Fails on a status badge without a word or an emoji in a panel; emoji in other outputs
+    (an exercise's verdict, a notebook's own table) are written to the report as a warning."""
+    import warnings
+
+    problems, elsewhere = page.evaluate(TEXT_FIRST_JS, selector)
+    if elsewhere:
+        REPORTS.mkdir(parents=True, exist_ok=True)
+        (REPORTS / f"{_report_name(name)}_emoji.txt").write_text("\n".join(elsewhere) + "\n",
+                                                                   encoding="utf-8")
+        warnings.warn(f"{name}: emoji outside the panels: {elsewhere[:3]}", stacklevel=2)
+    assert not problems, f"{name}: status that leans on an emoji or has no word:\n  " + \
+        "\n  ".join(problems)

@@ -106,7 +106,8 @@ PRESENTER_CSS = f"""<style>
 .course-etl-app .jupyter-widgets.jupyter-widget-tab > .lm-TabBar .lm-TabBar-tab {{
   flex: 0 0 auto !important; }}
 .course-etl-app.presenter {{ zoom: {PRESENTER_ZOOM}; }}
-.course-etl-app .lm-TabBar-tab {{ color: var(--jp-ui-font-color1, #222); }}
+.course-etl-app .lm-TabBar-tab, .course-etl-app .lm-TabBar-tabLabel {{
+  color: var(--jp-ui-font-color1, #222) !important; }}
 .course-etl-app :focus-visible {{ outline: 3px solid #1a5fb4 !important; outline-offset: 1px; }}
 </style>"""
 

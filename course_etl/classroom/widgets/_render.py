@@ -33,6 +33,7 @@ import ipywidgets as widgets
 import pandas as pd
 from matplotlib.figure import Figure
 from pandas.io.formats.style import Styler
+from traitlets import Unicode
 
 from course_etl.classroom.widgets._a11y import AccessibleNames
 from course_etl.errors import CourseEtlError
@@ -68,7 +69,8 @@ PANEL_CSS = """<style>
   flex: 0 0 auto !important; }
 .course-etl-panel .widget-dropdown > select { width: auto; max-width: 100%; }
 .course-etl-panel .widget-inline-hbox, .course-etl-panel .widget-inline-vbox { max-width: 100%; }
-.course-etl-panel .lm-TabBar-tab { color: var(--jp-ui-font-color1, #222); }
+.course-etl-panel .lm-TabBar-tab, .course-etl-panel .lm-TabBar-tabLabel {
+  color: var(--jp-ui-font-color1, #222) !important; }
 .course-etl-panel :focus-visible { outline: 3px solid #1a5fb4 !important; outline-offset: 1px; }
 .course-etl-status .fa { margin-right: 2px; }
 </style>"""
@@ -92,9 +94,21 @@ def label_style() -> dict[str, str]:
 
 # -- charts ---------------------------------------------------------------------------------
 
+class ChartImage(widgets.Image):
+    """An ``Image`` that can carry a tooltip (its name: the figure's alt text).
+
+    ipywidgets' Image view reads ``description`` when it draws a tooltip, and an Image has
+    none: a tooltip on a plain Image fails to render ("Click to show javascript error";
+    jupyter-widgets/ipywidgets#3860, fixed by the open PR #3921). The empty ``description``
+    synced here lets the view set the ``title``.
+    """
+
+    description = Unicode("").tag(sync=True)
+
+
 def chart() -> widgets.Image:
     """An image for a chart, hidden until :func:`show_figure` gives it a picture."""
-    image = widgets.Image(format="png", layout=widgets.Layout(
+    image = ChartImage(format="png", layout=widgets.Layout(
         display="none", max_width="100%", height="auto"))
     image.add_class("course-etl-chart")
     return image
