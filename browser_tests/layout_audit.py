@@ -11,7 +11,8 @@ Voila app) and returns every problem as a sentence naming the element:
   (the panels draw charts at two device pixels per CSS pixel, text at 9 pt or more; a figure a
   notebook displays must show at 85% of its size or more);
 - a figure shown as ``<Figure size …>`` text, a raw widget repr (``VBox(children=(…``), a widget
-  that failed to render (its text, or ipywidgets' error view), an error output, or a panel callback that failed (its error box).
+  that failed to render (its text, or ipywidgets' error view), an error output, or a panel
+  callback that failed (its error box).
 
 The checks are generic (no panel is named), so a new panel or notebook is covered as it lands.
 """

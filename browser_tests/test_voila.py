@@ -47,7 +47,7 @@ def projector(browser):
 
 
 def open_app(page, url):
-    page.goto(url)
+    page.goto(url, timeout=180_000)  # Voila builds every panel before the page loads
     reset = page.locator("button:has-text('Reset all demos')")
     expect(reset).to_be_visible(timeout=120_000)
     expect(page.get_by_text("Error displaying widget")).to_have_count(0)
