@@ -227,3 +227,31 @@ def test_every_panel_chart_has_text_of_at_least_12_px_at_its_shown_size(tmp_path
         assert smallest >= MIN_CHART_POINTS, f"{name}: {smallest} pt text"
         assert figure.get_figwidth() * _render.CSS_PX_PER_INCH <= 1100, (
             f"{name} is wider than a laptop's output area")
+
+
+# Controls a reader operates: each must have a visible label that names it (its description, or
+# a button's text), which the page ties to the control (ipywidgets for inputs and lists, the
+# AccessibleNames helper for sliders).
+NAMED_CONTROLS = (widgets.Button, widgets.ToggleButton, widgets.Checkbox, widgets.Text,
+                  widgets.Textarea, widgets.Dropdown, widgets.IntText, widgets.FloatText,
+                  widgets.DatePicker, widgets.IntSlider, widgets.FloatSlider,
+                  widgets.SelectionSlider)
+
+
+@pytest.mark.parametrize("title", list(PANELS))
+def test_every_control_has_a_visible_name_and_every_panel_the_helper(title):
+    from course_etl.classroom.widgets._a11y import AccessibleNames
+
+    panel = PANELS[title]()
+    parts = list(walk(panel))
+    helpers = [w for w in parts if isinstance(w, AccessibleNames)]
+    assert helpers, f"{title}: no AccessibleNames helper (sliders would have no name)"
+    unnamed = [type(w).__name__ for w in parts
+               if isinstance(w, NAMED_CONTROLS) and not (w.description or "").strip()]
+    assert not unnamed, f"{title}: controls with no visible name: {unnamed}"
+    charts = [w for w in parts if isinstance(w, widgets.Image)]
+    assert all(isinstance(c, _render.ChartImage) for c in charts), (
+        f"{title}: a plain Image cannot carry its alt text as a tooltip (ipywidgets#3860)")
+    for chart in charts:
+        if chart.value:
+            assert chart.tooltip, f"{title}: a chart is shown without its alt text"
