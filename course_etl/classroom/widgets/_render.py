@@ -71,7 +71,12 @@ PANEL_CSS = """<style>
 .course-etl-panel .widget-inline-hbox, .course-etl-panel .widget-inline-vbox { max-width: 100%; }
 .course-etl-panel .lm-TabBar-tab, .course-etl-panel .lm-TabBar-tabLabel {
   color: var(--jp-ui-font-color1, #222) !important; }
-.course-etl-panel :focus-visible { outline: 3px solid #1a5fb4 !important; outline-offset: 1px; }
+/* A focus ring a projector shows; ipywidgets removes the inputs' outline with !important. */
+.course-etl-panel :focus-visible,
+.course-etl-panel.course-etl-panel .jupyter-widgets input:focus-visible,
+.course-etl-panel.course-etl-panel .jupyter-widgets textarea:focus-visible,
+.course-etl-panel.course-etl-panel .jupyter-widgets select:focus-visible {
+  outline: 3px solid #1a5fb4 !important; outline-offset: 1px; }
 .course-etl-status .fa { margin-right: 2px; }
 </style>"""
 
