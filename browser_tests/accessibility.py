@@ -128,13 +128,23 @@ def unused_allowances() -> list[dict]:
     return [entry for i, entry in enumerate(allowlist()) if i not in _used]
 
 
-# Text-first status: every verdict badge has a word, and no panel text leans on an emoji glyph
-# (a machine without an emoji font, like this one and CI, draws an empty box instead).
+# Text-first status: every verdict badge has a word, no panel text leans on an emoji glyph (a
+# machine without an emoji font, like this one and CI, draws an empty box instead), and every
+# picture shown has alt text of a few words at least.
 TEXT_FIRST_JS = r"""
 (selector) => {
   const problems = [], elsewhere = [];
   const emoji = /\p{Extended_Pictographic}/u;
   for (const area of document.querySelectorAll(selector)) {
+    // A picture's name says what it shows: several words, never matplotlib's repr.
+    for (const img of area.querySelectorAll('img')) {
+      const r = img.getBoundingClientRect();
+      if (!r.width || !r.height) continue;
+      const alt = (img.getAttribute('alt') || img.getAttribute('title') || '').trim();
+      if (alt.split(/\s+/).length < 3 || /^<Figure size/.test(alt))
+        problems.push(`a picture without words: alt=${JSON.stringify(alt.slice(0, 60))} ` +
+                      `${(img.getAttribute('src') || '').slice(0, 40)}`);
+    }
     for (const badge of area.querySelectorAll('.course-etl-status')) {
       if (!/[A-Za-z]{2,}/.test(badge.innerText || ''))
         problems.push(`a status with no word: ${badge.outerHTML.slice(0, 120)}`);

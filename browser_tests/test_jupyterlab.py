@@ -112,6 +112,8 @@ def test_notebook_in_jupyterlab(lab, browser, notebook, artifacts):
         notes = page.locator(".jp-OutputArea-output:has-text('run this cell')")
         expect(notes).to_have_count(expected, timeout=30_000)
         assert_looks_right(page, OUTPUTS, f"{notebook.name} as committed")
+        assert_accessible(page, COURSE_CONTENT, f"lab {notebook.stem} as committed")
+        assert_text_first(page, OUTPUTS, f"{notebook.name} as committed")
         page.screenshot(path=str(artifacts / f"{notebook.stem}_opened.png"))
         if expected:
             notes.first.screenshot(path=str(artifacts / f"{notebook.stem}_opened_note.png"))
