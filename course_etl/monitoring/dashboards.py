@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 from course_etl.errors import CourseEtlError
 from course_etl.monitoring.checks import MAD_SCALE
@@ -58,6 +58,7 @@ TASK_COLORS = [OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["bluish_green"]
 TASK_MARKERS = ["o", "s", "^", "D", "v", "P"]  # with the colour: lines told apart without it
 STATUS_HATCHES = {"warning": "..", "blocked": "//", "failed": "xx"}  # success stays plain
 INK_LINE = "#222222"
+CHECK_HATCHES = {1: "..", 2: "xx"}  # warn, fail (by level); pass stays plain
 _Z_IN_MESSAGE = re.compile(r"robust z = (-?[\d.]+|-?inf)")
 _CHECK_LEVELS = {"pass": 0, "warn": 1, "fail": 2}
 
@@ -149,6 +150,11 @@ def plot_check_heatmap(ax: Axes, conn: sqlite3.Connection, *,
     sns.heatmap(grid, ax=ax, cmap=cmap, vmin=-0.5, vmax=2.5, cbar=False, linewidths=0.5,
                 linecolor="white")
     ax.set_facecolor(NEUTRAL_GREY)  # heatmap leaves NaN (check not run) cells undrawn
+    # A pattern on warn and fail cells: the grid reads without telling the colours apart.
+    for (row, column), level in np.ndenumerate(grid.to_numpy()):
+        if level in CHECK_HATCHES:
+            ax.add_patch(Rectangle((column, row), 1, 1, fill=False, hatch=CHECK_HATCHES[level],
+                                   edgecolor=INK_LINE, linewidth=0))
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_title("Check status per run", fontsize=11, loc="left")
@@ -158,7 +164,9 @@ def plot_check_heatmap(ax: Axes, conn: sqlite3.Connection, *,
                         enumerate(_short_dates(runs.logical_date))], rotation=0,
                        fontsize=FONT_SMALL)
     ax.tick_params(axis="y", labelsize=FONT_SMALL)
-    handles = [Patch(color=CHECK_COLORS[s], label=s) for s in ("pass", "warn", "fail")]
+    handles = [Patch(facecolor=CHECK_COLORS[s], edgecolor=INK_LINE, linewidth=0,
+                     hatch=CHECK_HATCHES.get(_CHECK_LEVELS[s], ""), label=s)
+               for s in ("pass", "warn", "fail")]
     handles.append(Patch(color=NEUTRAL_GREY, label="not run"))
     ax.legend(handles=handles, fontsize=FONT_SMALL, loc="upper left",
               bbox_to_anchor=(0, -0.12), ncols=4, frameon=False)
