@@ -9,8 +9,7 @@ critical violations that the committed allow-list (``a11y_allowlist.json``) does
 
 The allow-list holds only what an upstream widget library draws and the course cannot change
 from Python; each entry names the rule, a CSS selector the offending element matches, and the
-upstream issue that tracks it. An entry that excuses nothing on a run is reported too (by
-:func:`unused_allowances`), so the list shrinks when upstream fixes land.
+upstream issue that tracks it.
 """
 
 from __future__ import annotations
@@ -67,9 +66,6 @@ def allowlist() -> list[dict]:
     return json.loads(ALLOWLIST.read_text(encoding="utf-8"))["allow"]
 
 
-_used: set[int] = set()  # allow-list entries that excused something in this session
-
-
 def axe_script() -> str:
     from axe_playwright_python.base import AXE_SCRIPT
 
@@ -108,7 +104,6 @@ def axe_audit(page: Page, selectors: list[str] | str, name: str) -> list[Finding
                        and page.evaluate(MATCHES_JS, [str(node["target"][-1]),
                                                       entry["selector"]])]
             if allowed:
-                _used.update(allowed)
                 continue
             findings.append(Finding(violation["id"], violation["impact"], violation["help"],
                                     target, node["html"], node.get("failureSummary", "")))
@@ -121,11 +116,6 @@ def assert_accessible(page: Page, selectors: list[str] | str, name: str) -> None
                           f"violations (full report: artifacts/accessibility/"
                           f"{_report_name(name)}.json):\n  "
                           + "\n  ".join(str(f) for f in findings))
-
-
-def unused_allowances() -> list[dict]:
-    """Allow-list entries that excused nothing so far in this session."""
-    return [entry for i, entry in enumerate(allowlist()) if i not in _used]
 
 
 # Text-first status: every verdict badge has a word, no panel text leans on an emoji glyph (a
