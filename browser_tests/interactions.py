@@ -45,7 +45,7 @@ def notebook_01(page: Page, panels: list[Locator]) -> None:
     click(control, "Lecture recipe")
     expect(control).to_contain_text("1 row differs", timeout=TIMEOUT)
     click(control, "Incremental load")
-    expect(control).to_contain_text("✅ in sync", timeout=TIMEOUT)
+    expect(control).to_contain_text("in sync", timeout=TIMEOUT)
     tab(control, "Warehouse")
     # The four rows the incremental load inserted are tinted in the warehouse table.
     tinted = control.locator(".course-etl-table tbody tr:visible")
@@ -57,7 +57,7 @@ def notebook_01(page: Page, panels: list[Locator]) -> None:
     expect(control).to_contain_text("2 · incremental", timeout=TIMEOUT)
     click(scale, "Measure")
     expect(scale.locator(".widget-label:text-is('done')")).to_be_visible(timeout=TIMEOUT)
-    expect(scale.locator("img")).to_be_visible()
+    expect(scale.locator("img")).to_be_visible(timeout=TIMEOUT)
     expect(scale).to_contain_text("speedup")
 
 
@@ -117,7 +117,7 @@ def notebook_03(page: Page, panels: list[Locator]) -> None:
     select.select_option(label=label)
     click(panel, "Run the pipeline")
     expect(panel).to_contain_text("blocking gate held the bad data back", timeout=TIMEOUT)
-    expect(panel.locator("img")).to_be_visible()
+    expect(panel.locator("img")).to_be_visible(timeout=TIMEOUT)  # drawn after the summary
 
 
 def notebook_05(page: Page, panels: list[Locator]) -> None:

@@ -11,7 +11,8 @@ Voila app) and returns every problem as a sentence naming the element:
   (the panels draw charts at two device pixels per CSS pixel, text at 9 pt or more; a figure a
   notebook displays must show at 85% of its size or more);
 - a figure shown as ``<Figure size …>`` text, a raw widget repr (``VBox(children=(…``), a widget
-  that failed to render, an error output, or a panel callback that failed (its error box).
+  that failed to render (its text, or ipywidgets' error view), an error output, or a panel
+  callback that failed (its error box).
 
 The checks are generic (no panel is named), so a new panel or notebook is covered as it lands.
 """
@@ -113,6 +114,10 @@ AUDIT_JS = """
     const repr = text.match(/\\b(?:[HV]Box|Tab|Panel|\\w+Explorer)\\(children=\\(/);
     if (repr) problems.push(`raw widget repr: ${repr[0]}…`);
     if (/Error displaying widget/.test(text)) problems.push('a widget failed to render');
+    // A view that threw while drawing shows ipywidgets' error widget ("Click to show
+    // javascript error"), which the text test above does not catch.
+    for (const el of area.querySelectorAll('.jupyter-widgets-error-widget'))
+      problems.push(`a widget failed to render: ${name(el.parentElement || el)}`);
     for (const el of area.querySelectorAll(
         '[data-mime-type="application/vnd.jupyter.error"], .course-etl-bug'))
       if (shown(el)) problems.push(`error shown: ${name(el)}`);

@@ -2,7 +2,9 @@
 browser collapsed: the committed notebook asks to run each panel's cell, Run All runs clean,
 every panel answers a real interaction, and at each step the page passes the layout audit (no
 broken image, no cut label, no table or chart off the edge, no text under 11 px, no raw repr, no
-error).
+error) and, after Run All and after the interactions, the WCAG 2.1 A/AA audit (axe-core) of the
+notebook's own outputs and Markdown (never JupyterLab's menus); one panel per notebook is then
+driven by the keyboard alone (``keyboard.py``).
 Notebooks are found by glob, so new ones are covered."""
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import json
 from pathlib import Path
 
 import pytest
+from accessibility import assert_accessible, assert_text_first
 from interactions import INTERACTIONS
+from keyboard import drive_by_keyboard
 from layout_audit import assert_looks_right, click_first_action, settle
 from playwright.sync_api import expect
 
@@ -22,6 +26,7 @@ STATE_MIME = "application/vnd.jupyter.widget-state+json"
 RUN_TIMEOUT_S = 240
 LAPTOP = {"width": 1280, "height": 800}
 OUTPUTS = ".jp-Notebook .jp-OutputArea-output"
+COURSE_CONTENT = [OUTPUTS, ".jp-Notebook .jp-MarkdownOutput"]  # what the audit covers
 IDLE = ".jp-Notebook-ExecutionIndicator[data-status='idle']"
 
 
@@ -107,6 +112,8 @@ def test_notebook_in_jupyterlab(lab, browser, notebook, artifacts):
         notes = page.locator(".jp-OutputArea-output:has-text('run this cell')")
         expect(notes).to_have_count(expected, timeout=30_000)
         assert_looks_right(page, OUTPUTS, f"{notebook.name} as committed")
+        assert_accessible(page, COURSE_CONTENT, f"lab {notebook.stem} as committed")
+        assert_text_first(page, OUTPUTS, f"{notebook.name} as committed")
         page.screenshot(path=str(artifacts / f"{notebook.stem}_opened.png"))
         if expected:
             notes.first.screenshot(path=str(artifacts / f"{notebook.stem}_opened_note.png"))
@@ -118,6 +125,7 @@ def test_notebook_in_jupyterlab(lab, browser, notebook, artifacts):
         expect(panels_locator).to_have_count(expected, timeout=30_000)
         settle(page, ".jp-Notebook")
         assert_looks_right(page, OUTPUTS, f"{notebook.name} after Run All")
+        assert_accessible(page, COURSE_CONTENT, f"lab {notebook.stem} after Run All")
         panels = [panels_locator.nth(i) for i in range(expected)]
         screenshot_panels(page, panels, artifacts, notebook.stem, "")
 
@@ -131,6 +139,9 @@ def test_notebook_in_jupyterlab(lab, browser, notebook, artifacts):
                         page.wait_for_selector(IDLE, timeout=RUN_TIMEOUT_S * 1000)
             settle(page, ".jp-Notebook")
             assert_looks_right(page, OUTPUTS, f"{notebook.name} after one click per panel")
+            assert_accessible(page, COURSE_CONTENT, f"lab {notebook.stem} after the clicks")
+            assert_text_first(page, OUTPUTS, f"{notebook.name} after the clicks")
             screenshot_panels(page, panels, artifacts, notebook.stem, "_after")
+            drive_by_keyboard(page, notebook.name, panels[0], artifacts)
     finally:
         context.close()

@@ -27,6 +27,9 @@ PROBLEMS = {
     "<Figure": '<pre style="font-size: 13px">&lt;Figure size 1300x900 with 4 Axes&gt;</pre>',
     "raw widget repr": '<pre style="font-size: 13px">VBox(children=(HTML(value=\'\'),))</pre>',
     "error shown": '<div class="course-etl-bug" style="font-size: 13px">boom</div>',
+    "widget failed to render": '<div><div class="jupyter-widgets-error-widget icon-error" '
+                               'style="font-size: 13px">Click to show javascript error.</div>'
+                               '</div>',
 }
 
 

@@ -1,6 +1,7 @@
 """Presentation mode: the demo app served by Voila renders, Reset all demos works, and every tab
 looks right at a projector's 1920×1080 with *Presenter* off and on, before and after one click
-on its panel (the layout audit of ``layout_audit.py``). Tabs are read from the page, so a panel
+on its panel (the layout audit of ``layout_audit.py``), and passes the WCAG 2.1 A/AA audit of
+``accessibility.py`` (axe-core) after each of those steps. Tabs are read from the page, so a panel
 added to ``PANELS`` is covered as it lands."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 import sys
 
 import pytest
+from accessibility import assert_accessible, assert_text_first
 from conftest import Server, free_port, wait_for
 from interactions import click, set_slider
 from layout_audit import assert_looks_right, click_first_action, settle
@@ -45,7 +47,7 @@ def projector(browser):
 
 
 def open_app(page, url):
-    page.goto(url)
+    page.goto(url, timeout=180_000)  # Voila builds every panel before the page loads
     reset = page.locator("button:has-text('Reset all demos')")
     expect(reset).to_be_visible(timeout=120_000)
     expect(page.get_by_text("Error displaying widget")).to_have_count(0)
@@ -93,8 +95,11 @@ def test_every_tab_looks_right_on_a_projector(voila, projector, artifacts):
             settle(page, APP, quiet_ms=1000)
             state = f"Voila tab {title!r}, {mode}"
             assert_looks_right(page, APP, f"{state}, as opened")
+            assert_accessible(page, APP, f"voila {slug(title)} {mode} opened")
             page.screenshot(path=str(artifacts / f"voila_{slug(title)}_{mode}.png"))
             if click_first_action(panel):
                 settle(page, APP, quiet_ms=2500)
                 assert_looks_right(page, APP, f"{state}, after one click")
+                assert_accessible(page, APP, f"voila {slug(title)} {mode} after one click")
+                assert_text_first(page, APP, f"{state}, after one click")
                 page.screenshot(path=str(artifacts / f"voila_{slug(title)}_{mode}_after.png"))

@@ -7,18 +7,26 @@ drawn inside :func:`pinned_style`, so a user's matplotlibrc or a notebook theme 
 The ``draw_*`` helpers place boxes, arrows, bands and legends on a canvas addressed in units of
 0.1 inch (:func:`new_canvas`). :func:`to_png` turns any figure into PNG bytes for an
 ``ipywidgets.Image`` or ``IPython.display.Image``: sharp on a high-density screen, no metadata.
+
+Every picture also says what it shows: a drawing function attaches alt text built from the same
+data it draws (:func:`set_alt_text`; "3 runs: 2 success, 1 failed"), :func:`alt_text` reads it
+back (and refuses a figure that has none), and :func:`picture` displays a figure in a notebook as
+an ``<img>`` with that alt text (JupyterLab draws a plain PNG output without one).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
+import html
 import io
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
 import matplotlib
+import matplotlib.colors
 import matplotlib.style
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -44,6 +52,10 @@ __all__ = [
     "ROW_COLORS",
     "TASK_STATE_COLORS",
     "Box",
+    "MissingAltText",
+    "Picture",
+    "alt_text",
+    "counted",
     "draw_arrow",
     "draw_band",
     "draw_box",
@@ -52,7 +64,10 @@ __all__ = [
     "draw_panel",
     "draw_text",
     "new_canvas",
+    "picture",
     "pinned_style",
+    "set_alt_text",
+    "text_on",
     "to_png",
     "with_pinned_style",
 ]
@@ -199,6 +214,19 @@ def new_canvas(title: str, subtitle: str) -> tuple[Figure, Axes]:
     return fig, ax
 
 
+def _luminance(colour: str) -> float:
+    red, green, blue = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+                        for c in matplotlib.colors.to_rgb(colour))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def text_on(fill: str) -> str:
+    """The text colour for labels on ``fill``: INK, or pure black where INK falls under WCAG's
+    4.5:1 (INK on vermillion is 4.1:1)."""
+    light = _luminance(fill)
+    return INK if (light + 0.05) / (_luminance(INK) + 0.05) >= 4.5 else "#000000"
+
+
 def draw_box(
     ax: Axes,
     xy: tuple[float, float],
@@ -223,7 +251,7 @@ def draw_box(
     if text:
         ax.text(
             x + w / 2, y + h / 2, text, ha="center", va="center", size=size, weight=weight,
-            family=family, linespacing=1.35,
+            family=family, linespacing=1.35, color=text_on(color),
         )
     return Box(x, y, w, h)
 
@@ -242,7 +270,7 @@ def draw_panel(
         )
     )
     ax.text(x + w / 2, y + h - strip / 2, heading, ha="center", va="center",
-            size=FONT_HEADING, weight="bold")
+            size=FONT_HEADING, weight="bold", color=text_on(color))
     return Box(x, y, w, h)
 
 
@@ -293,3 +321,71 @@ def to_png(fig: Figure, *, dpi: float | None = None) -> bytes:
     fig.savefig(buffer, format="png", dpi=dpi or fig.dpi, facecolor="white",
                 metadata={"Software": None})
     return buffer.getvalue()
+
+
+# -- alt text ------------------------------------------------------------------------------
+
+_ALT = "course_etl_alt_text"  # the attribute a figure carries its alt text in
+
+
+class MissingAltText(ValueError):
+    """A figure was shown without alt text: its drawing function must call set_alt_text."""
+
+
+def set_alt_text(fig: Figure, text: str) -> Figure:
+    """Attach ``text`` (built from the data the figure draws) as the figure's alt text."""
+    text = " ".join(str(text).split())
+    if not text:
+        raise MissingAltText("alt text must say what the picture shows; got an empty string")
+    setattr(fig, _ALT, text)
+    return fig
+
+
+def alt_text(fig: Figure) -> str:
+    """The alt text :func:`set_alt_text` attached. Raises MissingAltText for a figure without."""
+    text = getattr(fig, _ALT, "")
+    if not text:
+        title = fig._suptitle.get_text() if fig._suptitle else ""
+        raise MissingAltText(
+            f"figure {title or fig.get_label() or fig!r} has no alt text: call "
+            "course_etl.style.set_alt_text(fig, ...) where it is drawn, from its data")
+    return text
+
+
+def counted(values: Iterable[str], order: Iterable[str] = ()) -> str:
+    """"2 success, 1 failed": how often each value occurs, in ``order`` first, then as met."""
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    keys = [k for k in order if k in counts] + [k for k in counts if k not in set(order)]
+    return ", ".join(f"{counts[k]} {k}" for k in keys)
+
+
+class Picture:
+    """A figure for a notebook: ``<img>`` with alt text (HTML, preferred by JupyterLab and
+    Voila), the PNG itself for other front ends, and the alt text as the plain-text form.
+
+    ``retina``: drawn at twice the figure's dpi and shown at its size (sharp on HiDPI).
+    """
+
+    def __init__(self, fig: Figure, *, retina: bool = False) -> None:
+        self.alt = alt_text(fig)
+        scale = 2 if retina else 1
+        self.png = to_png(fig, dpi=fig.dpi * scale)
+        self.width = round(fig.get_figwidth() * fig.dpi)
+        self.height = round(fig.get_figheight() * fig.dpi)
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict:
+        data = base64.b64encode(self.png).decode("ascii")
+        img = (f'<img class="course-etl-figure" src="data:image/png;base64,{data}" '
+               f'alt="{html.escape(self.alt)}" width="{self.width}" height="{self.height}" '
+               'style="max-width: 100%; height: auto">')
+        return {"text/html": img, "image/png": data, "text/plain": self.alt}
+
+    def __repr__(self) -> str:
+        return self.alt
+
+
+def picture(fig: Figure, *, retina: bool = False) -> Picture:
+    """``fig`` ready for ``display()``: the image with its alt text (see :class:`Picture`)."""
+    return Picture(fig, retina=retina)

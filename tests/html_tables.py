@@ -54,3 +54,28 @@ def rows_styled(html: str, declaration: str) -> int:
         if declaration in body:
             rows |= set(re.findall(r"tbody tr:nth-child\((\d+)\)", selectors))
     return len(rows)
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("style", "script")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("style", "script")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def visible_text(markup: str) -> str:
+    """What a reader (or a screen reader) gets from ``markup``: its text, spaces collapsed,
+    no icon glyphs (icons are aria-hidden ``<i>`` elements with no text)."""
+    parser = _Text()
+    parser.feed(markup)
+    return " ".join("".join(parser.parts).split())

@@ -27,6 +27,7 @@ from course_etl.classroom.widgets import scheduling as scheduling_widgets
 from course_etl.errors import CourseEtlError
 from course_etl.monitoring.lecture import generate_history
 from course_etl.sample_data import create_customer_source
+from course_etl.style import MissingAltText, set_alt_text
 
 INJECTED = "injected fault 4711"
 MIN_CHART_POINTS = 9  # 9 pt at 100 CSS px per inch = 12.5 px: the 12 px floor, with margin
@@ -144,13 +145,16 @@ def test_chart_is_hidden_until_it_holds_a_picture():
     assert image.layout.display == "none" and image.value == b""
     figure = Figure(figsize=(6, 2))
     figure.subplots().plot([1, 2])
-    _render.show_figure(image, figure)
+    with pytest.raises(MissingAltText, match="no alt text"):
+        _render.show_figure(image, figure)  # a chart must say what it shows
+    _render.show_figure(image, set_alt_text(figure, "a line rising from 1 to 2"))
+    assert image.tooltip == "a line rising from 1 to 2"  # its name (title, then alt)
     assert image.value[:4] == b"\x89PNG" and image.layout.display is None
     assert image.layout.width == "600px"  # its CSS size; the PNG holds twice the pixels
     width = int.from_bytes(bytes(image.value[16:20]), "big")
     assert width == 600 * _render.CHART_DPI // _render.CSS_PX_PER_INCH
     _render.clear_chart(image)
-    assert image.layout.display == "none" and image.value == b""
+    assert image.layout.display == "none" and image.value == b"" and image.tooltip is None
 
 
 def test_status_table_pads_tints_and_scrolls_in_its_own_box():
@@ -223,3 +227,31 @@ def test_every_panel_chart_has_text_of_at_least_12_px_at_its_shown_size(tmp_path
         assert smallest >= MIN_CHART_POINTS, f"{name}: {smallest} pt text"
         assert figure.get_figwidth() * _render.CSS_PX_PER_INCH <= 1100, (
             f"{name} is wider than a laptop's output area")
+
+
+# Controls a reader operates: each must have a visible label that names it (its description, or
+# a button's text), which the page ties to the control (ipywidgets for inputs and lists, the
+# AccessibleNames helper for sliders).
+NAMED_CONTROLS = (widgets.Button, widgets.ToggleButton, widgets.Checkbox, widgets.Text,
+                  widgets.Textarea, widgets.Dropdown, widgets.IntText, widgets.FloatText,
+                  widgets.DatePicker, widgets.IntSlider, widgets.FloatSlider,
+                  widgets.SelectionSlider)
+
+
+@pytest.mark.parametrize("title", list(PANELS))
+def test_every_control_has_a_visible_name_and_every_panel_the_helper(title):
+    from course_etl.classroom.widgets._a11y import AccessibleNames
+
+    panel = PANELS[title]()
+    parts = list(walk(panel))
+    helpers = [w for w in parts if isinstance(w, AccessibleNames)]
+    assert helpers, f"{title}: no AccessibleNames helper (sliders would have no name)"
+    unnamed = [type(w).__name__ for w in parts
+               if isinstance(w, NAMED_CONTROLS) and not (w.description or "").strip()]
+    assert not unnamed, f"{title}: controls with no visible name: {unnamed}"
+    charts = [w for w in parts if isinstance(w, widgets.Image)]
+    assert all(isinstance(c, _render.ChartImage) for c in charts), (
+        f"{title}: a plain Image cannot carry its alt text as a tooltip (ipywidgets#3860)")
+    for chart in charts:
+        if chart.value:
+            assert chart.tooltip, f"{title}: a chart is shown without its alt text"

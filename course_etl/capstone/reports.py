@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from course_etl.capstone.constants import PIPELINE_NAME
+from course_etl.monitoring.dashboard_alt import dashboard_alt
 from course_etl.monitoring.dashboards import (
     plot_anomaly,
     plot_check_heatmap,
@@ -22,6 +23,7 @@ from course_etl.monitoring.dashboards import (
 )
 from course_etl.monitoring.history import runs_frame
 from course_etl.scheduling import RunReport
+from course_etl.style import set_alt_text
 
 
 def dashboard_figure(conn: sqlite3.Connection) -> Figure:
@@ -47,7 +49,8 @@ def dashboard_figure(conn: sqlite3.Connection) -> Figure:
     figure.suptitle(f"{PIPELINE_NAME}: {len(runs)} runs in the run log ("
                     + ", ".join(f"{n} {status}" for status, n in counts.items()) + ")",
                     fontsize=13)
-    return figure
+    return set_alt_text(figure, dashboard_alt(conn, pipeline=PIPELINE_NAME, rows_task="silver",
+                                              anomaly_check="volume_anomaly(orders_received)"))
 
 
 def runs_table(reports: Iterable[RunReport]) -> pd.DataFrame:

@@ -101,16 +101,17 @@ def widgets_check():
     import ipywidgets as widgets
 
     from course_etl.classroom.widgets._render import Panel, guarded, row
+    from course_etl.classroom.widgets._status import status_html
 
-    button = widgets.Button(description="Click me", icon="check", button_style="success",
+    button = widgets.Button(description="Click me", icon="check", button_style="primary",
                             layout=widgets.Layout(width="auto"))
-    answer = widgets.HTML("<i>If you can read this next to a green button, widgets render. "
+    answer = widgets.HTML("<i>If you can read this next to a button, widgets render. "
                           "Run the cell, then click the button to check that the kernel "
                           "answers.</i>")
 
     @guarded(answer)
     def on_click(_button) -> None:
-        answer.value = "✅ widgets work: the kernel answered the click."
+        answer.value = status_html("widgets work", "the kernel answered the click.", kind="good")
 
     button.on_click(on_click)
     box = Panel([row([button, answer])], title="Widget check",

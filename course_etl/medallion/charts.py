@@ -3,7 +3,8 @@
 :func:`funnel_frame` counts rows per layer and entity (bronze received, valid after the rules,
 kept after deduplication, aggregated into gold, and the marts' own rows); :func:`gold_figure`
 draws the two marts side by side in the course's Okabe–Ito colours. Both read only the tables,
-so they work after any run, incremental or rebuilt.
+so they work after any run, incremental or rebuilt. The gold chart's alt text is written from the
+same two queries, and each city's bars carry a hatch pattern as well as a colour.
 """
 
 from __future__ import annotations
@@ -64,9 +65,10 @@ def gold_figure(conn: sqlite3.Connection) -> Figure:
             bottom = pd.Series(0.0, index=table.index)
             palette = list(style.OKABE_ITO.values())[1:] + [style.NEUTRAL_GREY]
             for number, city in enumerate(table.columns):
+                # Colour and pattern: neighbouring cities differ without telling colours apart.
                 right.bar(table.index, table[city], bottom=bottom, label=city,
-                          color=palette[number % len(palette)], edgecolor="white",
-                          hatch="" if number < len(palette) else "//")
+                          color=palette[number % len(palette)], edgecolor=style.INK,
+                          linewidth=0.4, hatch=_HATCHES[number % len(_HATCHES)])
                 bottom += table[city]
             right.legend(fontsize=style.FONT_SMALL, ncol=2, frameon=False,
                          loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -76,4 +78,23 @@ def gold_figure(conn: sqlite3.Connection) -> Figure:
         for ax in (left, right):
             ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
-    return fig
+    return style.set_alt_text(fig, _gold_alt(stats, revenue))
+
+
+_HATCHES = ("", "//", "..", "xx", "\\\\", "--", "++", "oo")
+
+
+def _gold_alt(stats: pd.DataFrame, revenue: pd.DataFrame) -> str:
+    """What the gold chart shows, from the same two marts."""
+    cities = ", ".join(f"{r.city} {r.n_customers}" for r in
+                       stats.sort_values(["n_customers", "city"], ascending=[False, True])
+                       .itertuples())
+    text = (f"Gold marts. {CUSTOMER_STATS}: customers per city for {len(stats)} cities"
+            + (f": {cities}." if cities else "."))
+    if revenue.empty:
+        return text + f" {CITY_DAILY_REVENUE}: no revenue yet."
+    per_day = revenue.groupby("day")["revenue"].sum()
+    return (text + f" {CITY_DAILY_REVENUE}: revenue per day stacked by city, "
+            f"{len(per_day)} days from {per_day.index[0]} to {per_day.index[-1]}, "
+            f"{revenue['city'].nunique()} cities, {per_day.sum():,.2f} in all; the highest day "
+            f"is {per_day.idxmax()} with {per_day.max():,.2f}.")

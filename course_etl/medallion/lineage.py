@@ -196,7 +196,20 @@ def _flow(counts: dict[str, int]) -> Figure:
     d.draw_arrow(ax, (customers.x + customers.w - 3, customers.y), (revenue.x + 3, revenue.top[1]),
              linestyle="--")
     d.draw_text(ax, (70, 30.5), "city of each order", size=d.FONT_SMALL, color=d.MUTED_INK)
-    return fig
+    return style.set_alt_text(fig, _flow_alt(counts))
+
+
+def _flow_alt(counts: dict[str, int]) -> str:
+    """What the flow picture shows, from the same counts."""
+    lanes = "; ".join(
+        f"{e.bronze_table} {counts[e.bronze_table]} rows: {counts[e.silver_table]} kept in "
+        f"{e.silver_table}, {counts[e.superseded_table]} superseded, "
+        f"{counts[f'{REJECTS_TABLE}.{e.name}']} rejected" for e in (CUSTOMERS, ORDERS))
+    return (f"Rows through the medallion layers. {lanes}. Gold: {CUSTOMER_STATS} has "
+            f"{counts[CUSTOMER_STATS]} cities from {counts[CUSTOMERS.silver_table]} customers; "
+            f"{CITY_DAILY_REVENUE} has {counts[CITY_DAILY_REVENUE]} city-days from "
+            f"{counts['matched_orders']} orders; {counts[ORPHAN_ORDERS]} orphan orders (no such "
+            "customer).")
 
 
 def _label(ax, start: tuple[float, float], end: tuple[float, float], text: str, *,

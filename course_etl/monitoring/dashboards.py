@@ -21,10 +21,11 @@ from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 from course_etl.errors import CourseEtlError
 from course_etl.monitoring.checks import MAD_SCALE
+from course_etl.monitoring.dashboard_alt import dashboard_alt
 from course_etl.monitoring.history import check_results_frame, runs_frame, task_runs_frame
 from course_etl.style import (
     CHECK_COLORS,
@@ -32,6 +33,7 @@ from course_etl.style import (
     NEUTRAL_GREY,
     OKABE_ITO,
     TASK_STATE_COLORS,
+    set_alt_text,
 )
 
 __all__ = [
@@ -53,7 +55,10 @@ RUN_STATUS_COLORS = {
 }
 TASK_COLORS = [OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["bluish_green"],
                OKABE_ITO["reddish_purple"], OKABE_ITO["sky_blue"], OKABE_ITO["vermillion"]]
+TASK_MARKERS = ["o", "s", "^", "D", "v", "P"]  # with the colour: lines told apart without it
+STATUS_HATCHES = {"warning": "..", "blocked": "//", "failed": "xx"}  # success stays plain
 INK_LINE = "#222222"
+CHECK_HATCHES = {1: "..", 2: "xx"}  # warn, fail (by level); pass stays plain
 _Z_IN_MESSAGE = re.compile(r"robust z = (-?[\d.]+|-?inf)")
 _CHECK_LEVELS = {"pass": 0, "warn": 1, "fail": 2}
 
@@ -93,7 +98,8 @@ def plot_rows_per_run(
     values = runs.run_id.map(rows)
     colors = [RUN_STATUS_COLORS.get(s, NEUTRAL_GREY) for s in runs.status]
     positions = np.arange(len(runs))
-    ax.bar(positions, values.fillna(0), color=colors, width=0.8)
+    ax.bar(positions, values.fillna(0), color=colors, width=0.8, edgecolor=INK_LINE,
+           linewidth=0.3, hatch=[STATUS_HATCHES.get(s, "") for s in runs.status])
     missing = values.isna().to_numpy()
     ax.scatter(positions[missing], np.zeros(missing.sum()), marker="x", s=40,
                color=[c for c, m in zip(colors, missing, strict=True) if m], zorder=3)
@@ -101,7 +107,8 @@ def plot_rows_per_run(
     ax.set_ylabel(f"rows read by {task}")
     ax.set_title("Rows per run (× = nothing loaded)", fontsize=11, loc="left")
     _thin_ticks(ax, _short_dates(runs.logical_date), max(1, -(-len(runs) // 4)))
-    handles = [Patch(color=RUN_STATUS_COLORS[s], label=s)
+    handles = [Patch(facecolor=RUN_STATUS_COLORS[s], hatch=STATUS_HATCHES.get(s, ""),
+                     edgecolor=INK_LINE, label=s)
                for s in ("success", "warning", "blocked", "failed") if s in set(runs.status)]
     ax.legend(handles=handles, fontsize=FONT_SMALL, loc="upper left", ncols=len(handles),
               frameon=False)
@@ -116,8 +123,8 @@ def plot_duration_per_task(ax: Axes, conn: sqlite3.Connection, *,
     table = tasks.pivot_table(index="run_id", columns="task", values="seconds", aggfunc="last",
                               sort=False).reindex(runs.run_id)
     order = list(dict.fromkeys(tasks.sort_values("task_run_id").task))
-    for color, task in zip(TASK_COLORS, order, strict=False):
-        ax.plot(np.arange(len(runs)), table[task].to_numpy(), marker="o", markersize=3,
+    for color, marker, task in zip(TASK_COLORS, TASK_MARKERS, order, strict=False):
+        ax.plot(np.arange(len(runs)), table[task].to_numpy(), marker=marker, markersize=4,
                 color=color, label=task, linewidth=1.5)
     ax.set_yscale("log")
     ax.set_ylabel("seconds (log scale)")
@@ -143,6 +150,11 @@ def plot_check_heatmap(ax: Axes, conn: sqlite3.Connection, *,
     sns.heatmap(grid, ax=ax, cmap=cmap, vmin=-0.5, vmax=2.5, cbar=False, linewidths=0.5,
                 linecolor="white")
     ax.set_facecolor(NEUTRAL_GREY)  # heatmap leaves NaN (check not run) cells undrawn
+    # A pattern on warn and fail cells: the grid reads without telling the colours apart.
+    for (row, column), level in np.ndenumerate(grid.to_numpy()):
+        if level in CHECK_HATCHES:
+            ax.add_patch(Rectangle((column, row), 1, 1, fill=False, hatch=CHECK_HATCHES[level],
+                                   edgecolor=INK_LINE, linewidth=0))
     ax.set_xlabel("")
     ax.set_ylabel("")
     ax.set_title("Check status per run", fontsize=11, loc="left")
@@ -152,7 +164,9 @@ def plot_check_heatmap(ax: Axes, conn: sqlite3.Connection, *,
                         enumerate(_short_dates(runs.logical_date))], rotation=0,
                        fontsize=FONT_SMALL)
     ax.tick_params(axis="y", labelsize=FONT_SMALL)
-    handles = [Patch(color=CHECK_COLORS[s], label=s) for s in ("pass", "warn", "fail")]
+    handles = [Patch(facecolor=CHECK_COLORS[s], edgecolor=INK_LINE, linewidth=0,
+                     hatch=CHECK_HATCHES.get(_CHECK_LEVELS[s], ""), label=s)
+               for s in ("pass", "warn", "fail")]
     handles.append(Patch(color=NEUTRAL_GREY, label="not run"))
     ax.legend(handles=handles, fontsize=FONT_SMALL, loc="upper left",
               bbox_to_anchor=(0, -0.12), ncols=4, frameon=False)
@@ -234,4 +248,5 @@ def dashboard_figure(conn: sqlite3.Connection, *, pipeline: str | None = None,
     summary = ", ".join(f"{counts[s]} {s}" for s in RUN_STATUS_COLORS if s in counts)
     figure.suptitle(f"{len(runs)} runs, {runs.logical_date.iloc[0]} to "
                     f"{runs.logical_date.iloc[-1]}: {summary}", fontsize=13)
-    return figure
+    return set_alt_text(figure, dashboard_alt(conn, pipeline=pipeline,
+                                              anomaly_check=anomaly_check))

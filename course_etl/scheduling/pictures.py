@@ -3,7 +3,9 @@
 Drawn with matplotlib only, in the lecture diagrams' style and colour-blind-safe palette
 (:mod:`course_etl.style`), on ``Figure`` objects that never touch pyplot's global state, so a
 widget can redraw without leaking figures. :func:`course_etl.style.to_png` (re-exported here)
-turns a figure into PNG bytes for ``IPython.display.Image`` or an ``ipywidgets.Image``.
+turns a figure into PNG bytes for ``IPython.display.Image`` or an ``ipywidgets.Image``. Each
+figure carries alt text written from the same pipeline, report or schedule
+(:func:`course_etl.style.alt_text`); state words are shown as the report holds them.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from course_etl.style import (
     MUTED_INK,
     OKABE_ITO,
     TASK_STATE_COLORS,
+    counted,
     draw_arrow,
     draw_band,
     draw_box,
     draw_legend,
     new_canvas,
     pinned_style,
+    set_alt_text,
+    text_on,
     to_png,
 )
 
@@ -51,6 +56,30 @@ def _layers(pipeline: Pipeline) -> dict[str, int]:
         upstream = pipeline.graph[name]
         depth[name] = 1 + max((depth[u] for u in upstream), default=-1)
     return depth
+
+
+def _task_phrase(name: str, task_report) -> str:
+    tries = f" after {task_report.tries} tries" if task_report.tries > 1 else ""
+    return f"{name} {task_report.state}{tries}"
+
+
+def dag_alt(pipeline: Pipeline, report: RunReport | None = None) -> str:
+    """What :func:`dag_figure` shows, from the same pipeline and report."""
+    downstream: dict[str, list[str]] = {}
+    for up, down in pipeline.edges:
+        downstream.setdefault(up, []).append(down)
+    edges = "; ".join(f"{up} → {', '.join(downs)}" for up, downs in downstream.items())
+    text = (f"DAG {pipeline.name}, schedule {pipeline.schedule} "
+            f"({pipeline.cron.description}): {len(pipeline.order)} tasks "
+            f"({', '.join(pipeline.order)})" + (f"; {edges}." if edges else "."))
+    if report is None:
+        return text
+    states = [report.tasks[n].state if n in report.tasks else "not run" for n in pipeline.order]
+    unusual = [_task_phrase(n, report.tasks[n]) for n in pipeline.order
+               if n in report.tasks and (report.tasks[n].state != "success"
+                                         or report.tasks[n].tries > 1)]
+    return (text + f" Run of {report.logical_date:%Y-%m-%d %H:%M %Z}: {report.state}; tasks "
+            f"{counted(states, STATE_COLORS)}" + (f"; {'; '.join(unusual)}." if unusual else "."))
 
 
 def dag_figure(pipeline: Pipeline, report: RunReport | None = None) -> Figure:
@@ -94,7 +123,22 @@ def dag_figure(pipeline: Pipeline, report: RunReport | None = None) -> Figure:
             draw_arrow(ax, boxes[upstream].right, boxes[downstream].left)
         if report is not None:
             draw_legend(ax, {k: v for k, v in STATE_COLORS.items() if k != "not run"})
-        return fig
+        return set_alt_text(fig, dag_alt(pipeline, report))
+
+
+def gantt_alt(report: RunReport) -> str:
+    """What :func:`gantt_figure` shows, from the same report."""
+    rows = []
+    for name, task_report in report.tasks.items():
+        if not task_report.attempts:
+            rows.append(f"{name} {task_report.state} (not started)")
+            continue
+        tries = ", ".join(f"try {a.try_number} {a.state} at {a.started:g}–{a.ended:g} s"
+                          for a in task_report.attempts)
+        rows.append(f"{name}: {tries}")
+    return (f"Gantt chart of the {report.pipeline} run of "
+            f"{report.logical_date:%Y-%m-%d %H:%M %Z}: {report.state} in {report.seconds:g} s. "
+            + "; ".join(rows) + ".")
 
 
 def gantt_figure(report: RunReport) -> Figure:
@@ -113,7 +157,8 @@ def gantt_figure(report: RunReport) -> Figure:
                 ax.barh(row, attempt.seconds, left=attempt.started, height=0.55,
                         color=STATE_COLORS[attempt.state], edgecolor=INK)
                 ax.text(attempt.started + attempt.seconds / 2, row, f"try {attempt.try_number}",
-                        ha="center", va="center", size=FONT_SMALL)
+                        ha="center", va="center", size=FONT_SMALL,
+                        color=text_on(STATE_COLORS[attempt.state]))
             for before, after in zip(task_report.attempts, task_report.attempts[1:], strict=False):
                 ax.plot([before.ended, after.started], [row, row], linestyle=":", color=INK)
         ax.set_yticks(range(len(names)), names)
@@ -130,7 +175,21 @@ def gantt_figure(report: RunReport) -> Figure:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False,
                   fontsize=FONT_SMALL)
         fig.tight_layout()
-        return fig
+        return set_alt_text(fig, gantt_alt(report))
+
+
+def week_alt(schedule: CronSchedule, days: list[datetime], runs: list[datetime]) -> str:
+    """What :func:`week_timeline_figure` shows: the runs per day (their times when few)."""
+    text = (f"A week of cron {schedule.expression} ({schedule.description}) in "
+            f"{schedule.timezone}, from {days[0]:%a %d %b %Y}: {len(runs)} run(s).")
+    per_day = []
+    for day in days:
+        times = [f"{r:%H:%M}" for r in runs if r.date() == day.date()]
+        if times:
+            shown = ", ".join(times) if len(times) <= 4 else f"{len(times)} runs, {times[0]} " \
+                f"to {times[-1]}"
+            per_day.append(f"{day:%a %d} {shown}")
+    return text + (f" {'; '.join(per_day)}." if per_day else "")
 
 
 def week_timeline_figure(schedule: CronSchedule, week_start: datetime) -> Figure:
@@ -158,5 +217,5 @@ def week_timeline_figure(schedule: CronSchedule, week_start: datetime) -> Figure
         title.append(f"{len(runs)} run(s) in this week ({schedule.timezone})")
         ax.set_title("\n".join(title), loc="left", weight="bold", size=FONT_BODY)
         fig.tight_layout()
-        return fig
+        return set_alt_text(fig, week_alt(schedule, days, runs))
 

@@ -2,7 +2,7 @@
 
 :func:`medallion_architecture_figure` draws the sources on the left, one panel per medallion
 layer (example tables, what the layer adds, one record as stored there) and the consumers on the
-right, joined by arrows.
+right, joined by arrows. Its alt text is written from the same sources, layers and consumers.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from course_etl.style import (
     draw_panel,
     draw_text,
     new_canvas,
+    set_alt_text,
     with_pinned_style,
 )
 
@@ -38,6 +39,26 @@ _LAYERS = (  # (layer, example tables, what the layer adds, one record as stored
 )
 
 
+_SOURCES = ("orders API", "CRM export\n(CSV)", "payments DB")
+_CONSUMERS = ("dashboards", "ML features", "reports")
+_REJECTS = "silver.rejects"
+
+
+def medallion_architecture_alt() -> str:
+    """What the diagram shows, from the sources, layers and consumers it draws."""
+    def plain(text: str) -> str:
+        return " ".join(text.split())
+
+    layers = "; then ".join(
+        f"{layer} ({', '.join(tables)}: {', '.join(adds)}"
+        + (f"; rejected rows go to {_REJECTS}" if layer == "silver" else "") + ")"
+        for layer, tables, adds, _record in _LAYERS)
+    return (f"Medallion architecture: {len(_SOURCES)} sources "
+            f"({', '.join(plain(s) for s in _SOURCES)}) feed {layers}; gold is used by "
+            f"{', '.join(_CONSUMERS[:-1])} and {_CONSUMERS[-1]}. Each layer is built only from "
+            "the one before it.")
+
+
 @with_pinned_style
 def medallion_architecture_figure() -> Figure:
     """Sources flow through bronze, silver and gold layers to the people and models using them."""
@@ -47,12 +68,12 @@ def medallion_architecture_figure() -> Figure:
         "the one below.",
     )
     draw_text(ax, (8.5, 49), "sources", ha="center", weight="bold", size=FONT_HEADING)
-    sources = _box_column(ax, 2, 13, ["orders API", "CRM export\n(CSV)", "payments DB"])
+    sources = _box_column(ax, 2, 13, list(_SOURCES))
     panels = [_draw_layer(ax, 20.5 + 21.5 * index, *layer) for index, layer in enumerate(_LAYERS)]
-    draw_box(ax, (panels[1].x + 2, 15), 13.5, 5.5, "silver.rejects", "white", size=FONT_SMALL,
+    draw_box(ax, (panels[1].x + 2, 15), 13.5, 5.5, _REJECTS, "white", size=FONT_SMALL,
          family=MONO, linestyle="--")
     draw_text(ax, (92.25, 49), "consumers", ha="center", weight="bold", size=FONT_HEADING)
-    consumers = _box_column(ax, 86, 12.5, ["dashboards", "ML features", "reports"])
+    consumers = _box_column(ax, 86, 12.5, list(_CONSUMERS))
     for source in sources:
         draw_arrow(ax, source.right, (panels[0].x, source.right[1]))
     for left, right in zip(panels, panels[1:], strict=False):
@@ -62,7 +83,7 @@ def medallion_architecture_figure() -> Figure:
     draw_arrow(ax, (panels[0].x, 8.5), (panels[-1].x + panels[-1].w, 8.5))
     draw_text(ax, (50, 5.7), "cleaner, more trusted, closer to business questions", ha="center",
           size=FONT_SMALL, color=MUTED_INK)
-    return fig
+    return set_alt_text(fig, medallion_architecture_alt())
 
 
 def _draw_layer(

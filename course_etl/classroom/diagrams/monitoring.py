@@ -2,6 +2,7 @@
 
 :func:`monitoring_figure` draws a rows-per-run chart with its expected band (the last run far
 below it), then one column per check with its result above the channel the result is routed to.
+Its alt text is written from the same rows, band and checks.
 """
 
 from __future__ import annotations
@@ -25,17 +26,35 @@ from course_etl.style import (
     draw_panel,
     draw_text,
     new_canvas,
+    set_alt_text,
+    text_on,
     with_pinned_style,
 )
 
 _ROWS_PER_RUN = (1012, 987, 1040, 995, 1021, 968, 1003, 1057, 979, 1015, 992, 1034, 310)
 _FIRST_RUN = 30
+_LAST_RUN = _FIRST_RUN + len(_ROWS_PER_RUN) - 1
 _EXPECTED_ROWS = (900, 1100)
 _CHECKS = (  # (result, check, measured vs threshold, where the result goes)
     ("pass", "nulls in customer_id", "0.1 % ≤ 1 %", "kept in run history\n(no message)"),
     ("warn", "freshness", "newest row 26 h old > 24 h", "daily digest e-mail\n(next morning)"),
     ("fail", "row count", "310 outside 900–1100", "webhook → #data-alerts\n+ page on-call (now)"),
 )
+
+
+def monitoring_alt() -> str:
+    """What the diagram shows, from the rows per run, the expected band and the checks."""
+    low, high = _EXPECTED_ROWS
+    last = _LAST_RUN
+    inside = [r for r in _ROWS_PER_RUN if low <= r <= high]
+    outside = [(_FIRST_RUN + i, r) for i, r in enumerate(_ROWS_PER_RUN) if not low <= r <= high]
+    checks = "; ".join(f"{check}: {result} ({measured}), routed to {' '.join(route.split())}"
+                       for result, check, measured, route in _CHECKS)
+    return (f"Monitoring: metrics, checks, alerts. A chart of rows_loaded for runs {_FIRST_RUN} "
+            f"to {last}: {len(inside)} runs between {min(inside)} and {max(inside)}, inside the "
+            f"expected band {low}–{high}; "
+            + ", ".join(f"run {run} loaded {rows}, an anomaly" for run, rows in outside)
+            + f". {len(_CHECKS)} checks on run #{last}: {checks}.")
 
 
 @with_pinned_style
@@ -46,9 +65,10 @@ def monitoring_figure() -> Figure:
         "Every run records what it did; checks compare the numbers with thresholds, and only a "
         "failure wakes someone up.",
     )
-    run = draw_panel(ax, (2, 31), 22, 19.5, "run #42", OKABE_ITO["sky_blue"])
+    run = draw_panel(ax, (2, 31), 22, 19.5, f"run #{_LAST_RUN}", OKABE_ITO["sky_blue"])
     draw_text(ax, (run.x + 1.2, 39.4),
-          "status: success\nduration: 4 m 12 s\nrows_loaded: 310\nnewest row: 26 h old",
+          "status: success\nduration: 4 m 12 s\n"
+          f"rows_loaded: {_ROWS_PER_RUN[-1]}\nnewest row: 26 h old",
           family=MONO, size=FONT_SMALL, linespacing=1.7)
     _draw_rows_chart(fig)
     draw_arrow(ax, run.right, (31, run.right[1]))
@@ -56,7 +76,7 @@ def monitoring_figure() -> Figure:
           color=MUTED_INK)
     _draw_thresholds(ax)
     _draw_checks_and_routes(ax, run)
-    return fig
+    return set_alt_text(fig, monitoring_alt())
 
 
 def _draw_rows_chart(fig: Figure) -> None:
@@ -94,13 +114,15 @@ def _draw_thresholds(ax: Axes) -> None:
 def _draw_checks_and_routes(ax: Axes, run: Box) -> None:
     """One column per check: the check result above the channel it is routed to."""
     draw_band(ax, (1, 16), 98, 12)
-    draw_text(ax, (2.5, 26.2), "checks on run #42", size=FONT_HEADING, weight="bold")
+    draw_text(ax, (2.5, 26.2), f"checks on run #{_LAST_RUN}", size=FONT_HEADING, weight="bold")
     draw_arrow(ax, run.bottom, (run.bottom[0], 28))
     for index, (result, check, measured, route) in enumerate(_CHECKS):
         x = 26 + 24.5 * index
         check_box = draw_box(ax, (x, 17), 22.5, 7.8, "", CHECK_COLORS[result])
-        draw_text(ax, (x + 1.2, 22.6), f"{check}: {result.upper()}", weight="bold", size=FONT_SMALL)
-        draw_text(ax, (x + 1.2, 19.4), measured, size=FONT_SMALL)
+        ink = text_on(CHECK_COLORS[result])
+        draw_text(ax, (x + 1.2, 22.6), f"{check}: {result.upper()}", weight="bold",
+                  size=FONT_SMALL, color=ink)
+        draw_text(ax, (x + 1.2, 19.4), measured, size=FONT_SMALL, color=ink)
         is_alert = result == "fail"
         channel = draw_box(ax, (x, 2.5), 22.5, 8, route,
                        OKABE_ITO["reddish_purple"] if is_alert else "white", size=FONT_SMALL,

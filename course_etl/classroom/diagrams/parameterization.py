@@ -2,7 +2,8 @@
 
 :func:`parameterization_figure` draws the stack of configuration layers (defaults at the bottom,
 overrides on top, a precedence arrow beside them) and, next to it, the settings a dev run and a
-prod run resolve to, each value labelled with the layer that won.
+prod run resolve to, each value labelled with the layer that won. Its alt text is written from the
+same layers and resolved values.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from course_etl.style import (
     draw_box,
     draw_text,
     new_canvas,
+    set_alt_text,
 )
 
 _CONFIG_LAYERS = (  # (layer, where it lives, settings it provides), lowest precedence first:
@@ -48,6 +50,19 @@ _RESOLVED = {  # run -> [(key = value, winning layer)], as load_config resolves 
 }
 
 
+def parameterization_alt() -> str:
+    """What the diagram shows, from the layers and the resolved configurations it draws."""
+    layers = "; ".join(f"{i}. {layer} ({source}: {settings.replace(' | ', ', ')})"
+                       for i, (layer, source, settings) in enumerate(_CONFIG_LAYERS, start=1))
+    runs = " ".join(
+        f"The {run} resolves "
+        + ", ".join(f"{setting} from the {layer}" for setting, layer in settings) + "."
+        for run, settings in _RESOLVED.items())
+    return (f"Parameterization: {len(_CONFIG_LAYERS)} configuration layers, lowest precedence "
+            f"first: {layers}. For every key the highest layer that sets it wins. {runs} "
+            "Every run calls the same code, run_pipeline(cfg).")
+
+
 def parameterization_figure() -> Figure:
     """Configuration layers merge by precedence into the config that one codebase runs with."""
     fig, ax = new_canvas(
@@ -67,7 +82,7 @@ def parameterization_figure() -> Figure:
           size=FONT_SMALL)
     for resolved in resolved_boxes:
         draw_arrow(ax, resolved.right, code.left)
-    return fig
+    return set_alt_text(fig, parameterization_alt())
 
 
 def _draw_config_stack(ax: Axes) -> list[Box]:

@@ -5,14 +5,18 @@ One module so that every panel looks and fails the same way, on a laptop and on 
 - :func:`chart` is an ``Image`` that stays hidden until it holds a picture (no broken-image icon);
   :func:`show_figure` fills it with :func:`course_etl.style.to_png` at :data:`CHART_DPI` (two
   device pixels per CSS pixel: sharp on a high-density screen) and shows it at its CSS size,
-  :data:`CSS_PX_PER_INCH` per figure inch, shrinking only when the output area is narrower.
+  :data:`CSS_PX_PER_INCH` per figure inch, shrinking only when the output area is narrower. The
+  figure's alt text (written from its data) becomes the image's name; a figure without one is
+  refused.
 - :func:`status_table` renders a DataFrame through pandas' ``Styler``: padded cells, rows tinted
   by a status column, long text that wraps, and a box of its own that scrolls sideways.
 - :func:`error_box` says what went wrong and what to do, in one colour.
 - :func:`guarded` wraps every panel callback: an exception shows in the panel's status area as an
   error box, the panel stays usable, and the traceback goes to the log for the instructor.
 - :class:`Panel` is the box every panel returns; its text form says "run the cell to start the
-  panel", never a raw ``VBox(children=(…`` repr.
+  panel", never a raw ``VBox(children=(…`` repr. It carries the invisible
+  :class:`~._a11y.AccessibleNames` (slider names, chart alt text, scrollable boxes reachable by
+  Tab) and the CSS that keeps tab titles and focus rings visible (WCAG 2.1 AA).
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ import ipywidgets as widgets
 import pandas as pd
 from matplotlib.figure import Figure
 from pandas.io.formats.style import Styler
+from traitlets import Unicode
 
+from course_etl.classroom.widgets._a11y import AccessibleNames
 from course_etl.errors import CourseEtlError
-from course_etl.style import to_png
+from course_etl.style import alt_text, to_png
 
 __all__ = [
     "CHART_DPI", "CSS_PX_PER_INCH", "ERROR_COLOUR", "PANEL_CSS", "LazyTabs", "Panel", "chart",
@@ -63,6 +69,15 @@ PANEL_CSS = """<style>
   flex: 0 0 auto !important; }
 .course-etl-panel .widget-dropdown > select { width: auto; max-width: 100%; }
 .course-etl-panel .widget-inline-hbox, .course-etl-panel .widget-inline-vbox { max-width: 100%; }
+.course-etl-panel .lm-TabBar-tab, .course-etl-panel .lm-TabBar-tabLabel {
+  color: var(--jp-ui-font-color1, #222) !important; }
+/* A focus ring a projector shows; ipywidgets removes the inputs' outline with !important. */
+.course-etl-panel :focus-visible,
+.course-etl-panel.course-etl-panel .jupyter-widgets input:focus-visible,
+.course-etl-panel.course-etl-panel .jupyter-widgets textarea:focus-visible,
+.course-etl-panel.course-etl-panel .jupyter-widgets select:focus-visible {
+  outline: 3px solid #1a5fb4 !important; outline-offset: 1px; }
+.course-etl-status .fa { margin-right: 2px; }
 </style>"""
 
 
@@ -84,9 +99,21 @@ def label_style() -> dict[str, str]:
 
 # -- charts ---------------------------------------------------------------------------------
 
+class ChartImage(widgets.Image):
+    """An ``Image`` that can carry a tooltip (its name: the figure's alt text).
+
+    ipywidgets' Image view reads ``description`` when it draws a tooltip, and an Image has
+    none: a tooltip on a plain Image fails to render ("Click to show javascript error";
+    jupyter-widgets/ipywidgets#3860, fixed by the open PR #3921). The empty ``description``
+    synced here lets the view set the ``title``.
+    """
+
+    description = Unicode("").tag(sync=True)
+
+
 def chart() -> widgets.Image:
     """An image for a chart, hidden until :func:`show_figure` gives it a picture."""
-    image = widgets.Image(format="png", layout=widgets.Layout(
+    image = ChartImage(format="png", layout=widgets.Layout(
         display="none", max_width="100%", height="auto"))
     image.add_class("course-etl-chart")
     return image
@@ -100,6 +127,7 @@ def figure_png(figure: Figure) -> bytes:
 
 def show_figure(image: widgets.Image, figure: Figure) -> None:
     """Draw ``figure`` into ``image`` at :data:`CHART_DPI`, shown at its CSS size."""
+    image.tooltip = alt_text(figure)  # raises for a figure drawn without alt text
     image.value = figure_png(figure)
     image.layout.width = f"{round(figure.get_figwidth() * CSS_PX_PER_INCH)}px"
     image.layout.display = None
@@ -109,6 +137,7 @@ def clear_chart(image: widgets.Image) -> None:
     """Empty the image and hide it (an empty image would show a broken-image icon)."""
     image.layout.display = "none"
     image.value = b""
+    image.tooltip = None
 
 
 # -- tables ---------------------------------------------------------------------------------
@@ -210,7 +239,8 @@ def error_box(error: BaseException | str, *, fix: str = "") -> str:
     return (f'<div class="{kind}" role="alert" style="border-left:4px solid '
             f'{ERROR_COLOUR};background:#FCEEEE;color:{ERROR_COLOUR};padding:6px 10px;'
             f'white-space:pre-wrap;overflow-wrap:anywhere">'
-            f"<b>❌ {html.escape(what)}</b>{todo}</div>")
+            f'<b><i class="fa fa-times-circle" aria-hidden="true"></i> Error: '
+            f"{html.escape(what)}</b>{todo}</div>")
 
 
 Callback = TypeVar("Callback", bound=Callable[..., Any])
@@ -277,7 +307,7 @@ class Panel(widgets.VBox):
 
     def __init__(self, children: Iterable[widgets.Widget], *, title: str,
                  controls: Mapping[str, widgets.Widget] | None = None, **kwargs: Any) -> None:
-        super().__init__([widgets.HTML(PANEL_CSS), *children],
+        super().__init__([widgets.HTML(PANEL_CSS), AccessibleNames(), *children],
                          layout=widgets.Layout(width="100%", max_width="100%"), **kwargs)
         self.add_class("course-etl-panel")
         warm_up()

@@ -10,7 +10,6 @@ callback only uses what the panel was built with, and shows any error inside the
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -38,6 +37,7 @@ from course_etl.classroom.widgets._render import (
     show_figure,
     status_table,
 )
+from course_etl.classroom.widgets._status import status_html
 from course_etl.db import connect, query, quote_identifier
 from course_etl.errors import CourseEtlError
 
@@ -107,19 +107,23 @@ def student_run_html(run: StudentRun) -> str:
     """The verdict line and the runs table, as HTML."""
     last = run.reports[-1]
     if run.suite_error:
-        verdict = f"⚠️ your suite could not run: {html.escape(run.suite_error)}"
+        verdict = status_html("failed", f"your suite could not run: {run.suite_error}",
+                              kind="bad")
     elif run.fault == "none":
-        verdict = ("✅ a normal day, published" if run.fault_day_published else
-                   f"⚠️ a normal day was not published (run {last.state}): does your suite "
-                   "block good days?")
+        verdict = (status_html("published", "a normal day", kind="good")
+                   if run.fault_day_published else
+                   status_html("not published", f"a normal day (run {last.state}): does your "
+                               "suite block good days?", kind="warn"))
     elif run.blocked_by_checks:
-        verdict = "🛑 your checks held the fault back: the report keeps the day before"
+        verdict = status_html("held back", "your checks held the fault back: the report keeps "
+                              "the day before", kind="held")
     elif run.fault_day_published:
-        verdict = ("❌ the fault reached the published report: "
-                   f"{html.escape(FAULT_CHOICES[run.fault])} on {run.day}")
+        verdict = status_html("published", "the fault reached the published report: "
+                              f"{FAULT_CHOICES[run.fault]} on {run.day}", kind="bad")
     else:
-        verdict = f"🛑 the run ended {last.state} before publishing (not by your checks)"
-    return f"<p><b>{verdict}</b></p>" + status_table(runs_table(run.reports))
+        verdict = status_html(last.state, "the run ended before publishing (not by your "
+                              "checks)", kind="held")
+    return f"<p>{verdict}</p>" + status_table(runs_table(run.reports))
 
 
 def capstone_panel(*, suite: dict | None, gold_sql: str | None, alerts_dir: str | Path,

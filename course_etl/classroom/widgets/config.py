@@ -25,6 +25,7 @@ from course_etl.classroom.widgets._render import (
     row,
     status_table,
 )
+from course_etl.classroom.widgets._status import status_html
 from course_etl.config import (
     Config,
     available_environments,
@@ -166,8 +167,8 @@ class ConfigExplorer(Panel):
             self.result_view.value = error_box(error)
             return
         # Wall-clock seconds are left out: not for a deterministic display.
-        self.result_view.value = (f"<p>✅ loaded with the <b>{self.config.env}</b> "
-                                  "configuration:</p>"
+        self.result_view.value = ("<p>" + status_html(
+            "success", f"loaded with the {self.config.env} configuration", kind="good") + "</p>"
                                   + record_table(self.last_result, drop=["seconds"]))
 
 

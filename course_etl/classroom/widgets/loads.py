@@ -29,15 +29,17 @@ from course_etl.classroom.widgets._render import (
     show_figure,
     status_table,
 )
+from course_etl.classroom.widgets._status import status_html
 from course_etl.errors import CourseEtlError
 from course_etl.loads.lab import STRATEGIES, LoadLab, compare_at_scale
-from course_etl.style import FONT_BODY, FONT_SMALL, pinned_style
+from course_etl.style import FONT_BODY, FONT_SMALL, pinned_style, set_alt_text
 
 __all__ = [
     "source_control_panel",
     "scale_panel",
     "changes_html",
     "results_bars_html",
+    "scale_chart_alt",
     "scale_chart_figure",
     "scale_chart_png",
     "speedup_label",
@@ -77,11 +79,12 @@ def changes_html(marked: pd.DataFrame, *, limit: int = 12) -> str:
 
 def _diff_html(diff: pd.DataFrame) -> str:
     if diff.empty:
-        return "<p>✅ The warehouse matches the source row for row.</p>"
+        return ("<p>" + status_html("in sync", "the warehouse matches the source row for row",
+                                    kind="good") + "</p>")
     counts = diff["problem"].value_counts()
     summary = ", ".join(f"{n} {problem}" for problem, n in counts.items())
-    return f"<p>❌ {summary}</p>" + status_table(diff, status_column="problem",
-                                                 colours=STATUS_COLOURS, limit=12)
+    return ("<p>" + status_html("out of sync", summary, kind="bad") + "</p>"
+            + status_table(diff, status_column="problem", colours=STATUS_COLOURS, limit=12))
 
 
 def rows_differ(count: int) -> str:
@@ -135,9 +138,10 @@ def scale_chart_figure(table: pd.DataFrame) -> Figure:
     with pinned_style():
         fig = Figure(figsize=(9, 4.2))
         ax = fig.subplots()
+        # Marker and line style as well as colour: the two series differ without colour.
         ax.plot(table["source_rows"], table["full_seconds"], "o-", label="full load",
                 color=OKABE_ITO["vermillion"])
-        ax.plot(table["source_rows"], table["incremental_seconds"], "o-",
+        ax.plot(table["source_rows"], table["incremental_seconds"], "s--",
                 label="incremental load (1% changed)", color=OKABE_ITO["blue"])
         for point in table.itertuples():
             ax.annotate(speedup_label(point.speedup),
@@ -155,7 +159,16 @@ def scale_chart_figure(table: pd.DataFrame) -> Figure:
         ax.legend(fontsize=FONT_SMALL)
         # A fixed layout (no tight_layout) draws the figure once: it keeps a click fast.
         fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.9)
-        return fig
+        return set_alt_text(fig, scale_chart_alt(table))
+
+
+def scale_chart_alt(table: pd.DataFrame) -> str:
+    """What the scale chart shows, from the same measurements."""
+    points = "; ".join(
+        f"{p.source_rows:,} rows: full {p.full_seconds:.3g} s, incremental "
+        f"{p.incremental_seconds:.3g} s, {speedup_label(p.speedup)}" for p in table.itertuples())
+    return ("Seconds of a full load and an incremental load (1% of rows changed) against "
+            f"source size, on log scales, {len(table)} sizes: {points}.")
 
 
 def scale_chart_png(table: pd.DataFrame) -> bytes:
@@ -185,7 +198,7 @@ def source_control_panel(
     buttons = {name: widgets.Button(description=label, button_style="primary",
                                     layout=widgets.Layout(width="auto"))
                for name, label in STRATEGY_LABELS.items()}
-    reset = widgets.Button(description="Reset", button_style="warning", icon="undo",
+    reset = widgets.Button(description="Reset", icon="undo",
                            layout=widgets.Layout(width="auto"))
     status = widgets.HTML()
     warehouse, diff, results = widgets.HTML(), widgets.HTML(), widgets.HTML()
@@ -227,7 +240,8 @@ def source_control_panel(
                 f"<code>{STRATEGIES[strategy]}</code>: read {r.rows_read}, inserted "
                 f"{r.inserted if r.inserted is not None else '?'}, updated "
                 f"{r.updated if r.updated is not None else '?'}, deleted {r.deleted}; "
-                f"{'✅ in sync' if run.diff.empty else f'❌ {rows_differ(len(run.diff))}'}")
+                + (status_html("in sync", kind="good") if run.diff.empty
+                   else status_html("out of sync", rows_differ(len(run.diff)), kind="bad")))
             pages.show(warehouse, lambda: changes_html(run.marked))
             pages.show(diff, lambda: _diff_html(run.diff))
             show_runs()

@@ -27,6 +27,7 @@ from course_etl.classroom.widgets._render import (
     show_figure,
     status_table,
 )
+from course_etl.classroom.widgets._status import status_html
 from course_etl.db import query, quote_identifier
 from course_etl.medallion import (
     CITY_DAILY_REVENUE,
@@ -137,9 +138,10 @@ class MedallionExplorer(Panel):
         before = snapshot(self.conn)
         self.last_run = rebuild_from_bronze(self.conn)
         comparison = compare_snapshots(before, snapshot(self.conn))
-        verdict = ("✅ rebuilt from bronze: identical to the incremental result"
-                   if comparison.identical else f"❌ rebuilt from bronze: {comparison}")
-        self.status.value = f"<b>{verdict}</b>{_run_html(self.last_run)}"
+        verdict = (status_html("identical", "rebuilt from bronze: identical to the incremental "
+                               "result", kind="good") if comparison.identical else
+                   status_html("different", f"rebuilt from bronze: {comparison}", kind="bad"))
+        self.status.value = f"{verdict}{_run_html(self.last_run)}"
         self.refresh()
 
     def refresh(self) -> None:

@@ -25,6 +25,7 @@ from course_etl.classroom.widgets._render import (
     show_figure,
     status_table,
 )
+from course_etl.classroom.widgets._status import status_html
 from course_etl.monitoring.dashboards import dashboard_figure
 from course_etl.monitoring.lecture import FAULTS, FaultRun, inject_fault
 
@@ -40,11 +41,13 @@ def fault_run_html(run: FaultRun) -> dict[str, str]:
     checks = run.outcome.checks_frame()[["table", "name", "status", "blocking", "observed",
                                          "message"]]
     deliveries = run.outcome.deliveries_frame()[["channel", "status", "subject", "error"]]
-    gate = ("🛑 blocking gate held the bad data back" if run.gate_held else
-            "✅ data published" if run.outcome.published else "⚠️ nothing published")
+    gate = (status_html("held back", "a blocking gate held the bad data back", kind="held")
+            if run.gate_held else
+            status_html("published", "the data passed every blocking check", kind="good")
+            if run.outcome.published else status_html("not published", kind="warn"))
     console = html.escape(run.console) or "(nothing printed)"
     return {
-        "summary": f"<p><b>{gate}</b><br>{html.escape(run.summary())}</p>",
+        "summary": f"<p>{gate}<br>{html.escape(run.summary())}</p>",
         "checks": status_table(checks, status_column="status", colours=_STATUS_STYLE,
                                tint="cell", wrap=["message"], caption="Checks"),
         "alerts": (status_table(deliveries, status_column="status", colours=_STATUS_STYLE,

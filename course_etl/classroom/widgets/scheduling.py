@@ -31,6 +31,7 @@ from course_etl.classroom.widgets._render import (
     show_figure,
     status_table,
 )
+from course_etl.classroom.widgets._status import status_html
 from course_etl.errors import CourseEtlError
 from course_etl.scheduling.cron import PRESETS, CronSchedule
 from course_etl.scheduling.export import to_airflow, to_crontab, to_dagster
@@ -174,8 +175,9 @@ def run_simulator(conn: sqlite3.Connection, *, day: date = date(2024, 10, 2)) ->
             backfill_out.value = error_box(error)
             return
         rows = backfill_table(demo.reports)
-        verdict = ("✅ same warehouse state: re-running a day is idempotent" if demo.idempotent
-                   else "❌ the re-run changed the warehouse")
+        verdict = (status_html("idempotent", "same warehouse state after re-running the day",
+                               kind="good") if demo.idempotent else
+                   status_html("not idempotent", "the re-run changed the warehouse", kind="bad"))
         backfill_out.value = (f"{report_html(rows)}<p>Re-ran "
                               f"{demo.rerun.logical_date:%Y-%m-%d}: {verdict}</p>")
 
