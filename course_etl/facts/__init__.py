@@ -9,6 +9,8 @@ change touches a customer that exists at that point of the story, every order be
 
 from __future__ import annotations
 
+from datetime import date
+
 from course_etl.facts.lecture import (
     CHANGE_ROUNDS,
     CITIES,
@@ -47,7 +49,7 @@ __all__ = [
     "SCHEDULE", "FIRST_NAMES", "CITIES",
     "FACTS_FILE", "REQUIRED", "FactsError", "Column", "Schema", "Insert", "Update", "Delete",
     "Change", "Schedule", "Tables", "apply_changes", "change_statement",
-    "lecture_rows", "lecture_tuples", "round_changes", "rounds_text", "describe_change", "describe_round",
+    "lecture_rows", "lecture_tuples", "round_changes", "rounds_text", "round_day", "describe_change", "describe_round",
     "check_facts",
 ]
 
@@ -92,6 +94,17 @@ def _name(key: object, rows: list[dict]) -> str:
     return f"{CUSTOMERS.key} {key}"
 
 
+def round_day(round_: int) -> date:
+    """The day round ``round_`` reaches the source: the date of its latest watermark value."""
+    stamps = [str(c.values[CUSTOMERS.watermark]) for c in round_changes(round_)
+              if not isinstance(c, Delete) and CUSTOMERS.watermark in c.values]
+    if not stamps:
+        raise FactsError(f"{FACTS_FILE}: CHANGE_ROUNDS[{round_}] sets no "
+                         f"{CUSTOMERS.watermark}: give its changes a timestamp",
+                         fact="CHANGE_ROUNDS", value=round_)
+    return date.fromisoformat(max(stamps)[:10])
+
+
 def describe_change(change: Change, before: list[dict]) -> str:
     """One change in words, as the story tells it: ``Chloe moves to Aurora``, ``Dai arrives``."""
     if isinstance(change, Insert):
@@ -117,6 +130,8 @@ def check_facts() -> None:
     for number, row in enumerate(LECTURE_ROWS):
         CUSTOMERS.row(row, fact=f"LECTURE_ROWS[{number}]")
     rows = lecture_rows(max(CHANGE_ROUNDS, default=0))
+    for number in CHANGE_ROUNDS:
+        round_day(number)
     after_first = lecture_rows(min(CHANGE_ROUNDS, default=0))
     apply_changes(CUSTOMERS, after_first, [LATER_SAME_DAY], fact="LATER_SAME_DAY")
     keys = {row[CUSTOMERS.key] for row in rows}

@@ -110,8 +110,9 @@ class Schema:
                     f"{', '.join(self.names)})", name)
 
     def ddl(self, table: str, *, constraints: bool = False, autoincrement: bool = False,
-            extra: Sequence[Column] = ()) -> str:
-        """``CREATE TABLE "table" (…)`` with the key as INTEGER PRIMARY KEY. ``constraints``
+            primary_key: bool = True, extra: Sequence[Column] = ()) -> str:
+        """``CREATE TABLE "table" (…)`` with the key as INTEGER PRIMARY KEY (none with
+        ``primary_key=False``: a staging table that holds whatever arrived). ``constraints``
         adds NOT NULL to the columns the source never leaves empty and each optional column's
         DEFAULT, as a source built for extraction declares them; without it, the bare types
         the lecture wrote. ``extra`` columns (e.g. ``is_deleted``) come last, always with
@@ -120,7 +121,7 @@ class Schema:
         for column in (*self.columns, *extra):
             strict = constraints or column in extra
             type_sql = column.sql_type  # one of three keywords: checked on construction
-            if column.name == self.key:
+            if column.name == self.key and primary_key:
                 type_sql += " PRIMARY KEY" + (" AUTOINCREMENT" if autoincrement else "")
             elif strict and not column.nullable:
                 type_sql += " NOT NULL"
