@@ -126,7 +126,7 @@ class Schema:
             elif strict and not column.nullable:
                 type_sql += " NOT NULL"
             if strict and column.optional and column.default is not None:
-                type_sql += " DEFAULT " + _sql_literal(column.default)
+                type_sql += " DEFAULT " + sql_literal(column.default)
             defs_sql.append(f"{quote_identifier(column.name)} {type_sql}")
         columns_sql = ", ".join(defs_sql)
         return f"CREATE TABLE {quote_identifier(validate_identifier(table))} ({columns_sql})"
@@ -159,7 +159,7 @@ class Schema:
         return tuple(self.row(values, fact=fact).values())
 
 
-def _sql_literal(value: object) -> str:
+def sql_literal(value: object) -> str:
     """A constant for a DEFAULT clause, spelled by SQLite itself (no hand-made quoting)."""
     with closing(sqlite3.connect(":memory:")) as conn:
         return conn.execute("SELECT quote(?)", (value,)).fetchone()[0]
@@ -260,6 +260,12 @@ class Schedule:
         except (ZoneInfoNotFoundError, ValueError):
             raise _fail("SCHEDULE.timezone", f"{self.timezone!r} is not an IANA time zone "
                         "(e.g. 'UTC', 'Europe/Berlin')", self.timezone) from None
+
+    @property
+    def once_a_day(self) -> bool:
+        """True for a cron that fires every day at one minute (``5 2 * * *``)."""
+        minute, hour, *days = self.cron.split()
+        return days == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()
 
     @property
     def zone(self) -> ZoneInfo:

@@ -254,8 +254,8 @@ def insert_or_replace() -> PitfallDemo:
         _rows(conn, "dw_library", _rows_with_orders_sql),
         f"{moved}'s {WAREHOUSE_ONLY.name} fell back to {WAREHOUSE_ONLY.default!r} and her order "
         "was deleted by the cascade",
-        f"ON CONFLICT DO UPDATE changed {' and '.join(_MOVED.values)} only: "
-        f"{WAREHOUSE_ONLY.name} and order kept",
+        "ON CONFLICT DO UPDATE "  # a message: the columns named are the facts'
+        + f"changed {' and '.join(_MOVED.values)} only: {WAREHOUSE_ONLY.name} and order kept",
         "INSERT OR REPLACE is DELETE + INSERT. An upsert must be UPDATE for existing keys.",
     )
 

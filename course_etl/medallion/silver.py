@@ -20,8 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from course_etl.db import atomic, quote_identifier
+from course_etl.errors import SchemaMismatchError
 from course_etl.loads.watermarks import read_watermark
-from course_etl.medallion.bronze import BATCHES_TABLE, ensure_bronze
+from course_etl.medallion.bronze import BATCHES_TABLE, ensure_bronze, missing_columns
 from course_etl.medallion.conform import (
     DEFAULT_RULES,
     Rule,
@@ -114,7 +115,11 @@ def _column_defs_sql(entity: Entity, *, key_is_primary: bool) -> str:
 
 
 def ensure_silver(conn: sqlite3.Connection) -> None:
-    """Create the silver, superseded and rejects tables if missing (idempotent)."""
+    """Create the silver, superseded and rejects tables if missing (idempotent).
+
+    An optional field added to an entity since its tables were made is added to them (earlier
+    rows hold NULL); a required one cannot be, and raises SchemaMismatchError naming the fix.
+    """
     ensure_bronze(conn)
     with atomic(conn):
         for entity in ENTITIES.values():
@@ -129,12 +134,29 @@ def ensure_silver(conn: sqlite3.Connection) -> None:
                 "_bronze_row INTEGER PRIMARY KEY, superseded_by INTEGER NOT NULL, "
                 "reason TEXT NOT NULL)"
             )
+            for table in (entity.silver_table, entity.superseded_table):
+                _add_new_fields(conn, entity, table)
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {quote_identifier(REJECTS_TABLE)} ("
             " entity TEXT NOT NULL, _bronze_row INTEGER NOT NULL, _batch_id INTEGER NOT NULL,"
             " rule TEXT NOT NULL, reason TEXT NOT NULL, raw TEXT NOT NULL,"
             " PRIMARY KEY (entity, _bronze_row))"
         )
+
+
+def _add_new_fields(conn: sqlite3.Connection, entity: Entity, table: str) -> None:
+    by_name = {f.silver_name: f for f in entity.fields}
+    for column in missing_columns(conn, table, entity.silver_columns):
+        field = by_name[column]
+        if field.required:
+            raise SchemaMismatchError(
+                f"{table!r} has no column {column!r}, which {entity.name} now requires: "
+                "rebuild silver from bronze (rebuild_from_bronze), or declare a default for "
+                f"{field.name!r} in the course's facts to make it optional",
+                table=table, column=column)
+        type_sql = SILVER_TYPES[field.kind]
+        conn.execute(f"ALTER TABLE {quote_identifier(table)} ADD COLUMN "
+                     f"{quote_identifier(column)} {type_sql}")
 
 
 def drop_silver(conn: sqlite3.Connection) -> None:

@@ -32,6 +32,7 @@ from croniter import croniter
 from course_etl.db import atomic, quote_identifier, resolve_table
 from course_etl.errors import CourseEtlError
 from course_etl.facts import CHANGE_ROUNDS, CUSTOMERS, LECTURE_ROWS, SCHEDULE, TABLES, round_day
+from course_etl.facts.lecture_code import render
 from course_etl.loads.engine import LoadResult, full_load, incremental_load
 from course_etl.loads.watermarks import moment_in_format, read_watermark, reset_watermark
 from course_etl.sample_data import apply_lecture_changes, create_lecture_source
@@ -73,30 +74,8 @@ TARGET = TABLES.warehouse
 WAREHOUSE_TABLES = [SOURCE, TARGET, TABLES.watermarks]
 _START = SCHEDULE.start_date
 # The lecture's "Airflow DAG pseudo-example", character for character (notebook 02 prints it),
-# with the schedule's facts filled in.
-LECTURE_AIRFLOW_DAG = f'''from airflow import DAG
-from airflow.operators.python import PythonOperator
-from datetime import datetime
-
-def full_load(**context):
-    # call your SQL scripts / Python to do initial full load
-    pass
-
-def incremental_load(**context):
-    # pull last watermark, extract changes, upsert
-    pass
-
-with DAG(
-    dag_id="{SCHEDULE.dag_id}",
-    start_date=datetime({_START.year},{_START.month},{_START.day}),
-    schedule_interval="@daily",
-    catchup={SCHEDULE.catchup},
-    default_args={{"retries": {SCHEDULE.retries}}},
-) as dag:
-    t1 = PythonOperator(task_id="full_load", python_callable=full_load)
-    t2 = PythonOperator(task_id="incremental_load", python_callable=incremental_load)
-    t1 >> t2
-'''
+# with the schedule's facts filled in (course_etl/facts/templates/airflow_dag.py.j2).
+LECTURE_AIRFLOW_DAG = render("airflow_dag.py.j2")
 LOAD_OPTIONS = {"source": SOURCE, "target": TARGET, "key": CUSTOMERS.key,
                 "watermark": CUSTOMERS.watermark}
 

@@ -6,9 +6,13 @@ DAG, each task coloured by the state it ends in (success, failed, retried, skipp
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from course_etl.facts import SCHEDULE
+from course_etl.scheduling.cron import describe_cron, next_runs
 from course_etl.style import (
     FONT_HEADING,
     FONT_SMALL,
@@ -40,24 +44,38 @@ def job_scheduling_figure() -> Figure:
     return fig
 
 
+# The lecture's schedule, four ticks of it from a Monday (the diagram's week, not the story's).
+_TICKS = next_runs(SCHEDULE.cron, 4, after=datetime(2024, 6, 3) - timedelta(seconds=1),
+                   timezone=SCHEDULE.timezone)
+
+
+def _tick_label(moment: datetime) -> str:
+    return f"{moment:%a} {moment.day} {moment:%b} {moment:%H:%M}"
+
+
+def _cron_words() -> str:
+    if SCHEDULE.once_a_day:
+        return f"{SCHEDULE.time_of_day} every day"
+    return describe_cron(SCHEDULE.cron)
+
+
 def _draw_cron_timeline(ax: Axes) -> None:
     cron = draw_box(ax, (2, 41.5), 19, 9, "", "white")
-    draw_text(ax, (cron.x + cron.w / 2, 47.6), "5 2 * * *", ha="center", family=MONO,
+    draw_text(ax, (cron.x + cron.w / 2, 47.6), SCHEDULE.cron, ha="center", family=MONO,
           size=FONT_HEADING, weight="bold")
-    draw_text(ax, (cron.x + cron.w / 2, 43.9), "cron: 02:05 every day", ha="center",
+    draw_text(ax, (cron.x + cron.w / 2, 43.9), f"cron: {_cron_words()}", ha="center",
               size=FONT_SMALL)
     line_y = 46
     draw_arrow(ax, (26, line_y), (97.5, line_y))
     draw_text(ax, (97.5, line_y - 1.8), "time", ha="right", size=FONT_SMALL, color=MUTED_INK)
     draw_arrow(ax, cron.right, (30, line_y), linestyle="--")
-    days = ("Mon 3 Jun", "Tue 4 Jun", "Wed 5 Jun", "Thu 6 Jun")
     notes = ("success", "success", "running (below)", "scheduled")
-    tick_xs = [36 + 17 * index for index in range(len(days))]
-    for x, day, note in zip(tick_xs, days, notes, strict=True):
+    tick_xs = [36 + 17 * index for index in range(len(_TICKS))]
+    for x, tick, note in zip(tick_xs, _TICKS, notes, strict=True):
         is_done = note == "success"
         ax.plot([x], [line_y], marker="o", markersize=11, markeredgecolor=INK,
                 markerfacecolor=TASK_STATE_COLORS["success"] if is_done else "white")
-        draw_text(ax, (x, line_y + 3.2), f"{day} 02:05", ha="center", size=FONT_SMALL)
+        draw_text(ax, (x, line_y + 3.2), _tick_label(tick), ha="center", size=FONT_SMALL)
         draw_text(ax, (x, line_y - 2.9), note, ha="center", size=FONT_SMALL, color=MUTED_INK)
     # The run that is still going is the one opened up in the DAG panel below.
     running_x = tick_xs[notes.index("running (below)")]
@@ -66,8 +84,10 @@ def _draw_cron_timeline(ax: Axes) -> None:
 
 def _draw_task_dag(ax: Axes) -> None:
     draw_band(ax, (1, 6.5), 98, 31)
-    draw_text(ax, (2.5, 35), "DAG run of Wed 5 Jun 02:05, seen at 02:19", size=FONT_HEADING,
-          weight="bold")
+    running = _TICKS[2]  # the tick marked "running (below)"
+    seen = running + timedelta(minutes=14)
+    draw_text(ax, (2.5, 35), f"DAG run of {_tick_label(running)}, seen at {seen:%H:%M}",
+              size=FONT_HEADING, weight="bold")
     w, h = 15, 6.2
     tasks = {
         "extract": ((5, 19.5), "success"),
