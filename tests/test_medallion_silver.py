@@ -1,6 +1,7 @@
 """Silver: conforming, rules and rejects, deduplication with tie-breaks, reconciliation."""
 
 import pytest
+from builders import records
 
 from course_etl import query
 from course_etl.medallion import (
@@ -61,9 +62,9 @@ def test_conform_reports_every_failure_and_custom_rules_run_on_valid_rows_only()
 
 
 def ingest(conn, entity, rows, clock):
-    columns = (CUSTOMERS if entity == "customers" else ORDERS).raw_columns
-    return ingest_batch(conn, entity, [dict(zip(columns, r, strict=True)) for r in rows],
-                        clock=clock)
+    """Rows as tuples of the entity's required columns (builders.records), ingested."""
+    return ingest_batch(conn, entity, records(CUSTOMERS if entity == "customers" else ORDERS,
+                                              rows), clock=clock)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -69,6 +69,9 @@ class Column:
         if self.kind not in KINDS:
             raise _fail(f"column {self.name!r}", f"has kind {self.kind!r}: use one of "
                         f"{', '.join(KINDS)}", self.kind)
+        if self.default is None and not self.nullable:
+            raise _fail(f"column {self.name!r}", "defaults to NULL but may not be NULL: give it "
+                        "another default or drop nullable=False", self.default)
 
     @property
     def optional(self) -> bool:
@@ -268,24 +271,14 @@ class Schedule:
         return days == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()
 
     @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def first_run_on(self, day: date) -> datetime:
-        """The first time the schedule fires on ``day`` (or after it, for a sparser cron),
-        as an aware datetime in the schedule's zone."""
-        midnight = datetime.combine(day, time(0), tzinfo=self.zone)
-        return croniter(self.cron, midnight - timedelta(microseconds=1)).get_next(datetime)
-
-    def run_start(self, logical_day: date) -> datetime:
-        """When the run for business day ``logical_day`` starts: its first fire the day after,
-        once the day's data is complete (naive, in the schedule's zone)."""
-        return self.first_run_on(logical_day + timedelta(days=1)).replace(tzinfo=None)
-
-    @property
-    def time_of_day(self) -> str:
-        """``HH:MM`` of the first run on the story's first day (``02:05`` for ``5 2 * * *``)."""
-        return f"{self.first_run_on(self.start_date):%H:%M}"
+    def time_of_day(self) -> str | None:
+        """``HH:MM`` of a once-a-day schedule (``02:05`` for ``5 2 * * *``), else None.
+        When exactly a cron fires (daylight saving included) is
+        :mod:`course_etl.scheduling.cron`'s to say."""
+        if not self.once_a_day:
+            return None
+        minute, hour = (int(field) for field in self.cron.split()[:2])
+        return f"{hour:02d}:{minute:02d}"
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,8 @@ def ensure_silver(conn: sqlite3.Connection) -> None:
     """Create the silver, superseded and rejects tables if missing (idempotent).
 
     An optional field added to an entity since its tables were made is added to them (earlier
-    rows hold NULL); a required one cannot be, and raises SchemaMismatchError naming the fix.
+    rows hold NULL); a required one cannot be: :func:`stage` refuses to run until silver is
+    rebuilt from bronze.
     """
     ensure_bronze(conn)
     with atomic(conn):
@@ -145,18 +146,26 @@ def ensure_silver(conn: sqlite3.Connection) -> None:
 
 
 def _add_new_fields(conn: sqlite3.Connection, entity: Entity, table: str) -> None:
+    """Add the optional fields ``table`` lacks (earlier rows hold NULL). A missing required
+    field is left for :func:`stage` to refuse: only a rebuild can give old rows a value."""
     by_name = {f.silver_name: f for f in entity.fields}
     for column in missing_columns(conn, table, entity.silver_columns):
         field = by_name[column]
         if field.required:
-            raise SchemaMismatchError(
-                f"{table!r} has no column {column!r}, which {entity.name} now requires: "
-                "rebuild silver from bronze (rebuild_from_bronze), or declare a default for "
-                f"{field.name!r} in the course's facts to make it optional",
-                table=table, column=column)
+            continue
         type_sql = SILVER_TYPES[field.kind]
         conn.execute(f"ALTER TABLE {quote_identifier(table)} ADD COLUMN "
                      f"{quote_identifier(column)} {type_sql}")
+
+
+def _refuse_missing_required(conn: sqlite3.Connection, entity: Entity) -> None:
+    missing = missing_columns(conn, entity.silver_table, entity.silver_columns)
+    if missing:
+        raise SchemaMismatchError(
+            f"{entity.silver_table!r} has no column {', '.join(map(repr, missing))}, which "
+            f"{entity.name} now requires: rebuild silver from bronze (rebuild_from_bronze), or "
+            "declare a default for it in the course's facts to make it optional",
+            table=entity.silver_table, column=missing[0])
 
 
 def drop_silver(conn: sqlite3.Connection) -> None:
@@ -182,8 +191,9 @@ def stage(
 
     Rejected rows are written to ``silver_rejects``; the rest to ``temp._stage_<entity>``, which
     :func:`merge` consumes. ``rules`` run after :data:`DEFAULT_RULES`. Call inside the run's
-    transaction.
+    transaction. Raises SchemaMismatchError when silver lacks a field the entity now requires.
     """
+    _refuse_missing_required(conn, entity)
     rules = DEFAULT_RULES + tuple(rules)
     raw_columns_sql = ", ".join(quote_identifier(c) for c in entity.raw_columns)
     cursor = conn.execute(

@@ -27,6 +27,7 @@ from course_etl.monitoring.checks import CheckResult, run_suite
 from course_etl.monitoring.history import metric_history
 from course_etl.monitoring.runlog import record_check_results
 from course_etl.sample_data import generate_customers
+from course_etl.scheduling.cron import next_runs
 from course_etl.scheduling.pipeline import Pipeline, RunContext, Task
 from course_etl.scheduling.runner import SimulatedClock, TaskSkipped
 
@@ -194,7 +195,9 @@ def extract_staging(conn: sqlite3.Connection, fault: str,
 def run_start(day: date) -> datetime:
     """Runs start at the lecture's scheduled time (02:05) the day after their logical date, like
     an Airflow daily interval."""
-    return SCHEDULE.run_start(day)
+    after = datetime.combine(day + timedelta(days=1), datetime.min.time()) - timedelta(seconds=1)
+    first, = next_runs(SCHEDULE.cron, 1, after=after, timezone=SCHEDULE.timezone)
+    return first.replace(tzinfo=None)
 
 
 def rows_to_load(conn: sqlite3.Connection) -> int:

@@ -1,0 +1,50 @@
+"""Test builders over the course's facts: rows keyed by the columns the facts declare.
+
+Tests write the values they care about, in the order of the entity's required columns, and get
+dicts; a column added to the facts (optional, with a default) does not break them, and a required
+one fails here, at one place, with the columns it expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from course_etl import facts
+from course_etl.medallion.entities import CUSTOMERS, ORDERS, Entity
+
+__all__ = ["records", "customers", "orders", "lecture", "lecture_row"]
+
+
+def records(entity: Entity, rows: Iterable[tuple]) -> list[dict]:
+    """``rows`` (values in the order of the entity's required columns) as dicts."""
+    columns = entity.required_columns
+    built = []
+    for row in rows:
+        if len(row) != len(columns):
+            raise ValueError(f"{row!r} has {len(row)} values; {entity.name} needs "
+                             f"{len(columns)}: {', '.join(columns)}")
+        built.append(dict(zip(columns, row, strict=True)))
+    return built
+
+
+def customers(*rows: tuple) -> list[dict]:
+    """Customers records: ``customers(("1", "Aria", "Austin", "2024-10-01 09:00:00"))``."""
+    return records(CUSTOMERS, rows)
+
+
+def orders(*rows: tuple) -> list[dict]:
+    """Orders records: ``orders(("10", "1", "12.50", "2024-10-01 10:00:00"))``."""
+    return records(ORDERS, rows)
+
+
+def lecture(after_round: int = 0) -> list[tuple]:
+    """The lecture's source as ``SELECT *`` returns it after the rounds up to ``after_round``."""
+    return facts.lecture_tuples(after_round)
+
+
+def lecture_row(name: str, after_round: int = 0) -> tuple:
+    """One of the lecture's customers, by name, after the rounds up to ``after_round``."""
+    for row in facts.lecture_rows(after_round):
+        if row.get("name") == name:
+            return tuple(row.values())
+    raise KeyError(f"no customer {name!r} in the lecture after round {after_round}")
