@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from course_etl import facts
 from course_etl.medallion.entities import CUSTOMERS, ORDERS, Entity
 
-__all__ = ["records", "customers", "orders", "lecture", "lecture_row"]
+__all__ = ["records", "customers", "orders", "lecture", "lecture_row", "add_customers",
+           "lecture_gold", "run_start_text"]
 
 
 def records(entity: Entity, rows: Iterable[tuple]) -> list[dict]:
@@ -48,3 +49,24 @@ def lecture_row(name: str, after_round: int = 0) -> tuple:
         if row.get("name") == name:
             return tuple(row.values())
     raise KeyError(f"no customer {name!r} in the lecture after round {after_round}")
+
+
+def add_customers(conn, table: str, *rows: tuple) -> None:
+    """Insert customers given as tuples of the required columns (optional ones: defaults)."""
+    columns = CUSTOMERS.required_columns
+    with conn:
+        conn.executemany(facts.CUSTOMERS.insert_sql(table, columns), rows)
+
+
+def lecture_gold() -> list[dict]:
+    """The lecture's gold table (customers per city) for its final source, by city."""
+    cities: dict = {}
+    for row in facts.lecture_rows(max(facts.CHANGE_ROUNDS, default=0)):
+        cities[row["city"]] = cities.get(row["city"], 0) + 1
+    return [{"city": c, "n_customers": n} for c, n in sorted(cities.items())]
+
+
+def run_start_text(day: str) -> str:
+    """How the run log writes the start of the lecture's daily run on ``day`` (once-a-day
+    schedules): ``2024-10-02 02:05:00``."""
+    return f"{day} {facts.SCHEDULE.time_of_day}:00"
