@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from course_etl import facts
 from course_etl.medallion.entities import CUSTOMERS, ORDERS, Entity
 
-__all__ = ["records", "customers", "orders", "lecture", "lecture_row", "add_customers",
+__all__ = ["records", "customers", "orders", "absent_optional", "optional_defaults", "lecture",
+           "lecture_row", "add_customers",
            "lecture_gold", "run_start_text"]
 
 
@@ -36,6 +37,16 @@ def customers(*rows: tuple) -> list[dict]:
 def orders(*rows: tuple) -> list[dict]:
     """Orders records: ``orders(("10", "1", "12.50", "2024-10-01 10:00:00"))``."""
     return records(ORDERS, rows)
+
+
+def absent_optional(entity: Entity) -> dict:
+    """What bronze holds for the optional columns a batch did not send: NULL each."""
+    return {f.name: None for f in entity.fields if not f.required}
+
+
+def optional_defaults(entity: Entity) -> dict:
+    """What silver holds for the optional columns a row did not give: each one's default."""
+    return {f.silver_name: f.default for f in entity.fields if not f.required}
 
 
 def lecture(after_round: int = 0) -> list[tuple]:

@@ -49,8 +49,8 @@ __all__ = [
     "SCHEDULE", "FIRST_NAMES", "CITIES",
     "FACTS_FILE", "REQUIRED", "FactsError", "Column", "Schema", "Insert", "Update", "Delete",
     "Change", "Schedule", "Tables", "apply_changes", "change_statement",
-    "lecture_rows", "lecture_tuples", "round_changes", "rounds_text", "round_day", "describe_change", "describe_round",
-    "check_facts",
+    "lecture_rows", "lecture_tuples", "round_changes", "rounds_text", "round_day",
+    "describe_change", "describe_round", "check_facts",
 ]
 
 

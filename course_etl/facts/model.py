@@ -113,13 +113,14 @@ class Schema:
                     f"{', '.join(self.names)})", name)
 
     def ddl(self, table: str, *, constraints: bool = False, autoincrement: bool = False,
-            primary_key: bool = True, extra: Sequence[Column] = ()) -> str:
+            primary_key: bool = True, extra: Sequence[Column] = (),
+            database: str | None = None) -> str:
         """``CREATE TABLE "table" (…)`` with the key as INTEGER PRIMARY KEY (none with
         ``primary_key=False``: a staging table that holds whatever arrived). ``constraints``
         adds NOT NULL to the columns the source never leaves empty and each optional column's
         DEFAULT, as a source built for extraction declares them; without it, the bare types
         the lecture wrote. ``extra`` columns (e.g. ``is_deleted``) come last, always with
-        their constraints."""
+        their constraints. ``database`` names an attached database (``mart``) to create it in."""
         defs_sql = []
         for column in (*self.columns, *extra):
             strict = constraints or column in extra
@@ -132,7 +133,10 @@ class Schema:
                 type_sql += " DEFAULT " + sql_literal(column.default)
             defs_sql.append(f"{quote_identifier(column.name)} {type_sql}")
         columns_sql = ", ".join(defs_sql)
-        return f"CREATE TABLE {quote_identifier(validate_identifier(table))} ({columns_sql})"
+        table_sql = quote_identifier(validate_identifier(table))
+        if database is not None:
+            table_sql = f"{quote_identifier(validate_identifier(database))}.{table_sql}"
+        return f"CREATE TABLE {table_sql} ({columns_sql})"
 
     def insert_sql(self, table: str, columns: Sequence[str] | None = None) -> str:
         """``INSERT INTO "table" ("c1", …) VALUES (?, …)`` for ``columns`` (default: all)."""

@@ -3,10 +3,10 @@
 Each batch lands in ``bronze_<entity>`` with every value stored as TEXT exactly as sent (stray
 spaces, odd formats and all), plus ``_batch_id``, ``_source`` and ``_ingested_at``. A batch must
 send the entity's required columns; an optional one it leaves out is stored as NULL (silver fills
-in the declared default), and a column added to the entity is added to an existing bronze table. Batches are
-listed in ``bronze_batches`` with a SHA-256 of their content: ingesting the same batch again is a
-no-op that reports the batch it duplicates. Triggers refuse UPDATE and DELETE, so bronze can always
-rebuild everything downstream. The clock is injectable, so notebooks stay deterministic.
+in the declared default), and a column added to the entity is added to an existing bronze table.
+Batches are listed in ``bronze_batches`` with a SHA-256 of their content: ingesting the same batch
+again is a no-op that reports the batch it duplicates. Triggers refuse UPDATE and DELETE, so bronze
+can always rebuild everything downstream. The clock is injectable, so notebooks stay deterministic.
 """
 
 from __future__ import annotations

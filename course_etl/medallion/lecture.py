@@ -1,7 +1,8 @@
 """The lecture's medallion code, kept exactly as taught, and an account of what it loses.
 
 :data:`LECTURE_MEDALLION_SQL` is the lecture's three ``CREATE TABLE … AS SELECT`` statements,
-verbatim (rendered from ``course_etl/facts/templates/medallion.sql.j2`` with the course's names). On the lecture's clean three-to-five-row table they work. :func:`create_dirty_source`
+verbatim (rendered from ``course_etl/facts/templates/medallion.sql.j2`` with the course's names).
+On the lecture's clean three-to-five-row table they work. :func:`create_dirty_source`
 lands a dirty export in ``src_customers`` (all text, no key: an export holds every version it
 sent), and :func:`lecture_losses` counts, after the statements ran, each promise of the medallion
 layers that they broke: versions left side by side, rows dropped without a trace, one city split

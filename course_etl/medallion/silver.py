@@ -208,10 +208,13 @@ def stage(
         raw = dict(zip(entity.raw_columns, values, strict=True))
         typed, failures = conform(entity, raw, rules)
         if failures:
+            # The values as received: an optional column the source did not send is left out.
+            sent = {f.name: raw[f.name] for f in entity.fields
+                    if f.required or raw[f.name] is not None}
             rejects.append((
                 entity.name, bronze_row, batch_id, failures[0][0],
                 "; ".join(reason for _, reason in failures),
-                json.dumps(raw, ensure_ascii=False),
+                json.dumps(sent, ensure_ascii=False),
             ))
         else:
             staged.append((*(typed[c] for c in entity.silver_columns), batch_id, bronze_row))

@@ -29,6 +29,7 @@ import pandas as pd
 
 from course_etl.db import quote_identifier
 from course_etl.errors import CourseEtlError
+from course_etl.facts import CUSTOMERS, STORY_START
 from course_etl.monitoring.alerts import (
     AlertRouter,
     ConsoleChannel,
@@ -60,7 +61,6 @@ from course_etl.monitoring.demo import (
 from course_etl.monitoring.history import runs_frame
 from course_etl.monitoring.recorder import SchedulerRecorder
 from course_etl.monitoring.tables import RUNS_TABLE
-from course_etl.facts import CUSTOMERS, STORY_START
 from course_etl.scheduling.runner import LocalRunner, SimulatedClock
 
 __all__ = [
@@ -113,10 +113,10 @@ def run_daily_pipeline(
 ) -> PipelineOutcome:
     """Run extract → validate (gate) → load → monitor for ``logical_date`` on a LocalRunner.
 
-    The run starts at the scheduled time (02:05) the next day on ``clock`` (moved forward to that time; each task
-    advances it by its simulated duration). Source-side faults belong to
-    :func:`change_source`; the tasks inject the pipeline-side ones. Alerts for failed checks
-    and the failed task go to ``router`` when given. Never raises for an injected fault: the
+    The run starts at the lecture's scheduled time (02:05) the next day on ``clock`` (moved
+    forward to that time; each task advances it by its simulated duration). Source-side faults
+    belong to :func:`change_source`; the tasks inject the pipeline-side ones. Alerts for failed
+    checks and the failed task go to ``router`` when given. Never raises for an injected fault: the
     outcome says what happened; any other error is recorded as a failed run, then raised.
     """
     check_fault(fault)
