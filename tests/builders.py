@@ -79,5 +79,5 @@ def lecture_gold() -> list[dict]:
 
 def run_start_text(day: str) -> str:
     """How the run log writes the start of the lecture's daily run on ``day`` (once-a-day
-    schedules): ``2024-10-02 02:05:00``."""
+    schedules), as ``YYYY-MM-DD HH:MM:SS``."""
     return f"{day} {facts.SCHEDULE.time_of_day}:00"

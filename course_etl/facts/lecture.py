@@ -93,7 +93,7 @@ LECTURE_ORDERS = (
     {"order_id": 100, "customer_id": 3, "amount": "42.00", "ordered_at": "2024-10-03"},
 )
 
-#: The lecture's pipeline: ``customers_etl``, daily at 02:05 in UTC, from the story's start.
+#: The lecture's pipeline: its DAG id, its cron line read in one time zone, from the story's start.
 SCHEDULE = Schedule(
     dag_id="customers_etl",
     cron="5 2 * * *",

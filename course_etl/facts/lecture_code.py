@@ -1,7 +1,7 @@
 """The lecture's own code, as written, rendered from the course's facts.
 
 The lecture types its data into its code: ``INSERT INTO src_customers VALUES (1,'Aria',…)``, a
-cron line ``5 2 * * *``, ``dag_id="customers_etl"``. The notebooks show that code as written, and
+cron line, a ``dag_id``. The notebooks show that code as written, and
 the library keeps a copy of some of it (:data:`course_etl.medallion.lecture.LECTURE_MEDALLION_SQL`,
 :data:`course_etl.scheduling.lecture.LECTURE_AIRFLOW_DAG`). Both come from the Jinja2 templates in
 ``course_etl/facts/templates/``, which read like the code they produce, with the facts filled in;
@@ -51,7 +51,7 @@ def _counted(n: int, word: str) -> str:
 
 
 def _schedule_phrase(schedule: facts.Schedule) -> str:
-    """``at 2:05 AM daily`` for a once-a-day cron, else cron-descriptor's words."""
+    """``at 6:30 AM daily`` for a once-a-day cron, else cron-descriptor's words."""
     if schedule.once_a_day:
         minute, hour = (int(field) for field in schedule.cron.split()[:2])
         return f"at {hour % 12 or 12}:{minute:02d} {'AM' if hour < 12 else 'PM'} daily"

@@ -261,7 +261,7 @@ class Schedule:
     def __post_init__(self) -> None:
         if len(self.cron.split()) != 5 or not croniter.is_valid(self.cron):
             raise _fail("SCHEDULE.cron", f"{self.cron!r} is not a five-field cron expression "
-                        "(minute hour day month weekday), e.g. '5 2 * * *'", self.cron)
+                        "(minute hour day month weekday), e.g. '30 6 * * *'", self.cron)
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -270,13 +270,13 @@ class Schedule:
 
     @property
     def once_a_day(self) -> bool:
-        """True for a cron that fires every day at one minute (``5 2 * * *``)."""
+        """True for a cron that fires every day at one minute (``30 6 * * *``)."""
         minute, hour, *days = self.cron.split()
         return days == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()
 
     @property
     def time_of_day(self) -> str | None:
-        """``HH:MM`` of a once-a-day schedule (``02:05`` for ``5 2 * * *``), else None.
+        """``HH:MM`` of a once-a-day schedule (``06:30`` for ``30 6 * * *``), else None.
         When exactly a cron fires (daylight saving included) is
         :mod:`course_etl.scheduling.cron`'s to say."""
         if not self.once_a_day:

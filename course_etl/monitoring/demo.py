@@ -193,7 +193,7 @@ def extract_staging(conn: sqlite3.Connection, fault: str,
 
 
 def run_start(day: date) -> datetime:
-    """Runs start at the lecture's scheduled time (02:05) the day after their logical date, like
+    """Runs start at the lecture's scheduled time the day after their logical date, like
     an Airflow daily interval."""
     after = datetime.combine(day + timedelta(days=1), datetime.min.time()) - timedelta(seconds=1)
     first, = next_runs(SCHEDULE.cron, 1, after=after, timezone=SCHEDULE.timezone)

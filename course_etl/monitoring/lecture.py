@@ -113,7 +113,7 @@ def run_daily_pipeline(
 ) -> PipelineOutcome:
     """Run extract → validate (gate) → load → monitor for ``logical_date`` on a LocalRunner.
 
-    The run starts at the lecture's scheduled time (02:05) the next day on ``clock`` (moved
+    The run starts at the lecture's scheduled time the next day on ``clock`` (moved
     forward to that time; each task advances it by its simulated duration). Source-side faults
     belong to :func:`change_source`; the tasks inject the pipeline-side ones. Alerts for failed
     checks and the failed task go to ``router`` when given. Never raises for an injected fault: the

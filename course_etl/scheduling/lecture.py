@@ -1,7 +1,7 @@
 """The lecture's pipeline, made real: ``full_load >> incremental_load`` on the customers tables.
 
 The lecture's DAG full-loads every day, which is what notebook 01 teaches against. Here the two
-tasks keep the lecture's names, schedule (the cron line's, ``5 2 * * *``: 02:05 daily), start date
+tasks keep the lecture's names, schedule (the cron line's, once a day), start date
 (2024-10-01), ``catchup=False`` and ``retries=1`` (all from :data:`course_etl.facts.SCHEDULE`),
 but carry the daily semantics themselves, so every runner (the local one, cron, Airflow, Dagster)
 does the same:
