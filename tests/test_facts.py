@@ -210,3 +210,31 @@ def test_a_row_left_out_of_an_insert_gets_the_declared_default_from_the_table(ge
         conn.execute(schema.insert_sql("things", given_columns), [row[c] for c in given_columns])
     expected = [schema.as_tuple(r) for r in sorted(rows, key=lambda r: r["id"])]
     assert conn.execute("SELECT * FROM things ORDER BY id").fetchall() == expected
+
+
+# --- Where a fact must still be written out, it must agree -------------------------------------
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_shipped_configurations_name_the_courses_tables_and_columns(env):
+    """configs/*.yaml spell the tables a deployment loads (a config file is plain data): they
+    must be the facts' until an instructor deliberately points an environment elsewhere."""
+    from course_etl.config import load_config
+
+    load = load_config(env, environ={}).load
+    expected = (facts.TABLES.source, facts.TABLES.warehouse, facts.TABLES.warehouse,
+                (facts.CUSTOMERS.key,), facts.CUSTOMERS.watermark)
+    got = (load.source_table, load.target_table, load.watermark_table, tuple(load.key),
+           load.watermark_column)
+    assert got == expected, (
+        f"course_etl/configs/base.yaml names {got}, the facts {expected}: edit the yaml's "
+        "load section (and the defaults in course_etl/config/schema.py)")
+
+
+def test_the_configuration_defaults_are_the_facts():
+    from course_etl.config.schema import LoadSettings
+
+    defaults = LoadSettings()
+    assert (defaults.source_table, defaults.target_table, defaults.watermark_table,
+            defaults.watermark_column) == (facts.TABLES.source, facts.TABLES.warehouse,
+                                           facts.TABLES.warehouse, facts.CUSTOMERS.watermark), (
+        "edit the defaults of LoadSettings in course_etl/config/schema.py to the facts'")
