@@ -5,6 +5,12 @@ shapes and the SQL built from them in :mod:`course_etl.facts.model`. This packag
 derived from several facts at once (the source after a round of changes, a round told in words)
 and checks on import that the facts fit together: every row has its required columns, every
 change touches a customer that exists at that point of the story, every order belongs to one.
+
+Why a Python module and not a YAML file: the facts sit at the bottom of the package (the sample
+data, the load demos and the medallion's entities are built from them on import, below the config
+layer that owns the YAML loader); their shapes are typed (a ``Column``, an ``Update(3, city=…)``),
+so a typo is a name error or a ``FactsError`` with the fact and the file, not a silently ignored
+key; and the lecture's code is rendered from them with no parsing step in between.
 """
 
 from __future__ import annotations
