@@ -102,9 +102,11 @@ def test_a_fact_that_does_not_fit_is_named_with_the_file(patch, message):
 
 @pytest.mark.parametrize(("make", "message"), [
     (lambda: Schedule("customers_etl", "30 6 * *", "UTC", date(2024, 10, 1)),
-     "SCHEDULE.cron '30 6 \\* \\*' is not a five-field cron expression"),
+     "SCHEDULE.cron '30 6 \\* \\*' has 4 fields: write five fields"),
     (lambda: Schedule("customers_etl", "30 6 * * * *", "UTC", date(2024, 10, 1)),
-     "is not a five-field cron"),
+     "has 6 fields"),
+    (lambda: Schedule("customers_etl", "5 25 * * *", "UTC", date(2024, 10, 1)),
+     "'5 25 \\* \\* \\*' has a value out of range"),
     (lambda: Schedule("customers_etl", "30 6 * * *", "Mars/Base", date(2024, 10, 1)),
      "SCHEDULE.timezone 'Mars/Base' is not an IANA time zone"),
     (lambda: Schema("c", (Column("id", "INTEGER"), Column("id")), key="id"),

@@ -259,9 +259,13 @@ class Schedule:
     retries: int = 1
 
     def __post_init__(self) -> None:
-        if len(self.cron.split()) != 5 or not croniter.is_valid(self.cron):
-            raise _fail("SCHEDULE.cron", f"{self.cron!r} is not a five-field cron expression "
-                        "(minute hour day month weekday), e.g. '30 6 * * *'", self.cron)
+        fields = len(self.cron.split())
+        if fields != 5 or not croniter.is_valid(self.cron):
+            problem = (f"has {fields} fields" if fields != 5 else
+                       "has a value out of range (minute 0-59, hour 0-23, day 1-31, month 1-12, "
+                       "weekday 0-6)")
+            raise _fail("SCHEDULE.cron", f"{self.cron!r} {problem}: write five fields, minute "
+                        "hour day month weekday, e.g. '30 6 * * *'", self.cron)
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
