@@ -240,3 +240,11 @@ def test_the_configuration_defaults_are_the_facts():
             defaults.watermark_column) == (facts.TABLES.source, facts.TABLES.warehouse,
                                            facts.TABLES.warehouse, facts.CUSTOMERS.watermark), (
         "edit the defaults of LoadSettings in course_etl/config/schema.py to the facts'")
+
+
+def test_the_engines_state_table_is_the_facts():
+    from course_etl.loads.watermarks import STATE_TABLE
+
+    assert STATE_TABLE == facts.TABLES.watermarks, (
+        "course_etl/loads/watermarks.py names the state table STATE_TABLE itself: make it "
+        "TABLES.watermarks from course_etl.facts")
