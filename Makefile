@@ -127,7 +127,9 @@ test-notebooks: $(STAMP)
 
 # Re-execute every notebook in place from a fresh kernel, so stored outputs are fresh; then strip
 # the exercise cells' outputs, so no committed notebook shows a verdict before the student tries.
+# First, the cells that show the lecture's code are regenerated from the course's facts.
 notebooks: $(STAMP)
+	$(PY) -m tools.lecture_cells --write
 	MPLBACKEND= $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
 	$(PY) -m tools.clear_exercise_outputs $(NOTEBOOKS)

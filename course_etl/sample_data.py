@@ -1,8 +1,9 @@
-"""Data for demos, notebooks, tests and benchmarks.
+"""Data for demos, notebooks, tests and benchmarks, built from the course's facts.
 
 The lecture's customers (Aria, Ben, Chloe; then Chloe moves to Aurora and Dai arrives; then Eva)
-and a deterministic synthetic source of any size with a change simulator that produces each kind
-of change a watermark has to cope with: inserts, updates, soft and hard deletes, late-arriving rows
+are defined once, in :mod:`course_etl.facts.lecture`; this module builds tables from them, and a
+deterministic synthetic source of any size with a change simulator that produces each kind of
+change a watermark has to cope with: inserts, updates, soft and hard deletes, late-arriving rows
 (an old ``updated_at`` written now) and rows that share the current highest ``updated_at``.
 Same seed, same data: the notebooks' outputs depend on it.
 """
@@ -17,11 +18,14 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from course_etl import facts
 from course_etl.db import atomic, quote_identifier, resolve_table, validate_identifier
 from course_etl.errors import CourseEtlError, UnknownColumnError
+from course_etl.facts import CUSTOMERS, SOFT_DELETE, TABLES
 
 __all__ = [
     "SampleDataError",
+    "STORY_START",
     "LECTURE_CUSTOMERS",
     "LECTURE_CHANGES",
     "create_lecture_source",
@@ -32,78 +36,83 @@ __all__ = [
     "simulate_changes",
 ]
 
-
 class SampleDataError(CourseEtlError):
     """A request the demo data cannot meet (an unknown change round, more rows than exist)."""
 
 
-STORY_START = "2024-10-01"
+STORY_START = facts.STORY_START
 
-LECTURE_CUSTOMERS = [
-    (1, "Aria", "Austin", "2024-10-01"),
-    (2, "Ben", "Berlin", "2024-10-01"),
-    (3, "Chloe", "Chicago", "2024-10-01"),
-]
+#: The lecture's customers as ``SELECT *`` returns them (derived from the facts).
+LECTURE_CUSTOMERS = facts.lecture_tuples()
 
-# The lecture's two rounds of source changes: (SQL, parameters) pairs.
+#: The lecture's rounds of source changes as (SQL, parameters) pairs on the source table.
 LECTURE_CHANGES = {
-    1: [  # "Simulate changes at source (1 update, 1 insert)"
-        ("UPDATE src_customers SET city = ?, updated_at = ? WHERE id = ?",
-         ("Aurora", "2024-10-05", 3)),
-        ("INSERT INTO src_customers VALUES (?, ?, ?, ?)", (4, "Dai", "Denver", "2024-10-05")),
-    ],
-    2: [  # the monitoring section's "simulate another change"
-        ("INSERT INTO src_customers VALUES (?, ?, ?, ?)", (5, "Eva", "El Paso", "2024-10-06")),
-    ],
+    number: [facts.change_statement(CUSTOMERS, TABLES.source, change) for change in changes]
+    for number, changes in facts.CHANGE_ROUNDS.items()
 }
 
-FIRST_NAMES = [
-    "Aria", "Ben", "Chloe", "Dai", "Eva", "Farid", "Gita", "Hugo", "Ines", "Jonas", "Kemi",
-    "Lars", "Mei", "Nuno", "Olga", "Priya", "Quinn", "Rosa", "Sami", "Tariq", "Uma", "Vera",
-]
-CITIES = [
-    "Austin", "Berlin", "Chicago", "Denver", "El Paso", "Aurora", "Lisbon", "Nairobi", "Osaka",
-    "Quito", "Toronto", "Warsaw",
-]
-CUSTOMER_COLUMNS = ("id", "name", "city", "updated_at", "is_deleted")
+FIRST_NAMES = list(facts.FIRST_NAMES)
+CITIES = list(facts.CITIES)
+#: The generated sources' columns: the customers' and the soft-delete flag.
+CUSTOMER_COLUMNS = (*CUSTOMERS.names, SOFT_DELETE.name)
 _TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 
 
-def create_lecture_source(conn: sqlite3.Connection, table: str = "src_customers") -> None:
-    """(Re)create the lecture's three-row source table, exactly as the lecture does."""
+def create_lecture_source(conn: sqlite3.Connection, table: str = TABLES.source) -> None:
+    """(Re)create the lecture's source table, exactly as the lecture does (its bare types)."""
     validate_identifier(table, what="source table name")
     with atomic(conn):
         conn.execute(f"DROP TABLE IF EXISTS {quote_identifier(table)}")
-        conn.execute(
-            f"CREATE TABLE {quote_identifier(table)} "
-            "(id INTEGER PRIMARY KEY, name TEXT, city TEXT, updated_at TEXT)"
-        )
-        conn.executemany(f"INSERT INTO {quote_identifier(table)} VALUES (?, ?, ?, ?)",
-                         LECTURE_CUSTOMERS)
+        conn.execute(CUSTOMERS.ddl(table))
+        conn.executemany(CUSTOMERS.insert_sql(table), facts.lecture_tuples())
 
 
-def apply_lecture_changes(conn: sqlite3.Connection, round_: int) -> None:
-    """Apply the lecture's change round 1 (Chloe → Aurora, Dai) or 2 (Eva) to ``src_customers``."""
-    if round_ not in LECTURE_CHANGES:
-        raise SampleDataError(f"unknown change round {round_!r}: the lecture has rounds 1 and 2",
-                              value=round_)
+def apply_lecture_changes(conn: sqlite3.Connection, round_: int, *,
+                          table: str = TABLES.source) -> None:
+    """Apply the lecture's change round ``round_`` (1: Chloe → Aurora, Dai; 2: Eva) to
+    ``table``, in one transaction. Raises SampleDataError naming the rounds there are."""
+    if round_ not in facts.CHANGE_ROUNDS:
+        raise SampleDataError(f"unknown change round {round_!r}: the lecture has "
+                              f"{facts.rounds_text()}", value=round_)
+    changes = facts.CHANGE_ROUNDS[round_]
+    validate_identifier(table, what="source table name")
     with atomic(conn):
-        for sql, params in LECTURE_CHANGES[round_]:
-            conn.execute(sql, params)
+        for change in changes:
+            conn.execute(*facts.change_statement(CUSTOMERS, table, change))
+
+
+#: Where generated values of a column come from; other columns take their declared default.
+_POOLS = {"name": FIRST_NAMES, "city": CITIES}
+_KEY, _WATERMARK = CUSTOMERS.key, CUSTOMERS.watermark
 
 
 def generate_customers(n: int, *, seed: int = 0, start: str = STORY_START) -> pd.DataFrame:
-    """``n`` synthetic customers with ids 1..n and ``updated_at`` spread over 30 days from start."""
+    """``n`` synthetic customers with ids 1..n and ``updated_at`` spread over 30 days from start.
+
+    One column per customers column of the facts, plus the soft-delete flag (all 0). Raises
+    SampleDataError for a required column with no values to draw from (declare a default).
+    """
     rng = np.random.default_rng(seed)
     offsets = rng.integers(0, 30 * 24 * 3600, size=n).astype("timedelta64[s]")
     stamps = np.datetime64(start, "s") + offsets
-    return pd.DataFrame({
-        "id": np.arange(1, n + 1, dtype=np.int64),
-        "name": np.asarray(FIRST_NAMES, dtype=object)[rng.integers(0, len(FIRST_NAMES), n)],
-        "city": np.asarray(CITIES, dtype=object)[rng.integers(0, len(CITIES), n)],
-        "updated_at": [s.replace("T", " ") for s in np.datetime_as_string(stamps, unit="s")],
-        "is_deleted": np.zeros(n, dtype=np.int64),
-    })
+    data: dict[str, object] = {}
+    for column in CUSTOMERS.columns:
+        if column.name == _KEY:
+            data[column.name] = np.arange(1, n + 1, dtype=np.int64)
+        elif column.name == _WATERMARK:
+            data[column.name] = [s.replace("T", " ")
+                                 for s in np.datetime_as_string(stamps, unit="s")]
+        elif column.name in _POOLS:
+            pool = _POOLS[column.name]
+            data[column.name] = np.asarray(pool, dtype=object)[rng.integers(0, len(pool), n)]
+        elif column.optional:
+            data[column.name] = [column.default] * n
+        else:
+            raise SampleDataError(
+                f"no values to generate for the required column {column.name!r}: declare a "
+                f"default for it in {facts.FACTS_FILE}", value=column.name)
+    data[SOFT_DELETE.name] = np.zeros(n, dtype=np.int64)
+    return pd.DataFrame(data)
 
 
 def create_customer_source(
@@ -112,29 +121,25 @@ def create_customer_source(
 ) -> int:
     """(Re)create ``table`` holding ``n`` synthetic customers; returns the row count.
 
-    The table has an AUTOINCREMENT primary key on ``id`` (ids are never reused after a delete)
-    and an index on ``updated_at``, as a source built for incremental extraction would.
+    The table has an AUTOINCREMENT primary key on ``id`` (ids are never reused after a delete),
+    the columns' NOT NULL and DEFAULT constraints, the soft-delete flag and an index on
+    ``updated_at``, as a source built for incremental extraction would.
     Rows are generated and written in chunks under a progress bar, in one transaction.
     """
     validate_identifier(table, what="source table name")
     with atomic(conn):
         conn.execute(f"DROP TABLE IF EXISTS {quote_identifier(table)}")
-        conn.execute(
-            f"CREATE TABLE {quote_identifier(table)} "
-            "(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "
-            "city TEXT, updated_at TEXT NOT NULL, is_deleted INTEGER NOT NULL DEFAULT 0)"
-        )
+        conn.execute(CUSTOMERS.ddl(table, constraints=True, autoincrement=True,
+                                   extra=[SOFT_DELETE]))
         frame = generate_customers(n, seed=seed)
+        insert_sql = CUSTOMERS.insert_sql(table, CUSTOMER_COLUMNS)
         with tqdm(total=n, desc=f"writing {table}", unit="rows", disable=not progress) as bar:
             for first in range(0, n, chunk_rows):
                 part = frame.iloc[first:first + chunk_rows]
-                conn.executemany(
-                    f"INSERT INTO {quote_identifier(table)} VALUES (?, ?, ?, ?, ?)",
-                    part.itertuples(index=False, name=None),
-                )
+                conn.executemany(insert_sql, part.itertuples(index=False, name=None))
                 bar.update(len(part))
-        conn.execute(f"CREATE INDEX {quote_identifier(f'{table}_updated_at')} "
-                     f"ON {quote_identifier(table)} (updated_at)")
+        conn.execute(f"CREATE INDEX {quote_identifier(f'{table}_{_WATERMARK}')} "
+                     f"ON {quote_identifier(table)} ({quote_identifier(_WATERMARK)})")
     return n
 
 
@@ -185,24 +190,28 @@ def simulate_changes(
     Raises UnknownColumnError when ``soft_deletes`` is asked of a table without ``is_deleted``.
     """
     ref = resolve_table(conn, table, role="source table")
-    for column in ("id", "name", "city", "updated_at"):
-        ref.column(column)
-    has_flag = "is_deleted" in ref.columns
+    for column in CUSTOMERS.columns:
+        if not column.optional:
+            ref.column(column.name)
+    has_flag = SOFT_DELETE.name in ref.columns
     if soft_deletes and not has_flag:
         raise UnknownColumnError(
-            f"soft deletes need an 'is_deleted' column, which {ref.label!r} lacks "
+            f"soft deletes need an {SOFT_DELETE.name!r} column, which {ref.label!r} lacks "
             f"(columns: {', '.join(ref.columns)})"
         )
     rng = np.random.default_rng(seed)
-    live_filter_sql = "WHERE is_deleted = 0" if has_flag else ""
+    key_sql, watermark_sql = quote_identifier(_KEY), quote_identifier(_WATERMARK)
+    flag_sql = quote_identifier(SOFT_DELETE.name)
+    live_filter_sql = f"WHERE {flag_sql} = 0" if has_flag else ""
     with atomic(conn):
         highest, max_id = conn.execute(
-            f"SELECT MAX(updated_at), COALESCE(MAX(id), 0) FROM {ref.sql}"
+            f"SELECT MAX({watermark_sql}), COALESCE(MAX({key_sql}), 0) FROM {ref.sql}"
         ).fetchone()
         highest = highest or f"{STORY_START} 00:00:00"
         max_id = max(max_id, _autoincrement_high_water(conn, ref.name))
         changes = ChangeSet(at=_shift(highest, hours=1))
-        live = np.array([r[0] for r in conn.execute(f"SELECT id FROM {ref.sql} {live_filter_sql}")])
+        live = np.array([r[0] for r in conn.execute(
+            f"SELECT {key_sql} FROM {ref.sql} {live_filter_sql}")])
         wanted = updates + soft_deletes + hard_deletes
         if wanted > len(live):
             raise SampleDataError(
@@ -214,7 +223,9 @@ def simulate_changes(
         changes.soft_deleted = sorted(picked[updates:updates + soft_deletes])
         changes.hard_deleted = sorted(picked[updates + soft_deletes:])
         next_id = iter(range(max_id + 1, max_id + 1 + inserts + late + same_timestamp))
-        columns = ("id", "name", "city", "updated_at")
+        # New rows name the key, the drawn columns and the watermark; the rest take the table's
+        # defaults (the optional columns').
+        pooled = [c for c in CUSTOMERS.names if c in _POOLS]
         new_rows = []
         for kind, count, stamp in (
             ("inserted", inserts, changes.at),
@@ -223,24 +234,23 @@ def simulate_changes(
         ):
             ids = [next(next_id) for _ in range(count)]
             getattr(changes, kind).extend(ids)
-            new_rows += [(i, _pick(rng, FIRST_NAMES), _pick(rng, CITIES), stamp) for i in ids]
-        columns_sql = ", ".join(map(quote_identifier, columns))
+            new_rows += [(i, *(_pick(rng, _POOLS[c]) for c in pooled), stamp) for i in ids]
+        columns_sql = ", ".join(map(quote_identifier, (_KEY, *pooled, _WATERMARK)))
+        placeholders_sql = ", ".join("?" * (len(pooled) + 2))
+        conn.executemany(f"INSERT INTO {ref.sql} ({columns_sql}) VALUES ({placeholders_sql})",
+                         new_rows)
+        moved_sql = quote_identifier("city")  # what an update changes: the customer moves
         conn.executemany(
-            f"INSERT INTO {ref.sql} ({columns_sql}) "
-            "VALUES (?, ?, ?, ?)",
-            new_rows,
-        )
-        conn.executemany(
-            f"UPDATE {ref.sql} SET city = ?, updated_at = ? WHERE id = ?",
+            f"UPDATE {ref.sql} SET {moved_sql} = ?, {watermark_sql} = ? WHERE {key_sql} = ?",
             [(_pick(rng, CITIES), changes.at, i) for i in changes.updated],
         )
         if changes.soft_deleted:
             conn.executemany(
-                f"UPDATE {ref.sql} SET is_deleted = 1, updated_at = ? WHERE id = ?",
+                f"UPDATE {ref.sql} SET {flag_sql} = 1, {watermark_sql} = ? WHERE {key_sql} = ?",
                 [(changes.at, i) for i in changes.soft_deleted],
             )
         conn.executemany(
-            f"DELETE FROM {ref.sql} WHERE id = ?", [(i,) for i in changes.hard_deleted]
+            f"DELETE FROM {ref.sql} WHERE {key_sql} = ?", [(i,) for i in changes.hard_deleted]
         )
     return changes
 

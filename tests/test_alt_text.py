@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import re
 from collections import Counter
@@ -125,9 +126,9 @@ def test_job_scheduling_alt_follows_its_tasks(monkeypatch):
     assert all(f"{n} {s}" in js.job_scheduling_alt() for s, n in states.items())
     changed = {**js._TASKS, "publish": ((78, 19.5), "success")}
     monkeypatch.setattr(js, "_TASKS", changed)
-    monkeypatch.setattr(js, "_CRON", ("30 6 * * 1-5", "06:30 on weekdays"))
+    monkeypatch.setattr(js, "SCHEDULE", dataclasses.replace(js.SCHEDULE, cron="30 6 * * 1-5"))
     text = js.job_scheduling_alt()
-    assert "3 success" in text and "30 6 * * 1-5 (06:30 on weekdays)" in text
+    assert "3 success" in text and "30 6 * * 1-5 (At 06:30, Monday through Friday)" in text
     assert "check_rates are upstream_failed" in text  # publish no longer is
 
 

@@ -4,6 +4,7 @@ import logging
 import textwrap
 
 import pytest
+from builders import lecture
 
 from course_etl import connect, query
 from course_etl.config import (
@@ -31,6 +32,7 @@ from course_etl.config.lecture import (
 from course_etl.config.schema import key_specs
 from course_etl.db import table_exists
 from course_etl.errors import CourseEtlError, UnknownColumnError, UnknownTableError
+from course_etl.facts import CUSTOMERS, lecture_rows
 from course_etl.sample_data import create_customer_source, simulate_changes
 
 NO_ENV: dict[str, str] = {}
@@ -402,7 +404,7 @@ def test_check_against_database_names_key_value_and_origin(lecture_conn):
         "(attached: main)",
         "load.watermark_column = 'changed_at' (from environment variable "
         "COURSE_ETL_LOAD__WATERMARK_COLUMN): unknown watermark column 'changed_at' in table "
-        "'src_customers' (columns: id, name, city, updated_at)",
+        f"'src_customers' (columns: {', '.join(CUSTOMERS.names)})",
     ]
 
 
@@ -454,11 +456,11 @@ def test_full_load_and_target_schema(lecture_conn):
                                           r"configs/base.yaml:\d+\): no table "
                                           r"'mart.dw_customers' yet: create it"):
         run_full_load(lecture_conn, config)
-    lecture_conn.execute("CREATE TABLE mart.dw_customers("
-                         "id INTEGER PRIMARY KEY, name TEXT, city TEXT, updated_at TEXT)")
+    lecture_conn.execute(CUSTOMERS.ddl("dw_customers", database="mart"))
     result = run_full_load(lecture_conn, config)
-    assert (result.target, result.rows_read) == ("mart.dw_customers", 3)
-    assert get_watermark(lecture_conn, config.load.watermark_table) == "2024-10-01"
+    assert (result.target, result.rows_read) == ("mart.dw_customers", len(lecture()))
+    assert get_watermark(lecture_conn, config.load.watermark_table) == max(
+        row[CUSTOMERS.watermark] for row in lecture_rows())
 
 
 def test_open_warehouse_attaches_the_configured_source(tmp_path):

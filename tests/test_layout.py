@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "course_etl"
 LAYERS: list[set[str]] = [
     {"errors"},
     {"db", "dbfile", "paths", "style"},
-    {"sample_data"},
+    {"sample_data", "facts"},
     {"loads"},
     {"scheduling"},
     {"monitoring"},

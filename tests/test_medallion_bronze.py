@@ -4,10 +4,11 @@ import sqlite3
 
 import pandas as pd
 import pytest
+from builders import absent_optional
 
 from course_etl.errors import SchemaMismatchError, UnknownTableError
 from course_etl.medallion.bronze import fixed_clock, ingest_batch
-from course_etl.medallion.entities import MedallionInputError
+from course_etl.medallion.entities import CUSTOMERS, MedallionInputError
 
 ROWS = [
     {"id": 1, "name": "  Aria ", "city": "AUSTIN", "updated_at": "01.10.2024 08:00"},
@@ -23,10 +24,10 @@ def test_values_are_kept_as_received_as_text_with_metadata(conn):
     assert [dict(zip(names, row, strict=True)) for row in cursor] == [
         {"_bronze_row": 1, "_batch_id": 1, "_source": "crm_export",
          "_ingested_at": "2024-10-01T06:00:00Z", "id": "1", "name": "  Aria ", "city": "AUSTIN",
-         "updated_at": "01.10.2024 08:00", "id_type": "text"},
+         "updated_at": "01.10.2024 08:00", "id_type": "text", **absent_optional(CUSTOMERS)},
         {"_bronze_row": 2, "_batch_id": 1, "_source": "crm_export",
          "_ingested_at": "2024-10-01T06:00:00Z", "id": "2", "name": None, "city": "berlin",
-         "updated_at": None, "id_type": "text"},
+         "updated_at": None, "id_type": "text", **absent_optional(CUSTOMERS)},
     ]
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from course_etl.medallion.dirty import BAD_DATES, CLEAN, ORPHAN_ID_BASE, Dirt, DirtySource
-from course_etl.medallion.entities import MedallionInputError
+from course_etl.medallion.entities import CUSTOMERS, MedallionInputError
 from course_etl.medallion.silver import parse_timestamp
 
 
@@ -26,7 +26,9 @@ def test_clean_batches_are_clean_text_with_new_ids_in_iso_format():
     one, two = source.next_batch(10, CLEAN), source.next_batch(10, CLEAN)
     assert list(one.customers["id"]) == [str(i) for i in range(1, 11)]
     assert list(two.customers["id"]) == [str(i) for i in range(11, 21)]
-    assert all(isinstance(v, str) for v in one.customers.to_numpy().ravel())
+    sent = one.customers[list(CUSTOMERS.required_columns)]
+    assert all(isinstance(v, str) for v in sent.to_numpy().ravel())
+    assert one.customers.drop(columns=sent.columns).isna().all().all(), "optional: not sent"
     assert all(v == " ".join(v.split()) for v in one.customers["city"])
     assert set(one.customers["updated_at"].str[:10]) == {"2024-10-01"}
     assert set(two.customers["updated_at"].str[:10]) == {"2024-10-02"}
@@ -40,7 +42,8 @@ def test_each_knob_makes_its_dirt_and_only_when_turned_up(knob):
     def dirt_found(batch_list):
         customers = [b.customers for b in batch_list]
         orders = [b.orders for b in batch_list]
-        rows = [r for c in customers for r in c.itertuples(index=False)]
+        sent = list(CUSTOMERS.required_columns)  # optional columns: never generated
+        rows = [r for c in customers for r in c[sent].itertuples(index=False)]
         order_rows = [r for o in orders for r in o.itertuples(index=False)]
         return {
             "whitespace": sum(r.city is not None and r.city != r.city.strip() for r in rows),

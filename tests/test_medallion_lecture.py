@@ -1,8 +1,11 @@
 """The lecture's three statements, as taught, and the account of what they lose."""
 
 import pandas as pd
+from builders import lecture, lecture_gold
 
 from course_etl import query
+from course_etl.facts import TABLES
+from course_etl.medallion.entities import CUSTOMERS
 from course_etl.medallion.lecture import (
     create_dirty_source,
     lecture_losses,
@@ -16,10 +19,10 @@ def test_on_the_lectures_clean_rows_the_statements_give_the_lectures_result(conn
     apply_lecture_changes(conn, 1)
     apply_lecture_changes(conn, 2)
     run_lecture_medallion(conn)
-    assert query(conn, "SELECT * FROM gold_customer_stats ORDER BY city").to_dict("records") == [
-        {"city": c, "n_customers": 1} for c in ("Aurora", "Austin", "Berlin", "Denver",
-                                                 "El Paso")]
-    assert lecture_losses(conn)["rows affected"].tolist() == [0, 0, 0, 5, 0]  # date-only stamps
+    gold = query(conn, f"SELECT * FROM {TABLES.lecture_gold} ORDER BY city")
+    assert gold.to_dict("records") == lecture_gold()
+    date_only = len(lecture(2))  # every stamp is a bare date: none in the source's format
+    assert lecture_losses(conn)["rows affected"].tolist() == [0, 0, 0, date_only, 0]
 
 
 def test_on_dirty_rows_each_loss_is_counted(conn):
@@ -31,7 +34,7 @@ def test_on_dirty_rows_each_loss_is_counted(conn):
         ("4", "Dai", "El  Paso", "05.10.2024 13:00"),  # other format; 'El  Paso' split
         ("5", "Eva", "El Paso", "yesterday"),
         ("6", "Farid", "Berlin", "2024-10-01 09:00:00"),
-    ], columns=["id", "name", "city", "updated_at"]))
+    ], columns=list(CUSTOMERS.required_columns)))
     run_lecture_medallion(conn)
     losses = lecture_losses(conn)
     assert losses["promise"].tolist() == [
@@ -48,11 +51,11 @@ def test_on_clean_rows_course_etl_gold_equals_the_lectures(conn):
     apply_lecture_changes(conn, 1)
     apply_lecture_changes(conn, 2)
     run_lecture_medallion(conn)
-    lecture = query(conn, "SELECT * FROM gold_customer_stats ORDER BY city")
-    records = query(conn, "SELECT * FROM src_customers").to_dict("records")
-    for table in ("bronze_customers", "silver_customers", "gold_customer_stats"):
+    lecture_stats = query(conn, f"SELECT * FROM {TABLES.lecture_gold} ORDER BY city")
+    records = query(conn, f"SELECT * FROM {TABLES.source}").to_dict("records")
+    for table in (CUSTOMERS.bronze_table, CUSTOMERS.silver_table, TABLES.lecture_gold):
         conn.execute(f"DROP TABLE {table}")  # the lecture's tables share the course's names
     ingest_batch(conn, "customers", records, clock=fixed_clock())
     assert process_new_batches(conn).promoted
-    course = query(conn, "SELECT * FROM gold_customer_stats ORDER BY city")
-    assert course.to_dict("records") == lecture.to_dict("records")
+    course = query(conn, f"SELECT * FROM {TABLES.lecture_gold} ORDER BY city")
+    assert course.to_dict("records") == lecture_stats.to_dict("records")

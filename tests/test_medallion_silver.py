@@ -1,6 +1,7 @@
 """Silver: conforming, rules and rejects, deduplication with tie-breaks, reconciliation."""
 
 import pytest
+from builders import optional_defaults, records
 
 from course_etl import query
 from course_etl.medallion import (
@@ -52,7 +53,7 @@ def test_conform_reports_every_failure_and_custom_rules_run_on_valid_rows_only()
     typed, failures = conform(CUSTOMERS, {"id": " 7 ", "name": "B3n", "city": " el  PASO ",
                                           "updated_at": "05.10.2024 13:00"}, [no_digits])
     assert typed == {"id": 7, "name": "B3n", "city": "El Paso",
-                     "updated_at": "2024-10-05T13:00:00Z"}
+                     "updated_at": "2024-10-05T13:00:00Z", **optional_defaults(CUSTOMERS)}
     assert failures == [("name_has_digits", "name 'B3n' has digits")]
     _, failures = conform(CUSTOMERS, {"id": "x", "name": "B3n", "city": None,
                                       "updated_at": "soon"}, [no_digits])
@@ -61,9 +62,9 @@ def test_conform_reports_every_failure_and_custom_rules_run_on_valid_rows_only()
 
 
 def ingest(conn, entity, rows, clock):
-    columns = (CUSTOMERS if entity == "customers" else ORDERS).raw_columns
-    return ingest_batch(conn, entity, [dict(zip(columns, r, strict=True)) for r in rows],
-                        clock=clock)
+    """Rows as tuples of the entity's required columns (builders.records), ingested."""
+    return ingest_batch(conn, entity, records(CUSTOMERS if entity == "customers" else ORDERS,
+                                              rows), clock=clock)
 
 
 @pytest.fixture

@@ -77,6 +77,14 @@ def navigation_problems(folder: str | Path) -> list[str]:
     return problems
 
 
+def _set_source(cell: dict, text: str) -> None:
+    """Keep the cell's form (a list of lines, as Jupyter writes it, or one string), so a
+    notebook whose links are right is left byte for byte as it was."""
+    if _source(cell).endswith("\n") and not text.endswith("\n"):
+        text += "\n"
+    cell["source"] = text.splitlines(keepends=True) if isinstance(cell["source"], list) else text
+
+
 def write_navigation(folder: str | Path) -> list[Path]:
     """Rewrite the links of every notebook; returns the notebooks that changed."""
     ordered, changed = notebooks(folder), []
@@ -88,12 +96,12 @@ def write_navigation(folder: str | Path) -> list[Path]:
         cells = notebook["cells"]
         first = _source(cells[0]).splitlines()
         kept = [line for line in first if not _NAV.match(line)]
-        cells[0]["source"] = "\n".join([kept[0], "", expected, *kept[1:]]).replace(
-            "\n\n\n", "\n\n")
+        _set_source(cells[0], "\n".join([kept[0], "", expected, *kept[1:]]).replace(
+            "\n\n\n", "\n\n"))
         last = cells[-1]
         if last["cell_type"] == "markdown" and _nav_lines(last):
             lines = [line for line in _source(last).splitlines() if not _NAV.match(line)]
-            last["source"] = "\n".join([*lines, expected]).strip("\n")
+            _set_source(last, "\n".join([*lines, expected]).strip("\n"))
         else:
             cells.append({"cell_type": "markdown", "id": "navigation-bottom", "metadata": {},
                           "source": f"---\n{expected}"})

@@ -16,7 +16,8 @@ import pandas as pd
 
 from course_etl.config.resolve import Config
 from course_etl.config.run import run_incremental_load
-from course_etl.db import connect
+from course_etl.db import atomic, connect
+from course_etl.facts import CUSTOMERS, TABLES, lecture_tuples
 from course_etl.sample_data import create_customer_source, simulate_changes
 
 __all__ = [
@@ -38,18 +39,15 @@ def lecture_get_watermark(conn, table, col="updated_at"):
 
 
 def create_injection_demo(conn: sqlite3.Connection) -> None:
-    """A throwaway database for the injection demo: the lecture's warehouse rows and a table of
-    credentials that no watermark query has any business reading."""
-    conn.executescript("""
-        CREATE TABLE dw_customers(id INTEGER PRIMARY KEY, name TEXT, city TEXT, updated_at TEXT);
-        INSERT INTO dw_customers VALUES
-            (1, 'Aria', 'Austin', '2024-10-01'),
-            (2, 'Ben', 'Berlin', '2024-10-01'),
-            (3, 'Chloe', 'Aurora', '2024-10-05'),
-            (4, 'Dai', 'Denver', '2024-10-05');
-        CREATE TABLE app_secrets(service TEXT PRIMARY KEY, api_token TEXT);
-        INSERT INTO app_secrets VALUES ('billing', 'sk_live_DO_NOT_LEAK_4242');
-    """)
+    """A throwaway database for the injection demo: the lecture's warehouse after the first
+    round of changes and a table of credentials that no watermark query has any business
+    reading."""
+    with atomic(conn):
+        conn.execute(CUSTOMERS.ddl(TABLES.warehouse))
+        conn.executemany(CUSTOMERS.insert_sql(TABLES.warehouse), lecture_tuples(after_round=1))
+        conn.execute("CREATE TABLE app_secrets(service TEXT PRIMARY KEY, api_token TEXT)")
+        conn.execute("INSERT INTO app_secrets VALUES (?, ?)",
+                     ("billing", "sk_live_DO_NOT_LEAK_4242"))
 
 
 def compare_environments(configs: Iterable[Config], *, rows: int = 200) -> pd.DataFrame:

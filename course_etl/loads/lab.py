@@ -19,6 +19,7 @@ from datetime import timedelta
 import pandas as pd
 
 from course_etl.db import atomic, connect, query, quote_identifier
+from course_etl.facts import CUSTOMERS, SOFT_DELETE, TABLES
 from course_etl.loads.engine import LoadResult, full_load, incremental_load
 from course_etl.loads.errors import LoadOptionError
 from course_etl.loads.lecture import lecture_incremental_load
@@ -34,9 +35,9 @@ __all__ = [
     "compare_at_scale",
 ]
 
-SOURCE = "src_customers"
-KEY = "id"
-WATERMARK = "updated_at"
+SOURCE = TABLES.source
+KEY = CUSTOMERS.key
+WATERMARK = CUSTOMERS.watermark
 STRATEGIES = {
     "full": "dw_full",
     "incremental": "dw_incremental",
@@ -68,8 +69,9 @@ def mark_changes(before: pd.DataFrame, after: pd.DataFrame, key: str = KEY) -> p
     differs = _rows_differ(merged, value_columns, "_before")
     status = pd.Series("unchanged", index=merged.index)
     status[differs] = "changed"
-    if "is_deleted" in after.columns:
-        status[differs & (merged["is_deleted"] == 1) & (merged["is_deleted_before"] != 1)] = (
+    flag = SOFT_DELETE.name
+    if flag in after.columns:
+        status[differs & (merged[flag] == 1) & (merged[f"{flag}_before"] != 1)] = (
             "soft-deleted"
         )
     status[merged["_merge"] == "left_only"] = "new"
@@ -186,7 +188,7 @@ class LoadLab:
         lookback = timedelta(hours=self.lookback_hours) if self.lookback_hours else None
         return incremental_load(
             self.conn, SOURCE, target, key=KEY, watermark=WATERMARK, lookback=lookback,
-            soft_delete="is_deleted", reconcile_deletes=self.reconcile_deletes,
+            soft_delete=SOFT_DELETE.name, reconcile_deletes=self.reconcile_deletes,
         )
 
     def results(self) -> pd.DataFrame:

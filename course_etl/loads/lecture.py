@@ -20,12 +20,31 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from unittest import mock
 
 import pandas as pd
 
 from course_etl.db import atomic, connect, query, quote_identifier, resolve_table
 from course_etl.errors import CourseEtlError
+from course_etl.facts import (
+    CHANGE_ROUNDS,
+    CUSTOMERS,
+    LATER_SAME_DAY,
+    LECTURE_ORDERS,
+    LECTURE_ROWS,
+    LECTURE_SEGMENTS,
+    ORDERS,
+    TABLES,
+    WAREHOUSE_ONLY,
+    Change,
+    Column,
+    Delete,
+    FactsError,
+    Insert,
+    Update,
+    change_statement,
+)
 from course_etl.loads import engine
 from course_etl.loads.engine import LoadResult, full_load, incremental_load
 from course_etl.sample_data import apply_lecture_changes, create_lecture_source
@@ -97,12 +116,33 @@ _SIDE = ('<div style="display:flex;gap:24px;align-items:flex-start">'
          '<div><b>Lecture recipe</b>{recipe}<p>{recipe_says}</p></div>'
          '<div><b>course_etl</b>{library}<p>{library_says}</p></div></div>')
 
-OPTS = {"key": "id", "watermark": "updated_at"}
+SOURCE = TABLES.source
+KEY, WATERMARK = CUSTOMERS.key, CUSTOMERS.watermark
+OPTS = {"key": KEY, "watermark": WATERMARK}
 
 
-def _create_warehouse_sql(name: str, extra_columns_sql: str = "") -> str:
-    return (f"CREATE TABLE {quote_identifier(name)} "
-            f"(id INTEGER PRIMARY KEY, name TEXT, city TEXT, updated_at TEXT{extra_columns_sql})")
+def _first(kind: type, changes: tuple[Change, ...], what: str) -> Change:
+    found = [c for c in changes if isinstance(c, kind)]
+    if not found:
+        raise FactsError(f"the pitfall demos need {what}: add one to the facts' CHANGE_ROUNDS",
+                         fact="CHANGE_ROUNDS")
+    return found[0]
+
+
+# The facts the demos play with: the first round's new customer (Dai) and moved one (Chloe),
+# and the second of the lecture's customers (Ben), whom the hard delete and the crash touch.
+_ROUND_ONE = CHANGE_ROUNDS[min(CHANGE_ROUNDS)]
+_NEW = _first(Insert, _ROUND_ONE, "a first round that inserts a customer").values
+_MOVED = _first(Update, _ROUND_ONE, "a first round that updates a customer")
+_OTHER = LECTURE_ROWS[1]
+
+
+def _change(conn: sqlite3.Connection, table: str, change: Change) -> None:
+    conn.execute(*change_statement(CUSTOMERS, table, change))
+
+
+def _create_warehouse_sql(name: str, extra: tuple[Column, ...] = ()) -> str:
+    return CUSTOMERS.ddl(name, extra=extra)
 
 
 @dataclass(repr=False)
@@ -128,15 +168,17 @@ class PitfallDemo:
         ) + f"<p><b>Lesson:</b> {html.escape(self.lesson)}</p>")
 
 
-def _start(extra_columns_sql: str = "") -> sqlite3.Connection:
+def _start(extra: tuple[Column, ...] = ()) -> sqlite3.Connection:
     """The lecture's source, fully loaded into dw_recipe (lecture) and dw_library (course_etl)."""
     conn = connect(":memory:")
     create_lecture_source(conn)
     for name in ("dw_recipe", "dw_library"):
-        conn.execute(_create_warehouse_sql(name, extra_columns_sql))
+        conn.execute(_create_warehouse_sql(name, extra))
     # The lecture's FULL LOAD #1, with a column list so extra warehouse columns keep defaults.
-    conn.execute("INSERT INTO dw_recipe (id, name, city, updated_at) SELECT * FROM src_customers")
-    full_load(conn, "src_customers", "dw_library", **OPTS)
+    columns_sql = ", ".join(map(quote_identifier, CUSTOMERS.names))
+    conn.execute(f"INSERT INTO {quote_identifier('dw_recipe')} ({columns_sql}) "
+                 f"SELECT * FROM {quote_identifier(SOURCE)}")
+    full_load(conn, SOURCE, "dw_library", **OPTS)
     return conn
 
 
@@ -155,16 +197,19 @@ def same_day_row() -> PitfallDemo:
     """`>` skips a row written later on the day the watermark points at."""
     conn = _start()
     apply_lecture_changes(conn, 1)
-    lecture_incremental_load(conn, "src_customers", "dw_recipe")
-    incremental_load(conn, "src_customers", "dw_library", **OPTS)
-    conn.execute("INSERT INTO src_customers VALUES (6, 'Femi', 'Frankfurt', '2024-10-05')")
-    recipe = lecture_incremental_load(conn, "src_customers", "dw_recipe")
-    library = incremental_load(conn, "src_customers", "dw_library", **OPTS)
+    lecture_incremental_load(conn, SOURCE, "dw_recipe")
+    incremental_load(conn, SOURCE, "dw_library", **OPTS)
+    _change(conn, SOURCE, LATER_SAME_DAY)
+    late = LATER_SAME_DAY.values
+    recipe = lecture_incremental_load(conn, SOURCE, "dw_recipe")
+    library = incremental_load(conn, SOURCE, "dw_library", **OPTS)
     return PitfallDemo(
         "A row written later on the same day", _rows(conn, "dw_recipe"),
         _rows(conn, "dw_library"),
-        f"read {recipe.rows_read} rows: Femi (2024-10-05) is not > 2024-10-05, so she is lost",
-        f"read {library.rows_read} rows with >=, inserted {library.inserted}: Femi is there",
+        f"read {recipe.rows_read} rows: {late['name']} ({late[WATERMARK]}) is not > "
+        f"{recipe.watermark_before}, so she is lost",
+        f"read {library.rows_read} rows with >=, inserted {library.inserted}: "
+        f"{late['name']} is there",
         "Compare with >= and let the upsert ignore rows already loaded (or use finer timestamps).",
     )
 
@@ -172,13 +217,13 @@ def same_day_row() -> PitfallDemo:
 def hard_delete() -> PitfallDemo:
     """No watermark sees a row that was deleted at the source."""
     conn = _start()
-    conn.execute("DELETE FROM src_customers WHERE id = 2")
-    lecture_incremental_load(conn, "src_customers", "dw_recipe")
-    library = incremental_load(conn, "src_customers", "dw_library", reconcile_deletes=True,
+    _change(conn, SOURCE, Delete(_OTHER[KEY]))
+    lecture_incremental_load(conn, SOURCE, "dw_recipe")
+    library = incremental_load(conn, SOURCE, "dw_library", reconcile_deletes=True,
                                **OPTS)
     return PitfallDemo(
         "A hard delete at the source", _rows(conn, "dw_recipe"), _rows(conn, "dw_library"),
-        "Ben was deleted at the source but stays in the warehouse forever",
+        f"{_OTHER['name']} was deleted at the source but stays in the warehouse forever",
         f"reconcile_deletes=True found {library.deleted} key gone from the source and removed it",
         "Deleted rows have no updated_at: reconcile keys (anti-join) or ask the source for "
         "soft deletes (an is_deleted flag that changes updated_at).",
@@ -187,23 +232,30 @@ def hard_delete() -> PitfallDemo:
 
 def insert_or_replace() -> PitfallDemo:
     """INSERT OR REPLACE resets columns it does not list and cascades the delete to children."""
-    conn = _start(extra_columns_sql=", segment TEXT DEFAULT 'unknown'")
+    conn = _start(extra=(WAREHOUSE_ONLY,))
+    segment_sql, order_key_sql = quote_identifier(WAREHOUSE_ONLY.name), quote_identifier(ORDERS.key)
     for name in ("dw_recipe", "dw_library"):
         orders = name + "_orders"
-        conn.execute(f"UPDATE {quote_identifier(name)} SET segment = 'gold' WHERE id = 3")
-        conn.execute(f"CREATE TABLE {quote_identifier(orders)} (order_id INTEGER PRIMARY KEY, "
-                     f"customer_id INTEGER REFERENCES {quote_identifier(name)}(id) "
-                     "ON DELETE CASCADE)")
-        conn.execute(f"INSERT INTO {quote_identifier(orders)} VALUES (100, 3)")
+        conn.executemany(f"UPDATE {quote_identifier(name)} SET {segment_sql} = ? "
+                         f"WHERE {quote_identifier(KEY)} = ?",
+                         [(segment, key) for key, segment in LECTURE_SEGMENTS.items()])
+        conn.execute(f"CREATE TABLE {quote_identifier(orders)} ({order_key_sql} INTEGER PRIMARY "
+                     f"KEY, customer_id INTEGER REFERENCES {quote_identifier(name)}"
+                     f"({quote_identifier(KEY)}) ON DELETE CASCADE)")
+        conn.executemany(f"INSERT INTO {quote_identifier(orders)} VALUES (?, ?)",
+                         [(o[ORDERS.key], o["customer_id"]) for o in LECTURE_ORDERS])
     apply_lecture_changes(conn, 1)
-    lecture_incremental_load(conn, "src_customers", "dw_recipe")
-    incremental_load(conn, "src_customers", "dw_library", **OPTS)
+    lecture_incremental_load(conn, SOURCE, "dw_recipe")
+    incremental_load(conn, SOURCE, "dw_library", **OPTS)
+    moved = next(r["name"] for r in LECTURE_ROWS if r[KEY] == _MOVED.key)
     return PitfallDemo(
         "INSERT OR REPLACE on a warehouse table with more columns and child rows",
         _rows(conn, "dw_recipe", _rows_with_orders_sql),
         _rows(conn, "dw_library", _rows_with_orders_sql),
-        "Chloe's segment fell back to 'unknown' and her order was deleted by the cascade",
-        "ON CONFLICT DO UPDATE changed city and updated_at only: segment and order kept",
+        f"{moved}'s {WAREHOUSE_ONLY.name} fell back to {WAREHOUSE_ONLY.default!r} and her order "
+        "was deleted by the cascade",
+        "ON CONFLICT DO UPDATE "  # a message: the columns named are the facts'
+        + f"changed {' and '.join(_MOVED.values)} only: {WAREHOUSE_ONLY.name} and order kept",
         "INSERT OR REPLACE is DELETE + INSERT. An upsert must be UPDATE for existing keys.",
     )
 
@@ -218,26 +270,33 @@ def _rows_with_orders_sql(table: str) -> str:
 def crash_before_watermark() -> PitfallDemo:
     """A run that dies half-way: the recipe's watermark is derived from half-written data."""
     conn = _start()
-    conn.execute("UPDATE src_customers SET city = 'Bonn', updated_at = '2024-10-04' WHERE id = 2")
-    conn.execute("INSERT INTO src_customers VALUES (4, 'Dai', 'Denver', '2024-10-05')")
-    # The recipe's run wrote Dai, then died before Ben: MAX(updated_at) already says 10-05.
-    conn.execute("INSERT OR REPLACE INTO dw_recipe VALUES (4, 'Dai', 'Denver', '2024-10-05')")
-    lecture_incremental_load(conn, "src_customers", "dw_recipe")  # the rerun
+    # The other customer moves the day before the new one arrives.
+    stamp = _NEW[WATERMARK]
+    day_before = (date.fromisoformat(stamp[:10]) - timedelta(days=1)).isoformat()
+    _change(conn, SOURCE, Update(_OTHER[KEY], city="Bonn", **{WATERMARK: day_before}))
+    _change(conn, SOURCE, Insert(**_NEW))
+    # The recipe's run wrote the new row, then died before the move: MAX(updated_at) already
+    # says the new row's day.
+    columns_sql = ", ".join(map(quote_identifier, CUSTOMERS.names))
+    placeholders_sql = ", ".join("?" * len(CUSTOMERS.names))
+    conn.execute(f"INSERT OR REPLACE INTO {quote_identifier('dw_recipe')} ({columns_sql}) "
+                 f"VALUES ({placeholders_sql})", CUSTOMERS.as_tuple(_NEW))
+    lecture_incremental_load(conn, SOURCE, "dw_recipe")  # the rerun
 
     def die(*args, **kwargs):
         raise OSError("power cut between the data write and the watermark update")
 
     with mock.patch.object(engine, "write_watermark", die):
         try:
-            incremental_load(conn, "src_customers", "dw_library", **OPTS)
+            incremental_load(conn, SOURCE, "dw_library", **OPTS)
         except OSError:
             pass  # the transaction rolled back: data and watermark are as before
-    library = incremental_load(conn, "src_customers", "dw_library", **OPTS)  # the rerun
+    library = incremental_load(conn, SOURCE, "dw_library", **OPTS)  # the rerun
     return PitfallDemo(
         "A crash between writing data and moving the watermark",
         _rows(conn, "dw_recipe"), _rows(conn, "dw_library"),
-        "the rerun trusted MAX(updated_at) = 2024-10-05 from the half-written run: Ben's move "
-        "to Bonn is lost",
+        f"the rerun trusted MAX({WATERMARK}) = {stamp} from the half-written run: "
+        f"{_OTHER['name']}'s move to Bonn is lost",
         f"the crashed run rolled back whole; the rerun loaded {library.inserted} new and "
         f"{library.updated} changed rows",
         "Keep the watermark in a state table and commit it in the same transaction as the data.",
@@ -248,24 +307,27 @@ def mixed_formats() -> PitfallDemo:
     """Timestamps in two formats compare wrongly as text."""
     conn = connect(":memory:")
     create_lecture_source(conn)
-    conn.execute("UPDATE src_customers SET updated_at = '2024-10-05T09:00:00'")
+    day = _NEW[WATERMARK][:10]
+    early, late = f"{day}T09:00:00", f"{day} 10:00:00"
+    conn.execute(f"UPDATE {quote_identifier(SOURCE)} SET {quote_identifier(WATERMARK)} = ?",
+                 (early,))
     for name in ("dw_recipe", "dw_library"):
         conn.execute(_create_warehouse_sql(name))
-    lecture_full_load(conn, "src_customers", "dw_recipe")
-    full_load(conn, "src_customers", "dw_library", **OPTS)
+    lecture_full_load(conn, SOURCE, "dw_recipe")
+    full_load(conn, SOURCE, "dw_library", **OPTS)
     # One hour later, written by another system with a space instead of 'T'.
-    conn.execute("INSERT INTO src_customers VALUES (4, 'Dai', 'Denver', '2024-10-05 10:00:00')")
-    recipe = lecture_incremental_load(conn, "src_customers", "dw_recipe")
+    _change(conn, SOURCE, Insert(**{**_NEW, WATERMARK: late}))
+    recipe = lecture_incremental_load(conn, SOURCE, "dw_recipe")
     try:
-        incremental_load(conn, "src_customers", "dw_library", **OPTS)
+        incremental_load(conn, SOURCE, "dw_library", **OPTS)
         library_says = "loaded"
     except CourseEtlError as error:
         library_says = f"refused before writing anything: {error}"
     return PitfallDemo(
         "Two timestamp formats in one column",
         _rows(conn, "dw_recipe"), _rows(conn, "dw_library"),
-        f"read {recipe.rows_read} rows: '2024-10-05 10:00:00' < '2024-10-05T09:00:00' as text "
-        "(' ' sorts before 'T'), so Dai is skipped",
+        f"read {recipe.rows_read} rows: {late!r} < {early!r} as text "
+        f"(' ' sorts before 'T'), so {_NEW['name']} is skipped",
         library_says,
         "Store one timestamp format (ISO-8601, one separator, one zone) and check it on load.",
     )

@@ -1,10 +1,12 @@
 """Bronze: append-only raw ingestion of source batches, every value kept as received.
 
 Each batch lands in ``bronze_<entity>`` with every value stored as TEXT exactly as sent (stray
-spaces, odd formats and all), plus ``_batch_id``, ``_source`` and ``_ingested_at``. Batches are
-listed in ``bronze_batches`` with a SHA-256 of their content: ingesting the same batch again is a
-no-op that reports the batch it duplicates. Triggers refuse UPDATE and DELETE, so bronze can always
-rebuild everything downstream. The clock is injectable, so notebooks stay deterministic.
+spaces, odd formats and all), plus ``_batch_id``, ``_source`` and ``_ingested_at``. A batch must
+send the entity's required columns; an optional one it leaves out is stored as NULL (silver fills
+in the declared default), and a column added to the entity is added to an existing bronze table.
+Batches are listed in ``bronze_batches`` with a SHA-256 of their content: ingesting the same batch
+again is a no-op that reports the batch it duplicates. Triggers refuse UPDATE and DELETE, so bronze
+can always rebuild everything downstream. The clock is injectable, so notebooks stay deterministic.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ __all__ = [
     "fixed_clock",
     "utc_now",
     "format_utc",
+    "missing_columns",
 ]
 
 BATCHES_TABLE = "bronze_batches"
@@ -108,6 +111,10 @@ def ensure_bronze(conn: sqlite3.Connection) -> None:
                 f" _batch_id INTEGER NOT NULL REFERENCES {quote_identifier(BATCHES_TABLE)},"
                 f" _source TEXT NOT NULL, _ingested_at TEXT NOT NULL, {columns_sql})"
             )
+            # A column added to the entity since the table was made: earlier rows hold NULL.
+            for column in missing_columns(conn, table, entity.raw_columns):
+                conn.execute(f"ALTER TABLE {quote_identifier(table)} "
+                             f"ADD COLUMN {quote_identifier(column)} TEXT")
             for action_sql in ("UPDATE", "DELETE"):  # keywords, fixed here
                 verb = action_sql.lower()
                 message = f"{table} is append-only: ingest a new batch instead of {verb}-ing rows"
@@ -130,29 +137,48 @@ def _as_text(value: object) -> str | None:
     return str(value)
 
 
+def missing_columns(conn: sqlite3.Connection, table: str, columns: Iterable[str]) -> list[str]:
+    """The ``columns`` that ``table`` (which exists) does not have yet, in order."""
+    have = {row[0] for row in conn.execute("SELECT name FROM pragma_table_info(?)", (table,))}
+    return [c for c in columns if c not in have]
+
+
 def _raw_rows(entity: Entity, records: pd.DataFrame | Iterable[Mapping]) -> list[tuple]:
+    """The batch's rows as text tuples in the entity's column order; an optional column the
+    batch leaves out is None. Raises SchemaMismatchError for missing or unexpected columns."""
     frame = records if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
     received = [str(c) for c in frame.columns]
-    missing = [c for c in entity.raw_columns if c not in received]
+    missing = [c for c in entity.required_columns if c not in received]
     extra = [c for c in received if c not in entity.raw_columns]
     if (missing or extra) and len(frame):
+        optional = [c for c in entity.raw_columns if c not in entity.required_columns]
         raise SchemaMismatchError(
             f"batch for {entity.bronze_table!r} does not match its columns "
-            f"({', '.join(entity.raw_columns)}): "
+            f"({', '.join(entity.required_columns)}"
+            + (f"; optional: {', '.join(optional)}" if optional else "") + "): "
             + "; ".join(part for part in (
                 f"missing {', '.join(missing)}" if missing else "",
                 f"unexpected {', '.join(extra)}" if extra else "") if part)
-            + ". Rename or drop columns before ingesting (bronze keeps one schema per source)."
+            + ". Rename or drop columns before ingesting (bronze keeps one schema per source).",
+            table=entity.bronze_table, missing=missing, unexpected=extra,
         )
     if not len(frame):
         return []
-    ordered = frame[list(entity.raw_columns)].astype(object)
+    frame = frame.reindex(columns=list(entity.raw_columns))  # absent optional columns: NaN
+    ordered = frame.astype(object)
     return [tuple(_as_text(v) for v in row) for row in ordered.itertuples(index=False)]
 
 
 def _content_hash(entity: Entity, source: str, rows: list[tuple]) -> str:
+    """SHA-256 of the batch's content. An optional column the batch left out (or sent empty)
+    does not count, so a column added to the entity later does not change an old batch's hash
+    and re-sending it is still recognised."""
+    sent = [i for i, field in enumerate(entity.fields)
+            if field.required or any(row[i] is not None for row in rows)]
     payload = json.dumps(
-        {"entity": entity.name, "source": source, "columns": entity.raw_columns, "rows": rows},
+        {"entity": entity.name, "source": source,
+         "columns": tuple(entity.raw_columns[i] for i in sent),
+         "rows": [tuple(row[i] for i in sent) for row in rows]},
         ensure_ascii=False, separators=(",", ":"),
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -168,7 +194,8 @@ def ingest_batch(
 ) -> IngestResult:
     """Append one batch of ``entity`` records to bronze, values kept as text, in one transaction.
 
-    ``records`` must have exactly the entity's columns (any order). A batch whose content (source,
+    ``records`` must have the entity's required columns and may have its optional ones (any
+    order); an optional column left out is stored as NULL. A batch whose content (source,
     columns, rows in order) was ingested before writes nothing and returns that batch's id with
     ``duplicate=True``. Raises UnknownTableError for an unknown entity, SchemaMismatchError for
     missing or unexpected columns, ValueError for an empty batch; nothing is written then.

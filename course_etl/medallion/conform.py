@@ -123,7 +123,8 @@ def conform(
 ) -> tuple[dict, list[tuple[str, str]]]:
     """Conform one raw bronze row: ``(typed row, [(rule, reason), …])``; no failures = valid.
 
-    Built-in rules per field: ``<field>_missing`` (a required value is NULL or blank) and
+    Built-in rules per field: ``<field>_missing`` (a required value is NULL or blank; an
+    optional one takes its declared default instead) and
     ``<field>_unparsable`` (it cannot be read as its kind). ``rules`` for this entity run only on
     rows that pass the built-in ones, so they may rely on every required value being there.
     Raises RuleError when a rule itself fails.
@@ -133,7 +134,7 @@ def conform(
     for field in entity.fields:
         text = clean_text(raw.get(field.name))
         if text is None:
-            typed[field.silver_name] = None
+            typed[field.silver_name] = None if field.required else field.default
             if field.required:
                 failures.append((f"{field.name}_missing", f"{field.name} is missing"))
             continue

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 
-from course_etl.medallion.entities import CUSTOMERS, ORDERS, MedallionInputError
+from course_etl.medallion.entities import CUSTOMERS, ORDERS, Entity, MedallionInputError
 from course_etl.sample_data import CITIES, FIRST_NAMES, STORY_START
 
 __all__ = ["Dirt", "CLEAN", "DEFAULT_DIRT", "DirtyBatch", "DirtySource", "BAD_DATES"]
@@ -24,6 +24,23 @@ __all__ = ["Dirt", "CLEAN", "DEFAULT_DIRT", "DirtyBatch", "DirtySource", "BAD_DA
 #: Values a source really sends in a date column and nothing can parse.
 BAD_DATES = ("2024-02-30 10:00:00", "31.13.2024 08:00", "yesterday", "0000-00-00", "2024-10-0")
 ORPHAN_ID_BASE = 900_000  # orphan orders point at ids no customer has
+# The columns the generator writes, in the order of its rows (any other column is optional).
+_CUSTOMER_VALUES = (CUSTOMERS.key, "name", "city", CUSTOMERS.version)
+_ORDER_VALUES = (ORDERS.key, "customer_id", "amount", "ordered_at")
+
+
+def _frame(entity: Entity, rows: list[list], generated: tuple[str, ...]) -> pd.DataFrame:
+    """The generated rows with every column of ``entity``: an optional one it does not
+    generate is left empty (None), as a source that does not send it."""
+    missing = [c for c in entity.required_columns if c not in generated]
+    if missing:
+        raise MedallionInputError(
+            f"the dirty source cannot generate {entity.name}' required column(s) "
+            f"{', '.join(missing)}: declare a default for them in the course's facts",
+            value=missing)
+    frame = pd.DataFrame(rows, columns=list(generated), dtype=object)
+    return frame.reindex(columns=list(entity.raw_columns)).astype(object).where(
+        lambda f: f.notna(), None)
 
 
 @dataclass(frozen=True)
@@ -103,8 +120,8 @@ class DirtySource:
         self.batches_sent += 1
         return DirtyBatch(
             number=number,
-            customers=pd.DataFrame(customers, columns=list(CUSTOMERS.raw_columns), dtype=object),
-            orders=pd.DataFrame(orders, columns=list(ORDERS.raw_columns), dtype=object),
+            customers=_frame(CUSTOMERS, customers, _CUSTOMER_VALUES),
+            orders=_frame(ORDERS, orders, _ORDER_VALUES),
         )
 
     # --- customers ------------------------------------------------------------------------

@@ -2,13 +2,17 @@
 
 An :class:`Entity` says which columns a source sends, which column is its business key, which one
 orders its versions, and how each column is typed in silver. Bronze, silver, gold and the gates all
-read these specs, so table and column names come from one place and never from user input.
+read these specs, so table and column names come from one place and never from user input. The
+columns themselves are the course's facts (:data:`course_etl.facts.CUSTOMERS` and ``ORDERS``): a
+column added there is carried through every layer, and an optional one (with a declared default)
+may be left out of a batch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from course_etl import facts
 from course_etl.errors import CourseEtlError, UnknownTableError
 
 __all__ = ["Field", "Entity", "CUSTOMERS", "ORDERS", "ENTITIES", "entity_named",
@@ -30,11 +34,22 @@ SILVER_TYPES = {
 
 @dataclass(frozen=True)
 class Field:
-    """One source column: its name as sent, its kind, and whether silver requires a value."""
+    """One source column: its name as sent, its kind, and whether silver requires a value.
+
+    An optional field (``required=False``) may be missing from a batch or empty in a row; silver
+    then stores its ``default``."""
 
     name: str
     kind: str
     required: bool = True
+    default: object = None
+
+    @classmethod
+    def from_column(cls, column: facts.Column) -> Field:
+        """The field a column of the course's facts becomes."""
+        if column.optional:
+            return cls(column.name, column.kind, required=False, default=column.default)
+        return cls(column.name, column.kind)
 
     @property
     def silver_name(self) -> str:
@@ -57,6 +72,11 @@ class Entity:
         return tuple(f.name for f in self.fields)
 
     @property
+    def required_columns(self) -> tuple[str, ...]:
+        """The columns every batch must send (the others are optional)."""
+        return tuple(f.name for f in self.fields if f.required)
+
+    @property
     def silver_columns(self) -> tuple[str, ...]:
         return tuple(f.silver_name for f in self.fields)
 
@@ -73,32 +93,14 @@ class Entity:
         return f"silver_{self.name}_superseded"
 
 
-CUSTOMERS = Entity(
-    name="customers",
-    source="crm_export",
-    key="id",
-    fields=(
-        Field("id", "integer"),
-        Field("name", "text"),
-        Field("city", "city"),
-        Field("updated_at", "timestamp"),
-    ),
-    version="updated_at",
-)
+def _entity(schema: facts.Schema, source: str, version: str | None) -> Entity:
+    return Entity(name=schema.name, source=source, key=schema.key,
+                  fields=tuple(Field.from_column(c) for c in schema.columns), version=version)
 
-ORDERS = Entity(
-    name="orders",
-    source="orders_api",
-    key="order_id",
-    fields=(
-        Field("order_id", "integer"),
-        Field("customer_id", "integer"),
-        Field("amount", "money"),
-        Field("ordered_at", "timestamp"),
-    ),
-    # Orders are never edited at the source: a re-sent order is the same order, last receipt wins.
-    version=None,
-)
+
+CUSTOMERS = _entity(facts.CUSTOMERS, "crm_export", version=facts.CUSTOMERS.watermark)
+# Orders are never edited at the source: a re-sent order is the same order, last receipt wins.
+ORDERS = _entity(facts.ORDERS, "orders_api", version=None)
 
 ENTITIES: dict[str, Entity] = {e.name: e for e in (CUSTOMERS, ORDERS)}
 

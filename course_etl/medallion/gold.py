@@ -16,6 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from course_etl.db import atomic, quote_identifier
+from course_etl.facts import TABLES
 from course_etl.medallion.entities import CUSTOMERS, ORDERS
 from course_etl.medallion.silver import staged_keys_sql
 
@@ -31,7 +32,7 @@ __all__ = [
     "refresh_touched_groups",
 ]
 
-CUSTOMER_STATS = "gold_customer_stats"
+CUSTOMER_STATS = TABLES.lecture_gold  # the lecture's gold table, kept by the course's gold
 CITY_DAILY_REVENUE = "gold_city_daily_revenue"
 ORPHAN_ORDERS = "gold_orphan_orders"
 GOLD_TABLES = (CUSTOMER_STATS, CITY_DAILY_REVENUE)

@@ -1,7 +1,8 @@
 """The lecture's medallion code, kept exactly as taught, and an account of what it loses.
 
 :data:`LECTURE_MEDALLION_SQL` is the lecture's three ``CREATE TABLE … AS SELECT`` statements,
-verbatim. On the lecture's clean three-to-five-row table they work. :func:`create_dirty_source`
+verbatim (rendered from ``course_etl/facts/templates/medallion.sql.j2`` with the course's names).
+On the lecture's clean three-to-five-row table they work. :func:`create_dirty_source`
 lands a dirty export in ``src_customers`` (all text, no key: an export holds every version it
 sent), and :func:`lecture_losses` counts, after the statements ran, each promise of the medallion
 layers that they broke: versions left side by side, rows dropped without a trace, one city split
@@ -15,7 +16,10 @@ import sqlite3
 
 import pandas as pd
 
-from course_etl.db import atomic, query
+from course_etl.db import atomic, query, quote_identifier
+from course_etl.facts import TABLES
+from course_etl.facts.lecture_code import render
+from course_etl.medallion.entities import CUSTOMERS
 from course_etl.medallion.silver import clean_text, parse_timestamp
 
 _SOURCE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
@@ -23,19 +27,9 @@ _SOURCE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 __all__ = ["LECTURE_MEDALLION_SQL", "run_lecture_medallion", "create_dirty_source",
            "lecture_losses"]
 
-LECTURE_MEDALLION_SQL = '''
-DROP TABLE IF EXISTS bronze_customers;
-DROP TABLE IF EXISTS silver_customers;
-DROP TABLE IF EXISTS gold_customer_stats;
-
-CREATE TABLE bronze_customers AS SELECT * FROM src_customers; -- raw
-CREATE TABLE silver_customers AS
-  SELECT DISTINCT id, name, TRIM(city) AS city, updated_at FROM bronze_customers
-  WHERE name IS NOT NULL; -- simple cleanup
-CREATE TABLE gold_customer_stats AS
-  SELECT city, COUNT(*) AS n_customers
-  FROM silver_customers GROUP BY city;
-'''
+_BRONZE, _SILVER, _GOLD = CUSTOMERS.bronze_table, CUSTOMERS.silver_table, TABLES.lecture_gold
+# The lecture's statements as written, with the course's table names filled in.
+LECTURE_MEDALLION_SQL = render("medallion.sql.j2", bronze=_BRONZE, silver=_SILVER)
 
 
 def run_lecture_medallion(conn: sqlite3.Connection) -> None:
@@ -44,13 +38,17 @@ def run_lecture_medallion(conn: sqlite3.Connection) -> None:
 
 
 def create_dirty_source(conn: sqlite3.Connection, customers: pd.DataFrame) -> int:
-    """(Re)create ``src_customers`` as a raw export: all columns text, every row as sent."""
+    """(Re)create the source table as a raw export: all columns text, every row as sent (an
+    optional column the frame lacks is NULL)."""
+    table_sql = quote_identifier(TABLES.source)
+    names = CUSTOMERS.raw_columns
+    columns_sql = ", ".join(f"{quote_identifier(c)} TEXT" for c in names)
+    placeholders_sql = ", ".join("?" * len(names))
     with atomic(conn):
-        conn.execute("DROP TABLE IF EXISTS src_customers")
-        conn.execute("CREATE TABLE src_customers (id TEXT, name TEXT, city TEXT, "
-                     "updated_at TEXT)")
-        rows = customers[["id", "name", "city", "updated_at"]].astype(object)
-        conn.executemany("INSERT INTO src_customers VALUES (?, ?, ?, ?)",
+        conn.execute(f"DROP TABLE IF EXISTS {table_sql}")
+        conn.execute(f"CREATE TABLE {table_sql} ({columns_sql})")
+        rows = customers.reindex(columns=list(names)).astype(object)
+        conn.executemany(f"INSERT INTO {table_sql} VALUES ({placeholders_sql})",
                          [tuple(None if pd.isna(v) else v for v in row)
                           for row in rows.itertuples(index=False)])
     return len(customers)
@@ -70,9 +68,8 @@ def _in_the_sources_format(value: object) -> bool:
 
 def lecture_losses(conn: sqlite3.Connection) -> pd.DataFrame:
     """After :func:`run_lecture_medallion`: one row per broken promise, with how many rows."""
-    bronze = query(conn, "SELECT * FROM bronze_customers")
-    silver = query(conn, "SELECT * FROM silver_customers")
-    gold = query(conn, "SELECT * FROM gold_customer_stats")
+    bronze, silver, gold = (query(conn, f"SELECT * FROM {quote_identifier(table)}")
+                            for table in (_BRONZE, _SILVER, _GOLD))
     per_id = silver.groupby("id", dropna=False).size()
     cities = gold["city"].map(lambda c: None if c is None or pd.isna(c) or clean_text(c) is None
                               else clean_text(c).title())

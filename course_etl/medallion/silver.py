@@ -20,8 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from course_etl.db import atomic, quote_identifier
+from course_etl.errors import SchemaMismatchError
 from course_etl.loads.watermarks import read_watermark
-from course_etl.medallion.bronze import BATCHES_TABLE, ensure_bronze
+from course_etl.medallion.bronze import BATCHES_TABLE, ensure_bronze, missing_columns
 from course_etl.medallion.conform import (
     DEFAULT_RULES,
     Rule,
@@ -114,7 +115,12 @@ def _column_defs_sql(entity: Entity, *, key_is_primary: bool) -> str:
 
 
 def ensure_silver(conn: sqlite3.Connection) -> None:
-    """Create the silver, superseded and rejects tables if missing (idempotent)."""
+    """Create the silver, superseded and rejects tables if missing (idempotent).
+
+    An optional field added to an entity since its tables were made is added to them (earlier
+    rows hold NULL); a required one cannot be: :func:`stage` refuses to run until silver is
+    rebuilt from bronze.
+    """
     ensure_bronze(conn)
     with atomic(conn):
         for entity in ENTITIES.values():
@@ -129,12 +135,37 @@ def ensure_silver(conn: sqlite3.Connection) -> None:
                 "_bronze_row INTEGER PRIMARY KEY, superseded_by INTEGER NOT NULL, "
                 "reason TEXT NOT NULL)"
             )
+            for table in (entity.silver_table, entity.superseded_table):
+                _add_new_fields(conn, entity, table)
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {quote_identifier(REJECTS_TABLE)} ("
             " entity TEXT NOT NULL, _bronze_row INTEGER NOT NULL, _batch_id INTEGER NOT NULL,"
             " rule TEXT NOT NULL, reason TEXT NOT NULL, raw TEXT NOT NULL,"
             " PRIMARY KEY (entity, _bronze_row))"
         )
+
+
+def _add_new_fields(conn: sqlite3.Connection, entity: Entity, table: str) -> None:
+    """Add the optional fields ``table`` lacks (earlier rows hold NULL). A missing required
+    field is left for :func:`stage` to refuse: only a rebuild can give old rows a value."""
+    by_name = {f.silver_name: f for f in entity.fields}
+    for column in missing_columns(conn, table, entity.silver_columns):
+        field = by_name[column]
+        if field.required:
+            continue
+        type_sql = SILVER_TYPES[field.kind]
+        conn.execute(f"ALTER TABLE {quote_identifier(table)} ADD COLUMN "
+                     f"{quote_identifier(column)} {type_sql}")
+
+
+def _refuse_missing_required(conn: sqlite3.Connection, entity: Entity) -> None:
+    missing = missing_columns(conn, entity.silver_table, entity.silver_columns)
+    if missing:
+        raise SchemaMismatchError(
+            f"{entity.silver_table!r} has no column {', '.join(map(repr, missing))}, which "
+            f"{entity.name} now requires: rebuild silver from bronze (rebuild_from_bronze), or "
+            "declare a default for it in the course's facts to make it optional",
+            table=entity.silver_table, column=missing[0])
 
 
 def drop_silver(conn: sqlite3.Connection) -> None:
@@ -160,8 +191,9 @@ def stage(
 
     Rejected rows are written to ``silver_rejects``; the rest to ``temp._stage_<entity>``, which
     :func:`merge` consumes. ``rules`` run after :data:`DEFAULT_RULES`. Call inside the run's
-    transaction.
+    transaction. Raises SchemaMismatchError when silver lacks a field the entity now requires.
     """
+    _refuse_missing_required(conn, entity)
     rules = DEFAULT_RULES + tuple(rules)
     raw_columns_sql = ", ".join(quote_identifier(c) for c in entity.raw_columns)
     cursor = conn.execute(
@@ -176,10 +208,13 @@ def stage(
         raw = dict(zip(entity.raw_columns, values, strict=True))
         typed, failures = conform(entity, raw, rules)
         if failures:
+            # The values as received: an optional column the source did not send is left out.
+            sent = {f.name: raw[f.name] for f in entity.fields
+                    if f.required or raw[f.name] is not None}
             rejects.append((
                 entity.name, bronze_row, batch_id, failures[0][0],
                 "; ".join(reason for _, reason in failures),
-                json.dumps(raw, ensure_ascii=False),
+                json.dumps(sent, ensure_ascii=False),
             ))
         else:
             staged.append((*(typed[c] for c in entity.silver_columns), batch_id, bronze_row))

@@ -1,6 +1,6 @@
 """The monitored demo's world: a source that changes every business day, and the pipeline's tasks.
 
-:func:`create_demo_source` creates ``src_customers`` with 200 customers; :func:`change_source`
+:func:`create_demo_source` creates the customers source with 200 customers; :func:`change_source`
 plays one business day of new customers and address changes, from a fixed seed, so every replay
 sees the same data. :class:`DemoDay` holds one day's four tasks, extract → validate (the gate)
 → load → monitor, as plain functions ``task(conn, *, context)`` with the suites they run. Each
@@ -18,14 +18,16 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from course_etl.db import atomic, quote_identifier, table_exists
+from course_etl.db import atomic, quote_identifier, resolve_table, table_exists
 from course_etl.errors import CourseEtlError
+from course_etl.facts import CUSTOMERS, SCHEDULE, STORY_START, TABLES
 from course_etl.loads.engine import LoadResult, incremental_load
 from course_etl.loads.watermarks import read_watermark
 from course_etl.monitoring.checks import CheckResult, run_suite
 from course_etl.monitoring.history import metric_history
 from course_etl.monitoring.runlog import record_check_results
 from course_etl.sample_data import generate_customers
+from course_etl.scheduling.cron import next_runs
 from course_etl.scheduling.pipeline import Pipeline, RunContext, Task
 from course_etl.scheduling.runner import SimulatedClock, TaskSkipped
 
@@ -36,18 +38,19 @@ __all__ = [
     "DemoDay",
 ]
 
-SOURCE = "src_customers"
+SOURCE = TABLES.source
 INITIAL_CUSTOMERS = 200
 PIPELINE = "customers_daily"
-STAGING, TARGET = "stg_customers", "dw_customers"
+STAGING, TARGET = TABLES.staging, TABLES.warehouse
+KEY, WATERMARK = CUSTOMERS.key, CUSTOMERS.watermark
 
 # The gate: declared per table as plain data, as it would sit in a YAML file.
 VALIDATION_SUITE = {
     STAGING: [
         {"check": "row_count_non_decreasing", "blocking": True},
-        {"check": "unique_key", "key": "id", "blocking": True},
+        {"check": "unique_key", "key": KEY, "blocking": True},
         {"check": "not_null", "column": "name", "blocking": True},
-        {"check": "freshness", "column": "updated_at",
+        {"check": "freshness", "column": WATERMARK,
          "warn_after": {"count": 12, "period": "hour"},
          "error_after": {"count": 2, "period": "day"}},
         {"check": "volume_anomaly", "metric": "rows_to_load", "min_history": 7},
@@ -56,7 +59,6 @@ VALIDATION_SUITE = {
 MONITOR_SUITE = {
     TARGET: [{"check": "duration_anomaly", "metric": "load_seconds", "min_history": 7}],
 }
-RUN_HOUR = timedelta(hours=2, minutes=5)  # the lecture's cron: 5 2 * * *
 
 
 class SourceFailure(CourseEtlError, ConnectionError):
@@ -87,17 +89,16 @@ def as_day(value: date | str) -> date:
 
 
 def create_demo_source(conn: sqlite3.Connection, *, seed: int = 6) -> int:
-    """(Re)create ``src_customers`` with 200 customers last changed on 2024-09-30."""
+    """(Re)create the source with 200 customers last changed at noon the day before the story
+    starts (2024-09-30)."""
     frame = generate_customers(INITIAL_CUSTOMERS, seed=seed)
-    frame["updated_at"] = "2024-09-30 12:00:00"
+    eve = date.fromisoformat(STORY_START) - timedelta(days=1)
+    frame[WATERMARK] = f"{eve} 12:00:00"
     with atomic(conn):
         conn.execute(f"DROP TABLE IF EXISTS {quote_identifier(SOURCE)}")
-        conn.execute(f"CREATE TABLE {quote_identifier(SOURCE)} "
-                     "(id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                     "city TEXT, updated_at TEXT NOT NULL)")
-        conn.executemany(f"INSERT INTO {quote_identifier(SOURCE)} VALUES (?, ?, ?, ?)",
-                         frame[["id", "name", "city", "updated_at"]].itertuples(
-                             index=False, name=None))
+        conn.execute(CUSTOMERS.ddl(SOURCE, constraints=True))
+        conn.executemany(CUSTOMERS.insert_sql(SOURCE), frame[list(CUSTOMERS.names)].itertuples(
+            index=False, name=None))
     return INITIAL_CUSTOMERS
 
 
@@ -123,18 +124,20 @@ def change_source(
         return [(start + timedelta(seconds=int(s))).strftime("%Y-%m-%d %H:%M:%S")
                 for s in seconds]
 
+    source_sql, key_sql = quote_identifier(SOURCE), quote_identifier(KEY)
     with atomic(conn):
         max_id, = conn.execute(
-            f"SELECT COALESCE(MAX(id), 0) FROM {quote_identifier(SOURCE)}").fetchone()
+            f"SELECT COALESCE(MAX({key_sql}), 0) FROM {source_sql}").fetchone()
         new = generate_customers(inserts, seed=int(rng.integers(1 << 30)))
-        conn.executemany(
-            f"INSERT INTO {quote_identifier(SOURCE)} VALUES (?, ?, ?, ?)",
-            [(max_id + i + 1, name, city, stamp) for i, (name, city, stamp) in
-             enumerate(zip(new["name"], new["city"], stamps(inserts), strict=True))])
+        new[KEY] += max_id
+        new[WATERMARK] = stamps(inserts)
+        conn.executemany(CUSTOMERS.insert_sql(SOURCE), new[list(CUSTOMERS.names)].itertuples(
+            index=False, name=None))
         ids = rng.choice(np.arange(1, max_id + 1), size=min(updates, max_id), replace=False)
         cities = generate_customers(len(ids), seed=int(rng.integers(1 << 30)))["city"]
         conn.executemany(
-            f"UPDATE {quote_identifier(SOURCE)} SET city = ?, updated_at = ? WHERE id = ?",
+            f"UPDATE {source_sql} SET {quote_identifier('city')} = ?, "
+            f"{quote_identifier(WATERMARK)} = ? WHERE {key_sql} = ?",
             [(city, stamp, int(i)) for i, city, stamp in
              zip(np.sort(ids), cities, stamps(len(ids)), strict=True)])
     return {"inserted": inserts, "updated": len(ids)}
@@ -160,43 +163,52 @@ def extract_staging(conn: sqlite3.Connection, fault: str,
     with atomic(conn):
         conn.execute(f"DROP TABLE IF EXISTS {quote_identifier(STAGING)}")
         # No constraints on purpose: staging holds whatever arrived, the checks judge it.
-        conn.execute(f"CREATE TABLE {quote_identifier(STAGING)} "
-                     "(id INTEGER, name TEXT, city TEXT, updated_at TEXT)")
-        conn.execute(f"INSERT INTO {quote_identifier(STAGING)} "
-                     f"SELECT id, name, city, updated_at FROM {quote_identifier(SOURCE)}")
+        conn.execute(CUSTOMERS.ddl(STAGING, primary_key=False))
+        # Every name checked first: SQLite reads a quoted name no table has as a string.
+        source = resolve_table(conn, SOURCE, role="source table")
+        names = [source.column(c.name) for c in CUSTOMERS.columns
+                 if not c.optional or c.name in source.columns]
+        columns_sql = ", ".join(map(quote_identifier, names))
+        conn.execute(f"INSERT INTO {quote_identifier(STAGING)} ({columns_sql}) "
+                     f"SELECT {columns_sql} FROM {source.sql}")
         rows_in = count_rows(conn, SOURCE)
-        ids = [r[0] for r in
-               conn.execute(f"SELECT id FROM {quote_identifier(STAGING)} ORDER BY id")]
+        key_sql = quote_identifier(KEY)
+        ids = [r[0] for r in conn.execute(
+            f"SELECT {key_sql} FROM {quote_identifier(STAGING)} ORDER BY {key_sql}")]
         if fault == "rows_dropped":
             lost = rng.choice(ids, size=int(0.3 * len(ids)), replace=False)
-            conn.executemany(f"DELETE FROM {quote_identifier(STAGING)} WHERE id = ?",
+            conn.executemany(f"DELETE FROM {quote_identifier(STAGING)} WHERE {key_sql} = ?",
                              [(int(i),) for i in lost])
         elif fault == "duplicate_keys":
             twice = rng.choice(ids, size=5, replace=False)
             conn.executemany(f"INSERT INTO {quote_identifier(STAGING)} "
-                             f"SELECT * FROM {quote_identifier(STAGING)} WHERE id = ?",
+                             f"SELECT * FROM {quote_identifier(STAGING)} WHERE {key_sql} = ?",
                              [(int(i),) for i in twice])
         elif fault == "null_names":
             blank = rng.choice(ids, size=4, replace=False)
-            conn.executemany(f"UPDATE {quote_identifier(STAGING)} SET name = NULL WHERE id = ?",
+            conn.executemany(f"UPDATE {quote_identifier(STAGING)} SET name = NULL "
+                             f"WHERE {key_sql} = ?",
                              [(int(i),) for i in blank])
     return rows_in, count_rows(conn, STAGING)
 
 
 def run_start(day: date) -> datetime:
-    """Runs start at 02:05 the day after their logical date, like an Airflow daily interval."""
-    return datetime.combine(day + timedelta(days=1), datetime.min.time()) + RUN_HOUR
+    """Runs start at the lecture's scheduled time the day after their logical date, like
+    an Airflow daily interval."""
+    after = datetime.combine(day + timedelta(days=1), datetime.min.time()) - timedelta(seconds=1)
+    first, = next_runs(SCHEDULE.cron, 1, after=after, timezone=SCHEDULE.timezone)
+    return first.replace(tzinfo=None)
 
 
 def rows_to_load(conn: sqlite3.Connection) -> int:
     """The rows the next incremental load will read: at or past the stored watermark."""
     if not table_exists(conn, TARGET):
         return count_rows(conn, STAGING)
-    stored = read_watermark(conn, TARGET, "updated_at")
+    stored = read_watermark(conn, TARGET, WATERMARK)
     if stored is None:
         return count_rows(conn, STAGING)
-    return conn.execute(f"SELECT COUNT(*) FROM {quote_identifier(STAGING)} WHERE updated_at >= ?",
-                        (stored.value,)).fetchone()[0]
+    return conn.execute(f"SELECT COUNT(*) FROM {quote_identifier(STAGING)} "
+                        f"WHERE {quote_identifier(WATERMARK)} >= ?", (stored.value,)).fetchone()[0]
 
 
 class DemoDay:
@@ -240,7 +252,7 @@ class DemoDay:
         if self.fault == "failing_task":
             self.clock.advance(7)
             raise SourceFailure("connection to the warehouse reset by peer during the upsert")
-        result = incremental_load(conn, STAGING, TARGET, key="id", watermark="updated_at",
+        result = incremental_load(conn, STAGING, TARGET, key=KEY, watermark=WATERMARK,
                                   reconcile_deletes=True)
         self.clock.advance(25 + result.rows_read / 20 + self.rng.normal(0, 2)
                            + (540 if self.fault == "slow_task" else 0))

@@ -29,6 +29,7 @@ import pandas as pd
 
 from course_etl.db import quote_identifier
 from course_etl.errors import CourseEtlError
+from course_etl.facts import CUSTOMERS, STORY_START
 from course_etl.monitoring.alerts import (
     AlertRouter,
     ConsoleChannel,
@@ -60,7 +61,6 @@ from course_etl.monitoring.demo import (
 from course_etl.monitoring.history import runs_frame
 from course_etl.monitoring.recorder import SchedulerRecorder
 from course_etl.monitoring.tables import RUNS_TABLE
-from course_etl.sample_data import STORY_START
 from course_etl.scheduling.runner import LocalRunner, SimulatedClock
 
 __all__ = [
@@ -113,10 +113,10 @@ def run_daily_pipeline(
 ) -> PipelineOutcome:
     """Run extract → validate (gate) → load → monitor for ``logical_date`` on a LocalRunner.
 
-    The run starts at 02:05 the next day on ``clock`` (moved forward to that time; each task
-    advances it by its simulated duration). Source-side faults belong to
-    :func:`change_source`; the tasks inject the pipeline-side ones. Alerts for failed checks
-    and the failed task go to ``router`` when given. Never raises for an injected fault: the
+    The run starts at the lecture's scheduled time the next day on ``clock`` (moved
+    forward to that time; each task advances it by its simulated duration). Source-side faults
+    belong to :func:`change_source`; the tasks inject the pipeline-side ones. Alerts for failed
+    checks and the failed task go to ``router`` when given. Never raises for an injected fault: the
     outcome says what happened; any other error is recorded as a failed run, then raised.
     """
     check_fault(fault)
@@ -263,12 +263,13 @@ def lecture_check_on(
         if fault == "failing_task":
             return "a traceback in the job's log; no run record, no alert"
         before = count_rows(warehouse, TARGET)
+        watermark_sql = quote_identifier(CUSTOMERS.watermark)
+        columns_sql = ", ".join(map(quote_identifier, CUSTOMERS.names))
         last_wm = warehouse.execute(
-            f"SELECT MAX(updated_at) FROM {quote_identifier(TARGET)}").fetchone()[0]
-        warehouse.execute(f"INSERT OR REPLACE INTO {quote_identifier(TARGET)} "
-                          "(id, name, city, updated_at) "
-                          f"SELECT id, name, city, updated_at FROM {quote_identifier(STAGING)} "
-                          "WHERE updated_at > ?", (last_wm,))
+            f"SELECT MAX({watermark_sql}) FROM {quote_identifier(TARGET)}").fetchone()[0]
+        warehouse.execute(f"INSERT OR REPLACE INTO {quote_identifier(TARGET)} ({columns_sql}) "
+                          f"SELECT {columns_sql} FROM {quote_identifier(STAGING)} "
+                          f"WHERE {watermark_sql} > ?", (last_wm,))
         after = count_rows(warehouse, TARGET)
     finally:
         warehouse.close()

@@ -1,9 +1,10 @@
 """The lecture's pipeline, made real: ``full_load >> incremental_load`` on the customers tables.
 
 The lecture's DAG full-loads every day, which is what notebook 01 teaches against. Here the two
-tasks keep the lecture's names, schedule (``5 2 * * *``, the cron line's 02:05 daily), start date
-(2024-10-01), ``catchup=False`` and ``retries=1``, but carry the daily semantics themselves, so
-every runner (the local one, cron, Airflow, Dagster) does the same:
+tasks keep the lecture's names, schedule (the cron line's, once a day), start date
+(2024-10-01), ``catchup=False`` and ``retries=1`` (all from :data:`course_etl.facts.SCHEDULE`),
+but carry the daily semantics themselves, so every runner (the local one, cron, Airflow, Dagster)
+does the same:
 
 * ``full_load`` (:func:`full_load_if_new`) copies the source only when the target has no
   watermark yet (the first run) or the run asks for a full refresh; otherwise it does nothing.
@@ -30,6 +31,8 @@ from croniter import croniter
 
 from course_etl.db import atomic, quote_identifier, resolve_table
 from course_etl.errors import CourseEtlError
+from course_etl.facts import CHANGE_ROUNDS, CUSTOMERS, LECTURE_ROWS, SCHEDULE, TABLES, round_day
+from course_etl.facts.lecture_code import render
 from course_etl.loads.engine import LoadResult, full_load, incremental_load
 from course_etl.loads.watermarks import moment_in_format, read_watermark, reset_watermark
 from course_etl.sample_data import apply_lecture_changes, create_lecture_source
@@ -66,34 +69,15 @@ __all__ = [
     "dst_nights",
 ]
 
-SOURCE = "src_customers"
-TARGET = "dw_customers"
-WAREHOUSE_TABLES = [SOURCE, TARGET, "etl_watermarks"]
-# The lecture's "Airflow DAG pseudo-example", character for character (notebook 02 prints it).
-LECTURE_AIRFLOW_DAG = '''from airflow import DAG
-from airflow.operators.python import PythonOperator
-from datetime import datetime
-
-def full_load(**context):
-    # call your SQL scripts / Python to do initial full load
-    pass
-
-def incremental_load(**context):
-    # pull last watermark, extract changes, upsert
-    pass
-
-with DAG(
-    dag_id="customers_etl",
-    start_date=datetime(2024,10,1),
-    schedule_interval="@daily",
-    catchup=False,
-    default_args={"retries": 1},
-) as dag:
-    t1 = PythonOperator(task_id="full_load", python_callable=full_load)
-    t2 = PythonOperator(task_id="incremental_load", python_callable=incremental_load)
-    t1 >> t2
-'''
-LOAD_OPTIONS = {"source": SOURCE, "target": TARGET, "key": "id", "watermark": "updated_at"}
+SOURCE = TABLES.source
+TARGET = TABLES.warehouse
+WAREHOUSE_TABLES = [SOURCE, TARGET, TABLES.watermarks]
+_START = SCHEDULE.start_date
+# The lecture's "Airflow DAG pseudo-example", character for character (notebook 02 prints it),
+# with the schedule's facts filled in (course_etl/facts/templates/airflow_dag.py.j2).
+LECTURE_AIRFLOW_DAG = render("airflow_dag.py.j2")
+LOAD_OPTIONS = {"source": SOURCE, "target": TARGET, "key": CUSTOMERS.key,
+                "watermark": CUSTOMERS.watermark}
 
 
 class RowCountError(CourseEtlError):
@@ -140,7 +124,7 @@ def incremental_load_for_interval(conn: sqlite3.Connection, *, source: str, targ
     return incremental_load(conn, source, target, key=key, watermark=watermark, until=until)
 
 
-def customers_pipeline(*, with_check: bool = False, retries: int = 1) -> Pipeline:
+def customers_pipeline(*, with_check: bool = False, retries: int = SCHEDULE.retries) -> Pipeline:
     """The lecture's DAG ``customers_etl``: full_load >> incremental_load (>> row_count_check),
     where ``full_load`` runs only on the first run or a full refresh."""
     load = Task(full_load_if_new, name="full_load", params=LOAD_OPTIONS, retries=retries)
@@ -149,11 +133,13 @@ def customers_pipeline(*, with_check: bool = False, retries: int = 1) -> Pipelin
     load >> incremental
     tasks = [load, incremental]
     if with_check:
-        check = Task(row_count_check, params={"target": TARGET, "minimum": 3}, retries=0)
+        check = Task(row_count_check, params={"target": TARGET, "minimum": len(LECTURE_ROWS)},
+                     retries=0)
         incremental >> check
         tasks.append(check)
     return Pipeline(
-        "customers_etl", tasks, schedule="5 2 * * *", catchup=False,
+        SCHEDULE.dag_id, tasks, schedule=SCHEDULE.cron, catchup=SCHEDULE.catchup,
+        start_date=SCHEDULE.start_date, timezone=SCHEDULE.timezone,
         description="Full load on the first run only; then incremental up to each interval's end.",
     )
 
@@ -172,7 +158,7 @@ DEMO_DURATIONS = {"full_load": 40.0, "incremental_load": 25.0, "row_count_check"
 
 def simulate_run(
     conn: sqlite3.Connection, *, failing_task: str | None = None, failures: int = 0,
-    retries: int = 1, day: date = date(2024, 10, 2),
+    retries: int = SCHEDULE.retries, day: date = _START + timedelta(days=1),
 ) -> tuple[Pipeline, RunReport]:
     """One run of the lecture's pipeline (with its row-count check) on a fresh warehouse.
 
@@ -198,15 +184,16 @@ class BackfillDemo:
 def backfill_demo(conn: sqlite3.Connection, start: date, end: date, *,
                   rerun_day: date | None = None) -> BackfillDemo:
     """Backfill the lecture's pipeline from ``start`` to ``end`` on a fresh warehouse whose
-    source changes on 2024-10-05 and 2024-10-06 (the lecture's story), then re-run ``rerun_day``
-    (default: the last day) and compare the warehouse before and after."""
+    source changes as the lecture's story does (round 1 on 2024-10-05, round 2 on 2024-10-06:
+    each round on the day of its timestamps), then re-run ``rerun_day`` (default: the last day)
+    and compare the warehouse before and after."""
     pipeline = customers_pipeline(with_check=True)
     prepare_lecture_warehouse(conn)
     runner = LocalRunner(conn, clock=SimulatedClock(DEMO_DURATIONS))
     reports = []
     for moment in pipeline.logical_dates(start, end):
-        for round_, first_day in ((1, date(2024, 10, 5)), (2, date(2024, 10, 6))):
-            if moment.date() == first_day:  # the day the lecture's changes reach the source
+        for round_ in CHANGE_ROUNDS:
+            if moment.date() == round_day(round_):  # the day the changes reach the source
                 apply_lecture_changes(conn, round_)
         reports.append(runner.run(pipeline, moment))
     if not reports:
@@ -241,7 +228,7 @@ def backfill_table(reports: list[RunReport]) -> pd.DataFrame:
 
 
 # Pipelines the command line knows by name: name -> factory.
-PIPELINES = {"customers_etl": customers_pipeline}
+PIPELINES = {SCHEDULE.dag_id: customers_pipeline}
 
 
 def airflow_facts() -> dict:

@@ -7,9 +7,13 @@ is written from the same runs, tasks and dependencies.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from course_etl.facts import SCHEDULE
+from course_etl.scheduling.cron import describe_cron, next_runs
 from course_etl.style import (
     FONT_HEADING,
     FONT_SMALL,
@@ -28,9 +32,22 @@ from course_etl.style import (
     with_pinned_style,
 )
 
-_CRON = ("5 2 * * *", "02:05 every day")  # the expression and how the picture reads it
-_DAYS = ("Mon 3 Jun", "Tue 4 Jun", "Wed 5 Jun", "Thu 6 Jun")
-_NOTES = ("success", "success", "running (below)", "scheduled")  # each day's run
+# The lecture's schedule, four ticks of it from a Monday (the diagram's week, not the story's).
+_TICKS = next_runs(SCHEDULE.cron, 4, after=datetime(2024, 6, 3) - timedelta(seconds=1),
+                   timezone=SCHEDULE.timezone)
+
+
+def _tick_label(moment: datetime) -> str:
+    return f"{moment:%a} {moment.day} {moment:%b} {moment:%H:%M}"
+
+
+def _cron_words() -> str:
+    if SCHEDULE.once_a_day:
+        return f"{SCHEDULE.time_of_day} every day"
+    return describe_cron(SCHEDULE.cron)
+
+
+_NOTES = ("success", "success", "running (below)", "scheduled")  # each tick's run
 _TASKS = {  # task -> (lower-left corner, the state it is in)
     "extract": ((5, 19.5), "success"),
     "load_orders": ((28, 26.5), "success"),
@@ -64,17 +81,17 @@ def _paths(edges: tuple[tuple[str, str], ...]) -> list[list[str]]:
 
 def job_scheduling_alt() -> str:
     """What the diagram shows, from the runs, tasks and dependencies it draws."""
-    runs = "; ".join(f"{day} {note.split(' (')[0]}" for day, note in zip(_DAYS, _NOTES,
-                                                                          strict=True))
+    runs = "; ".join(f"{_tick_label(tick)} {note.split(' (')[0]}"
+                     for tick, note in zip(_TICKS, _NOTES, strict=True))
     states = {name: state for name, (_, state) in _TASKS.items()}
     failed = [n for n, s in states.items() if s == "failed"]
     blocked = [n for n, s in states.items() if s == "upstream_failed"]
     retrying = [n for n, s in states.items() if s == "up_for_retry"]
-    running_day = _DAYS[[n.startswith("running") for n in _NOTES].index(True)]
+    running_day = _tick_label(_TICKS[[n.startswith("running") for n in _NOTES].index(True)])
     paths = " and ".join(" → ".join(path) for path in _paths(_DEPENDENCIES))
-    text = (f"Job scheduling: the cron schedule {_CRON[0]} ({_CRON[1]}) starts one DAG run "
-            f"per day: {runs}. The run of {running_day} has {len(states)} tasks ({paths}): "
-            f"{counted(states.values())}.")
+    text = (f"Job scheduling: the cron schedule {SCHEDULE.cron} ({_cron_words()}) starts one "
+            f"DAG run per tick: {runs}. The run of {running_day} has {len(states)} tasks "
+            f"({paths}): {counted(states.values())}.")
     if failed:
         text += f" {', '.join(failed)} failed"
         text += f", so {' and '.join(blocked)} are upstream_failed" if blocked else ""
@@ -100,21 +117,21 @@ def job_scheduling_figure() -> Figure:
 
 def _draw_cron_timeline(ax: Axes) -> None:
     cron = draw_box(ax, (2, 41.5), 19, 9, "", "white")
-    draw_text(ax, (cron.x + cron.w / 2, 47.6), _CRON[0], ha="center", family=MONO,
+    draw_text(ax, (cron.x + cron.w / 2, 47.6), SCHEDULE.cron, ha="center", family=MONO,
           size=FONT_HEADING, weight="bold")
-    draw_text(ax, (cron.x + cron.w / 2, 43.9), f"cron: {_CRON[1]}", ha="center",
+    draw_text(ax, (cron.x + cron.w / 2, 43.9), f"cron: {_cron_words()}", ha="center",
               size=FONT_SMALL)
     line_y = 46
     draw_arrow(ax, (26, line_y), (97.5, line_y))
     draw_text(ax, (97.5, line_y - 1.8), "time", ha="right", size=FONT_SMALL, color=MUTED_INK)
     draw_arrow(ax, cron.right, (30, line_y), linestyle="--")
-    days, notes = _DAYS, _NOTES
-    tick_xs = [36 + 17 * index for index in range(len(days))]
-    for x, day, note in zip(tick_xs, days, notes, strict=True):
+    notes = _NOTES
+    tick_xs = [36 + 17 * index for index in range(len(_TICKS))]
+    for x, tick, note in zip(tick_xs, _TICKS, notes, strict=True):
         is_done = note == "success"
         ax.plot([x], [line_y], marker="o", markersize=11, markeredgecolor=INK,
                 markerfacecolor=TASK_STATE_COLORS["success"] if is_done else "white")
-        draw_text(ax, (x, line_y + 3.2), f"{day} 02:05", ha="center", size=FONT_SMALL)
+        draw_text(ax, (x, line_y + 3.2), _tick_label(tick), ha="center", size=FONT_SMALL)
         draw_text(ax, (x, line_y - 2.9), note, ha="center", size=FONT_SMALL, color=MUTED_INK)
     # The run that is still going is the one opened up in the DAG panel below.
     running_x = tick_xs[notes.index("running (below)")]
@@ -123,8 +140,10 @@ def _draw_cron_timeline(ax: Axes) -> None:
 
 def _draw_task_dag(ax: Axes) -> None:
     draw_band(ax, (1, 6.5), 98, 31)
-    draw_text(ax, (2.5, 35), "DAG run of Wed 5 Jun 02:05, seen at 02:19", size=FONT_HEADING,
-          weight="bold")
+    running = _TICKS[2]  # the tick marked "running (below)"
+    seen = running + timedelta(minutes=14)
+    draw_text(ax, (2.5, 35), f"DAG run of {_tick_label(running)}, seen at {seen:%H:%M}",
+              size=FONT_HEADING, weight="bold")
     w, h = 15, 6.2
     tasks = _TASKS
     boxes = {
