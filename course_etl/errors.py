@@ -17,6 +17,8 @@ __all__ = [
     "UnknownTableError",
     "UnknownColumnError",
     "SchemaMismatchError",
+    "ArgumentTypeError",
+    "check_type",
 ]
 
 
@@ -47,3 +49,25 @@ class UnknownColumnError(CourseEtlError):
 
 class SchemaMismatchError(CourseEtlError):
     """Source and target tables do not fit together (missing columns, no unique key)."""
+
+
+class ArgumentTypeError(CourseEtlError, TypeError):
+    """A library function got an argument of the wrong type (``.argument``, ``.expected``,
+    ``.value``). Also a ``TypeError``, so code that guards against type errors still does."""
+
+
+def check_type(value: object, expected: type | tuple[type, ...], *, argument: str,
+               wanted: str, function: str | None = None) -> object:
+    """Return ``value`` if it is an instance of ``expected``, else raise ArgumentTypeError.
+
+    ``wanted`` says in words what the argument takes (``"a file path (str or Path)"``); ``bool``
+    is never accepted where a number is wanted, since ``True`` is an ``int`` only by accident.
+    """
+    numbers = expected in (int, float) or (isinstance(expected, tuple) and bool not in expected
+                                           and any(t in (int, float) for t in expected))
+    if isinstance(value, expected) and not (numbers and isinstance(value, bool)):
+        return value
+    where = f"{function}(): " if function else ""
+    raise ArgumentTypeError(
+        f"{where}argument {argument!r} must be {wanted}, not {type(value).__name__}",
+        argument=argument, expected=expected, value=value)

@@ -43,7 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except CourseEtlError as error:
-        return fail(str(error).replace("\n  - ", "; "))
+        # A fault (a full disk while writing) stopped a command that had started: exit 1.
+        code = 1 if getattr(error, "fault", False) else 2
+        return fail(str(error).replace("\n  - ", "; "), code)
     except sqlite3.Error as error:
         started = cause_of(error) in ("disk full", "locked by another process", "disk I/O error")
         return fail(explain(error, database), 1 if started else 2)

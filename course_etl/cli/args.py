@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
-from course_etl.db import connect
-from course_etl.dbfile import DatabaseFileError, open_existing
+from course_etl.dbfile import create_database, open_database
+from course_etl.paths import FileRefusedError, check_path, existing_file, new_file, new_folder
 
 __all__ = [
     "OneLineParser",
@@ -29,6 +29,7 @@ __all__ = [
     "input_file",
     "output_file",
     "output_folder",
+    "database_path",
     "warehouse",
     "fail",
 ]
@@ -49,10 +50,11 @@ def integer(minimum: int, maximum: int):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+            raise argparse.ArgumentTypeError(f"{_short(text)} is not a whole number (use "
+                                             f"{minimum} to {maximum})") from None
         if not minimum <= value <= maximum:
             raise argparse.ArgumentTypeError(
-                f"{value} is out of range: use {minimum} to {maximum}")
+                f"{_short(text)} is out of range: use {minimum} to {maximum}")
         return value
 
     parse.__name__ = "integer"
@@ -66,10 +68,11 @@ def number(minimum: float, maximum: float):
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+            raise argparse.ArgumentTypeError(f"{_short(text)} is not a number") from None
         if not math.isfinite(value) or not minimum <= value <= maximum:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is out of range: use a number from {minimum:g} to {maximum:g}")
+                f"{_short(text)} is out of range: use a number from {minimum:g} to "
+                f"{maximum:g}")
         return value
 
     parse.__name__ = "number"
@@ -79,49 +82,42 @@ def number(minimum: float, maximum: float):
 PORT = integer(1, 65535)
 
 
-def plain_path(text: str) -> Path:
-    """A path without newlines or other control characters (they would break a crontab line)."""
-    if not text.strip() or any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is empty or holds a control character (e.g. a newline): give a plain path")
-    return Path(text)
+def _short(text: str) -> str:
+    """``text`` quoted for a message, cut short: a 5,000-digit argument stays readable."""
+    shown = repr(text)
+    return shown if len(shown) <= 60 else f"{shown[:40]}…' ({len(text):,} characters)"
 
 
-def input_file(text: str) -> Path:
-    """An existing, readable file."""
-    path = plain_path(text)
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is {'a folder' if path.is_dir() else 'not an existing file'}: "
-            "check the path")
-    return path
+def _path_type(check, name: str):
+    """An argparse type from a check of :mod:`course_etl.paths` (its refusal becomes the
+    parser's one-line error)."""
+
+    def parse(text: str) -> Path:
+        try:
+            return check(text, what="")
+        except FileRefusedError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = name
+    return parse
 
 
-def output_file(text: str) -> Path:
-    """A file to write: not a folder, in a folder that exists and can be written."""
-    path = plain_path(text)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a folder: give a file name inside it")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise argparse.ArgumentTypeError(
-            f"folder {str(parent)!r} does not exist: create it first or choose another path")
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists()
-                                                    and not os.access(path, os.W_OK)):
-        raise argparse.ArgumentTypeError(f"{text!r} cannot be written: check its permissions")
-    return path
+def _database_path(text: str, *, what: str = "") -> Path:
+    path = check_path(text, what=what)
+    # Whether it must exist is the command's decision; what is there must be a regular file.
+    return existing_file(path, what=what) if os.path.lexists(path) else path
 
 
-def output_folder(text: str) -> Path:
-    """A folder to write into (created if missing): not an existing file."""
-    path = plain_path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder: give a folder")
-    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{text!r} cannot be created or written: check the "
-                                         "path and its permissions")
-    return path
+# A plain path: no control character (it would break a crontab line), no file: URI.
+plain_path = _path_type(check_path, "plain_path")
+# An existing, readable regular file (not a folder, FIFO or device).
+input_file = _path_type(existing_file, "input_file")
+# A file to write: not a folder or special file, in a folder that exists and can be written.
+output_file = _path_type(new_file, "output_file")
+# A folder to write into (created if missing): not an existing file.
+output_folder = _path_type(new_folder, "output_folder")
+# A warehouse path: a plain path naming a regular file or nothing yet.
+database_path = _path_type(_database_path, "database_path")
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -131,32 +127,27 @@ def fail(message: str, code: int = 2) -> int:
 
 
 @contextlib.contextmanager
-def warehouse(path: str | os.PathLike, *, create: bool = False, readonly: bool = False
+def warehouse(path: str | os.PathLike, *, create: str | None = None, readonly: bool = False
               ) -> Iterator[sqlite3.Connection]:
     """The warehouse at ``path`` as a connection, closed at the end of the block.
 
-    A missing file is refused unless ``create=True`` (a command that starts a warehouse); a file
-    this block created is removed again when the block fails, so a refused command leaves
-    nothing behind. ``readonly=True`` is for commands that only read (see
-    :func:`course_etl.dbfile.open_existing`). Raises DatabaseFileError.
+    A missing file is refused unless ``create`` names the command that may start one (see
+    :data:`course_etl.dbfile.MAKERS`); a file this block created is removed again when the
+    block fails, so a refused command leaves nothing behind. ``readonly=True`` is for commands
+    that only read (see :func:`course_etl.dbfile.open_database`). Raises DatabaseFileError.
     """
-    file = Path(path)
-    created = create and not file.exists()
+    created = create is not None and not os.path.lexists(path)
     if created:
-        if not (file.parent if str(file.parent) else Path(".")).is_dir():
-            raise DatabaseFileError(f"{file}: folder {str(file.parent)!r} does not exist: "
-                                    "create it or check --db", path=str(file),
-                                    cause="no such folder")
-        conn = connect(file)
+        conn = create_database(path, maker=create)
     else:
-        conn = open_existing(file, readonly=readonly)
+        conn = open_database(path, mode="read" if readonly else "write")
     try:
         yield conn
     except BaseException:
         conn.close()
         if created:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{file}{suffix}").unlink(missing_ok=True)
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         raise
     finally:
         conn.close()

@@ -11,11 +11,24 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
+import os
+import re
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from course_etl.cli.args import integer, number, output_file, plain_path, warehouse
+from course_etl.cli.args import (
+    database_path,
+    integer,
+    number,
+    output_file,
+    plain_path,
+    warehouse,
+)
+from course_etl.errors import check_type
 from course_etl.monitoring.recorder import SchedulerRecorder
+from course_etl.paths import write_atomic
 from course_etl.scheduling.cron import describe_cron, next_runs
 from course_etl.scheduling.export import to_airflow, to_crontab, to_dagster
 from course_etl.scheduling.lecture import PIPELINES
@@ -25,28 +38,64 @@ from course_etl.scheduling.runner import LocalRunner, RunReport
 __all__ = ["add_commands", "load_pipeline"]
 
 
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
 def load_pipeline(reference: str) -> Pipeline:
-    """The pipeline named ``reference``: a known name or ``package.module:factory``."""
+    """The pipeline named ``reference``: a known name or ``package.module:factory``.
+
+    ``factory`` is a Pipeline, or a Python function that takes no arguments and returns one.
+    The module must be the project's own, not Python's standard library (``os:system`` is no
+    pipeline). Anything that fails while importing the module or calling the factory is
+    reported in one line. Raises PipelineError.
+    """
+    check_type(reference, str, argument="reference", function="load_pipeline",
+               wanted="a pipeline name or 'module:factory'")
     if reference in PIPELINES:
         return PIPELINES[reference]()
     module_name, _, attribute = reference.partition(":")
-    if not attribute:
+    if not attribute or not _DOTTED.fullmatch(module_name) or not attribute.isidentifier():
         raise PipelineError(
             f"unknown pipeline {reference!r} (known: {', '.join(PIPELINES)}; "
-            "or give module:factory)"
-        )
+            "or give module:factory, e.g. mypipelines.nightly:build)", value=reference)
+    if module_name.split(".")[0] in sys.stdlib_module_names:
+        raise PipelineError(f"{reference!r}: {module_name!r} is a module of Python's standard "
+                            "library, not a pipeline: give your own module:factory",
+                            value=reference)
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        raise PipelineError(f"cannot load pipeline {reference!r}: {error}") from None
-    pipeline = factory() if callable(factory) else factory
-    if not isinstance(pipeline, Pipeline):
-        raise PipelineError(f"{reference!r} gave {type(pipeline).__name__}, not a Pipeline")
-    return pipeline
+    except Exception as error:  # the module is the user's code: any failure is reported
+        raise PipelineError(f"cannot load pipeline {reference!r}: {type(error).__name__}: "
+                            f"{' '.join(str(error).split())}", value=reference) from None
+    if not isinstance(factory, Pipeline):
+        factory = _call_factory(reference, factory)
+    if not isinstance(factory, Pipeline):
+        raise PipelineError(f"{reference!r} gave {type(factory).__name__}, not a Pipeline",
+                            value=reference)
+    return factory
+
+
+def _call_factory(reference: str, factory: object) -> object:
+    if not inspect.isfunction(factory):
+        raise PipelineError(f"{reference!r} is a {type(factory).__name__}, not a Pipeline or a "
+                            "Python function returning one", value=reference)
+    required = [p.name for p in inspect.signature(factory).parameters.values()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
+                                                       p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if required:
+        raise PipelineError(f"{reference!r} needs argument(s) {', '.join(required)}: a factory "
+                            "takes none and returns a Pipeline", value=reference)
+    try:
+        return factory()
+    except Exception as error:  # the factory is the user's code
+        raise PipelineError(f"{reference!r} failed: {type(error).__name__}: "
+                            f"{' '.join(str(error).split())}", value=reference) from None
 
 
 def _absolute(path: str | Path) -> Path:
-    return Path(path).expanduser().resolve()
+    # abspath, not resolve(): a symlink stays a symlink, and a loop is refused by the --db type
+    # instead of raising RuntimeError here.
+    return Path(os.path.abspath(Path(path).expanduser()))
 
 
 # Dates a schedule can mean; beyond them date arithmetic overflows (9999-12-31 + 1 day).
@@ -114,7 +163,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("pipeline", help=f"{' or '.join(PIPELINES)} or module:factory")
-    parser.add_argument("--db", required=True, type=plain_path, help="warehouse SQLite file")
+    parser.add_argument("--db", required=True, type=database_path, help="warehouse SQLite file")
     if parser.prog.split()[-1] in ("run", "backfill"):
         parser.add_argument("--retry-delay", type=number(0, 86_400), metavar="SECONDS",
                             help="wait between tries of a failed task (default: each task's "
@@ -205,7 +254,9 @@ def _export(args: argparse.Namespace) -> int:
     else:
         text = to_crontab(pipeline, warehouse=warehouse, project_dir=Path.cwd()) + "\n"
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        # Written beside the file and renamed into place: a full disk names this file and
+        # leaves the old one whole, never a truncated DAG for the scheduler to pick up.
+        write_atomic(args.out, text, what="--out")
         print(f"wrote {args.out}")
     else:
         print(text, end="")

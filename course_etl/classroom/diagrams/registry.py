@@ -20,6 +20,7 @@ from course_etl.classroom.diagrams.medallion_architecture import medallion_archi
 from course_etl.classroom.diagrams.monitoring import monitoring_figure
 from course_etl.classroom.diagrams.parameterization import parameterization_figure
 from course_etl.errors import CourseEtlError
+from course_etl.paths import describe_os_error, new_folder, replacing
 from course_etl.style import DPI, pinned_style
 
 
@@ -43,13 +44,21 @@ def draw(name: str, out_dir: str | Path) -> Path:
     if name not in DIAGRAMS:
         raise DiagramError(f"unknown diagram {name!r}; known diagrams: {', '.join(DIAGRAMS)}",
                            value=name, known=tuple(DIAGRAMS))
-    out_path = Path(out_dir) / name
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    folder = new_folder(out_dir, what="diagram folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        cause, fix = describe_os_error(error)
+        raise DiagramError(f"diagram folder {str(folder)!r}: {cause}: {fix}",
+                           value=str(folder)) from None
+    out_path = folder / name
     figure = DIAGRAMS[name]()
-    with pinned_style():
+    # Drawn beside the file and renamed into place: a full disk leaves the old picture whole.
+    with pinned_style(), replacing(out_path, what="diagram") as scratch:
         # No "Software" entry: the PNG then holds no matplotlib version, so files only change
         # when the picture does.
-        figure.savefig(out_path, dpi=DPI, facecolor="white", metadata={"Software": None})
+        figure.savefig(scratch, format="png", dpi=DPI, facecolor="white",
+                       metadata={"Software": None})
     return out_path
 
 
