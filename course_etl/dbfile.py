@@ -37,6 +37,7 @@ from course_etl.paths import (
 __all__ = [
     "DatabaseFileError",
     "MAKERS",
+    "is_sqlite_file",
     "made_by",
     "open_database",
     "open_existing",
@@ -76,6 +77,15 @@ def _head(file: Path) -> bytes:
         return os.read(handle, 100)
     finally:
         os.close(handle)
+
+
+def is_sqlite_file(path: str | os.PathLike) -> bool:
+    """True when ``path`` starts with SQLite's header or is empty (SQLite's empty database)."""
+    try:
+        header = _head(Path(path))
+    except OSError:
+        return False
+    return not header or header.startswith(_HEADER)
 
 
 def made_by(path: str | os.PathLike) -> str | None:
@@ -225,7 +235,7 @@ def rebuilt_database(path: str | os.PathLike, *, maker: str, what: str = "--db"
             raise _refuse(file, f"already exists and is {kind}",
                           f"`{maker}` replaces only a file it made: give {what} a new file "
                           "name, or remove the file first", what=what)
-    with replacing(file, what=what) as scratch:
+    with replacing(file, what=what, databases=True) as scratch:
         scratch.unlink()
         conn = db.connect(scratch)
         try:
@@ -287,7 +297,7 @@ def explain(error: BaseException, path: str | os.PathLike | None = None) -> str:
     where = f"{os.fspath(path)}: " if path is not None else ""
     if isinstance(error, sqlite3.Error):
         text = " ".join(str(error).split())
-        for markers, cause, fix in _CAUSES:
+        for _, cause, fix in _CAUSES:
             if cause == cause_of(error):
                 return f"{where}{cause} ({text}): {fix}"
         return f"{where}SQLite refused the statement ({text}): check the table and column names"

@@ -19,6 +19,7 @@ __all__ = [
     "SchemaMismatchError",
     "ArgumentTypeError",
     "check_type",
+    "short_repr",
 ]
 
 
@@ -71,3 +72,17 @@ def check_type(value: object, expected: type | tuple[type, ...], *, argument: st
     raise ArgumentTypeError(
         f"{where}argument {argument!r} must be {wanted}, not {type(value).__name__}",
         argument=argument, expected=expected, value=value)
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for a one-line message, cut after ``limit`` characters with the full
+    length named: a 5,000-character argument must not become a 5,000-character error."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's 4,300-digit limit cannot even be written out
+        return f"<{type(value).__name__} too large to show>"
+    if len(text) <= limit:
+        return text
+    size = len(value) if isinstance(value, str | bytes | list | tuple | dict) else len(text)
+    quote = text[0] if text[0] in ("'", '"') else ""
+    return f"{text[:limit - 20]}…{quote} ({size:,} characters)"

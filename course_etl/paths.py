@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
-from course_etl.errors import CourseEtlError, check_type
+from course_etl.errors import CourseEtlError, check_type, short_repr
 
 __all__ = [
     "CONFIG_DIR",
@@ -79,9 +79,8 @@ def _refuse(what: str, path: object, cause: str, fix: str) -> FileRefusedError:
 
 
 def _shown(path: object) -> str:
-    """A path quoted for a message, shortened so a 5,000-character argument stays one line."""
-    text = repr(str(path))
-    return text if len(text) <= 120 else f"{text[:100]}…' ({len(str(path)):,} characters)"
+    """A path quoted for a message, shortened so a 5,000-character argument stays short."""
+    return short_repr(str(path), 120)
 
 
 def check_path(path: object, *, what: str = "path") -> Path:
@@ -265,16 +264,35 @@ def _side_files(file: Path) -> list[Path]:
     return [Path(f"{file}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _holds_database(file: Path) -> bool:
+    try:
+        handle = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return os.read(handle, len(_SQLITE_HEADER)) == _SQLITE_HEADER
+    finally:
+        os.close(handle)
+
+
 @contextlib.contextmanager
-def replacing(path: object, *, what: str = "path") -> Iterator[Path]:
+def replacing(path: object, *, what: str = "path", databases: bool = False) -> Iterator[Path]:
     """A scratch path beside ``path``; when the block succeeds it replaces ``path``.
 
     The block writes the new content into the scratch file (SQLite side files included); on
     success it is flushed to disk and renamed over ``path`` in one step, on failure removed,
     so ``path`` holds either its old content or the complete new one. An error while saving is
-    raised as FileRefusedError naming ``path`` and the cause (disk full, file too large, …).
+    raised as FileWriteError naming ``path`` and the cause (disk full, file too large, …).
+    An existing SQLite database at ``path`` is refused unless ``databases=True`` (the caller
+    then decides which it may replace): an output written over a warehouse destroys it.
     """
     target = new_file(path, what=what)
+    if not databases and target.exists() and _holds_database(target):
+        raise _refuse(what, target, "is a SQLite database",
+                      "writing over it would destroy it: give another file name")
     handle, name = tempfile.mkstemp(prefix=f".{target.name[:80]}.", suffix=".tmp",
                                     dir=_folder_of(target))
     os.close(handle)

@@ -11,25 +11,40 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-from course_etl.dbfile import create_database, open_database
-from course_etl.paths import FileRefusedError, check_path, existing_file, new_file, new_folder
+from course_etl.dbfile import create_database, is_sqlite_file, open_database
+from course_etl.errors import short_repr
+from course_etl.paths import (
+    FileRefusedError,
+    check_path,
+    existing_file,
+    existing_folder,
+    new_file,
+    new_folder,
+)
 
 __all__ = [
     "OneLineParser",
     "integer",
     "number",
     "PORT",
+    "timezone_name",
+    "moment",
+    "env_name",
     "plain_path",
     "input_file",
     "output_file",
     "output_folder",
     "database_path",
+    "file_path",
+    "folder_path",
     "warehouse",
     "fail",
 ]
@@ -82,10 +97,44 @@ def number(minimum: float, maximum: float):
 PORT = integer(1, 65535)
 
 
+def timezone_name(text: str) -> str:
+    """An IANA time zone name that exists (``UTC``, ``Europe/Berlin``)."""
+    from course_etl.scheduling.cron import InvalidCronError, resolve_timezone
+
+    try:
+        resolve_timezone(text)
+    except InvalidCronError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    except OSError:  # a name longer than a path may be, or with a NUL
+        raise argparse.ArgumentTypeError(f"unknown time zone {_short(text)} (e.g. UTC, "
+                                         "Europe/Berlin)") from None
+    return text
+
+
+def moment(text: str) -> str:
+    """A date or an ISO date and time (``2024-10-15``, ``2024-10-15T02:05``), kept as text."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{_short(text)} is not a date or time: write "
+                                         "2024-10-15 or 2024-10-15T02:05") from None
+    return text
+
+
+_ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def env_name(text: str) -> str:
+    """An environment's name (``dev``, ``prod``): the stem of a YAML file in the config
+    folder."""
+    if not _ENV_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{_short(text)} is not an environment name: use "
+                                         "letters, digits, '-', '_' or '.', e.g. dev or prod")
+    return text
+
+
 def _short(text: str) -> str:
-    """``text`` quoted for a message, cut short: a 5,000-digit argument stays readable."""
-    shown = repr(text)
-    return shown if len(shown) <= 60 else f"{shown[:40]}…' ({len(text):,} characters)"
+    return short_repr(text, 60)
 
 
 def _path_type(check, name: str):
@@ -102,10 +151,24 @@ def _path_type(check, name: str):
     return parse
 
 
-def _database_path(text: str, *, what: str = "") -> Path:
+def _file_path(text: str, *, what: str = "") -> Path:
     path = check_path(text, what=what)
     # Whether it must exist is the command's decision; what is there must be a regular file.
     return existing_file(path, what=what) if os.path.lexists(path) else path
+
+
+def _database_path(text: str, *, what: str = "") -> Path:
+    path = _file_path(text, what=what)
+    if os.path.lexists(path) and not is_sqlite_file(path):
+        raise FileRefusedError(f"{what} {str(path)!r}: not a SQLite database: point it at the "
+                               "warehouse file".strip(), path=str(path),
+                               cause="not a SQLite database")
+    return path
+
+
+def _folder_path(text: str, *, what: str = "") -> Path:
+    path = check_path(text, what=what)
+    return existing_folder(path, what=what) if os.path.lexists(path) else path
 
 
 # A plain path: no control character (it would break a crontab line), no file: URI.
@@ -118,6 +181,10 @@ output_file = _path_type(new_file, "output_file")
 output_folder = _path_type(new_folder, "output_folder")
 # A warehouse path: a plain path naming a regular file or nothing yet.
 database_path = _path_type(_database_path, "database_path")
+# A file for later (an interpreter a crontab line names): a regular file or nothing yet.
+file_path = _path_type(_file_path, "file_path")
+# A folder for later (a job's working or log folder): a folder or nothing yet.
+folder_path = _path_type(_folder_path, "folder_path")
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_etl.cli.args import output_folder
+from course_etl.cli.args import env_name, output_folder
 from course_etl.config import (
     Config,
     ConfigError,
@@ -43,7 +43,7 @@ NOTEBOOKS_DIR = Path("notebooks")
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--env``, ``--config`` and ``--set KEY=VALUE`` (repeatable) to ``parser``."""
     group = parser.add_argument_group("configuration")
-    group.add_argument("--env", help="environment: configs/<ENV>.yaml "
+    group.add_argument("--env", type=env_name, help="environment: configs/<ENV>.yaml "
                                      "(default: $COURSE_ETL_ENV, else dev)")
     group.add_argument("--config", metavar="PATH",
                        help="config folder (base.yaml + <env>.yaml) or one YAML file "
@@ -98,6 +98,9 @@ def find_notebook(name: str | Path, folder: Path = NOTEBOOKS_DIR) -> Path:
 
     Raises ConfigError listing the notebooks when nothing (or more than one) matches.
     """
+    if not str(name).strip():
+        raise ConfigError([Problem("NB", str(name), None, "empty notebook name: give a path, a "
+                                   "file name in notebooks/ or a number prefix (04)")])
     path = Path(name)
     if path.suffix == ".ipynb" and path.is_file():
         return path

@@ -22,9 +22,9 @@ from course_etl.cli.config import add_config_arguments, config_from_args
 from course_etl.config import Config, run_full_load, run_incremental_load
 from course_etl.db import attach, connect
 from course_etl.dbfile import create_database, open_database, rebuilt_database
-from course_etl.paths import check_path
 from course_etl.loads import LoadResult
 from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE
+from course_etl.paths import check_path
 
 __all__ = ["LOAD_FLAGS", "DEFAULT_DEMO_DB", "add_commands", "load_from_args"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_etl.cli.args import database_path, input_file, integer, output_file
+from course_etl.cli.args import database_path, input_file, integer, moment, output_file
 from course_etl.config.yamltext import YamlReadError, read_yaml
 from course_etl.db import table_exists
 from course_etl.dbfile import open_database, rebuilt_database
@@ -50,7 +50,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     checks.add_argument("--db", required=True, type=database_path)
     checks.add_argument("--suite", required=True, type=input_file,
                         help="YAML file: {table: [{check: ..., blocking: true}, ...]}")
-    checks.add_argument("--now", help="time for freshness checks (ISO, e.g. 2024-10-15T02:05)")
+    checks.add_argument("--now", type=moment,
+                        help="time for freshness checks (ISO, e.g. 2024-10-15T02:05)")
     checks.set_defaults(handler=_checks)
 
 

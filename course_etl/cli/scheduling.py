@@ -20,13 +20,15 @@ from pathlib import Path
 
 from course_etl.cli.args import (
     database_path,
+    file_path,
+    folder_path,
     integer,
     number,
     output_file,
-    plain_path,
+    timezone_name,
     warehouse,
 )
-from course_etl.errors import check_type
+from course_etl.errors import check_type, short_repr
 from course_etl.monitoring.recorder import SchedulerRecorder
 from course_etl.paths import write_atomic
 from course_etl.scheduling.cron import describe_cron, next_runs
@@ -53,42 +55,44 @@ def load_pipeline(reference: str) -> Pipeline:
                wanted="a pipeline name or 'module:factory'")
     if reference in PIPELINES:
         return PIPELINES[reference]()
+    shown = short_repr(reference)
     module_name, _, attribute = reference.partition(":")
     if not attribute or not _DOTTED.fullmatch(module_name) or not attribute.isidentifier():
         raise PipelineError(
-            f"unknown pipeline {reference!r} (known: {', '.join(PIPELINES)}; "
+            f"unknown pipeline {shown} (known: {', '.join(PIPELINES)}; "
             "or give module:factory, e.g. mypipelines.nightly:build)", value=reference)
     if module_name.split(".")[0] in sys.stdlib_module_names:
-        raise PipelineError(f"{reference!r}: {module_name!r} is a module of Python's standard "
+        raise PipelineError(f"{shown}: {module_name!r} is a module of Python's standard "
                             "library, not a pipeline: give your own module:factory",
                             value=reference)
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
     except Exception as error:  # the module is the user's code: any failure is reported
-        raise PipelineError(f"cannot load pipeline {reference!r}: {type(error).__name__}: "
+        raise PipelineError(f"cannot load pipeline {shown}: {type(error).__name__}: "
                             f"{' '.join(str(error).split())}", value=reference) from None
     if not isinstance(factory, Pipeline):
         factory = _call_factory(reference, factory)
     if not isinstance(factory, Pipeline):
-        raise PipelineError(f"{reference!r} gave {type(factory).__name__}, not a Pipeline",
+        raise PipelineError(f"{shown} gave {type(factory).__name__}, not a Pipeline",
                             value=reference)
     return factory
 
 
 def _call_factory(reference: str, factory: object) -> object:
+    shown = short_repr(reference)
     if not inspect.isfunction(factory):
-        raise PipelineError(f"{reference!r} is a {type(factory).__name__}, not a Pipeline or a "
+        raise PipelineError(f"{shown} is a {type(factory).__name__}, not a Pipeline or a "
                             "Python function returning one", value=reference)
     required = [p.name for p in inspect.signature(factory).parameters.values()
                 if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
                                                        p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     if required:
-        raise PipelineError(f"{reference!r} needs argument(s) {', '.join(required)}: a factory "
+        raise PipelineError(f"{shown} needs argument(s) {', '.join(required)}: a factory "
                             "takes none and returns a Pipeline", value=reference)
     try:
         return factory()
     except Exception as error:  # the factory is the user's code
-        raise PipelineError(f"{reference!r} failed: {type(error).__name__}: "
+        raise PipelineError(f"{shown} failed: {type(error).__name__}: "
                             f"{' '.join(str(error).split())}", value=reference) from None
 
 
@@ -108,11 +112,11 @@ def _moment(text: str) -> date | datetime:
     try:
         moment = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:
-        raise PipelineError(f"{text!r} is not a date or datetime: write 2024-10-01 or "
-                            "2024-10-01T02:05") from None
+        raise PipelineError(f"{short_repr(text)} is not a date or datetime: write 2024-10-01 "
+                            "or 2024-10-01T02:05") from None
     if moment.year not in _YEARS:
-        raise PipelineError(f"{text!r} is out of range: use a date from {_YEARS.start} to "
-                            f"{_YEARS.stop - 1}", value=text)
+        raise PipelineError(f"{short_repr(text)} is out of range: use a date from "
+                            f"{_YEARS.start} to {_YEARS.stop - 1}", value=text)
     return moment
 
 
@@ -124,18 +128,19 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     next_ = actions.add_parser("next", help="the next runs of a cron expression")
     for sub in (describe, next_):
         sub.add_argument("expression", help="five cron fields, quoted: '5 2 * * *'")
-        sub.add_argument("--tz", default="UTC", help="IANA time zone (default: UTC)")
+        sub.add_argument("--tz", default="UTC", type=timezone_name,
+                         help="IANA time zone (default: UTC)")
         sub.add_argument("-n", type=integer(1, 1000), default=5,
                          help="how many runs, 1 to 1000 (default: 5)")
         sub.add_argument("--after", help="list runs after this date/datetime (default: now)")
         sub.set_defaults(handler=_describe if sub is describe else _next)
     crontab = actions.add_parser("crontab", help="the crontab entry that runs a pipeline")
     _pipeline_arguments(crontab)
-    crontab.add_argument("--project-dir", default=".", type=plain_path,
+    crontab.add_argument("--project-dir", default=".", type=folder_path,
                          help="working directory of the job")
-    crontab.add_argument("--python", type=plain_path,
+    crontab.add_argument("--python", type=file_path,
                          help="interpreter (default: this one, the venv's)")
-    crontab.add_argument("--log-dir", type=plain_path,
+    crontab.add_argument("--log-dir", type=folder_path,
                          help="log folder (default: PROJECT_DIR/logs)")
     crontab.set_defaults(handler=_crontab)
 
@@ -171,7 +176,7 @@ def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _after(args: argparse.Namespace) -> datetime:
-    if not args.after:
+    if args.after is None:
         return datetime.now(UTC)
     moment = _moment(args.after)
     return moment if isinstance(moment, datetime) else datetime.combine(moment, datetime.min.time())
@@ -202,7 +207,7 @@ def _print_report(report: RunReport) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     pipeline = load_pipeline(args.pipeline)
-    if args.date:
+    if args.date is not None:
         logical_date = _moment(args.date)
     else:  # cron starts us just after the tick: the run stands for that tick
         logical_date = pipeline.cron.previous_run(datetime.now(UTC) + timedelta(seconds=1))

@@ -5,8 +5,9 @@ schema's defaults, from YAML files (read by :mod:`course_etl.config.yamltext`'s 
 with a loader that also records the line of every key and rejects duplicate keys, which PyYAML
 silently accepts), from environment variables ``COURSE_ETL_SECTION__KEY`` (values read as YAML
 scalars by the same reader) and from explicit overrides (``"section.key=value"`` strings or a
-dict). Files are opened through :mod:`course_etl.paths` (no FIFO, device or oversized file). Reading a layer never raises for
-bad content: problems are collected with their origin so that one run reports all of them.
+dict). Files are opened through :mod:`course_etl.paths` (no FIFO, device or oversized file).
+Reading a layer never raises for bad content: problems are collected with their origin so that
+one run reports all of them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from course_etl.config.yamltext import MAX_YAML_CHARS, BoundedLoader, YamlReadError, read_yaml
+from course_etl.errors import short_repr
 from course_etl.paths import FileRefusedError, read_text
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "Origin",
     "Entry",
     "Problem",
+    "NO_VALUE",
     "Layer",
     "env_var_name",
     "defaults_layer",
@@ -73,15 +76,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f" (from {self.origin})" if self.origin else ""
-        shown = "" if self.value is _NO_VALUE else f" = {_short_repr(self.value)}"
+        shown = "" if self.value is _NO_VALUE else f" = {short_repr(self.value, 100)}"
         return f"{self.key}{shown}{where}: {self.message}"
-
-
-def _short_repr(value: object) -> str:
-    """``repr(value)``, cut to a readable length (a 10,000-character value stays one short
-    line)."""
-    text = repr(value)
-    return text if len(text) <= 100 else f"{text[:80]}… ({len(text):,} characters)"
 
 
 class _NoValue:
@@ -90,6 +86,8 @@ class _NoValue:
 
 
 _NO_VALUE = _NoValue()
+# A Problem whose value must not be shown (a path that is itself the problem, a refused value).
+NO_VALUE = _NO_VALUE
 
 
 @dataclass

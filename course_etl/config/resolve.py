@@ -25,6 +25,7 @@ import pandas as pd
 
 from course_etl.config.layers import (
     ENV_SELECTOR,
+    NO_VALUE,
     Entry,
     Layer,
     Origin,
@@ -50,7 +51,7 @@ from course_etl.config.schema import (
     section_names,
 )
 from course_etl.errors import CourseEtlError
-from course_etl.paths import CONFIG_DIR
+from course_etl.paths import CONFIG_DIR, FileRefusedError, check_path, existing_file
 
 __all__ = [
     "CONFIG_DIR",
@@ -289,8 +290,13 @@ def load_config(
 
 def _file_layers(env: str, path: Path) -> list[Layer]:
     sections = section_names()
-    if path.is_file():
-        return [yaml_layer(path, name="file", sections=sections)]
+    try:  # the course's opener's checks: a plain path, no FIFO, device or symlink loop
+        path = check_path(path, what="config path")
+        if os.path.lexists(path) and not path.is_dir():
+            return [yaml_layer(existing_file(path, what="config path"), name="file",
+                               sections=sections)]
+    except FileRefusedError as error:
+        raise ConfigError([Problem("(config path)", NO_VALUE, None, str(error))]) from None
     if not path.is_dir():
         raise ConfigError([Problem("(config path)", str(path), None,
                                    "no such file or folder: give a folder holding base.yaml "

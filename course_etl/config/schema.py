@@ -124,7 +124,7 @@ def _cron(value: object) -> None:
 def _timezone(value: object) -> None:
     try:
         ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise ValueError("unknown time zone: use an IANA name such as 'UTC' or "
                          "'Europe/Berlin'") from None
 
