@@ -39,6 +39,8 @@ from course_etl.cli import build_parser, main
 from course_etl.config.layers import env_var_name
 from course_etl.config.schema import key_specs
 from course_etl.db import connect
+from course_etl.dbfile import open_database
+from course_etl.errors import CourseEtlError
 from course_etl.loads import full_load
 from course_etl.medallion.bronze import fixed_clock, ingest_dirty_batch
 from course_etl.medallion.dirty import DirtySource
@@ -438,3 +440,79 @@ def test_a_config_folder_whose_base_yaml_is_a_fifo(project, specials, stubs, cap
     (folder / "dev.yaml").write_text("load:\n  batch_size: 10\n")
     code, out, err = run_case(["config", "show", "--config", str(folder)], capsys)
     assert code == 2 and "base.yaml" in err and "FIFO" in err, err
+
+
+# --- commands that create a database: found by running them, then given files they did not make
+
+# Options under which a command creates its warehouse (its BASE opens an existing one).
+CREATING = {("load",): ["load", "full", "--db", "dw.db", "--source-db", "src.db",
+                        "--source", "src.customers", "--target", "customers"]}
+
+
+def _with_db(argv: list[str], db: str) -> list[str]:
+    argv = list(argv)
+    argv[argv.index("--db") + 1] = db
+    return argv
+
+
+def _tables(path: Path) -> dict[str, list] | None:
+    """Every table's rows, or None for a file that is not a readable database."""
+    try:
+        conn = open_database(path, mode="read")  # leaves no -wal/-shm behind
+    except CourseEtlError:
+        return None
+    try:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                            "AND name NOT LIKE 'sqlite_%'")]
+        return {n: sorted(map(repr, conn.execute(f'SELECT * FROM "{n}"'))) for n in names}
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def creators(project, stubs, capsys):
+    """The commands that create a database at --db when nothing is there (found by running)."""
+    source = connect(project / "src.db")
+    create_customer_source(source, "customers", 20, progress=False)
+    source.close()
+    found = {}
+    for words, base in {**BASE, **CREATING}.items():
+        if "--db" not in base:
+            continue
+        argv = _with_db(base, "fresh.db")
+        code, _, err = run_case(argv, capsys)
+        if code == 0 and Path("fresh.db").is_file():
+            found[words] = argv
+        for leftover in Path().glob("fresh.db*"):
+            leftover.unlink()
+    return found
+
+
+def test_every_command_that_creates_a_database_refuses_files_it_did_not_make(
+        creators, project, stubs, capsys):
+    assert {("demo",), ("load",), ("monitor", "history"), ("medallion", "ingest"),
+            ("medallion", "dirty")} <= set(creators), sorted(creators)
+    other = sqlite3.connect(project / "other.db")  # another application's database
+    other.execute("CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount REAL)")
+    other.executemany("INSERT INTO ledger VALUES (?, ?)", [(1, 9.5), (2, -3.0)])
+    other.commit()
+    other.close()
+    (project / "notes.txt").write_text("my notes\n")
+    originals = {name: (project / name).read_bytes()
+                 for name in ("notes.txt", "other.db", "dw.db", "lake.db")}
+    for words, argv in creators.items():
+        for existing, content in originals.items():
+            for side in project.glob(f"{existing}-*"):
+                side.unlink()
+            (project / existing).write_bytes(content)
+            tables = _tables(project / existing)
+            before = _snapshot(project)
+            code, out, err = run_case(_with_db(argv, existing), capsys)
+            check_promise(argv, code, out, err, before, _snapshot(project))
+            if code == 0:  # it wrote into the database: every row that was there is still there
+                after = _tables(project / existing)
+                assert tables is not None and after is not None, (words, existing)
+                for table, rows in tables.items():
+                    assert set(rows) <= set(after.get(table, ())), (words, existing, table)
+            else:
+                assert code == 2, (words, existing, err)

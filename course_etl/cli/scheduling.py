@@ -81,8 +81,8 @@ def load_pipeline(reference: str) -> Pipeline:
 def _call_factory(reference: str, factory: object) -> object:
     shown = short_repr(reference)
     if not inspect.isfunction(factory):
-        raise PipelineError(f"{shown} is a {type(factory).__name__}, not a Pipeline or a "
-                            "Python function returning one", value=reference)
+        raise PipelineError(f"{shown} is not a Pipeline or a Python function returning one "
+                            f"(it is of type {type(factory).__name__})", value=reference)
     required = [p.name for p in inspect.signature(factory).parameters.values()
                 if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
                                                        p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
