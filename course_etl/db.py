@@ -17,7 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_etl.errors import InvalidIdentifierError, UnknownColumnError, UnknownTableError
+from course_etl.errors import (
+    InvalidIdentifierError,
+    UnknownColumnError,
+    UnknownTableError,
+    checked,
+)
 from course_etl.paths import check_path, existing_file, new_file
 
 __all__ = [
@@ -39,6 +44,7 @@ BUSY_TIMEOUT_MS = 5_000
 _PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+@checked
 def connect(
     path: str | Path = ":memory:",
     *,
@@ -82,13 +88,14 @@ def connect(
 MEMORY = ":memory:"
 
 
+@checked
 def database_path(path: str | Path, *, what: str = "path") -> str:
     """The text to hand SQLite for ``path``: ``":memory:"``, or a checked file path.
 
     A file path must be plain (no ``file:`` URI, whose ``?mode=`` SQLite would obey behind every
     check here; no control character), in an existing folder, and name a regular file or
     nothing yet: a FIFO would block forever, a device never ends, a folder is not a database.
-    Raises FileRefusedError (or ArgumentTypeError for a path that is not text).
+    Raises FileRefusedError (or WrongTypeError for a path that is not text).
     """
     if isinstance(path, str) and path == MEMORY:
         return MEMORY
@@ -99,6 +106,7 @@ def database_path(path: str | Path, *, what: str = "path") -> str:
     return str(existing_file(file, what=what))
 
 
+@checked
 def attach(conn: sqlite3.Connection, path: str | Path, alias: str) -> None:
     """Attach another database file as schema ``alias`` (the path is bound as a parameter and
     checked like :func:`connect`'s)."""
@@ -166,6 +174,7 @@ def _tables_in(conn: sqlite3.Connection, schema: str) -> list[str]:
     return [row[0] for row in rows]
 
 
+@checked
 def split_table_name(conn: sqlite3.Connection, name: str) -> tuple[str, str]:
     """``(schema, table)`` for ``table`` or ``schema.table``, with the names as stored.
 
@@ -181,12 +190,14 @@ def split_table_name(conn: sqlite3.Connection, name: str) -> tuple[str, str]:
     return schema, stored.get(table.lower(), table)
 
 
+@checked
 def table_exists(conn: sqlite3.Connection, name: str) -> bool:
     """True when ``name`` (optionally ``schema.table``) names an existing table or view."""
     schema, table = split_table_name(conn, name)
     return table in _tables_in(conn, schema)
 
 
+@checked
 def resolve_table(conn: sqlite3.Connection, name: str, *, role: str = "table") -> TableRef:
     """Look ``name`` up in the database and return a :class:`TableRef`.
 
@@ -213,6 +224,7 @@ def resolve_table(conn: sqlite3.Connection, name: str, *, role: str = "table") -
 
 
 @contextlib.contextmanager
+@checked
 def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Run the block as one transaction: commit on success, roll back on any exception.
 
@@ -258,6 +270,7 @@ def _undo(conn: sqlite3.Connection, *statements: str) -> None:
             conn.execute(statement)
 
 
+@checked
 def query(
     conn: sqlite3.Connection, sql: str, params: Sequence | dict | None = None
 ) -> pd.DataFrame:
@@ -289,6 +302,7 @@ class SqlTrace(list):
 
 
 @contextlib.contextmanager
+@checked
 def tracing(conn: sqlite3.Connection, *, echo: bool = False) -> Iterator[SqlTrace]:
     """Record every SQL statement run on ``conn`` inside the block.
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.request import pathname2url
 
 from course_etl import db
+from course_etl.errors import checked
 from course_etl.paths import (
     FileRefusedError,
     check_path,
@@ -79,6 +80,7 @@ def _head(file: Path) -> bytes:
         os.close(handle)
 
 
+@checked
 def is_sqlite_file(path: str | os.PathLike) -> bool:
     """True when ``path`` starts with SQLite's header or is empty (SQLite's empty database)."""
     try:
@@ -88,6 +90,7 @@ def is_sqlite_file(path: str | os.PathLike) -> bool:
     return not header or header.startswith(_HEADER)
 
 
+@checked
 def made_by(path: str | os.PathLike) -> str | None:
     """The command that made the database at ``path`` (a key of :data:`MAKERS`), or None for a
     file the course did not make (another application's database, any other file)."""
@@ -132,6 +135,7 @@ def _reader(file: Path) -> sqlite3.Connection:
     return conn
 
 
+@checked
 def open_database(path: str | os.PathLike, *, mode: str = "write", what: str = "--db"
                   ) -> sqlite3.Connection:
     """Open the SQLite file ``path``, which must exist; nothing is created.
@@ -180,6 +184,7 @@ def open_database(path: str | os.PathLike, *, mode: str = "write", what: str = "
     return conn
 
 
+@checked
 def open_existing(path: str | os.PathLike, *, readonly: bool = False, what: str = "--db"
                   ) -> sqlite3.Connection:
     """:func:`open_database` with ``mode="read"`` when ``readonly`` (the older spelling)."""
@@ -194,6 +199,7 @@ def _quick_check(conn: sqlite3.Connection, file: Path, what: str) -> None:
                       what=what)
 
 
+@checked
 def create_database(path: str | os.PathLike, *, maker: str, what: str = "--db"
                     ) -> sqlite3.Connection:
     """A new database at ``path`` (nothing may be there yet), stamped as made by ``maker``.
@@ -216,6 +222,7 @@ def _new_database_path(path: object, what: str) -> Path:
 
 
 @contextlib.contextmanager
+@checked
 def rebuilt_database(path: str | os.PathLike, *, maker: str, what: str = "--db"
                      ) -> Iterator[sqlite3.Connection]:
     """A new database, filled by the block, that replaces ``path`` when the block succeeds.

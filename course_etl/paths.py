@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
-from course_etl.errors import CourseEtlError, check_type, short_repr
+from course_etl.errors import CourseEtlError, check_type, checked, short_repr
 
 __all__ = [
     "CONFIG_DIR",
@@ -89,7 +89,7 @@ def check_path(path: object, *, what: str = "path") -> Path:
     Refused: a type that is not ``str`` or ``os.PathLike``, an empty path, a control character
     (a newline would start a new crontab or log line; NUL ends a C string early), a ``file:``
     URI (SQLite would read ``?mode=rwc`` from it and open another file), and paths longer than
-    the system allows. Raises FileRefusedError, or ArgumentTypeError for a wrong type.
+    the system allows. Raises FileRefusedError, or WrongTypeError for a wrong type.
     """
     check_type(path, (str, os.PathLike), argument=what,
                wanted="a file path (str or pathlib.Path)")
@@ -356,6 +356,7 @@ _OS_CAUSES = {
 }
 
 
+@checked
 def describe_os_error(error: OSError) -> tuple[str, str]:
     """``(cause, fix)`` for an OS error, in words (not ``None: [Errno 27]``)."""
     cause, fix = _OS_CAUSES.get(error.errno, (None, None))

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from course_etl.config.yamltext import MAX_YAML_NODES, YamlReadError, read_yaml
 from course_etl.db import attach, connect
 from course_etl.dbfile import DatabaseFileError, made_by, open_database, rebuilt_database
-from course_etl.errors import ArgumentTypeError, CourseEtlError
+from course_etl.errors import CourseEtlError, WrongTypeError
 from course_etl.paths import (
     FileRefusedError,
     check_path,
@@ -83,9 +83,9 @@ def test_a_sqlite_uri_is_refused_whatever_follows(prefix, rest):
 
 @pytest.mark.parametrize("value", [None, 3, 2.5, b"dw.db", ["dw.db"], True])
 def test_a_path_that_is_not_text_names_the_argument(value):
-    with pytest.raises(ArgumentTypeError, match="argument '--db' must be a file path"):
+    with pytest.raises(WrongTypeError, match="argument '--db' must be a file path"):
         check_path(value, what="--db")
-    with pytest.raises(ArgumentTypeError):
+    with pytest.raises(WrongTypeError):
         connect(value)
 
 
@@ -368,7 +368,7 @@ def test_deep_or_recursive_documents_are_refused_without_recursing(text):
 
 @pytest.mark.parametrize("value", [None, 5, b"a: 1", ["a: 1"]])
 def test_the_reader_names_a_wrong_argument(value):
-    with pytest.raises(ArgumentTypeError, match="read_yaml"):
+    with pytest.raises(WrongTypeError, match="read_yaml"):
         read_yaml(value)
     assert issubclass(YamlReadError, CourseEtlError)
 

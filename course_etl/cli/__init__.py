@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from course_etl.cli import config, load, medallion, monitoring, orchestrators, scheduling
 from course_etl.cli.args import OneLineParser, fail
 from course_etl.dbfile import cause_of, explain
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 
 __all__ = ["main", "build_parser"]
 
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@checked
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = build_parser().parse_args(argv)

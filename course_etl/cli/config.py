@@ -25,6 +25,7 @@ from course_etl.config import (
     describe_keys,
     load_config,
 )
+from course_etl.errors import checked
 
 __all__ = [
     "DEFAULT_RUNS_DIR",
@@ -40,6 +41,7 @@ DEFAULT_RUNS_DIR = Path("artifacts") / "runs"
 NOTEBOOKS_DIR = Path("notebooks")
 
 
+@checked
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--env``, ``--config`` and ``--set KEY=VALUE`` (repeatable) to ``parser``."""
     group = parser.add_argument_group("configuration")
@@ -53,6 +55,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                        help="override one key, e.g. --set load.batch_size=500 (repeatable)")
 
 
+@checked
 def config_from_args(
     args: argparse.Namespace,
     *,
@@ -93,6 +96,7 @@ def _left_aligned(table: pd.DataFrame) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+@checked
 def find_notebook(name: str | Path, folder: Path = NOTEBOOKS_DIR) -> Path:
     """A notebook path from a path, a file name in ``notebooks/`` or a number prefix (``04``).
 
@@ -113,6 +117,7 @@ def find_notebook(name: str | Path, folder: Path = NOTEBOOKS_DIR) -> Path:
                                f"(notebooks: {known})")])
 
 
+@checked
 def run_notebook(
     notebook: str | Path,
     config: Config,
@@ -157,6 +162,7 @@ def _run_notebook(args: argparse.Namespace) -> int:
     return 0
 
 
+@checked
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``config show``, ``config keys`` and ``run-notebook`` to the command line."""
     config = commands.add_parser("config", help="show the resolved configuration")

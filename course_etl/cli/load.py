@@ -22,6 +22,7 @@ from course_etl.cli.config import add_config_arguments, config_from_args
 from course_etl.config import Config, run_full_load, run_incremental_load
 from course_etl.db import attach, connect
 from course_etl.dbfile import create_database, open_database, rebuilt_database
+from course_etl.errors import checked
 from course_etl.loads import LoadResult
 from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE
 from course_etl.paths import check_path
@@ -46,6 +47,7 @@ LOAD_FLAGS: dict[str, tuple[str, str]] = {
 }
 
 
+@checked
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``demo``, ``load``, ``images`` and ``present`` to the command line."""
     demo = commands.add_parser("demo", help="run the lecture's full/incremental story end to end")
@@ -86,6 +88,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     present.set_defaults(handler=_run_present)
 
 
+@checked
 def load_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None
                    ) -> LoadResult:
     """What ``course_etl load full|incremental`` runs: the configuration from ``--env``,

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from course_etl.cli.args import database_path, input_file, integer, warehouse
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 from course_etl.medallion.bronze import fixed_clock, ingest_batch, ingest_dirty_batch
 from course_etl.medallion.dirty import DirtySource
 from course_etl.medallion.entities import ENTITIES
@@ -28,6 +28,7 @@ from course_etl.paths import read_text
 __all__ = ["add_commands", "read_csv_records"]
 
 
+@checked
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add the ``medallion`` command and its subcommands to the course_etl parser."""
     medallion = commands.add_parser("medallion", help="bronze → silver → gold on a SQLite file")
@@ -64,6 +65,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 MAX_CSV_BYTES = 100_000_000
 
 
+@checked
 def read_csv_records(path: str | Path) -> list[dict[str, str]]:
     """The rows of the CSV file ``path`` as dicts keyed by its header, every value as text.
 

@@ -19,12 +19,14 @@ from course_etl.cli.args import database_path, input_file, integer, moment, outp
 from course_etl.config.yamltext import YamlReadError, read_yaml
 from course_etl.db import table_exists
 from course_etl.dbfile import open_database, rebuilt_database
+from course_etl.errors import checked
 from course_etl.monitoring.checks import CheckConfigError, run_suite
 from course_etl.paths import FileRefusedError, read_text, replacing
 
 __all__ = ["add_commands", "read_suite"]
 
 
+@checked
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``monitor`` and its subcommands to the course_etl command line."""
     monitor = commands.add_parser("monitor", help="run logs, data checks and dashboards")
@@ -97,6 +99,7 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
+@checked
 def read_suite(path: str | Path) -> object:
     """The check suite in the YAML file ``path``, read through the course's bounded opener and
     YAML reader. Raises CheckConfigError naming the file and the cause."""

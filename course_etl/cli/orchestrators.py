@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 
 from course_etl.cli.args import PORT, folder_path
+from course_etl.errors import checked
 
 __all__ = ["add_commands"]
 
 
+@checked
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``airflow`` and ``dagster`` to the command line."""
     for name, port in (("airflow", 8280), ("dagster", 3300)):

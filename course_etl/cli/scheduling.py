@@ -28,7 +28,7 @@ from course_etl.cli.args import (
     timezone_name,
     warehouse,
 )
-from course_etl.errors import check_type, short_repr
+from course_etl.errors import check_type, checked, short_repr
 from course_etl.monitoring.recorder import SchedulerRecorder
 from course_etl.paths import write_atomic
 from course_etl.scheduling.cron import describe_cron, next_runs
@@ -120,6 +120,7 @@ def _moment(text: str) -> date | datetime:
     return moment
 
 
+@checked
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add the ``schedule`` and ``pipeline`` subcommands to the main parser."""
     schedule = commands.add_parser("schedule", help="explain cron expressions, write crontab")

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from course_etl.config.yamltext import MAX_YAML_CHARS, BoundedLoader, YamlReadError, read_yaml
-from course_etl.errors import short_repr
+from course_etl.errors import checked, short_repr
 from course_etl.paths import FileRefusedError, read_text
 
 __all__ = [
@@ -100,12 +100,14 @@ class Layer:
     problems: list[Problem] = field(default_factory=list)
 
 
+@checked
 def env_var_name(key: str) -> str:
     """The environment variable that sets a dotted key: ``load.batch_size`` →
     ``COURSE_ETL_LOAD__BATCH_SIZE``."""
     return ENV_PREFIX + "__".join(key.split(".")).upper()
 
 
+@checked
 def defaults_layer(defaults: Mapping[str, object]) -> Layer:
     """The schema's defaults as the lowest layer."""
     return Layer("default", {
@@ -174,6 +176,7 @@ def _plain(value: object) -> object:
     return value
 
 
+@checked
 def yaml_layer(path: str | Path, *, name: str, sections: Iterable[str], text: str | None = None
                ) -> Layer:
     """Read one YAML file (or ``text`` labelled as ``path``) into a layer.
@@ -241,6 +244,7 @@ def _scalar(raw: str, source: str) -> object:
         raise
 
 
+@checked
 def environ_layer(environ: Mapping[str, str], *, secret_keys: Iterable[str] = ()) -> Layer:
     """Variables ``COURSE_ETL_SECTION__KEY`` as a layer (``COURSE_ETL_ENV`` chooses the
     environment and is skipped). Secrets are taken verbatim, not parsed: a password ``0123`` must
@@ -262,6 +266,7 @@ def environ_layer(environ: Mapping[str, str], *, secret_keys: Iterable[str] = ()
     return layer
 
 
+@checked
 def overrides_layer(overrides: Iterable[str] | Mapping[str, object] | None, *,
                     name: str = "override") -> Layer:
     """Explicit overrides: ``["load.batch_size=100", …]`` (values read as YAML scalars) or a dict
@@ -302,6 +307,7 @@ def _flatten(mapping: Mapping[str, object], prefix: str = "") -> list[tuple[str,
     return items
 
 
+@checked
 def parse_env_lines(text: str) -> tuple[dict[str, str], list[str]]:
     """Read ``NAME=value`` lines (blank lines and ``#`` comments skipped) into a dict, plus the
     lines that could not be read, for a text box of environment variables."""

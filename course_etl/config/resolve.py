@@ -50,7 +50,7 @@ from course_etl.config.schema import (
     key_specs,
     section_names,
 )
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 from course_etl.paths import CONFIG_DIR, FileRefusedError, check_path, existing_file
 
 __all__ = [
@@ -214,6 +214,7 @@ def _cross_checks(final: dict[str, Provenance]) -> list[Problem]:
     return problems
 
 
+@checked
 def resolve(layers: Iterable[Layer], *, env: str = DEFAULT_ENV, schema: type = Settings
             ) -> Config:
     """Merge ``layers`` (lowest first, after the schema's defaults) into a :class:`Config`.
@@ -250,12 +251,14 @@ def resolve(layers: Iterable[Layer], *, env: str = DEFAULT_ENV, schema: type = S
     return Config(env=env, settings=settings, provenance=ordered)
 
 
+@checked
 def available_environments(path: str | Path | None = None) -> list[str]:
     """The environments with a file in the config folder (every ``*.yaml`` but ``base.yaml``)."""
     folder = Path(path) if path is not None else CONFIG_DIR
     return sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "base")
 
 
+@checked
 def load_config(
     env: str | None = None,
     path: str | Path | None = None,
@@ -315,6 +318,7 @@ def _file_layers(env: str, path: Path) -> list[Layer]:
     return layers
 
 
+@checked
 def describe_keys(schema: type = Settings) -> pd.DataFrame:
     """Every key with its type, default, environment variable and description."""
     rows = [

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import yaml
 
-from course_etl.errors import CourseEtlError, check_type
+from course_etl.errors import CourseEtlError, check_type, checked
 
 __all__ = [
     "MAX_YAML_CHARS",
@@ -131,6 +131,7 @@ def _expanded_size(root: yaml.Node, source: str) -> None:
         sizes[id(node)] = size
 
 
+@checked
 def read_yaml(text: str, *, source: str = "YAML text", loader: type = BoundedLoader) -> object:
     """The value of the YAML document ``text``, as ``yaml.safe_load`` reads it, within bounds.
 

@@ -19,7 +19,7 @@ from course_etl.classroom.diagrams.job_scheduling import job_scheduling_figure
 from course_etl.classroom.diagrams.medallion_architecture import medallion_architecture_figure
 from course_etl.classroom.diagrams.monitoring import monitoring_figure
 from course_etl.classroom.diagrams.parameterization import parameterization_figure
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 from course_etl.paths import describe_os_error, new_folder, replacing
 from course_etl.style import DPI, pinned_style
 
@@ -39,6 +39,7 @@ DIAGRAMS: Mapping[str, Callable[[], Figure]] = MappingProxyType(
 )
 
 
+@checked
 def draw(name: str, out_dir: str | Path) -> Path:
     """Draw the diagram called ``name`` (a key of ``DIAGRAMS``) into ``out_dir``."""
     if name not in DIAGRAMS:
@@ -62,6 +63,7 @@ def draw(name: str, out_dir: str | Path) -> Path:
     return out_path
 
 
+@checked
 def draw_all(out_dir: str | Path) -> list[Path]:
     """Draw every diagram into ``out_dir`` (created if missing); paths in ``DIAGRAMS`` order."""
     return [draw(name, out_dir) for name in DIAGRAMS]
