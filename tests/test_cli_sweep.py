@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import hashlib
 import os
 import shutil
@@ -272,14 +273,19 @@ class Hang(BaseException):
 
 @contextlib.contextmanager
 def _alarm(seconds: int):
+    """Stop a case that blocks: an alarm raises Hang in Python code; a block inside C code
+    (SQLite reading a FIFO retries its read forever) ends the whole run with every thread's
+    traceback shortly after, so a regression fails the suite instead of hanging CI."""
     def ring(signum, frame):
         raise Hang(f"no answer after {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, ring)
     signal.alarm(seconds)
+    faulthandler.dump_traceback_later(seconds + 30, exit=True)
     try:
         yield
     finally:
+        faulthandler.cancel_dump_traceback_later()
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
 
