@@ -281,7 +281,7 @@ def _alarm(seconds: int):
 
     previous = signal.signal(signal.SIGALRM, ring)
     signal.alarm(seconds)
-    faulthandler.dump_traceback_later(seconds + 30, exit=True)
+    faulthandler.dump_traceback_later(seconds + 30, exit=True, file=sys.__stderr__)
     try:
         yield
     finally:
