@@ -166,6 +166,7 @@ def _cases():
 
 
 CASES = _cases()
+LEAVES = dict(_leaves(build_parser()))
 
 
 def test_every_command_has_a_base_invocation():
@@ -356,7 +357,7 @@ def check_promise(argv, code, out, err, before, after, specials_before=None,
 def test_every_option_keeps_the_promise(words, action, option, label, project, specials,
                                         stubs, capsys):
     special_root, special_paths = specials
-    parser = dict(_leaves(build_parser()))[words]
+    parser = LEAVES[words]
     if option is None:  # a flag: the base invocation with the flag given
         argv = action
     else:

@@ -10,6 +10,7 @@ held too long, an I/O error) with 1.
 from __future__ import annotations
 
 import argparse
+import functools
 import sqlite3
 from collections.abc import Sequence
 
@@ -36,10 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    # Built once per process: argparse looks every message up in gettext's catalogues, which
+    # costs tens of milliseconds, and a parser is not changed by parsing.
+    return build_parser()
+
+
 @checked
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    args = _parser().parse_args(argv)
     database = getattr(args, "db", None)
     try:
         return args.handler(args)
