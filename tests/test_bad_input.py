@@ -72,6 +72,7 @@ def template(tmp_path_factory) -> Path:
     (root / "header.csv").write_text("customer_id,name,email,city,signup_date,updated_at\n")
     (root / "huge.csv").write_text("customer_id,name\n1," + "x" * 140_000 + "\n")
     (root / "twice.csv").write_text("id,name,city,name,updated_at\n1,Ada,Austin,Eve,2024-10-01\n")
+    (root / "open.csv").write_text('id,name,city,updated_at\n1,"Ada,Austin,2024-10-01\n')
     (root / "ragged.csv").write_text("id,name,city,updated_at\n1,Ada,Austin,2024-10-01,extra\n")
     return root
 
@@ -242,6 +243,7 @@ CASES: list[tuple[list[str], str]] = [
     (["medallion", "ingest", "customers", "missing.csv", "--db", "lake.db"], "missing.csv"),
     (["medallion", "ingest", "customers", "twice.csv", "--db", "lake.db"], "'name' twice"),
     (["medallion", "ingest", "customers", "ragged.csv", "--db", "lake.db"], "line 2: 5 fields"),
+    (["medallion", "ingest", "customers", "open.csv", "--db", "lake.db"], "unexpected end of data"),
     (["medallion", "ingest", "customers", "/dev/zero", "--db", "lake.db"], "character device"),
     (["monitor", "history", "--db", "dw.db"], "replaces only a file it made"),
     (["monitor", "history", "--db", "afile.txt"], "not a database"),

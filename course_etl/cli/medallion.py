@@ -78,7 +78,8 @@ def read_csv_records(path: str | Path) -> list[dict[str, str]]:
     """
     text = read_text(path, what="CSV file", limit=MAX_CSV_BYTES)
     try:
-        reader = csv.reader(io.StringIO(text, newline=""))
+        # strict: a quote left open or stray text after a closing quote is an error, not data.
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         header = next(reader, None)
         if header is None:
             raise CourseEtlError(f"CSV file {str(path)!r} is empty: it needs a header row, then "
