@@ -131,6 +131,9 @@ def _coerce(hint: object, value: object) -> object:
 
 
 def _check_one(spec: KeySpec, item: object) -> None:
+    if isinstance(item, int) and not -(2**63) <= item < 2**63:
+        # SQLite stores 64-bit integers; a larger one cannot even be bound to a statement.
+        raise ValueError("too large: integers here fit in 64 bits")
     if spec.minimum is not None and item < spec.minimum:
         raise ValueError(f"out of range: must be >= {spec.minimum:g}")
     if spec.maximum is not None and item > spec.maximum:
