@@ -21,7 +21,13 @@ from course_etl.cli.args import PORT, output_file, output_folder
 from course_etl.cli.config import add_config_arguments, config_from_args
 from course_etl.config import Config, run_full_load, run_incremental_load
 from course_etl.db import attach, connect
-from course_etl.dbfile import create_database, open_database, rebuilt_database
+from course_etl.dbfile import (
+    DatabaseFileError,
+    cause_of,
+    create_database,
+    open_database,
+    rebuilt_database,
+)
 from course_etl.errors import checked
 from course_etl.loads import LoadResult
 from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE
@@ -102,6 +108,18 @@ def load_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | Non
             return run_full_load(conn, config)
         share = None if getattr(args, "force_deletes", False) else DEFAULT_MAX_DELETE_SHARE
         return run_incremental_load(conn, config, max_delete_share=share)
+    except sqlite3.OperationalError as error:
+        conn.close()
+        _remove(created)
+        source = config.database.source
+        if source is None or cause_of(error) != "locked by another process":
+            raise
+        # The write lock covers the attached source too: either file may be the busy one.
+        raise DatabaseFileError(
+            f"{config.database.warehouse} or its source {source}: locked by another process "
+            f"({error}): wait for the other writer to finish, or stop it, then retry",
+            path=str(config.database.warehouse), cause="locked by another process",
+            fault=True) from None
     except BaseException:
         conn.close()
         _remove(created)  # a warehouse this command created holds nothing
