@@ -17,10 +17,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_etl.errors import InvalidIdentifierError, UnknownColumnError, UnknownTableError
+from course_etl.errors import (
+    InvalidIdentifierError,
+    UnknownColumnError,
+    UnknownTableError,
+    checked,
+)
+from course_etl.paths import check_path, existing_file, new_file
 
 __all__ = [
     "connect",
+    "database_path",
     "attach",
     "quote_identifier",
     "validate_identifier",
@@ -37,6 +44,7 @@ BUSY_TIMEOUT_MS = 5_000
 _PLAIN_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+@checked
 def connect(
     path: str | Path = ":memory:",
     *,
@@ -45,32 +53,66 @@ def connect(
 ) -> sqlite3.Connection:
     """Open a SQLite database ready for loads.
 
-    Foreign keys are enforced (SQLite leaves them off by default). A file database uses WAL, so
-    readers keep seeing the last committed state while a load writes, and a busy timeout, so a
+    Foreign keys are enforced (SQLite leaves them off by default). A new file is created in WAL
+    mode, so readers keep seeing the last committed state while a load writes; an existing
+    database keeps the journal mode it has, because switching rewrites its header, and a call
+    that is refused later must leave the file as it was. Every file gets a busy timeout, so a
     second writer waits instead of failing at once. The connection is in autocommit mode:
     course_etl opens its own transactions with :func:`atomic`.
     ``attach_as={"src": "source.db"}`` attaches other database files under a schema name, so a
     source table can be named ``"src.customers"``. ``tracer`` receives every SQL statement run.
+    ``path`` is ``":memory:"`` or a file path, never a ``file:`` URI or a special file (see
+    :func:`database_path`). Raises FileRefusedError for such a path.
     """
+    target = database_path(path)
     # The driver's timeout sets SQLite's busy timeout (what PRAGMA busy_timeout reports), so the
     # number travels as an argument, not as SQL text.
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    conn.execute("PRAGMA foreign_keys = ON")
-    if str(path) != ":memory:" and not str(path).startswith("file::memory:"):
-        conn.execute("PRAGMA journal_mode = WAL")
-        # NORMAL is crash-safe in WAL mode (a killed process loses nothing committed).
-        conn.execute("PRAGMA synchronous = NORMAL")
-    for alias, file in (attach_as or {}).items():
-        attach(conn, file, alias)
+    conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        if target != MEMORY and conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+            conn.execute("PRAGMA journal_mode = WAL")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            # NORMAL is crash-safe in WAL mode (a killed process loses nothing committed).
+            conn.execute("PRAGMA synchronous = NORMAL")
+        for alias, file in (attach_as or {}).items():
+            attach(conn, file, alias)
+    except BaseException:
+        conn.close()
+        raise
     if tracer is not None:
         conn.set_trace_callback(tracer)
     return conn
 
 
+MEMORY = ":memory:"
+
+
+@checked
+def database_path(path: str | Path, *, what: str = "path") -> str:
+    """The text to hand SQLite for ``path``: ``":memory:"``, or a checked file path.
+
+    A file path must be plain (no ``file:`` URI, whose ``?mode=`` SQLite would obey behind every
+    check here; no control character), in an existing folder, and name a regular file or
+    nothing yet: a FIFO would block forever, a device never ends, a folder is not a database.
+    Raises FileRefusedError (or WrongTypeError for a path that is not text).
+    """
+    if isinstance(path, str) and path == MEMORY:
+        return MEMORY
+    file = check_path(path, what=what)
+    if not file.exists():
+        new_file(file, what=what)  # a missing folder or a dangling symlink is refused here
+        return str(file)
+    return str(existing_file(file, what=what))
+
+
+@checked
 def attach(conn: sqlite3.Connection, path: str | Path, alias: str) -> None:
-    """Attach another database file as schema ``alias`` (the path is bound as a parameter)."""
+    """Attach another database file as schema ``alias`` (the path is bound as a parameter and
+    checked like :func:`connect`'s)."""
     validate_identifier(alias, what="schema alias")
-    conn.execute(f"ATTACH DATABASE ? AS {quote_identifier(alias)}", (str(path),))
+    conn.execute(f"ATTACH DATABASE ? AS {quote_identifier(alias)}",
+                 (database_path(path, what=f"database attached as {alias!r}"),))
 
 
 def quote_identifier(name: str) -> str:
@@ -132,6 +174,7 @@ def _tables_in(conn: sqlite3.Connection, schema: str) -> list[str]:
     return [row[0] for row in rows]
 
 
+@checked
 def split_table_name(conn: sqlite3.Connection, name: str) -> tuple[str, str]:
     """``(schema, table)`` for ``table`` or ``schema.table``, with the names as stored.
 
@@ -147,12 +190,14 @@ def split_table_name(conn: sqlite3.Connection, name: str) -> tuple[str, str]:
     return schema, stored.get(table.lower(), table)
 
 
+@checked
 def table_exists(conn: sqlite3.Connection, name: str) -> bool:
     """True when ``name`` (optionally ``schema.table``) names an existing table or view."""
     schema, table = split_table_name(conn, name)
     return table in _tables_in(conn, schema)
 
 
+@checked
 def resolve_table(conn: sqlite3.Connection, name: str, *, role: str = "table") -> TableRef:
     """Look ``name`` up in the database and return a :class:`TableRef`.
 
@@ -179,6 +224,7 @@ def resolve_table(conn: sqlite3.Connection, name: str, *, role: str = "table") -
 
 
 @contextlib.contextmanager
+@checked
 def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Run the block as one transaction: commit on success, roll back on any exception.
 
@@ -224,6 +270,7 @@ def _undo(conn: sqlite3.Connection, *statements: str) -> None:
             conn.execute(statement)
 
 
+@checked
 def query(
     conn: sqlite3.Connection, sql: str, params: Sequence | dict | None = None
 ) -> pd.DataFrame:
@@ -255,6 +302,7 @@ class SqlTrace(list):
 
 
 @contextlib.contextmanager
+@checked
 def tracing(conn: sqlite3.Connection, *, echo: bool = False) -> Iterator[SqlTrace]:
     """Record every SQL statement run on ``conn`` inside the block.
 

@@ -11,12 +11,22 @@ the ones about names in SQL, which :mod:`course_etl.db` raises for every topic.
 
 from __future__ import annotations
 
+import collections.abc
+import functools
+import inspect
+import types
+import typing
+
 __all__ = [
     "CourseEtlError",
     "InvalidIdentifierError",
     "UnknownTableError",
     "UnknownColumnError",
     "SchemaMismatchError",
+    "WrongTypeError",
+    "check_type",
+    "short_repr",
+    "checked",
 ]
 
 
@@ -47,3 +57,112 @@ class UnknownColumnError(CourseEtlError):
 
 class SchemaMismatchError(CourseEtlError):
     """Source and target tables do not fit together (missing columns, no unique key)."""
+
+
+class WrongTypeError(CourseEtlError, TypeError):
+    """A library function got an argument of the wrong type (``.argument``, ``.expected``,
+    ``.value``). Also a ``TypeError``, so code that guards against type errors still does."""
+
+
+def check_type(value: object, expected: type | tuple[type, ...], *, argument: str,
+               wanted: str, function: str | None = None) -> object:
+    """Return ``value`` if it is an instance of ``expected``, else raise WrongTypeError.
+
+    ``wanted`` says in words what the argument takes (``"a file path (str or Path)"``); ``bool``
+    is never accepted where a number is wanted, since ``True`` is an ``int`` only by accident.
+    """
+    numbers = expected in (int, float) or (isinstance(expected, tuple) and bool not in expected
+                                           and any(t in (int, float) for t in expected))
+    if isinstance(value, expected) and not (numbers and isinstance(value, bool)):
+        return value
+    where = f"{function}(): " if function else ""
+    raise WrongTypeError(
+        f"{where}argument {argument!r} must be {wanted}, not {type(value).__name__}",
+        argument=argument, expected=expected, value=value)
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for a one-line message, cut after ``limit`` characters with the full
+    length named: a 5,000-character argument must not become a 5,000-character error."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's 4,300-digit limit cannot even be written out
+        return f"<{type(value).__name__} too large to show>"
+    if len(text) <= limit:
+        return text
+    size = len(value) if isinstance(value, str | bytes | list | tuple | dict) else len(text)
+    quote = text[0] if text[0] in ("'", '"') else ""
+    return f"{text[:limit - 20]}…{quote} ({size:,} characters)"
+
+
+def checked(function):
+    """Check a public function's arguments against its annotations when it is called.
+
+    A wrong type raises :class:`WrongTypeError` naming the function, the argument, what it
+    takes and what it got, before the function body runs: ``connect(5)`` says so, instead of
+    a bare ``TypeError`` from deep inside sqlite3. Annotations the check does not understand
+    (a type variable, a string it cannot resolve) accept anything.
+    """
+    signature = inspect.signature(function)
+    hints: dict[str, object] | None = None
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        nonlocal hints
+        if hints is None:
+            try:
+                hints = typing.get_type_hints(function)
+            except Exception:  # an annotation that cannot be resolved checks nothing
+                hints = {}
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as error:
+            raise WrongTypeError(f"{function.__name__}(): {error}",
+                                    argument=None, expected=None, value=None) from None
+        for name, value in bound.arguments.items():
+            hint = hints.get(name)
+            if hint is not None and not _matches(value, hint,
+                                                 signature.parameters[name].kind):
+                raise WrongTypeError(
+                    f"{function.__name__}(): argument {name!r} must be {_describe(hint)}, "
+                    f"not {type(value).__name__}", argument=name, expected=hint, value=value)
+        return function(*args, **kwargs)
+
+    return call
+
+
+def _matches(value: object, hint: object, kind=inspect.Parameter.POSITIONAL_OR_KEYWORD) -> bool:
+    if kind is inspect.Parameter.VAR_POSITIONAL:
+        return all(_matches(v, hint) for v in value)
+    if kind is inspect.Parameter.VAR_KEYWORD:
+        return all(_matches(v, hint) for v in value.values())
+    if hint is typing.Any or hint is object or isinstance(hint, typing.TypeVar):
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, option) for option in typing.get_args(hint))
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    if hint is None or hint is type(None):
+        return value is None
+    if origin is not None:
+        hint = origin
+    if hint is collections.abc.Callable:
+        return callable(value)
+    if not isinstance(hint, type):
+        return True
+    if hint in (int, float) and isinstance(value, bool):
+        return False
+    if hint is float and isinstance(value, int):
+        return True  # an int is a number wherever a float is
+    return isinstance(value, hint)
+
+
+def _describe(hint: object) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(option) for option in typing.get_args(hint))
+    if hint is None or hint is type(None):
+        return "None"
+    hint = origin or hint
+    return getattr(hint, "__name__", str(hint))

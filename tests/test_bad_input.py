@@ -1,5 +1,8 @@
 """Every subcommand under bad input: one line naming the culprit, exit 2, nothing changed.
 
+These are the cases written by hand, each with the culprit its message must name; the generated
+sweep over every option is ``tests/test_cli_sweep.py``.
+
 Each case runs ``main`` in a fresh copy of a small project folder (a warehouse with the lecture's
 source and a loaded target, a source file, a medallion lake, a corrupt file, a text file, a
 folder named like a database, and hostile config, suite and CSV files), then compares every
@@ -68,6 +71,9 @@ def template(tmp_path_factory) -> Path:
     (root / "latin.csv").write_bytes(b"customer_id,name\n1,Jos\xe9\n")
     (root / "header.csv").write_text("customer_id,name,email,city,signup_date,updated_at\n")
     (root / "huge.csv").write_text("customer_id,name\n1," + "x" * 140_000 + "\n")
+    (root / "twice.csv").write_text("id,name,city,name,updated_at\n1,Ada,Austin,Eve,2024-10-01\n")
+    (root / "open.csv").write_text('id,name,city,updated_at\n1,"Ada,Austin,2024-10-01\n')
+    (root / "ragged.csv").write_text("id,name,city,updated_at\n1,Ada,Austin,2024-10-01,extra\n")
     return root
 
 
@@ -235,6 +241,25 @@ CASES: list[tuple[list[str], str]] = [
     (["medallion", "ingest", "customers", "header.csv", "--db", "lake.db"], "no data rows"),
     (["medallion", "ingest", "customers", "huge.csv", "--db", "lake.db"], "field larger"),
     (["medallion", "ingest", "customers", "missing.csv", "--db", "lake.db"], "missing.csv"),
+    (["medallion", "ingest", "customers", "twice.csv", "--db", "lake.db"], "'name' twice"),
+    (["medallion", "ingest", "customers", "ragged.csv", "--db", "lake.db"], "line 2: 5 fields"),
+    (["medallion", "ingest", "customers", "open.csv", "--db", "lake.db"], "unexpected end of data"),
+    (["medallion", "ingest", "customers", "/dev/zero", "--db", "lake.db"], "character device"),
+    (["monitor", "history", "--db", "dw.db"], "replaces only a file it made"),
+    (["monitor", "history", "--db", "afile.txt"], "not a database"),
+    (["demo", "--db", "dw.db"], "replaces only a file it made"),
+    (["demo", "--db", "lake.db"], "replaces only a file it made"),
+    (["load", "incremental", "--db", "file:dw.db?mode=rwc"], "is a URI"),
+    (["load", "full", "--db", "file:new.db?mode=rwc", "--source-db", "src.db", "--source",
+      "src.customers", "--target", "t"], "is a URI"),
+    (["load", "full", "--db", "new.db", "--source-db", "file:src.db", "--source",
+      "src.customers", "--target", "t"], "is a URI"),
+    ([*LOAD, "--set", "database.warehouse=file:dw.db?mode=ro"], "is a URI"),
+    ([*LOAD, "--set", "load.initial_value=2024-02-30"], "is not a real date"),
+    ([*LOAD, "--set", "load.batch_size=" + "9" * 4400], "too large"),
+    ([*LOAD, "--set", "load.key=" + BOMB.replace("\n", " ")], "key"),
+    (["schedule", "crontab", "os:system", "--db", "dw.db"], "standard library"),
+    (["pipeline", "run", "shutil:rmtree", "--db", "dw.db"], "standard library"),
     (["medallion", "ingest", "customers", "dir.db", "--db", "lake.db"], "is a folder"),
     (["medallion", "ingest", "planets", "latin.csv", "--db", "lake.db"], "invalid choice"),
     (["medallion", "ingest", "customers", "header.csv", "--db", "new.db"], "no data rows"),

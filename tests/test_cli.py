@@ -59,3 +59,49 @@ def test_images_command_draws_every_diagram(tmp_path, capsys):
     assert sorted(p.rsplit("/", 1)[-1] for p in printed) == sorted(
         p.name for p in (tmp_path / "pictures").iterdir())
     assert len(printed) == 5
+
+
+def test_a_csv_with_a_byte_order_mark_is_ingested(tmp_path, capsys):
+    csv_file = tmp_path / "excel.csv"
+    csv_file.write_bytes(b"\xef\xbb\xbfid,name,city,updated_at\r\n1,Ada,Austin,2024-10-01\r\n")
+    assert main(["medallion", "ingest", "customers", str(csv_file), "--db",
+                 str(tmp_path / "lake.db")]) == 0
+    assert capsys.readouterr().out == "customers: batch 1 ingested, 1 rows\n"
+    conn = connect(tmp_path / "lake.db")
+    assert conn.execute("SELECT id, name FROM bronze_customers").fetchall() == [("1", "Ada")]
+    conn.close()
+
+
+def test_a_first_load_into_a_new_target_needs_no_lecture_table(tmp_path, capsys):
+    source = connect(tmp_path / "source.db")
+    create_customer_source(source, "customers", 10, progress=False)
+    source.close()
+    for mode in ("incremental", "full"):
+        db = tmp_path / f"{mode}.db"
+        assert main(["load", mode, "--db", str(db), "--source-db", str(tmp_path / "source.db"),
+                     "--source", "src.customers", "--target", "customers"]) == 0, \
+            capsys.readouterr().err
+        assert "inserted=10" in capsys.readouterr().out
+
+
+def test_a_pipeline_factory_must_be_a_function_of_the_project(tmp_path, capsys, monkeypatch):
+    (tmp_path / "my_pipes.py").write_text(
+        "from course_etl.scheduling.lecture import customers_pipeline\n"
+        "def nightly():\n    return customers_pipeline()\n"
+        "def needs(x):\n    return customers_pipeline()\n"
+        "def broken():\n    raise RuntimeError('no config')\n"
+        "number = 5\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    db = ["--db", str(tmp_path / "dw.db")]
+    assert main(["schedule", "crontab", "my_pipes:nightly", *db]) == 0
+    assert "customers_etl" in capsys.readouterr().out
+    for reference, culprit in (("my_pipes:needs", "needs argument(s) x"),
+                               ("my_pipes:broken", "RuntimeError: no config"),
+                               ("my_pipes:number", "(it is of type int)"),
+                               ("my_pipes:missing", "AttributeError"),
+                               ("os:system", "standard library"),
+                               ("builtins:input", "standard library"),
+                               ("no such thing", "unknown pipeline")):
+        assert main(["schedule", "crontab", reference, *db]) == 2
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and culprit in err, err

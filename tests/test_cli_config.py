@@ -174,3 +174,22 @@ def test_run_notebook_executes_notebook_04_for_prod(tmp_path, capsys):
     assert "env = prod" in printed
     # 200 rows in batches of 80 (--set) under prod's configuration
     assert "env=prod batch_size=80 batches=3 rows_read=200" in printed
+
+
+def test_every_integer_key_refuses_what_sqlite_cannot_store():
+    import typing
+
+    from course_etl.config import ConfigError, load_config
+    from course_etl.config.schema import key_specs
+
+    integer_keys = [k for k, s in key_specs().items()
+                    if s.hint is int or int in typing.get_args(s.hint)]
+    assert integer_keys
+    for key in integer_keys:
+        for value in (2**63, -(2**63) - 1, 10**5000):
+            try:
+                load_config("dev", overrides={key: value}, environ={})
+            except ConfigError as error:
+                assert key in str(error) and len(str(error)) < 300, str(error)[:300]
+            else:
+                raise AssertionError(f"{key} accepted {str(value)[:30]}…")

@@ -6,6 +6,7 @@ import pytest
 
 from course_etl import connect
 from course_etl.cli import monitoring as cli_monitoring
+from course_etl.cli.monitoring import read_suite
 from course_etl.dbfile import DatabaseFileError
 from course_etl.monitoring.checks import CheckConfigError
 
@@ -61,9 +62,11 @@ def test_bad_files_are_named(tmp_path):
     connect(tmp_path / "wh.db").execute("CREATE TABLE t (id INTEGER)")
     with pytest.raises(CheckConfigError, match="unknown column 'nope'"):
         run(["monitor", "checks", "--db", str(tmp_path / "wh.db"), "--suite", str(suite)])
-    with pytest.raises(CheckConfigError, match="cannot read suite file"):
+    with pytest.raises(SystemExit):  # refused while parsing: --suite must be a file
         run(["monitor", "checks", "--db", str(tmp_path / "wh.db"),
              "--suite", str(tmp_path / "nope.yaml")])
+    with pytest.raises(CheckConfigError, match="cannot read suite file .*: no such file"):
+        read_suite(tmp_path / "nope.yaml")
 
 
 def test_runs_on_a_warehouse_without_a_run_log_changes_nothing(tmp_path, capsys):

@@ -13,6 +13,7 @@ import hashlib
 import os
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,159 @@ def test_a_full_disk_in_the_library_raises_the_real_cause(small_fs):
     conn.close()
     (folder / "filler").unlink()
     assert state(db) == data
+
+
+# --- refusals leave every byte, the header included -----------------------------------------
+
+def make_journal_warehouse(path: Path, rows: int = 300) -> None:
+    """A warehouse in rollback-journal mode, as sqlite3 or another tool makes it: switching it
+    to WAL would rewrite bytes 18-19 of its header."""
+    plain = sqlite3.connect(path)
+    plain.execute("CREATE TABLE placeholder (x)")  # a file with pages: connect() keeps its mode
+    plain.commit()
+    plain.close()
+    make_warehouse(path, rows)
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+@pytest.mark.parametrize("argv", [
+    [*LOAD, "--key", "nope"],
+    [*LOAD, "--target", "sqlite_master"],
+    [*LOAD, "--lookback-hours", "-1"],
+    [*LOAD, "--set", "load.batch_size=0"],
+    [*LOAD, "--set", "load.initial_value=2024-02-30"],
+    [*LOAD, "--source", "missing"],
+    ["load", "full", "--source", "src_customers", "--target", "src_customers"],
+    ["pipeline", "run", "customers_etl", "--date", "9999-01-01"],
+    ["pipeline", "run", "os:system"],
+    ["monitor", "runs", "--last", "0"],
+    "corrupt",
+])
+def test_a_journal_mode_warehouse_refused_for_any_reason_keeps_every_byte(argv, tmp_path,
+                                                                         capsys, monkeypatch):
+    make_journal_warehouse(tmp_path / "dw.db")
+    if argv == "corrupt":
+        corrupt(tmp_path / "dw.db")
+        argv = LOAD
+    monkeypatch.chdir(tmp_path)
+    before = files(tmp_path)
+    code, line = run([*argv, "--db", "dw.db"], capsys)
+    assert code == 2, line
+    assert files(tmp_path) == before
+
+
+def test_a_journal_mode_warehouse_keeps_its_mode_when_loaded(tmp_path, capsys, monkeypatch):
+    make_journal_warehouse(tmp_path / "dw.db")
+    monkeypatch.chdir(tmp_path)
+    assert main([*LOAD, "--db", "dw.db"]) == 0
+    assert sqlite3.connect("dw.db").execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dw.db"]
+
+
+# --- readers never wait for a writer ---------------------------------------------------------
+
+@pytest.mark.parametrize("journal", ["wal", "delete"])
+def test_medallion_status_reads_while_a_writer_holds_the_lock(journal, tmp_path, capsys,
+                                                              monkeypatch):
+    from course_etl.medallion.bronze import fixed_clock, ingest_dirty_batch
+    from course_etl.medallion.dirty import DirtySource
+
+    lake = tmp_path / "lake.db"
+    if journal == "delete":
+        plain = sqlite3.connect(lake)
+        plain.execute("CREATE TABLE placeholder (x)")
+        plain.commit()
+        plain.close()
+    conn = connect(lake)
+    ingest_dirty_batch(conn, DirtySource(0).next_batch(5),
+                       clock=fixed_clock("2024-10-01T06:00:00Z"))
+    conn.close()
+    before = files(tmp_path)
+    monkeypatch.setattr("course_etl.db.BUSY_TIMEOUT_MS", 0)  # any wait for a lock fails at once
+    writer = sqlite3.connect(lake, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE scratch (x)")
+    try:
+        code = main(["medallion", "status", "--db", str(lake)])
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    out, err = capsys.readouterr()
+    assert code in (0, 1) and err == "", err
+    assert "bronze_customers" in out
+    assert files(tmp_path) == before
+
+
+# --- full disk and file-size limits while writing an output -----------------------------------
+
+def test_a_full_disk_during_export_names_the_file_and_keeps_the_old_one(small_fs, capsys,
+                                                                       monkeypatch):
+    folder, _ = small_fs
+    make_warehouse(folder / "dw.db", 50)
+    monkeypatch.chdir(folder)
+    assert main(["pipeline", "export", "customers_etl", "--db", "dw.db", "--to", "crontab",
+                 "--out", "dag.py"]) == 0
+    capsys.readouterr()
+    old = (folder / "dag.py").read_bytes()
+    filler = fill(folder, 0)
+    code, line = run(["pipeline", "export", "customers_etl", "--db", "dw.db", "--to", "airflow",
+                      "--out", "dag.py"], capsys)
+    assert code == 1
+    assert "--out 'dag.py': disk full" in line and "dw.db" not in line, line
+    assert (folder / "dag.py").read_bytes() == old
+    filler.unlink()
+    assert sorted(p.name for p in folder.iterdir()) == ["dag.py", "dw.db"]
+
+
+def test_images_over_the_file_size_limit_name_the_picture(tmp_path):
+    script = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000)); "
+              "from course_etl.cli import main; sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", script, "images", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    lines = done.stderr.splitlines()
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert ".png" in lines[0] and "file too large" in lines[0] and "None" not in lines[0]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "scratch file left"
+
+
+def test_a_demo_that_fails_half_way_leaves_no_file(tmp_path, capsys, monkeypatch):
+    import course_etl.loads.story as story
+
+    real = story.lecture_story
+
+    def failing(conn):
+        steps = real(conn)
+        yield next(steps)
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(story, "lecture_story", failing)
+    monkeypatch.chdir(tmp_path)
+    code, line = run(["demo", "--db", "demo.db"], capsys)
+    assert code == 1 and "demo.db: disk full" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_too_wide_for_one_statement_names_sqlites_limit(tmp_path, capsys):
+    conn = connect(tmp_path / "wide.db")
+    columns = ", ".join(f"c{i} TEXT" for i in range(1000))
+    conn.execute(f"CREATE TABLE src (id INTEGER PRIMARY KEY, updated_at TEXT, {columns})")
+    conn.execute("INSERT INTO src (id, updated_at) VALUES (1, '2024-10-01')")
+    conn.close()
+    common = ["--db", str(tmp_path / "wide.db"), "--source", "src", "--target", "t"]
+    assert main(["load", "full", *common]) == 0
+    capsys.readouterr()
+    before = files(tmp_path)
+    code = main(["load", "incremental", *common])
+    out, err = capsys.readouterr()
+    if code != 0:  # the engine may load it in pieces; if it cannot, the cause is named
+        assert code == 2 and len(err.splitlines()) == 1
+        assert "beyond a SQLite limit" in err and "column names" not in err, err
+        assert files(tmp_path) == before
+
+
+def test_explain_names_each_sqlite_limit():
+    for message in ("Expression tree is too large (maximum depth 1000)", "too many columns on t",
+                    "too many SQL variables", "string or blob too big"):
+        line = explain(sqlite3.OperationalError(message), "dw.db")
+        assert line.startswith(f"dw.db: beyond a SQLite limit ({message})"), line

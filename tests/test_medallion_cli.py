@@ -48,4 +48,4 @@ def test_ingest_a_csv_as_text_and_status_fails_when_silver_was_tampered(tmp_path
     with pytest.raises(SystemExit) as refused:
         run(["medallion", "ingest", "orders", "nope.csv", "--db", db])
     assert refused.value.code == 2
-    assert "argument csv: 'nope.csv' is not an existing file" in capsys.readouterr().err
+    assert "argument csv: 'nope.csv': no such file" in capsys.readouterr().err

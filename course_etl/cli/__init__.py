@@ -10,13 +10,14 @@ held too long, an I/O error) with 1.
 from __future__ import annotations
 
 import argparse
+import functools
 import sqlite3
 from collections.abc import Sequence
 
 from course_etl.cli import config, load, medallion, monitoring, orchestrators, scheduling
 from course_etl.cli.args import OneLineParser, fail
 from course_etl.dbfile import cause_of, explain
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 
 __all__ = ["main", "build_parser"]
 
@@ -36,14 +37,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    # Built once per process: argparse looks every message up in gettext's catalogues, which
+    # costs tens of milliseconds, and a parser is not changed by parsing.
+    return build_parser()
+
+
+@checked
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+    args = _parser().parse_args(argv)
     database = getattr(args, "db", None)
     try:
         return args.handler(args)
     except CourseEtlError as error:
-        return fail(str(error).replace("\n  - ", "; "))
+        # A fault (a full disk while writing) stopped a command that had started: exit 1.
+        code = 1 if getattr(error, "fault", False) else 2
+        return fail(str(error).replace("\n  - ", "; "), code)
     except sqlite3.Error as error:
         started = cause_of(error) in ("disk full", "locked by another process", "disk I/O error")
         return fail(explain(error, database), 1 if started else 2)

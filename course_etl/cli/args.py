@@ -11,24 +11,40 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-from course_etl.db import connect
-from course_etl.dbfile import DatabaseFileError, open_existing
+from course_etl.dbfile import create_database, is_sqlite_file, open_database
+from course_etl.errors import short_repr
+from course_etl.paths import (
+    FileRefusedError,
+    check_path,
+    existing_file,
+    existing_folder,
+    new_file,
+    new_folder,
+)
 
 __all__ = [
     "OneLineParser",
     "integer",
     "number",
     "PORT",
+    "timezone_name",
+    "moment",
+    "env_name",
     "plain_path",
     "input_file",
     "output_file",
     "output_folder",
+    "database_path",
+    "file_path",
+    "folder_path",
     "warehouse",
     "fail",
 ]
@@ -49,10 +65,11 @@ def integer(minimum: int, maximum: int):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+            raise argparse.ArgumentTypeError(f"{_short(text)} is not a whole number (use "
+                                             f"{minimum} to {maximum})") from None
         if not minimum <= value <= maximum:
             raise argparse.ArgumentTypeError(
-                f"{value} is out of range: use {minimum} to {maximum}")
+                f"{_short(text)} is out of range: use {minimum} to {maximum}")
         return value
 
     parse.__name__ = "integer"
@@ -66,10 +83,11 @@ def number(minimum: float, maximum: float):
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+            raise argparse.ArgumentTypeError(f"{_short(text)} is not a number") from None
         if not math.isfinite(value) or not minimum <= value <= maximum:
             raise argparse.ArgumentTypeError(
-                f"{text!r} is out of range: use a number from {minimum:g} to {maximum:g}")
+                f"{_short(text)} is out of range: use a number from {minimum:g} to "
+                f"{maximum:g}")
         return value
 
     parse.__name__ = "number"
@@ -79,49 +97,94 @@ def number(minimum: float, maximum: float):
 PORT = integer(1, 65535)
 
 
-def plain_path(text: str) -> Path:
-    """A path without newlines or other control characters (they would break a crontab line)."""
-    if not text.strip() or any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is empty or holds a control character (e.g. a newline): give a plain path")
-    return Path(text)
+def timezone_name(text: str) -> str:
+    """An IANA time zone name that exists (``UTC``, ``Europe/Berlin``)."""
+    from course_etl.scheduling.cron import InvalidCronError, resolve_timezone
+
+    try:
+        resolve_timezone(text)
+    except InvalidCronError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    except OSError:  # a name longer than a path may be, or with a NUL
+        raise argparse.ArgumentTypeError(f"unknown time zone {_short(text)} (e.g. UTC, "
+                                         "Europe/Berlin)") from None
+    return text
 
 
-def input_file(text: str) -> Path:
-    """An existing, readable file."""
-    path = plain_path(text)
-    if not path.is_file():
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is {'a folder' if path.is_dir() else 'not an existing file'}: "
-            "check the path")
+def moment(text: str) -> str:
+    """A date or an ISO date and time (``2024-10-15``, ``2024-10-15T02:05``), kept as text."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{_short(text)} is not a date or time: write "
+                                         "2024-10-15 or 2024-10-15T02:05") from None
+    return text
+
+
+_ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def env_name(text: str) -> str:
+    """An environment's name (``dev``, ``prod``): the stem of a YAML file in the config
+    folder."""
+    if not _ENV_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{_short(text)} is not an environment name: use "
+                                         "letters, digits, '-', '_' or '.', e.g. dev or prod")
+    return text
+
+
+def _short(text: str) -> str:
+    return short_repr(text, 60)
+
+
+def _path_type(check, name: str):
+    """An argparse type from a check of :mod:`course_etl.paths` (its refusal becomes the
+    parser's one-line error)."""
+
+    def parse(text: str) -> Path:
+        try:
+            return check(text, what="")
+        except FileRefusedError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = name
+    return parse
+
+
+def _file_path(text: str, *, what: str = "") -> Path:
+    path = check_path(text, what=what)
+    # Whether it must exist is the command's decision; what is there must be a regular file.
+    return existing_file(path, what=what) if os.path.lexists(path) else path
+
+
+def _database_path(text: str, *, what: str = "") -> Path:
+    path = _file_path(text, what=what)
+    if os.path.lexists(path) and not is_sqlite_file(path):
+        raise FileRefusedError(f"{what} {str(path)!r}: not a SQLite database: point it at the "
+                               "warehouse file".strip(), path=str(path),
+                               cause="not a SQLite database")
     return path
 
 
-def output_file(text: str) -> Path:
-    """A file to write: not a folder, in a folder that exists and can be written."""
-    path = plain_path(text)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a folder: give a file name inside it")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise argparse.ArgumentTypeError(
-            f"folder {str(parent)!r} does not exist: create it first or choose another path")
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists()
-                                                    and not os.access(path, os.W_OK)):
-        raise argparse.ArgumentTypeError(f"{text!r} cannot be written: check its permissions")
-    return path
+def _folder_path(text: str, *, what: str = "") -> Path:
+    path = check_path(text, what=what)
+    return existing_folder(path, what=what) if os.path.lexists(path) else path
 
 
-def output_folder(text: str) -> Path:
-    """A folder to write into (created if missing): not an existing file."""
-    path = plain_path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder: give a folder")
-    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"{text!r} cannot be created or written: check the "
-                                         "path and its permissions")
-    return path
+# A plain path: no control character (it would break a crontab line), no file: URI.
+plain_path = _path_type(check_path, "plain_path")
+# An existing, readable regular file (not a folder, FIFO or device).
+input_file = _path_type(existing_file, "input_file")
+# A file to write: not a folder or special file, in a folder that exists and can be written.
+output_file = _path_type(new_file, "output_file")
+# A folder to write into (created if missing): not an existing file.
+output_folder = _path_type(new_folder, "output_folder")
+# A warehouse path: a plain path naming a regular file or nothing yet.
+database_path = _path_type(_database_path, "database_path")
+# A file for later (an interpreter a crontab line names): a regular file or nothing yet.
+file_path = _path_type(_file_path, "file_path")
+# A folder for later (a job's working or log folder): a folder or nothing yet.
+folder_path = _path_type(_folder_path, "folder_path")
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -131,32 +194,27 @@ def fail(message: str, code: int = 2) -> int:
 
 
 @contextlib.contextmanager
-def warehouse(path: str | os.PathLike, *, create: bool = False, readonly: bool = False
+def warehouse(path: str | os.PathLike, *, create: str | None = None, readonly: bool = False
               ) -> Iterator[sqlite3.Connection]:
     """The warehouse at ``path`` as a connection, closed at the end of the block.
 
-    A missing file is refused unless ``create=True`` (a command that starts a warehouse); a file
-    this block created is removed again when the block fails, so a refused command leaves
-    nothing behind. ``readonly=True`` is for commands that only read (see
-    :func:`course_etl.dbfile.open_existing`). Raises DatabaseFileError.
+    A missing file is refused unless ``create`` names the command that may start one (see
+    :data:`course_etl.dbfile.MAKERS`); a file this block created is removed again when the
+    block fails, so a refused command leaves nothing behind. ``readonly=True`` is for commands
+    that only read (see :func:`course_etl.dbfile.open_database`). Raises DatabaseFileError.
     """
-    file = Path(path)
-    created = create and not file.exists()
+    created = create is not None and not os.path.lexists(path)
     if created:
-        if not (file.parent if str(file.parent) else Path(".")).is_dir():
-            raise DatabaseFileError(f"{file}: folder {str(file.parent)!r} does not exist: "
-                                    "create it or check --db", path=str(file),
-                                    cause="no such folder")
-        conn = connect(file)
+        conn = create_database(path, maker=create)
     else:
-        conn = open_existing(file, readonly=readonly)
+        conn = open_database(path, mode="read" if readonly else "write")
     try:
         yield conn
     except BaseException:
         conn.close()
         if created:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{file}{suffix}").unlink(missing_ok=True)
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         raise
     finally:
         conn.close()

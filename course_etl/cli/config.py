@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_etl.cli.args import output_folder
+from course_etl.cli.args import env_name, output_folder
 from course_etl.config import (
     Config,
     ConfigError,
@@ -25,6 +25,7 @@ from course_etl.config import (
     describe_keys,
     load_config,
 )
+from course_etl.errors import checked
 
 __all__ = [
     "DEFAULT_RUNS_DIR",
@@ -40,10 +41,11 @@ DEFAULT_RUNS_DIR = Path("artifacts") / "runs"
 NOTEBOOKS_DIR = Path("notebooks")
 
 
+@checked
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--env``, ``--config`` and ``--set KEY=VALUE`` (repeatable) to ``parser``."""
     group = parser.add_argument_group("configuration")
-    group.add_argument("--env", help="environment: configs/<ENV>.yaml "
+    group.add_argument("--env", type=env_name, help="environment: configs/<ENV>.yaml "
                                      "(default: $COURSE_ETL_ENV, else dev)")
     group.add_argument("--config", metavar="PATH",
                        help="config folder (base.yaml + <env>.yaml) or one YAML file "
@@ -53,6 +55,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                        help="override one key, e.g. --set load.batch_size=500 (repeatable)")
 
 
+@checked
 def config_from_args(
     args: argparse.Namespace,
     *,
@@ -93,11 +96,15 @@ def _left_aligned(table: pd.DataFrame) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+@checked
 def find_notebook(name: str | Path, folder: Path = NOTEBOOKS_DIR) -> Path:
     """A notebook path from a path, a file name in ``notebooks/`` or a number prefix (``04``).
 
     Raises ConfigError listing the notebooks when nothing (or more than one) matches.
     """
+    if not str(name).strip():
+        raise ConfigError([Problem("NB", str(name), None, "empty notebook name: give a path, a "
+                                   "file name in notebooks/ or a number prefix (04)")])
     path = Path(name)
     if path.suffix == ".ipynb" and path.is_file():
         return path
@@ -110,6 +117,7 @@ def find_notebook(name: str | Path, folder: Path = NOTEBOOKS_DIR) -> Path:
                                f"(notebooks: {known})")])
 
 
+@checked
 def run_notebook(
     notebook: str | Path,
     config: Config,
@@ -154,6 +162,7 @@ def _run_notebook(args: argparse.Namespace) -> int:
     return 0
 
 
+@checked
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``config show``, ``config keys`` and ``run-notebook`` to the command line."""
     config = commands.add_parser("config", help="show the resolved configuration")

@@ -10,6 +10,7 @@ before the warehouse is opened.
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,9 +21,17 @@ from course_etl.cli.args import PORT, output_file, output_folder
 from course_etl.cli.config import add_config_arguments, config_from_args
 from course_etl.config import Config, run_full_load, run_incremental_load
 from course_etl.db import attach, connect
-from course_etl.dbfile import DatabaseFileError, check_path_text, open_existing
+from course_etl.dbfile import (
+    DatabaseFileError,
+    cause_of,
+    create_database,
+    open_database,
+    rebuilt_database,
+)
+from course_etl.errors import checked
 from course_etl.loads import LoadResult
 from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE
+from course_etl.paths import check_path
 
 __all__ = ["LOAD_FLAGS", "DEFAULT_DEMO_DB", "add_commands", "load_from_args"]
 
@@ -44,12 +53,14 @@ LOAD_FLAGS: dict[str, tuple[str, str]] = {
 }
 
 
+@checked
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``demo``, ``load``, ``images`` and ``present`` to the command line."""
     demo = commands.add_parser("demo", help="run the lecture's full/incremental story end to end")
     demo.set_defaults(handler=_run_demo)
     demo.add_argument("--db", default=DEFAULT_DEMO_DB, type=output_file,
-                      help=f"SQLite file to (re)create the demo in (default: ./{DEFAULT_DEMO_DB})")
+                      help="SQLite file to create the demo in, or to re-create a demo file "
+                           f"made before (default: ./{DEFAULT_DEMO_DB})")
 
     load = commands.add_parser("load", help="load one table (what a cron entry runs)")
     load.set_defaults(handler=_run_load)
@@ -83,6 +94,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     present.set_defaults(handler=_run_present)
 
 
+@checked
 def load_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | None = None
                    ) -> LoadResult:
     """What ``course_etl load full|incremental`` runs: the configuration from ``--env``,
@@ -96,11 +108,21 @@ def load_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | Non
             return run_full_load(conn, config)
         share = None if getattr(args, "force_deletes", False) else DEFAULT_MAX_DELETE_SHARE
         return run_incremental_load(conn, config, max_delete_share=share)
+    except sqlite3.OperationalError as error:
+        conn.close()
+        _remove(created)
+        source = config.database.source
+        if source is None or cause_of(error) != "locked by another process":
+            raise
+        # The write lock covers the attached source too: either file may be the busy one.
+        raise DatabaseFileError(
+            f"{config.database.warehouse} or its source {source}: locked by another process "
+            f"({error}): wait for the other writer to finish, or stop it, then retry",
+            path=str(config.database.warehouse), cause="locked by another process",
+            fault=True) from None
     except BaseException:
-        if created is not None:  # a warehouse this command created holds nothing: remove it
-            conn.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{created}{suffix}").unlink(missing_ok=True)
+        conn.close()
+        _remove(created)  # a warehouse this command created holds nothing
         raise
     finally:
         conn.close()
@@ -114,39 +136,45 @@ def _open_for_load(config: Config) -> tuple[sqlite3.Connection, Path | None]:
     """
     database = config.database
     if database.source is not None and database.source != ":memory:":
-        open_existing(database.source, readonly=True, what="--source-db").close()
+        open_database(database.source, mode="read", what="--source-db").close()
     warehouse = database.warehouse
     if warehouse == ":memory:":
         return connect(warehouse), None
-    path = Path(check_path_text(warehouse))
-    if path.exists() or database.source is None:
-        conn = open_existing(path)
-        created = None
-    elif not path.parent.is_dir():
-        raise DatabaseFileError(f"{path}: folder {str(path.parent)!r} does not exist: create "
-                                "it or check --db", path=str(path), cause="no such folder")
+    if os.path.lexists(check_path(warehouse, what="--db")) or database.source is None:
+        conn, created = open_database(warehouse), None
     else:
-        conn, created = connect(path), path
-    if database.source is not None:
-        attach(conn, database.source, database.source_alias)
+        conn, created = create_database(warehouse, maker="load"), Path(warehouse)
+    try:
+        if database.source is not None:
+            attach(conn, database.source, database.source_alias)
+    except BaseException:
+        conn.close()
+        _remove(created)
+        raise
     return conn, created
+
+
+def _remove(created: Path | None) -> None:
+    """Remove a warehouse this command created (with its side files): it holds nothing."""
+    if created is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{created}{suffix}").unlink(missing_ok=True)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
     from course_etl.loads.story import lecture_story
 
-    print(f"Lecture demo in {args.db}")
-    with pd.option_context("display.width", 100):
-        conn = connect(args.db)
-        try:
-            for step in lecture_story(conn):
-                print(f"\n== {step.title}")
-                print(step.result)
-                print(step.warehouse.to_string(index=False))
-                if step.message:
-                    print(step.message)
-        finally:
-            conn.close()
+    # The story runs in a new file that replaces --db only at the end: a failed demo leaves
+    # nothing behind, and a file the demo did not make is never replaced.
+    with pd.option_context("display.width", 100), \
+            rebuilt_database(args.db, maker="demo") as conn:
+        print(f"Lecture demo in {args.db}")
+        for step in lecture_story(conn):
+            print(f"\n== {step.title}")
+            print(step.result)
+            print(step.warehouse.to_string(index=False))
+            if step.message:
+                print(step.message)
     return 0
 
 

@@ -11,22 +11,22 @@ main CLI.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from course_etl.cli.args import integer, output_file
-from course_etl.config.layers import YamlTooLargeError, bounded_safe_load
-from course_etl.db import connect, table_exists
-from course_etl.dbfile import open_existing
+from course_etl.cli.args import database_path, input_file, integer, moment, output_file
+from course_etl.config.yamltext import YamlReadError, read_yaml
+from course_etl.db import table_exists
+from course_etl.dbfile import open_database, rebuilt_database
+from course_etl.errors import checked
 from course_etl.monitoring.checks import CheckConfigError, run_suite
+from course_etl.paths import FileRefusedError, read_text, replacing
 
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "read_suite"]
 
 
+@checked
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``monitor`` and its subcommands to the course_etl command line."""
     monitor = commands.add_parser("monitor", help="run logs, data checks and dashboards")
@@ -34,7 +34,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     history = actions.add_parser("history", help="replay the demo pipeline's 30-day history")
     history.add_argument("--db", required=True, type=output_file,
-                         help="warehouse file to (re)fill")
+                         help="new SQLite file to fill, or one an earlier `monitor history` "
+                              "made (any other file is refused, never replaced)")
     history.add_argument("--days", type=integer(1, 3650), default=30,
                          help="days to replay, 1 to 3650 (default 30)")
     history.add_argument("--dashboard", type=output_file,
@@ -42,16 +43,17 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     history.set_defaults(handler=_history)
 
     runs = actions.add_parser("runs", help="show the latest runs of a warehouse's run log")
-    runs.add_argument("--db", required=True, type=Path)
+    runs.add_argument("--db", required=True, type=database_path)
     runs.add_argument("--last", type=integer(1, 100_000), default=10,
                       help="how many runs (default 10)")
     runs.set_defaults(handler=_runs)
 
     checks = actions.add_parser("checks", help="run a YAML check suite; exit 1 if it blocks")
-    checks.add_argument("--db", required=True, type=Path)
-    checks.add_argument("--suite", required=True, type=Path,
+    checks.add_argument("--db", required=True, type=database_path)
+    checks.add_argument("--suite", required=True, type=input_file,
                         help="YAML file: {table: [{check: ..., blocking: true}, ...]}")
-    checks.add_argument("--now", help="time for freshness checks (ISO, e.g. 2024-10-15T02:05)")
+    checks.add_argument("--now", type=moment,
+                        help="time for freshness checks (ISO, e.g. 2024-10-15T02:05)")
     checks.set_defaults(handler=_checks)
 
 
@@ -62,26 +64,13 @@ def _history(args: argparse.Namespace) -> int:
     if args.dashboard is not None and args.dashboard.suffix.lower() != ".png":
         raise CheckConfigError(f"--dashboard {str(args.dashboard)!r} must end in .png")
     # The replay fills a new file beside the warehouse and replaces it only when everything,
-    # dashboard included, succeeded: a failure leaves the old warehouse as it was.
-    handle, scratch = tempfile.mkstemp(prefix=f".{args.db.name}.", suffix=".tmp",
-                                       dir=args.db.parent if str(args.db.parent) else ".")
-    os.close(handle)
-    scratch = Path(scratch)
-    try:
-        conn = connect(scratch)
-        try:
-            runs = generate_history(conn, days=args.days)
-            if args.dashboard:
-                dashboard_figure(conn).savefig(args.dashboard, dpi=100)
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            conn.close()
-        os.replace(scratch, args.db)
-    finally:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
-    for suffix in ("-wal", "-shm"):  # the old warehouse's side files belong to the old file
-        Path(f"{args.db}{suffix}").unlink(missing_ok=True)
+    # dashboard included, succeeded: a failure leaves the old file as it was. Only a file an
+    # earlier `monitor history` made is replaced; any other file there is refused.
+    with rebuilt_database(args.db, maker="monitor history") as conn:
+        runs = generate_history(conn, days=args.days)
+        if args.dashboard:
+            with replacing(args.dashboard, what="--dashboard") as scratch:
+                dashboard_figure(conn).savefig(scratch, format="png", dpi=100)
     counts = runs.status.value_counts()
     print(f"{len(runs)} runs replayed into {args.db.name}: "
           + ", ".join(f"{n} {status}" for status, n in counts.items()))
@@ -94,7 +83,7 @@ def _runs(args: argparse.Namespace) -> int:
     from course_etl.monitoring.history import runs_frame
     from course_etl.monitoring.tables import RUNS_TABLE
 
-    conn = open_existing(args.db, readonly=True)
+    conn = open_database(args.db, mode="read")
     try:
         # Reading never creates the run log: a warehouse without one has no runs.
         runs = runs_frame(conn).tail(args.last) if table_exists(conn, RUNS_TABLE) else None
@@ -110,16 +99,21 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checks(args: argparse.Namespace) -> int:
+@checked
+def read_suite(path: str | Path) -> object:
+    """The check suite in the YAML file ``path``, read through the course's bounded opener and
+    YAML reader. Raises CheckConfigError naming the file and the cause."""
     try:
-        if args.suite.stat().st_size > 1_000_000:
-            raise CheckConfigError(f"suite file {args.suite} is over 1 MB: a suite is a short "
-                                   "YAML mapping of tables to checks")
-        suite = bounded_safe_load(args.suite.read_bytes().decode("utf-8"))
-    except (OSError, yaml.YAMLError, UnicodeDecodeError, YamlTooLargeError) as error:
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise CheckConfigError(f"cannot read suite file {args.suite}: {reason}") from None
-    conn = open_existing(args.db, readonly=True)
+        return read_yaml(read_text(path, what="suite file"), source=f"suite file {path}")
+    except FileRefusedError as error:
+        raise CheckConfigError(f"cannot read {error}") from None
+    except YamlReadError as error:
+        raise CheckConfigError(f"cannot read {error}") from None
+
+
+def _checks(args: argparse.Namespace) -> int:
+    suite = read_suite(args.suite)
+    conn = open_database(args.db, mode="read")
     try:
         report = run_suite(conn, suite, now=args.now)
     finally:

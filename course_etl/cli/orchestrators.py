@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 
-from course_etl.cli.args import PORT, plain_path
+from course_etl.cli.args import PORT, folder_path
+from course_etl.errors import checked
 
 __all__ = ["add_commands"]
 
 
+@checked
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``airflow`` and ``dagster`` to the command line."""
     for name, port in (("airflow", 8280), ("dagster", 3300)):
@@ -22,7 +24,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
             name, help=f"the course's pipelines in a real {name.title()} UI on 127.0.0.1")
         command.add_argument("--port", type=PORT, default=port,
                              help=f"port on 127.0.0.1 (default {port}; a free one when taken)")
-        command.add_argument("--project-dir", type=plain_path, default=".",
+        command.add_argument("--project-dir", type=folder_path, default=".",
                              help=f"where .{name}/ (metadata, DAGs, warehouses, logs) goes")
         command.add_argument("--keep", action="store_true",
                              help="keep the metadata and warehouses of the last session")

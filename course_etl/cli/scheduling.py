@@ -11,11 +11,26 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
+import os
+import re
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from course_etl.cli.args import integer, number, output_file, plain_path, warehouse
+from course_etl.cli.args import (
+    database_path,
+    file_path,
+    folder_path,
+    integer,
+    number,
+    output_file,
+    timezone_name,
+    warehouse,
+)
+from course_etl.errors import check_type, checked, short_repr
 from course_etl.monitoring.recorder import SchedulerRecorder
+from course_etl.paths import write_atomic
 from course_etl.scheduling.cron import describe_cron, next_runs
 from course_etl.scheduling.export import to_airflow, to_crontab, to_dagster
 from course_etl.scheduling.lecture import PIPELINES
@@ -25,28 +40,66 @@ from course_etl.scheduling.runner import LocalRunner, RunReport
 __all__ = ["add_commands", "load_pipeline"]
 
 
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
 def load_pipeline(reference: str) -> Pipeline:
-    """The pipeline named ``reference``: a known name or ``package.module:factory``."""
+    """The pipeline named ``reference``: a known name or ``package.module:factory``.
+
+    ``factory`` is a Pipeline, or a Python function that takes no arguments and returns one.
+    The module must be the project's own, not Python's standard library (``os:system`` is no
+    pipeline). Anything that fails while importing the module or calling the factory is
+    reported in one line. Raises PipelineError.
+    """
+    check_type(reference, str, argument="reference", function="load_pipeline",
+               wanted="a pipeline name or 'module:factory'")
     if reference in PIPELINES:
         return PIPELINES[reference]()
+    shown = short_repr(reference)
     module_name, _, attribute = reference.partition(":")
-    if not attribute:
+    if not attribute or not _DOTTED.fullmatch(module_name) or not attribute.isidentifier():
         raise PipelineError(
-            f"unknown pipeline {reference!r} (known: {', '.join(PIPELINES)}; "
-            "or give module:factory)"
-        )
+            f"unknown pipeline {shown} (known: {', '.join(PIPELINES)}; "
+            "or give module:factory, e.g. mypipelines.nightly:build)", value=reference)
+    if module_name.split(".")[0] in sys.stdlib_module_names:
+        raise PipelineError(f"{shown}: {module_name!r} is a module of Python's standard "
+                            "library, not a pipeline: give your own module:factory",
+                            value=reference)
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        raise PipelineError(f"cannot load pipeline {reference!r}: {error}") from None
-    pipeline = factory() if callable(factory) else factory
-    if not isinstance(pipeline, Pipeline):
-        raise PipelineError(f"{reference!r} gave {type(pipeline).__name__}, not a Pipeline")
-    return pipeline
+    except Exception as error:  # the module is the user's code: any failure is reported
+        raise PipelineError(f"cannot load pipeline {shown}: {type(error).__name__}: "
+                            f"{' '.join(str(error).split())}", value=reference) from None
+    if not isinstance(factory, Pipeline):
+        factory = _call_factory(reference, factory)
+    if not isinstance(factory, Pipeline):
+        raise PipelineError(f"{shown} gave {type(factory).__name__}, not a Pipeline",
+                            value=reference)
+    return factory
+
+
+def _call_factory(reference: str, factory: object) -> object:
+    shown = short_repr(reference)
+    if not inspect.isfunction(factory):
+        raise PipelineError(f"{shown} is not a Pipeline or a Python function returning one "
+                            f"(it is of type {type(factory).__name__})", value=reference)
+    required = [p.name for p in inspect.signature(factory).parameters.values()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
+                                                       p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if required:
+        raise PipelineError(f"{shown} needs argument(s) {', '.join(required)}: a factory "
+                            "takes none and returns a Pipeline", value=reference)
+    try:
+        return factory()
+    except Exception as error:  # the factory is the user's code
+        raise PipelineError(f"{shown} failed: {type(error).__name__}: "
+                            f"{' '.join(str(error).split())}", value=reference) from None
 
 
 def _absolute(path: str | Path) -> Path:
-    return Path(path).expanduser().resolve()
+    # abspath, not resolve(): a symlink stays a symlink, and a loop is refused by the --db type
+    # instead of raising RuntimeError here.
+    return Path(os.path.abspath(Path(path).expanduser()))
 
 
 # Dates a schedule can mean; beyond them date arithmetic overflows (9999-12-31 + 1 day).
@@ -59,14 +112,15 @@ def _moment(text: str) -> date | datetime:
     try:
         moment = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:
-        raise PipelineError(f"{text!r} is not a date or datetime: write 2024-10-01 or "
-                            "2024-10-01T02:05") from None
+        raise PipelineError(f"{short_repr(text)} is not a date or datetime: write 2024-10-01 "
+                            "or 2024-10-01T02:05") from None
     if moment.year not in _YEARS:
-        raise PipelineError(f"{text!r} is out of range: use a date from {_YEARS.start} to "
-                            f"{_YEARS.stop - 1}", value=text)
+        raise PipelineError(f"{short_repr(text)} is out of range: use a date from "
+                            f"{_YEARS.start} to {_YEARS.stop - 1}", value=text)
     return moment
 
 
+@checked
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """Add the ``schedule`` and ``pipeline`` subcommands to the main parser."""
     schedule = commands.add_parser("schedule", help="explain cron expressions, write crontab")
@@ -75,18 +129,19 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     next_ = actions.add_parser("next", help="the next runs of a cron expression")
     for sub in (describe, next_):
         sub.add_argument("expression", help="five cron fields, quoted: '5 2 * * *'")
-        sub.add_argument("--tz", default="UTC", help="IANA time zone (default: UTC)")
+        sub.add_argument("--tz", default="UTC", type=timezone_name,
+                         help="IANA time zone (default: UTC)")
         sub.add_argument("-n", type=integer(1, 1000), default=5,
                          help="how many runs, 1 to 1000 (default: 5)")
         sub.add_argument("--after", help="list runs after this date/datetime (default: now)")
         sub.set_defaults(handler=_describe if sub is describe else _next)
     crontab = actions.add_parser("crontab", help="the crontab entry that runs a pipeline")
     _pipeline_arguments(crontab)
-    crontab.add_argument("--project-dir", default=".", type=plain_path,
+    crontab.add_argument("--project-dir", default=".", type=folder_path,
                          help="working directory of the job")
-    crontab.add_argument("--python", type=plain_path,
+    crontab.add_argument("--python", type=file_path,
                          help="interpreter (default: this one, the venv's)")
-    crontab.add_argument("--log-dir", type=plain_path,
+    crontab.add_argument("--log-dir", type=folder_path,
                          help="log folder (default: PROJECT_DIR/logs)")
     crontab.set_defaults(handler=_crontab)
 
@@ -114,7 +169,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("pipeline", help=f"{' or '.join(PIPELINES)} or module:factory")
-    parser.add_argument("--db", required=True, type=plain_path, help="warehouse SQLite file")
+    parser.add_argument("--db", required=True, type=database_path, help="warehouse SQLite file")
     if parser.prog.split()[-1] in ("run", "backfill"):
         parser.add_argument("--retry-delay", type=number(0, 86_400), metavar="SECONDS",
                             help="wait between tries of a failed task (default: each task's "
@@ -122,7 +177,7 @@ def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _after(args: argparse.Namespace) -> datetime:
-    if not args.after:
+    if args.after is None:
         return datetime.now(UTC)
     moment = _moment(args.after)
     return moment if isinstance(moment, datetime) else datetime.combine(moment, datetime.min.time())
@@ -153,7 +208,7 @@ def _print_report(report: RunReport) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     pipeline = load_pipeline(args.pipeline)
-    if args.date:
+    if args.date is not None:
         logical_date = _moment(args.date)
     else:  # cron starts us just after the tick: the run stands for that tick
         logical_date = pipeline.cron.previous_run(datetime.now(UTC) + timedelta(seconds=1))
@@ -205,7 +260,9 @@ def _export(args: argparse.Namespace) -> int:
     else:
         text = to_crontab(pipeline, warehouse=warehouse, project_dir=Path.cwd()) + "\n"
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        # Written beside the file and renamed into place: a full disk names this file and
+        # leaves the old one whole, never a truncated DAG for the scheduler to pick up.
+        write_atomic(args.out, text, what="--out")
         print(f"wrote {args.out}")
     else:
         print(text, end="")

@@ -61,9 +61,10 @@ def check_against_database(conn: sqlite3.Connection, config: Config) -> Configur
     """Check every table and column name in ``config.load`` against the database.
 
     The source table must exist with the key, watermark and soft-delete columns; the target
-    schema must be attached (and a target outside ``main`` must exist); the watermark table must
-    exist unless it is the not-yet-created target. Raises ConfigError naming each bad key, its
-    value, where it was set and what exists.
+    schema must be attached (and a target outside ``main`` must exist). The watermark table is
+    resolved when it exists; the load does not read it, so it is checked where it is read
+    (:func:`get_watermark`). Raises ConfigError naming each bad key, its value, where it was set
+    and what exists.
     """
     load = config.load
     problems: list[Problem] = []
@@ -100,12 +101,11 @@ def check_against_database(conn: sqlite3.Connection, config: Config) -> Configur
                                     f"no table {name!r} yet: create it in schema "
                                     f"{load.target_schema!r} first (new targets are created "
                                     "only in 'main')"))
-        if load.watermark_table != name or target is not None:
-            try:
-                watermark_table = resolve_table(conn, load.watermark_table,
-                                                role="watermark table")
-            except CourseEtlError as error:
-                problems.append(_problem(config, "load.watermark_table", error))
+        # The loads keep their watermark in etl_watermarks; load.watermark_table is the table
+        # the lecture's get_watermark reads, which a load never uses, so it cannot refuse one
+        # (a first load into another target would be refused for the lecture's table).
+        if table_exists(conn, load.watermark_table):
+            watermark_table = resolve_table(conn, load.watermark_table, role="watermark table")
     if problems:
         raise ConfigError(problems)
     return ConfiguredTables(source=source, target=target, watermark_table=watermark_table)

@@ -1,11 +1,13 @@
 """The layers a configuration is built from, each value tagged with where it came from.
 
 A :class:`Layer` is a flat mapping ``dotted.key -> Entry(value, origin)``. Layers come from the
-schema's defaults, from YAML files (read with ``yaml.safe_load``'s rules by a loader that also
-records the line of every key, and that rejects duplicate keys, which PyYAML silently accepts),
-from environment variables ``COURSE_ETL_SECTION__KEY`` (values read as YAML scalars) and from
-explicit overrides (``"section.key=value"`` strings or a dict). Reading a layer never raises for
-bad content: problems are collected with their origin so that one run reports all of them.
+schema's defaults, from YAML files (read by :mod:`course_etl.config.yamltext`'s bounded reader,
+with a loader that also records the line of every key and rejects duplicate keys, which PyYAML
+silently accepts), from environment variables ``COURSE_ETL_SECTION__KEY`` (values read as YAML
+scalars by the same reader) and from explicit overrides (``"section.key=value"`` strings or a
+dict). Files are opened through :mod:`course_etl.paths` (no FIFO, device or oversized file).
+Reading a layer never raises for bad content: problems are collected with their origin so that
+one run reports all of them.
 """
 
 from __future__ import annotations
@@ -17,12 +19,17 @@ from pathlib import Path
 
 import yaml
 
+from course_etl.config.yamltext import MAX_YAML_CHARS, BoundedLoader, YamlReadError, read_yaml
+from course_etl.errors import checked, short_repr
+from course_etl.paths import FileRefusedError, read_text
+
 __all__ = [
     "ENV_PREFIX",
     "ENV_SELECTOR",
     "Origin",
     "Entry",
     "Problem",
+    "NO_VALUE",
     "Layer",
     "env_var_name",
     "defaults_layer",
@@ -30,8 +37,6 @@ __all__ = [
     "environ_layer",
     "overrides_layer",
     "parse_env_lines",
-    "bounded_safe_load",
-    "YamlTooLargeError",
 ]
 
 ENV_PREFIX = "COURSE_ETL_"
@@ -71,7 +76,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f" (from {self.origin})" if self.origin else ""
-        shown = "" if self.value is _NO_VALUE else f" = {self.value!r}"
+        shown = "" if self.value is _NO_VALUE else f" = {short_repr(self.value, 100)}"
         return f"{self.key}{shown}{where}: {self.message}"
 
 
@@ -81,6 +86,8 @@ class _NoValue:
 
 
 _NO_VALUE = _NoValue()
+# A Problem whose value must not be shown (a path that is itself the problem, a refused value).
+NO_VALUE = _NO_VALUE
 
 
 @dataclass
@@ -93,12 +100,14 @@ class Layer:
     problems: list[Problem] = field(default_factory=list)
 
 
+@checked
 def env_var_name(key: str) -> str:
     """The environment variable that sets a dotted key: ``load.batch_size`` →
     ``COURSE_ETL_LOAD__BATCH_SIZE``."""
     return ENV_PREFIX + "__".join(key.split(".")).upper()
 
 
+@checked
 def defaults_layer(defaults: Mapping[str, object]) -> Layer:
     """The schema's defaults as the lowest layer."""
     return Layer("default", {
@@ -106,8 +115,23 @@ def defaults_layer(defaults: Mapping[str, object]) -> Layer:
     })
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings remember the line of each key and refuse duplicates."""
+class _TextDatesLoader(BoundedLoader):
+    """The bounded loader, keeping a date or time as the text written once it is checked to be
+    real: ``2024-10-01 10:00:00`` stays that text, where ``isoformat()`` would write a ``T``,
+    which sorts after the space of every stored watermark of that day."""
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> str:
+        super().construct_yaml_timestamp(node)
+        return str(node.value)
+
+
+_TextDatesLoader.add_constructor("tag:yaml.org,2002:timestamp",
+                                 _TextDatesLoader.construct_yaml_timestamp)
+
+
+class _LineLoader(_TextDatesLoader):
+    """The config loader: its mappings also remember the line of each key and refuse duplicate
+    keys (PyYAML silently keeps the last)."""
 
 
 class _LineDict(dict):
@@ -138,65 +162,6 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-# A config file is a few dozen lines. The limits stop a hostile file early: a YAML "billion
-# laughs" (aliases of aliases) is a few hundred bytes that expand to gigabytes.
-MAX_CONFIG_BYTES = 1_000_000
-MAX_CONFIG_NODES = 100_000
-MAX_CONFIG_DEPTH = 50
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def _expanded_size(node: yaml.Node, depth: int = 0, sizes: dict | None = None) -> int:
-    """Nodes the document holds once aliases are expanded (an alias counts its whole target)."""
-    sizes = {} if sizes is None else sizes
-    if depth > MAX_CONFIG_DEPTH:
-        raise _TooLarge(f"nested more than {MAX_CONFIG_DEPTH} levels deep")
-    if id(node) in sizes:
-        return sizes[id(node)]
-    children: list = []
-    if isinstance(node, yaml.SequenceNode):
-        children = node.value
-    elif isinstance(node, yaml.MappingNode):
-        children = [n for pair in node.value for n in pair]
-    size = 1 + sum(_expanded_size(child, depth + 1, sizes) for child in children)
-    if size > MAX_CONFIG_NODES:
-        raise _TooLarge(f"expands to more than {MAX_CONFIG_NODES:,} values (aliases of aliases?)")
-    sizes[id(node)] = size
-    return size
-
-
-class YamlTooLargeError(ValueError):
-    """A YAML document nested or expanding past the limits (a ``yaml.safe_load`` would hang)."""
-
-
-def bounded_safe_load(text: str) -> object:
-    """``yaml.safe_load(text)`` that refuses a document nested more than
-    :data:`MAX_CONFIG_DEPTH` levels or expanding (aliases included) to more than
-    :data:`MAX_CONFIG_NODES` values. Raises yaml.YAMLError or YamlTooLargeError."""
-    try:
-        return _load_yaml(text, yaml.SafeLoader)
-    except _TooLarge as error:
-        raise YamlTooLargeError(str(error)) from None
-    except RecursionError:
-        raise YamlTooLargeError("nested too deeply") from None
-
-
-def _load_yaml(text: str, loader_class: type = None) -> object:
-    """``yaml.load`` with the line-recording loader, refusing documents that expand too far."""
-    loader = (loader_class or _LineLoader)(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _expanded_size(node)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
 def _display_path(path: Path) -> str:
     # Folder and file name only: short, and the same on every machine (no absolute paths).
     return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
@@ -211,6 +176,7 @@ def _plain(value: object) -> object:
     return value
 
 
+@checked
 def yaml_layer(path: str | Path, *, name: str, sections: Iterable[str], text: str | None = None
                ) -> Layer:
     """Read one YAML file (or ``text`` labelled as ``path``) into a layer.
@@ -223,30 +189,17 @@ def yaml_layer(path: str | Path, *, name: str, sections: Iterable[str], text: st
     layer = Layer(name)
     try:
         if text is None:
-            if path.stat().st_size > MAX_CONFIG_BYTES:
-                raise _TooLarge(f"larger than {MAX_CONFIG_BYTES:,} bytes")
-            text = path.read_bytes().decode("utf-8")
-        document = _load_yaml(text)
-    except OSError as error:
+            text = read_text(path, what="config file", limit=MAX_YAML_CHARS)
+        document = read_yaml(text, source=shown, loader=_LineLoader)
+    except FileRefusedError as error:
         layer.problems.append(Problem("(file)", shown, None,
-                                      f"cannot read config file: {error.strerror}"))
+                                      f"cannot read config file: {error.cause}: {error.fix}"))
         return layer
-    except UnicodeDecodeError as error:
-        layer.problems.append(Problem("(file)", shown, None,
-                                      f"not UTF-8 text (byte {error.start}): save it as UTF-8"))
-        return layer
-    except (_TooLarge, RecursionError) as error:
-        reason = str(error) if isinstance(error, _TooLarge) else "nested too deeply"
-        layer.problems.append(Problem("(file)", shown, None,
-                                      f"config file refused: {reason}; a config is a short "
-                                      "mapping of sections"))
-        return layer
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{shown}:{mark.line + 1}" if mark else shown
-        problem = getattr(error, "problem", None) or str(error)
+    except YamlReadError as error:
+        where = f"{shown}:{error.line}" if error.line is not None else shown
         layer.problems.append(Problem("(file)", _NO_VALUE, Origin(name, where),
-                                      f"not valid YAML: {problem}"))
+                                      f"config file refused: {error.reason}"
+                                      if not error.syntax else error.reason))
         return layer
     if document is None:
         return layer
@@ -272,14 +225,26 @@ def yaml_layer(path: str | Path, *, name: str, sections: Iterable[str], text: st
     return layer
 
 
-def _scalar(raw: str) -> object:
-    """Read an environment value as YAML would ('500' → 500, 'true' → True, 'a, b' stays text)."""
+# One value on a command line or in a variable: far shorter than a file.
+MAX_VALUE_CHARS = 10_000
+
+
+def _scalar(raw: str, source: str) -> object:
+    """Read one value as YAML would ('500' → 500, 'true' → True); text that is not YAML at all
+    ('a: b: c') stays text. Raises YamlReadError for a value YAML reads but the course refuses
+    (an impossible date, a huge integer, an alias bomb, a value over MAX_VALUE_CHARS)."""
+    if len(raw) > MAX_VALUE_CHARS:
+        raise YamlReadError(f"longer than {MAX_VALUE_CHARS:,} characters ({len(raw):,})",
+                            source=source)
     try:
-        return _plain(yaml.safe_load(raw))
-    except yaml.YAMLError:
-        return raw
+        return _plain(read_yaml(raw, source=source, loader=_TextDatesLoader))
+    except YamlReadError as error:
+        if error.syntax:
+            return raw
+        raise
 
 
+@checked
 def environ_layer(environ: Mapping[str, str], *, secret_keys: Iterable[str] = ()) -> Layer:
     """Variables ``COURSE_ETL_SECTION__KEY`` as a layer (``COURSE_ETL_ENV`` chooses the
     environment and is skipped). Secrets are taken verbatim, not parsed: a password ``0123`` must
@@ -291,11 +256,17 @@ def environ_layer(environ: Mapping[str, str], *, secret_keys: Iterable[str] = ()
             continue
         key = ".".join(part.lower() for part in variable[len(ENV_PREFIX):].split("__"))
         raw = environ[variable]
-        value = raw if key in secrets else _scalar(raw)
-        layer.entries[key] = Entry(value, Origin("envvar", variable))
+        origin = Origin("envvar", variable)
+        try:
+            value = raw if key in secrets else _scalar(raw, variable)
+        except YamlReadError as error:
+            layer.problems.append(Problem(key, _NO_VALUE, origin, error.reason))
+            continue
+        layer.entries[key] = Entry(value, origin)
     return layer
 
 
+@checked
 def overrides_layer(overrides: Iterable[str] | Mapping[str, object] | None, *,
                     name: str = "override") -> Layer:
     """Explicit overrides: ``["load.batch_size=100", …]`` (values read as YAML scalars) or a dict
@@ -317,7 +288,11 @@ def overrides_layer(overrides: Iterable[str] | Mapping[str, object] | None, *,
             continue
         key = key.strip()
         # The origin names the key, not the value: the value may be a secret that is refused.
-        layer.entries[key] = Entry(_scalar(raw.strip()), Origin(name, f"--set {key}"))
+        origin = Origin(name, f"--set {key}")
+        try:
+            layer.entries[key] = Entry(_scalar(raw.strip(), origin.where), origin)
+        except YamlReadError as error:
+            layer.problems.append(Problem(key, _NO_VALUE, origin, error.reason))
     return layer
 
 
@@ -332,6 +307,7 @@ def _flatten(mapping: Mapping[str, object], prefix: str = "") -> list[tuple[str,
     return items
 
 
+@checked
 def parse_env_lines(text: str) -> tuple[dict[str, str], list[str]]:
     """Read ``NAME=value`` lines (blank lines and ``#`` comments skipped) into a dict, plus the
     lines that could not be read, for a text box of environment variables."""

@@ -25,6 +25,7 @@ import pandas as pd
 
 from course_etl.config.layers import (
     ENV_SELECTOR,
+    NO_VALUE,
     Entry,
     Layer,
     Origin,
@@ -49,8 +50,8 @@ from course_etl.config.schema import (
     key_specs,
     section_names,
 )
-from course_etl.errors import CourseEtlError
-from course_etl.paths import CONFIG_DIR
+from course_etl.errors import CourseEtlError, checked
+from course_etl.paths import CONFIG_DIR, FileRefusedError, check_path, existing_file
 
 __all__ = [
     "CONFIG_DIR",
@@ -130,6 +131,9 @@ def _coerce(hint: object, value: object) -> object:
 
 
 def _check_one(spec: KeySpec, item: object) -> None:
+    if isinstance(item, int) and not -(2**63) <= item < 2**63:
+        # SQLite stores 64-bit integers; a larger one cannot even be bound to a statement.
+        raise ValueError("too large: integers here fit in 64 bits")
     if spec.minimum is not None and item < spec.minimum:
         raise ValueError(f"out of range: must be >= {spec.minimum:g}")
     if spec.maximum is not None and item > spec.maximum:
@@ -213,6 +217,7 @@ def _cross_checks(final: dict[str, Provenance]) -> list[Problem]:
     return problems
 
 
+@checked
 def resolve(layers: Iterable[Layer], *, env: str = DEFAULT_ENV, schema: type = Settings
             ) -> Config:
     """Merge ``layers`` (lowest first, after the schema's defaults) into a :class:`Config`.
@@ -249,12 +254,14 @@ def resolve(layers: Iterable[Layer], *, env: str = DEFAULT_ENV, schema: type = S
     return Config(env=env, settings=settings, provenance=ordered)
 
 
+@checked
 def available_environments(path: str | Path | None = None) -> list[str]:
     """The environments with a file in the config folder (every ``*.yaml`` but ``base.yaml``)."""
     folder = Path(path) if path is not None else CONFIG_DIR
     return sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "base")
 
 
+@checked
 def load_config(
     env: str | None = None,
     path: str | Path | None = None,
@@ -289,8 +296,13 @@ def load_config(
 
 def _file_layers(env: str, path: Path) -> list[Layer]:
     sections = section_names()
-    if path.is_file():
-        return [yaml_layer(path, name="file", sections=sections)]
+    try:  # the course's opener's checks: a plain path, no FIFO, device or symlink loop
+        path = check_path(path, what="config path")
+        if os.path.lexists(path) and not path.is_dir():
+            return [yaml_layer(existing_file(path, what="config path"), name="file",
+                               sections=sections)]
+    except FileRefusedError as error:
+        raise ConfigError([Problem("(config path)", NO_VALUE, None, str(error))]) from None
     if not path.is_dir():
         raise ConfigError([Problem("(config path)", str(path), None,
                                    "no such file or folder: give a folder holding base.yaml "
@@ -309,6 +321,7 @@ def _file_layers(env: str, path: Path) -> list[Layer]:
     return layers
 
 
+@checked
 def describe_keys(schema: type = Settings) -> pd.DataFrame:
     """Every key with its type, default, environment variable and description."""
     rows = [

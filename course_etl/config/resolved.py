@@ -17,7 +17,7 @@ import pandas as pd
 
 from course_etl.config.layers import Origin, Problem, env_var_name
 from course_etl.config.schema import LECTURE_KEYS, Secret, Settings
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 
 __all__ = ["ConfigError", "Provenance", "Config", "show_value", "did_you_mean"]
 
@@ -134,6 +134,7 @@ def show_value(value: object) -> str:
     return str(value)
 
 
+@checked
 def did_you_mean(key: str, known: list[str], *, as_env_var: bool = False) -> str:
     match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if not match:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from course_etl.db import validate_identifier
+from course_etl.errors import checked
 from course_etl.scheduling.cron import validate_cron
 
 __all__ = [
@@ -124,7 +125,7 @@ def _cron(value: object) -> None:
 def _timezone(value: object) -> None:
     try:
         ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise ValueError("unknown time zone: use an IANA name such as 'UTC' or "
                          "'Europe/Berlin'") from None
 
@@ -291,11 +292,13 @@ def _type_name(hint: object) -> str:
             Secret: "secret text"}.get(hint, str(hint))
 
 
+@checked
 def section_names(schema: type = Settings) -> list[str]:
     """The section names of a schema (``database``, ``load``, …) in declared order."""
     return [f.name for f in dataclasses.fields(schema)]
 
 
+@checked
 def key_specs(schema: type = Settings) -> dict[str, KeySpec]:
     """Every leaf key of ``schema`` (a dataclass of section dataclasses) by dotted path."""
     specs: dict[str, KeySpec] = {}

@@ -14,6 +14,7 @@ import sqlite3
 import pandas as pd
 
 from course_etl.db import query, quote_identifier, table_exists
+from course_etl.errors import checked
 from course_etl.monitoring.runlog import RunLogError
 from course_etl.monitoring.tables import (
     ALERTS_TABLE,
@@ -61,11 +62,13 @@ def _all_rows(conn: sqlite3.Connection, table: str, order: str) -> pd.DataFrame:
                        f"ORDER BY {quote_identifier(order)}", (table,))
 
 
+@checked
 def runs_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     """Every pipeline run, oldest first."""
     return _all_rows(conn, RUNS_TABLE, "run_id")
 
 
+@checked
 def task_runs_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     """Every task run with its pipeline and logical date, oldest first."""
     return _read(conn, "SELECT t.*, r.pipeline, r.logical_date "
@@ -75,11 +78,13 @@ def task_runs_frame(conn: sqlite3.Connection) -> pd.DataFrame:
                  (TASKS_TABLE, RUNS_TABLE))
 
 
+@checked
 def loads_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     """Every recorded load, oldest first."""
     return _all_rows(conn, LOADS_TABLE, "load_id")
 
 
+@checked
 def check_results_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     """Every check result with its run's logical date, oldest first."""
     return _read(conn, "SELECT c.*, r.pipeline, r.logical_date "
@@ -89,11 +94,13 @@ def check_results_frame(conn: sqlite3.Connection) -> pd.DataFrame:
                  (CHECKS_TABLE, RUNS_TABLE))
 
 
+@checked
 def alerts_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     """Every alert delivery attempt, oldest first."""
     return _all_rows(conn, ALERTS_TABLE, "alert_log_id")
 
 
+@checked
 def metric_history(
     conn: sqlite3.Connection, pipeline: str, task: str, metric: str, *,
     before_run_id: int | None = None, limit: int = 30,

@@ -19,7 +19,8 @@ from course_etl.classroom.diagrams.job_scheduling import job_scheduling_figure
 from course_etl.classroom.diagrams.medallion_architecture import medallion_architecture_figure
 from course_etl.classroom.diagrams.monitoring import monitoring_figure
 from course_etl.classroom.diagrams.parameterization import parameterization_figure
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
+from course_etl.paths import describe_os_error, new_folder, replacing
 from course_etl.style import DPI, pinned_style
 
 
@@ -38,21 +39,31 @@ DIAGRAMS: Mapping[str, Callable[[], Figure]] = MappingProxyType(
 )
 
 
+@checked
 def draw(name: str, out_dir: str | Path) -> Path:
     """Draw the diagram called ``name`` (a key of ``DIAGRAMS``) into ``out_dir``."""
     if name not in DIAGRAMS:
         raise DiagramError(f"unknown diagram {name!r}; known diagrams: {', '.join(DIAGRAMS)}",
                            value=name, known=tuple(DIAGRAMS))
-    out_path = Path(out_dir) / name
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    folder = new_folder(out_dir, what="diagram folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        cause, fix = describe_os_error(error)
+        raise DiagramError(f"diagram folder {str(folder)!r}: {cause}: {fix}",
+                           value=str(folder)) from None
+    out_path = folder / name
     figure = DIAGRAMS[name]()
-    with pinned_style():
+    # Drawn beside the file and renamed into place: a full disk leaves the old picture whole.
+    with pinned_style(), replacing(out_path, what="diagram") as scratch:
         # No "Software" entry: the PNG then holds no matplotlib version, so files only change
         # when the picture does.
-        figure.savefig(out_path, dpi=DPI, facecolor="white", metadata={"Software": None})
+        figure.savefig(scratch, format="png", dpi=DPI, facecolor="white",
+                       metadata={"Software": None})
     return out_path
 
 
+@checked
 def draw_all(out_dir: str | Path) -> list[Path]:
     """Draw every diagram into ``out_dir`` (created if missing); paths in ``DIAGRAMS`` order."""
     return [draw(name, out_dir) for name in DIAGRAMS]
