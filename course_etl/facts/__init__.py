@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from course_etl.errors import checked
 from course_etl.facts.lecture import (
     CHANGE_ROUNDS,
     CITIES,
@@ -111,6 +112,7 @@ def round_day(round_: int) -> date:
     return date.fromisoformat(max(stamps)[:10])
 
 
+@checked
 def describe_change(change: Change, before: list[dict]) -> str:
     """One change in words, as the story tells it: ``Chloe moves to Aurora``, ``Dai arrives``."""
     if isinstance(change, Insert):

@@ -18,6 +18,7 @@ from cron_descriptor import Options, get_description
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from course_etl import facts
+from course_etl.errors import checked
 from course_etl.facts.model import Delete, Insert, sql_literal
 
 __all__ = ["render", "lecture_context", "templates"]
@@ -120,6 +121,7 @@ def templates() -> list[str]:
     return sorted(t for t in _environment().list_templates() if not t.startswith("_"))
 
 
+@checked
 def render(template: str, **extra: object) -> str:
     """Render one template with :func:`lecture_context` (plus ``extra``)."""
     return _environment().get_template(template).render(**lecture_context(), **extra)
