@@ -297,10 +297,10 @@ class Model:
 
     def full(self, *, with_watermark: bool, share: float | None, referenced: bool) -> Outcome:
         refusals: set[str] = set()
-        fmt = None
-        if with_watermark:
-            fmt, refusals = self.column_format(None)
-            if not refusals and any(moment(r.stamp) is None for r in self.source.values()):
+        stamps = [r.stamp for r in self.source.values() if r.stamp is not None]
+        if with_watermark and stamps:  # what it stores must be sound; the rest it just copies
+            highest = max(stamps, key=sqlite_order)
+            if moment(highest) is None or in_future(highest, self.now):
                 refusals.add("source watermark")
         rows = list(self.source.values())
         refusals |= self.key_refusals(rows, against_target=referenced)
@@ -324,8 +324,7 @@ class Model:
         children = {c: k for c, k in self.children.items() if k not in gone}
         watermark = (self.stored, self.watermark)
         if with_watermark:
-            watermark = (True, max((r.stamp for r in rows), key=sqlite_order)) if rows else (
-                False, None)
+            watermark = (True, max(stamps, key=sqlite_order)) if stamps else (False, None)
         return Outcome(set(), target, children, watermark, counts)
 
     def accept(self, outcome: Outcome) -> None:

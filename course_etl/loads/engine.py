@@ -54,6 +54,7 @@ from course_etl.loads.watermarks import (
     check_bound,
     check_column,
     check_read_values,
+    checked_highest,
     checked_stored,
     delete_watermark,
     later,
@@ -83,8 +84,8 @@ def full_load(
 
     The target is created from the source's schema when missing (``key`` becomes its primary key
     if the source has none). Readers see the old rows until the commit, never an empty table.
-    Given ``watermark``, every value of that column is checked like an incremental load checks
-    them, and the highest is stored in the same transaction, so the next
+    Given ``watermark``, its highest value must be a real moment (or integer) not in the future,
+    and is stored in the same transaction, so the next
     :func:`~course_etl.loads.engine.incremental_load` continues from there (a load that empties
     the target forgets the watermark, so the next one reads everything).
     Deleting more than ``max_delete_share`` of the target (rows whose key left the source) is
@@ -113,9 +114,7 @@ def full_load(
         if key_cols:
             check_keys(conn, src, key_cols)
         before = read_watermark(conn, tgt.label, watermark) if watermark else None
-        fmt = check_column(conn, src, watermark, key_cols, expected=None) if watermark else None
-        if fmt is not None:
-            check_read_values(conn, src, watermark, key_cols, fmt, "1", {})
+        after = checked_highest(conn, src, watermark, key_cols) if watermark else None
         referenced = referencing_tables(conn, tgt)
         if key_cols:
             check_key_semantics(conn, src, tgt, key_cols, against_target=bool(referenced))
@@ -133,10 +132,7 @@ def full_load(
                     "updated"] - counts["deleted"]
         except sqlite3.IntegrityError as error:
             raise _refused_by_sqlite(src, tgt, error) from error
-        after = None
-        if fmt is not None:
-            high = conn.execute(f"SELECT MAX({quote_identifier(watermark)}) FROM {src.sql}")
-            after = Watermark(high.fetchone()[0], fmt)
+        if after is not None:
             write_watermark(conn, tgt.label, watermark, after)
         elif watermark is not None and before is not None:
             delete_watermark(conn, tgt.label, watermark)  # nothing loaded: start from scratch

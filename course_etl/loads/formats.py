@@ -134,8 +134,10 @@ def _predicate(fmt: str, v: str, *, normalise: bool) -> str:
     if fmt == "integer":
         return f"(typeof({v}) = 'integer')"
     modifier = ", '+0 seconds'" if normalise else ""
-    if fmt == "YYYY-MM-DD hh:mm:ss":  # the common case, in its fastest form
-        return f"(datetime({v}{modifier}) IS {v} AND coalesce({v} >= '0001', 0))"
+    # The common formats in their fastest form: the date function writes exactly that shape.
+    if fmt in ("YYYY-MM-DD hh:mm:ss", "YYYY-MM-DD"):
+        function = "datetime" if len(fmt) > 10 else "date"
+        return f"({function}({v}{modifier}) IS {v} AND coalesce({v} >= '0001', 0))"
     pattern, length, zone, digits = _parts(fmt)
     core = f"substr({v}, 1, {length})"
     tail_at = length + 1

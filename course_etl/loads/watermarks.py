@@ -38,6 +38,7 @@ __all__ = [
     "check_bound",
     "check_column",
     "check_read_values",
+    "checked_highest",
     "lower_bound",
     "later",
     "moment_in_format",
@@ -224,12 +225,17 @@ def check_column(conn: sqlite3.Connection, src: TableRef, column: str, key: tupl
                 column=column, value=bad[1], rows=bad[0])
         _refuse_values(bad[0], key, bad[2:], bad[1], found, where, src, column)
     if _in_future(high[0], fmt):
-        raise WatermarkError(
-            f"row {_row_label(key, high[1:])} has {where} = {high[0]!r}, later than tomorrow: "
-            "loading it would move the watermark past every row written until then, so they "
-            "would never load. Fix the value at the source.", table=src.label, column=column,
-            value=high[0])
+        _refuse_future(key, high, where, src, column)
     return fmt
+
+
+def _refuse_future(key: tuple[str, ...], high: tuple, where: str, src: TableRef,
+                   column: str) -> None:
+    raise WatermarkError(
+        f"row {_row_label(key, high[1:])} has {where} = {high[0]!r}, later than tomorrow: "
+        "loading it would move the watermark past every row written until then, so they "
+        "would never load. Fix the value at the source.", table=src.label, column=column,
+        value=high[0])
 
 
 def _refuse_values(count: int, key: tuple[str, ...], row: tuple, value: object, found: str,
@@ -240,6 +246,30 @@ def _refuse_values(count: int, key: tuple[str, ...], row: tuple, value: object, 
         f"{_row_label(key, row)}: {value!r}, {what}): use ISO-8601 text like '2024-10-05' or "
         "'2024-10-05 13:00:00', or integers.", table=src.label, column=column, value=value,
         rows=count)
+
+
+def checked_highest(conn: sqlite3.Connection, src: TableRef, column: str,
+                    key: tuple[str, ...]) -> Watermark | None:
+    """The watermark a full load stores: the column's highest value, if it is a real moment (or
+    integer) not in the future, else refuse naming its row. None for a column with no values.
+
+    A full load copies every row whatever its value, so only what it stores must be sound (an
+    index look-up); the next incremental load checks every value before it compares any.
+    """
+    wm_sql = f"s.{quote_identifier(column)}"
+    high = conn.execute(
+        f"SELECT {wm_sql}, {_row_sql(key)} FROM {src.sql} AS s "
+        f"WHERE {wm_sql} = (SELECT MAX({quote_identifier(column)}) FROM {src.sql}) LIMIT 1"
+    ).fetchone()
+    if high is None:
+        return None
+    fmt = formats.classify(high[0])
+    where = f"watermark column {column!r} of {src.label!r}"
+    if not formats.is_format(fmt):
+        _refuse_values(1, key, high[1:], high[0], fmt, where, src, column)
+    if _in_future(high[0], fmt):
+        _refuse_future(key, high, where, src, column)
+    return Watermark(high[0], fmt)
 
 
 def check_read_values(conn: sqlite3.Connection, src: TableRef, column: str,
