@@ -299,8 +299,9 @@ class Model:
         refusals: set[str] = set()
         stamps = [r.stamp for r in self.source.values() if r.stamp is not None]
         if with_watermark and stamps:  # what it stores must be sound; the rest it just copies
-            highest = max(stamps, key=sqlite_order)
-            if moment(highest) is None or in_future(highest, self.now):
+            highest, lowest = (end(stamps, key=sqlite_order) for end in (max, min))
+            if (moment(highest) is None or moment(lowest) is None or in_future(highest, self.now)
+                    or shape(lowest) != shape(highest)):
                 refusals.add("source watermark")
         rows = list(self.source.values())
         refusals |= self.key_refusals(rows, against_target=referenced)

@@ -85,7 +85,7 @@ def full_load(
     The target is created from the source's schema when missing (``key`` becomes its primary key
     if the source has none). Readers see the old rows until the commit, never an empty table.
     Given ``watermark``, its highest value must be a real moment (or integer) not in the future,
-    and is stored in the same transaction, so the next
+    of the lowest value's format, and is stored in the same transaction, so the next
     :func:`~course_etl.loads.engine.incremental_load` continues from there (a load that empties
     the target forgets the watermark, so the next one reads everything).
     Deleting more than ``max_delete_share`` of the target (rows whose key left the source) is

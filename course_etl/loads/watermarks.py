@@ -21,7 +21,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from course_etl.db import TableRef, atomic, quote_identifier
+from course_etl.db import TableRef, atomic, quote_identifier, table_exists
 from course_etl.loads import formats
 from course_etl.loads.errors import WatermarkError
 from course_etl.loads.guards import check_connection, check_name
@@ -75,7 +75,8 @@ def read_watermark(conn: sqlite3.Connection, target: str, column: str) -> Waterm
     check_connection(conn)
     check_name(target, "target")
     check_name(column, "column")
-    ensure_state_table(conn)
+    if not table_exists(conn, STATE_TABLE):  # reading never writes, not even the state table
+        return None
     row = conn.execute(
         f"SELECT value FROM {quote_identifier(STATE_TABLE)} "
         "WHERE target = ? AND watermark_column = ?",
@@ -99,7 +100,8 @@ def write_watermark(
 
 def delete_watermark(conn: sqlite3.Connection, target: str, column: str | None = None) -> int:
     """Forget the watermark(s) of ``target`` inside the caller's transaction; returns the count."""
-    ensure_state_table(conn)
+    if not table_exists(conn, STATE_TABLE):
+        return 0
     sql = f"DELETE FROM {quote_identifier(STATE_TABLE)} WHERE target = ?"
     params: tuple = (target,)
     if column is not None:
@@ -251,22 +253,34 @@ def _refuse_values(count: int, key: tuple[str, ...], row: tuple, value: object, 
 def checked_highest(conn: sqlite3.Connection, src: TableRef, column: str,
                     key: tuple[str, ...]) -> Watermark | None:
     """The watermark a full load stores: the column's highest value, if it is a real moment (or
-    integer) not in the future, else refuse naming its row. None for a column with no values.
+    integer) not in the future and the lowest value has its format; else refuse naming the row.
+    None for a column with no values.
 
-    A full load copies every row whatever its value, so only what it stores must be sound (an
-    index look-up); the next incremental load checks every value before it compares any.
+    A full load copies every row whatever its value, so it checks what it stores and, as a cheap
+    sign of a format that changed over time, the other end of the column: two index look-ups.
+    The next incremental load checks every value before it compares any.
     """
     wm_sql = f"s.{quote_identifier(column)}"
-    high = conn.execute(
-        f"SELECT {wm_sql}, {_row_sql(key)} FROM {src.sql} AS s "
-        f"WHERE {wm_sql} = (SELECT MAX({quote_identifier(column)}) FROM {src.sql}) LIMIT 1"
-    ).fetchone()
+    ends = [conn.execute(
+        f"SELECT {wm_sql}, {_row_sql(key)} FROM {src.sql} AS s WHERE {wm_sql} = "
+        f"(SELECT {end_sql}({quote_identifier(column)}) FROM {src.sql}) LIMIT 1").fetchone()
+        for end_sql in ("MAX", "MIN")]
+    high, low = ends
     if high is None:
         return None
     fmt = formats.classify(high[0])
     where = f"watermark column {column!r} of {src.label!r}"
-    if not formats.is_format(fmt):
-        _refuse_values(1, key, high[1:], high[0], fmt, where, src, column)
+    for row in (high, low):
+        found = formats.classify(row[0])
+        if not formats.is_format(found):
+            _refuse_values(1, key, row[1:], row[0], found, where, src, column)
+    if formats.classify(low[0]) != fmt:
+        raise WatermarkError(
+            f"mixed formats in {where}: the highest value {high[0]!r} ({fmt}, row "
+            f"{_row_label(key, high[1:])}) and the lowest {low[0]!r} ({formats.classify(low[0])},"
+            f" row {_row_label(key, low[1:])}). Text comparison orders them wrongly, so rows "
+            "would be skipped. Normalise the source to one format.", table=src.label,
+            column=column, value=low[0])
     if _in_future(high[0], fmt):
         _refuse_future(key, high, where, src, column)
     return Watermark(high[0], fmt)
