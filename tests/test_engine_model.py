@@ -15,17 +15,19 @@ lookback, soft_delete, reconcile_deletes, max_delete_share, batch_size, ``until=
 source in another attached file, with or without a table that references the target with
 ``ON DELETE CASCADE``.
 
-Run from the code before this machine existed (commit f0c3626), its fixed-seed profile finds
-each of issue 23's engine loss classes as its own shrunk failure (the refusal the model asks for
-fails at its own line for each reason; see the closing note of issue 23 for the sequences):
-1. a full load from an empty source deleting every row and, through ON DELETE CASCADE, the
-   children (``loaded past the delete guard``);
-3. rows stamped '10/05/2024 10:00', ' 2024-…', '10000-…', an epoch number or 2999-12-31 never
-   read (``loaded around odd source watermarks``);
-4. a damaged stored watermark or a typo'd initial_value loading nothing
-   (``loaded from a bad stored watermark or bound``);
-5. 'a'/'A' or '1'/'01' merged into one row while counted as two (``merged keys``).
-(Class 2, ``monitor history --db`` replacing a warehouse, is the command line's: its sweep.)
+Run from the code before this machine existed (commit f0c3626: copy these two files into a
+checkout and run pytest on them), this profile reports each of issue 23's engine loss classes as
+its own bug, because each kind of damage fails at its own function below; shrunk, they read:
+1. write, full load, hard delete of the only row, full load: ``deleted_past_the_delete_guard``
+   (an emptied source wipes the target, and with it the children of a referenced target);
+3. write, incremental, a row restamped '10/05/2024 10:00', incremental:
+   ``left_rows_unread_below_the_watermark`` (it sorts below the watermark and is never read);
+4. write, incremental with ``initial_value='Oct 1 2024'``: ``read_nothing_from_a_bad_watermark``
+   (a damaged stored watermark lands there too, or in a ValueError/IndexError traceback);
+5. write 'a', write 'A' (or '1', '01'), full load: ``merged_source_keys``.
+Class 2 (``monitor history --db`` writing over a warehouse) is the command line's, not the
+engine's; the CLI sweep covers it. On the fixed code the same profile finds nothing, in about
+six seconds per kind of key (measured on 2 shared, busy cores).
 """
 
 from __future__ import annotations
