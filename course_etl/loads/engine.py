@@ -110,7 +110,9 @@ def full_load(
     check_target(conn, src, target)
     with atomic(conn):
         tgt = target_for(conn, src, target, key_cols)
-        key_cols = key_cols or tuple(sorted(next(iter(unique_column_sets(conn, tgt)), ())))
+        # Without a key, the target's own unique key matches rows, if the source has its columns.
+        key_cols = key_cols or tuple(sorted(next(
+            (cols for cols in unique_column_sets(conn, tgt) if cols <= set(src.columns)), ())))
         if key_cols:
             check_keys(conn, src, key_cols)
         before = read_watermark(conn, tgt.label, watermark) if watermark else None
