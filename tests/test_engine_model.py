@@ -383,8 +383,14 @@ class EngineMachine(RuleBasedStateMachine):
         return inserted, updated, gone + flagged
 
     @invariant()
-    def children_point_at_target_rows(self):
-        if hasattr(self, "conn") and self.referenced:
+    def target_and_state_are_the_models(self):
+        """After every step, loads and source changes alike, not only after a load."""
+        if not hasattr(self, "conn"):
+            return
+        assert self.target_rows() == self.model.target, "the target differs from the model"
+        assert self.children_rows() == self.model.children, "children differ from the model"
+        assert self.stored_watermark() == (self.model.stored, self.model.watermark)
+        if self.referenced:
             assert not self.conn.execute("PRAGMA foreign_key_check").fetchall()
 
 
