@@ -12,7 +12,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from course_etl import connect, full_load, incremental_load, read_watermark, reset_watermark
@@ -51,7 +51,8 @@ ANY_VALUE = st.one_of(
     st.integers(min_value=2**63, max_value=2**80), st.integers(max_value=-(2**63) - 1),
     st.floats(), st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1),
     st.lists(st.one_of(st.text(max_size=3), st.integers()), max_size=3),
-    st.sampled_from([object(), sqlite3, print, b"id", ["id", "id"], ("id",), "", "id"]),
+    st.sampled_from([object(), sqlite3, print, b"id", ["id", "id"], ("id",), "", "id",
+                     10**5000, [10**5000], "x" * 100_000]),
 )
 ACCEPTED = {  # the types each argument takes (a value of these may still be refused by value)
     "conn": sqlite3.Connection, "source": str, "target": str, "key": (str, list, tuple),
@@ -73,8 +74,11 @@ ARGUMENTS = [(name, arg) for name, (_, defaults) in CALLS.items()
                  ["max_delete_share"] if name == "full_load" else [])]
 
 
-def wrong_type(argument, value):
+def wrong_type(function, argument, value):
     accepted = ACCEPTED[argument]
+    if function == "full_load" and argument in ("key", "watermark"):
+        accepted = (*accepted, type(None)) if isinstance(accepted, tuple) else (accepted,
+                                                                                type(None))
     if isinstance(value, bool) and argument not in ("reconcile_deletes",):
         return True
     if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
@@ -92,6 +96,9 @@ def wrong_type(argument, value):
 @pytest.mark.parametrize(("function", "argument"), ARGUMENTS)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=ANY_VALUE)
+@example(value=10**5000)  # beyond what Python prints or SQLite binds, for every argument
+@example(value="x" * 100_000)
+@example(value=float("nan"))
 def test_a_wrong_argument_gets_the_courses_own_error_naming_it(function, argument, value):
     call, defaults = CALLS[function]
     conn = warehouse()
@@ -101,12 +108,13 @@ def test_a_wrong_argument_gets_the_courses_own_error_naming_it(function, argumen
         call(**arguments)
     except LoadOptionError as error:
         assert error.option == argument or argument in str(error), (argument, value, error)
+        assert len(str(error)) < 400, "the message shows a value, not all of it"
         assert everything(conn) == before
     except CourseEtlError:
-        assert not wrong_type(argument, value), f"{argument}={value!r}: not a LoadOptionError"
+        assert not wrong_type(function, argument, value), f"{argument}: not a LoadOptionError"
         assert everything(conn) == before
     else:
-        assert not wrong_type(argument, value), f"{argument}={value!r} was accepted"
+        assert not wrong_type(function, argument, value), f"{argument}: a wrong type accepted"
     finally:
         conn.close()
 

@@ -26,6 +26,7 @@ from course_etl.loads.errors import (
 
 __all__ = [
     "DEFAULT_MAX_DELETE_SHARE",
+    "shown",
     "check_connection",
     "check_name",
     "as_key",
@@ -51,6 +52,17 @@ _INT64 = range(-(2**63), 2**63)
 
 def _kind(value: object) -> str:
     return type(value).__name__
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters; an integer too long for
+    Python to print (over 4,300 digits) is described by its size instead."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"an integer of {value.bit_length()} bits" if isinstance(value, int) else (
+            f"a {_kind(value)} too large to print")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def check_connection(conn: object) -> sqlite3.Connection:
@@ -82,7 +94,7 @@ def check_name(value: object, option: str, *, required: bool = True) -> str | No
     if not isinstance(value, str) or not value or not _encodable(value):
         raise LoadOptionError(
             f"{option} must be a {'table' if option in ('source', 'target') else 'column'} name "
-            f"(a non-empty str), not {value!r} ({_kind(value)})", option=option, value=value)
+            f"(a non-empty str), not {shown(value)} ({_kind(value)})", option=option, value=value)
     return value
 
 
@@ -92,10 +104,10 @@ def as_key(key: object) -> tuple[str, ...]:
     if not isinstance(names, list | tuple) or not names or not all(
             isinstance(n, str) and n and _encodable(n) for n in names):
         raise LoadOptionError(
-            f"key must be a column name or a list of column names, not {key!r} ({_kind(key)})",
-            option="key", value=key)
+            "key must be a column name or a list of column names, "
+            f"not {shown(key)} ({_kind(key)})", option="key", value=key)
     if len(set(names)) != len(names):
-        raise LoadOptionError(f"key {key!r} names a column twice", option="key", value=key)
+        raise LoadOptionError(f"key {shown(key)} names a column twice", option="key", value=key)
     return tuple(names)
 
 
@@ -106,13 +118,14 @@ def check_bound_type(value: object, option: str) -> None:
         return
     raise LoadOptionError(
         f"{option} must be a timestamp written as text ('2024-10-01 00:00:00') or an integer "
-        f"version, not {value!r} ({_kind(value)})", option=option, value=value)
+        f"version, not {shown(value)} ({_kind(value)})", option=option, value=value)
 
 
 def check_flag(value: object, option: str) -> bool:
     if not isinstance(value, bool):
-        raise LoadOptionError(f"{option} must be True or False, not {value!r} ({_kind(value)})",
-                              option=option, value=value)
+        raise LoadOptionError(
+            f"{option} must be True or False, not {shown(value)} ({_kind(value)})",
+            option=option, value=value)
     return value
 
 
@@ -123,8 +136,9 @@ def check_share(value: object) -> float | None:
     if (isinstance(value, bool) or not isinstance(value, int | float)
             or not 0 <= value <= 1):
         raise LoadOptionError(
-            f"max_delete_share must be a share from 0 to 1 (e.g. 0.5), or None to allow any "
-            f"deletion, not {value!r} ({_kind(value)})", option="max_delete_share", value=value)
+            "max_delete_share must be a share from 0 to 1 (e.g. 0.5), or None to allow any "
+            f"deletion, not {shown(value)} ({_kind(value)})", option="max_delete_share",
+            value=value)
     return float(value)
 
 
@@ -139,7 +153,7 @@ def check_batch_size(batch_size: object) -> None:
         or not 1 <= batch_size < 2**63
     ):
         raise LoadOptionError(
-            f"batch_size must be a positive int or None, not {batch_size!r} (e.g. 5000)",
+            f"batch_size must be a positive int or None, not {shown(batch_size)} (e.g. 5000)",
             option="batch_size", value=batch_size)
 
 
@@ -155,11 +169,11 @@ def check_lookback(lookback: object) -> None:
         bad = lookback < timedelta(0)
     elif isinstance(lookback, bool) or not isinstance(lookback, int | float):
         bad = True
-    else:
-        bad = not math.isfinite(lookback) or not 0 <= lookback < 2**63
+    else:  # the range first: a huge int cannot become a float for isfinite()
+        bad = not 0 <= lookback < 2**63 or not math.isfinite(lookback)
     if bad:
         raise LoadOptionError(
-            f"lookback {lookback!r} must be zero or more and finite (e.g. timedelta(hours=2), "
+            f"lookback {shown(lookback)} must be zero or more and finite (e.g. timedelta(hours=2), "
             "or an int for an integer watermark)", option="lookback", value=lookback)
 
 

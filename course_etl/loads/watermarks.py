@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from course_etl.db import TableRef, atomic, quote_identifier, table_exists
 from course_etl.loads import formats
 from course_etl.loads.errors import WatermarkError
-from course_etl.loads.guards import check_connection, check_name
+from course_etl.loads.guards import check_connection, check_name, shown
 
 __all__ = [
     "STATE_TABLE",
@@ -131,9 +131,9 @@ def checked_stored(stored: Watermark, target: str, column: str) -> Watermark:
     fmt = stored.format
     problem = None
     if not formats.is_format(fmt):
-        problem = f"is {stored.value!r}, which is not a timestamp or an integer"
+        problem = f"is {shown(stored.value)}, which is not a timestamp or an integer"
     elif _in_future(stored.value, fmt):
-        problem = f"is {stored.value!r}, later than tomorrow"
+        problem = f"is {shown(stored.value)}, later than tomorrow"
     if problem:
         raise WatermarkError(
             f"the stored watermark of {target}.{column} (table {STATE_TABLE}) {problem}: the "
@@ -162,7 +162,7 @@ def check_bound(value: object, option: str, column: str, column_format: str | No
                   f"column {column!r}: write it in the same format "
                   "(course_etl.loads.watermarks.moment_in_format does)")
     if reason:
-        raise WatermarkError(f"{option}={value!r} {reason}", option=option, value=value,
+        raise WatermarkError(f"{option}={shown(value)} {reason}", option=option, value=value,
                              reason=reason)
     return fmt
 
@@ -179,7 +179,7 @@ def _row_sql(key: tuple[str, ...]) -> str:
 
 def _row_label(key: tuple[str, ...], values: tuple) -> str:
     names = key or ("rowid",)
-    return ", ".join(f"{name}={value!r}" for name, value in zip(names, values, strict=True))
+    return ", ".join(f"{name}={shown(value)}" for name, value in zip(names, values, strict=True))
 
 
 def check_column(conn: sqlite3.Connection, src: TableRef, column: str, key: tuple[str, ...], *,
@@ -217,11 +217,11 @@ def check_column(conn: sqlite3.Connection, src: TableRef, column: str, key: tupl
     if bad[0]:
         found = formats.classify(bad[1])
         if formats.is_format(found) or found == "invalid":
-            reference = (f"stored watermark {expected.value!r}" if expected
-                         else f"latest value {high[0]!r}, row {_row_label(key, high[1:])}")
+            reference = (f"stored watermark {shown(expected.value)}" if expected
+                         else f"latest value {shown(high[0])}, row {_row_label(key, high[1:])}")
             raise WatermarkError(
                 f"mixed formats in {where}: {bad[0]} value(s) are not {fmt} like the "
-                f"{reference}, e.g. row {_row_label(key, bad[2:])}: {bad[1]!r} ({found}). "
+                f"{reference}, e.g. row {_row_label(key, bad[2:])}: {shown(bad[1])} ({found}). "
                 "Text comparison orders them wrongly, so rows would be skipped. Normalise the "
                 "source to one format (or reset the watermark).", table=src.label,
                 column=column, value=bad[1], rows=bad[0])
@@ -234,7 +234,7 @@ def check_column(conn: sqlite3.Connection, src: TableRef, column: str, key: tupl
 def _refuse_future(key: tuple[str, ...], high: tuple, where: str, src: TableRef,
                    column: str) -> None:
     raise WatermarkError(
-        f"row {_row_label(key, high[1:])} has {where} = {high[0]!r}, later than tomorrow: "
+        f"row {_row_label(key, high[1:])} has {where} = {shown(high[0])}, later than tomorrow: "
         "loading it would move the watermark past every row written until then, so they "
         "would never load. Fix the value at the source.", table=src.label, column=column,
         value=high[0])
@@ -245,7 +245,7 @@ def _refuse_values(count: int, key: tuple[str, ...], row: tuple, value: object, 
     what = "an impossible date or time" if found == "invalid" else "not a timestamp"
     raise WatermarkError(
         f"{count} value(s) in {where} are not timestamps or integers (e.g. row "
-        f"{_row_label(key, row)}: {value!r}, {what}): use ISO-8601 text like '2024-10-05' or "
+        f"{_row_label(key, row)}: {shown(value)}, {what}): use ISO-8601 text like '2024-10-05' or "
         "'2024-10-05 13:00:00', or integers.", table=src.label, column=column, value=value,
         rows=count)
 
@@ -274,11 +274,12 @@ def checked_highest(conn: sqlite3.Connection, src: TableRef, column: str,
         found = formats.classify(row[0])
         if not formats.is_format(found):
             _refuse_values(1, key, row[1:], row[0], found, where, src, column)
-    if formats.classify(low[0]) != fmt:
+    low_format = formats.classify(low[0])
+    if low_format != fmt:
         raise WatermarkError(
-            f"mixed formats in {where}: the highest value {high[0]!r} ({fmt}, row "
-            f"{_row_label(key, high[1:])}) and the lowest {low[0]!r} ({formats.classify(low[0])},"
-            f" row {_row_label(key, low[1:])}). Text comparison orders them wrongly, so rows "
+            f"mixed formats in {where}: the highest value {shown(high[0])} ({fmt}, row "
+            f"{_row_label(key, high[1:])}) and the lowest {shown(low[0])} ({low_format}, "
+            f"row {_row_label(key, low[1:])}). Text comparison orders them wrongly, so rows "
             "would be skipped. Normalise the source to one format.", table=src.label,
             column=column, value=low[0])
     if _in_future(high[0], fmt):
@@ -313,13 +314,13 @@ def lower_bound(watermark: Watermark, lookback: timedelta | int | None) -> str |
     if watermark.format == "integer":
         if isinstance(lookback, bool) or not isinstance(lookback, int):
             raise WatermarkError(
-                f"lookback {lookback!r} does not fit the integer watermark "
+                f"lookback {shown(lookback)} does not fit the integer watermark "
                 f"{watermark.value!r}: pass an int (e.g. lookback=100)",
                 option="lookback", value=lookback)
         return max(moment - lookback, -(2**63))
     if not isinstance(lookback, timedelta):
         raise WatermarkError(
-            f"lookback {lookback!r} does not fit the timestamp watermark "
+            f"lookback {shown(lookback)} does not fit the timestamp watermark "
             f"{watermark.value!r}: pass a timedelta (e.g. lookback=timedelta(hours=2))",
             option="lookback", value=lookback)
     if not isinstance(moment, datetime):
