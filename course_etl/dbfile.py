@@ -270,7 +270,8 @@ _CAUSES = (
     (("SQLITE_IOERR", "disk I/O error"),
      "disk I/O error", "check the disk (full, removed or failing) and run again"),
     (("SQLITE_TOOBIG", "Expression tree is too large", "too many columns",
-      "too many SQL variables", "too many terms", "too many arguments", "too many attached",
+      "too many SQL variables", "too many terms", "aggregate terms", "too many arguments",
+      "too many attached",
       "string or blob too big"),
      "beyond a SQLite limit", "the table is too wide or a value too large for one SQL "
                               "statement (SQLite allows 2,000 columns, expressions 1,000 deep): "

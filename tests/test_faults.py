@@ -377,6 +377,7 @@ def test_a_table_too_wide_for_one_statement_names_sqlites_limit(tmp_path, capsys
 
 def test_explain_names_each_sqlite_limit():
     for message in ("Expression tree is too large (maximum depth 1000)", "too many columns on t",
+                    "more than 2000 aggregate terms",
                     "too many SQL variables", "string or blob too big"):
         line = explain(sqlite3.OperationalError(message), "dw.db")
         assert line.startswith(f"dw.db: beyond a SQLite limit ({message})"), line

@@ -79,7 +79,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                       help="also remove target rows whose key left the source")
     load.add_argument("--batch-size", type=int, help="rows per INSERT statement (≥ 1)")
     load.add_argument("--force-deletes", action="store_true",
-                      help="let --reconcile-deletes remove more than half of the target")
+                      help="let the load remove more than half of the target: a full load "
+                           "from an empty source, --reconcile-deletes")
     add_config_arguments(load)
 
     images = commands.add_parser("images", help="draw the lecture's diagrams into a folder")
@@ -104,9 +105,9 @@ def load_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | Non
     config = config_from_args(args, flags=LOAD_FLAGS, environ=environ)
     conn, created = _open_for_load(config)
     try:
-        if args.mode == "full":
-            return run_full_load(conn, config)
         share = None if getattr(args, "force_deletes", False) else DEFAULT_MAX_DELETE_SHARE
+        if args.mode == "full":
+            return run_full_load(conn, config, max_delete_share=share)
         return run_incremental_load(conn, config, max_delete_share=share)
     except sqlite3.OperationalError as error:
         conn.close()

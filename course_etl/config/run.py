@@ -21,6 +21,7 @@ from course_etl.config.layers import Problem
 from course_etl.config.resolve import Config, ConfigError
 from course_etl.db import connect
 from course_etl.loads.engine import LoadResult, full_load, incremental_load
+from course_etl.loads.errors import WatermarkError
 from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE
 
 __all__ = [
@@ -74,15 +75,29 @@ def run_incremental_load(conn: sqlite3.Connection, config: Config, *,
     or the load's own errors.
     """
     tables = check_against_database(conn, config)
-    return incremental_load(conn, tables.source.label, target_name(config),
-                            **incremental_arguments(config), max_delete_share=max_delete_share)
+    try:
+        return incremental_load(conn, tables.source.label, target_name(config),
+                                **incremental_arguments(config),
+                                max_delete_share=max_delete_share)
+    except WatermarkError as error:
+        if getattr(error, "option", None) != "initial_value":
+            raise
+        # The engine knows the argument; the configuration knows where the value was set.
+        raise ConfigError([Problem("load.initial_value", config.load.initial_value,
+                                   config.source_of("load.initial_value"),
+                                   error.reason)]) from None
 
 
-def run_full_load(conn: sqlite3.Connection, config: Config) -> LoadResult:
-    """Check the configured names against ``conn``, then run ``full_load`` with them."""
+def run_full_load(conn: sqlite3.Connection, config: Config, *,
+                  max_delete_share: float | None = DEFAULT_MAX_DELETE_SHARE) -> LoadResult:
+    """Check the configured names against ``conn``, then run ``full_load`` with them.
+
+    ``max_delete_share`` is the share of the target the load may delete (None: no limit, what
+    ``--force-deletes`` passes, e.g. to empty a table on purpose).
+    """
     tables = check_against_database(conn, config)
     return full_load(conn, tables.source.label, target_name(config), key=list(config.load.key),
-                     watermark=config.load.watermark_column)
+                     watermark=config.load.watermark_column, max_delete_share=max_delete_share)
 
 
 class SecretFilter(logging.Filter):

@@ -1,10 +1,21 @@
 """Full and incremental loads between SQLite tables, done the way production pipelines need.
 
-``full_load`` replaces a target's content in one transaction. ``incremental_load`` reads only rows
-at or past the stored watermark, upserts them with ``INSERT … ON CONFLICT DO UPDATE`` (unchanged
-rows are not rewritten, columns the source does not have are kept), propagates soft deletes,
-optionally reconciles hard deletes, and writes data and watermark in one transaction. Every check
-on the input runs before the first write, and all the work is set-based SQL: no Python row loops.
+:func:`full_load` makes the target a copy of the source in one transaction. Before anything is
+written the target is compared with the source by key in one pass, so the result counts what
+really changed, and one delete guard (:func:`.guards.guard_deletes`) applies: a full load never
+deletes more of the target than an incremental load reconciling deletes may (half, by default),
+and a source that came back empty is refused unless the caller asks for it
+(``max_delete_share=None``; CLI: ``--force-deletes``). A target no other table references is
+rewritten with ``DELETE`` + ``INSERT … SELECT``; a target that other tables reference by foreign
+key is merged instead (an upsert of every source row, then a delete of the rows whose key left),
+so ``ON DELETE CASCADE`` fires only for rows that left the source, never for one still there.
+
+:func:`incremental_load` reads only rows at or past the stored watermark, upserts them with
+``INSERT … ON CONFLICT DO UPDATE`` (unchanged rows are not rewritten, columns the source does not
+have are kept), propagates soft deletes, optionally reconciles hard deletes, and writes data and
+watermark in one transaction. Every check on the input runs before the first write (arguments,
+names, watermark values on both sides, keys as the target compares them, the delete guard), and
+all the work is set-based SQL: no Python row loops.
 """
 
 from __future__ import annotations
@@ -12,32 +23,33 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
-from course_etl.db import (
-    TableRef,
-    atomic,
-    quote_identifier,
-    resolve_table,
-    table_exists,
-    validate_identifier,
-)
-from course_etl.loads.errors import SchemaMismatchError
+from course_etl.db import TableRef, atomic, quote_identifier, resolve_table
+from course_etl.loads.errors import LoadError
 from course_etl.loads.guards import (
     DEFAULT_MAX_DELETE_SHARE,
     as_key,
     check_batch_size,
-    check_delete_share,
+    check_bound_type,
+    check_connection,
+    check_flag,
     check_keys,
     check_lookback,
+    check_name,
+    check_share,
     check_target,
     check_unique_key,
-    check_until,
+    count_gone,
+    guard_deletes,
     null_key_error,
     unique_column_sets,
 )
+from course_etl.loads.keys import check_key_semantics
+from course_etl.loads.target import LoadResult, referencing_tables, target_for
 from course_etl.loads.upsert import (
+    balanced_sql,
     column_list_sql,
     key_match_sql,
     upsert_in_batches,
@@ -45,105 +57,24 @@ from course_etl.loads.upsert import (
 )
 from course_etl.loads.watermarks import (
     Watermark,
-    check_formats,
-    format_sql,
-    highest_watermark,
+    check_bound,
+    check_column,
+    check_read_values,
+    checked_highest,
+    checked_stored,
+    delete_watermark,
     later,
     lower_bound,
     read_watermark,
-    reject_hidden_formats,
-    reject_null_watermarks,
     write_watermark,
 )
 
 __all__ = ["LoadResult", "full_load", "incremental_load"]
 
+FORCE = "max_delete_share=None (CLI: --force-deletes)"
+
 # A soft-delete flag counts as "deleted" when it holds anything but NULL, 0, '0', '' or 'false'
 # (so both is_deleted INTEGER and deleted_at TEXT columns work): see _is_deleted_sql.
-
-
-@dataclass
-class LoadResult:
-    """What one load did. ``rows_read = inserted + updated + unchanged + soft deletes``.
-
-    ``deleted`` counts rows that became soft-deleted plus rows removed from the target.
-    ``inserted``/``updated``/``unchanged`` are None for the lecture's recipe, which cannot tell.
-    """
-
-    mode: str
-    source: str
-    target: str
-    rows_read: int
-    inserted: int | None
-    updated: int | None
-    deleted: int
-    unchanged: int | None
-    watermark_before: str | int | None
-    watermark_after: str | int | None
-    batches: int = 1
-    seconds: float = field(default=0.0, repr=False, compare=False)
-
-    @property
-    def rows_written(self) -> int:
-        """Rows the load inserted, rewrote or deleted in the target.
-
-        When inserts and updates are unknown (INSERT OR REPLACE), every row read was written.
-        """
-        if self.inserted is None and self.updated is None:
-            return self.rows_read + self.deleted
-        return (self.inserted or 0) + (self.updated or 0) + self.deleted
-
-    def as_dict(self) -> dict:
-        """The result as a plain dict (a row of a results DataFrame), timing included."""
-        return asdict(self) | {"rows_written": self.rows_written}
-
-
-def _create_target_like(
-    conn: sqlite3.Connection, src: TableRef, target: str, key: tuple[str, ...]
-) -> None:
-    """Create ``target`` with the source's columns, declared types, NOT NULLs and primary key."""
-    validate_identifier(target, what="target table name")
-    info = conn.execute(
-        'SELECT name, type, "notnull", pk FROM pragma_table_info(?, ?) ORDER BY cid',
-        (src.name, src.schema),
-    ).fetchall()
-    pk = [name for name, _, _, position in sorted(info, key=lambda r: r[3]) if position > 0]
-    pk = pk or list(key)
-    definitions = []
-    for name, declared_type, notnull, _ in info:
-        # Declared types come from the database's own schema; quote them so no text can escape.
-        type_sql = f" {quote_identifier(declared_type)}" if declared_type else ""
-        definitions.append(quote_identifier(name) + type_sql + (" NOT NULL" if notnull else ""))
-    if pk:
-        definitions.append(f"PRIMARY KEY ({column_list_sql(pk)})")
-    definitions_sql = ", ".join(definitions)
-    conn.execute(f"CREATE TABLE {quote_identifier(target)} ({definitions_sql})")
-
-
-def _target_for(
-    conn: sqlite3.Connection, src: TableRef, target: str, key: tuple[str, ...]
-) -> TableRef:
-    """Resolve the target (creating it from the source when missing) and check it fits."""
-    if not table_exists(conn, target):
-        _create_target_like(conn, src, target, key)
-    tgt = resolve_table(conn, target, role="target table")
-    missing = [c for c in src.columns if c not in tgt.columns]
-    if missing:
-        advice_sql = f"ALTER TABLE {quote_identifier(tgt.name)} ADD COLUMN …"
-        raise SchemaMismatchError(
-            f"target {tgt.label!r} lacks source column(s) {', '.join(missing)}: add them "
-            f"({advice_sql}) or reload into a new target"
-        )
-    return tgt
-
-
-def _referencing_tables(conn: sqlite3.Connection, tgt: TableRef) -> list[str]:
-    rows = conn.execute(
-        f"SELECT DISTINCT m.name FROM {quote_identifier(tgt.schema)}.sqlite_master AS m, "
-        'pragma_foreign_key_list(m.name, ?) AS f WHERE m.type = \'table\' AND f."table" = ?',
-        (tgt.schema, tgt.name),
-    ).fetchall()
-    return [r[0] for r in rows]
 
 
 def full_load(
@@ -153,85 +84,116 @@ def full_load(
     *,
     key: str | Sequence[str] | None = None,
     watermark: str | None = None,
+    max_delete_share: float | None = DEFAULT_MAX_DELETE_SHARE,
 ) -> LoadResult:
-    """Replace the content of ``target`` with the rows of ``source``, in one transaction.
+    """Make ``target`` hold exactly the rows of ``source``, in one transaction.
 
     The target is created from the source's schema when missing (``key`` becomes its primary key
     if the source has none). Readers see the old rows until the commit, never an empty table.
-    Given ``watermark``, the highest value loaded is stored in the same transaction, so the next
-    :func:`incremental_load` continues from there. A target that other tables reference by
-    foreign key is merged (upsert + delete missing rows) instead of emptied, so ON DELETE CASCADE
-    does not wipe children of rows that are still in the source.
-    A target that is the source itself, lies in the source's attached database or is a view is
-    refused, and NULL or duplicate keys give the same KeyIntegrityError as an incremental load.
-    Raises UnknownTableError, UnknownColumnError, SchemaMismatchError, TargetIsSourceError,
-    KeyIntegrityError or WatermarkError before anything is written.
+    Given ``watermark``, its highest value must be a real moment (or integer) not in the future,
+    of the lowest value's format, and is stored in the same transaction, so the next
+    :func:`~course_etl.loads.engine.incremental_load` continues from there (a load that empties
+    the target forgets the watermark, so the next one reads everything).
+    Deleting more than ``max_delete_share`` of the target (rows whose key left the source) is
+    refused; None allows any deletion, an empty source included. A target other tables
+    reference is merged, so ``ON DELETE CASCADE`` removes only children of rows that left.
+    Raises LoadOptionError, UnknownTableError, UnknownColumnError, SchemaMismatchError,
+    TargetIsSourceError, KeyIntegrityError, WatermarkError, ReconcileGuardError or LoadError
+    before anything is written.
     """
     started = time.perf_counter()
-    key_cols = as_key(key) if key else ()
+    check_connection(conn)
+    check_name(source, "source")
+    check_name(target, "target")
+    key_cols = as_key(key) if key is not None else ()
+    check_name(watermark, "watermark", required=False)
+    share = check_share(max_delete_share)
     src = resolve_table(conn, source, role="source table")
     for k in key_cols:
         src.column(k, role="key column")
     if watermark is not None:
         src.column(watermark, role="watermark column")
     check_target(conn, src, target)
-    if key_cols:
-        check_keys(conn, src, key_cols)
     with atomic(conn):
-        tgt = _target_for(conn, src, target, key_cols)
+        tgt = target_for(conn, src, target, key_cols)
+        # Without a key, the target's own unique key matches rows, if the source has its columns.
+        key_cols = key_cols or tuple(sorted(next(
+            (cols for cols in unique_column_sets(conn, tgt) if cols <= set(src.columns)), ())))
+        if key_cols:
+            check_keys(conn, src, key_cols)
         before = read_watermark(conn, tgt.label, watermark) if watermark else None
-        after = highest_watermark(conn, src, watermark) if watermark else None
-        referenced = _referencing_tables(conn, tgt)
+        after = checked_highest(conn, src, watermark, key_cols) if watermark else None
+        referenced = referencing_tables(conn, tgt)
+        if key_cols:
+            check_key_semantics(conn, src, tgt, key_cols, against_target=bool(referenced))
+        counts, total, gone = _compare(conn, src, tgt, key_cols)
+        guard_deletes(src, tgt, total=total, gone=gone, max_share=share, flag=FORCE)
         try:
             if referenced:
-                counts = _merge_all(conn, src, tgt, key_cols)
+                check_unique_key(conn, tgt, key_cols)
+                _merge_all(conn, src, tgt, key_cols)
+                rewritten = 0
             else:
-                counts = _replace_all(conn, src, tgt)
-        except sqlite3.IntegrityError:
-            # The target's own key caught what the source has: say which key, like an
-            # incremental load does, instead of SQLite's "UNIQUE constraint failed".
-            pk = key_cols or tuple(sorted(next(iter(unique_column_sets(conn, tgt)), ())))
-            if pk:
-                check_keys(conn, src, pk)
-            raise
+                _replace_all(conn, src, tgt)
+                # DELETE + INSERT wrote every row, changed or not: the cost a full load pays.
+                rewritten = counts["rows_read"] + total - counts["inserted"] - counts[
+                    "updated"] - counts["deleted"]
+        except sqlite3.IntegrityError as error:
+            raise _refused_by_sqlite(src, tgt, error) from error
         if after is not None:
             write_watermark(conn, tgt.label, watermark, after)
+        elif watermark is not None and before is not None:
+            delete_watermark(conn, tgt.label, watermark)  # nothing loaded: start from scratch
     return LoadResult(
-        mode="full", source=src.label, target=tgt.label, **counts,
+        mode="full", source=src.label, target=tgt.label, **counts, rewritten=rewritten,
         watermark_before=before.value if before else None,
         watermark_after=after.value if after else None,
         seconds=time.perf_counter() - started,
     )
 
 
-def _replace_all(conn: sqlite3.Connection, src: TableRef, tgt: TableRef) -> dict:
-    deleted = conn.execute(f"DELETE FROM {tgt.sql}").rowcount
-    inserted = conn.execute(
-        f"INSERT INTO {tgt.sql} ({column_list_sql(src.columns)}) "
-        f"SELECT {column_list_sql(src.columns)} FROM {src.sql}"
-    ).rowcount
-    return dict(rows_read=inserted, inserted=inserted, updated=0, deleted=deleted, unchanged=0)
+def _compare(conn: sqlite3.Connection, src: TableRef, tgt: TableRef,
+             key: tuple[str, ...]) -> tuple[dict, int, int]:
+    """The result's counts, the target's row count and the rows it loses, from one pass.
 
-
-def _merge_all(
-    conn: sqlite3.Connection, src: TableRef, tgt: TableRef, key: tuple[str, ...]
-) -> dict:
-    key = key or tuple(sorted(next(iter(unique_column_sets(conn, tgt)), ())))
-    check_unique_key(conn, tgt, key)
+    Without a key rows cannot be matched: every target row counts as deleted and every source
+    row as inserted, and the guard sees how many rows the target would lose in number.
+    """
     rows_read = conn.execute(f"SELECT COUNT(*) FROM {src.sql}").fetchone()[0]
-    inserted = conn.execute(
-        f"SELECT COUNT(*) FROM {src.sql} AS s WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {tgt.sql} AS t WHERE {key_match_sql(key, 't', 's')})"
-    ).fetchone()[0]
-    written = conn.execute(upsert_sql(src, tgt, key, "1")).rowcount
-    deleted = conn.execute(
+    if not key:
+        total = conn.execute(f"SELECT COUNT(*) FROM {tgt.sql}").fetchone()[0]
+        counts = dict(rows_read=rows_read, inserted=rows_read, updated=0, deleted=total,
+                      unchanged=0)
+        return counts, total, max(0, total - rows_read)
+    matched_sql = f"s.{quote_identifier(key[0])} IS NOT NULL"
+    same_sql = balanced_sql("AND", [f"t.{quote_identifier(c)} IS s.{quote_identifier(c)}"
+                                    for c in src.columns])
+    # Each pair is judged in the inner query: an aggregate over every column of both tables
+    # would pass SQLite's limit of 2,000 terms per aggregate query on a wide table.
+    total, gone, same = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(NOT matched), 0), COALESCE(SUM(matched AND same), 0) "
+        f"FROM (SELECT {matched_sql} AS matched, {same_sql} AS same "
+        f"FROM {tgt.sql} AS t LEFT JOIN {src.sql} AS s ON {key_match_sql(key, 's', 't')} "
+        "LIMIT -1)"  # a LIMIT keeps SQLite from flattening the pairs into the aggregate
+    ).fetchone()
+    matched = total - gone
+    counts = dict(rows_read=rows_read, inserted=rows_read - matched, updated=matched - same,
+                  deleted=gone, unchanged=same)
+    return counts, total, gone
+
+
+def _replace_all(conn: sqlite3.Connection, src: TableRef, tgt: TableRef) -> None:
+    conn.execute(f"DELETE FROM {tgt.sql}")
+    conn.execute(f"INSERT INTO {tgt.sql} ({column_list_sql(src.columns)}) "
+                 f"SELECT {column_list_sql(src.columns)} FROM {src.sql}")
+
+
+def _merge_all(conn: sqlite3.Connection, src: TableRef, tgt: TableRef,
+               key: tuple[str, ...]) -> None:
+    conn.execute(upsert_sql(src, tgt, key, "1"))
+    conn.execute(
         f"DELETE FROM {tgt.sql} WHERE NOT EXISTS "
         f"(SELECT 1 FROM {src.sql} AS s WHERE {key_match_sql(key, 's', tgt.sql)})"
-    ).rowcount
-    updated = written - inserted
-    return dict(
-        rows_read=rows_read, inserted=inserted, updated=updated, deleted=deleted,
-        unchanged=rows_read - inserted - updated,
     )
 
 
@@ -264,15 +226,28 @@ def incremental_load(
     ``until`` is an exclusive upper bound (``watermark < until``, in the column's format): a
     scheduled run passes the end of its data interval, so rows stamped later wait for the next
     run and the stored watermark never passes the interval's end.
+    Refused before any write: a stored watermark, ``initial_value`` or ``until`` that is not a
+    real moment of the column's format; any source value of another format (wherever it sorts),
+    NULL, impossible among the rows read, or later than tomorrow; NULL or duplicate keys among
+    the rows read, and source keys the target's key would merge.
     A run with no source change writes nothing.
-    Raises UnknownTableError, UnknownColumnError, SchemaMismatchError, KeyIntegrityError,
-    WatermarkError, LoadOptionError, TargetIsSourceError or ReconcileGuardError before anything
-    is written.
+    Raises LoadOptionError, UnknownTableError, UnknownColumnError, SchemaMismatchError,
+    KeyIntegrityError, WatermarkError, TargetIsSourceError, ReconcileGuardError or LoadError
+    before anything is written.
     """
     started = time.perf_counter()
+    check_connection(conn)
+    check_name(source, "source")
+    check_name(target, "target")
     key_cols = as_key(key)
-    check_batch_size(batch_size)
+    check_name(watermark, "watermark")
+    check_name(soft_delete, "soft_delete", required=False)
+    check_bound_type(initial_value, "initial_value")
+    check_bound_type(until, "until")
     check_lookback(lookback)
+    check_batch_size(batch_size)
+    check_flag(reconcile_deletes, "reconcile_deletes")
+    share = check_share(max_delete_share)
     src = resolve_table(conn, source, role="source table")
     for k in key_cols:
         src.column(k, role="key column")
@@ -281,33 +256,38 @@ def incremental_load(
         src.column(soft_delete, role="soft-delete column")
     check_target(conn, src, target)
     with atomic(conn):
-        tgt = _target_for(conn, src, target, key_cols)
+        tgt = target_for(conn, src, target, key_cols)
         check_unique_key(conn, tgt, key_cols)
         stored = read_watermark(conn, tgt.label, watermark)
         if stored is not None:
-            bound = lower_bound(stored, lookback)
-        else:
-            bound = initial_value
+            stored = checked_stored(stored, tgt.label, watermark)
+        elif initial_value is not None:
+            check_bound(initial_value, "initial_value", watermark, None)
+        fmt = check_column(conn, src, watermark, key_cols, expected=stored)
+        if stored is None and initial_value is not None:
+            check_bound(initial_value, "initial_value", watermark, fmt)
+        bound = lower_bound(stored, lookback) if stored is not None else initial_value
         where_sql, params = _candidate_filter_sql(watermark, bound)
         if until is not None:
-            check_until(conn, src, watermark, until, stored)
+            check_bound(until, "until", watermark, fmt)
             where_sql += f" AND {quote_identifier(watermark)} < :upper_bound"
             params = params | {"upper_bound": until}
-        scan = _scan_candidates(
-            conn, src, tgt, key_cols, watermark, soft_delete, where_sql, params,
-            expected=stored.format if stored else None,
-        )
-        if bound is not None:
-            reject_hidden_formats(conn, src, watermark, bound)
+        if fmt is not None:
+            check_read_values(conn, src, watermark, key_cols, fmt, where_sql, params)
+        scan = _scan_candidates(conn, src, tgt, key_cols, watermark, soft_delete, where_sql,
+                                params)
         check_keys(conn, src, key_cols, where_sql=where_sql, params=params, nulls=0)
+        check_key_semantics(conn, src, tgt, key_cols, read_sql=where_sql, params=params)
         if reconcile_deletes:
-            check_delete_share(conn, src, tgt, key_cols, key_match_sql(key_cols, "s", tgt.sql),
-                               max_share=max_delete_share)
-        written, batches = upsert_in_batches(
-            conn, src, tgt, key_cols, watermark, where_sql, params, batch_size, scan.rows
-        )
-        hard_deleted = _delete_missing(conn, src, tgt, key_cols) if reconcile_deletes else 0
-        after = later(stored, Watermark(scan.highest, scan.format) if scan.format else None)
+            total, gone = count_gone(conn, src, tgt, key_match_sql(key_cols, "s", tgt.sql))
+            guard_deletes(src, tgt, total=total, gone=gone, max_share=share, flag=FORCE)
+        try:
+            written, batches = upsert_in_batches(
+                conn, src, tgt, key_cols, watermark, where_sql, params, batch_size, scan.rows)
+            hard_deleted = _delete_missing(conn, src, tgt, key_cols) if reconcile_deletes else 0
+        except sqlite3.IntegrityError as error:
+            raise _refused_by_sqlite(src, tgt, error) from error
+        after = later(stored, Watermark(scan.highest, fmt) if scan.rows else None)
         if after is not None and after != stored:
             write_watermark(conn, tgt.label, watermark, after)
     return LoadResult(
@@ -335,7 +315,6 @@ def _is_deleted_sql(flag_sql: str) -> str:
 class _Scan:
     """What one pass over the candidate rows found, before anything is written."""
 
-    format: str | None
     rows: int
     highest: object
     inserted: int
@@ -344,15 +323,11 @@ class _Scan:
 
 def _scan_candidates(
     conn: sqlite3.Connection, src: TableRef, tgt: TableRef, key: tuple[str, ...],
-    watermark: str, soft_delete: str | None, where_sql: str, params: dict, *, expected: str | None,
+    watermark: str, soft_delete: str | None, where_sql: str, params: dict,
 ) -> _Scan:
-    """One pass over the rows the load will read, grouped by watermark value, then format.
-
-    Counts them, finds their highest watermark, and counts NULL keys, rows new to the target
-    and rows that become soft-deleted. Raises WatermarkError or KeyIntegrityError on bad values.
-    """
-    reject_null_watermarks(conn, src, watermark)
-    wm_sql = f"s.{quote_identifier(watermark)}"
+    """One pass over the rows the load will read: how many, their highest watermark, NULL keys,
+    rows new to the target and rows that become soft-deleted. Raises KeyIntegrityError on a
+    NULL key."""
     in_target_sql = f"SELECT 1 FROM {tgt.sql} AS t WHERE {key_match_sql(key, 't', 's')}"
     null_key_sql = " OR ".join(f"s.{quote_identifier(k)} IS NULL" for k in key)
     soft_sql = "0"
@@ -362,24 +337,15 @@ def _scan_candidates(
             f"{_is_deleted_sql('s.' + flag)} AND EXISTS ({in_target_sql} "
             f"AND NOT {_is_deleted_sql('t.' + flag)})"
         )
-    # Group by watermark value first: rows stream in index order without a sort, and the format
-    # expression (the costly part) then runs once per distinct value, not once per row.
-    groups = conn.execute(
-        f"SELECT {format_sql('w')} AS f, SUM(n), MIN(w), MAX(w), SUM(nk), SUM(ins), SUM(sd) "
-        f"FROM (SELECT {wm_sql} AS w, COUNT(*) AS n, SUM({null_key_sql}) AS nk, "
-        f"SUM(NOT EXISTS ({in_target_sql})) AS ins, SUM({soft_sql}) AS sd "
-        f"FROM {src.sql} AS s WHERE {where_sql} GROUP BY {wm_sql}) GROUP BY f",
+    rows, highest, nulls, inserted, soft_deleted = conn.execute(
+        f"SELECT COUNT(*), MAX(s.{quote_identifier(watermark)}), "
+        f"COALESCE(SUM({null_key_sql}), 0), COALESCE(SUM(NOT EXISTS ({in_target_sql})), 0), "
+        f"COALESCE(SUM({soft_sql}), 0) FROM {src.sql} AS s WHERE {where_sql}",
         params,
-    ).fetchall()
-    fmt = check_formats([g[:3] for g in groups], column=watermark, table=src.label,
-                        expected=expected)
-    nulls = sum(g[4] for g in groups)
+    ).fetchone()
     if nulls:
         raise null_key_error(src, key, nulls)
-    return _Scan(
-        format=fmt, rows=sum(g[1] for g in groups), highest=groups[0][3] if groups else None,
-        inserted=sum(g[5] for g in groups), soft_deleted=sum(g[6] for g in groups),
-    )
+    return _Scan(rows=rows, highest=highest, inserted=inserted, soft_deleted=soft_deleted)
 
 
 def _delete_missing(
@@ -390,3 +356,13 @@ def _delete_missing(
         f"DELETE FROM {tgt.sql} WHERE NOT EXISTS "
         f"(SELECT 1 FROM {src.sql} AS s WHERE {key_match_sql(key, 's', tgt.sql)})"
     ).rowcount
+
+
+def _refused_by_sqlite(src: TableRef, tgt: TableRef, error: sqlite3.Error) -> LoadError:
+    """A constraint of the target (a UNIQUE or CHECK, a NOT NULL, a table that references it
+    without a cascade) refused a row: the transaction rolls back, and the message says so."""
+    # The keywords stay out of the f-string: this is a message, not SQL.
+    cause = ("a constraint of the target (UNIQUE, CHECK, NOT NULL) or a table that references "
+             "it without ON DELETE CASCADE")
+    return LoadError(f"SQLite refused the load of {tgt.label!r} from {src.label!r}: {error}. "
+                     f"It is {cause}: nothing was written", table=tgt.label, error=str(error))

@@ -23,15 +23,19 @@ class LoadError(CourseEtlError):
 
 
 class KeyIntegrityError(LoadError):
-    """Key values that cannot be loaded: NULL keys or duplicate keys (``.table``, ``.key``)."""
+    """Key values that cannot be loaded: NULL or duplicate keys, keys the target's key would
+    merge or cannot store (``.table``, ``.key``, ``.values``)."""
 
 
 class WatermarkError(LoadError):
-    """Watermark values that cannot be compared safely: NULL, unparsable or mixed formats."""
+    """Watermark values that cannot be compared safely: NULL, unparsable, impossible, in the
+    future or of mixed formats, in the source (``.table``, ``.column``, ``.value``), in the state
+    table, or given as ``initial_value``/``until`` (``.option``, ``.value``, ``.reason``)."""
 
 
 class LoadOptionError(LoadError):
-    """An option of a load is out of range: ``.option`` and ``.value`` (batch size, lookback)."""
+    """An argument of a load has the wrong type or is out of range: ``.option`` names it and
+    ``.value`` holds it (conn, names, key, batch size, lookback, max_delete_share…)."""
 
 
 class TargetIsSourceError(LoadError):
@@ -39,4 +43,5 @@ class TargetIsSourceError(LoadError):
 
 
 class ReconcileGuardError(LoadError):
-    """Reconciling deletes would remove more of the target than allowed (``.rows``, ``.share``)."""
+    """A load would delete more of the target than allowed: a full load, or an incremental load
+    reconciling deletes (``.rows``, ``.total``, ``.share``, ``.max_share``)."""

@@ -1,9 +1,11 @@
 """The checks a load runs on its input before the first write, so a bad call changes nothing.
 
-Options in range (batch size, lookback), a target that is neither the source nor inside the
-attached source database, keys that an upsert can match (unique, never NULL), and a ceiling on
-how much of the target reconciling deletes may remove. Each raises a
-:mod:`course_etl.loads.errors` error carrying the offending value.
+Arguments of the right type (:func:`check_connection`, :func:`check_name`, :func:`as_key`,
+:func:`check_bound_type`, :func:`check_flag`, :func:`check_share`, the batch size and lookback),
+a target that is neither the source nor inside the attached source database, keys that an upsert
+can match (unique, never NULL), and one ceiling on how much of the target a load may delete,
+shared by a full load and an incremental load that reconciles deletes. Each raises a
+:mod:`course_etl.loads.errors` error carrying the offending value and naming the argument.
 """
 
 from __future__ import annotations
@@ -20,29 +22,124 @@ from course_etl.loads.errors import (
     ReconcileGuardError,
     SchemaMismatchError,
     TargetIsSourceError,
-    WatermarkError,
 )
-from course_etl.loads.watermarks import Watermark, format_sql
 
 __all__ = [
     "DEFAULT_MAX_DELETE_SHARE",
+    "shown",
+    "check_connection",
+    "check_name",
     "as_key",
+    "check_bound_type",
+    "check_flag",
+    "check_share",
     "check_batch_size",
     "check_lookback",
     "check_target",
     "unique_column_sets",
     "check_unique_key",
     "check_keys",
-    "check_delete_share",
-    "check_until",
+    "count_gone",
+    "guard_deletes",
 ]
 
-# Reconciling deletes against a source that was emptied by mistake would wipe the target.
+# A load may delete at most this share of the target's rows unless told otherwise: a source
+# emptied or truncated by mistake looks exactly like "every customer left". One ceiling for a
+# full load and for an incremental load that reconciles deletes.
 DEFAULT_MAX_DELETE_SHARE = 0.5
+_INT64 = range(-(2**63), 2**63)
 
 
-def as_key(key: str | Sequence[str]) -> tuple[str, ...]:
-    return (key,) if isinstance(key, str) else tuple(key)
+def _kind(value: object) -> str:
+    return type(value).__name__
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters; an integer too long for
+    Python to print (over 4,300 digits) is described by its size instead."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return f"an integer of {value.bit_length()} bits" if isinstance(value, int) else (
+            f"a {_kind(value)} too large to print")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def check_connection(conn: object) -> sqlite3.Connection:
+    """Raise LoadOptionError unless ``conn`` is an open sqlite3 connection."""
+    if not isinstance(conn, sqlite3.Connection):
+        raise LoadOptionError(
+            f"conn must be a sqlite3.Connection (course_etl.connect(...)), not {_kind(conn)}",
+            option="conn", value=conn)
+    try:
+        conn.in_transaction  # noqa: B018 - raises on a closed connection, runs no SQL
+    except sqlite3.ProgrammingError:
+        raise LoadOptionError("conn is closed: open it again with course_etl.connect(...)",
+                              option="conn", value=conn) from None
+    return conn
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: SQLite could not even receive it
+        return False
+    return True
+
+
+def check_name(value: object, option: str, *, required: bool = True) -> str | None:
+    """A table or column name given as ``option``: a non-empty str (None when not required)."""
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value or not _encodable(value):
+        raise LoadOptionError(
+            f"{option} must be a {'table' if option in ('source', 'target') else 'column'} name "
+            f"(a non-empty str), not {shown(value)} ({_kind(value)})", option=option, value=value)
+    return value
+
+
+def as_key(key: object) -> tuple[str, ...]:
+    """``key`` as a tuple of column names: one name, or a list or tuple of distinct names."""
+    names = (key,) if isinstance(key, str) else key
+    if not isinstance(names, list | tuple) or not names or not all(
+            isinstance(n, str) and n and _encodable(n) for n in names):
+        raise LoadOptionError(
+            "key must be a column name or a list of column names, "
+            f"not {shown(key)} ({_kind(key)})", option="key", value=key)
+    if len(set(names)) != len(names):
+        raise LoadOptionError(f"key {shown(key)} names a column twice", option="key", value=key)
+    return tuple(names)
+
+
+def check_bound_type(value: object, option: str) -> None:
+    """``initial_value``/``until``: None, a str or a 64-bit int (what a watermark can hold)."""
+    if value is None or (isinstance(value, str) and _encodable(value)) or (
+            isinstance(value, int) and not isinstance(value, bool) and value in _INT64):
+        return
+    raise LoadOptionError(
+        f"{option} must be a timestamp written as text ('2024-10-01 00:00:00') or an integer "
+        f"version, not {shown(value)} ({_kind(value)})", option=option, value=value)
+
+
+def check_flag(value: object, option: str) -> bool:
+    if not isinstance(value, bool):
+        raise LoadOptionError(
+            f"{option} must be True or False, not {shown(value)} ({_kind(value)})",
+            option=option, value=value)
+    return value
+
+
+def check_share(value: object) -> float | None:
+    """``max_delete_share``: None (no limit) or a number from 0 to 1."""
+    if value is None:
+        return None
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not 0 <= value <= 1):
+        raise LoadOptionError(
+            "max_delete_share must be a share from 0 to 1 (e.g. 0.5), or None to allow any "
+            f"deletion, not {shown(value)} ({_kind(value)})", option="max_delete_share",
+            value=value)
+    return float(value)
 
 
 def _columns_sql(names: Sequence[str], prefix: str = "") -> str:
@@ -52,10 +149,11 @@ def _columns_sql(names: Sequence[str], prefix: str = "") -> str:
 def check_batch_size(batch_size: object) -> None:
     """Raise LoadOptionError unless ``batch_size`` is None or an int ≥ 1."""
     if batch_size is not None and (
-        not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1
+        not isinstance(batch_size, int) or isinstance(batch_size, bool)
+        or not 1 <= batch_size < 2**63
     ):
         raise LoadOptionError(
-            f"batch_size must be a positive int or None, not {batch_size!r} (e.g. 5000)",
+            f"batch_size must be a positive int or None, not {shown(batch_size)} (e.g. 5000)",
             option="batch_size", value=batch_size)
 
 
@@ -71,11 +169,11 @@ def check_lookback(lookback: object) -> None:
         bad = lookback < timedelta(0)
     elif isinstance(lookback, bool) or not isinstance(lookback, int | float):
         bad = True
-    else:
-        bad = not math.isfinite(lookback) or lookback < 0
+    else:  # the range first: a huge int cannot become a float for isfinite()
+        bad = not 0 <= lookback < 2**63 or not math.isfinite(lookback)
     if bad:
         raise LoadOptionError(
-            f"lookback {lookback!r} must be zero or more and finite (e.g. timedelta(hours=2), "
+            f"lookback {shown(lookback)} must be zero or more and finite (e.g. timedelta(hours=2), "
             "or an int for an integer watermark)", option="lookback", value=lookback)
 
 
@@ -185,45 +283,33 @@ def check_keys(conn: sqlite3.Connection, src: TableRef, key: tuple[str, ...], *,
             table=src.label, key=key, value=value, rows=duplicate[-1])
 
 
-def check_delete_share(conn: sqlite3.Connection, src: TableRef, tgt: TableRef,
-                       key: tuple[str, ...], match_sql: str, *, max_share: float | None) -> None:
-    """Refuse to reconcile away more than ``max_share`` of the target's rows (None: no limit).
-
-    ``match_sql`` is the anti-join condition between source ``s`` and the target. A source emptied
-    or truncated by mistake looks exactly like "every customer left"; the count tells which.
-    """
-    if max_share is None:
-        return
+def count_gone(conn: sqlite3.Connection, src: TableRef, tgt: TableRef, match_sql: str
+               ) -> tuple[int, int]:
+    """(target rows, target rows whose key is missing from the source); ``match_sql`` is the
+    condition between source ``s`` and the target's rows."""
     total = conn.execute(f"SELECT COUNT(*) FROM {tgt.sql}").fetchone()[0]
     if not total:
-        return
+        return 0, 0
     gone = conn.execute(
         f"SELECT COUNT(*) FROM {tgt.sql} WHERE NOT EXISTS "
         f"(SELECT 1 FROM {src.sql} AS s WHERE {match_sql})"
     ).fetchone()[0]
-    if gone / total > max_share:
-        raise ReconcileGuardError(
-            f"reconciling deletes would remove {gone} of {total} rows of {tgt.label!r} "
-            f"({gone / total:.0%}, more than the allowed {max_share:.0%}) because their key is "
-            f"missing from {src.label!r}: check the source, or pass max_delete_share=None "
-            "(CLI: --force-deletes) to delete them", table=tgt.label, rows=gone, total=total,
-            share=gone / total, max_share=max_share)
+    return total, gone
 
 
-def check_until(conn: sqlite3.Connection, src: TableRef, column: str, until: object,
-                stored: Watermark | None) -> None:
-    """An upper bound of another format than the watermark would compare wrongly as text."""
-    fmt = conn.execute(f"SELECT {format_sql('v')} FROM (SELECT ? AS v)", (until,)).fetchone()[0]
-    expected = stored.format if stored else None
-    if expected is None:  # no state yet: compare with the source's own highest value
-        high = conn.execute(
-            f"SELECT MAX({quote_identifier(column)}) FROM {src.sql}").fetchone()[0]
-        if high is not None:
-            expected = conn.execute(
-                f"SELECT {format_sql('v')} FROM (SELECT ? AS v)", (high,)).fetchone()[0]
-    if fmt != expected and (expected is not None or fmt in ("invalid", "unrecognised", "NULL")):
-        raise WatermarkError(
-            f"upper bound until={until!r} ({fmt}) does not compare with the {expected or 'values'} "
-            f"of watermark column {column!r} in {src.label!r}: write it in the same format "
-            "(course_etl.loads.watermarks.moment_in_format does)"
-        )
+def guard_deletes(src: TableRef, tgt: TableRef, *, total: int, gone: int,
+                  max_share: float | None, flag: str) -> None:
+    """Refuse to delete more than ``max_share`` of the target's ``total`` rows (None: no limit).
+
+    The one rule for every load that deletes: a full load and an incremental load reconciling
+    deletes. A source that came back empty would remove everything, so it is always refused
+    unless the caller said so (``flag`` names how).
+    """
+    if max_share is None or not total or gone / total <= max_share:
+        return
+    every = " (none of its keys is left: did the source's extract fail?)" if gone == total else ""
+    raise ReconcileGuardError(
+        f"the load would remove {gone} of {total} rows of {tgt.label!r} ({gone / total:.0%}, more "
+        f"than the allowed {max_share:.0%}) because their key is missing from {src.label!r}"
+        f"{every}: check the source, or pass {flag} to delete them", table=tgt.label, rows=gone,
+        total=total, share=gone / total, max_share=max_share)

@@ -8,6 +8,7 @@ transaction). Names go through :func:`course_etl.db.quote_identifier`, values as
 from __future__ import annotations
 
 import sqlite3
+import typing
 from collections.abc import Sequence
 
 from course_etl.db import TableRef, quote_identifier
@@ -26,6 +27,17 @@ def key_match_sql(key: Sequence[str], left_sql: str, right_sql: str) -> str:
     )
 
 
+def balanced_sql(operator: typing.Literal["AND", "OR"], terms: list[str]) -> str:
+    """``a OR b OR …`` (or AND) as a balanced tree: SQLite parses a flat chain of N terms into
+    an expression N deep and refuses one over 1,000 (a wide table's change test would be)."""
+    joint_sql = {"AND": " AND ", "OR": " OR "}[operator]
+    if len(terms) <= 2:
+        return joint_sql.join(terms)
+    middle = len(terms) // 2
+    return (f"({balanced_sql(operator, terms[:middle])}){joint_sql}"
+            f"({balanced_sql(operator, terms[middle:])})")
+
+
 def upsert_sql(src: TableRef, tgt: TableRef, key: tuple[str, ...], where_sql: str) -> str:
     """INSERT … SELECT … ON CONFLICT DO UPDATE that skips rows whose values did not change."""
     cols = src.columns
@@ -39,8 +51,8 @@ def upsert_sql(src: TableRef, tgt: TableRef, key: tuple[str, ...], where_sql: st
         return head + "DO NOTHING"
     assignments_sql = ", ".join(f"{quote_identifier(c)} = excluded.{quote_identifier(c)}"
                                 for c in others)
-    changed_sql = " OR ".join(f"t.{quote_identifier(c)} IS NOT excluded.{quote_identifier(c)}"
-                              for c in others)
+    changed_sql = balanced_sql(
+        "OR", [f"t.{quote_identifier(c)} IS NOT excluded.{quote_identifier(c)}" for c in others])
     return head + f"DO UPDATE SET {assignments_sql} WHERE {changed_sql}"
 
 

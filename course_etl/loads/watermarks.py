@@ -1,73 +1,50 @@
-"""Watermark state and the rules that make watermark comparisons safe.
+"""Watermark state, and the checks that make comparing watermarks safe on both sides.
 
 The watermark of a target is the highest ``updated_at`` (or version number) it has loaded. It is
 kept in its own table, ``etl_watermarks``, one row per target and column, written in the same
 transaction as the data: it is never re-derived from the target, which a failed run may have
 half-written (the lecture's ``MAX(updated_at)`` does exactly that).
 
-Comparing watermarks as text is only right when every value has the same shape: '2024-10-05 13:00'
-sorts before '2024-10-05T09:00' because ' ' < 'T'. So every value a load compares is classified by
-its *format* in SQL (one pass, no Python row loop) and a load refuses mixed, unparsable or NULL
-values before it writes anything.
+A load trusts neither side. The stored value, an ``initial_value`` and an ``until`` bound must
+each be a real moment (or integer) of the column's format (:mod:`.formats`). Every value of the
+source column must have that format, wherever it sorts: a value of another shape can sort
+*below* the watermark ('10/05/2024', ' 2024-…', an epoch number) and would never be read, so the
+check is one pass over the whole column, not only over the rows a load reads. The rows it reads
+must be real moments, and no value may lie beyond now + :data:`.formats.FUTURE_TOLERANCE`: one
+row stamped 2999-12-31 would move the watermark past every row written until then. Each refusal
+names the row (key and value) or the state row, and the fix.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
-from course_etl.db import TableRef, atomic, quote_identifier
+from course_etl.db import TableRef, atomic, quote_identifier, table_exists
+from course_etl.loads import formats
 from course_etl.loads.errors import WatermarkError
+from course_etl.loads.guards import check_connection, check_name, shown
 
 __all__ = [
-    "reject_null_watermarks",
-    "reject_hidden_formats",
-    "highest_watermark",
     "STATE_TABLE",
     "Watermark",
     "ensure_state_table",
     "read_watermark",
     "write_watermark",
     "reset_watermark",
-    "format_sql",
+    "delete_watermark",
+    "checked_stored",
+    "check_bound",
+    "check_column",
+    "check_read_values",
+    "checked_highest",
     "lower_bound",
-    "check_formats",
     "later",
     "moment_in_format",
 ]
 
 STATE_TABLE = "etl_watermarks"
-
-def format_sql(column_sql: str) -> str:
-    """SQL expression naming the format of the value in column expression ``column_sql``.
-
-    Formats: ``integer``, ``YYYY-MM-DD``, ``YYYY-MM-DD hh:mm[:ss]`` (or with ``T``), each datetime
-    followed by its zone suffix (``Z``, ``+02:00`` or none); ``invalid`` for a value SQLite cannot
-    read as a date (e.g. '2024-02-30', '2024-10-05 25:00'); ``unrecognised`` for anything else.
-    Values of one format compare correctly as text; values of different formats do not.
-    """
-    zone_sql = (
-        f"CASE WHEN {column_sql} GLOB '*Z' THEN 'Z' "
-        f"WHEN substr({column_sql}, -6) GLOB '[+-][0-9][0-9]:[0-9][0-9]' "
-        f"THEN substr({column_sql}, -6) "
-        "ELSE '' END"
-    )
-    # date(v, '+0 days') normalises impossible days (Feb 30 -> Mar 1), so it must round-trip.
-    valid_date_sql = f"date(substr({column_sql}, 1, 10), '+0 days') = substr({column_sql}, 1, 10)"
-    return (
-        f"CASE WHEN {column_sql} IS NULL THEN 'NULL' "
-        f"WHEN typeof({column_sql}) = 'integer' THEN 'integer' "
-        f"WHEN typeof({column_sql}) <> 'text' THEN 'unrecognised' "
-        f"WHEN {column_sql} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' THEN "
-        f"  CASE WHEN {valid_date_sql} THEN 'YYYY-MM-DD' ELSE 'invalid' END "
-        f"WHEN {column_sql} GLOB "
-        "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][T ][0-9][0-9]:[0-9][0-9]*' THEN "
-        f"  CASE WHEN {valid_date_sql} AND julianday({column_sql}) IS NOT NULL "
-        f"    THEN 'YYYY-MM-DD' || substr({column_sql}, 11, 1) || 'hh:mm' || ({zone_sql}) "
-        "    ELSE 'invalid' END "
-        "ELSE 'unrecognised' END"
-    )
 
 
 @dataclass(frozen=True)
@@ -89,14 +66,23 @@ def ensure_state_table(conn: sqlite3.Connection) -> None:
 
 
 def read_watermark(conn: sqlite3.Connection, target: str, column: str) -> Watermark | None:
-    """The stored watermark of ``target.column``, or None before the first load."""
-    ensure_state_table(conn)
+    """The stored watermark of ``target.column`` as stored, or None before the first load.
+
+    The value is returned as found (a load checks it with :func:`checked_stored`); the format is
+    recomputed from the value, so a hand-edited ``format`` column cannot mislead a load.
+    Raises LoadOptionError for a ``conn``, ``target`` or ``column`` of the wrong type.
+    """
+    check_connection(conn)
+    check_name(target, "target")
+    check_name(column, "column")
+    if not table_exists(conn, STATE_TABLE):  # reading never writes, not even the state table
+        return None
     row = conn.execute(
-        f"SELECT value, format FROM {quote_identifier(STATE_TABLE)} "
+        f"SELECT value FROM {quote_identifier(STATE_TABLE)} "
         "WHERE target = ? AND watermark_column = ?",
         (target, column),
     ).fetchone()
-    return Watermark(row[0], row[1]) if row else None
+    return Watermark(row[0], formats.classify(row[0])) if row else None
 
 
 def write_watermark(
@@ -112,42 +98,209 @@ def write_watermark(
     )
 
 
-def reset_watermark(conn: sqlite3.Connection, target: str, column: str | None = None) -> int:
-    """Forget the watermark(s) of ``target`` so the next incremental load is a backfill."""
-    ensure_state_table(conn)
+def delete_watermark(conn: sqlite3.Connection, target: str, column: str | None = None) -> int:
+    """Forget the watermark(s) of ``target`` inside the caller's transaction; returns the count."""
+    if not table_exists(conn, STATE_TABLE):
+        return 0
     sql = f"DELETE FROM {quote_identifier(STATE_TABLE)} WHERE target = ?"
     params: tuple = (target,)
     if column is not None:
         sql += " AND watermark_column = ?"
         params += (column,)
+    return conn.execute(sql, params).rowcount
+
+
+def reset_watermark(conn: sqlite3.Connection, target: str, column: str | None = None) -> int:
+    """Forget the watermark(s) of ``target`` so the next incremental load is a backfill.
+
+    Returns how many were forgotten. Raises LoadOptionError for arguments of the wrong type.
+    """
+    check_connection(conn)
+    check_name(target, "target")
+    check_name(column, "column", required=False)
     with atomic(conn):
-        return conn.execute(sql, params).rowcount
+        return delete_watermark(conn, target, column)
 
 
-def _parse(value: str | int, fmt: str) -> datetime | date | int:
-    if fmt == "integer":
-        return int(value)
-    if fmt == "YYYY-MM-DD":
-        return date.fromisoformat(str(value))
-    return datetime.fromisoformat(str(value))
+def checked_stored(stored: Watermark, target: str, column: str) -> Watermark:
+    """The stored watermark if it is a real moment or integer not in the future, else refuse.
+
+    A NULL, 'abc', 1.5 or 2999-12-31 in ``etl_watermarks`` would make every later run read
+    nothing (or fail), so it is refused with where it lives and how to repair it.
+    """
+    fmt = stored.format
+    problem = None
+    if not formats.is_format(fmt):
+        problem = f"is {shown(stored.value)}, which is not a timestamp or an integer"
+    elif _in_future(stored.value, fmt):
+        problem = f"is {shown(stored.value)}, later than tomorrow"
+    if problem:
+        raise WatermarkError(
+            f"the stored watermark of {target}.{column} (table {STATE_TABLE}) {problem}: the "
+            "state table was edited or damaged, and every load from it would skip rows. Run a "
+            f"full load (it rewrites the watermark), or reset it with reset_watermark(conn, "
+            f"{target!r}, {column!r}) and load again", table=STATE_TABLE, target=target,
+            column=column, value=stored.value)
+    return stored
 
 
-def _render(moment: datetime | date | int, like: str, fmt: str) -> str | int:
-    """Write ``moment`` in the same shape as ``like`` so it compares with it as text."""
-    if fmt == "integer":
-        return int(moment)
-    if fmt == "YYYY-MM-DD":
-        return moment.isoformat() if isinstance(moment, date) else str(moment)
-    separator = fmt[10]
-    text = moment.isoformat(sep=separator)
-    if like.endswith("Z") and text.endswith("+00:00"):
-        text = text[:-6] + "Z"
-    return text
+def check_bound(value: object, option: str, column: str, column_format: str | None) -> str:
+    """Check ``initial_value`` or ``until`` (``option``) against the column's format.
+
+    Returns the bound's format. Raises WatermarkError naming the option, the value and the fix.
+    """
+    fmt = formats.classify(value)
+    example = "'2024-10-01', '2024-10-01 00:00:00' or an integer version"
+    reason = None
+    if not formats.is_format(fmt):
+        reason = (f"is not a timestamp or an integer ({fmt}): write it like the values of "
+                  f"{column!r}, e.g. {example}")
+    elif option == "initial_value" and _in_future(value, fmt):
+        reason = "is later than tomorrow, so no row would load: check the date"
+    elif column_format is not None and not formats.compares_with(fmt, column_format):
+        reason = (f"({fmt}) does not compare with the {column_format} values of watermark "
+                  f"column {column!r}: write it in the same format "
+                  "(course_etl.loads.watermarks.moment_in_format does)")
+    if reason:
+        raise WatermarkError(f"{option}={shown(value)} {reason}", option=option, value=value,
+                             reason=reason)
+    return fmt
 
 
-def lower_bound(
-    watermark: Watermark, lookback: timedelta | int | None
-) -> str | int:
+def _in_future(value: object, fmt: str) -> bool:
+    limit = formats.future_limit(fmt)
+    return limit is not None and isinstance(value, str) and value > limit
+
+
+def _row_sql(key: tuple[str, ...]) -> str:
+    """The key columns of source row ``s`` (its rowid when there is no key), to name a row."""
+    return ", ".join(f"s.{quote_identifier(k)}" for k in key) if key else "s.rowid"
+
+
+def _row_label(key: tuple[str, ...], values: tuple) -> str:
+    names = key or ("rowid",)
+    return ", ".join(f"{name}={shown(value)}" for name, value in zip(names, values, strict=True))
+
+
+def check_column(conn: sqlite3.Connection, src: TableRef, column: str, key: tuple[str, ...], *,
+                 expected: Watermark | None) -> str | None:
+    """Check every value of the source column; returns its one format (None: no values).
+
+    Every value must be non-NULL and have the format of the stored watermark (or, before the
+    first load, of the column's highest value), and the highest must not be in the future.
+    One pass over the column (an index scan when it is indexed), however few rows a load reads.
+    Raises WatermarkError naming a culprit row (key and value) and how many there are.
+    """
+    wm_sql = f"s.{quote_identifier(column)}"
+    where = f"watermark column {column!r} of {src.label!r}"
+    nulls = conn.execute(
+        f"SELECT COUNT(*), {_row_sql(key)} FROM {src.sql} AS s WHERE {wm_sql} IS NULL"
+    ).fetchone()
+    if nulls[0]:
+        raise WatermarkError(
+            f"{nulls[0]} row(s) have a NULL {where} (e.g. row {_row_label(key, nulls[1:])}): a "
+            "NULL is never at or after a watermark, so those rows would never load. Fill the "
+            "column at the source before loading.", table=src.label, column=column, rows=nulls[0])
+    high = conn.execute(
+        f"SELECT {wm_sql}, {_row_sql(key)} FROM {src.sql} AS s "
+        f"WHERE {wm_sql} = (SELECT MAX({quote_identifier(column)}) FROM {src.sql}) LIMIT 1"
+    ).fetchone()
+    if high is None:
+        return None
+    fmt = expected.format if expected else formats.classify(high[0])
+    if not formats.is_format(fmt):
+        _refuse_values(1, key, high[1:], high[0], fmt, where, src, column)
+    bad = conn.execute(
+        f"SELECT COUNT(*), {wm_sql}, {_row_sql(key)} FROM {src.sql} AS s "
+        f"WHERE NOT {formats.shape_sql(fmt, wm_sql)}"
+    ).fetchone()
+    if bad[0]:
+        found = formats.classify(bad[1])
+        if formats.is_format(found) or found == "invalid":
+            reference = (f"stored watermark {shown(expected.value)}" if expected
+                         else f"latest value {shown(high[0])}, row {_row_label(key, high[1:])}")
+            raise WatermarkError(
+                f"mixed formats in {where}: {bad[0]} value(s) are not {fmt} like the "
+                f"{reference}, e.g. row {_row_label(key, bad[2:])}: {shown(bad[1])} ({found}). "
+                "Text comparison orders them wrongly, so rows would be skipped. Normalise the "
+                "source to one format (or reset the watermark).", table=src.label,
+                column=column, value=bad[1], rows=bad[0])
+        _refuse_values(bad[0], key, bad[2:], bad[1], found, where, src, column)
+    if _in_future(high[0], fmt):
+        _refuse_future(key, high, where, src, column)
+    return fmt
+
+
+def _refuse_future(key: tuple[str, ...], high: tuple, where: str, src: TableRef,
+                   column: str) -> None:
+    raise WatermarkError(
+        f"row {_row_label(key, high[1:])} has {where} = {shown(high[0])}, later than tomorrow: "
+        "loading it would move the watermark past every row written until then, so they "
+        "would never load. Fix the value at the source.", table=src.label, column=column,
+        value=high[0])
+
+
+def _refuse_values(count: int, key: tuple[str, ...], row: tuple, value: object, found: str,
+                   where: str, src: TableRef, column: str) -> None:
+    what = "an impossible date or time" if found == "invalid" else "not a timestamp"
+    raise WatermarkError(
+        f"{count} value(s) in {where} are not timestamps or integers (e.g. row "
+        f"{_row_label(key, row)}: {shown(value)}, {what}): use ISO-8601 text like '2024-10-05' or "
+        "'2024-10-05 13:00:00', or integers.", table=src.label, column=column, value=value,
+        rows=count)
+
+
+def checked_highest(conn: sqlite3.Connection, src: TableRef, column: str,
+                    key: tuple[str, ...]) -> Watermark | None:
+    """The watermark a full load stores: the column's highest value, if it is a real moment (or
+    integer) not in the future and the lowest value has its format; else refuse naming the row.
+    None for a column with no values.
+
+    A full load copies every row whatever its value, so it checks what it stores and, as a cheap
+    sign of a format that changed over time, the other end of the column: two index look-ups.
+    The next incremental load checks every value before it compares any.
+    """
+    wm_sql = f"s.{quote_identifier(column)}"
+    ends = [conn.execute(
+        f"SELECT {wm_sql}, {_row_sql(key)} FROM {src.sql} AS s WHERE {wm_sql} = "
+        f"(SELECT {end_sql}({quote_identifier(column)}) FROM {src.sql}) LIMIT 1").fetchone()
+        for end_sql in ("MAX", "MIN")]
+    high, low = ends
+    if high is None:
+        return None
+    fmt = formats.classify(high[0])
+    where = f"watermark column {column!r} of {src.label!r}"
+    for row in (high, low):
+        found = formats.classify(row[0])
+        if not formats.is_format(found):
+            _refuse_values(1, key, row[1:], row[0], found, where, src, column)
+    low_format = formats.classify(low[0])
+    if low_format != fmt:
+        raise WatermarkError(
+            f"mixed formats in {where}: the highest value {shown(high[0])} ({fmt}, row "
+            f"{_row_label(key, high[1:])}) and the lowest {shown(low[0])} ({low_format}, "
+            f"row {_row_label(key, low[1:])}). Text comparison orders them wrongly, so rows "
+            "would be skipped. Normalise the source to one format.", table=src.label,
+            column=column, value=low[0])
+    if _in_future(high[0], fmt):
+        _refuse_future(key, high, where, src, column)
+    return Watermark(high[0], fmt)
+
+
+def check_read_values(conn: sqlite3.Connection, src: TableRef, column: str,
+                      key: tuple[str, ...], fmt: str, where_sql: str, params: dict) -> None:
+    """The rows a load reads must hold real moments: 2024-02-30 or 24:00 are refused by row."""
+    wm_sql = f"s.{quote_identifier(column)}"
+    bad = conn.execute(
+        f"SELECT COUNT(*), {wm_sql}, {_row_sql(key)} FROM {src.sql} AS s "
+        f"WHERE ({where_sql}) AND NOT {formats.valid_sql(fmt, wm_sql)}", params
+    ).fetchone()
+    if bad[0]:
+        _refuse_values(bad[0], key, bad[2:], bad[1], "invalid",
+                       f"watermark column {column!r} of {src.label!r}", src, column)
+
+
+def lower_bound(watermark: Watermark, lookback: timedelta | int | None) -> str | int:
     """The lowest value the next load reads: the stored watermark minus ``lookback``.
 
     The bound is inclusive (``>=``): rows that share the stored value, written after the last load
@@ -157,142 +310,34 @@ def lower_bound(
     """
     if not lookback:
         return watermark.value
-    moment = _parse(watermark.value, watermark.format)
+    moment = formats.parse(watermark.value, watermark.format)
     if watermark.format == "integer":
-        if not isinstance(lookback, int):
+        if isinstance(lookback, bool) or not isinstance(lookback, int):
             raise WatermarkError(
-                f"lookback {lookback!r} does not fit the integer watermark "
-                f"{watermark.value!r}: pass an int (e.g. lookback=100)"
-            )
-        return moment - lookback
+                f"lookback {shown(lookback)} does not fit the integer watermark "
+                f"{watermark.value!r}: pass an int (e.g. lookback=100)",
+                option="lookback", value=lookback)
+        return max(moment - lookback, -(2**63))
     if not isinstance(lookback, timedelta):
         raise WatermarkError(
-            f"lookback {lookback!r} does not fit the timestamp watermark "
-            f"{watermark.value!r}: pass a timedelta (e.g. lookback=timedelta(hours=2))"
-        )
-    if isinstance(moment, datetime):
-        return _render(moment - lookback, str(watermark.value), watermark.format)
-    # Date-only watermarks move in whole days: round the lookback up so nothing is skipped.
-    days = lookback.days + (1 if lookback % timedelta(days=1) else 0)
-    return (moment - timedelta(days=days)).isoformat()
-
-
-def check_formats(
-    profile: list[tuple[str, int, object]], *, column: str, table: str,
-    expected: str | None,
-) -> str | None:
-    """Validate the formats found among the values a load is about to read.
-
-    ``profile`` holds ``(format, count, example)`` rows from a GROUP BY over :func:`format_sql`.
-    Returns the one format they share (None when there are no values), else raises
-    WatermarkError naming the column, the formats, an example of each and the fix.
-    """
-    found = {fmt: (count, example) for fmt, count, example in profile}
-    where = f"watermark column {column!r} of {table!r}"
-    if "NULL" in found:
-        count, _ = found["NULL"]
-        raise WatermarkError(
-            f"{count} row(s) have a NULL {where}: a NULL is never greater than a watermark, so "
-            "those rows would never load. Fix the source (fill the column) before loading."
-        )
-    for bad in ("invalid", "unrecognised"):
-        if bad in found:
-            count, example = found[bad]
-            raise WatermarkError(
-                f"{count} value(s) in {where} are not timestamps or integers (e.g. {example!r}): "
-                "use ISO-8601 text like '2024-10-05' or '2024-10-05 13:00:00', or integers."
-            )
-    formats = sorted(found)
-    if expected is not None and formats and formats != [expected]:
-        formats = sorted(set(formats) | {expected})
-    if len(formats) > 1:
-        examples = ", ".join(
-            f"{fmt} (e.g. {found[fmt][1]!r})" if fmt in found else f"{fmt} (stored watermark)"
-            for fmt in formats
-        )
-        raise WatermarkError(
-            f"mixed formats in {where}: {examples}. Text comparison orders them wrongly, so rows "
-            "would be skipped. Normalise the source to one format (or reset the watermark)."
-        )
-    return formats[0] if formats else None
+            f"lookback {shown(lookback)} does not fit the timestamp watermark "
+            f"{watermark.value!r}: pass a timedelta (e.g. lookback=timedelta(hours=2))",
+            option="lookback", value=lookback)
+    if not isinstance(moment, datetime):
+        # Date-only watermarks move in whole days: round the lookback up so nothing is skipped.
+        lookback = timedelta(days=lookback.days + (1 if lookback % timedelta(days=1) else 0))
+    try:
+        return formats.render(moment - lookback, watermark.format)
+    except OverflowError:  # back beyond year 1: every row is at or after that bound
+        return formats.render(date.min if watermark.format == "YYYY-MM-DD"
+                              else datetime.min, watermark.format)
 
 
 def later(a: Watermark | None, b: Watermark | None) -> Watermark | None:
     """The later of two watermarks of one format (None counts as 'no watermark yet')."""
     if a is None or b is None:
         return a or b
-    return a if _parse(a.value, a.format) >= _parse(b.value, b.format) else b
-
-
-def reject_null_watermarks(conn: sqlite3.Connection, src: TableRef, column: str) -> None:
-    """A NULL watermark never passes ">= bound", so such rows would silently never load.
-
-    Checked over the whole table: an index lookup when the column is indexed.
-    """
-    wm_sql = quote_identifier(column)
-    nulls = conn.execute(f"SELECT COUNT(*) FROM {src.sql} WHERE {wm_sql} IS NULL").fetchone()[0]
-    if nulls:
-        check_formats([("NULL", nulls, None)], column=column, table=src.label, expected=None)
-
-
-def reject_hidden_formats(
-    conn: sqlite3.Connection, src: TableRef, column: str, bound: object
-) -> None:
-    """Find values of another format that sort *below* the bound and so would never be read.
-
-    Numbers sort before all text in SQLite, a bare date before any time on that day, and
-    '2024-10-05 10:00' before '2024-10-05T09:00'. Only these can hide under a text bound (later
-    days sort above it whatever their format, and the candidate scan classifies them), so three
-    index range probes suffice: numbers, the bound's bare date, and that day with a space.
-    """
-    fmt = conn.execute(f"SELECT {format_sql('v')} FROM (SELECT ? AS v)", (bound,)).fetchone()[0]
-    if not isinstance(bound, str) or not fmt.startswith("YYYY-MM-DD"):
-        return
-    wm_sql = quote_identifier(column)
-    day = bound[:10]
-    probes = [f"{wm_sql} < ''"]
-    params: dict[str, str] = {}
-    if len(bound) > 10:
-        probes.append(f"{wm_sql} = :day")
-        params["day"] = day
-    if fmt[10:11] == "T":
-        probes.append(f"({wm_sql} >= :spaced AND {wm_sql} < :spaced_end)")
-        params |= {"spaced": day + " ", "spaced_end": day + "!"}
-    probes_sql = " OR ".join(probes)
-    hidden = conn.execute(
-        f"SELECT {wm_sql} FROM {src.sql} WHERE {probes_sql} LIMIT 1", params
-    ).fetchone()
-    if hidden is not None:
-        other = conn.execute(
-            f"SELECT {format_sql('v')} FROM (SELECT ? AS v)", hidden
-        ).fetchone()[0]
-        check_formats([(fmt, 1, bound), (other, 1, hidden[0])], column=column,
-                      table=src.label, expected=None)
-
-
-def highest_watermark(conn: sqlite3.Connection, src: TableRef, column: str) -> Watermark | None:
-    """The highest value of ``column`` in ``src``, for a full load to store.
-
-    A full load copies every row whatever its format, so it classifies only the lowest and the
-    highest value (index look-ups): a source whose format changed over time has a different one
-    at each end. Every value an incremental load reads is classified before it is loaded.
-    """
-    reject_null_watermarks(conn, src, column)
-    wm_sql = quote_identifier(column)
-    # Two subqueries, not MIN() and MAX() in one SELECT: SQLite answers a lone MIN or MAX from
-    # the index in one look-up, but both together make it scan the whole index.
-    low, high = conn.execute(
-        f"SELECT (SELECT MIN({wm_sql}) FROM {src.sql}), (SELECT MAX({wm_sql}) FROM {src.sql})"
-    ).fetchone()
-    if high is None:
-        return None
-    profile = conn.execute(
-        f"SELECT {format_sql('v')} AS f, COUNT(*), MIN(v) FROM "
-        "(SELECT :low AS v UNION ALL SELECT :high) GROUP BY f",
-        {"low": low, "high": high},
-    ).fetchall()
-    fmt = check_formats(profile, column=column, table=src.label, expected=None)
-    return Watermark(high, fmt)
+    return a if formats.parse(a.value, a.format) >= formats.parse(b.value, b.format) else b
 
 
 def moment_in_format(moment: datetime, watermark: Watermark) -> str | None:
@@ -303,19 +348,15 @@ def moment_in_format(moment: datetime, watermark: Watermark) -> str | None:
     naive timestamp is read as UTC. An integer watermark (a version number) cannot be bounded
     by a time: None.
     """
-    if watermark.format == "integer":
+    # The value itself says the precision: a format stored by an older version may be vaguer.
+    fmt = formats.classify(watermark.value)
+    fmt = fmt if formats.is_format(fmt) else watermark.format
+    if fmt == "integer":
         return None
-    if watermark.format == "YYYY-MM-DD":
+    if fmt == "YYYY-MM-DD":
         return moment.date().isoformat()
-    suffix = watermark.format[len("YYYY-MM-DD hh:mm"):]
-    if suffix in ("", "Z"):
-        zone = UTC
-    else:
-        sign = -1 if suffix[0] == "-" else 1
-        zone = timezone(sign * timedelta(hours=int(suffix[1:3]), minutes=int(suffix[4:6])))
-    local = moment.astimezone(zone)
-    like = str(watermark.value)
-    has_seconds = len(like) > 16 and like[16] == ":"
-    text = local.replace(tzinfo=None).isoformat(sep=watermark.format[10],
-                                               timespec="seconds" if has_seconds else "minutes")
-    return text + ("Z" if suffix == "Z" else suffix)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    like = formats.parse(watermark.value, fmt)
+    zone = like.tzinfo if isinstance(like, datetime) and like.tzinfo else UTC
+    return formats.render(moment.astimezone(zone), fmt)

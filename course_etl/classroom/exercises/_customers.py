@@ -16,6 +16,7 @@ import sqlite3
 from dataclasses import dataclass, field, replace
 
 from course_etl.db import connect
+from course_etl.loads.formats import classify
 from course_etl.sample_data import (
     CITIES,
     FIRST_NAMES,
@@ -127,7 +128,8 @@ class Draw:
 
     @property
     def watermark_format(self) -> str:
-        return "YYYY-MM-DD" if self.daily else "YYYY-MM-DD hh:mm"
+        """The format the library names these stamps by (one classifier for both)."""
+        return classify(self.stamp(0))
 
     def key(self) -> int:
         while True:
