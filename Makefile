@@ -202,9 +202,9 @@ images: $(STAMP)
 BENCH_OPTIONS := $(if $(ROWS),--rows $(ROWS)) $(if $(REPEAT),--repeat $(REPEAT)) \
 	$(if $(filter no,$(JUDGE)),--no-judge)
 bench: $(STAMP)
-	$(PY) benchmarks/bench_loads.py $(BENCH_OPTIONS); loads=$$?; \
-	$(PY) benchmarks/bench_panels.py $(if $(filter no,$(JUDGE)),--no-judge); panels=$$?; \
-	$(PY) benchmarks/readme_block.py --write || exit 1; \
+	$(PY) -m benchmarks.bench_loads $(BENCH_OPTIONS); loads=$$?; \
+	$(PY) -m benchmarks.bench_panels $(if $(filter no,$(JUDGE)),--no-judge); panels=$$?; \
+	$(PY) -m benchmarks.report --write || exit 1; \
 	exit $$(( loads || panels ))
 
 # Execute a notebook with parameters (papermill) into artifacts/runs/: make run-notebook NB=04 ENV=prod
