@@ -6,12 +6,13 @@ PATH, so the Makefile's own path runs: pip installs uv into ``.venv-tools``, uv 
 course. (The machine's pip configuration still applies, as for a student.)
 
 1. ``make lab PORT=… BROWSER=no`` until JupyterLab answers HTTP 200 (then it is stopped);
-2. ``make test`` until it exits 0.
+2. ``make test`` until it exits 0;
+3. only when asked (``--only pip-lab``): ``make lab UV=``, pip for everything, as 1.
 
 Prints both, with the machine and its load average before and after (a shared machine's other
 work shows in the figures); ``--write-readme`` also rewrites README.md's setup-times block.
 
-    python3 -m tools.measure_setup [--write-readme] [--only lab|test]
+    python3 -m tools.measure_setup [--write-readme] [--only lab|test|pip-lab]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -48,13 +50,15 @@ def cold_env(work: Path) -> dict[str, str]:
     return env
 
 
-def time_lab(work: Path, *, timeout: float = 3600) -> float:
-    """Seconds from ``make lab`` on a fresh clone to JupyterLab answering."""
+def time_lab(work: Path, *, pip_only: bool = False, timeout: float = 3600) -> float:
+    """Seconds from ``make lab`` (``make lab UV=`` with ``pip_only``) on a fresh clone to
+    JupyterLab answering."""
     clone, env, port = fresh_clone(work), cold_env(work), _free_port()
     started = time.monotonic()
     lab = subprocess.Popen(["make", "--no-print-directory", "lab", f"PORT={port}",
-                            "BROWSER=no"], cwd=clone, env=env, start_new_session=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            "BROWSER=no", *(["UV="] if pip_only else [])], cwd=clone,
+                           env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
     try:
         while not _answers(f"http://127.0.0.1:{port}/lab"):
             if lab.poll() is not None:
@@ -93,25 +97,32 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-def readme_block(lab: float | None, test: float | None, machine: str) -> str:
+def readme_block(lab: float | None, test: float | None, machine: str,
+                 pip_lab: float | None = None) -> str:
     said = []
     if lab is not None:
         said.append(f"to JupyterLab answering, {_minutes(lab)}")
     if test is not None:
         said.append(f"to `make test` passed, {_minutes(test)}")
-    return (f"{START}\nMeasured by `python3 -m tools.measure_setup` (a fresh clone, no uv on "
-            f"PATH, empty download caches): {'; '.join(said)}; on {machine}.\n{END}")
+    if pip_lab is not None:
+        said.append(f"with pip only (`make lab UV=`) to JupyterLab answering, {_minutes(pip_lab)}")
+    text = (f"Measured by `python3 -m tools.measure_setup` (a fresh clone, no uv on PATH, empty "
+            f"download caches): {'; '.join(said)}; on {machine}.")
+    return "\n".join([START, *textwrap.wrap(text, 99, break_on_hyphens=False), END])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["lab", "test"])
+    parser.add_argument("--only", choices=["lab", "test", "pip-lab"],
+                        help="one measurement (default: lab and test)")
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
     load_before = _load()
-    figures: dict[str, float | None] = {"lab": None, "test": None}
-    for what, measure in (("lab", time_lab), ("test", time_test)):
-        if args.only not in (None, what):
+    figures: dict[str, float | None] = {"lab": None, "test": None, "pip-lab": None}
+    measures = {"lab": time_lab, "test": time_test,
+                "pip-lab": lambda work: time_lab(work, pip_only=True)}
+    for what, measure in measures.items():
+        if args.only != what and (args.only is not None or what == "pip-lab"):
             continue
         with tempfile.TemporaryDirectory(prefix=f"course_etl-setup-{what}-") as work:
             try:
@@ -130,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         if START not in readme:
             print(f"error: README.md has no {START} block", file=sys.stderr)
             return 2
-        block = readme_block(figures["lab"], figures["test"], machine)
+        block = readme_block(figures["lab"], figures["test"], machine, figures["pip-lab"])
         README.write_text(re.sub(f"{re.escape(START)}.*?{re.escape(END)}", lambda _: block,
                                  readme, flags=re.DOTALL), encoding="utf-8")
         print("README.md: setup times written")
