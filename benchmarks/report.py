@@ -124,8 +124,8 @@ def render_block(results: str, panels: str) -> str:
     return "\n".join([
         START,
         "Written by `make bench` from what it measured (`benchmarks/RESULTS.md`,",
-        "`benchmarks/RESULTS_panels.md`; do not edit by hand). Loads: "
-        f"{_line(results, 'Source:', RESULTS.name)}",
+        "`benchmarks/RESULTS_panels.md`; do not edit by hand).",
+        f"Loads: {_line(results, 'Source:', RESULTS.name)}",
         f"Machine: {_line(results, 'Machine:', RESULTS.name)}.",
         "",
         "| what | measured | target | met |",
