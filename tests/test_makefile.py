@@ -156,3 +156,19 @@ def test_the_rules_catch_any_variable_defined_after_a_rule_names_it(fresh_clone,
         if not caught:
             missed.append(name)
     assert missed == [], f"defining {missed} after the rules goes unnoticed"
+
+
+def test_notebooks_are_picked_by_number_or_by_file(fresh_clone):
+    def executed(*variables):
+        done = dry_run(fresh_clone, "notebooks", *variables)
+        line = next(x for x in done.stdout.splitlines() if "tools.execute_notebooks" in x)
+        return [Path(w).name for w in line.split() if w.endswith(".ipynb")]
+
+    everything = executed()
+    assert len(everything) >= 7 and everything == sorted(everything)
+    assert executed("NB=03") == [n for n in everything if n.startswith("03_")]
+    assert executed("NB=01 05") == [n for n in everything if n[:2] in {"01", "05"}]
+    assert executed("NOTEBOOKS=notebooks/02_job_scheduling.ipynb") == ["02_job_scheduling.ipynb"]
+    wrong = dry_run(fresh_clone, "notebooks", "NB=99")
+    assert wrong.returncode == 2 and "make notebooks NB=03" in wrong.stderr
+    assert "tools.execute_notebooks" not in wrong.stdout
