@@ -1,14 +1,27 @@
-# course_etl: every target that needs Python depends on the virtualenv, so `make lab` and
-# `make test` work as the very first command on a fresh machine.
+# course_etl: every target that needs Python depends on the virtualenv it runs in, so each one
+# (`make lab`, `make test`, `make airflow`, ...) works as the very first command on a fresh clone;
+# tests/test_makefile.py dry-runs every documented target on a clean copy to keep it so.
 # Dependencies come from the hashed locks in requirements/ (make lock regenerates them from
-# pyproject.toml); uv installs them when it is on PATH, pip otherwise.
+# pyproject.toml). uv installs them; without uv on PATH the Makefile first installs its own
+# (pinned, hash-checked, with pip) into .venv-tools. `make setup UV=` uses pip for everything.
+#
+# Every variable is defined here, before the rules: make expands a rule's prerequisites when it
+# reads the rule, so a variable defined further down would be empty there.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
+BROWSER_STAMP := $(VENV)/.browser-stamp
+TOOLS_VENV := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed-stamp
+LATEST_VENV := .venv-latest
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-stamp
+DAGSTER_VENV := .venv-dagster
+DAGSTER_STAMP := $(DAGSTER_VENV)/.installed-stamp
 SANITIZE := notebooks/nbval_sanitize.cfg
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+ALL_NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
@@ -19,7 +32,27 @@ LOCK_TOOLS := requirements/tools.txt
 LOCK_AIRFLOW := requirements/airflow.txt
 LOCK_DAGSTER := requirements/dagster.txt
 
-UV ?= $(shell command -v uv 2> /dev/null)
+# Options of the targets below (documented there), empty unless given.
+NB ?=
+ENV ?= dev
+SET ?=
+PORT ?=
+PRESENTER ?=
+UPGRADE ?=
+REMEASURE ?=
+ROWS ?=
+REPEAT ?=
+JUDGE ?=
+
+# uv: the one on PATH, else the project's own in .venv-tools (installed on first use). UV= (empty,
+# on the command line) means pip everywhere, for machines where only pip is allowed.
+TOOLS_UV := $(CURDIR)/$(TOOLS_VENV)/bin/uv
+ifeq ($(origin UV),undefined)
+UV := $(or $(shell command -v uv 2> /dev/null),$(TOOLS_UV))
+endif
+# Order-only prerequisite of every install: the tools venv, when its uv is the one used.
+UV_READY := $(if $(filter $(TOOLS_UV),$(UV)),$(TOOLS_STAMP))
+
 # $(call install_lock,PYTHON,LOCK): exactly the pinned versions, every file checked against its hash.
 install_lock = $(if $(UV),$(UV) pip install --quiet --python $(1) --require-hashes -r $(2),$(1) -m pip install --quiet --require-hashes -r $(2))
 # $(call install_project,PYTHON,WHAT): the package itself; its dependencies came from a lock.
@@ -30,11 +63,19 @@ EDITABLE := -e .
 fresh_venv = sh tools/check_python.sh '$(PYTHON)' '$(1)' '$(or $(MAKECMDGOALS),setup)' && \
 	{ [ -x $(1)/bin/python ] || $(PYTHON) -m venv $(1); }
 
-.PHONY: setup lab test test-unit test-notebooks notebooks images bench lint clean run-notebook \
-	present test-airflow test-dagster test-browser nav readme-screenshot lock test-latest \
-	test-install test-binder test-readme \
-	airflow-facts timetable airflow dagster \
-	test-orchestrators mutants
+# make notebooks NB=03 (or NB="01 03"): those notebooks only; NOTEBOOKS="notebooks/x.ipynb ..."
+# names files; neither: all of them.
+NOTEBOOKS := $(if $(strip $(NB)),$(foreach n,$(NB),$(wildcard notebooks/$(n)_*.ipynb notebooks/$(n).ipynb)),$(ALL_NOTEBOOKS))
+ifneq ($(filter notebooks,$(MAKECMDGOALS)),)
+ifeq ($(strip $(NOTEBOOKS)),)
+$(error NB=$(NB) names no notebook: give a number, e.g.  make notebooks NB=03  (there are $(patsubst notebooks/%.ipynb,%,$(ALL_NOTEBOOKS))))
+endif
+endif
+
+.PHONY: setup tools lab test test-unit test-notebooks notebooks images bench lint clean \
+	run-notebook present test-airflow test-dagster test-browser nav readme-screenshot lock \
+	test-latest test-install test-binder test-readme test-pip airflow-facts timetable airflow \
+	dagster test-orchestrators mutants
 
 setup: $(STAMP)
 
@@ -42,38 +83,50 @@ setup: $(STAMP)
 # JupyterLab reads overrides.json from <venv>/share/jupyter/lab/settings: the project's defaults
 # (no "Jupyter news?" question over the first notebook).
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
-$(STAMP): $(LOCK_DEV) pyproject.toml jupyter-settings/overrides.json
+$(STAMP): $(LOCK_DEV) pyproject.toml jupyter-settings/overrides.json | $(UV_READY)
 	@$(call fresh_venv,$(VENV))
-	@echo "Installing the locked dependencies ($(LOCK_DEV)) into $(VENV)..."
+	@echo "Installing the locked dependencies ($(LOCK_DEV)) into $(VENV)$(if $(UV),, with pip)..."
 	@$(call install_lock,$(PY),$(LOCK_DEV))
 	@$(call install_project,$(PY),$(EDITABLE))
 	@mkdir -p $(LAB_SETTINGS) && cp jupyter-settings/overrides.json $(LAB_SETTINGS)/
 	@touch $(STAMP)
 
-# Regenerate every lock from pyproject.toml (and the orchestrators' requirements below): pinned,
-# hashed, for every platform and Python >= 3.11; versions already locked stay unless UPGRADE=1
-# (make lock UPGRADE=1). uv comes from requirements/tools.txt.
-# uv writes no index URL into them (tests/test_locks.py checks that no registry host appears).
-TOOLS_STAMP := $(VENV)/.tools-stamp
-$(TOOLS_STAMP): $(STAMP) $(LOCK_TOOLS)
-	@$(call install_lock,$(PY),$(LOCK_TOOLS))
+# uv (installs the venvs, compiles the locks), actionlint and pre-commit, pinned and hashed in
+# requirements/tools.txt, installed with pip (the one installer every Python has).
+tools: $(TOOLS_STAMP)
+$(TOOLS_STAMP): $(LOCK_TOOLS)
+	@$(call fresh_venv,$(TOOLS_VENV))
+	@echo "Installing uv and the maintainer tools ($(LOCK_TOOLS)) into $(TOOLS_VENV) with pip..."
+	@$(TOOLS_VENV)/bin/python -m pip install --quiet --require-hashes -r $(LOCK_TOOLS)
 	@touch $@
 
-COMPILE = $(PY) -m uv pip compile --quiet --universal --generate-hashes --python-version 3.11 \
-	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+# Regenerate every lock from pyproject.toml (and the orchestrators' requirements below): pinned,
+# hashed, for every platform and Python >= 3.11; versions already locked stay unless UPGRADE=1
+# (make lock UPGRADE=1). Always the pinned uv of .venv-tools, so the output does not depend on
+# the uv a maintainer has. Extras stay as written (gql[requests], uvicorn[standard]): pip's hash
+# mode installs a requirement with extras only when the lock pins it with them; and each such
+# pin gets a twin without extras, for older pips (tools/unpack_extras.py).
+# uv writes no index URL into them (tests/test_locks.py checks that no registry host appears).
+COMPILE = $(TOOLS_UV) pip compile --quiet --universal --generate-hashes --no-strip-extras \
+	--python-version 3.11 --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 lock: $(TOOLS_STAMP)
 	$(COMPILE) pyproject.toml --extra dev --extra browser -o $(LOCK_BROWSER)
 	$(COMPILE) pyproject.toml --extra dev -c $(LOCK_BROWSER) -o $(LOCK_DEV)
 	$(COMPILE) pyproject.toml -c $(LOCK_BROWSER) -o $(LOCK_RUNTIME)
 	$(COMPILE) requirements/tools.in -o $(LOCK_TOOLS)
 	printf '%s\n' $(AIRFLOW_REQUIREMENTS) | $(COMPILE) - -o $(LOCK_AIRFLOW)
-	# dagster-graphql asks for gql[requests]: pip's hash mode wants the extra pinned as written.
-	printf '%s\n' $(DAGSTER_REQUIREMENTS) | $(COMPILE) --no-strip-extras - -o $(LOCK_DAGSTER)
+	printf '%s\n' $(DAGSTER_REQUIREMENTS) | $(COMPILE) - -o $(LOCK_DAGSTER)
+	$(TOOLS_VENV)/bin/python tools/unpack_extras.py requirements/*.txt
+
+# Every lock resolves with plain pip in hash mode, as on a machine without uv: a fresh venv,
+# `pip install --dry-run --require-hashes -r <lock>` for each (tools/check_locks.py).
+test-pip:
+	@sh tools/check_python.sh '$(PYTHON)' /nonexistent test-pip
+	$(PYTHON) tools/check_locks.py requirements/*.txt
 
 # The newest versions pyproject.toml allows, in a separate .venv-latest, running the unit tests:
 # tells an instructor before the term starts whether a new release breaks the course.
-LATEST_VENV := .venv-latest
-test-latest:
+test-latest: | $(UV_READY)
 	@$(call fresh_venv,$(LATEST_VENV))
 	@echo "Installing the newest allowed versions into $(LATEST_VENV)..."
 	@$(if $(UV),$(UV) pip install --quiet --python $(LATEST_VENV)/bin/python --upgrade -e '.[dev]',$(LATEST_VENV)/bin/python -m pip install --quiet --upgrade -e '.[dev]')
@@ -82,8 +135,8 @@ test-latest:
 
 # A JupyterHub-style install: the wheel and the runtime lock in a fresh venv, the notebooks copied
 # elsewhere, the CLI and every notebook run there (tools/check_install.py says each step).
-test-install: $(STAMP)
-	MPLBACKEND= $(PY) tools/check_install.py hub
+test-install: $(STAMP) | $(UV_READY)
+	MPLBACKEND= $(PY) tools/check_install.py hub --uv '$(UV)'
 
 # Every shell command of the README, including the without-make path (a fresh clone, a venv, pip
 # from the lock, the whole suite): several minutes. `make test` runs the quick blocks only.
@@ -98,7 +151,6 @@ test-binder: $(STAMP)
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 # make lab PORT=8890 BROWSER=no. BROWSER is also the variable Python's webbrowser module reads,
 # so only a BROWSER given on make's command line must be yes or no.
-PORT ?=
 BROWSER ?= yes
 
 # notebook_shim (classic-notebook compatibility, unused by JupyterLab 4) reads every server
@@ -125,14 +177,14 @@ test-notebooks: $(STAMP)
 	$(PY) -m pytest notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with $(SANITIZE) -p no:cacheprovider
 
-# Re-execute every notebook in place from a fresh kernel, so stored outputs are fresh; then strip
-# the exercise cells' outputs, so no committed notebook shows a verdict before the student tries.
+# Re-execute notebooks in place from a fresh kernel, so stored outputs are fresh, without
+# timestamps and with stable widget ids (unchanged results: empty git diff); exercise cells lose
+# their outputs, so no committed notebook shows a verdict before the student tries.
+# make notebooks NB=03 re-runs one; REMEASURE=1 also stores newly measured timing charts.
 # First, the cells that show the lecture's code are regenerated from the course's facts.
 notebooks: $(STAMP)
 	$(PY) -m tools.lecture_cells --write
-	MPLBACKEND= $(PY) -m jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.timeout=600 $(NOTEBOOKS)
-	$(PY) -m tools.clear_exercise_outputs $(NOTEBOOKS)
+	$(PY) -m tools.execute_notebooks $(if $(REMEASURE),--remeasure) $(NOTEBOOKS)
 
 # Execute every notebook, store the core path's run time per notebook (notebooks/timetable.json)
 # and rewrite the timetable in 00_index.ipynb from the notebooks' words, run times and exercises.
@@ -146,11 +198,16 @@ nav: $(STAMP)
 images: $(STAMP)
 	$(PY) -m course_etl images --out images
 
-# Both benchmarks always run; the target fails if either misses one of its targets.
+# Both benchmarks always run, then the README's bench block is rewritten from the results they
+# just wrote (benchmarks/RESULTS.md, RESULTS_panels.md). Fails when a target is missed (JUDGE=no:
+# report only, for a machine too busy to judge); ROWS= and REPEAT= for a smaller run.
+BENCH_OPTIONS := $(if $(ROWS),--rows $(ROWS)) $(if $(REPEAT),--repeat $(REPEAT)) \
+	$(if $(filter no,$(JUDGE)),--no-judge)
 bench: $(STAMP)
-	$(PY) benchmarks/bench_loads.py; loads=$$?; \
-	$(PY) benchmarks/bench_panels.py; panels=$$?; \
-	$(PY) benchmarks/bench_checks.py; checks=$$?; \
+	$(PY) -m benchmarks.bench_loads $(BENCH_OPTIONS); loads=$$?; \
+	$(PY) -m benchmarks.bench_panels $(if $(filter no,$(JUDGE)),--no-judge); panels=$$?; \
+	$(PY) -m benchmarks.bench_checks; checks=$$?; \
+	$(PY) -m benchmarks.report --write || exit 1; \
 	exit $$(( loads || panels || checks ))
 
 # How strong each exercise's check is: mutants of every reference answer handed to its check;
@@ -159,10 +216,8 @@ mutants: $(STAMP)
 	$(PY) -m tools.mutants --write
 
 # Execute a notebook with parameters (papermill) into artifacts/runs/: make run-notebook NB=04 ENV=prod
-NB ?= 04
-ENV ?= dev
 run-notebook: $(STAMP)
-	$(PY) -m course_etl run-notebook $(NB) --env $(ENV) $(if $(SET),--set $(SET))
+	$(PY) -m course_etl run-notebook $(or $(NB),04) --env $(ENV) $(if $(SET),--set $(SET))
 
 # Every widget panel in one Voila app on 127.0.0.1 (code hidden); PRESENTER=1 for big fonts.
 present: $(STAMP)
@@ -172,8 +227,6 @@ present: $(STAMP)
 # course_etl goes in without its notebook dependencies (Jupyter, Voila, papermill): the DAGs
 # import its loads, scheduling and capstone modules, which need pandas, numpy, tqdm, croniter,
 # cron-descriptor, PyYAML and (the capstone's dashboard module) matplotlib and seaborn.
-AIRFLOW_VENV := .venv-airflow
-DAGSTER_VENV := .venv-dagster
 ORCHESTRATION_DEPS := pandas numpy tqdm croniter cron-descriptor PyYAML matplotlib seaborn
 
 # Each orchestrator venv installs from its own hashed lock (make lock writes them from these lists).
@@ -181,54 +234,54 @@ ORCHESTRATION_DEPS := pandas numpy tqdm croniter cron-descriptor PyYAML matplotl
 AIRFLOW_REQUIREMENTS = 'apache-airflow>=3.0,<4' $(ORCHESTRATION_DEPS)
 DAGSTER_REQUIREMENTS = 'dagster>=1.8,<2' dagster-webserver $(ORCHESTRATION_DEPS)
 
-$(AIRFLOW_VENV)/.installed-stamp: $(LOCK_AIRFLOW) pyproject.toml
+$(AIRFLOW_STAMP): $(LOCK_AIRFLOW) pyproject.toml | $(UV_READY)
 	@$(call fresh_venv,$(AIRFLOW_VENV))
-	@echo "Installing the locked Airflow ($(LOCK_AIRFLOW)) into $(AIRFLOW_VENV)..."
+	@echo "Installing the locked Airflow ($(LOCK_AIRFLOW)) into $(AIRFLOW_VENV)$(if $(UV),, with pip)..."
 	@$(call install_lock,$(AIRFLOW_VENV)/bin/python,$(LOCK_AIRFLOW))
 	@$(call install_project,$(AIRFLOW_VENV)/bin/python,$(EDITABLE))
 	@touch $@
 
-$(DAGSTER_VENV)/.installed-stamp: $(LOCK_DAGSTER) pyproject.toml
+$(DAGSTER_STAMP): $(LOCK_DAGSTER) pyproject.toml | $(UV_READY)
 	@$(call fresh_venv,$(DAGSTER_VENV))
-	@echo "Installing the locked Dagster ($(LOCK_DAGSTER)) into $(DAGSTER_VENV)..."
+	@echo "Installing the locked Dagster ($(LOCK_DAGSTER)) into $(DAGSTER_VENV)$(if $(UV),, with pip)..."
 	@$(call install_lock,$(DAGSTER_VENV)/bin/python,$(LOCK_DAGSTER))
 	@$(call install_project,$(DAGSTER_VENV)/bin/python,$(EDITABLE))
 	@touch $@
 
 # Load the exported DAG with DagBag, then dag.test() three days against a temp SQLite warehouse.
-test-airflow: $(AIRFLOW_VENV)/.installed-stamp
+test-airflow: $(AIRFLOW_STAMP)
 	$(AIRFLOW_VENV)/bin/python integration/airflow/check_airflow.py
 
 # Record what Airflow 3 really does with the lecture's DAG, cron timetables and DST nights
 # (course_etl/scheduling/airflow3_facts.json, quoted by notebook 02).
-airflow-facts: $(AIRFLOW_VENV)/.installed-stamp
+airflow-facts: $(AIRFLOW_STAMP)
 	$(AIRFLOW_VENV)/bin/python integration/airflow/airflow_facts.py
 
 # Definitions.validate_loadable, then materialize() three days against a temp SQLite warehouse.
-test-dagster: $(DAGSTER_VENV)/.installed-stamp
+test-dagster: $(DAGSTER_STAMP)
 	$(DAGSTER_VENV)/bin/python integration/dagster/check_dagster.py
 
 # The course's DAGs in a real Airflow 3 UI (make airflow) or its assets and checks in Dagster
 # (make dagster), on 127.0.0.1, homes under .airflow/ and .dagster/; Ctrl-C stops everything.
-airflow: $(STAMP) $(AIRFLOW_VENV)/.installed-stamp
+airflow: $(STAMP) $(AIRFLOW_STAMP)
 	$(PY) -m course_etl airflow $(if $(PORT),--port $(PORT))
 
-dagster: $(STAMP) $(DAGSTER_VENV)/.installed-stamp
+dagster: $(STAMP) $(DAGSTER_STAMP)
 	$(PY) -m course_etl dagster $(if $(PORT),--port $(PORT))
+
+# The browser tests' dependencies (Playwright, axe) on top of the course's.
+$(BROWSER_STAMP): $(STAMP) $(LOCK_BROWSER) | $(UV_READY)
+	@$(call install_lock,$(PY),$(LOCK_BROWSER))
+	@touch $@
 
 # Both servers driven through their real UIs in Chromium: runs, a retry, a backfill, asset
 # checks, and warehouses equal to the local runner's. Screenshots in artifacts/screenshots/.
-test-orchestrators: $(BROWSER_STAMP) $(AIRFLOW_VENV)/.installed-stamp $(DAGSTER_VENV)/.installed-stamp
+test-orchestrators: $(BROWSER_STAMP) $(AIRFLOW_STAMP) $(DAGSTER_STAMP)
 	$(PY) -m pytest browser_tests/test_orchestrators.py -c browser_tests/pytest.ini \
 		--rootdir browser_tests
 
 # Every notebook in a real JupyterLab driven through Debian's Chromium, plus the Voila app.
 # Screenshots land in artifacts/screenshots/. Skipped (with the reason) without Chromium.
-BROWSER_STAMP := $(VENV)/.browser-stamp
-$(BROWSER_STAMP): $(STAMP) $(LOCK_BROWSER)
-	@$(call install_lock,$(PY),$(LOCK_BROWSER))
-	@touch $@
-
 test-browser: $(BROWSER_STAMP)
 	$(PY) -m pytest browser_tests -c browser_tests/pytest.ini --rootdir browser_tests \
 		--ignore browser_tests/test_orchestrators.py
@@ -237,10 +290,10 @@ test-browser: $(BROWSER_STAMP)
 readme-screenshot:
 	cp artifacts/screenshots/01_full_vs_incremental_panel1_after.png images/screenshots/control_panel.png
 
-# ruff on the code, actionlint on the CI workflows (both pinned: ruff in dev.txt, actionlint in tools.txt).
-lint: $(TOOLS_STAMP)
+# ruff on the code (pinned in dev.txt), actionlint on the CI workflows (pinned in tools.txt).
+lint: $(STAMP) $(TOOLS_STAMP)
 	$(PY) -m ruff check course_etl tests benchmarks tools
-	$(BIN)/actionlint .github/workflows/*.yml
+	$(TOOLS_VENV)/bin/actionlint .github/workflows/*.yml
 
 clean:
 	rm -rf $(VENV) $(LATEST_VENV) .pytest_cache .ruff_cache build *.egg-info .benchmarks

@@ -1,5 +1,8 @@
 """The index notebook's environment check names the problem and the fix."""
 
+import sys
+from pathlib import Path
+
 from course_etl.classroom.envcheck import (
     check_kernel,
     check_packages,
@@ -57,3 +60,10 @@ def test_widgets_check_reads_as_advice_where_widgets_cannot_render():
 def test_jupyterlab_half_of_widgets_is_checked():
     [check] = check_packages(("jupyterlab_widgets",))
     assert check.ok
+
+
+def test_the_report_names_no_folder_of_this_machine():
+    """00_index stores this table: a venv's or a home's name in it would change with the machine
+    that regenerated the notebook."""
+    venv = Path(sys.prefix).name
+    assert venv not in environment_report().to_string(), f"{venv!r} is in the report"

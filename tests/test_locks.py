@@ -15,7 +15,9 @@ from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCKS = ROOT / "requirements"
-PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;\\]+)", re.MULTILINE)
+# name, optional [extras] (make lock keeps them: pip's hash mode needs uvicorn[standard] pinned as
+# such), version.
+PIN = re.compile(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", re.MULTILINE)
 REGISTRY_HOSTS = re.compile(
     r"pypi\.org|pythonhosted\.org|pypi\.python\.org|registry\.npmjs\.org|npmjs\.com"
     r"|deb\.debian\.org|security\.debian\.org|anaconda\.org|repo\.anaconda\.com"
@@ -84,3 +86,46 @@ def test_no_committed_file_names_a_registry():
         text = path.read_text(errors="ignore")
         offenders += [f"{name}: {m.group(0)}" for m in REGISTRY_HOSTS.finditer(text)]
     assert offenders == []
+
+
+def _entries(text: str) -> list[str]:
+    return re.split(r"\n(?=[A-Za-z0-9])", text)
+
+
+@pytest.mark.parametrize("lock", sorted(p.name for p in LOCKS.glob("*.txt")))
+def test_every_pin_with_extras_has_a_plain_twin_with_the_same_hashes(lock):
+    """pip's hash mode needs uvicorn[standard] pinned as such (make lock keeps extras), and older
+    pips also need plain uvicorn pinned (tools/unpack_extras.py adds it)."""
+    entries = _entries((LOCKS / lock).read_text())
+    first_lines = {e.split("\n", 1)[0].rstrip(" \\"): e for e in entries}
+    missing = []
+    for line, entry in first_lines.items():
+        match = re.match(r"^([A-Za-z0-9_.\-]+)\[[^\]]*\](==.*)$", line)
+        if not match:
+            continue
+        twin = first_lines.get(match[1] + match[2])
+        hashes = sorted(re.findall(r"--hash=(\S+)", entry))
+        if twin is None or sorted(re.findall(r"--hash=(\S+)", twin)) != hashes:
+            missing.append(line)
+    assert missing == [], f"{lock}: no plain twin for {missing}: run make lock"
+
+
+def test_unpack_extras_adds_each_twin_once_with_its_marker_and_hashes():
+    from tools.unpack_extras import unpack_extras
+
+    lock = ("# header\n"
+            "a[x]==1.0 ; sys_platform == 'win32' \\\n    --hash=sha256:aa \\\n"
+            "    --hash=sha256:ab\n    # via b\n"
+            "b==2.0 \\\n    --hash=sha256:bb\n"
+            "c[y,z]==3.0 \\\n    --hash=sha256:cc\n    # via b\n"
+            "c==3.0 \\\n    --hash=sha256:cc\n")
+    once = unpack_extras(lock)
+    assert unpack_extras(once) == once
+    entries = _entries(once)
+    firsts = [e.split("\n", 1)[0] for e in entries]
+    assert firsts == ["# header", "a[x]==1.0 ; sys_platform == 'win32' \\",
+                      "a==1.0 ; sys_platform == 'win32' \\", "b==2.0 \\", "c[y,z]==3.0 \\",
+                      "c==3.0 \\"]  # c has its plain pin already
+    twin = entries[2]
+    assert re.findall(r"--hash=(\S+)", twin) == ["sha256:aa", "sha256:ab"]
+    assert "\\\n    #" not in twin  # the last hash line ends the requirement

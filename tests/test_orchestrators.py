@@ -3,8 +3,8 @@
 import ast
 import json
 import socket
-import subprocess
 import sys
+import time
 from datetime import timedelta
 
 from course_etl.classroom.orchestrators.airflow_server import (
@@ -17,7 +17,7 @@ from course_etl.classroom.orchestrators.airflow_server import (
 from course_etl.classroom.orchestrators.dagster_server import prepare_dagster_home
 from course_etl.classroom.orchestrators.processes import (
     ProcessGroup,
-    _address,
+    descendants,
     listening,
     rss_bytes,
 )
@@ -64,27 +64,29 @@ def test_dagster_home_turns_telemetry_off(tmp_path):
     assert [p.name for p in home.definitions] == ["customers_etl.py", "course_capstone.py"]
 
 
-def test_proc_addresses_are_decoded():
-    assert _address("0100007F:1F90") == ("127.0.0.1", 8080)
-    assert _address("00000000000000000000000001000000:0050") == ("::1", 80)
-
-
 def test_a_process_group_is_measured_listed_and_stopped_whole(tmp_path):
     group = ProcessGroup(env={}, cwd=tmp_path, log_dir=tmp_path / "logs")
+    # A server that listens, starts a worker in the group and a runner in a session of its own
+    # (which a signal to the group does not reach), which starts a grandchild of its own.
+    runner = ("import subprocess, sys, time; "
+              "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+              "time.sleep(60)")
     server = ("import socket, subprocess, sys, time\n"
               "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
               "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+              f"subprocess.Popen([sys.executable, '-c', {runner!r}], start_new_session=True)\n"
               "time.sleep(60)\n")
     group.start("server", [sys.executable, "-c", server])
-    for _ in range(50):
-        if len(group.pids()) == 2 and listening(group.pids()):
+    for _ in range(100):
+        if len(group.pids()) == 4 and listening(group.pids()):
             break
-        subprocess.run(["sleep", "0.1"])
-    assert len(group.pids()) == 2  # the child it started counts too
+        time.sleep(0.1)
+    assert len(group.pids()) == 4  # the children it started count too, in any session
     assert rss_bytes(group.pids()) > 1_000_000
     [(address, port, _)] = listening(group.pids())
     assert address == "127.0.0.1" and port > 0
+    everyone = group.pids()
     assert group.stop(timeout=5) == set()
-    assert group.pids() == set()
+    assert group.pids() == set() and descendants(everyone) == set()
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0

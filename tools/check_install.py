@@ -59,20 +59,16 @@ def fresh_venv(venv: Path, base_python: str) -> Path:
     return venv_python(venv)
 
 
-def find_uv() -> str | None:
-    """uv on PATH, or the one `make lock` installed next to this Python; None: use pip."""
-    beside = Path(sys.executable).parent / ("uv.exe" if os.name == "nt" else "uv")
-    return shutil.which("uv") or (str(beside) if beside.exists() else None)
+UV: str | None = None  # set by main(): the uv the Makefile uses, or None for pip
 
 
 def install_lock(python: Path, lock: Path) -> None:
-    uv = find_uv()
-    if uv:
-        command = [uv, "pip", "install", "--quiet", "--python", python,
+    if UV:
+        command = [UV, "pip", "install", "--quiet", "--python", python,
                    "--require-hashes", "-r", lock]
     else:
         command = [python, "-m", "pip", "install", "--quiet", "--require-hashes", "-r", lock]
-    step(f"install {lock.relative_to(ROOT)} ({'uv' if uv else 'pip'})", command)
+    step(f"install {lock.relative_to(ROOT)} ({'uv' if UV else 'pip'})", command)
 
 
 def clean_env(venv: Path) -> dict[str, str]:
@@ -169,7 +165,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default=sys.executable,
                         help="the Python the fresh venv is made from (default: this one)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--uv", default=shutil.which("uv") or "",
+                        help="the uv that installs the locks ('' for pip; default: uv on PATH; "
+                             "make passes the one it uses)")
     args = parser.parse_args(argv)
+    global UV
+    UV = args.uv or None
     work = Path(tempfile.mkdtemp(prefix=f"course_etl-{args.how}-"))
     try:
         (check_hub if args.how == "hub" else check_binder)(args.python, work)

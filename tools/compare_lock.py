@@ -10,7 +10,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;\\]+)")
+PIN = re.compile(r"^([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s;\\]+)")  # name[extras]==version
 
 
 def locked_versions(lock: Path) -> dict[str, set[str]]:

@@ -1,9 +1,11 @@
 """Processes for the live orchestrator servers: one process group, stopped as a whole.
 
 Every server component starts in one new process group, so the terminal's Ctrl-C reaches only
-the supervising Python process, which then stops the group. :func:`descendants` walks ``/proc``
-for children that left the group (a task runner may start its own session), so they are stopped
-too, and :func:`rss_bytes` sums the resident memory of all of them. Linux only (``/proc``).
+the supervising Python process, which then stops the group. :func:`descendants` also finds the
+children that left the group (a task runner may start its own session), so they are stopped
+too, :func:`rss_bytes` sums the resident memory of all of them and :func:`listening` lists the
+ports they hold. Process discovery goes through psutil, so the same code runs on Linux and on an
+instructor's Mac (process groups and signals are POSIX: not Windows).
 """
 
 from __future__ import annotations
@@ -17,83 +19,60 @@ import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 
+import psutil
+
 __all__ = ["ProcessGroup", "descendants", "rss_bytes", "listening", "free_port", "port_in_use",
            "wait_for_url"]
 
-
-def _parents() -> dict[int, int]:
-    """pid -> parent pid for every process (read from /proc/<pid>/stat)."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # ended while we looked
-            continue
-        # The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-        found[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    return found
+_GONE = (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied)
 
 
 def descendants(roots: Iterable[int]) -> set[int]:
     """The pids of ``roots`` and of every process started below them, still running."""
-    parents = _parents()
-    found = {pid for pid in roots if pid in parents}
-    grew = True
-    while grew:
-        more = {pid for pid, parent in parents.items() if parent in found} - found
-        found |= more
-        grew = bool(more)
-    return found
+    found = set()
+    for pid in roots:
+        try:
+            root = psutil.Process(pid)
+            below = root.children(recursive=True)
+        except _GONE:  # ended while we looked
+            continue
+        found.add(root.pid)
+        found.update(child.pid for child in below)
+    return {pid for pid in found if _running(pid)}
 
 
 def rss_bytes(pids: Iterable[int]) -> int:
-    """Sum of the resident set sizes (VmRSS) of ``pids``; ended processes count 0."""
+    """Sum of the resident set sizes of ``pids``; ended processes count 0."""
     total = 0
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
+            total += psutil.Process(pid).memory_info().rss
+        except _GONE:
             continue
     return total
 
 
-def _address(hex_address: str) -> tuple[str, int]:
-    """'0100007F:1F90' (a /proc/net/tcp local address) -> ('127.0.0.1', 8080); IPv6 too."""
-    host, port = hex_address.split(":")
-    raw = bytes.fromhex(host)
-    # The kernel prints each 32-bit word in host (little-endian) byte order.
-    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-    family = socket.AF_INET if len(raw) == 4 else socket.AF_INET6
-    return socket.inet_ntop(family, words), int(port, 16)
-
-
 def listening(pids: Iterable[int]) -> list[tuple[str, int, int]]:
     """(address, port, pid) of every TCP socket in LISTEN state that one of ``pids`` holds."""
-    sockets = {}
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[3] == "0A":  # TCP_LISTEN
-                sockets[fields[9]] = _address(fields[1])
-    found = []
+    found = set()
     for pid in pids:
         try:
-            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
-        except OSError:
+            sockets = psutil.Process(pid).net_connections(kind="tcp")
+        except _GONE:
             continue
-        for link in links:
-            inode = link.removeprefix("socket:[").removesuffix("]")
-            if link.startswith("socket:[") and inode in sockets:
-                found.append((*sockets[inode], pid))
+        found.update((s.laddr.ip, s.laddr.port, pid) for s in sockets
+                     if s.status == psutil.CONN_LISTEN)
     return sorted(found)
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie (a zombie has ended; its parent reaps it)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except psutil.AccessDenied:  # exists, but not ours to inspect
+        return True
 
 
 def free_port() -> int:
@@ -200,15 +179,7 @@ class ProcessGroup:
 
     @staticmethod
     def _alive(pids: set[int]) -> set[int]:
-        alive = set()
-        for pid in pids:
-            try:
-                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if state != "Z":  # a zombie has ended; its parent reaps it
-                alive.add(pid)
-        return alive
+        return {pid for pid in pids if _running(pid)}
 
 
 def _signal(pid: int, sig: int) -> None:
