@@ -7,8 +7,8 @@ import pytest
 from course_etl import incremental_load
 from course_etl.monitoring.checks import (
     CheckConfigError,
+    CheckFailedError,
     CheckResult,
-    ChecksBlockedError,
     duration_anomaly,
     freshness,
     not_null,
@@ -176,7 +176,7 @@ def test_blocking_failure_blocks_and_warning_does_not(dw):
     report = run_suite(dw, SUITE, **RUNTIME)
     assert report.blocked and report.status == "fail"
     assert [r.name for r in report.failures(blocking_only=True)] == ["not_null(name)"]
-    with pytest.raises(ChecksBlockedError,
+    with pytest.raises(CheckFailedError,
                        match=r"dw_customers.not_null\(name\): 1 row\(s\) with NULL name"):
         report.raise_if_blocked()
     warn_only = {"dw_customers": [{"check": "not_null", "column": "name"}]}

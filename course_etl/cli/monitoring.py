@@ -2,10 +2,10 @@
 
 ``monitor history`` replays the deterministic 30-day history of the demo pipeline into a
 warehouse file and can save the dashboards as a PNG; ``monitor runs`` prints the latest runs of a
-warehouse's run log; ``monitor checks`` runs a check suite declared in a YAML file against a
-warehouse and exits with 1 when a blocking check failed, so a shell script or a scheduler can
-stop before publishing. Library errors (a bad suite, an unknown table) exit with 2 through the
-main CLI.
+warehouse's run log, with who started each (cli, cron, pipeline, notebook); ``monitor checks``
+runs a check suite declared in a YAML file against a warehouse and exits with 1 when a blocking
+check failed, so a shell script or a scheduler can stop before publishing. Library errors (a
+bad suite, an unknown table) exit with 2 through the main CLI.
 """
 
 from __future__ import annotations
@@ -103,10 +103,15 @@ def _runs(args: argparse.Namespace) -> int:
     if runs is None:
         print("no runs recorded")
         return 0
-    columns = ["run_id", "pipeline", "logical_date", "status", "seconds", "error"]
+    # Who started each run (cli, cron, pipeline, notebook); a log from an older course_etl that
+    # a writer has not migrated yet has no such column.
+    columns = [c for c in ("run_id", "pipeline", "logical_date", "started_by", "status",
+                           "seconds", "error") if c in runs.columns]
     with pd.option_context("display.width", 140, "display.max_colwidth", 60,
                            "display.precision", 1):
-        print(runs[columns].to_string(index=False) if not runs.empty else "no runs recorded")
+        # A load started by hand has no logical date, a success no error: "-", not "None".
+        shown = runs[columns].astype(object).where(runs[columns].notna(), "-")
+        print(shown.to_string(index=False) if not runs.empty else "no runs recorded")
     return 0
 
 

@@ -23,7 +23,7 @@ from course_etl.capstone import (
 )
 from course_etl.classroom.exercises import Verdict, register
 from course_etl.db import connect, quote_identifier
-from course_etl.monitoring.checks import CheckConfigError, ChecksBlockedError
+from course_etl.monitoring.checks import CheckConfigError, CheckFailedError
 from course_etl.scheduling import FaultInjection, LocalRunner, SimulatedClock, describe_cron
 
 __all__ = [
@@ -310,7 +310,7 @@ def _suite_problem(suite: dict, label: str, seed: int, day: date) -> tuple[str, 
         conn.execute(sql, params)
         try:
             checks(conn, suite=suite, context=report.context)
-        except ChecksBlockedError:
+        except CheckFailedError:
             continue
         return (f"on {label}, {fault}: the suite let it through to the report",
                 "Which checks compare gold with time and with silver, and do they block?")
