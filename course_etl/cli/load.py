@@ -4,12 +4,15 @@
 (defaults < ``base.yaml`` < ``<env>.yaml`` < ``COURSE_ETL_…`` variables < its own options <
 ``--set``), so ``--env prod`` loads with prod's key, watermark and lookback, and an option given
 on the command line wins over every file. Values are validated by the configuration's schema
-before the warehouse is opened.
+before the warehouse is opened. Every load that starts is a run in the warehouse's run log
+(success, or failure with the error), started by ``cli`` or, from a crontab line,
+``--started-by cron``; it prints one readable line, or ``--json`` for scripts.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,10 +22,12 @@ import pandas as pd
 from course_etl.cli.args import PORT, output_file, output_folder
 from course_etl.cli.config import add_config_arguments, config_from_args
 from course_etl.config import Config, run_full_load, run_incremental_load
-from course_etl.db import attach, connect
+from course_etl.config.identifiers import check_against_database, target_name
+from course_etl.db import attach, connect, validate_identifier
 from course_etl.dbfile import DatabaseFileError, check_path_text, open_existing
 from course_etl.loads import LoadResult
-from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE
+from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE, check_target
+from course_etl.monitoring.loadlog import recorded_load
 
 __all__ = ["LOAD_FLAGS", "DEFAULT_DEMO_DB", "add_commands", "load_from_args"]
 
@@ -69,6 +74,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     load.add_argument("--batch-size", type=int, help="rows per INSERT statement (≥ 1)")
     load.add_argument("--force-deletes", action="store_true",
                       help="let --reconcile-deletes remove more than half of the target")
+    load.add_argument("--json", action="store_true",
+                      help="print the result as one JSON object (for scripts)")
+    load.add_argument("--started-by", choices=["cli", "cron"], default="cli",
+                      help="who started the load, as the run log records it (a crontab line "
+                           "passes cron; default: cli)")
     add_config_arguments(load)
 
     images = commands.add_parser("images", help="draw the lecture's diagrams into a folder")
@@ -87,15 +97,30 @@ def load_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | Non
                    ) -> LoadResult:
     """What ``course_etl load full|incremental`` runs: the configuration from ``--env``,
     ``--config`` and ``--set`` with the load options given on the command line on top
-    (:data:`LOAD_FLAGS`), then the load on the configured warehouse. Raises ConfigError or the
-    load's own errors before anything is written."""
+    (:data:`LOAD_FLAGS`), then the load on the configured warehouse, recorded as a run of its
+    run log (``args.started_by``: cli or cron). Bad input (configuration, names that do not
+    resolve, a target that is the source) raises before the run starts and writes nothing; an
+    error once the load runs (bad data, a lock) ends the run ``failed`` with the error, the
+    load's own writes rolled back, and is raised."""
     config = config_from_args(args, flags=LOAD_FLAGS, environ=environ)
     conn, created = _open_for_load(config)
     try:
+        # Bad input is refused before the run starts (nothing is written, not even a run);
+        # from here on, whatever stops the load is a failed run in the run log.
+        tables = check_against_database(conn, config)
+        validate_identifier(config.load.target_table, what="target table name")
+        check_target(conn, tables.source, target_name(config))
         if args.mode == "full":
-            return run_full_load(conn, config)
-        share = None if getattr(args, "force_deletes", False) else DEFAULT_MAX_DELETE_SHARE
-        return run_incremental_load(conn, config, max_delete_share=share)
+            def load() -> LoadResult:
+                return run_full_load(conn, config)
+        else:
+            share = None if getattr(args, "force_deletes", False) else DEFAULT_MAX_DELETE_SHARE
+
+            def load() -> LoadResult:
+                return run_incremental_load(conn, config, max_delete_share=share)
+        return recorded_load(conn, load, mode=args.mode, source=config.load.source_table,
+                             target=target_name(config),
+                             started_by=getattr(args, "started_by", "cli"))
     except BaseException:
         if created is not None:  # a warehouse this command created holds nothing: remove it
             conn.close()
@@ -151,7 +176,9 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_load(args: argparse.Namespace) -> int:
-    print(load_from_args(args))
+    result = load_from_args(args)
+    # People read one line (LoadResult's str); scripts parse --json (the result's fields).
+    print(json.dumps(result.as_dict(), default=str) if args.json else result)
     return 0
 
 

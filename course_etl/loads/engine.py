@@ -37,6 +37,7 @@ from course_etl.loads.guards import (
     null_key_error,
     unique_column_sets,
 )
+from course_etl.loads.summary import load_summary
 from course_etl.loads.upsert import (
     column_list_sql,
     key_match_sql,
@@ -96,6 +97,9 @@ class LoadResult:
     def as_dict(self) -> dict:
         """The result as a plain dict (a row of a results DataFrame), timing included."""
         return asdict(self) | {"rows_written": self.rows_written}
+
+    def __str__(self) -> str:  # one line for people; the repr and as_dict() are the data
+        return load_summary(self)
 
 
 def _create_target_like(
