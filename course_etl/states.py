@@ -52,8 +52,8 @@ class RunState(StrEnum):
     FAILED = "failed"
 
 
-TASK_STATES: tuple[str, ...] = tuple(TaskState)
-RUN_STATES: tuple[str, ...] = tuple(RunState)
+TASK_STATES: tuple[str, ...] = tuple(s.value for s in TaskState)
+RUN_STATES: tuple[str, ...] = tuple(s.value for s in RunState)
 #: The states a task ends a run in (``up_for_retry`` is between two tries, never the end).
 FINISHED_TASK_STATES = (TaskState.SUCCESS, TaskState.FAILED, TaskState.UPSTREAM_FAILED,
                         TaskState.SKIPPED)

@@ -219,3 +219,21 @@ def test_a_migrated_log_takes_new_runs_from_the_runner():
         customers_pipeline(), date(2024, 10, 2))
     assert report.state == "success"
     assert runs_frame(conn).status.tolist() == ["success", "failed", "success", "success"]
+
+
+def test_the_notebook_panels_load_is_a_notebook_run_and_bad_input_is_not_a_run(conn):
+    from course_etl.classroom.widgets.config import config_explorer
+    from course_etl.sample_data import create_customer_source
+
+    create_customer_source(conn, "src_customers", 40, seed=5, progress=False)
+    panel = config_explorer(conn)
+    panel.controls["load.source_table"].value = "src_custmers"
+    panel.run_button.click()  # a typo: refused in the panel, no run recorded
+    assert "unknown source table" in panel.result_view.value
+    assert runs_frame(conn).empty
+    panel.controls["load.source_table"].value = "src_customers"
+    panel.run_button.click()
+    runs = runs_frame(conn)
+    assert runs[["pipeline", "started_by", "status"]].values.tolist() == [
+        ["incremental_load", "notebook", "success"]]
+    assert loads_frame(conn).rows_read.tolist() == [40]

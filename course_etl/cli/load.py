@@ -21,13 +21,11 @@ import pandas as pd
 
 from course_etl.cli.args import PORT, output_file, output_folder
 from course_etl.cli.config import add_config_arguments, config_from_args
-from course_etl.config import Config, run_full_load, run_incremental_load
-from course_etl.config.identifiers import check_against_database, target_name
-from course_etl.db import attach, connect, validate_identifier
+from course_etl.config import Config, run_logged_load
+from course_etl.db import attach, connect
 from course_etl.dbfile import DatabaseFileError, check_path_text, open_existing
 from course_etl.loads import LoadResult
-from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE, check_target
-from course_etl.monitoring.loadlog import recorded_load
+from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE
 
 __all__ = ["LOAD_FLAGS", "DEFAULT_DEMO_DB", "add_commands", "load_from_args"]
 
@@ -105,22 +103,9 @@ def load_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | Non
     config = config_from_args(args, flags=LOAD_FLAGS, environ=environ)
     conn, created = _open_for_load(config)
     try:
-        # Bad input is refused before the run starts (nothing is written, not even a run);
-        # from here on, whatever stops the load is a failed run in the run log.
-        tables = check_against_database(conn, config)
-        validate_identifier(config.load.target_table, what="target table name")
-        check_target(conn, tables.source, target_name(config))
-        if args.mode == "full":
-            def load() -> LoadResult:
-                return run_full_load(conn, config)
-        else:
-            share = None if getattr(args, "force_deletes", False) else DEFAULT_MAX_DELETE_SHARE
-
-            def load() -> LoadResult:
-                return run_incremental_load(conn, config, max_delete_share=share)
-        return recorded_load(conn, load, mode=args.mode, source=config.load.source_table,
-                             target=target_name(config),
-                             started_by=getattr(args, "started_by", "cli"))
+        share = None if getattr(args, "force_deletes", False) else DEFAULT_MAX_DELETE_SHARE
+        return run_logged_load(conn, config, args.mode, max_delete_share=share,
+                               started_by=getattr(args, "started_by", "cli"))
     except BaseException:
         if created is not None:  # a warehouse this command created holds nothing: remove it
             conn.close()

@@ -1,0 +1,74 @@
+"""The faulty day that every runner must tell the same way, in Airflow's words.
+
+``make test-airflow`` and ``make test-dagster`` run it on the real orchestrator and on the local
+runner and compare: the capstone pipeline (prod's configuration, no wait between retries) runs
+2024-10-01 to 2024-10-03 clean on the local runner, so the blocking volume check has its three
+days of history; that warehouse is copied, and 2024-10-04 runs on each runner from its own copy.
+On that day the orders API sends 5 rows instead of about 200 (a short feed) and ``silver`` fails
+on its first try (``fail_once``). The course's rule (:mod:`course_etl.retries`) and states
+(:mod:`course_etl.states`) say: extract and bronze ``success``; silver ``up_for_retry`` then
+``success`` (2 tries); checks ``failed`` at once (a failed blocking check is not retried);
+gold and publish ``upstream_failed``; the run ``failed``. Each check asserts the local runner
+says exactly that, and the orchestrator says what the local runner says.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime
+
+FAULT_DAY = date(2024, 10, 4)
+CLEAN_DAYS = [date(2024, 10, 1), date(2024, 10, 2), date(2024, 10, 3)]
+FAIL_ONCE = "silver"
+#: The story above, as (final state, tries) per task and the run's state.
+EXPECTED = {
+    "run": "failed",
+    "tasks": {"extract": ("success", 1), "bronze": ("success", 1), "silver": ("success", 2),
+              "checks": ("failed", 1), "gold": ("upstream_failed", 0),
+              "publish": ("upstream_failed", 0)},
+}
+
+
+def pipeline():
+    """The capstone with prod's schedule and retries, no wait between tries, and the short
+    feed on the fault day (the ``extract`` task's parameter: other days get the full feed)."""
+    from course_etl.capstone import build_pipeline, capstone_config
+
+    config = capstone_config("prod", ["schedule.retry_delay_minutes=0"])
+    return build_pipeline(config, short_feed_days=[FAULT_DAY.isoformat()])
+
+
+def tick(day: date) -> datetime:
+    """The scheduled moment of ``day``'s run (02:00 Europe/Berlin in prod)."""
+    return pipeline().run_on(day)
+
+
+def prepare(conn: sqlite3.Connection) -> None:
+    """Run the clean days on the local runner: the history the volume check judges against."""
+    from course_etl.scheduling import LocalRunner, SimulatedClock
+
+    runner = LocalRunner(conn, clock=SimulatedClock())
+    for day in CLEAN_DAYS:
+        report = runner.run(pipeline(), day)
+        assert report.state == "success", report.table()
+
+
+def run_locally(conn: sqlite3.Connection):
+    """The fault day on the local runner, ``silver`` failing once; returns its RunReport."""
+    from course_etl.scheduling import FaultInjection, LocalRunner, SimulatedClock
+
+    runner = LocalRunner(conn, clock=SimulatedClock(), faults=FaultInjection({FAIL_ONCE: 1}))
+    return runner.run(pipeline(), FAULT_DAY)
+
+
+def outcome(report) -> dict:
+    """A RunReport as the comparison sees it: the run's state, each task's (state, tries)."""
+    return {"run": str(report.state),
+            "tasks": {name: (str(t.state), t.tries) for name, t in report.tasks.items()}}
+
+
+def data_tables() -> list[str]:
+    """The tables a run changes (the run log aside): equal snapshots, equal work."""
+    from course_etl.capstone.constants import DATA_TABLES
+
+    return list(DATA_TABLES)
