@@ -98,12 +98,13 @@ def test_short_feed_day_is_held_back_by_the_blocking_check_and_alerted(make, cap
     assert list(failed.check_name) == ["volume_anomaly(orders_received)"]
     runs = runs_frame(capstone.conn)
     assert list(runs.status) == ["success"] * 3 + ["failed"]
-    assert runs.error.iloc[-1].startswith("checks failed: CheckFailedError: blocking check(s) "
-                                          "failed, data not published: silver_orders.volume")
+    assert runs.error.iloc[-1] == (
+        "checks failed: CheckFailedError: blocking check silver_orders.volume_anomaly"
+        "(orders_received) failed: 5 rows vs median 200 (robust z = inf); data not published")
     assert list(runs_table([faulty])[["gold", "publish", "run"]].iloc[0]) == [
         "upstream_failed", "upstream_failed", "failed"]
-    assert runs_table([faulty]).reason[0] == runs.error.iloc[-1]
-    assert faulty.tasks["gold"].error == "upstream checks failed"
+    assert runs_table([faulty]).reason[0] == "checks failed: CheckFailedError"
+    assert faulty.tasks["gold"].error == faulty.tasks["publish"].error == "upstream checks failed"
     # the next day's full feed is judged normal again and everything is published
     assert capstone.run_day(date(2024, 10, 5)).state == "success"
 

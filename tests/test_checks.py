@@ -177,8 +177,10 @@ def test_blocking_failure_blocks_and_warning_does_not(dw):
     assert report.blocked and report.status == "fail"
     assert [r.name for r in report.failures(blocking_only=True)] == ["not_null(name)"]
     with pytest.raises(CheckFailedError,
-                       match=r"dw_customers.not_null\(name\): 1 row\(s\) with NULL name"):
+                       match=r"^blocking check dw_customers.not_null\(name\) failed: 1 row\(s\) "
+                             r"with NULL name; data not published$") as raised:
         report.raise_if_blocked()
+    assert [r.name for r in raised.value.failed] == ["not_null(name)"]
     warn_only = {"dw_customers": [{"check": "not_null", "column": "name"}]}
     assert not run_suite(dw, warn_only).blocked
 

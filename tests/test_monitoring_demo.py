@@ -90,8 +90,9 @@ def test_a_failed_gate_fails_validate_and_a_failed_run_records_the_error(warehou
     assert last[["task", "status"]].values.tolist() == [
         ["extract", "success"], ["validate", "failed"], ["load", "upstream_failed"],
         ["monitor", "upstream_failed"]]
-    assert last.error.iloc[1].startswith("CheckFailedError: blocking check(s) failed, data not "
-                                         "published: stg_customers.unique_key(id)")
+    assert last.error.iloc[1].startswith("CheckFailedError: blocking check "
+                                         "stg_customers.unique_key(id) failed: ")
+    assert last.error.iloc[1].endswith("; data not published")
     assert last.error.iloc[2] == "upstream validate failed"
     run = runs_frame(warehouse).set_index("run_id").loc[outcome.run_id]
     assert (run.status, run.error.split(":")[0]) == ("failed", "validate failed")

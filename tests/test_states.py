@@ -223,6 +223,9 @@ def test_generated_runs_use_only_the_words_and_airflows_rules(case, inject):
         upstream = {report.tasks[u].state for u in pipeline.graph[name]}
         if upstream & {"failed", "upstream_failed"}:
             assert (task.state, task.tries) == ("upstream_failed", 0)
+            # the reason names the tasks that really failed, however far upstream
+            named = task.error.removeprefix("upstream ").removesuffix(" failed").split(", ")
+            assert named and all(report.tasks[n].state == "failed" for n in named)
         elif "skipped" in upstream:
             assert task.state == "skipped"
     assert report.state == run_state(t.state for t in report.tasks.values())

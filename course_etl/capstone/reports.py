@@ -51,14 +51,15 @@ def dashboard_figure(conn: sqlite3.Connection) -> Figure:
 
 
 def runs_table(reports: Iterable[RunReport]) -> pd.DataFrame:
-    """One row per run: logical date, run state, each task's state (tries when > 1) and the
-    reason of a failed run (``checks failed: CheckFailedError: …``; empty otherwise)."""
+    """One row per run: logical date, run state, each task's state (tries when > 1) and, for a
+    failed run, which task failed with which error (``checks failed: CheckFailedError``; the
+    whole message is in the run's ``reason`` and its task table)."""
     rows = []
     for report in reports:
         row = {"logical_date": f"{report.logical_date:%Y-%m-%d %H:%M}", "run": report.state}
         for name, task_report in report.tasks.items():
             tries = f" ({task_report.tries} tries)" if task_report.tries > 1 else ""
             row[name] = task_report.state + tries
-        row["reason"] = report.reason
+        row["reason"] = ": ".join(report.reason.split(": ")[:2])  # task failed: ErrorType
         rows.append(row)
     return pd.DataFrame(rows)

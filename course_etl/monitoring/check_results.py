@@ -97,10 +97,10 @@ class SuiteReport:
     def raise_if_blocked(self) -> None:
         """Raise CheckFailedError naming every failed blocking check."""
         blockers = [r for r in self.results if r.blocks]
-        if blockers:
-            names = "; ".join(f"{r.table}.{r.name}: {r.message}" for r in blockers)
-            raise CheckFailedError(f"blocking check(s) failed, data not published: {names}",
-                                   failed=blockers)
+        if blockers:  # "check x failed": the check first, then why, then what it means
+            failed = "; ".join(f"{r.table}.{r.name} failed: {r.message}" for r in blockers)
+            checks = "blocking check" if len(blockers) == 1 else "blocking checks"
+            raise CheckFailedError(f"{checks} {failed}; data not published", failed=blockers)
 
 
 def readable(value: object) -> object:

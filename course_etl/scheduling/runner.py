@@ -205,20 +205,23 @@ class LocalRunner:
             context = replace(context,
                               run_id=self.recorder.start_run(pipeline.name, context, origin))
         reports: dict[str, TaskReport] = {}
+        causes: dict[str, list[str]] = {}  # the tasks whose failure or skip reached this one
         for name in pipeline.order:
             task = pipeline[name]
-            upstream = {u.name: reports[u.name].state for u in task.upstream}
-            failed = [u for u, s in upstream.items()
-                      if s in (TaskState.FAILED, TaskState.UPSTREAM_FAILED)]
-            skipped = [u for u, s in upstream.items() if s == TaskState.SKIPPED]
-            if failed:
+            failed = sorted({c for u in task.upstream if reports[u.name].state in (
+                TaskState.FAILED, TaskState.UPSTREAM_FAILED) for c in causes[u.name]})
+            skipped = sorted({c for u in task.upstream
+                              if reports[u.name].state == TaskState.SKIPPED
+                              for c in causes[u.name]})
+            if failed:  # the reason names the task that failed, however far upstream
                 report = TaskReport(name, TaskState.UPSTREAM_FAILED,
-                                    error=f"upstream {', '.join(failed)} {upstream[failed[0]]}")
+                                    error=f"upstream {', '.join(failed)} failed")
             elif skipped:
                 report = TaskReport(name, TaskState.SKIPPED,
                                     error=f"upstream {', '.join(skipped)} skipped")
             else:
                 report = self._run_task(task, context, origin)
+            causes[name] = failed or skipped or [name]
             reports[name] = report
             if self.recorder is not None:
                 self.recorder.finish_task(pipeline.name, context, report)
