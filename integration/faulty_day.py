@@ -15,7 +15,9 @@ says exactly that, and the orchestrator says what the local runner says.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 
 FAULT_DAY = date(2024, 10, 4)
 CLEAN_DAYS = [date(2024, 10, 1), date(2024, 10, 2), date(2024, 10, 3)]
@@ -72,3 +74,32 @@ def data_tables() -> list[str]:
     from course_etl.capstone.constants import DATA_TABLES
 
     return list(DATA_TABLES)
+
+
+def warehouse_for(tmp_path: Path, orchestrator: str) -> Path:
+    """Where ``orchestrator`` ("airflow", "dagster") runs the fault day."""
+    return tmp_path / f"faulty_{orchestrator}.db"
+
+
+def compare(tmp_path: Path, orchestrator: str, run_there: Callable[[Path], dict]) -> dict:
+    """The fault day on the local runner and, from a copy of the same warehouse, through
+    ``run_there(warehouse)`` (which returns the orchestrator's :func:`outcome`): asserts the
+    local runner tells :data:`EXPECTED`, the orchestrator tells the same, and both warehouses
+    end alike. Returns the outcome."""
+    from course_etl.db import connect
+    from course_etl.scheduling.runner import snapshots_equal, warehouse_snapshot
+
+    local = connect(tmp_path / "faulty_local.db")
+    prepare(local)
+    there = connect(warehouse_for(tmp_path, orchestrator))
+    local.backup(there)
+    ours = outcome(run_locally(local))
+    assert ours == EXPECTED, ours
+    theirs = run_there(warehouse_for(tmp_path, orchestrator))
+    assert theirs == ours, (theirs, ours)
+    assert snapshots_equal(warehouse_snapshot(local, data_tables()),
+                           warehouse_snapshot(there, data_tables()))
+    local.close()
+    there.close()
+    print(f"faulty day {FAULT_DAY}: {orchestrator} and the local runner agree: {ours}")
+    return ours

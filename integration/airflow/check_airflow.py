@@ -150,25 +150,9 @@ def check_retry_rule(dag) -> None:
 
 def check_faulty_day(dag, tmp_path: Path) -> None:
     """The faulty day on Airflow and on the local runner: the same states, the same data."""
-    from course_etl.db import connect
-    from course_etl.scheduling.runner import snapshots_equal, warehouse_snapshot
-
-    local = connect(tmp_path / "faulty_local.db")
-    faulty_day.prepare(local)
-    on_airflow = connect(tmp_path / "faulty_airflow.db")
-    local.backup(on_airflow)
-    ours = faulty_day.outcome(faulty_day.run_locally(local))
-    assert ours == faulty_day.EXPECTED, ours
-    dag_run = dag.test(logical_date=faulty_day.tick(faulty_day.FAULT_DAY),
-                       run_conf={"fail_once": faulty_day.FAIL_ONCE})
-    theirs = run_states(dag_run)
-    assert theirs == ours, (theirs, ours)
-    tables = faulty_day.data_tables()
-    assert snapshots_equal(warehouse_snapshot(local, tables),
-                           warehouse_snapshot(on_airflow, tables))
-    local.close()
-    on_airflow.close()
-    print(f"faulty day {faulty_day.FAULT_DAY}: Airflow and the local runner agree: {ours}")
+    faulty_day.compare(tmp_path, "airflow", lambda warehouse: run_states(dag.test(
+        logical_date=faulty_day.tick(faulty_day.FAULT_DAY),
+        run_conf={"fail_once": faulty_day.FAIL_ONCE})))
 
 
 def main() -> int:
@@ -200,7 +184,7 @@ def main() -> int:
         faulty_dags.mkdir()
         faulty = faulty_day.pipeline()
         (faulty_dags / f"{faulty.name}.py").write_text(
-            to_airflow(faulty, warehouse=tmp_path / "faulty_airflow.db"))
+            to_airflow(faulty, warehouse=faulty_day.warehouse_for(tmp_path, "airflow")))
         check_states()
 
         started = time.perf_counter()

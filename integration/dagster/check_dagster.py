@@ -99,33 +99,21 @@ def check_faulty_day(tmp_path: Path) -> None:
     """The faulty day on Dagster and on the local runner: the same states, the same data."""
     from dagster import DagsterInstance, materialize
 
-    from course_etl.db import connect
     from course_etl.scheduling.export import to_dagster
-    from course_etl.scheduling.runner import snapshots_equal, warehouse_snapshot
 
-    pipeline = faulty_day.pipeline()
-    local = connect(tmp_path / "faulty_local.db")
-    faulty_day.prepare(local)
-    on_dagster = connect(tmp_path / "faulty_dagster.db")
-    local.backup(on_dagster)
-    ours = faulty_day.outcome(faulty_day.run_locally(local))
-    assert ours == faulty_day.EXPECTED, ours
-    definitions = tmp_path / "faulty_day_dagster.py"
-    definitions.write_text(to_dagster(pipeline, warehouse=tmp_path / "faulty_dagster.db"))
-    module = load_module(definitions)
-    tick = faulty_day.tick(faulty_day.FAULT_DAY).isoformat()
-    result = materialize([*module.ASSETS, *module.CHECKS], instance=DagsterInstance.ephemeral(),
-                         raise_on_error=False,
-                         tags={"dagster/scheduled_execution_time": tick,
-                               "course_etl/fail_once": faulty_day.FAIL_ONCE})
-    theirs = run_states(result, pipeline)
-    assert theirs == ours, (theirs, ours)
-    tables = faulty_day.data_tables()
-    assert snapshots_equal(warehouse_snapshot(local, tables),
-                           warehouse_snapshot(on_dagster, tables))
-    local.close()
-    on_dagster.close()
-    print(f"faulty day {faulty_day.FAULT_DAY}: Dagster and the local runner agree: {ours}")
+    def on_dagster(warehouse: Path) -> dict:
+        pipeline = faulty_day.pipeline()
+        definitions = tmp_path / "faulty_day_dagster.py"
+        definitions.write_text(to_dagster(pipeline, warehouse=warehouse))
+        module = load_module(definitions)
+        tick = faulty_day.tick(faulty_day.FAULT_DAY).isoformat()
+        result = materialize([*module.ASSETS, *module.CHECKS],
+                             instance=DagsterInstance.ephemeral(), raise_on_error=False,
+                             tags={"dagster/scheduled_execution_time": tick,
+                                   "course_etl/fail_once": faulty_day.FAIL_ONCE})
+        return run_states(result, pipeline)
+
+    faulty_day.compare(tmp_path, "dagster", on_dagster)
 
 
 def main() -> int:
