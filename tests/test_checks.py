@@ -291,3 +291,15 @@ def test_a_bad_suite_inside_a_recorded_task_is_recorded_not_lost(dw):
     assert recorder.finish_run(run_id) == "failed"
     [error] = task_runs_frame(dw).error.tolist()
     assert error.startswith("CheckConfigError: suite for 'dw_customers', check #1 (not_null)")
+
+
+def test_measured_numbers_are_rounded_for_reading_and_kept_exact_as_data():
+    from course_etl.monitoring.checks import SuiteReport
+
+    result = duration_anomaly(26.288994, [10.0] * 7)
+    report = SuiteReport((result,))
+    assert result.observed == 26.288994  # the data, for machines
+    assert report.frame().observed.tolist() == [26.3]  # what a person reads
+    assert "26.3 s vs median 10" in result.message
+    whole = SuiteReport((volume_anomaly(200, [200] * 7),)).frame().observed.tolist()
+    assert whole == [200]
