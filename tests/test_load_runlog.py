@@ -16,6 +16,7 @@ from datetime import date
 import pytest
 
 from course_etl import connect
+from course_etl.clock import shown
 from course_etl.loads import incremental_load
 from course_etl.monitoring.history import loads_frame, runs_frame, task_runs_frame
 from course_etl.monitoring.loadlog import recorded_load
@@ -54,13 +55,22 @@ def test_a_successful_and_a_failed_cli_load_are_both_in_monitor_runs(warehouse):
     conn.close()
     failed = course_etl("load", "incremental", "--db", str(warehouse), "--reconcile-deletes")
     assert failed.returncode == 2 and "--force-deletes" in failed.stderr
-    shown = course_etl("monitor", "runs", "--db", str(warehouse))
-    assert shown.returncode == 0, shown.stderr
-    lines = shown.stdout.splitlines()
-    assert lines[0].split()[:5] == ["run_id", "pipeline", "logical_date", "started_by", "status"]
-    assert lines[1].split()[1:5] == ["full_load", "-", "cli", "success"]
-    assert lines[2].split()[1:5] == ["incremental_load", "-", "cli", "failed"]
-    assert "ReconcileGuardError" in lines[2] and len(lines) == 3
+    listed = course_etl("monitor", "runs", "--db", str(warehouse))
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["run_id", "pipeline", "logical_date", "started_by", "started",
+                                "status", "seconds", "error"]
+    rows = [line.split() for line in lines[1:]]  # "started" is three words: date, time, zone
+    assert [(r[1], r[2], r[3], r[6], r[7]) for r in rows] == [
+        ("full_load", "-", "cli", "UTC", "success"),
+        ("incremental_load", "-", "cli", "UTC", "failed")]
+    assert "ReconcileGuardError" in lines[2]
+    in_kolkata = course_etl("monitor", "runs", "--db", str(warehouse), "--tz", "Asia/Kolkata")
+    started = [line.split()[4:7] for line in in_kolkata.stdout.splitlines()[1:]]
+    utc = runs_frame(connect(warehouse)).started_at.tolist()
+    assert [" ".join(s) for s in started] == [
+        shown(u, "Asia/Kolkata") for u in utc]  # the stored UTC, shown at +05:30
+    assert all(s[2] == "IST" for s in started)
     conn = connect(warehouse)
     runs = runs_frame(conn)
     assert runs[["pipeline", "started_by", "status"]].values.tolist() == [
@@ -192,7 +202,7 @@ def test_a_previous_run_log_is_read_as_it_is_and_migrated_by_the_next_load(tmp_p
     assert not [n for (n,) in conn.execute("SELECT name FROM sqlite_master")
                 if n.startswith("_legacy_")]
     after = course_etl("monitor", "runs", "--db", str(db))
-    statuses = [line.split()[4] for line in after.stdout.splitlines()[1:]]
+    statuses = [line.split()[7] for line in after.stdout.splitlines()[1:]]
     assert statuses == ["success", "failed", "success", "success"]
 
 

@@ -264,6 +264,21 @@ def test_the_capstone_monitoring_and_medallion_write_only_the_words(tmp_path):
     assert process_new_batches(lake).state == "failed"
 
 
+def test_a_crashed_run_is_closed_with_the_words():
+    from course_etl.clock import TickingClock
+    from course_etl.monitoring.runlog import RunLog
+
+    conn = connect()
+    run_log = RunLog(conn, clock=TickingClock())
+    killed = run_log.start_run("p")
+    run_log.start_task(killed, "load")  # then the process died
+    with run_log.run("p"):  # the next run of p closes the dead one
+        pass
+    assert logged_words(conn) <= STATES
+    assert runs_frame(conn).status.tolist() == ["failed", "success"]
+    assert task_runs_frame(conn).status.tolist() == ["failed"]
+
+
 def test_the_command_line_load_writes_only_the_words(tmp_path, capsys):
     from course_etl.cli import main
     from course_etl.sample_data import create_lecture_source

@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 
 from course_etl.cli.args import integer, output_file
+from course_etl.clock import shown
 from course_etl.config.layers import YamlTooLargeError, bounded_safe_load
 from course_etl.db import connect, table_exists
 from course_etl.dbfile import open_existing
@@ -45,6 +46,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     runs.add_argument("--db", required=True, type=Path)
     runs.add_argument("--last", type=integer(1, 100_000), default=10,
                       help="how many runs (default 10)")
+    runs.add_argument("--tz", type=time_zone, default="UTC",
+                      help="show start times in this IANA time zone (default: UTC, as stored)")
     runs.set_defaults(handler=_runs)
 
     checks = actions.add_parser("checks", help="run a YAML check suite; exit 1 if it blocks")
@@ -53,6 +56,17 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                         help="YAML file: {table: [{check: ..., blocking: true}, ...]}")
     checks.add_argument("--now", help="time for freshness checks (ISO, e.g. 2024-10-15T02:05)")
     checks.set_defaults(handler=_checks)
+
+
+def time_zone(text: str) -> str:
+    """An argparse type: an IANA time zone name (Europe/Berlin), checked."""
+    from course_etl.scheduling.cron import InvalidCronError, resolve_timezone
+
+    try:
+        resolve_timezone(text)
+    except InvalidCronError as error:  # names close matches: "did you mean Europe/Berlin?"
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -105,13 +119,14 @@ def _runs(args: argparse.Namespace) -> int:
         return 0
     # Who started each run (cli, cron, pipeline, notebook); a log from an older course_etl that
     # a writer has not migrated yet has no such column.
-    columns = [c for c in ("run_id", "pipeline", "logical_date", "started_by", "status",
-                           "seconds", "error") if c in runs.columns]
+    runs = runs.assign(started=[shown(t, args.tz) for t in runs.started_at])
+    columns = [c for c in ("run_id", "pipeline", "logical_date", "started_by", "started",
+                           "status", "seconds", "error") if c in runs.columns]
     with pd.option_context("display.width", 140, "display.max_colwidth", 60,
                            "display.precision", 1):
         # A load started by hand has no logical date, a success no error: "-", not "None".
-        shown = runs[columns].astype(object).where(runs[columns].notna(), "-")
-        print(shown.to_string(index=False) if not runs.empty else "no runs recorded")
+        table = runs[columns].astype(object).where(runs[columns].notna(), "-")
+        print(table.to_string(index=False) if not runs.empty else "no runs recorded")
     return 0
 
 
