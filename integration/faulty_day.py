@@ -10,13 +10,18 @@ on its first try (``fail_once``). The course's rule (:mod:`course_etl.retries`) 
 ``success`` (2 tries); checks ``failed`` at once (a failed blocking check is not retried);
 gold and publish ``upstream_failed``; the run ``failed``. Each check asserts the local runner
 says exactly that, and the orchestrator says what the local runner says.
+
+:func:`rule_pipeline` is the retry rule's own small case: a task with a bug (``TypeError``) and a
+flaky one (``fail_once``), both with two retries. The course fails the bug at once and retries
+the flaky task; the exports must make the orchestrators do the same (``AirflowFailException``,
+Dagster's ``Failure(allow_retries=False)``), where Airflow and Dagster alone would retry both.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 FAULT_DAY = date(2024, 10, 4)
@@ -31,13 +36,51 @@ EXPECTED = {
 }
 
 
+RULE_EXPECTED = {"run": "failed", "tasks": {"student_bug": ("failed", 1),
+                                            "flaky_source": ("success", 2)}}
+
+
+def student_bug(conn: sqlite3.Connection) -> int:
+    """A task with a bug: the same TypeError on every try."""
+    return len(conn) + 1
+
+
+def flaky_source(conn: sqlite3.Connection) -> int:
+    """A task that works (its first try fails when run with fail_once=flaky_source)."""
+    return conn.execute("SELECT 1").fetchone()[0]
+
+
+def rule_pipeline():
+    """Two independent tasks with two retries each and no wait: the retry rule's case."""
+    from course_etl.scheduling import Pipeline, Task
+
+    tasks = [Task(fn, retries=2, retry_delay=timedelta(0)) for fn in (student_bug, flaky_source)]
+    return Pipeline("retry_rule", tasks, schedule="5 2 * * *")
+
+
+def rule_locally() -> dict:
+    """The rule's case on the local runner, flaky_source failing its first try."""
+    from course_etl.db import connect
+    from course_etl.scheduling import FaultInjection, LocalRunner, SimulatedClock
+
+    runner = LocalRunner(connect(), clock=SimulatedClock(),
+                         faults=FaultInjection({"flaky_source": 1}))
+    found = outcome(runner.run(rule_pipeline(), FAULT_DAY))
+    assert found == RULE_EXPECTED, found
+    return found
+
+
 def pipeline():
     """The capstone with prod's schedule and retries, no wait between tries, and the short
-    feed on the fault day (the ``extract`` task's parameter: other days get the full feed)."""
+    feed on the fault day (the ``extract`` task's parameter: other days get the full feed);
+    named apart from the capstone's own DAG, which the Airflow check loads beside it."""
+    from dataclasses import replace
+
     from course_etl.capstone import build_pipeline, capstone_config
 
     config = capstone_config("prod", ["schedule.retry_delay_minutes=0"])
-    return build_pipeline(config, short_feed_days=[FAULT_DAY.isoformat()])
+    capstone = build_pipeline(config, short_feed_days=[FAULT_DAY.isoformat()])
+    return replace(capstone, name="faulty_day")
 
 
 def tick(day: date) -> datetime:

@@ -116,6 +116,24 @@ def check_faulty_day(tmp_path: Path) -> None:
     faulty_day.compare(tmp_path, "dagster", on_dagster)
 
 
+def check_retry_rule(tmp_path: Path) -> None:
+    """A bug fails at once on Dagster too (the export's Failure(allow_retries=False)), a flaky
+    task is retried: the same states and tries as the local runner."""
+    from dagster import DagsterInstance, materialize
+
+    from course_etl.scheduling.export import to_dagster
+
+    pipeline = faulty_day.rule_pipeline()
+    definitions = tmp_path / "retry_rule_dagster.py"
+    definitions.write_text(to_dagster(pipeline, warehouse=tmp_path / "retry_rule.db"))
+    module = load_module(definitions)
+    result = materialize(module.ASSETS, instance=DagsterInstance.ephemeral(),
+                         raise_on_error=False, tags={"course_etl/fail_once": "flaky_source"})
+    theirs, ours = run_states(result, pipeline), faulty_day.rule_locally()
+    assert theirs == ours, (theirs, ours)
+    print(f"retry rule on Dagster: {theirs['tasks']}, as on the local runner")
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="course_etl_dagster_") as tmp:
         tmp_path = Path(tmp)
@@ -170,6 +188,7 @@ def main() -> int:
         local.close()
         on_dagster.close()
         check_faulty_day(tmp_path)
+        check_retry_rule(tmp_path)
         print(f"Dagster check passed in {time.perf_counter() - started:.1f} s")
     return 0
 
