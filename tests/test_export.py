@@ -8,6 +8,8 @@ Airflow rules.
 """
 
 import ast
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -275,24 +277,25 @@ def test_each_warehouse_of_a_pipeline_gets_its_own_lock(folders):
 def test_dev_and_prod_crontab_entries_run_side_by_side(tmp_path):
     """The two entries' locks differ: while dev's run holds its lock, prod's flock still runs."""
     import shutil
+    import time
 
     flock = shutil.which("flock")
     if flock is None:
         pytest.skip("util-linux flock is not installed")
     pipeline = customers_pipeline()
     dev, prod = (lock_file(pipeline, tmp_path / env / "warehouse.db") for env in ("dev", "prod"))
-    holding = subprocess.Popen([flock, "-n", str(dev), "sleep", "5"])
+    held = tmp_path / "held"
+    holding = subprocess.Popen([flock, "-n", str(dev), "sh", "-c", f"touch {held}; sleep 60"],
+                               start_new_session=True)
     try:
-        import time
-
-        for _ in range(50):  # wait until dev's run holds its lock
-            if subprocess.run([flock, "-n", str(dev), "true"]).returncode == 1:
-                break
+        deadline = time.monotonic() + 120  # a busy machine may be slow to start it
+        while not held.exists():  # dev's run now holds its lock
+            assert holding.poll() is None and time.monotonic() < deadline, "flock never ran"
             time.sleep(0.05)
         assert subprocess.run([flock, "-n", str(dev), "true"]).returncode == 1
         assert subprocess.run([flock, "-n", str(prod), "true"]).returncode == 0
     finally:
-        holding.kill()
+        os.killpg(holding.pid, signal.SIGKILL)  # flock and the run it holds the lock for
         holding.wait()
         for lock in (dev, prod):
             lock.unlink(missing_ok=True)
