@@ -157,10 +157,11 @@ def test_airflow_runs_retries_and_backfills_like_the_local_runner(airflow, page,
     run_seconds = time.monotonic() - started
     manual = [r for r in runs if r["run_type"] == "manual"][0]
     assert all(r["state"] == "success" for r in runs), [dict(r) for r in runs]
-    # incremental_load always returns its LoadResult; full_load only on a warehouse without a
-    # watermark (the scheduled run that unpausing starts may have loaded it first).
+    # incremental_load always returns its LoadResult (Airflow logs its one-line summary);
+    # full_load only on a warehouse without a watermark (the scheduled run that unpausing
+    # starts may have loaded it first).
     open_task_log(page, f"{airflow.url}/dags/{DAG}/runs/{manual['run_id']}/tasks/incremental_load",
-                  re.compile(r"LoadResult\(mode='incremental'.*rows_read=\d+"))
+                  re.compile(r"incremental load src_customers → dw_customers: read \d+"))
     page.screenshot(path=artifacts / "airflow_task_log.png")
 
     # 2. the injected fault: incremental_load fails on try 1, the retry succeeds
@@ -171,7 +172,7 @@ def test_airflow_runs_retries_and_backfills_like_the_local_runner(airflow, page,
     assert len(faulty) == 1 and faulty[0]["state"] == "success", [dict(r) for r in runs]
     assert task_tries(airflow, faulty[0]["run_id"])["incremental_load"] == 2
     open_task_log(page, f"{airflow.url}/dags/{DAG}/runs/{faulty[0]['run_id']}/tasks/"
-                        "incremental_load", re.compile(r"LoadResult\(mode="))
+                        "incremental_load", re.compile(r"incremental load src_customers"))
     page.get_by_text("Task Tries").wait_for()
     page.screenshot(path=artifacts / "airflow_retry.png")
 

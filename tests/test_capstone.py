@@ -73,7 +73,8 @@ def test_clean_days_succeed_publish_and_match_a_rebuild(make):
     assert list(runs.status) == ["success"] * 3
     assert runs.notes.str.startswith("published ").all()
     assert alerts_written(capstone) == []
-    assert list(runs_table(reports).columns) == ["logical_date", "run", *TASK_IDS]
+    assert list(runs_table(reports).columns) == ["logical_date", "run", *TASK_IDS, "reason"]
+    assert set(runs.started_by) == {"notebook"}
 
 
 def test_short_feed_day_is_held_back_by_the_blocking_check_and_alerted(make, capsys):
@@ -95,7 +96,15 @@ def test_short_feed_day_is_held_back_by_the_blocking_check_and_alerted(make, cap
     checks = check_results_frame(capstone.conn)
     failed = checks[checks.status == "fail"]
     assert list(failed.check_name) == ["volume_anomaly(orders_received)"]
-    assert list(runs_frame(capstone.conn).status) == ["success"] * 3 + ["failed"]
+    runs = runs_frame(capstone.conn)
+    assert list(runs.status) == ["success"] * 3 + ["failed"]
+    assert runs.error.iloc[-1] == (
+        "checks failed: CheckFailedError: blocking check silver_orders.volume_anomaly"
+        "(orders_received) failed: 5 rows vs median 200 (robust z = inf); data not published")
+    assert list(runs_table([faulty])[["gold", "publish", "run"]].iloc[0]) == [
+        "upstream_failed", "upstream_failed", "failed"]
+    assert runs_table([faulty]).reason[0] == "checks failed: CheckFailedError"
+    assert faulty.tasks["gold"].error == faulty.tasks["publish"].error == "upstream checks failed"
     # the next day's full feed is judged normal again and everything is published
     assert capstone.run_day(date(2024, 10, 5)).state == "success"
 
@@ -200,7 +209,11 @@ def test_prod_differs_from_dev_only_where_the_config_says(make):
     # the schedule (02:00 instead of midnight), the retries and the alert channels differ
     assert [f"{r.logical_date:%H:%M}" for r in dev_runs] == ["00:00"] * 4
     assert [f"{r.logical_date:%H:%M}" for r in prod_runs] == ["02:00"] * 4
-    assert dev_runs[-1].tasks["checks"].tries == 1 and prod_runs[-1].tasks["checks"].tries == 4
+    # A failed blocking check is not retried, not even with prod's retries: waiting does not
+    # change the data (course_etl.retries.RULE); the retries differ for what waiting can fix.
+    assert dev_runs[-1].tasks["checks"].tries == 1 == prod_runs[-1].tasks["checks"].tries
+    assert [t.retries for t in dev.pipeline] == [0] * 6
+    assert [t.retries for t in prod.pipeline] == [3] * 6
     assert set(alerts_frame(dev.conn).channel) == {"console", "jsonl"}
     prod_alerts = alerts_frame(prod.conn)
     assert set(prod_alerts.channel) == {"console", "jsonl", "email"}

@@ -8,8 +8,8 @@ from course_etl import incremental_load
 from course_etl.facts import CUSTOMERS
 from course_etl.monitoring.checks import (
     CheckConfigError,
+    CheckFailedError,
     CheckResult,
-    ChecksBlockedError,
     duration_anomaly,
     freshness,
     not_null,
@@ -177,9 +177,11 @@ def test_blocking_failure_blocks_and_warning_does_not(dw):
     report = run_suite(dw, SUITE, **RUNTIME)
     assert report.blocked and report.status == "fail"
     assert [r.name for r in report.failures(blocking_only=True)] == ["not_null(name)"]
-    with pytest.raises(ChecksBlockedError,
-                       match=r"dw_customers.not_null\(name\): 1 row\(s\) with NULL name"):
+    with pytest.raises(CheckFailedError,
+                       match=r"^blocking check dw_customers.not_null\(name\) failed: 1 row\(s\) "
+                             r"with NULL name; data not published$") as raised:
         report.raise_if_blocked()
+    assert [r.name for r in raised.value.failed] == ["not_null(name)"]
     warn_only = {"dw_customers": [{"check": "not_null", "column": "name"}]}
     assert not run_suite(dw, warn_only).blocked
 
@@ -290,3 +292,15 @@ def test_a_bad_suite_inside_a_recorded_task_is_recorded_not_lost(dw):
     assert recorder.finish_run(run_id) == "failed"
     [error] = task_runs_frame(dw).error.tolist()
     assert error.startswith("CheckConfigError: suite for 'dw_customers', check #1 (not_null)")
+
+
+def test_measured_numbers_are_rounded_for_reading_and_kept_exact_as_data():
+    from course_etl.monitoring.checks import SuiteReport
+
+    result = duration_anomaly(26.288994, [10.0] * 7)
+    report = SuiteReport((result,))
+    assert result.observed == 26.288994  # the data, for machines
+    assert report.frame().observed.tolist() == [26.3]  # what a person reads
+    assert "26.3 s vs median 10" in result.message
+    whole = SuiteReport((volume_anomaly(200, [200] * 7),)).frame().observed.tolist()
+    assert whole == [200]

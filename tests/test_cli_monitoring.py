@@ -25,7 +25,7 @@ def test_history_runs_and_checks(tmp_path, capsys):
     assert run(["monitor", "history", "--db", str(db), "--days", "18",
                 "--dashboard", str(png)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("18 runs replayed into wh.db: 15 success, 2 warning, 1 blocked")
+    assert out.startswith("18 runs replayed into wh.db: 17 success, 1 failed")
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert run(["monitor", "runs", "--db", str(db), "--last", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()

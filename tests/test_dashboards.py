@@ -41,13 +41,14 @@ def test_rows_per_run_bars_follow_the_load_rows_and_run_status(month):
     expected = runs.run_id.map(loads).fillna(0).tolist()
     bars = ax.patches
     assert [b.get_height() for b in bars] == expected
-    blocked = runs.index[runs.status == "blocked"]
-    assert all(bars[i].get_facecolor()[:3] == pytest.approx(
-        tuple(int(RUN_STATUS_COLORS["blocked"][k:k + 2], 16) / 255 for k in (1, 3, 5)))
-        for i in blocked)
+    for state in ("success", "failed"):  # Airflow's two words for a finished run
+        assert all(bars[i].get_facecolor()[:3] == pytest.approx(
+            tuple(int(RUN_STATUS_COLORS[state][k:k + 2], 16) / 255 for k in (1, 3, 5)))
+            for i in runs.index[runs.status == state])
+    assert set(runs.status) == {"success", "failed"}
     crosses = ax.collections[0].get_offsets()
-    assert sorted(int(x) for x, _ in crosses) == sorted(
-        runs.index[runs.status.isin(["blocked", "failed"])])
+    assert sorted(int(x) for x, _ in crosses) == sorted(runs.index[runs.status == "failed"])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["success", "failed"]
 
 
 def test_duration_lines_show_the_slow_day(month):
@@ -87,7 +88,7 @@ def test_dashboard_figure_has_four_views(month):
     figure = dashboard_figure(month)
     assert len(figure.axes) == 4
     assert figure._suptitle.get_text() == (
-        "30 runs, 2024-10-01 to 2024-10-30: 21 success, 5 warning, 3 blocked, 1 failed")
+        "30 runs, 2024-10-01 to 2024-10-30: 26 success, 4 failed")
 
 
 def test_empty_run_log_gives_a_clear_error(conn):

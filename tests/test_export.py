@@ -8,16 +8,27 @@ Airflow rules.
 """
 
 import ast
+import json
+import os
+import signal
+import sqlite3
 import subprocess
 import sys
 import types
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from course_etl.capstone import build_pipeline, capstone_config
 from course_etl.db import connect
+from course_etl.errors import CourseEtlError
+from course_etl.monitoring.checks import CheckFailedError
+from course_etl.retries import fails_fast, reason
 from course_etl.scheduling.export import cli_command, to_airflow, to_crontab, to_dagster
+from course_etl.scheduling.export.crontab import lock_file
 from course_etl.scheduling.lecture import (
     WAREHOUSE_TABLES,
     customers_pipeline,
@@ -83,12 +94,18 @@ class FakeAirflow:
             CronDataIntervalTimetable=lambda cron, timezone: ("timetable", cron, timezone))
 
 
+class AirflowFailException(Exception):  # noqa: N818  (Airflow's name)
+    """Stand-in for airflow.sdk.exceptions.AirflowFailException."""
+
+
 @pytest.fixture
 def fake_airflow(monkeypatch):
     airflow = FakeAirflow()
     modules = {
         "airflow": types.ModuleType("airflow"),
         "airflow.sdk": airflow.module(),
+        "airflow.sdk.exceptions": types.SimpleNamespace(
+            AirflowFailException=AirflowFailException),
         "pendulum": types.SimpleNamespace(
             datetime=lambda y, m, d, tz: ("pendulum", y, m, d, tz)),
     }
@@ -235,13 +252,55 @@ def test_relative_warehouse_and_unimportable_tasks_are_refused():
 def test_crontab_calls_the_cli_with_the_venv_python_lock_and_log():
     entry = to_crontab(customers_pipeline(), warehouse="/srv/etl/warehouse.db",
                        project_dir="/srv/etl", python="/srv/etl/.venv/bin/python")
+    lock = lock_file(customers_pipeline(), "/srv/etl/warehouse.db")
     assert entry.splitlines() == [
         "# course_etl pipeline customers_etl: At 02:05 (server time)",
-        "5 2 * * * cd /srv/etl && /usr/bin/flock -n /tmp/course_etl_customers_etl.lock "
+        f"5 2 * * * cd /srv/etl && /usr/bin/flock -n {lock} "
         "/srv/etl/.venv/bin/python -m course_etl pipeline run customers_etl "
-        "--db /srv/etl/warehouse.db >> /srv/etl/logs/customers_etl.log 2>&1",
+        "--db /srv/etl/warehouse.db --started-by cron >> /srv/etl/logs/customers_etl.log 2>&1",
     ]
+    assert str(lock).startswith("/tmp/course_etl_customers_etl_warehouse_")
     assert cli_command(customers_pipeline(), warehouse="/w.db")[0] == sys.executable
+
+
+@given(st.lists(st.text(st.characters(blacklist_categories=["Cc", "Cs"], blacklist_characters="/"),
+                        min_size=1, max_size=12), min_size=2, max_size=5, unique=True))
+def test_each_warehouse_of_a_pipeline_gets_its_own_lock(folders):
+    """dev and prod (any two warehouses) never share a lock; one warehouse always has the same;
+    the lock is a plain file name whatever the folders are called."""
+    pipeline = customers_pipeline()
+    paths = [f"/srv/{folder}/warehouse.db" for folder in folders]
+    locks = [lock_file(pipeline, path) for path in paths]
+    assert len(set(locks)) == len(paths)
+    assert locks == [lock_file(pipeline, path) for path in paths]
+    assert all(lock.parent.as_posix() == "/tmp" and " " not in lock.name for lock in locks)
+
+
+def test_dev_and_prod_crontab_entries_run_side_by_side(tmp_path):
+    """The two entries' locks differ: while dev's run holds its lock, prod's flock still runs."""
+    import shutil
+    import time
+
+    flock = shutil.which("flock")
+    if flock is None:
+        pytest.skip("util-linux flock is not installed")
+    pipeline = customers_pipeline()
+    dev, prod = (lock_file(pipeline, tmp_path / env / "warehouse.db") for env in ("dev", "prod"))
+    held = tmp_path / "held"
+    holding = subprocess.Popen([flock, "-n", str(dev), "sh", "-c", f"touch {held}; sleep 60"],
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120  # a busy machine may be slow to start it
+        while not held.exists():  # dev's run now holds its lock
+            assert holding.poll() is None and time.monotonic() < deadline, "flock never ran"
+            time.sleep(0.05)
+        assert subprocess.run([flock, "-n", str(dev), "true"]).returncode == 1
+        assert subprocess.run([flock, "-n", str(prod), "true"]).returncode == 0
+    finally:
+        os.killpg(holding.pid, signal.SIGKILL)  # flock and the run it holds the lock for
+        holding.wait()
+        for lock in (dev, prod):
+            lock.unlink(missing_ok=True)
 
 
 def test_crontab_refuses_a_pipeline_in_another_time_zone():
@@ -255,7 +314,7 @@ def test_dagster_file_has_assets_checks_retry_policies_job_and_schedule():
     text = to_dagster(customers_pipeline(with_check=True), warehouse="/srv/etl/warehouse.db")
     tree = ast.parse(text)
     functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)
-                 and node.decorator_list]
+                 and node.decorator_list and node.name != "warehouse"]
     assert [f.name for f in functions] == ["full_load_asset", "incremental_load_asset",
                                            "row_count_check_check"]
     decorators = [ast.unparse(f.decorator_list[0]) for f in functions]
@@ -355,3 +414,113 @@ def test_the_lecture_dag_has_exactly_the_airflow_3_problems():
     no_catchup = LECTURE_DAG.replace("    catchup=False,\n", "")
     assert "no catchup=" in airflow3_problems(no_catchup)[-1]
     assert airflow3_problems(to_airflow(customers_pipeline(), warehouse="/w.db")) == []
+
+
+# --- the retry rule in the exported files, and what they need at run time --------------------
+
+ERRORS = [  # one of each class the rule names, and a few it does not
+    sqlite3.OperationalError("database is locked"),
+    sqlite3.OperationalError("disk I/O error"),
+    sqlite3.OperationalError('near "SELEC": syntax error'),
+    ConnectionResetError("peer reset"),
+    TimeoutError("slow"),
+    OSError("NFS went away"),
+    CourseEtlError("bad configuration"),
+    CheckFailedError("blocking check(s) failed"),
+    TypeError("unsupported operand"),
+    NameError("name 'rows' is not defined"),
+    ValueError("bad date"),
+    KeyError("id"),
+    InjectedFailure("injected failure 1/1"),
+]
+
+
+def raiser(conn, *, error_index: int):
+    """A task function that raises ERRORS[error_index]."""
+    raise ERRORS[error_index]
+
+
+@pytest.mark.parametrize("index", range(len(ERRORS)), ids=lambda i: type(ERRORS[i]).__name__)
+def test_airflow_fails_at_once_exactly_where_the_local_runner_does(fake_airflow, index, tmp_path):
+    error = ERRORS[index]
+    pipeline = Pipeline("p", [Task(raiser, name="t", params={"error_index": index}, retries=2)])
+    dag = load_dag(to_airflow(pipeline, warehouse=tmp_path / "w.db"), fake_airflow)
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - which one is the point
+        run_task(fake_airflow, dag.tasks[0], start=None, end=None,
+                 run_after=datetime(2024, 10, 2, 13, 0, tzinfo=UTC))
+    runner = LocalRunner(connect(":memory:"), clock=SimulatedClock())
+    report = runner.run(pipeline, date(2024, 10, 2))
+    if fails_fast(error):
+        assert isinstance(raised.value, AirflowFailException)
+        assert raised.value.__cause__ is error and str(raised.value) == reason(error)
+        assert report.tasks["t"].tries == 1
+    else:  # Airflow's own rule retries it while tries remain, as the local runner does
+        assert raised.value is error
+        assert [a.state for a in report.tasks["t"].attempts] == [
+            "up_for_retry", "up_for_retry", "failed"]
+
+
+def test_the_task_log_says_what_happened_never_none(fake_airflow, tmp_path, caplog):
+    pipeline = customers_pipeline()
+    db = tmp_path / "w.db"
+    conn = connect(db)
+    prepare_lecture_warehouse(conn)
+    conn.close()
+    dag = load_dag(to_airflow(pipeline, warehouse=db), fake_airflow)
+    interval = {"start": datetime(2024, 10, 1, 2, 5, tzinfo=UTC),
+                "end": datetime(2024, 10, 2, 2, 5, tzinfo=UTC)}
+    with caplog.at_level("INFO"):
+        returned = [run_task(fake_airflow, operator, **interval)  # Airflow logs and keeps them
+                    for _ in range(2) for operator in dag.tasks]  # day 2: no full load to do
+    assert returned[0].startswith("full load src_customers → dw_customers: read 3")
+    assert returned[2] == "nothing to do (the task's log says why)"
+    assert returned[3].startswith("incremental load src_customers → dw_customers: read ")
+    assert "None" not in returned
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("no full load: dw_customers already has watermark") for m in messages)
+
+
+def test_exported_files_import_only_what_the_orchestrator_locks_pin():
+    """The orchestrators' venvs install course_etl from their own locks (requirements/airflow.txt,
+    dagster.txt): every distribution that the modules a generated file imports pull in at run
+    time must be pinned in both locks, or the DAG fails to import in Airflow or Dagster."""
+    texts = [to(build_pipeline(capstone_config("prod")), warehouse="/w.db")
+             for to in (to_airflow, to_dagster)]
+    texts.append(to_airflow(customers_pipeline(with_check=True), warehouse="/w.db"))
+    modules = sorted({node.module if isinstance(node, ast.ImportFrom) else alias.name
+                      for text in texts for node in ast.walk(ast.parse(text))
+                      if isinstance(node, ast.Import | ast.ImportFrom)
+                      for alias in node.names
+                      if (getattr(node, "module", None) or alias.name).startswith("course_etl")}
+                     | {f"{node.module}.{alias.name}" for text in texts
+                        for node in ast.walk(ast.parse(text)) if isinstance(node, ast.ImportFrom)
+                        and node.module and node.module.startswith("course_etl")
+                        for alias in node.names if alias.name.islower()})
+    # What course_etl's own loaded modules import at their top level (an optional import inside
+    # a third-party library, such as seaborn's ipywidgets, is that library's business).
+    script = ("import ast, importlib, importlib.metadata as m, json, sys\n"
+              f"for name in {modules!r}:\n"
+              "    try:\n        importlib.import_module(name)\n"
+              "    except ModuleNotFoundError:\n        pass  # an attribute, not a module\n"
+              "tops = set()\n"
+              "for name, module in list(sys.modules.items()):\n"
+              "    if name.startswith('course_etl') and getattr(module, '__file__', None):\n"
+              "        tree = ast.parse(open(module.__file__, encoding='utf-8').read())\n"
+              "        for node in tree.body:\n"
+              "            if isinstance(node, ast.Import):\n"
+              "                tops |= {a.name.split('.')[0] for a in node.names}\n"
+              "            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:\n"
+              "                tops.add(node.module.split('.')[0])\n"
+              "owners = m.packages_distributions()\n"
+              "tops -= set(sys.stdlib_module_names) | {'course_etl', '__future__'}\n"
+              "print(json.dumps(sorted({d for t in tops for d in owners.get(t, [])})))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    needed = {name.lower().replace("_", "-") for name in json.loads(done.stdout)} - {"course-etl"}
+    assert "pandas" in needed  # the probe sees third-party imports at all
+    root = Path(__file__).resolve().parents[1]
+    for lock in ("airflow.txt", "dagster.txt"):
+        text = (root / "requirements" / lock).read_text(encoding="utf-8")
+        pinned = {line.split("==")[0].split("[")[0].strip().lower().replace("_", "-")
+                  for line in text.splitlines() if "==" in line and not line.startswith(" ")}
+        assert not needed - pinned, f"requirements/{lock} lacks {sorted(needed - pinned)}"

@@ -3,9 +3,9 @@
 Layers, top to bottom: ``cli`` and ``classroom``, then ``capstone``, then the topic packages in
 the lecture's order (``medallion`` may use ``config``, ``monitoring``, ``scheduling`` and
 ``loads``; ``config`` may use ``monitoring``…), then the foundation (``db``, ``errors``,
-``style``, ``paths``, ``sample_data``). A module may import its own package and anything in a
-lower layer, never a higher one. Inside a topic, ``lecture`` and ``lab`` modules may import the
-engine, never the reverse.
+``style``, ``paths``, ``states``, ``clock``, ``retries``, ``sample_data``). A module may import
+its own package and anything in a lower layer, never a higher one. Inside a topic, ``lecture``
+and ``lab`` modules may import the engine, never the reverse.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "course_etl"
 # Lower index = lower layer. Each entry is a top-level name inside course_etl.
 LAYERS: list[set[str]] = [
     {"errors"},
-    {"db", "dbfile", "paths", "style"},
+    {"db", "dbfile", "paths", "style", "states", "clock", "retries"},
     {"sample_data", "facts"},
     {"loads"},
     {"scheduling"},

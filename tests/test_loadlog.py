@@ -171,17 +171,17 @@ def test_record_load_links_to_a_task_run_and_refuses_other_things(lecture_conn):
 
 
 def test_one_clock_for_runners_and_run_logs():
-    clock = SimulatedClock({"t": 30}, start="2024-10-02 02:05:00")
+    clock = SimulatedClock({"t": 30}, start="2024-10-02 02:05:00")  # naive text: UTC
     clock.spend("t")
     clock.sleep(60)
-    assert (clock.now(), clock.slept) == (90.0, [60])
-    assert clock() == datetime(2024, 10, 2, 2, 6, 30)
-    assert clock.advance(30) == datetime(2024, 10, 2, 2, 7)
-    assert clock.advance_to(datetime(2024, 10, 2, 2, 0)) == datetime(2024, 10, 2, 2, 7)
-    assert clock.advance_to(datetime(2024, 10, 3)) == datetime(2024, 10, 3)
+    assert (clock.now(), clock.slept) == (datetime(2024, 10, 2, 2, 6, 30, tzinfo=UTC), [60])
+    assert clock.advance(30) == datetime(2024, 10, 2, 2, 7, tzinfo=UTC)
+    assert clock.advance_to(datetime(2024, 10, 2, 2, 0)) == datetime(2024, 10, 2, 2, 7,
+                                                                     tzinfo=UTC)
+    assert clock.advance_to(datetime(2024, 10, 3)) == datetime(2024, 10, 3, tzinfo=UTC)
     with pytest.raises(ClockError, match=r"cannot go back: advance\(-1\)"):
         clock.advance(-1)
-    assert RealClock()().tzinfo is UTC
+    assert RealClock().now().tzinfo is UTC
 
 
 def test_a_run_log_on_the_real_clock_stores_utc(conn):

@@ -70,5 +70,9 @@ def test_real_clock_is_used_by_default_and_must_be_aware(conn):
     assert result.batch_id == 1 and stamp.endswith("Z") and stamp >= "2025"
     from datetime import datetime
 
+    class NaiveClock:  # a clock must give aware UTC moments (course_etl.clock): refused
+        def now(self):
+            return datetime(2024, 10, 1)
+
     with pytest.raises(MedallionInputError, match="no time zone"):
-        ingest_batch(conn, "customers", ROWS[:1], clock=lambda: datetime(2024, 10, 1))
+        ingest_batch(conn, "customers", ROWS[:1], clock=NaiveClock())

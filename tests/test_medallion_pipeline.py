@@ -11,9 +11,9 @@ from course_etl.loads.watermarks import read_watermark
 from course_etl.medallion import (
     CLEAN,
     DEFAULT_DIRT,
+    CheckFailedError,
     Dirt,
     DirtySource,
-    GateFailedError,
     compare_with_rebuild,
     fixed_clock,
     ingest_dirty_batch,
@@ -28,6 +28,7 @@ from course_etl.medallion import (
 from course_etl.medallion.gates import reject_rate, rows_reconcile
 from course_etl.medallion.pipeline import compare_snapshots
 from course_etl.medallion.silver import Reconciliation
+from course_etl.retries import fails_fast
 
 
 def load(conn, batches=3, size=30, dirt=DEFAULT_DIRT, seed=11, *, process_each=True):
@@ -123,11 +124,15 @@ def test_a_failing_blocking_gate_rolls_the_run_back_and_rebuild_repairs(conn):
     gold_before = snapshot(conn)["gold_customer_stats"]
     ingest_dirty_batch(conn, source.next_batch(30), clock=clock)
     result = process_new_batches(conn)
-    assert not result.promoted and result.blocked_by == ["rows_reconcile(silver_customers)"]
-    assert "NOT PROMOTED" in str(result)
-    with pytest.raises(GateFailedError, match=r"run rolled back, gold not promoted: customers: "
-                                              r"90 bronze ≠ 61 silver .* 1 row\(s\) missing"):
+    assert not result.promoted and result.failed_gates == ["rows_reconcile(silver_customers)"]
+    assert result.state == "failed"  # Airflow's word: the gate failed, so did the run
+    assert "failed: gate rows_reconcile(silver_customers) failed" in str(result)
+    with pytest.raises(CheckFailedError, match=r"gate\(s\) rows_reconcile\(silver_customers\) "
+                       r"failed, run rolled back, gold not promoted: customers: "
+                       r"90 bronze ≠ 61 silver .* 1 row\(s\) missing") as raised:
         result.raise_if_blocked()
+    assert [r.name for r in raised.value.failed] == ["rows_reconcile"]
+    assert fails_fast(raised.value)  # a task that raises it is not retried
     assert read_watermark(conn, "silver_customers", "_batch_id").value == 4
     pd.testing.assert_frame_equal(snapshot(conn)["gold_customer_stats"], gold_before)
     assert conn.execute("SELECT COUNT(*) FROM temp.sqlite_master").fetchone()[0] == 0
@@ -159,7 +164,7 @@ def test_gates_report_keys_reconciliation_and_warnings(conn):
          "blocking": True},
         {"table": "silver_rejects", "name": "reject_rate", "status": "warn", "blocking": False},
     ]
-    assert result.promoted  # warnings never block
+    assert result.promoted and result.state == "success"  # warnings never block
 
 
 def test_gate_functions_fail_and_warn_on_their_own():

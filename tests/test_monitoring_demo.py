@@ -56,13 +56,15 @@ def not_passed(outcome):
     ("fault", "status", "published", "flags"),
     [
         ("none", "success", True, set()),
-        ("rows_dropped", "blocked", False, {("row_count_non_decreasing", "fail")}),
-        ("duplicate_keys", "blocked", False, {("unique_key(id)", "fail")}),
-        ("null_names", "blocked", False, {("not_null(name)", "fail")}),
-        ("stale_source", "warning", True, {("freshness(updated_at)", "warn"),
+        # a failed blocking check fails validate: the run is failed, nothing is published
+        ("rows_dropped", "failed", False, {("row_count_non_decreasing", "fail")}),
+        ("duplicate_keys", "failed", False, {("unique_key(id)", "fail")}),
+        ("null_names", "failed", False, {("not_null(name)", "fail")}),
+        # a check that only warns is a check result: the run succeeds and says why it warned
+        ("stale_source", "success", True, {("freshness(updated_at)", "warn"),
                                            ("volume_anomaly(rows_to_load)", "warn")}),
-        ("slow_task", "warning", True, {("duration_anomaly(load_seconds)", "warn")}),
-        ("volume_spike", "warning", True, {("volume_anomaly(rows_to_load)", "warn")}),
+        ("slow_task", "success", True, {("duration_anomaly(load_seconds)", "warn")}),
+        ("volume_spike", "success", True, {("volume_anomaly(rows_to_load)", "warn")}),
         ("failing_task", "failed", False, set()),
     ],
 )
@@ -78,17 +80,24 @@ def test_each_fault_is_caught_where_it_should_be(warehouse, tmp_path, fault, sta
         assert len(dw_rows(warehouse)) >= len(before)
     assert runs_frame(warehouse).status.iloc[-1] == status
     alerted = alerts_frame(warehouse)
+    # one alert per flagged check, and one for a task that failed for another reason
     assert len(alerted) == len(flags) + (fault == "failing_task")
     assert set(alerted.status) <= {"sent"}
 
 
-def test_blocked_run_skips_the_load_and_failed_run_records_the_error(warehouse, tmp_path):
+def test_a_failed_gate_fails_validate_and_a_failed_run_records_the_error(warehouse, tmp_path):
     outcome = run_day(warehouse, "duplicate_keys", tmp_path)
     tasks = task_runs_frame(warehouse)
     last = tasks[tasks.run_id == outcome.run_id]
     assert last[["task", "status"]].values.tolist() == [
-        ["extract", "success"], ["validate", "success"], ["load", "skipped"],
-        ["monitor", "skipped"]]
+        ["extract", "success"], ["validate", "failed"], ["load", "upstream_failed"],
+        ["monitor", "upstream_failed"]]
+    assert last.error.iloc[1].startswith("CheckFailedError: blocking check "
+                                         "stg_customers.unique_key(id) failed: ")
+    assert last.error.iloc[1].endswith("; data not published")
+    assert last.error.iloc[2] == "upstream validate failed"
+    run = runs_frame(warehouse).set_index("run_id").loc[outcome.run_id]
+    assert (run.status, run.error.split(":")[0]) == ("failed", "validate failed")
     failed = run_day(warehouse, "failing_task", tmp_path)
     assert failed.error == ("SourceFailure: connection to the warehouse reset by peer during "
                             "the upsert")
@@ -110,10 +119,10 @@ def test_history_is_deterministic_and_contains_every_fault():
     assert len(runs_a) == 30 and set(DEFAULT_HISTORY_FAULTS.values()) == set(FAULTS) - {"none"}
     statuses = dict(zip(runs_a.logical_date, runs_a.status, strict=True))
     assert statuses["2024-10-23"] == "failed"
-    assert [statuses[d] for d in ("2024-10-17", "2024-10-26", "2024-10-28")] == ["blocked"] * 3
+    assert [statuses[d] for d in ("2024-10-17", "2024-10-26", "2024-10-28")] == ["failed"] * 3
     assert runs_a.started_at.iloc[0] == run_start_text("2024-10-02")
     loads = loads_frame(first)  # the recorder logged every published load, with its mode
-    assert len(loads) == (runs_a.status.isin(["success", "warning"])).sum()
+    assert len(loads) == (runs_a.status == "success").sum()
     assert set(loads["mode"]) == {"incremental"} and loads.task_run_id.notna().all()
 
 
@@ -133,7 +142,8 @@ def test_an_unexpected_error_closes_the_run_and_surfaces(conn):
     with pytest.raises(UnknownColumnError, match="unknown column 'name'"):
         run_daily_pipeline(conn, "2024-10-01")
     runs = runs_frame(conn)
-    assert runs.status.tolist() == ["failed"] and runs.error[0].startswith("UnknownColumnError")
+    assert runs.status.tolist() == ["failed"]
+    assert runs.error[0].startswith("extract failed: UnknownColumnError")
 
 
 def test_side_by_side_with_the_lecture_check(two_weeks, tmp_path):

@@ -230,22 +230,25 @@ def test_scheduler_recorder_logs_every_try_of_a_real_local_run(conn):
 
     examples.prepare_lecture_warehouse(conn)
     pipeline = examples.customers_pipeline(with_check=True, retries=1)
+    # The run log's times are the runner's clock: here it stands at the tick, 02:05 UTC.
+    clock = runner_module.SimulatedClock(examples.DEMO_DURATIONS, start="2024-10-02 02:05:00")
     runner = runner_module.LocalRunner(
-        conn, clock=runner_module.SimulatedClock(examples.DEMO_DURATIONS),
-        faults=runner_module.FaultInjection({"incremental_load": 2}),
+        conn, clock=clock, faults=runner_module.FaultInjection({"incremental_load": 2}),
         recorder=SchedulerRecorder(conn))
     report = runner.run(pipeline, date(2024, 10, 2))
     assert report.state == "failed"
     tasks = task_runs_frame(conn)
-    assert tasks[["task", "attempt", "status"]].values.tolist() == [
-        ["full_load", 1, "success"], ["incremental_load", 1, "failed"],
-        ["incremental_load", 2, "failed"], ["row_count_check", 1, "upstream_failed"]]
+    assert tasks[["task", "attempt", "status", "error"]].fillna("").values.tolist() == [
+        ["full_load", 1, "success", ""],
+        ["incremental_load", 1, "up_for_retry", "InjectedFailure: injected failure 1/2"],
+        ["incremental_load", 2, "failed", "InjectedFailure: injected failure 2/2"],
+        ["row_count_check", 1, "upstream_failed", "upstream incremental_load failed"]]
     assert tasks.started_at[0] == "2024-10-02 02:05:00"
     assert tasks.seconds[0] == 40.0 and tasks.rows_out[0] == 3
     runs = runs_frame(conn)
-    assert runs[["pipeline", "logical_date", "status"]].values.tolist() == [
-        ["customers_etl", "2024-10-02 02:05:00", "failed"]]
-    assert "injected failure" in runs.error[0]
+    assert runs[["pipeline", "logical_date", "status", "started_by"]].values.tolist() == [
+        ["customers_etl", "2024-10-02 02:05:00", "failed", "pipeline"]]
+    assert runs.error[0] == "incremental_load failed: InjectedFailure: injected failure 2/2"
 
 
 def test_scheduler_recorder_with_duck_typed_reports(conn, clock):
@@ -253,9 +256,9 @@ def test_scheduler_recorder_with_duck_typed_reports(conn, clock):
 
     from course_etl.monitoring.recorder import SchedulerRecorder
 
-    recorder = SchedulerRecorder(conn, clock=clock)
+    recorder = SchedulerRecorder(conn)
     context = NS(logical_date=datetime(2024, 10, 3, 2, 5))
-    recorder.start_run("p", context)
+    recorder.start_run("p", context, clock.now())
     tries = [NS(try_number=1, started=0.0, ended=5.0, state="up_for_retry", error="Boom: x"),
              NS(try_number=2, started=65.0, ended=70.0, state="success", error="")]
     recorder.finish_task("p", context, NS(task="t", state="success", attempts=tries,
@@ -263,11 +266,11 @@ def test_scheduler_recorder_with_duck_typed_reports(conn, clock):
     recorder.finish_task("p", context, NS(task="u", state="skipped", attempts=[],
                                           result=None, error=""))
     assert recorder.finish_run(NS(pipeline="p", context=context, state="success",
-                                  seconds=70.0, tasks={})) == "success"
+                                  seconds=70.0, tasks={}, reason="")) == "success"
     tasks = task_runs_frame(conn)
     assert tasks[["task", "attempt", "status", "started_at", "seconds", "rows_out", "error"]
                  ].astype(object).where(tasks.notna(), None).values.tolist() == [
-        ["t", 1, "failed", "2024-10-01 02:05:00", 5.0, None, "Boom: x"],
+        ["t", 1, "up_for_retry", "2024-10-01 02:05:00", 5.0, None, "Boom: x"],
         ["t", 2, "success", "2024-10-01 02:06:05", 5.0, 7, None],
         ["u", 1, "skipped", "2024-10-01 02:05:00", 0.0, None, None]]
     assert runs_frame(conn).seconds.tolist() == [70.0]

@@ -126,8 +126,8 @@ def test_the_recorder_hears_every_run_and_task(warehouse):
         def __init__(self):
             self.events = []
 
-        def start_run(self, pipeline, context):
-            self.events.append(("start", pipeline, context.logical_date.day))
+        def start_run(self, pipeline, context, started_at):
+            self.events.append(("start", pipeline, context.logical_date.day, started_at))
 
         def finish_task(self, pipeline, context, report):
             self.events.append(("task", report.task, report.state, report.tries))
@@ -136,11 +136,12 @@ def test_the_recorder_hears_every_run_and_task(warehouse):
             self.events.append(("end", report.state))
 
     recorder = Recorder()
-    runner = LocalRunner(warehouse, clock=SimulatedClock(), recorder=recorder,
+    clock = SimulatedClock(start="2024-10-02T02:05:00+00:00")
+    runner = LocalRunner(warehouse, clock=clock, recorder=recorder,
                          faults=FaultInjection({"incremental_load": 2}))
     runner.run(customers_pipeline(), date(2024, 10, 2))
     assert recorder.events == [
-        ("start", "customers_etl", 2),
+        ("start", "customers_etl", 2, datetime(2024, 10, 2, 2, 5, tzinfo=UTC)),
         ("task", "full_load", "success", 1),
         ("task", "incremental_load", "failed", 2),
         ("end", "failed"),

@@ -11,6 +11,7 @@ import pytest
 
 from course_etl import connect, full_load, incremental_load, query
 from course_etl.cli import main
+from course_etl.clock import TickingClock
 from course_etl.db import atomic
 from course_etl.errors import CourseEtlError
 from course_etl.loads.errors import (
@@ -24,11 +25,12 @@ from course_etl.monitoring.alerts import Alert, AlertRouter, WebhookChannel, mas
 from course_etl.monitoring.history import runs_frame, task_runs_frame
 from course_etl.monitoring.runlog import RunLog
 from course_etl.monitoring.stale import CRASHED, close_stale_runs
+from course_etl.retries import fails_fast
 from course_etl.sample_data import create_customer_source, create_lecture_source
 from course_etl.scheduling.export import to_crontab
 from course_etl.scheduling.lecture import PIPELINES
 from course_etl.scheduling.pipeline import Pipeline, PipelineError, Task
-from course_etl.scheduling.runner import LocalRunner, SimulatedClock, retryable
+from course_etl.scheduling.runner import LocalRunner, SimulatedClock
 
 OPTS = {"key": "id", "watermark": "updated_at"}
 
@@ -165,7 +167,7 @@ def test_cli_force_deletes_lets_a_large_reconcile_through(tmp_path, capsys):
     conn.execute("DELETE FROM src_customers WHERE id > 4")
     conn.close()
     argv = ["load", "incremental", "--db", str(tmp_path / "dw.db"), "--reconcile-deletes"]
-    assert main(argv) == 2
+    assert main(argv) == 1  # the run started and is recorded failed
     assert "--force-deletes" in capsys.readouterr().err
     assert main([*argv, "--force-deletes"]) == 0
 
@@ -283,14 +285,14 @@ def test_only_transient_errors_are_retried(conn, error, tries):
     assert report.tasks["t"].tries == tries
     assert len(notices) == tries - 1
     assert all("retrying in 7 s…" in n for n in notices)
-    assert retryable(error) is (tries > 1)
+    assert fails_fast(error) is (tries == 1)
 
 
 # --- 14. crashed runs -----------------------------------------------------------------------
 
 def test_a_run_left_running_is_closed_as_crashed_when_the_next_one_starts(conn):
-    clock = iter(datetime(2024, 10, 1, 2, m, tzinfo=UTC) for m in range(60))
-    recorder = RunLog(conn, clock=lambda: next(clock))
+    clock = TickingClock("2024-10-01T02:00:00Z", timedelta(minutes=1))  # 02:00, 02:01, …
+    recorder = RunLog(conn, clock=clock)
     killed = recorder.start_run("capstone", "2024-10-01")
     recorder.start_task(killed, "ingest")  # 02:01, then the process was killed
     assert close_stale_runs(conn, now=datetime(2024, 10, 1, 3, tzinfo=UTC),
@@ -344,7 +346,7 @@ def test_no_error_of_the_library_is_a_value_error_by_inheritance():
             yield from subclasses(sub)
 
     errors = {e.__name__: e for e in subclasses(CourseEtlError)}
-    assert {"ChecksBlockedError", "SourceFailure", "LoadOptionError", "MedallionInputError",
+    assert {"CheckFailedError", "SourceFailure", "LoadOptionError", "MedallionInputError",
             "DiagramError", "SampleDataError", "DatabaseFileError"} <= set(errors)
     assert [name for name, e in errors.items() if issubclass(e, ValueError)] == []
     assert CourseEtlError("x", table="t").table == "t"

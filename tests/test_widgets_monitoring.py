@@ -37,7 +37,7 @@ def test_duplicate_keys_are_held_back_and_alerted(base, tmp_path):
     fault.value = "duplicate_keys"
     button.click()
     assert "blocking gate held the bad data back" in summary.value
-    assert "run blocked" in summary.value and "unique_key(id)" in summary.value
+    assert "run failed, validate failed on blocking check(s) unique_key(id)" in summary.value
     assert "5 id value(s) appear more than once" in checks.value
     assert ("jsonl", "sent") in [row[:2] for row in table_rows(alerts.value)]
     assert "ALERT [ERROR] customers_daily: stg_customers.unique_key(id) fail" in alerts.value

@@ -81,7 +81,7 @@ CASES = {
     "02 backfill": (lambda: scheduling_widgets.run_simulator(connect(":memory:")),
                     "backfill_demo", click("backfill"), "backfill_result"),
     "03 fault run": (fault_panel, "inject_fault", click("run"), "summary"),
-    "04 run load": (config_panel, "run_incremental_load", click("run"), "result"),
+    "04 run load": (config_panel, "run_logged_load", click("run"), "result"),
     "04 environment": (config_panel, "load_config", set_value("env", "prod"), "config"),
     "05 ingest": (lambda: medallion_widgets.medallion_explorer(connect(":memory:")),
                   "process_new_batches", click("ingest"), "status"),

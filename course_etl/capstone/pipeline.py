@@ -24,7 +24,6 @@ from course_etl.capstone.tasks import bronze, checks, extract, gold, publish, si
 from course_etl.config import Config, load_config
 from course_etl.monitoring.alerts import Channel, channels_from_config
 from course_etl.scheduling import Pipeline, Task
-from course_etl.scheduling.export import to_airflow
 
 
 def capstone_config(env: str = "dev", overrides: Iterable[str] = (),
@@ -78,4 +77,8 @@ def alert_channels(config: Config, jsonl_path: str | Path) -> list[Channel]:
 
 def airflow_dag(config: Config, *, warehouse: str | Path = AIRFLOW_WAREHOUSE) -> str:
     """The Airflow 3 DAG file of the capstone pipeline for ``config``."""
+    # Imported here: the exporter renders with Jinja2, which the DAG itself never needs when
+    # Airflow imports this package to run a task.
+    from course_etl.scheduling.export import to_airflow
+
     return to_airflow(build_pipeline(config), warehouse=warehouse)

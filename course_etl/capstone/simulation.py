@@ -1,11 +1,12 @@
 """Simulated days of the capstone: run, fault, backfill and re-run on a simulated clock.
 
 :class:`Capstone` runs the pipeline day by day on a
-:class:`~course_etl.scheduling.runner.SimulatedClock` (no waiting, the same durations every
-time), records every run with :class:`~course_etl.monitoring.recorder.SchedulerRecorder`, routes
-failure alerts to the console and a JSON-lines file, backfills missed days and checks that a
-re-run changes nothing. :class:`Fault` describes the fault injected on one day (a short orders
-feed, or a task that raises on its first tries).
+:class:`~course_etl.clock.SimulatedClock` (no waiting, the same durations every time) that
+runner, run log and alert router share, records every run with
+:class:`~course_etl.monitoring.recorder.SchedulerRecorder`, routes failure alerts to the console
+and a JSON-lines file, backfills missed days and checks that a re-run changes nothing.
+:class:`Fault` describes the fault injected on one day (a short orders feed, or a task that
+raises on its first tries).
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from course_etl.capstone.constants import (
     CapstoneError,
 )
 from course_etl.capstone.pipeline import alert_channels, build_pipeline
+from course_etl.clock import Clock, SimulatedClock
 from course_etl.config import Config
 from course_etl.monitoring.alerts import AlertRouter, task_failure_alert
 from course_etl.monitoring.recorder import SchedulerRecorder
 from course_etl.scheduling import FaultInjection, LocalRunner, RunReport
-from course_etl.scheduling.runner import SimulatedClock, snapshots_equal, warehouse_snapshot
+from course_etl.scheduling.runner import snapshots_equal, warehouse_snapshot
+from course_etl.states import TaskState
 
 
 @dataclass(frozen=True)
@@ -59,19 +62,22 @@ class Fault:
 class Capstone:
     """Runs the capstone pipeline day by day on ``conn`` for ``config``.
 
-    Time is simulated (no waiting, same durations every time); every run lands in the run log;
-    every failed task sends an alert to :func:`alert_channels` (``alerts_path`` is the JSON-lines
+    Time is one clock shared by runner, run log and alert router (default: simulated, no
+    waiting, same durations every time; each day's run starts at its tick, or later for a day
+    run after later ones); every run lands in the run log, started by ``started_by``; every
+    failed task sends an alert to :func:`alert_channels` (``alerts_path`` is the JSON-lines
     file). ``suite`` and ``gold_sql`` plug a student's checks and gold SQL into every run.
     """
 
     def __init__(self, conn: sqlite3.Connection, config: Config, *, alerts_path: str | Path,
-                 suite: dict | None = None, gold_sql: str | None = None):
+                 suite: dict | None = None, gold_sql: str | None = None,
+                 clock: Clock | None = None, started_by: str = "notebook"):
         self.conn, self.config = conn, config
         self.student = {"suite": suite, "gold_sql": gold_sql}  # a student's pieces, or None
         self.pipeline = build_pipeline(config, **self.student)
-        self.clock = SimulatedClock(TASK_SECONDS)
-        self.recorder = SchedulerRecorder(conn)
-        self.router = AlertRouter(conn, alert_channels(config, alerts_path))
+        self.clock = clock if clock is not None else SimulatedClock(TASK_SECONDS)
+        self.recorder = SchedulerRecorder(conn, started_by=started_by)
+        self.router = AlertRouter(conn, alert_channels(config, alerts_path), clock=self.clock)
 
     def run_day(self, day: date | str, *, fault: Fault | None = None) -> RunReport:
         """Run the pipeline for ``day`` (its first scheduled time), with ``fault`` if given."""
@@ -84,17 +90,17 @@ class Capstone:
                                       **self.student)
         elif fault is not None:
             faults = FaultInjection({fault.task: fault.failures})
+        if isinstance(self.clock, SimulatedClock):  # a scheduler starts the run at its tick
+            self.clock.advance_to(pipeline.run_on(day))
         runner = LocalRunner(self.conn, clock=self.clock, faults=faults, recorder=self.recorder)
         report = runner.run(pipeline, day)
         self._alert(report)
         return report
 
     def _alert(self, report: RunReport) -> None:
-        moment = report.logical_date.replace(tzinfo=None)
-        self.router.clock = lambda: moment
         run_id = report.context.run_id
         for task_report in report.tasks.values():
-            if task_report.state == "failed":
+            if task_report.state == TaskState.FAILED:
                 self.router.send(task_failure_alert(report.pipeline, task_report.task,
                                                     task_report.error, run_id=run_id))
 

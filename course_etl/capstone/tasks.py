@@ -27,6 +27,7 @@ from course_etl.capstone.constants import (
     CapstoneError,
 )
 from course_etl.capstone.student import audited_gold, gold_select_sql, served_differences
+from course_etl.clock import SimulatedClock
 from course_etl.db import atomic, query, quote_identifier, table_exists
 from course_etl.medallion import CUSTOMERS, ORDERS, DirtySource, ingest_batch, process_new_batches
 from course_etl.medallion.bronze import BATCHES_TABLE, format_utc
@@ -109,7 +110,8 @@ def bronze(conn: sqlite3.Connection, *, context: RunContext) -> Rows:
             raise CapstoneError(f"nothing landed for {entity.name} on {day}: run extract for "
                                 "that day first")
         frame = frame.astype(object).where(frame.notna(), None)
-        result = ingest_batch(conn, entity.name, frame, clock=lambda: moment)
+        # Stamped with the run's tick, so a re-run or a backfill lands the same batch.
+        result = ingest_batch(conn, entity.name, frame, clock=SimulatedClock(start=moment))
         landed += result.rows
         new_rows += 0 if result.duplicate else result.rows
     return Rows(landed, new_rows)
@@ -117,8 +119,8 @@ def bronze(conn: sqlite3.Connection, *, context: RunContext) -> Rows:
 
 def silver(conn: sqlite3.Connection, *, context: RunContext) -> Rows:
     """Process the bronze batches silver has not seen (watermarks), gates included; returns
-    the new bronze rows read and the valid rows staged. Raises GateFailedError when a medallion
-    gate blocked the run (nothing is changed then)."""
+    the new bronze rows read and the valid rows staged. Raises CheckFailedError when a blocking
+    medallion gate failed (the task fails at once and nothing is changed)."""
     result = process_new_batches(conn)
     result.raise_if_blocked()
     return Rows(sum(s.bronze_rows for s in result.staged.values()),
@@ -165,7 +167,8 @@ def checks(conn: sqlite3.Connection, *, min_rows: int = 1, max_staleness_hours: 
     With ``gold_sql`` (a student's), the suite audits the gold that SELECT builds, under the
     mart's name (:func:`~course_etl.capstone.student.audited_gold`).
 
-    Raises ChecksBlockedError when a blocking check failed, so gold and publish do not run;
+    Raises CheckFailedError when a blocking check failed: the task fails at once (a retry does
+    not change the data), so gold and publish end ``upstream_failed``.
     StudentGoldError when ``gold_sql`` cannot build the gold.
     """
     moment = context.logical_date.astimezone(UTC)

@@ -4,12 +4,15 @@
 (defaults < ``base.yaml`` < ``<env>.yaml`` < ``COURSE_ETL_…`` variables < its own options <
 ``--set``), so ``--env prod`` loads with prod's key, watermark and lookback, and an option given
 on the command line wins over every file. Values are validated by the configuration's schema
-before the warehouse is opened.
+before the warehouse is opened. Every load that starts is a run in the warehouse's run log
+(success, or failure with the error), started by ``cli`` or, from a crontab line,
+``--started-by cron``; it prints one readable line, or ``--json`` for scripts.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sqlite3
 from collections.abc import Mapping
@@ -19,7 +22,7 @@ import pandas as pd
 
 from course_etl.cli.args import PORT, output_file, output_folder
 from course_etl.cli.config import add_config_arguments, config_from_args
-from course_etl.config import Config, run_full_load, run_incremental_load
+from course_etl.config import Config, run_logged_load
 from course_etl.db import attach, connect
 from course_etl.dbfile import (
     DatabaseFileError,
@@ -81,6 +84,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     load.add_argument("--force-deletes", action="store_true",
                       help="let the load remove more than half of the target: a full load "
                            "from an empty source, --reconcile-deletes")
+    load.add_argument("--json", action="store_true",
+                      help="print the result as one JSON object (for scripts)")
+    load.add_argument("--started-by", choices=["cli", "cron"], default="cli",
+                      help="who started the load, as the run log records it (a crontab line "
+                           "passes cron; default: cli)")
     add_config_arguments(load)
 
     images = commands.add_parser("images", help="draw the lecture's diagrams into a folder")
@@ -100,15 +108,17 @@ def load_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | Non
                    ) -> LoadResult:
     """What ``course_etl load full|incremental`` runs: the configuration from ``--env``,
     ``--config`` and ``--set`` with the load options given on the command line on top
-    (:data:`LOAD_FLAGS`), then the load on the configured warehouse. Raises ConfigError or the
-    load's own errors before anything is written."""
+    (:data:`LOAD_FLAGS`), then the load on the configured warehouse, recorded as a run of its
+    run log (``args.started_by``: cli or cron). Bad input (configuration, names that do not
+    resolve, a target that is the source) raises before the run starts and writes nothing; an
+    error once the load runs (bad data, a lock) ends the run ``failed`` with the error, the
+    load's own writes rolled back, and is raised."""
     config = config_from_args(args, flags=LOAD_FLAGS, environ=environ)
     conn, created = _open_for_load(config)
     try:
         share = None if getattr(args, "force_deletes", False) else DEFAULT_MAX_DELETE_SHARE
-        if args.mode == "full":
-            return run_full_load(conn, config, max_delete_share=share)
-        return run_incremental_load(conn, config, max_delete_share=share)
+        return run_logged_load(conn, config, args.mode, max_delete_share=share,
+                               started_by=getattr(args, "started_by", "cli"))
     except sqlite3.OperationalError as error:
         conn.close()
         _remove(created)
@@ -180,7 +190,9 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 
 def _run_load(args: argparse.Namespace) -> int:
-    print(load_from_args(args))
+    result = load_from_args(args)
+    # People read one line (LoadResult's str); scripts parse --json (the result's fields).
+    print(json.dumps(result.as_dict(), default=str) if args.json else result)
     return 0
 
 

@@ -2,10 +2,10 @@
 
 ``monitor history`` replays the deterministic 30-day history of the demo pipeline into a
 warehouse file and can save the dashboards as a PNG; ``monitor runs`` prints the latest runs of a
-warehouse's run log; ``monitor checks`` runs a check suite declared in a YAML file against a
-warehouse and exits with 1 when a blocking check failed, so a shell script or a scheduler can
-stop before publishing. Library errors (a bad suite, an unknown table) exit with 2 through the
-main CLI.
+warehouse's run log, with who started each (cli, cron, pipeline, notebook); ``monitor checks``
+runs a check suite declared in a YAML file against a warehouse and exits with 1 when a blocking
+check failed, so a shell script or a scheduler can stop before publishing. Library errors (a
+bad suite, an unknown table) exit with 2 through the main CLI.
 """
 
 from __future__ import annotations
@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from course_etl.cli.args import database_path, input_file, integer, moment, output_file
+from course_etl.cli.args import (
+    database_path,
+    input_file,
+    integer,
+    moment,
+    output_file,
+    timezone_name,
+)
+from course_etl.clock import shown
 from course_etl.config.yamltext import YamlReadError, read_yaml
 from course_etl.db import table_exists
 from course_etl.dbfile import open_database, rebuilt_database
@@ -46,6 +54,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     runs.add_argument("--db", required=True, type=database_path)
     runs.add_argument("--last", type=integer(1, 100_000), default=10,
                       help="how many runs (default 10)")
+    runs.add_argument("--tz", type=timezone_name, default="UTC",
+                      help="show start times in this IANA time zone (default: UTC, as stored)")
     runs.set_defaults(handler=_runs)
 
     checks = actions.add_parser("checks", help="run a YAML check suite; exit 1 if it blocks")
@@ -92,10 +102,16 @@ def _runs(args: argparse.Namespace) -> int:
     if runs is None:
         print("no runs recorded")
         return 0
-    columns = ["run_id", "pipeline", "logical_date", "status", "seconds", "error"]
+    # Who started each run (cli, cron, pipeline, notebook); a log from an older course_etl that
+    # a writer has not migrated yet has no such column.
+    runs = runs.assign(started=[shown(t, args.tz) for t in runs.started_at])
+    columns = [c for c in ("run_id", "pipeline", "logical_date", "started_by", "started",
+                           "status", "seconds", "error") if c in runs.columns]
     with pd.option_context("display.width", 140, "display.max_colwidth", 60,
                            "display.precision", 1):
-        print(runs[columns].to_string(index=False) if not runs.empty else "no runs recorded")
+        # A load started by hand has no logical date, a success no error: "-", not "None".
+        table = runs[columns].astype(object).where(runs[columns].notna(), "-")
+        print(table.to_string(index=False) if not runs.empty else "no runs recorded")
     return 0
 
 

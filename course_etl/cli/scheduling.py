@@ -174,6 +174,9 @@ def _pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--retry-delay", type=number(0, 86_400), metavar="SECONDS",
                             help="wait between tries of a failed task (default: each task's "
                                  "retry_delay)")
+        parser.add_argument("--started-by", choices=["cli", "cron"], default="cli",
+                            help="who started the run, as the run log records it (the "
+                                 "crontab entry passes cron; default: cli)")
 
 
 def _after(args: argparse.Namespace) -> datetime:
@@ -242,8 +245,8 @@ def _day(moment: date | datetime) -> date:
 def _runner(conn, args: argparse.Namespace) -> LocalRunner:
     # Every run, task and load (with its mode) lands in the warehouse's run log, as the
     # notebooks' runs do.
-    return LocalRunner(conn, recorder=SchedulerRecorder(conn), retry_delay=args.retry_delay,
-                       retry_notice=_notice)
+    return LocalRunner(conn, recorder=SchedulerRecorder(conn, started_by=args.started_by),
+                       retry_delay=args.retry_delay, retry_notice=_notice)
 
 
 def _notice(line: str) -> None:

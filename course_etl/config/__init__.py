@@ -39,6 +39,7 @@ from course_etl.config.run import (
     open_warehouse,
     run_full_load,
     run_incremental_load,
+    run_logged_load,
 )
 from course_etl.config.schema import LECTURE_KEYS, Secret, Settings, spec
 
@@ -68,6 +69,7 @@ __all__ = [
     "resolve",
     "run_full_load",
     "run_incremental_load",
+    "run_logged_load",
     "show_value",
     "spec",
     "target_name",

@@ -153,6 +153,8 @@ def validate_value(spec: KeySpec, value: object) -> object:
     except ValueError:
         raise _type_error(spec, value) from None
     items = typed if isinstance(typed, tuple) else () if typed is None else (typed,)
+    if isinstance(typed, tuple) and len(typed) < spec.min_items:
+        raise ValueError(f"give at least {spec.min_items} item(s), e.g. {list(spec.default)}")
     for item in items:
         _check_one(spec, item)
     return typed

@@ -2,10 +2,11 @@
 
 :func:`run_incremental_load` and :func:`run_full_load` check the configured names against the
 database, then call :mod:`course_etl.loads.engine` with the configured key, watermark, lookback,
-batch
-size and delete handling. :func:`open_warehouse` opens the configured warehouse file with the
-source attached. :class:`SecretFilter` keeps secrets out of log records even when code logs the
-revealed value by mistake.
+batch size and delete handling; :func:`run_logged_load` does the same as one run of the
+warehouse's run log, saying who started it (the command line's ``load``, a notebook panel).
+:func:`open_warehouse` opens the configured warehouse file with the source attached.
+:class:`SecretFilter` keeps secrets out of log records even when code logs the revealed value by
+mistake.
 """
 
 from __future__ import annotations
@@ -19,16 +20,19 @@ from pathlib import Path
 from course_etl.config.identifiers import check_against_database, target_name
 from course_etl.config.layers import Problem
 from course_etl.config.resolve import Config, ConfigError
-from course_etl.db import connect
+from course_etl.db import connect, validate_identifier
+from course_etl.errors import CourseEtlError
 from course_etl.loads.engine import LoadResult, full_load, incremental_load
 from course_etl.loads.errors import WatermarkError
-from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE
+from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE, check_target
+from course_etl.monitoring.loadlog import recorded_load
 
 __all__ = [
     "incremental_arguments",
     "open_warehouse",
     "run_incremental_load",
     "run_full_load",
+    "run_logged_load",
     "SecretFilter",
 ]
 
@@ -98,6 +102,36 @@ def run_full_load(conn: sqlite3.Connection, config: Config, *,
     tables = check_against_database(conn, config)
     return full_load(conn, tables.source.label, target_name(config), key=list(config.load.key),
                      watermark=config.load.watermark_column, max_delete_share=max_delete_share)
+
+
+def run_logged_load(conn: sqlite3.Connection, config: Config, mode: str, *, started_by: str,
+                    max_delete_share: float | None = DEFAULT_MAX_DELETE_SHARE) -> LoadResult:
+    """The configured ``mode`` load ("full" or "incremental") as one run of the run log.
+
+    Bad input (a name that does not resolve, a target that is the source, a view or SQLite's
+    own) is refused before the run starts: nothing is written, not even a run. From then on,
+    whatever stops the load (bad data, the delete guard, a lock) ends the run ``failed`` with the
+    error, the load's own writes rolled back, and is raised marked as a fault of a started run
+    (``error.fault``: the command line exits 1); a success is recorded with its LoadResult.
+    ``started_by`` is cli, cron, pipeline or notebook.
+    """
+    tables = check_against_database(conn, config)
+    validate_identifier(config.load.target_table, what="target table name")
+    check_target(conn, tables.source, target_name(config))
+
+    def load() -> LoadResult:
+        if mode == "full":
+            return run_full_load(conn, config, max_delete_share=max_delete_share)
+        return run_incremental_load(conn, config, max_delete_share=max_delete_share)
+
+    try:
+        return recorded_load(conn, load, mode=mode, source=config.load.source_table,
+                             target=target_name(config), started_by=started_by)
+    except CourseEtlError as error:
+        # The run started and is recorded failed: a failed run (exit 1 on the command line),
+        # not bad input, which was refused above before anything was written.
+        error.fault = True
+        raise
 
 
 class SecretFilter(logging.Filter):

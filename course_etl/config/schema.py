@@ -87,14 +87,15 @@ def spec(
     choices: tuple[str, ...] | None = None,
     check: Callable[[object], None] | None = None,
     secret: bool = False,
+    min_items: int = 0,
 ) -> dict:
     """Field metadata for a config key: description, range, choices, a format check, secrecy.
 
     ``check(value)`` raises ValueError with a sentence saying what is wrong; for a tuple field
-    ``choices`` and ``check`` apply to each item.
+    ``choices`` and ``check`` apply to each item, and ``min_items`` is the fewest items it takes.
     """
     return {"doc": doc, "minimum": minimum, "maximum": maximum, "choices": choices,
-            "check": check, "secret": secret}
+            "check": check, "secret": secret, "min_items": min_items}
 
 
 def _table_name(value: object) -> None:
@@ -177,7 +178,7 @@ class LoadSettings:
         "table the lecture's get_watermark reads MAX(watermark_column) from (lecture key)",
         check=_table_name))
     key: tuple[str, ...] = field(default=("id",), metadata=spec(
-        "key column(s) of the source", check=_column_name))
+        "key column(s) of the source", check=_column_name, min_items=1))
     watermark_column: str = field(default="updated_at", metadata=spec(
         "column whose highest value marks how far a load got", check=_column_name))
     initial_value: str | int | None = field(default=None, metadata=spec(
@@ -276,6 +277,7 @@ class KeySpec:
     choices: tuple[str, ...] | None = None
     check: Callable[[object], None] | None = None
     secret: bool = False
+    min_items: int = 0
 
     @property
     def type_name(self) -> str:

@@ -19,6 +19,7 @@ from course_etl.db import (
     validate_identifier,
 )
 from course_etl.loads.errors import SchemaMismatchError
+from course_etl.loads.summary import load_summary
 from course_etl.loads.upsert import column_list_sql
 
 __all__ = ["LoadResult", "target_for", "referencing_tables"]
@@ -64,6 +65,9 @@ class LoadResult:
     def as_dict(self) -> dict:
         """The result as a plain dict (a row of a results DataFrame), timing included."""
         return asdict(self) | {"rows_written": self.rows_written}
+
+    def __str__(self) -> str:  # one line for people; the repr and as_dict() are the data
+        return load_summary(self)
 
 
 def _create_target_like(

@@ -16,7 +16,6 @@ from course_etl.medallion.gold import CITY_DAILY_REVENUE, CUSTOMER_STATS, GOLD_T
 from course_etl.medallion.lineage import Lineage, layer_counts, layer_flow_figure, trace_gold_row
 from course_etl.medallion.pipeline import (
     Comparison,
-    GateFailedError,
     RunResult,
     compare_with_rebuild,
     process_new_batches,
@@ -24,6 +23,7 @@ from course_etl.medallion.pipeline import (
     snapshot,
 )
 from course_etl.medallion.silver import REJECTS_TABLE, Reconciliation, Rule, reconcile
+from course_etl.monitoring.checks import CheckFailedError  # what a failed blocking gate raises
 
 __all__ = [
     "CITY_DAILY_REVENUE",
@@ -42,7 +42,7 @@ __all__ = [
     "DirtySource",
     "Entity",
     "Field",
-    "GateFailedError",
+    "CheckFailedError",
     "IngestResult",
     "Lineage",
     "Reconciliation",

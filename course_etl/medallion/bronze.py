@@ -6,7 +6,8 @@ send the entity's required columns; an optional one it leaves out is stored as N
 in the declared default), and a column added to the entity is added to an existing bronze table.
 Batches are listed in ``bronze_batches`` with a SHA-256 of their content: ingesting the same batch
 again is a no-op that reports the batch it duplicates. Triggers refuse UPDATE and DELETE, so bronze
-can always rebuild everything downstream. The clock is injectable, so notebooks stay deterministic.
+can always rebuild everything downstream. The clock is the course's one clock
+(:mod:`course_etl.clock`), so notebooks pass a simulated one and stay deterministic.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import hashlib
 import json
 import math
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
+from course_etl.clock import Clock, RealClock, TickingClock
 from course_etl.db import atomic, quote_identifier
 from course_etl.errors import SchemaMismatchError
 from course_etl.medallion.dirty import DirtyBatch
@@ -40,13 +42,11 @@ __all__ = [
     "ingest_batch",
     "ingest_dirty_batch",
     "fixed_clock",
-    "utc_now",
     "format_utc",
     "missing_columns",
 ]
 
 BATCHES_TABLE = "bronze_batches"
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -66,23 +66,10 @@ class IngestResult:
         return f"{self.entity}: batch {self.batch_id} ingested, {self.rows} rows"
 
 
-def utc_now() -> datetime:
-    """The real clock (the default); notebooks and tests pass :func:`fixed_clock` instead."""
-    return datetime.now(UTC)
-
-
-def fixed_clock(start: str = "2024-10-01T06:00:00Z", step: timedelta = timedelta(hours=1)) -> Clock:
-    """A clock that returns ``start``, then ``start + step``, … on successive calls."""
-    moment = datetime.fromisoformat(start)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    ticks = [moment - step]
-
-    def clock() -> datetime:
-        ticks[0] += step
-        return ticks[0]
-
-    return clock
+def fixed_clock(start: str = "2024-10-01T06:00:00Z", step: timedelta = timedelta(hours=1)
+                ) -> TickingClock:
+    """A clock that reads ``start``, then ``start + step``, … (one batch per reading)."""
+    return TickingClock(start, step)
 
 
 def format_utc(moment: datetime) -> str:
@@ -190,7 +177,7 @@ def ingest_batch(
     records: pd.DataFrame | Iterable[Mapping],
     *,
     source: str | None = None,
-    clock: Clock = utc_now,
+    clock: Clock | None = None,
 ) -> IngestResult:
     """Append one batch of ``entity`` records to bronze, values kept as text, in one transaction.
 
@@ -216,7 +203,7 @@ def ingest_batch(
         ).fetchone()
         if seen:
             return IngestResult(spec.name, seen[0], len(rows), digest, duplicate=True)
-        ingested_at = format_utc(clock())
+        ingested_at = format_utc((clock or RealClock()).now())
         batch_id = conn.execute(
             f"INSERT INTO {quote_identifier(BATCHES_TABLE)} "
             "(entity, source, row_count, ingested_at, content_hash) VALUES (?, ?, ?, ?, ?) "
@@ -235,7 +222,7 @@ def ingest_batch(
 
 
 def ingest_dirty_batch(
-    conn: sqlite3.Connection, batch: DirtyBatch, *, clock: Clock = utc_now
+    conn: sqlite3.Connection, batch: DirtyBatch, *, clock: Clock | None = None
 ) -> list[IngestResult]:
     """Ingest a :class:`DirtyBatch`: its customers, then its orders (one bronze batch each)."""
     return [

@@ -4,7 +4,10 @@
 watermark state (``etl_watermarks``, column ``_batch_id``), conforms and merges only the batches
 after it, runs the quality gates, merges gold for the groups those rows touch and moves the
 watermarks — all in one transaction, so a crash or a failing blocking gate leaves every layer and
-every watermark as it was. :func:`rebuild_from_bronze` drops silver and gold and replays all of
+every watermark as it was. A failed blocking gate is a failed check, in Airflow's words: the gate
+``failed``, gold was not promoted, the run ``failed`` (:attr:`RunResult.state`), and
+``raise_if_blocked()`` raises :class:`~course_etl.monitoring.checks.CheckFailedError`, which
+a task fails on at once. :func:`rebuild_from_bronze` drops silver and gold and replays all of
 bronze through the same code path; :func:`compare_with_rebuild` proves that the incremental result
 equals that rebuild, on a copy, without touching the database.
 """
@@ -18,7 +21,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from course_etl.db import atomic, connect, query, quote_identifier
-from course_etl.errors import CourseEtlError
 from course_etl.loads.watermarks import Watermark, reset_watermark, write_watermark
 from course_etl.medallion.bronze import BATCHES_TABLE, ensure_bronze
 from course_etl.medallion.entities import ENTITIES
@@ -44,10 +46,10 @@ from course_etl.medallion.silver import (
     processed_batch,
     stage,
 )
-from course_etl.monitoring.checks import SuiteReport
+from course_etl.monitoring.checks import CheckFailedError, SuiteReport
+from course_etl.states import RunState
 
 __all__ = [
-    "GateFailedError",
     "RunResult",
     "Comparison",
     "WATERMARK_TARGETS",
@@ -62,14 +64,11 @@ __all__ = [
 WATERMARK_TARGETS = tuple(e.silver_table for e in ENTITIES.values()) + GOLD_TABLES
 
 
-class GateFailedError(CourseEtlError):
-    """A blocking quality gate failed, so the run was rolled back and gold was not changed."""
-
-
 @dataclass(frozen=True)
 class RunResult:
     """What one run did: the batches it processed, per-layer counts, gates, and whether gold
-    was promoted (False: a blocking gate failed and the whole run was rolled back)."""
+    was promoted (False: a blocking gate failed and the whole run was rolled back); ``state``
+    is the run's state in Airflow's words."""
 
     mode: str
     batches: tuple[int, ...]
@@ -80,16 +79,24 @@ class RunResult:
     promoted: bool = True
 
     @property
-    def blocked_by(self) -> list[str]:
+    def failed_gates(self) -> list[str]:
+        """``name(table)`` of every blocking gate that failed."""
         return [f"{r.name}({r.table})" for r in self.gates.results if r.blocks]
 
+    @property
+    def state(self) -> RunState:
+        """``success``, or ``failed`` when a blocking gate failed (the run was rolled back)."""
+        return RunState.SUCCESS if self.promoted else RunState.FAILED
+
     def raise_if_blocked(self) -> None:
-        """Raise GateFailedError naming every failed blocking gate."""
+        """Raise CheckFailedError naming every failed blocking gate (nothing when promoted)."""
         if not self.promoted:
-            messages = "; ".join(r.message for r in self.gates.results if r.blocks)
-            raise GateFailedError(
-                f"run rolled back, gold not promoted: {messages}. Fix silver (or rebuild it "
-                "from bronze with rebuild_from_bronze) and run again."
+            failed = [r for r in self.gates.results if r.blocks]
+            messages = "; ".join(r.message for r in failed)
+            raise CheckFailedError(
+                f"gate(s) {', '.join(self.failed_gates)} failed, run rolled back, gold not "
+                f"promoted: {messages}. Fix silver (or rebuild it from bronze with "
+                "rebuild_from_bronze) and run again.", failed=failed,
             )
 
     def __str__(self) -> str:
@@ -106,15 +113,17 @@ class RunResult:
             rows = ", ".join(f"{t} {n} rows" for t, n in self.gold.rows.items())
             lines.append(f"  gold: {self.gold.groups} groups recomputed → {rows}")
         else:
-            lines.append(f"  NOT PROMOTED — blocked by {', '.join(self.blocked_by)}")
+            lines.append(f"  failed: gate {', '.join(self.failed_gates)} failed, so gold was not "
+                         "promoted and the run rolled back")
         return "\n".join(lines)
 
 
-class _Blocked(Exception):
-    """Internal: unwinds the run's transaction when a blocking gate fails."""
+class _RollBack(Exception):  # noqa: N818  (an instruction to atomic(), not an error)
+    """Internal: unwinds the run's transaction after a blocking gate failed, carrying the
+    result to return (a control-flow signal, never seen outside this module)."""
 
     def __init__(self, result: RunResult) -> None:
-        super().__init__("blocked")
+        super().__init__("roll back")
         self.result = result
 
 
@@ -145,7 +154,7 @@ def _run(conn: sqlite3.Connection, mode: str, rules: tuple[Rule, ...]) -> RunRes
         write_watermark(conn, entity.silver_table, BATCH_WATERMARK, latest)
     gates = silver_gates(conn)
     if gates.blocked:
-        raise _Blocked(RunResult(mode, batches, staged, merged, None, gates, promoted=False))
+        raise _RollBack(RunResult(mode, batches, staged, merged, None, gates, promoted=False))
     gold = refresh_touched_groups(conn)
     for table in GOLD_TABLES:
         write_watermark(conn, table, BATCH_WATERMARK, latest)
@@ -157,14 +166,15 @@ def process_new_batches(conn: sqlite3.Connection, *, rules: Iterable[Rule] = ())
 
     ``rules`` adds business rules to the built-in ones (missing and unparsable values); use the
     same rules on every run, or rebuild from bronze after changing them. A failing blocking gate
-    rolls the run back and returns ``promoted=False`` (call ``raise_if_blocked()`` to raise).
+    rolls the run back and returns ``promoted=False``, state ``failed`` (call
+    ``raise_if_blocked()`` to raise CheckFailedError).
     """
     _ensure_layers(conn)
     try:
         with atomic(conn):
             return _run(conn, "incremental", tuple(rules))
-    except _Blocked as blocked:  # the rollback also removed the run's temp tables
-        return blocked.result
+    except _RollBack as rolled_back:  # the rollback also removed the run's temp tables
+        return rolled_back.result
 
 
 def rebuild_from_bronze(conn: sqlite3.Connection, *, rules: Iterable[Rule] = ()) -> RunResult:
@@ -181,8 +191,8 @@ def rebuild_from_bronze(conn: sqlite3.Connection, *, rules: Iterable[Rule] = ())
                 reset_watermark(conn, target, BATCH_WATERMARK)
             _ensure_layers(conn)
             return _run(conn, "rebuild", tuple(rules))
-    except _Blocked as blocked:  # the rollback also removed the run's temp tables
-        return blocked.result
+    except _RollBack as rolled_back:  # the rollback also removed the run's temp tables
+        return rolled_back.result
 
 
 # --- Comparing an incremental result with a rebuild --------------------------------------------

@@ -20,14 +20,15 @@ import sqlite3
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol, TextIO
 from urllib.parse import urlsplit
 
+from course_etl.clock import Clock, RealClock, utc_text
 from course_etl.db import quote_identifier
 from course_etl.errors import CourseEtlError
 from course_etl.monitoring.masking import MaskingFilter, cut_urls, mask_secrets, register_secret
@@ -246,13 +247,14 @@ class AlertRouter:
     """Sends alerts to every channel, throttles repeats, records every delivery in the run log.
 
     ``throttle``: an identical alert (same ``Alert.identity``) already sent on a channel within
-    this window is not sent again on that channel. ``clock`` gives the time (injectable for
-    deterministic replays).
+    this window is not sent again on that channel. ``clock`` is the one clock of
+    :mod:`course_etl.clock` (a simulated one for deterministic replays); the window is measured
+    in UTC, so the machine's time zone and its daylight-saving changes never move it.
     """
 
     def __init__(
         self, conn: sqlite3.Connection, channels: Iterable[Channel], *,
-        throttle: timedelta = timedelta(hours=1), clock: Callable[[], datetime] | None = None,
+        throttle: timedelta = timedelta(hours=1), clock: Clock | None = None,
     ) -> None:
         if not isinstance(throttle, timedelta) or throttle < timedelta(0):
             raise AlertConfigError(f"alert router: field 'throttle' must be a timedelta >= 0, "
@@ -261,11 +263,11 @@ class AlertRouter:
         names = [c.name for c in self.channels]
         if len(set(names)) != len(names):
             raise AlertConfigError(f"alert router: channel names must be unique, got {names}")
-        self.clock = clock or datetime.now
+        self.clock = clock or RealClock()
         ensure_runlog_tables(conn)
 
-    def _recently_sent(self, alert: Alert, channel: str, now: datetime) -> bool:
-        since = (now - self.throttle).isoformat(sep=" ", timespec="seconds")
+    def _recently_sent(self, alert: Alert, channel: str, now) -> bool:
+        since = utc_text(now - self.throttle)
         row = self.conn.execute(
             f"SELECT 1 FROM {quote_identifier(ALERTS_TABLE)} WHERE alert_key = ? AND channel = ? "
             "AND status = 'sent' AND sent_at > ? LIMIT 1",
@@ -275,7 +277,7 @@ class AlertRouter:
 
     def send(self, alert: Alert) -> list[Delivery]:
         """Deliver ``alert`` on every channel; returns one Delivery per channel."""
-        now = self.clock()
+        now = self.clock.now()
         deliveries = []
         for channel in self.channels:
             error = None

@@ -2,12 +2,15 @@
 
 A check returns a :class:`CheckResult` (name, status ``pass``/``warn``/``fail``, observed,
 expected, message), the shape Great Expectations, Soda and Dagster asset checks share; a suite
-returns a :class:`SuiteReport`. Bad configuration raises :class:`CheckConfigError` naming the
-check and the field, through the small validators here.
+returns a :class:`SuiteReport`. A blocking check that failed raises :class:`CheckFailedError`
+(the task running the suite then ends ``failed``, at once: waiting does not change the data).
+Bad configuration raises :class:`CheckConfigError` naming the check and the field, through the
+small validators here.
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -21,10 +24,11 @@ from course_etl.errors import CourseEtlError
 __all__ = [
     "CHECK_STATUSES",
     "CheckConfigError",
-    "ChecksBlockedError",
+    "CheckFailedError",
     "CheckResult",
     "SuiteReport",
     "parse_period",
+    "readable",
 ]
 
 CHECK_STATUSES = ("pass", "warn", "fail")
@@ -35,11 +39,10 @@ class CheckConfigError(CourseEtlError):
     """A check was declared or called with bad input (unknown field, wrong type or sign)."""
 
 
-class ChecksBlockedError(CourseEtlError):
-    """A blocking check failed: the data must not be published."""
-
-    # Late rows can still arrive before the next try (freshness, volume): a runner may retry.
-    transient = True
+class CheckFailedError(CourseEtlError):
+    """A blocking check failed: the data must not go further. ``failed`` holds the failed
+    blocking :class:`CheckResult` objects. Not retried: a retry fixes a flaky task, not bad
+    data (:func:`course_etl.retries.fails_fast`)."""
 
 
 @dataclass(frozen=True)
@@ -86,16 +89,26 @@ class SuiteReport:
                 if r.status == "fail" and (r.blocking or not blocking_only)]
 
     def frame(self) -> pd.DataFrame:
-        """One row per result, for display."""
+        """One row per result, for display: measured numbers rounded for reading."""
         columns = ["table", "name", "status", "blocking", "observed", "expected", "message"]
-        return pd.DataFrame([asdict(r) for r in self.results], columns=columns)
+        rows = [asdict(r) | {"observed": readable(r.observed)} for r in self.results]
+        return pd.DataFrame(rows, columns=columns)
 
     def raise_if_blocked(self) -> None:
-        """Raise ChecksBlockedError naming every failed blocking check."""
+        """Raise CheckFailedError naming every failed blocking check."""
         blockers = [r for r in self.results if r.blocks]
-        if blockers:
-            names = "; ".join(f"{r.table}.{r.name}: {r.message}" for r in blockers)
-            raise ChecksBlockedError(f"blocking check(s) failed, data not published: {names}")
+        if blockers:  # "check x failed": the check first, then why, then what it means
+            failed = "; ".join(f"{r.table}.{r.name} failed: {r.message}" for r in blockers)
+            checks = "blocking check" if len(blockers) == 1 else "blocking checks"
+            raise CheckFailedError(f"{checks} {failed}; data not published", failed=blockers)
+
+
+def readable(value: object) -> object:
+    """A measured number as a person reads it: whole numbers as they are, others to one
+    decimal (26.288994 s → 26.3); anything else unchanged."""
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        return round(value, 1)
+    return value
 
 
 # --- input validation: every message names the check and the field ---------------------------

@@ -6,8 +6,9 @@ lecture's row count that must not drop, row count within bounds, dbt-style fresh
 ``warn_after``/``error_after``, not-null, unique key, referential integrity, and two anomaly
 checks (volume and duration) that compare today's number with the run history by a robust z-score
 (median and MAD), judged only once enough history exists. Checks are declared per table as plain
-dicts (YAML-ready) and run with :func:`run_suite`; a failing **blocking** check makes the suite
-``blocked``, which a pipeline uses to keep bad data from being published. Bad configuration
+dicts (YAML-ready) and run with :func:`run_suite`; a failing **blocking** check sets the report's
+``blocked`` flag and ``raise_if_blocked()`` raises :class:`CheckFailedError`, which fails the task
+that ran the suite, so bad data is never published. Bad configuration
 raises :class:`CheckConfigError` naming the check and the field; an unexpected error while a check
 runs becomes a failed result, so checks never crash the pipeline's run log.
 """
@@ -30,8 +31,8 @@ from course_etl.monitoring.anomalies import (
 from course_etl.monitoring.check_results import (
     CHECK_STATUSES,
     CheckConfigError,
+    CheckFailedError,
     CheckResult,
-    ChecksBlockedError,
     SuiteReport,
     _column,
     _count,
@@ -44,7 +45,7 @@ from course_etl.monitoring.check_results import (
 __all__ = [
     "CHECK_STATUSES",
     "CheckConfigError",
-    "ChecksBlockedError",
+    "CheckFailedError",
     "CheckResult",
     "SuiteReport",
     "CHECKS",

@@ -1,7 +1,7 @@
 """Monitoring dashboards drawn from the run log: what Airflow's and Dagster's UIs show, in a cell.
 
 Four views, each a function that draws on a matplotlib Axes from the run log of ``conn``:
-rows loaded per run (bars coloured by run status, held-back and failed runs marked), duration per
+rows loaded per run (bars coloured by the run's state, Airflow's words), duration per
 task (log scale, so a 9-minute outlier and a 1-second task fit one chart), a check-status heatmap
 over runs (pass / warn / fail / not run) and an anomaly chart that draws a metric with the
 range its history predicts and marks the runs the check flagged. :func:`dashboard_figure` puts
@@ -27,6 +27,7 @@ from course_etl.errors import CourseEtlError
 from course_etl.monitoring.checks import MAD_SCALE
 from course_etl.monitoring.dashboard_alt import dashboard_alt
 from course_etl.monitoring.history import check_results_frame, runs_frame, task_runs_frame
+from course_etl.states import RunState, TaskState
 from course_etl.style import (
     CHECK_COLORS,
     FONT_SMALL,
@@ -46,17 +47,17 @@ __all__ = [
     "dashboard_figure",
 ]
 
-RUN_STATUS_COLORS = {
-    "success": TASK_STATE_COLORS["success"],
-    "warning": TASK_STATE_COLORS["up_for_retry"],
-    "blocked": TASK_STATE_COLORS["upstream_failed"],
-    "failed": TASK_STATE_COLORS["failed"],
-    "running": NEUTRAL_GREY,
+RUN_STATUS_COLORS = {  # a run held back by a failed blocking check is simply failed
+    RunState.SUCCESS: TASK_STATE_COLORS["success"],
+    RunState.FAILED: TASK_STATE_COLORS["failed"],
+    RunState.RUNNING: NEUTRAL_GREY,
+    RunState.QUEUED: NEUTRAL_GREY,
 }
 TASK_COLORS = [OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["bluish_green"],
                OKABE_ITO["reddish_purple"], OKABE_ITO["sky_blue"], OKABE_ITO["vermillion"]]
 TASK_MARKERS = ["o", "s", "^", "D", "v", "P"]  # with the colour: lines told apart without it
-STATUS_HATCHES = {"warning": "..", "blocked": "//", "failed": "xx"}  # success stays plain
+# success stays plain; the others carry a pattern, so colour is not the only cue
+STATUS_HATCHES = {RunState.FAILED: "xx", RunState.RUNNING: "..", RunState.QUEUED: ".."}
 INK_LINE = "#222222"
 CHECK_HATCHES = {1: "..", 2: "xx"}  # warn, fail (by level); pass stays plain
 _Z_IN_MESSAGE = re.compile(r"robust z = (-?[\d.]+|-?inf)")
@@ -91,7 +92,7 @@ def _thin_ticks(ax: Axes, labels: list[str], every: int) -> None:
 def plot_rows_per_run(
     ax: Axes, conn: sqlite3.Connection, *, task: str = "load", pipeline: str | None = None
 ) -> None:
-    """Rows read by ``task`` in each run, bars coloured by the run's status."""
+    """Rows read by ``task`` in each run, bars coloured by the run's state."""
     runs = _runs(conn, pipeline)
     tasks = task_runs_frame(conn)
     rows = tasks[tasks.task == task].groupby("run_id")["rows_in"].last()
@@ -109,7 +110,7 @@ def plot_rows_per_run(
     _thin_ticks(ax, _short_dates(runs.logical_date), max(1, -(-len(runs) // 4)))
     handles = [Patch(facecolor=RUN_STATUS_COLORS[s], hatch=STATUS_HATCHES.get(s, ""),
                      edgecolor=INK_LINE, label=s)
-               for s in ("success", "warning", "blocked", "failed") if s in set(runs.status)]
+               for s in RUN_STATUS_COLORS if s in set(runs.status)]
     ax.legend(handles=handles, fontsize=FONT_SMALL, loc="upper left", ncols=len(handles),
               frameon=False)
 
@@ -119,7 +120,8 @@ def plot_duration_per_task(ax: Axes, conn: sqlite3.Connection, *,
     """Seconds each task took per run, one line per task, on a log scale."""
     runs = _runs(conn, pipeline)
     tasks = task_runs_frame(conn)
-    tasks = tasks[tasks.run_id.isin(runs.run_id) & tasks.status.isin(["success", "failed"])]
+    tasks = tasks[tasks.run_id.isin(runs.run_id)
+                  & tasks.status.isin([TaskState.SUCCESS, TaskState.FAILED])]
     table = tasks.pivot_table(index="run_id", columns="task", values="seconds", aggfunc="last",
                               sort=False).reindex(runs.run_id)
     order = list(dict.fromkeys(tasks.sort_values("task_run_id").task))

@@ -3,7 +3,9 @@
 :func:`create_demo_source` creates the customers source with 200 customers; :func:`change_source`
 plays one business day of new customers and address changes, from a fixed seed, so every replay
 sees the same data. :class:`DemoDay` holds one day's four tasks, extract → validate (the gate)
-→ load → monitor, as plain functions ``task(conn, *, context)`` with the suites they run. Each
+→ load → monitor, as plain functions ``task(conn, *, context)`` with the suites they run; a
+blocking check that fails makes ``validate`` fail (load and monitor are then
+``upstream_failed`` and the run ``failed``, Airflow's words for a gate that held). Each
 fault of :data:`FAULTS` happens where it would in real life: at the source (a frozen feed, a
 volume spike), in the extract (dropped rows, duplicates, NULLs) or in the load (slow, failing).
 :mod:`course_etl.monitoring.lecture` runs the days and the experiments.
@@ -23,7 +25,7 @@ from course_etl.errors import CourseEtlError
 from course_etl.facts import CUSTOMERS, SCHEDULE, STORY_START, TABLES
 from course_etl.loads.engine import LoadResult, incremental_load
 from course_etl.loads.watermarks import read_watermark
-from course_etl.monitoring.checks import CheckResult, run_suite
+from course_etl.monitoring.checks import CheckFailedError, CheckResult, run_suite
 from course_etl.monitoring.history import metric_history
 from course_etl.monitoring.runlog import record_check_results
 from course_etl.sample_data import generate_customers
@@ -224,7 +226,6 @@ class DemoDay:
         self.day, self.fault, self.clock = day, fault, clock
         self.rng = np.random.default_rng([seed, day.toordinal(), 1])
         self.results: list[CheckResult] = []
-        self.blocked = False
         self.unexpected: Exception | None = None
 
     def extract(self, conn: sqlite3.Connection, *, context: RunContext) -> Rows:
@@ -233,22 +234,21 @@ class DemoDay:
         return Rows(rows_in, rows_out)
 
     def validate(self, conn: sqlite3.Connection, *, context: RunContext) -> Rows:
-        """The gate: the validation suite on staging; its blocking failures stop the load."""
+        """The gate: the validation suite on staging; a failed blocking check fails this task
+        (CheckFailedError, with the checks' messages), so the load never starts."""
         history = metric_history(conn, PIPELINE, "load", "rows_in",
                                  before_run_id=context.run_id)
         report = run_suite(
-            conn, VALIDATION_SUITE, now=self.clock(),
+            conn, VALIDATION_SUITE, now=self.clock.now(),
             previous_row_counts={STAGING: count_rows(conn, TARGET)},
             metrics={"rows_to_load": (rows_to_load(conn), history)})
         self.results += report.results
-        self.blocked = report.blocked
         record_check_results(conn, context.run_id, report.results)
         self.clock.advance(4 + self.rng.normal(0, 0.5))
+        report.raise_if_blocked()
         return Rows(count_rows(conn, STAGING), None)
 
     def load(self, conn: sqlite3.Connection, *, context: RunContext) -> LoadResult:
-        if self.blocked:
-            raise TaskSkipped("held back by blocking check(s)")
         if self.fault == "failing_task":
             self.clock.advance(7)
             raise SourceFailure("connection to the warehouse reset by peer during the upsert")
@@ -279,7 +279,7 @@ class DemoDay:
         def run(conn: sqlite3.Connection, *, context: RunContext):
             try:
                 return step(conn, context=context)
-            except (TaskSkipped, SourceFailure):
+            except (TaskSkipped, SourceFailure, CheckFailedError):
                 raise  # the day's injected fault, or the gate: the report tells them
             except Exception as error:
                 self.unexpected = error

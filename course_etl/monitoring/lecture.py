@@ -39,7 +39,7 @@ from course_etl.monitoring.alerts import (
     alerts_from_checks,
     task_failure_alert,
 )
-from course_etl.monitoring.checks import SuiteReport
+from course_etl.monitoring.checks import CheckFailedError, SuiteReport
 from course_etl.monitoring.demo import (
     FAULTS,
     MONITOR_SUITE,
@@ -124,7 +124,7 @@ def run_daily_pipeline(
     clock = clock or SimulatedClock(default=0, start=run_start(day))
     clock.advance_to(run_start(day))
     demo = DemoDay(day, fault, clock, seed=seed)
-    runner = LocalRunner(conn, clock=clock, recorder=SchedulerRecorder(conn, clock=clock))
+    runner = LocalRunner(conn, clock=clock, recorder=SchedulerRecorder(conn))
     report = runner.run(demo.pipeline(), day)
     if demo.unexpected is not None:
         raise demo.unexpected
@@ -137,8 +137,10 @@ def run_daily_pipeline(
         published=load.state == "success", checks=SuiteReport(tuple(demo.results)),
         error=load.error if load.state == "failed" else None)
     alerts = alerts_from_checks(outcome.checks, pipeline=PIPELINE, run_id=run_id)
+    # A task failed by its blocking checks was alerted check by check above.
     alerts += [task_failure_alert(PIPELINE, name, task.error, run_id=run_id)
-               for name, task in report.tasks.items() if task.state == "failed"]
+               for name, task in report.tasks.items() if task.state == "failed"
+               and not isinstance(task.exception, CheckFailedError)]
     if router is not None:
         outcome.deliveries = router.send_all(alerts)
     return outcome
@@ -195,12 +197,13 @@ class FaultRun:
     def summary(self) -> str:
         """One sentence on what happened, for a notebook or a widget."""
         outcome = self.outcome
-        if outcome.status == "failed":
-            what = f"the run failed ({outcome.error}); {TARGET} kept yesterday's data"
-        elif self.gate_held:
+        if self.gate_held:
             names = ", ".join(r.name for r in outcome.checks.failures(blocking_only=True))
-            what = f"the blocking gate held the data back ({names}); {TARGET} unchanged"
-        elif outcome.status == "warning":
+            what = (f"validate failed on blocking check(s) {names}, load upstream_failed; "
+                    f"{TARGET} unchanged")
+        elif outcome.status == "failed":
+            what = f"the run failed ({outcome.error}); {TARGET} kept yesterday's data"
+        elif outcome.checks.status == "warn":
             what = "published, with warnings"
         else:
             what = "published, every check passed"

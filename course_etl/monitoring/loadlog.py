@@ -1,11 +1,14 @@
-"""The load log, opt-in: record what a load did (or why it failed) in ``etl_load_log``.
+"""The load log: record what a load did (or why it failed) in ``etl_load_log``.
 
 The load engine never logs by itself: a load behaves the same whether or not the warehouse has a
-run log. Logging is the caller's explicit choice, in one of three ways:
+run log. Every way a load starts records it through one of these:
 
+- :func:`recorded_load` runs one load as a run of the run log (a run, its task, the load record
+  or the error), saying who started it: the command line's ``load`` (``cli``, or ``cron`` from a
+  crontab line) and the notebook panels (``notebook``) use it;
 - a pipeline run by ``LocalRunner`` with a
-  :class:`~course_etl.monitoring.recorder.SchedulerRecorder` logs every task that returns a
-  LoadResult, linked to that task run (nothing to add to the task);
+  :class:`~course_etl.monitoring.recorder.SchedulerRecorder` (``pipeline run``, the notebooks'
+  runners, the capstone) logs every task that returns a LoadResult, linked to that task run;
 - :func:`record_load` stores one LoadResult, or the exception of a failed load;
 - :func:`logged` wraps a load function so each call records itself, linked to a
   :class:`~course_etl.monitoring.runlog.TaskRun` when one is given (inside ``RunLog.task``, a
@@ -17,14 +20,15 @@ from __future__ import annotations
 import functools
 import logging
 import sqlite3
-import time
 from collections.abc import Callable
 
+from course_etl.clock import Clock, RealClock
 from course_etl.db import atomic, quote_identifier
-from course_etl.monitoring.runlog import RunLogError, TaskRun, format_error
+from course_etl.monitoring.runlog import RunLog, RunLogError, TaskRun, format_error
 from course_etl.monitoring.tables import LOADS_TABLE, ensure_runlog_tables
+from course_etl.states import TaskState
 
-__all__ = ["record_load", "logged"]
+__all__ = ["record_load", "logged", "recorded_load"]
 
 logger = logging.getLogger("course_etl.monitoring.loadlog")
 
@@ -45,11 +49,11 @@ def record_load(
     load id. Raises RunLogError for anything but a LoadResult or an exception.
     """
     if isinstance(result_or_error, BaseException):
-        values = {"status": "failed", "mode": mode, "source": source, "target": target,
+        values = {"status": TaskState.FAILED, "mode": mode, "source": source, "target": target,
                   "seconds": seconds, "error": format_error(result_or_error)}
     elif hasattr(result_or_error, "as_dict") and hasattr(result_or_error, "mode"):
         values = {key: value for key, value in result_or_error.as_dict().items()
-                  if key in _LOAD_FIELDS} | {"status": "success", "error": None}
+                  if key in _LOAD_FIELDS} | {"status": TaskState.SUCCESS, "error": None}
     else:
         raise RunLogError(
             f"record_load needs a LoadResult or an exception, not {type(result_or_error).__name__}"
@@ -68,27 +72,28 @@ def record_load(
 
 
 def logged(load: Callable, task_run: TaskRun | None = None, *,
-           mode: str | None = None) -> Callable:
+           mode: str | None = None, clock: Clock | None = None) -> Callable:
     """``load`` made to record each call: its LoadResult, or its error, then re-raise.
 
     ``task_run`` (the handle ``RunLog.task`` yields) links every record to that task run; a
     failure inside it is recorded once the task's transaction has rolled back. ``mode`` names
     the load in failure records (default: the function's name without ``_load``, so
     ``incremental_load`` is ``incremental``). A failure to record a failure is logged, never
-    raised over the load's own error.
+    raised over the load's own error. ``clock`` times a failed load (default: real time).
     """
     mode = mode or load.__name__.removesuffix("_load")
     task_run_id = None if task_run is None else task_run.task_run_id
+    clock = clock or RealClock()
 
     @functools.wraps(load)
     def wrapper(conn: sqlite3.Connection, source: str, target: str, *args, **kwargs):
-        started = time.perf_counter()
+        started = clock.now()
         try:
             result = load(conn, source, target, *args, **kwargs)
         except Exception as error:
             failure = functools.partial(
                 _record_failure, conn, error, task_run_id=task_run_id, mode=mode, source=source,
-                target=target, seconds=time.perf_counter() - started)
+                target=target, seconds=(clock.now() - started).total_seconds())
             if task_run is not None and conn.in_transaction:
                 task_run.defer(failure)  # written after the task's rollback, not lost with it
             else:
@@ -98,6 +103,27 @@ def logged(load: Callable, task_run: TaskRun | None = None, *,
         return result
 
     return wrapper
+
+
+def recorded_load(conn: sqlite3.Connection, load: Callable[[], object], *, mode: str,
+                  source: str, target: str, started_by: str, clock: Clock | None = None):
+    """Run ``load()`` (a load on ``conn``) as one run of the run log; returns its LoadResult.
+
+    The run is pipeline ``<mode>_load`` with one task of that name, started by ``started_by``
+    (``cli``, ``cron``, ``pipeline`` or ``notebook``): the load's record is committed with the
+    load's own work; a failed load rolls its work back and leaves the run ``failed`` with the
+    error (and a failed load record), then the error propagates. Raises RunLogError inside an
+    open transaction (the failure record would roll back with it).
+    """
+    clock = clock or RealClock()
+    run_log = RunLog(conn, clock=clock)
+    name = f"{mode}_load"
+    with run_log.run(name, started_by=started_by) as run_id, \
+            run_log.task(run_id, name) as task_run:
+        result = logged(lambda c, s, t: load(), task_run, mode=mode, clock=clock)(
+            conn, source, target)
+        task_run.use_load(result)
+        return result
 
 
 def _record_failure(conn: sqlite3.Connection, error: BaseException, **fields) -> None:

@@ -5,10 +5,13 @@ next to the data (:mod:`~course_etl.monitoring.tables`). :class:`RunLog` writes 
 ``run_log.task(run_id, "load")`` records the start in its own committed transaction, runs the
 task's body in a second one that also records the success, and when the body raises, lets that
 roll back and records the failure in a third, so a failing task never takes its own record with
-it. Logging is opt-in: the load engine never looks at these tables (loads are logged by
-:mod:`~course_etl.monitoring.loadlog` when a caller asks) and the readers in
-:mod:`~course_etl.monitoring.history` never create them. Times come from a clock of
-:mod:`course_etl.scheduling.runner` (``SimulatedClock`` replays a day deterministically).
+it. Statuses are Airflow's words (:mod:`course_etl.states`) and every run says who started it
+(``cli``, ``cron``, ``pipeline`` or ``notebook``). The load engine never looks at these tables:
+every way a load starts records it (:mod:`~course_etl.monitoring.loadlog`, the scheduling
+runner's :mod:`~course_etl.monitoring.recorder`), and the readers in
+:mod:`~course_etl.monitoring.history` never create them. Times come from the one clock of
+:mod:`course_etl.clock` (a ``SimulatedClock`` replays a day deterministically) and are stored as
+naive UTC text.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import functools
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
+from course_etl.clock import Clock, RealClock, as_utc
+from course_etl.clock import utc_text as stamp
 from course_etl.db import atomic, quote_identifier
-from course_etl.errors import CourseEtlError
 from course_etl.monitoring.stale import close_stale_runs
 from course_etl.monitoring.tables import (  # the names are re-exported: callers know them here
     ALERTS_TABLE,
@@ -29,38 +33,21 @@ from course_etl.monitoring.tables import (  # the names are re-exported: callers
     LOADS_TABLE,
     RUN_STATUSES,
     RUNS_TABLE,
+    STARTED_BY,
     TASK_STATUSES,
     TASKS_TABLE,
+    RunLogError,
     ensure_runlog_tables,
 )
-from course_etl.scheduling.runner import RealClock
+from course_etl.retries import reason as format_error
+from course_etl.states import RunState, TaskState
 
 __all__ = [
     "RUNS_TABLE", "TASKS_TABLE", "LOADS_TABLE", "CHECKS_TABLE", "ALERTS_TABLE", "RUN_STATUSES",
-    "TASK_STATUSES", "ensure_runlog_tables",  # from .tables, re-exported
-    "RunLogError", "TaskRun", "RunLog", "record_check_results", "record_alert_delivery",
-    "add_run_note", "format_error",
+    "TASK_STATUSES", "STARTED_BY", "RunLogError", "ensure_runlog_tables",  # from .tables
+    "TaskRun", "RunLog", "record_check_results", "record_alert_delivery", "add_run_note",
+    "format_error", "stamp",
 ]
-
-
-class RunLogError(CourseEtlError):
-    """The run log was used in a way that could lose a record (e.g. inside an open transaction)."""
-
-
-def naive_utc(moment: datetime) -> datetime:
-    """The run log stores naive timestamps: an aware moment is converted to UTC first."""
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def stamp(moment: datetime) -> str:
-    """A moment as the run log writes it: ``2024-10-02 02:05:00``."""
-    return naive_utc(moment).isoformat(sep=" ", timespec="seconds")
-
-
-def format_error(error: BaseException) -> str:
-    """The error text stored in the log: the exception's type and message, one line."""
-    text = " ".join(str(error).split())
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 @dataclass
@@ -77,7 +64,7 @@ class TaskRun:
     attempt: int
     rows_in: int | None = None
     rows_out: int | None = None
-    status: str = "running"
+    status: str = TaskState.RUNNING
     error: str | None = None
     seconds: float | None = field(default=None, repr=False)
     deferred: list[Callable[[], object]] = field(default_factory=list, repr=False)
@@ -116,32 +103,38 @@ class RunLog:
 
     ``start_run``, ``start_task``, ``finish_task``, ``record_task_run`` and ``finish_run`` write
     one record each; ``run(...)`` and ``task(...)`` wrap them as context managers, and
-    ``recorded(task)`` as a decorator. ``clock()`` gives the current moment (a
-    ``SimulatedClock`` makes a replay deterministic); by default, UTC wall-clock time.
+    ``recorded(task)`` as a decorator. ``clock.now()`` gives the current moment (a
+    ``SimulatedClock`` makes a replay deterministic); by default, UTC wall-clock time. Methods
+    that take ``at`` record that moment instead (a runner that reports after the fact).
     """
 
-    def __init__(
-        self, conn: sqlite3.Connection, *, clock: Callable[[], datetime] | None = None
-    ) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, clock: Clock | None = None) -> None:
         self.conn = conn
         self.clock = clock or RealClock()
         ensure_runlog_tables(conn)
 
-    def _now(self) -> datetime:
-        return naive_utc(self.clock())
+    def _now(self, at: datetime | None = None) -> datetime:
+        return as_utc(self.clock.now() if at is None else at)
 
-    def start_run(self, pipeline: str, logical_date: object = None) -> int:
-        """Record that ``pipeline`` started for ``logical_date``; returns the new run id."""
+    def start_run(self, pipeline: str, logical_date: object = None, *,
+                  started_by: str = "pipeline", at: datetime | None = None) -> int:
+        """Record that ``pipeline`` started for ``logical_date``; returns the new run id.
+
+        ``started_by`` is one of :data:`STARTED_BY` (cli, cron, pipeline, notebook).
+        """
         if not isinstance(pipeline, str) or not pipeline:
             raise RunLogError(f"pipeline name must be a non-empty string, not {pipeline!r}")
+        if started_by not in STARTED_BY:
+            raise RunLogError(f"started_by {started_by!r} is unknown (use "
+                              f"{', '.join(STARTED_BY)})", value=started_by)
         date_text = None if logical_date is None else str(logical_date)
-        now = self._now()
+        now = self._now(at)
         with atomic(self.conn):
             close_stale_runs(self.conn, now=now, pipeline=pipeline)
             cursor = self.conn.execute(
                 f"INSERT INTO {quote_identifier(RUNS_TABLE)} "
-                "(pipeline, logical_date, status, started_at) VALUES (?, ?, 'running', ?)",
-                (pipeline, date_text, stamp(now)),
+                "(pipeline, logical_date, status, started_by, started_at) VALUES (?, ?, ?, ?, ?)",
+                (pipeline, date_text, RunState.RUNNING, started_by, stamp(now)),
             )
         return cursor.lastrowid
 
@@ -154,8 +147,8 @@ class RunLog:
         with atomic(self.conn):
             cursor = self.conn.execute(
                 f"INSERT INTO {quote_identifier(TASKS_TABLE)} "
-                "(run_id, task, attempt, status, started_at) VALUES (?, ?, ?, 'running', ?)",
-                (run_id, task, attempt, stamp(self._now())),
+                "(run_id, task, attempt, status, started_at) VALUES (?, ?, ?, ?, ?)",
+                (run_id, task, attempt, TaskState.RUNNING, stamp(self._now())),
             )
         return cursor.lastrowid
 
@@ -163,7 +156,7 @@ class RunLog:
         self, task_run_id: int, status: str, *, rows_in: int | None = None,
         rows_out: int | None = None, error: str | BaseException | None = None,
     ) -> None:
-        """Record how a task run ended: ``success``, ``failed`` or ``skipped``."""
+        """Record how a task run ended: ``success``, ``failed``, ``up_for_retry`` or ``skipped``."""
         _check_task_status(status)
         if isinstance(error, BaseException):
             error = format_error(error)
@@ -175,7 +168,7 @@ class RunLog:
             ).fetchone()
             if started is None:
                 raise RunLogError(f"unknown task run id {task_run_id!r}: start it first")
-            seconds = (now - datetime.fromisoformat(started[0])).total_seconds()
+            seconds = (now - as_utc(started[0])).total_seconds()
             self.conn.execute(
                 f"UPDATE {quote_identifier(TASKS_TABLE)} "
                 "SET status = ?, finished_at = ?, seconds = ?, "
@@ -193,7 +186,7 @@ class RunLog:
         For runners that report attempts after the fact, like the scheduling runner.
         """
         _check_task_status(status)
-        if finished_at < started_at:
+        if as_utc(finished_at) < as_utc(started_at):
             raise RunLogError(f"task {task!r} finished before it started "
                               f"({stamp(finished_at)} < {stamp(started_at)})")
         with atomic(self.conn):
@@ -203,34 +196,35 @@ class RunLog:
                 "finished_at, seconds, rows_in, rows_out, error) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, task, attempt, status, stamp(started_at), stamp(finished_at),
-                 (finished_at - started_at).total_seconds(), rows_in, rows_out, error),
+                 (as_utc(finished_at) - as_utc(started_at)).total_seconds(), rows_in, rows_out,
+                 error),
             )
         return cursor.lastrowid
 
     def finish_run(
-        self, run_id: int, status: str | None = None, *, error: str | BaseException | None = None
+        self, run_id: int, status: str | None = None, *, error: str | BaseException | None = None,
+        at: datetime | None = None,
     ) -> str:
-        """Record how a run ended and return its status.
+        """Record how a run ended and return its state.
 
-        Without ``status`` it follows from the run's records: ``failed`` if any task's last
-        attempt failed (or ``error`` is given), else ``blocked`` if a blocking check failed,
-        ``warning`` if a check warned or failed, else ``success``.
+        Without ``status`` it follows from the run's records as Airflow decides: ``failed`` if
+        ``error`` is given or any task's last attempt ended ``failed`` or ``upstream_failed``,
+        else ``success`` (a check that only warned is a check result, not a state).
         """
         if isinstance(error, BaseException):
             error = format_error(error)
         if status is None:
-            status = "failed" if error else self._status_from_records(run_id)
-        if status not in RUN_STATUSES or status == "running":
-            raise RunLogError(
-                f"unknown run status {status!r} (use success, warning, blocked, failed)")
-        now = self._now()
+            status = RunState.FAILED if error else self._state_from_records(run_id)
+        if status not in (RunState.SUCCESS, RunState.FAILED):
+            raise RunLogError(f"unknown run status {status!r}: a run ends success or failed")
+        now = self._now(at)
         with atomic(self.conn):
             started = self.conn.execute(
                 f"SELECT started_at FROM {quote_identifier(RUNS_TABLE)} WHERE run_id = ?", (run_id,)
             ).fetchone()
             if started is None:
                 raise RunLogError(f"unknown run id {run_id!r}: start it with start_run first")
-            seconds = (now - datetime.fromisoformat(started[0])).total_seconds()
+            seconds = (now - as_utc(started[0])).total_seconds()
             self.conn.execute(
                 f"UPDATE {quote_identifier(RUNS_TABLE)} "
                 "SET status = ?, finished_at = ?, seconds = ?, "
@@ -239,23 +233,15 @@ class RunLog:
             )
         return status
 
-    def _status_from_records(self, run_id: int) -> str:
+    def _state_from_records(self, run_id: int) -> RunState:
         failed_tasks, = self.conn.execute(
             f"SELECT COUNT(*) FROM {quote_identifier(TASKS_TABLE)} AS t "
-            "WHERE run_id = ? AND status = 'failed' "
+            "WHERE run_id = ? AND status IN (?, ?) "
             f"AND attempt = (SELECT MAX(attempt) FROM {quote_identifier(TASKS_TABLE)} "
             "WHERE run_id = t.run_id AND task = t.task)",
-            (run_id,),
+            (run_id, TaskState.FAILED, TaskState.UPSTREAM_FAILED),
         ).fetchone()
-        blocked, flagged = self.conn.execute(
-            f"SELECT COALESCE(SUM(status = 'fail' AND blocking), 0), "
-            f"COALESCE(SUM(status != 'pass'), 0) FROM {quote_identifier(CHECKS_TABLE)} "
-            "WHERE run_id = ?",
-            (run_id,),
-        ).fetchone()
-        if failed_tasks:
-            return "failed"
-        return "blocked" if blocked else "warning" if flagged else "success"
+        return RunState.FAILED if failed_tasks else RunState.SUCCESS
 
     def note(self, run_id: int, text: str) -> None:
         """Append a line to the run's notes (e.g. an alert channel that failed)."""
@@ -286,16 +272,16 @@ class RunLog:
         try:
             with atomic(self.conn):
                 yield handle
-                self.finish_task(task_run_id, "success", rows_in=handle.rows_in,
+                self.finish_task(task_run_id, TaskState.SUCCESS, rows_in=handle.rows_in,
                                  rows_out=handle.rows_out)
         except BaseException as error:
             # atomic() has rolled the task's own writes back; this record is a new transaction.
-            handle.status, handle.error = "failed", format_error(error)
-            self.finish_task(task_run_id, "failed", rows_in=handle.rows_in,
+            handle.status, handle.error = TaskState.FAILED, format_error(error)
+            self.finish_task(task_run_id, TaskState.FAILED, rows_in=handle.rows_in,
                              rows_out=handle.rows_out, error=error)
             raise
         else:
-            handle.status = "success"
+            handle.status = TaskState.SUCCESS
         finally:
             for record in handle.deferred:
                 record()
@@ -305,20 +291,21 @@ class RunLog:
             ).fetchone()[0]
 
     @contextlib.contextmanager
-    def run(self, pipeline: str, logical_date: object = None) -> Iterator[int]:
+    def run(self, pipeline: str, logical_date: object = None, *,
+            started_by: str = "pipeline") -> Iterator[int]:
         """Record a whole pipeline run around the block; yields the run id.
 
-        The run ends ``failed`` with the error when the block raises, else with the status its
+        The run ends ``failed`` with the error when the block raises, else with the state its
         records imply (call ``finish_run`` yourself inside the block to set another one).
         """
-        run_id = self.start_run(pipeline, logical_date)
+        run_id = self.start_run(pipeline, logical_date, started_by=started_by)
         try:
             yield run_id
         except BaseException as error:
-            self.finish_run(run_id, "failed", error=error)
+            self.finish_run(run_id, RunState.FAILED, error=error)
             raise
         if self.conn.execute(f"SELECT status FROM {quote_identifier(RUNS_TABLE)} WHERE run_id = ?",
-                             (run_id,)).fetchone()[0] == "running":
+                             (run_id,)).fetchone()[0] == RunState.RUNNING:
             self.finish_run(run_id)
 
     def recorded(self, task: str, *, attempt: int = 1) -> Callable:
@@ -342,9 +329,10 @@ class RunLog:
 
 
 def _check_task_status(status: str) -> None:
-    if status not in TASK_STATUSES or status == "running":
-        raise RunLogError(f"unknown task status {status!r} "
-                          "(use success, failed, skipped, upstream_failed)")
+    ended = [s for s in TASK_STATUSES if s not in (TaskState.QUEUED, TaskState.RUNNING)]
+    if status not in ended:
+        raise RunLogError(f"unknown task status {status!r}: a task try ends "
+                          f"{', '.join(ended)}")
 
 
 def add_run_note(conn: sqlite3.Connection, run_id: int | None, text: str) -> None:

@@ -14,7 +14,6 @@ server needs: absolute paths to the virtualenv's Python, the output appended to 
 from __future__ import annotations
 
 import difflib
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,7 +107,7 @@ def resolve_timezone(name: str) -> ZoneInfo:
     """The IANA time zone ``name``; raises InvalidCronError with close matches when unknown."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):  # OSError: a name too long
         close = difflib.get_close_matches(str(name), _all_timezones(), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else " (e.g. UTC, Europe/Berlin)"
         raise InvalidCronError(f"unknown time zone {name!r}{hint}") from None
@@ -213,11 +212,6 @@ class CronSchedule:
         return next(_ticks(self.expression, self.zone, _aware(before, self.zone), forward=False))
 
 
-def _crontab_safe(command: str) -> str:
-    # cron turns an unescaped % into a newline and feeds the rest to stdin: a classic silent bug.
-    return command.replace("%", r"\%")
-
-
 def crontab_entry(
     expression: str,
     command: Sequence[str],
@@ -232,6 +226,8 @@ def crontab_entry(
     ``command`` is an argv list whose first item must be an absolute path (cron's PATH is tiny);
     the entry changes into ``workdir``, takes ``flock -n`` on ``lock_file`` (a run still going
     makes the next one exit instead of overlapping) and appends stdout and stderr to ``log_file``.
+    Every part is shell-quoted and ``%`` escaped (cron turns it into a newline). The text comes
+    from the template ``course_etl/scheduling/export/templates/crontab.jinja``.
     Raises InvalidCronError for a bad expression or relative paths.
     """
     fields = validate_cron(expression)
@@ -243,10 +239,8 @@ def crontab_entry(
                 f"{what} {str(path)!r} is not an absolute path: cron runs with a minimal "
                 "environment and another working directory, so give the full path"
             )
-    quoted = " ".join(shlex.quote(str(part)) for part in command)
-    line = (
-        f"{fields} cd {shlex.quote(str(workdir))} && /usr/bin/flock -n "
-        f"{shlex.quote(str(lock_file))} {quoted} >> {shlex.quote(str(log_file))} 2>&1"
-    )
-    header = f"# {comment}: {describe_cron(fields)} (server time)" if comment else ""
-    return "\n".join(part for part in (header, _crontab_safe(line)) if part)
+    from course_etl.scheduling.export.render import render  # Jinja2: only when writing one
+
+    return render("crontab.jinja", fields=fields, command=list(command), workdir=workdir,
+                  log_file=log_file, lock_file=lock_file, comment=comment,
+                  when=describe_cron(fields)).rstrip("\n")

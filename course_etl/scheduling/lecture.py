@@ -21,6 +21,7 @@ expected, which gives the run simulator a longer chain to show ``upstream_failed
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -69,6 +70,7 @@ __all__ = [
     "dst_nights",
 ]
 
+logger = logging.getLogger(__name__)
 SOURCE = TABLES.source
 TARGET = TABLES.warehouse
 WAREHOUSE_TABLES = [SOURCE, TARGET, TABLES.watermarks]
@@ -101,7 +103,11 @@ def full_load_if_new(conn: sqlite3.Connection, *, source: str, target: str, key:
     """A full load when ``target`` has no watermark yet or the run asks for a full refresh;
     otherwise None: the target is already loaded and the incremental task does the day's work."""
     refresh = context is not None and context.full_refresh
-    if not refresh and read_watermark(conn, target, watermark) is not None:
+    stored = None if refresh else read_watermark(conn, target, watermark)
+    if stored is not None:
+        # An orchestrator's task log says why nothing happened, instead of "None".
+        logger.info("no full load: %s already has watermark %s (%s), so incremental_load does "
+                    "the day's work; pass full_refresh to reload", target, stored.value, watermark)
         return None
     return full_load(conn, source, target, key=key, watermark=watermark)
 

@@ -285,6 +285,16 @@ class Pipeline:
         """The start date at midnight in the pipeline's time zone."""
         return datetime.combine(self.start_date, datetime.min.time(), tzinfo=self.cron.zone)
 
+    def run_on(self, day: date) -> datetime:
+        """The day's first scheduled time (2024-10-02 → 02:05 for '5 2 * * *'), start date or
+        not: a run by hand may be for any day. Raises PipelineError for a day without one."""
+        ticks = self.cron.runs_between(datetime.combine(day, datetime.min.time()),
+                                       datetime.combine(day, datetime.max.time()))
+        if not ticks:
+            raise PipelineError(f"{self.name!r} ({self.schedule}) has no scheduled run on "
+                                f"{day}: pass a datetime or another day")
+        return ticks[0]
+
     def logical_dates(self, start: date | datetime, end: date | datetime) -> list[datetime]:
         """The scheduled fire times from ``start`` to ``end`` (dates: whole days, inclusive)."""
         first = _as_moment(start, self.cron.zone)

@@ -1,37 +1,36 @@
 """A local runner for the classroom: what a scheduler does for one run, in process.
 
 :class:`LocalRunner` runs a pipeline's tasks in dependency order on one connection, passing each a
-:class:`~course_etl.scheduling.pipeline.RunContext`. A failing task is retried after its retry
-delay (doubling with exponential backoff) and ends ``success`` or ``failed``; its downstream tasks
-become ``upstream_failed``; a task that raises :class:`TaskSkipped` is ``skipped``, and so is
-everything downstream of it (Airflow's default ``all_success`` rule). Time comes from a clock
-object: :class:`RealClock` really waits, :class:`SimulatedClock` advances by each task's simulated
-duration and never sleeps, so tests and notebooks get the same report every time. The same clock
-objects give run logs their timestamps (call the clock for the current moment).
-:class:`FaultInjection` makes a task fail on its first N tries for demos. A recorder (anything with
-``start_run``/``finish_task``/``finish_run``, see :class:`RunRecorder`) can log runs; none is
-needed. The run id it returns reaches every task as ``context.run_id``.
+:class:`~course_etl.scheduling.pipeline.RunContext`. Task and run states are Airflow 3's words
+(:mod:`course_etl.states`): a failing try ends ``up_for_retry`` while tries remain and the error
+can pass by waiting (the course's one rule, :func:`course_etl.retries.fails_fast`), the task ends
+``success`` or ``failed``, its downstream tasks ``upstream_failed``; a task that raises
+:class:`TaskSkipped` is ``skipped``, and so is everything downstream of it (Airflow's default
+``all_success`` rule); a run is ``failed`` when a task failed, with that task's error as its
+reason. Time comes from the one clock of :mod:`course_etl.clock`: :class:`RealClock` really
+waits, :class:`SimulatedClock` advances by each task's simulated duration and never sleeps, so
+tests and notebooks get the same report every time. :class:`FaultInjection` makes a task fail on
+its first N tries for demos. A recorder (anything with ``start_run``/``finish_task``/
+``finish_run``, see :class:`RunRecorder`) can log runs; none is needed. The run id it returns
+reaches every task as ``context.run_id``.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as time_of_day
+from datetime import date, datetime
 from typing import Protocol
 
 import pandas as pd
 
-from course_etl.dbfile import is_transient
-from course_etl.errors import CourseEtlError
+from course_etl.clock import Clock, ClockError, RealClock, SimulatedClock
+from course_etl.retries import fails_fast, reason
 from course_etl.scheduling.pipeline import Pipeline, PipelineError, RunContext, Task
 from course_etl.scheduling.snapshots import snapshots_equal, warehouse_snapshot  # re-exported
+from course_etl.states import TaskState, run_state
 
 __all__ = [
-    "STATES",
     "TaskSkipped",
     "InjectedFailure",
     "FaultInjection",
@@ -48,15 +47,9 @@ __all__ = [
     "snapshots_equal",
 ]
 
-STATES = ("success", "failed", "up_for_retry", "upstream_failed", "skipped")
-
 
 class TaskSkipped(Exception):  # noqa: N818  (reads as the state it causes)
     """Raise inside a task to end it as ``skipped`` (e.g. "no new data today")."""
-
-
-class ClockError(CourseEtlError):
-    """A simulated clock was asked to go back in time."""
 
 
 class InjectedFailure(RuntimeError):
@@ -73,93 +66,10 @@ class FaultInjection:
         return try_number <= self.failures.get(task_name, 0)
 
 
-class Clock(Protocol):
-    """Where runners and run logs get time from.
-
-    For a runner: ``now()`` in seconds, ``sleep()`` between retries, and ``spend(task_name)``
-    after each try (a simulated clock advances by the task's duration). For a run log:
-    calling the clock gives the current moment as a datetime. ``advance(seconds)`` lets a task
-    that simulates its own work move simulated time (real time needs no help).
-    """
-
-    def now(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-    def spend(self, task_name: str) -> None: ...
-
-    def advance(self, seconds: float) -> datetime: ...
-
-    def __call__(self) -> datetime: ...
-
-
-class RealClock:
-    """Wall-clock time: real durations and real waits. Not for notebooks (outputs would vary)."""
-
-    def now(self) -> float:
-        return time.perf_counter()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-    def spend(self, task_name: str) -> None:
-        """Real work already took real time."""
-
-    def advance(self, seconds: float) -> datetime:
-        """Real work already took real time: only the current moment is returned."""
-        return self()
-
-    def __call__(self) -> datetime:
-        """The current moment in UTC (time-zone aware)."""
-        return datetime.now(UTC)
-
-
-class SimulatedClock:
-    """A clock that only moves when told: replays runs deterministically, to the second.
-
-    ``SimulatedClock(durations, default=60, start="2024-10-01 02:05:00")``: each try of a task
-    takes ``durations[task]`` seconds (``default`` for others), a retry wait advances the clock
-    instead of sleeping, and a task that simulates its own work calls ``advance(seconds)``.
-    ``now()`` counts seconds from 0; calling the clock gives ``start`` plus those seconds, the
-    moment a run log records. Raises ClockError for a negative step (time never goes back).
-    """
-
-    def __init__(self, durations: Mapping[str, float] | None = None, *, default: float = 60.0,
-                 start: datetime | str = "2024-10-01 02:05:00"):
-        self.durations = dict(durations or {})
-        self.default = default
-        self.start = datetime.fromisoformat(start) if isinstance(start, str) else start
-        self.seconds = 0.0
-        self.slept: list[float] = []
-
-    def now(self) -> float:
-        return self.seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.advance(seconds)
-
-    def spend(self, task_name: str) -> None:
-        self.advance(self.durations.get(task_name, self.default))
-
-    def advance(self, seconds: float) -> datetime:
-        """Move the clock ``seconds`` forward; returns the new moment."""
-        if seconds < 0:
-            raise ClockError(f"a clock cannot go back: advance({seconds!r}) needs seconds >= 0")
-        self.seconds += seconds
-        return self()
-
-    def advance_to(self, moment: datetime) -> datetime:
-        """Move the clock forward to ``moment`` (no change if it is already later)."""
-        return self.advance(max(0.0, (moment - self()).total_seconds()))
-
-    def __call__(self) -> datetime:
-        return self.start + timedelta(seconds=self.seconds)
-
-
 @dataclass(frozen=True)
 class Attempt:
-    """One try of a task: when it started and ended (seconds since the run started) and how."""
+    """One try of a task: when it started and ended (seconds since the run started) and how
+    (``success``, ``up_for_retry``, ``failed`` or ``skipped``)."""
 
     try_number: int
     started: float
@@ -181,6 +91,8 @@ class TaskReport:
     attempts: list[Attempt] = field(default_factory=list)
     result: object = None
     error: str = ""
+    #: The last try's exception (what an on-failure callback would get), None if none.
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
 
     @property
     def tries(self) -> int:
@@ -194,20 +106,31 @@ class TaskReport:
 
 @dataclass
 class RunReport:
-    """One pipeline run: its logical date, data interval, state and each task's report."""
+    """One pipeline run: its logical date, data interval, state and each task's report.
+
+    ``started_at`` is the moment (aware UTC, from the runner's clock) the run started;
+    ``reason`` says why a failed run failed (the first failed task and its error).
+    """
 
     pipeline: str
     context: RunContext
     state: str
     tasks: dict[str, TaskReport]
     seconds: float
+    started_at: datetime | None = None
 
     @property
     def logical_date(self) -> datetime:
         return self.context.logical_date
 
+    @property
+    def reason(self) -> str:
+        """``"checks failed: CheckFailedError: …"`` for a failed run, ``""`` otherwise."""
+        failed = next((r for r in self.tasks.values() if r.state == TaskState.FAILED), None)
+        return f"{failed.task} failed: {failed.error}" if failed is not None else ""
+
     def table(self) -> pd.DataFrame:
-        """One row per task: state, tries, seconds and the last error."""
+        """One row per task: state, tries, seconds and the error (or why it did not run)."""
         rows = [
             {"task": r.task, "state": r.state, "tries": r.tries, "seconds": r.seconds,
              "error": r.error}
@@ -217,46 +140,26 @@ class RunReport:
 
     def __str__(self) -> str:
         states = ", ".join(f"{r.task}={r.state}" for r in self.tasks.values())
+        because = f"; {self.reason}" if self.reason else ""
         return (f"{self.pipeline} @ {self.logical_date:%Y-%m-%d %H:%M %Z}: {self.state} "
-                f"({states})")
+                f"({states}){because}")
 
 
 class RunRecorder(Protocol):
     """What a run log implements to record runs; every method is called by the runner.
 
-    ``start_run`` returns the run's id in the log (or None); the runner hands it to every task
-    as ``context.run_id``. ``course_etl.monitoring.recorder.SchedulerRecorder`` is the one that
-    writes the run log's tables.
+    ``start_run`` gets the moment the run started (aware UTC) and returns the run's id in the
+    log (or None); the runner hands it to every task as ``context.run_id``. Task tries and the
+    run's end are placed after that moment by their seconds.
+    ``course_etl.monitoring.recorder.SchedulerRecorder`` is the one that writes the run log.
     """
 
-    def start_run(self, pipeline: str, context: RunContext) -> int | None: ...
+    def start_run(self, pipeline: str, context: RunContext, started_at: datetime
+                  ) -> int | None: ...
 
     def finish_task(self, pipeline: str, context: RunContext, report: TaskReport) -> None: ...
 
     def finish_run(self, report: RunReport) -> object: ...
-
-
-def _short_error(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
-def retryable(error: BaseException) -> bool:
-    """Whether waiting and trying again can fix ``error``.
-
-    A lock held by another writer, an I/O hiccup, an unreachable source can pass; a missing
-    table, bad SQL, a bad configuration or bad data (any CourseEtlError that is not a
-    connection failure or marked ``transient``) fails the same way every time, so the run fails
-    at once.
-    """
-    if isinstance(error, InjectedFailure | ConnectionError | TimeoutError):
-        return True
-    if getattr(error, "transient", False):
-        return True
-    if isinstance(error, CourseEtlError):
-        return False
-    if isinstance(error, sqlite3.Error):
-        return is_transient(error)
-    return True
 
 
 class LocalRunner:
@@ -264,7 +167,7 @@ class LocalRunner:
 
     ``clock`` defaults to :class:`RealClock`; ``faults`` injects failures; ``recorder`` (optional)
     is told about every run and task. Task errors are caught and reported, never raised: a run
-    always returns its :class:`RunReport`.
+    always returns its :class:`RunReport`. Retries follow :func:`course_etl.retries.fails_fast`.
     """
 
     def __init__(self, conn, *, clock: Clock | None = None, faults: FaultInjection | None = None,
@@ -289,15 +192,7 @@ class LocalRunner:
         Raises PipelineError for a date without a scheduled run or faults on unknown tasks.
         """
         if not isinstance(logical_date, datetime):
-            ticks = pipeline.cron.runs_between(
-                *(datetime.combine(logical_date, t) for t in (time_of_day.min, time_of_day.max)),
-            )
-            if not ticks:
-                raise PipelineError(
-                    f"{pipeline.name!r} ({pipeline.schedule}) has no scheduled run on "
-                    f"{logical_date}: pass a datetime or another day"
-                )
-            logical_date = ticks[0]
+            logical_date = pipeline.run_on(logical_date)
         unknown = sorted(n for n in self.faults.failures if n not in pipeline.graph)
         if unknown:
             raise PipelineError(
@@ -305,33 +200,44 @@ class LocalRunner:
                 f"(known: {', '.join(pipeline.order)})"
             )
         context = pipeline.context_for(logical_date, full_refresh=full_refresh)
-        if self.recorder is not None:
-            context = replace(context, run_id=self.recorder.start_run(pipeline.name, context))
         origin = self.clock.now()
+        if self.recorder is not None:
+            context = replace(context,
+                              run_id=self.recorder.start_run(pipeline.name, context, origin))
         reports: dict[str, TaskReport] = {}
+        causes: dict[str, list[str]] = {}  # the tasks whose failure or skip reached this one
         for name in pipeline.order:
             task = pipeline[name]
-            upstream_states = {reports[u.name].state for u in task.upstream}
-            if upstream_states & {"failed", "upstream_failed"}:
-                report = TaskReport(name, "upstream_failed")
-            elif "skipped" in upstream_states:
-                report = TaskReport(name, "skipped")
+            failed = sorted({c for u in task.upstream if reports[u.name].state in (
+                TaskState.FAILED, TaskState.UPSTREAM_FAILED) for c in causes[u.name]})
+            skipped = sorted({c for u in task.upstream
+                              if reports[u.name].state == TaskState.SKIPPED
+                              for c in causes[u.name]})
+            if failed:  # the reason names the task that failed, however far upstream
+                report = TaskReport(name, TaskState.UPSTREAM_FAILED,
+                                    error=f"upstream {', '.join(failed)} failed")
+            elif skipped:
+                report = TaskReport(name, TaskState.SKIPPED,
+                                    error=f"upstream {', '.join(skipped)} skipped")
             else:
                 report = self._run_task(task, context, origin)
+            causes[name] = failed or skipped or [name]
             reports[name] = report
             if self.recorder is not None:
                 self.recorder.finish_task(pipeline.name, context, report)
-        ok = all(r.state in ("success", "skipped") for r in reports.values())
-        run = RunReport(pipeline.name, context, "success" if ok else "failed", reports,
-                        self.clock.now() - origin)
+        state = run_state(r.state for r in reports.values())
+        run = RunReport(pipeline.name, context, state, reports, self._since(origin), origin)
         if self.recorder is not None:
             self.recorder.finish_run(run)
         return run
 
-    def _run_task(self, task: Task, context: RunContext, origin: float) -> TaskReport:
-        report = TaskReport(task.name, "failed")
+    def _since(self, origin: datetime) -> float:
+        return (self.clock.now() - origin).total_seconds()
+
+    def _run_task(self, task: Task, context: RunContext, origin: datetime) -> TaskReport:
+        report = TaskReport(task.name, TaskState.FAILED)
         for try_number in range(1, task.retries + 2):
-            started = self.clock.now() - origin
+            started = self._since(origin)
             try:
                 if self.faults.should_fail(task.name, try_number):
                     raise InjectedFailure(
@@ -340,19 +246,19 @@ class LocalRunner:
                 result = task(self.conn, context=replace(context, try_number=try_number))
             except TaskSkipped as skip:
                 self.clock.spend(task.name)
-                report.attempts.append(Attempt(try_number, started, self.clock.now() - origin,
-                                               "skipped", str(skip)))
-                report.state, report.error = "skipped", str(skip)
+                report.attempts.append(Attempt(try_number, started, self._since(origin),
+                                               TaskState.SKIPPED, str(skip)))
+                report.state, report.error = TaskState.SKIPPED, str(skip)
                 return report
             except Exception as error:  # a task's failure is data for the report, not a crash
                 self.clock.spend(task.name)
-                last = try_number > task.retries or not retryable(error)
-                state = "failed" if last else "up_for_retry"
-                report.error = _short_error(error)
-                report.attempts.append(Attempt(try_number, started, self.clock.now() - origin,
+                last = try_number > task.retries or fails_fast(error)
+                state = TaskState.FAILED if last else TaskState.UP_FOR_RETRY
+                report.error, report.exception = reason(error), error
+                report.attempts.append(Attempt(try_number, started, self._since(origin),
                                                state, report.error))
                 if last:
-                    report.state = "failed"
+                    report.state = TaskState.FAILED
                     return report
                 delay = (self.retry_delay if self.retry_delay is not None
                          else task.retry_wait(try_number).total_seconds())
@@ -363,9 +269,10 @@ class LocalRunner:
             else:
                 self.clock.spend(task.name)
                 report.attempts.append(
-                    Attempt(try_number, started, self.clock.now() - origin, "success")
+                    Attempt(try_number, started, self._since(origin), TaskState.SUCCESS)
                 )
-                report.state, report.result, report.error = "success", result, ""
+                report.state, report.result = TaskState.SUCCESS, result
+                report.error, report.exception = "", None
                 return report
         return report  # pragma: no cover  (the loop always returns)
 

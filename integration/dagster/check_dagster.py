@@ -1,11 +1,16 @@
-"""Load and run the exported customers pipeline on a real Dagster, in its own virtualenv.
+"""Load and run the exported pipelines on a real Dagster, in its own virtualenv.
 
 Run by ``make test-dagster`` with the interpreter of ``.venv-dagster`` (dagster plus this
 package). It writes the definitions file with ``to_dagster``, imports it,
 checks it with ``Definitions.validate_loadable`` (assets, dependencies, retry policies, job and
 schedule as the pipeline says), then materializes the assets in process for three days of the
 lecture's story against one temporary SQLite warehouse while the local runner loads another, and
-asserts both warehouses end exactly alike each day. Exits non-zero on any difference.
+asserts both warehouses end exactly alike each day. Then it runs the faulty day of
+``integration/faulty_day.py`` (a short feed, a flaky silver) on Dagster and on the local runner
+from copies of one warehouse: Dagster's step events, told in Airflow's words (a step retried is
+``up_for_retry``, a step never started because its upstream failed or a blocking check held it
+back is ``upstream_failed``), must give the same task states, tries and run state, and the
+warehouses must end alike. Exits non-zero on any difference.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # integration/: the faulty day
+import faulty_day  # noqa: E402
 
 
 def load_module(path: Path):
@@ -53,6 +61,77 @@ def check_structure(module, pipeline) -> None:
     print(f"validate_loadable: assets {sorted(by_name)}, blocking checks {sorted(checks)}, "
           f"edges {pipeline.edges}, "
           f"schedule {schedule.cron_schedule!r} ({schedule.execution_timezone})")
+
+
+def step_key(task) -> str:
+    """The Dagster step that runs ``task``: the asset's name, or ``<asset>_<check>``."""
+    return f"{task.upstream[0].name}_{task.name}" if task.is_check else task.name
+
+
+def run_states(result, pipeline) -> dict:
+    """A materialize() result in Airflow's words: each task's (final state, tries), the run's.
+
+    STEP_UP_FOR_RETRY counts a try that will be retried, STEP_SUCCESS and STEP_FAILURE end a
+    task; a step without events never started, which Airflow calls ``upstream_failed`` when an
+    upstream task failed (Dagster simply does not start what a failed step or a failed
+    blocking check holds back).
+    """
+    events: dict[str, list[str]] = {}
+    for event in result.all_events:
+        if event.step_key and event.event_type_value in (
+                "STEP_UP_FOR_RETRY", "STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+            events.setdefault(event.step_key, []).append(event.event_type_value)
+    ended = {"STEP_SUCCESS": "success", "STEP_FAILURE": "failed", "STEP_SKIPPED": "skipped"}
+    tasks: dict[str, tuple[str, int]] = {}
+    for task in pipeline:  # dependency order: a task's upstream states are known
+        seen = events.get(step_key(task), [])
+        if seen:
+            assert all(e == "STEP_UP_FOR_RETRY" for e in seen[:-1]), (task.name, seen)
+            tasks[task.name] = (ended[seen[-1]], len(seen))
+        else:
+            upstream = {tasks[u.name][0] for u in task.upstream}
+            assert upstream & {"failed", "upstream_failed"}, (task.name, upstream)
+            tasks[task.name] = ("upstream_failed", 0)
+    return {"run": "success" if result.success else "failed", "tasks": tasks}
+
+
+def check_faulty_day(tmp_path: Path) -> None:
+    """The faulty day on Dagster and on the local runner: the same states, the same data."""
+    from dagster import DagsterInstance, materialize
+
+    from course_etl.scheduling.export import to_dagster
+
+    def on_dagster(warehouse: Path) -> dict:
+        pipeline = faulty_day.pipeline()
+        definitions = tmp_path / "faulty_day_dagster.py"
+        definitions.write_text(to_dagster(pipeline, warehouse=warehouse))
+        module = load_module(definitions)
+        tick = faulty_day.tick(faulty_day.FAULT_DAY).isoformat()
+        result = materialize([*module.ASSETS, *module.CHECKS],
+                             instance=DagsterInstance.ephemeral(), raise_on_error=False,
+                             tags={"dagster/scheduled_execution_time": tick,
+                                   "course_etl/fail_once": faulty_day.FAIL_ONCE})
+        return run_states(result, pipeline)
+
+    faulty_day.compare(tmp_path, "dagster", on_dagster)
+
+
+def check_retry_rule(tmp_path: Path) -> None:
+    """A bug fails at once on Dagster too (the export's Failure(allow_retries=False)), a flaky
+    task is retried: the same states and tries as the local runner."""
+    from dagster import DagsterInstance, materialize
+
+    from course_etl.scheduling.export import to_dagster
+
+    pipeline = faulty_day.rule_pipeline()
+    definitions = tmp_path / "retry_rule_dagster.py"
+    definitions.write_text(to_dagster(pipeline, warehouse=tmp_path / "retry_rule.db"))
+    module = load_module(definitions)
+    result = materialize(module.ASSETS, instance=DagsterInstance.ephemeral(),
+                         raise_on_error=False, tags={"course_etl/fail_once": "flaky_source"})
+    theirs, ours = run_states(result, pipeline), faulty_day.rule_locally()
+    assert theirs == ours, (theirs, ours)
+    print(f"retry rule on Dagster: {theirs['tasks']}, as on the local runner")
 
 
 def main() -> int:
@@ -108,6 +187,8 @@ def main() -> int:
                   f"local runner's ({len(theirs['dw_customers'])} customers)")
         local.close()
         on_dagster.close()
+        check_faulty_day(tmp_path)
+        check_retry_rule(tmp_path)
         print(f"Dagster check passed in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -45,7 +45,7 @@ from course_etl.classroom.exercises.incremental import sql_problem
 from course_etl.db import connect, quote_identifier
 from course_etl.medallion import CUSTOMERS, ORDERS
 from course_etl.medallion.gold import CITY_DAILY_REVENUE
-from course_etl.monitoring.checks import ChecksBlockedError
+from course_etl.monitoring.checks import CheckFailedError
 from course_etl.sample_data import CITIES, FIRST_NAMES
 from course_etl.scheduling import LocalRunner, Pipeline, SimulatedClock, Task
 
@@ -348,7 +348,7 @@ def _run_suite(suite: object, scenario: Scenario) -> str:
         damage(conn, day)
     try:
         checks(conn, suite=suite, context=context)
-    except ChecksBlockedError:
+    except CheckFailedError:
         return "blocked"
     return "passed"
 

@@ -4,8 +4,9 @@ variables, and see the resolved configuration with the layer behind every value.
 A thin panel over :func:`course_etl.config.load_config`: the controls start at the values the
 files and variables give; a control the reader changes becomes an explicit override. An invalid
 value shows the error in place of the table and disables the load button. *Run incremental load*
-runs :func:`course_etl.config.run_incremental_load` with the shown configuration on the connection
-passed in. Nothing here reads notebook globals or the process environment.
+runs :func:`course_etl.config.run_logged_load` with the shown configuration on the connection
+passed in (a run of its run log, started by the notebook). Nothing here reads notebook globals
+or the process environment.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from course_etl.config import (
     available_environments,
     load_config,
     parse_env_lines,
-    run_incremental_load,
+    run_logged_load,
 )
 from course_etl.errors import CourseEtlError
 
@@ -160,8 +161,9 @@ class ConfigExplorer(Panel):
         if self.config is None:
             self.result_view.value = error_box(self.error or "no valid configuration")
             return
-        try:
-            self.last_result = run_incremental_load(self._conn, self.config)
+        try:  # a run of the warehouse's run log, started by the notebook, like every load
+            self.last_result = run_logged_load(self._conn, self.config, "incremental",
+                                               started_by="notebook")
         except CourseEtlError as error:
             self.last_result = None
             self.result_view.value = error_box(error)

@@ -1,5 +1,5 @@
 """What the exporters share: the warehouse variable, the names a generated file reserves, and
-the helpers that write a task's import and call."""
+the helpers that write a task's import and call (the templates in ``templates/`` do the rest)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ WAREHOUSE_VARIABLE = "COURSE_ETL_WAREHOUSE"
 _INDENT = "    "
 # Names every generated file defines or imports: a task or module alias must not shadow them.
 _RESERVED = frozenset({
-    "os", "logging", "TASK_LOG", "timedelta", "datetime", "UTC", "pendulum",
-    "CronDataIntervalTimetable", "Param",
+    "os", "logging", "contextlib", "sqlite3", "Iterator", "TASK_LOG", "timedelta", "datetime",
+    "UTC", "pendulum", "CronDataIntervalTimetable", "Param", "AirflowFailException", "Failure",
     "dag", "get_current_context", "task", "connect", "run_context", "RunContext",
     "InjectedFailure", "CourseEtlError", "CronSchedule", "WAREHOUSE", "TASK_IDS", "SCHEDULE",
-    "course_context", "check_fault", "conn", "result", "context", "error", "AssetCheckResult",
+    "course_context", "check_fault", "warehouse", "log_result", "summary", "fails_fast", "reason",
+    "conn",
+    "result", "context", "error", "AssetCheckResult",
     "AssetCheckExecutionContext", "AssetExecutionContext", "Definitions", "RetryPolicy",
     "Backoff", "ScheduleDefinition", "asset", "asset_check", "define_asset_job", "ASSETS",
     "CHECKS",
@@ -88,20 +90,3 @@ def _check_names(pipeline: Pipeline) -> None:
     if clashes:
         raise PipelineError(f"task or pipeline name(s) {', '.join(clashes)} would shadow a name "
                             "the generated file uses: rename them")
-
-
-def _start_date(pipeline: Pipeline) -> str:
-    d = pipeline.start_date
-    return f"pendulum.datetime({d.year}, {d.month}, {d.day}, tz={pipeline.timezone!r})"
-
-
-def _body(task: Task, call: str, indent: str, fault: str) -> list[str]:
-    """A task's body: the fault hook, then the function on a connection opened for this try."""
-    return [
-        f"{indent}{fault}",
-        f"{indent}conn = connect(WAREHOUSE)",
-        f"{indent}try:",
-        f"{indent}{_INDENT}result = {_call(task, call, indent + _INDENT)}",
-        f"{indent}finally:",
-        f"{indent}{_INDENT}conn.close()",
-    ]

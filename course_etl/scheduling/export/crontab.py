@@ -3,24 +3,38 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sys
 from pathlib import Path
 
 from course_etl.scheduling.cron import crontab_entry
-from course_etl.scheduling.export.common import (
-    _check_warehouse,
-)
+from course_etl.scheduling.export.common import _check_warehouse
 from course_etl.scheduling.pipeline import Pipeline, PipelineError
 
-__all__ = ["cli_command", "to_crontab"]
+__all__ = ["cli_command", "lock_file", "to_crontab"]
 
 
 def cli_command(pipeline: Pipeline, *, warehouse: str | Path, python: str | Path | None = None
                 ) -> list[str]:
-    """The argv that runs ``pipeline`` once through this project's command line."""
+    """The argv that runs ``pipeline`` once through this project's command line, recorded in the
+    run log as started by ``cron``."""
     _check_warehouse(warehouse)
     return [str(python or sys.executable), "-m", "course_etl", "pipeline", "run", pipeline.name,
-            "--db", str(warehouse)]
+            "--db", str(warehouse), "--started-by", "cron"]
+
+
+def lock_file(pipeline: Pipeline, warehouse: str | Path) -> Path:
+    """The lock of one pipeline on one warehouse: ``/tmp/course_etl_<pipeline>_<file>_<hash>.lock``.
+
+    Runs of the same pipeline on the same warehouse must never overlap (they share its
+    watermarks); the same pipeline in dev and prod writes two warehouses and must not wait for
+    the other, so the warehouse's full path is part of the name (its stem to read, a hash of the
+    path to tell two ``warehouse.db`` in different folders apart).
+    """
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(str(warehouse)).stem)[:40] or "warehouse"
+    digest = hashlib.sha256(str(warehouse).encode("utf-8")).hexdigest()[:8]
+    return Path("/tmp") / f"course_etl_{pipeline.name}_{stem}_{digest}.lock"
 
 
 def to_crontab(
@@ -34,11 +48,12 @@ def to_crontab(
     """The crontab entry that runs ``pipeline`` on schedule through the command line.
 
     ``python`` defaults to the running interpreter (the virtualenv's); the log goes to
-    ``log_dir/<pipeline>.log`` (default ``project_dir/logs``) and the lock to
-    ``/tmp/course_etl_<pipeline>.lock``. cron uses the server's time zone, so a pipeline in
-    another zone is refused rather than silently shifted. Every path is shell-quoted; a path
-    holding a newline or another control character is refused (it would end the cron line and
-    start a new one); :func:`crontab_entry` escapes ``%``, which cron turns into a newline.
+    ``log_dir/<pipeline>.log`` (default ``project_dir/logs``) and the lock is
+    :func:`lock_file` (one per pipeline and warehouse: dev and prod never wait for each other).
+    cron uses the server's time zone, so a pipeline in another zone is refused rather than
+    silently shifted. Every path is shell-quoted; a path holding a newline or another control
+    character is refused (it would end the cron line and start a new one); the template
+    escapes ``%``, which cron turns into a newline.
     """
     for what, path in (("warehouse", warehouse), ("project_dir", project_dir),
                        ("python", python), ("log_dir", log_dir)):
@@ -57,6 +72,6 @@ def to_crontab(
         cli_command(pipeline, warehouse=warehouse, python=python),
         workdir=project_dir,
         log_file=logs / f"{pipeline.name}.log",
-        lock_file=f"/tmp/course_etl_{pipeline.name}.lock",
+        lock_file=lock_file(pipeline, warehouse),
         comment=f"course_etl pipeline {pipeline.name}",
     )
