@@ -291,7 +291,8 @@ def test_the_command_line_load_writes_only_the_words(tmp_path, capsys):
     conn = connect(db)
     conn.execute("DELETE FROM src_customers WHERE id > 1")
     conn.close()
-    assert main(["load", "incremental", "--db", str(db), "--reconcile-deletes"]) == 1  # a failed run
+    # the delete guard stops the run: a failed run, exit 1
+    assert main(["load", "incremental", "--db", str(db), "--reconcile-deletes"]) == 1
     capsys.readouterr()
     conn = connect(db)
     assert logged_words(conn) <= STATES
