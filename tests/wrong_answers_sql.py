@@ -235,6 +235,10 @@ WRONG_SQL_ANSWERS: dict[str, list[tuple[str, object]]] = {
         ("change condition on city only (a rename is lost)",
          _HEAD + _SET_ALL + "WHERE t.city IS NOT excluded.city"),
         ("DO NOTHING", _HEAD + "DO NOTHING"),
+        ("COALESCE on both sides (a NULL corrected to empty text is no change to it; once "
+         "listed here as right)", _HEAD + _SET_ALL + "WHERE COALESCE(t.name, '') <> COALESCE("
+         "excluded.name, '') OR COALESCE(t.city, '') <> COALESCE(excluded.city, '') OR "
+         "COALESCE(t.updated_at, '') <> COALESCE(excluded.updated_at, '')"),
     ],
     "check_watermark_save": [
         ("the stub (insert only)", "INSERT INTO etl_watermarks (target, watermark_column, value, "
@@ -428,11 +432,7 @@ OTHER_RIGHT_ANSWERS: dict[str, list[tuple[str, object]]] = {
                    "OR updated_at = :watermark")],
     "check_upsert_statement": [
         ("NOT (… IS … AND …)", _UPSERT_SET + "WHERE NOT (t.name IS excluded.name AND t.city IS "
-                               "excluded.city AND t.updated_at IS excluded.updated_at)"),
-        ("COALESCE on both sides", _UPSERT_SET + "WHERE COALESCE(t.name, '') <> COALESCE("
-                                   "excluded.name, '') OR COALESCE(t.city, '') <> COALESCE("
-                                   "excluded.city, '') OR COALESCE(t.updated_at, '') <> "
-                                   "COALESCE(excluded.updated_at, '')")],
+                               "excluded.city AND t.updated_at IS excluded.updated_at)")],
     "check_watermark_save": [
         ("INSERT OR REPLACE (the state table has nothing else to lose)",
          "INSERT OR REPLACE INTO etl_watermarks VALUES (:target, :column, :value, :format)")],

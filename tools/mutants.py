@@ -133,7 +133,7 @@ def measure(exercise, equivalents: dict[str, str]) -> Tally:
             tally.crashed.append(f"{mutant.key} (the check ran longer than "
                                  f"{SECONDS_PER_MUTANT} s)")
             continue
-        if "could not be judged" in verdict.message:
+        if not verdict.judged:
             tally.crashed.append(f"{mutant.key}: {verdict.message}")
         if not verdict.passed:
             tally.refused += 1

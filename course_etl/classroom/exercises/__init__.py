@@ -36,6 +36,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_etl.classroom.exercises._budget import AnswerTimeout, time_budget
+from course_etl.classroom.exercises.differential import describe_error
+
 __all__ = ["Verdict", "Exercise", "register", "all_exercises", "hint", "reset_tries",
            "exercise_index", "is_stub"]  # and every registered check, added below
 
@@ -50,6 +53,8 @@ class Verdict:
     ``show_hint`` says whether printing it shows the hint; the checks themselves always fill
     ``hint`` in (tests read it), the notebook's wrapper decides when the student sees it.
     Printed, a verdict starts with a word, "Correct" or "Not yet" (no colour, no symbol needed).
+    ``judged`` is False when the check itself failed (a fault in the course): that prints "No
+    verdict", is not counted as a try, and is never shown as a judgement of the answer.
     """
 
     exercise: str
@@ -58,9 +63,11 @@ class Verdict:
     hint: str = ""
     show_hint: bool = True
     hint_key: str = ""
+    judged: bool = True
 
     def __str__(self) -> str:
-        head = f"{'Correct' if self.passed else 'Not yet'}: {self.exercise}: {self.message}"
+        word = "Correct" if self.passed else "Not yet" if self.judged else "No verdict"
+        head = f"{word}: {self.exercise}: {self.message}"
         if self.passed or not self.hint:
             return head
         if self.show_hint:
@@ -118,13 +125,7 @@ def register(*, answer_name: str, stub: object, solution_file: str,
 
         @functools.wraps(check)
         def safe(answer: object) -> Verdict:
-            try:
-                return check(answer)
-            except Exception as error:  # noqa: BLE001 - a student sees a sentence, not a traceback
-                return Verdict(title, False, f"this answer could not be judged: "
-                               f"{type(error).__name__}: {error}",
-                               f"Keep the shape of the stub ({answer_name} = …) and run the "
-                               "cell again.")
+            return _guarded(check, answer, title, solution_file)
 
         exercise = Exercise(check.__name__, safe, answer_name, stub, solution_file, requires)
 
@@ -133,6 +134,8 @@ def register(*, answer_name: str, stub: object, solution_file: str,
             verdict = safe(answer)
             if is_stub(answer, exercise.stub):  # "Run all" before editing is not a try
                 return dataclasses.replace(verdict, show_hint=False, hint_key=exercise.key)
+            if not verdict.judged:  # the check failed, not the student: no try used
+                return verdict
             tries = _TRIES.setdefault(exercise.key, [])
             tries.append(verdict)
             return dataclasses.replace(verdict, show_hint=len(tries) >= HINT_FROM_TRY,
@@ -144,6 +147,39 @@ def register(*, answer_name: str, stub: object, solution_file: str,
         return tried
 
     return decorate
+
+
+#: The longest a whole check may take, whatever the answer does (each call of a student's
+#: Python code has its own, shorter budget: _budget.SECONDS_PER_CALL).
+SECONDS_PER_CHECK = 30.0
+
+
+def _guarded(check: Callable[[object], Verdict], answer: object, title: str,
+             solution_file: str) -> Verdict:
+    """``check(answer)``, with a sentence for everything that is not a verdict: an answer that
+    runs out of time or ends the program (SystemExit, GeneratorExit, KeyboardInterrupt) gets a
+    verdict about that; a check that fails itself says so, as no verdict."""
+    try:
+        with time_budget(SECONDS_PER_CHECK):
+            return check(answer)
+    except AnswerTimeout as error:
+        return Verdict(title, False, f"your answer did not finish within {error.seconds:g} s: a "
+                       "loop that never ends, or one that waits for something that never comes.",
+                       "Run it yourself on a small case, with a print() inside the loop.")
+    except KeyboardInterrupt:
+        return Verdict(title, False, "the check was interrupted before it reached a verdict "
+                       "(the stop button, or your answer raising KeyboardInterrupt).",
+                       "Run the cell again and let it finish.")
+    except (SystemExit, GeneratorExit) as error:
+        return Verdict(title, False, f"your answer raised {describe_error(error)}, which ends a "
+                       "program instead of giving a result: the pipeline around it would stop "
+                       "with it.", "Return the result; for an error, raise an Exception such "
+                       "as ValueError.")
+    except Exception as error:  # noqa: BLE001 - a student sees a sentence, never a traceback
+        return Verdict(title, False, f"the check itself failed on this answer "
+                       f"({describe_error(error)}): a fault in the course, not in your answer. "
+                       "Please tell your instructor; meanwhile compare yours with "
+                       f"solutions/{solution_file}.", judged=False)
 
 
 def _fingerprint(value: object, depth: int = 0) -> object:

@@ -3,10 +3,14 @@ generated ones, each built around one edge the lesson is about.
 
 A :class:`Warehouse` is a source (``src_customers``), a warehouse loaded from it
 (``dw_customers`` with a ``segment`` column and child rows in ``dw_orders`` that the source knows
-nothing about), the stored watermark, and rounds of later changes at the source. The lecture's
-comes from :mod:`course_etl.sample_data` (its customers and its change rounds); the generated ones
-draw ids, names, cities and timestamps from a seed, so an answer tuned to the lecture's ids or
-dates fails them, and every verdict is the same on every run.
+nothing about), the stored watermark, and rounds of later changes at the source. Tables, their
+columns and the lecture's rows come from :mod:`course_etl.facts` (its customers, change rounds,
+the row written later the same day, segments and orders); the state table is the library's own.
+Generated warehouses draw ids, names, cities and timestamps from a seed, so an answer tuned to
+the lecture's ids or dates fails them, and every verdict is the same on every run. A warehouse is
+what a history of correct loads leaves: the *old* versions of rows that changed since, the rows
+stamped exactly the watermark, and rows the source no longer has (deleted there, or written by a
+run that failed), some of them newer than the watermark.
 """
 
 from __future__ import annotations
@@ -15,42 +19,51 @@ import random
 import sqlite3
 from dataclasses import dataclass, field, replace
 
-from course_etl.db import connect
+from course_etl import facts
+from course_etl.db import connect, quote_identifier
+from course_etl.facts import CUSTOMERS, LECTURE_ORDERS, ORDERS, TABLES, WAREHOUSE_ONLY
 from course_etl.loads.formats import classify
-from course_etl.sample_data import (
-    CITIES,
-    FIRST_NAMES,
-    apply_lecture_changes,
-    create_lecture_source,
-)
+from course_etl.loads.watermarks import ensure_state_table
 
 SEED = 2025
-COLUMNS = ("id", "name", "city", "updated_at")
-WAREHOUSE_COLUMNS = (*COLUMNS, "segment")
+COLUMNS = CUSTOMERS.names
+WAREHOUSE_COLUMNS = (*COLUMNS, WAREHOUSE_ONLY.name)
+#: Where the key and the watermark sit in a row tuple (the facts' column order).
+KEY, STAMP = COLUMNS.index(CUSTOMERS.key), COLUMNS.index(CUSTOMERS.watermark)
 #: Names and cities beyond ASCII: a comparison or a quote must not trip over them.
 UNICODE_NAMES = ["Zoë", "Ümit", "Łucja", "O'Brien", "Søren", "Nguyễn", "Анна"]
 UNICODE_CITIES = ["Zürich", "São Paulo", "Kraków", "Reykjavík", "Île-de-Ré"]
 
-WAREHOUSE_DDL = """
-CREATE TABLE src_customers (id INTEGER PRIMARY KEY, name TEXT, city TEXT, updated_at TEXT);
-CREATE TABLE dw_customers (id INTEGER PRIMARY KEY, name TEXT, city TEXT, updated_at TEXT,
-                           segment TEXT DEFAULT 'unknown');
-CREATE TABLE dw_orders (order_id INTEGER PRIMARY KEY,
-                        customer_id INTEGER REFERENCES dw_customers(id) ON DELETE CASCADE);
-CREATE TABLE etl_watermarks (target TEXT NOT NULL, watermark_column TEXT NOT NULL, value,
-                             format TEXT NOT NULL, PRIMARY KEY (target, watermark_column));
-"""
+
+def create_tables(conn: sqlite3.Connection) -> None:
+    """The source, the warehouse (with its warehouse-only column), its child orders (``ON DELETE
+    CASCADE``: what INSERT OR REPLACE destroys) and the library's watermark state table."""
+    conn.execute(CUSTOMERS.ddl(TABLES.source))
+    conn.execute(CUSTOMERS.ddl(TABLES.warehouse, extra=(WAREHOUSE_ONLY,)))
+    conn.execute(f"CREATE TABLE {quote_identifier(TABLES.orders)} ("
+                 f"{quote_identifier(ORDERS.key)} INTEGER PRIMARY KEY, customer_id INTEGER "
+                 f"REFERENCES {quote_identifier(TABLES.warehouse)}"
+                 f"({quote_identifier(CUSTOMERS.key)}) ON DELETE CASCADE)")
+    ensure_state_table(conn)
 
 
 @dataclass(frozen=True)
 class Round:
     """One round of changes at the source: rows (re)written, ids deleted, and whether a write
-    of the load fails this time (``failing`` names the table a trigger refuses to change)."""
+    of the load fails this time (``failing``: the table a trigger refuses to change; ``error``:
+    how, as :data:`FAILURES` names it)."""
 
     rows: tuple[tuple, ...] = ()
     deleted: tuple[int, ...] = ()
     failing: str | None = None
     story: str = ""
+    error: str = "integrity"
+
+
+#: How a write can fail, as SQLite reports it: a constraint (IntegrityError), and the disk, a
+#: lock or a function giving out (OperationalError). A load must roll back on every one.
+FAILURES = {"integrity": "a constraint refuses the row (IntegrityError)",
+            "operational": "the disk gives out (OperationalError)"}
 
 
 @dataclass(frozen=True)
@@ -58,9 +71,9 @@ class Warehouse:
     """A source, the warehouse loaded from it, the stored watermark, and rounds of changes."""
 
     source: tuple[tuple, ...]
-    warehouse: tuple[tuple, ...]  # (id, name, city, updated_at, segment)
+    warehouse: tuple[tuple, ...]  # the source's columns, then segment
     orders: tuple[tuple[int, int], ...] = ()
-    watermark: str | None = None
+    watermark: str | int | None = None
     watermark_format: str = "YYYY-MM-DD"
     rounds: tuple[Round, ...] = field(default_factory=tuple)
 
@@ -68,13 +81,16 @@ class Warehouse:
         """A fresh in-memory warehouse in this state (no round applied yet)."""
         conn = connect(":memory:")
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.executescript(WAREHOUSE_DDL)
-        conn.executemany("INSERT INTO src_customers VALUES (?, ?, ?, ?)", self.source)
-        conn.executemany("INSERT INTO dw_customers VALUES (?, ?, ?, ?, ?)", self.warehouse)
-        conn.executemany("INSERT INTO dw_orders VALUES (?, ?)", self.orders)
+        create_tables(conn)
+        conn.executemany(CUSTOMERS.insert_sql(TABLES.source), self.source)
+        conn.executemany(CUSTOMERS.insert_sql(TABLES.warehouse, WAREHOUSE_COLUMNS),
+                         self.warehouse)
+        conn.executemany(f"INSERT INTO {quote_identifier(TABLES.orders)} VALUES (?, ?)",
+                         self.orders)
         if self.watermark is not None:
-            conn.execute("INSERT INTO etl_watermarks VALUES ('dw_customers', 'updated_at', ?, ?)",
-                         (self.watermark, self.watermark_format))
+            conn.execute(f"INSERT INTO {quote_identifier(TABLES.watermarks)} VALUES (?, ?, ?, ?)",
+                         (TABLES.warehouse, CUSTOMERS.watermark, self.watermark,
+                          self.watermark_format))
         return conn
 
     @property
@@ -85,45 +101,61 @@ class Warehouse:
 def apply_round(conn: sqlite3.Connection, change: Round) -> None:
     """Write a round's rows at the source (new ids are inserts, known ids are updates) and
     delete its ids."""
-    conn.executemany("INSERT INTO src_customers VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
-                     "SET name = excluded.name, city = excluded.city, "
-                     "updated_at = excluded.updated_at", change.rows)
-    conn.executemany("DELETE FROM src_customers WHERE id = ?", [(k,) for k in change.deleted])
+    for row in change.rows:
+        conn.execute(f"DELETE FROM {quote_identifier(TABLES.source)} "
+                     f"WHERE {quote_identifier(CUSTOMERS.key)} = ?", (row[KEY],))
+        conn.execute(CUSTOMERS.insert_sql(TABLES.source), row)
+    conn.executemany(f"DELETE FROM {quote_identifier(TABLES.source)} "
+                     f"WHERE {quote_identifier(CUSTOMERS.key)} = ?",
+                     [(k,) for k in change.deleted])
 
 
-def loaded(source: list[tuple], segments: dict[int, str] | None = None) -> tuple[tuple, ...]:
-    """The warehouse rows a full load of ``source`` gives (segment 'unknown' unless given)."""
+def apply_rounds(source: list[tuple] | tuple[tuple, ...], rounds) -> list[tuple]:
+    """The source rows after ``rounds``, computed in Python (key order)."""
+    current = {r[KEY]: tuple(r) for r in source}
+    for change in rounds:
+        current.update({r[KEY]: tuple(r) for r in change.rows})
+        for key in change.deleted:
+            current.pop(key, None)
+    return [current[k] for k in sorted(current)]
+
+
+def loaded(source, segments: dict[int, str] | None = None) -> tuple[tuple, ...]:
+    """The warehouse rows a full load of ``source`` gives (segment its default unless given)."""
     segments = segments or {}
-    return tuple((*row, segments.get(row[0], "unknown")) for row in source)
+    return tuple((*row, segments.get(row[KEY], WAREHOUSE_ONLY.default)) for row in source)
 
 
 def lecture_rows(*rounds: int) -> list[tuple]:
-    """The lecture's source after its change ``rounds`` (from sample_data, not typed here)."""
-    conn = connect(":memory:")
-    create_lecture_source(conn)
-    for number in rounds:
-        apply_lecture_changes(conn, number)
-    rows = [tuple(r) for r in conn.execute("SELECT * FROM src_customers ORDER BY id")]
-    conn.close()
-    return rows
+    """The lecture's source after its change ``rounds`` (the facts', in key order)."""
+    return facts.lecture_tuples(max(rounds, default=0))
 
 
 def changed_rows(before: list[tuple], after: list[tuple]) -> tuple[tuple, ...]:
     """The rows of ``after`` that are new or differ from ``before`` (a round of changes)."""
-    old = {r[0]: r for r in before}
-    return tuple(r for r in after if old.get(r[0]) != r)
+    old = {r[KEY]: r for r in before}
+    return tuple(r for r in after if old.get(r[KEY]) != r)
+
+
+def row(**values: object) -> tuple:
+    """A customers row from its values by column name, optional columns defaulted."""
+    return CUSTOMERS.as_tuple(values)
 
 
 class Draw:
     """Seeded draws of ids, names, cities and timestamps for one generated scenario.
-    ``daily=True`` stamps dates (the lecture's format), else timestamps to the second."""
+    ``daily=True`` stamps dates (the lecture's format), else timestamps to the second;
+    ``year`` moves the story (a source whose history starts in 1999); ``keys`` is the range
+    ids come from (keys of 0 and below are keys too)."""
 
-    def __init__(self, seed: int, *, daily: bool | None = None, unicode: bool = False):
+    def __init__(self, seed: int, *, daily: bool | None = None, unicode: bool = False,
+                 year: int = 2025, keys: tuple[int, int] = (1, 9999)):
         self.rng = random.Random(seed)
         self.daily = self.rng.random() < 0.4 if daily is None else daily
-        self.names = UNICODE_NAMES if unicode else FIRST_NAMES
-        self.cities = UNICODE_CITIES if unicode else CITIES
+        self.names = UNICODE_NAMES if unicode else list(facts.FIRST_NAMES)
+        self.cities = UNICODE_CITIES if unicode else list(facts.CITIES)
         self.base_day = self.rng.randint(1, 20)
+        self.year, self.keys = year, keys
         self._used: set[int] = set()
 
     @property
@@ -133,7 +165,7 @@ class Draw:
 
     def key(self) -> int:
         while True:
-            key = self.rng.randint(1, 9999)
+            key = self.rng.randint(*self.keys)
             if key not in self._used:
                 self._used.add(key)
                 return key
@@ -147,30 +179,63 @@ class Draw:
     def stamp(self, step: int) -> str:
         """The ``step``-th moment after the scenario's start (days, or minutes and seconds)."""
         if self.daily:
-            return f"2025-03-{self.base_day + step:02d}"
+            return f"{self.year}-03-{self.base_day + step:02d}"
         seconds = 9 * 3600 + step * 3607
-        return (f"2025-03-{self.base_day:02d} {seconds // 3600:02d}:{seconds // 60 % 60:02d}:"
-                f"{seconds % 60:02d}")
+        return (f"{self.year}-03-{self.base_day:02d} {seconds // 3600:02d}:"
+                f"{seconds // 60 % 60:02d}:{seconds % 60:02d}")
 
     def row(self, step: int, key: int | None = None) -> tuple:
-        return (self.key() if key is None else key, self.name(), self.city(), self.stamp(step))
+        return row(**{CUSTOMERS.key: self.key() if key is None else key, "name": self.name(),
+                      "city": self.city(), CUSTOMERS.watermark: self.stamp(step)})
+
+
+# --- corrections a careless "did it change?" misses --------------------------------------------
+
+def _same_length(value: str, pool: list[str]) -> str:
+    others = [p for p in pool if len(p) == len(value) and p != value]
+    return others[0] if others else value[:-1] + ("x" if value[-1:] != "x" else "y")
+
+
+def corrections(value: str | None, pool: list[str]) -> list[tuple[str, str | None]]:
+    """Ways a text ``value`` is corrected that a change test comparing too little misses, as
+    (how, the new value): its case only, another value of the same length, a space added or
+    removed at either end, NULL to empty text and back, set to NULL, or from NULL."""
+    if value is None:
+        return [("NULL to empty text", ""), ("from NULL", pool[0])]
+    if value == "":
+        return [("empty text to NULL", None)]
+    swapped = value.upper() if value != value.upper() else value.lower()
+    out = [("its case only", swapped), ("the same length", _same_length(value, pool)),
+           ("a space added at its end", value + " "), ("a space added in front", " " + value),
+           ("to NULL", None)]
+    if value != value.strip():
+        out.append(("its spaces removed", value.strip()))
+    return out
 
 
 def random_warehouse(seed: int, *, rows: int, rounds: int = 2, unicode: bool = False,
-                     nulls: bool = True) -> Warehouse:
+                     nulls: bool = True, leftovers: bool = True, year: int = 2025) -> Warehouse:
     """A warehouse of ``rows`` customers loaded up to a watermark, then ``rounds`` rounds of
-    inserts, updates of every kind (move, rename, timestamp only, to and from NULL), rows
-    stamped exactly the watermark, and (with ``nulls``) NULL names and cities."""
-    draw = Draw(seed, unicode=unicode)
+    inserts, updates of every kind (move, rename, timestamp only, to and from NULL, a
+    correction stamped the watermark itself), rows stamped exactly the watermark, and (with
+    ``nulls``) NULL names and cities. With ``leftovers``, the warehouse also holds rows the
+    source no longer has: one deleted there, and one a failed run wrote, newer than the
+    watermark."""
+    draw = Draw(seed, unicode=unicode, year=year)
     source = [draw.row(draw.rng.randint(0, 3)) for _ in range(rows)]
-    watermark = max(r[3] for r in source)
-    source.append((draw.key(), draw.name(), draw.city(), watermark))  # shares the watermark
+    watermark = max(r[STAMP] for r in source)
+    source.append(row(**{**dict(zip(COLUMNS, draw.row(0), strict=True)),
+                         CUSTOMERS.watermark: watermark}))  # shares the watermark
     if nulls and source:
         victim = draw.rng.randrange(len(source))
         source[victim] = (source[victim][0], None, *source[victim][2:])
-    segments = {r[0]: draw.rng.choice(["gold", "vip", "b2b"]) for r in source[::3]}
-    orders = tuple((700 + n, r[0]) for n, r in enumerate(source[::2]))
-    current = {r[0]: r for r in source}
+    segments = {r[KEY]: draw.rng.choice(["gold", "vip", "b2b"]) for r in source[::3]}
+    warehouse = list(loaded(source, segments))
+    if leftovers:
+        gone, ghost = draw.row(1), draw.row(9)  # deleted at the source; a failed run's row
+        warehouse += [(*gone, WAREHOUSE_ONLY.default), (*ghost, WAREHOUSE_ONLY.default)]
+    orders = tuple((700 + n, r[KEY]) for n, r in enumerate(source[::2]))
+    current = {r[KEY]: r for r in source}
     changes: list[Round] = []
     for number in range(rounds):
         step = 4 + number
@@ -178,18 +243,20 @@ def random_warehouse(seed: int, *, rows: int, rounds: int = 2, unicode: bool = F
         written = [draw.row(step) for _ in range(draw.rng.randint(0, 3))]
         for key in draw.rng.sample(sorted(current), min(len(current), draw.rng.randint(1, 4))):
             old = current[key]
-            kind = draw.rng.choice(["move", "rename", "touch", "null_city", "unnull"])
+            kind = draw.rng.choice(["move", "rename", "touch", "null_city", "unnull",
+                                    "same_time"])
             new = {"move": (key, old[1], draw.city(old[2]), stamp),
                    "rename": (key, (old[1] or "X") + "-Lee", old[2], stamp),
                    "touch": (key, old[1], old[2], stamp),
                    "null_city": (key, old[1], None, stamp) if nulls else (key, *old[1:3], stamp),
-                   "unnull": (key, old[1] or draw.name(), old[2] or draw.city(), stamp)}[kind]
+                   "unnull": (key, old[1] or draw.name(), old[2] or draw.city(), stamp),
+                   "same_time": (key, old[1], draw.city(old[2]), watermark)}[kind]
             written.append(new)
         written.append((draw.key(), draw.name(), draw.city(), stamp))  # a second row at `stamp`
-        for row in written:
-            current[row[0]] = row
+        for new in written:
+            current[new[KEY]] = new
         changes.append(Round(tuple(written), story=f"{len(written)} rows written at the source"))
-    return Warehouse(tuple(source), loaded(source, segments), orders, watermark,
+    return Warehouse(tuple(source), tuple(warehouse), orders, watermark,
                      draw.watermark_format, tuple(changes))
 
 
@@ -199,28 +266,30 @@ def with_rounds(warehouse: Warehouse, *rounds: Round) -> Warehouse:
 
 def tell(before: list[tuple], rows: tuple[tuple, ...]) -> str:
     """A round of changes in words: "Chloe moves to Aurora and Dai arrives"."""
-    old = {r[0]: r for r in before}
-    said = [f"{r[1]} arrives" if r[0] not in old else
-            f"{r[1]} moves to {r[2]}" if old[r[0]][2] != r[2] else f"{r[1]} changes"
+    old = {r[KEY]: r for r in before}
+    said = [f"{r[1]} arrives" if r[KEY] not in old else
+            f"{r[1]} moves to {r[2]}" if old[r[KEY]][2] != r[2] else f"{r[1]} changes"
             for r in rows]
     return " and ".join(said) or "nothing changes"
 
 
 def lecture_warehouse() -> Warehouse:
-    """The lecture: its three customers loaded (the one who moves in round 1 a 'gold' customer
-    with an order); sample_data's round 1; a customer written later the same day as round 1
-    (after that load ran: the boundary); a quiet day; sample_data's round 2."""
-    first, one, two = lecture_rows(), lecture_rows(1), lecture_rows(1, 2)
-    round_one = changed_rows(first, one)
-    chloe = next(r for r in first if r[0] in {c[0] for c in round_one})
-    day = max(r[3] for r in round_one)
-    used = {r[1] for r in two}
-    late_name = next(n for n in FIRST_NAMES if n not in used)
-    late = (max(r[0] for r in two) + 1, late_name, CITIES[-1], day)
-    return Warehouse(tuple(first), loaded(first, {chloe[0]: "gold"}),
-                     ((100, chloe[0]),), max(r[3] for r in first), "YYYY-MM-DD",
-                     (Round(round_one, story=tell(first, round_one)),
-                      Round((late,), story=f"{late_name} is written later on {day}, after that "
-                            "load ran"),
-                      Round(story="a quiet day: nothing changes"),
-                      Round(changed_rows(one, two), story=tell(one, changed_rows(one, two)))))
+    """The lecture: its customers loaded (with their segments and orders, from the facts); its
+    first change round; the row written later on that round's day, after that load ran (the
+    boundary); a quiet day; the other rounds."""
+    numbers = sorted(facts.CHANGE_ROUNDS)
+    first = lecture_rows()
+    rounds, before = [], first
+    for position, number in enumerate(numbers):
+        after = lecture_rows(number)
+        changed = changed_rows(before, after)
+        rounds.append(Round(changed, story=tell(before, changed)))
+        if position == 0:
+            late = CUSTOMERS.as_tuple(facts.LATER_SAME_DAY.values)
+            rounds += [Round((late,), story=f"{late[1]} is written later on {late[STAMP]}, "
+                                            "after that load ran"),
+                       Round(story="a quiet day: nothing changes")]
+        before = after
+    orders = tuple((o[ORDERS.key], o["customer_id"]) for o in LECTURE_ORDERS)
+    return Warehouse(tuple(first), loaded(first, dict(facts.LECTURE_SEGMENTS)), orders,
+                     max(r[STAMP] for r in first), "YYYY-MM-DD", tuple(rounds))

@@ -21,6 +21,7 @@ cannot hide one) and print rows as a message shows them (:func:`show_rows`).
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -29,9 +30,9 @@ from functools import cached_property
 
 from course_etl.db import quote_identifier
 
-__all__ = ["Scenario", "Outcome", "Difference", "Model", "Judge", "observe",
-           "first_difference", "same_outcome", "table_rows", "SqlResult", "run_query",
-           "tables_read", "show_rows", "show_value", "sorted_rows"]
+__all__ = ["Scenario", "Outcome", "Difference", "Model", "Judge", "observe", "describe_error",
+           "function_problem", "first_difference", "same_outcome", "table_rows", "SqlResult",
+           "run_query", "tables_read", "show_rows", "show_value", "safe_repr", "sorted_rows"]
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,36 @@ def observe(run: Callable[[object, Scenario], object], answer: object,
             scenario: Scenario) -> Outcome:
     """Run ``answer`` on ``scenario`` through ``run`` (a :class:`Model` computes instead); an
     exception becomes part of the outcome (a student's answer may raise anything: that is a
-    behaviour to compare, not a crash)."""
+    behaviour to compare, not a crash). So do ``SystemExit``, ``KeyboardInterrupt``,
+    ``GeneratorExit`` and a run out of time (:class:`~._budget.AnswerTimeout`): in a notebook
+    they would end the cell without a verdict, or the kernel."""
     try:
         if isinstance(answer, Model):
             return Outcome(value=answer.compute(scenario))
         return Outcome(value=run(answer, scenario))
-    except Exception as exc:  # noqa: BLE001 - any error an answer raises is an observation
-        return Outcome(error=f"{type(exc).__name__}: {exc}")
+    except BaseException as exc:  # noqa: BLE001 - whatever an answer raises is an observation
+        return Outcome(error=describe_error(exc))
+
+
+def function_problem(answer: object) -> str | None:
+    """Why ``answer`` cannot be called like a plain function that does its work when called
+    (async def and generators return an object and run nothing), or None."""
+    if inspect.iscoroutinefunction(answer):
+        return ("it is an async def: calling it returns a coroutine and runs none of its "
+                "body, so nothing is loaded")
+    if inspect.isgeneratorfunction(answer):
+        return ("it is a generator (it uses yield): calling it returns a generator and runs "
+                "none of its body until something iterates over it")
+    return None
+
+
+def describe_error(error: BaseException) -> str:
+    """``"ValueError: bad"``, safe for errors whose message itself fails to print."""
+    try:
+        text = str(error)
+    except Exception:  # noqa: BLE001 - a student's exception class may break __str__
+        text = "(its message cannot be printed)"
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def same_outcome(yours: Outcome, expected: Outcome) -> bool:
@@ -251,13 +275,23 @@ def tables_read(conn: sqlite3.Connection, sql: object, params: dict | None = Non
     return seen
 
 
+def safe_repr(value: object, limit: int = 120) -> str:
+    """``repr(value)``, cut to ``limit`` characters, for any value a student may hand in (one
+    whose ``__repr__`` fails or never ends is named by its type)."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a student's class may break __repr__
+        return f"<a {type(value).__name__} that cannot be printed>"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def show_value(value: object) -> str:
     """A value as a message shows it: text quoted, NULL as NULL, floats short."""
     if value is None:
         return "NULL"
     if isinstance(value, float):
         return f"{value:g}"
-    return repr(value)
+    return safe_repr(value)
 
 
 def show_rows(rows: Sequence[Sequence], limit: int = 4) -> str:

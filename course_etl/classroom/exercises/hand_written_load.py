@@ -16,9 +16,14 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from course_etl.classroom.exercises import Verdict, register
+from course_etl.classroom.exercises._budget import AnswerTimeout, time_budget, watch_connection
 from course_etl.classroom.exercises._customers import (
+    FAILURES,
+    KEY,
+    STAMP,
     Draw,
     Round,
     Warehouse,
@@ -33,10 +38,13 @@ from course_etl.classroom.exercises.differential import (
     Model,
     Outcome,
     Scenario,
+    describe_error,
+    function_problem,
     show_rows,
     sorted_rows,
 )
 from course_etl.db import quote_identifier
+from course_etl.facts import CUSTOMERS, TABLES, WAREHOUSE_ONLY
 from course_etl.loads.engine import full_load, incremental_load
 
 __all__: list[str] = []
@@ -77,15 +85,23 @@ def _watch_library_loads(calls: list[str]) -> Iterator[None]:
         sys.setprofile(previous)
 
 
-def _fail_triggers(conn: sqlite3.Connection, table: str, create: bool) -> None:
+def _refuse_write() -> None:
+    raise OSError("disk I/O error (simulated)")
+
+
+def _fail_triggers(conn: sqlite3.Connection, change: Round, create: bool) -> None:
+    """Make every write to ``change.failing`` fail the way ``change.error`` says (a trigger that
+    raises a constraint error, or calls a function that fails: SQLite's OperationalError)."""
+    table = change.failing or TABLES.warehouse
     for event_sql in ("INSERT", "UPDATE"):  # keywords, fixed here
         name_sql = quote_identifier(f"fail_{event_sql.lower()}")
-        if create:
-            conn.execute(f"CREATE TEMP TRIGGER {name_sql} BEFORE {event_sql} ON main."
-                         f"{quote_identifier(table)} BEGIN SELECT RAISE(ABORT, 'disk I/O error "
-                         "(simulated)'); END")
-        else:
+        if not create:
             conn.execute(f"DROP TRIGGER IF EXISTS temp.{name_sql}")
+            continue
+        action_sql = ("SELECT RAISE(ABORT, 'constraint failed (simulated)')"
+                      if change.error == "integrity" else "SELECT refuse_write()")
+        conn.execute(f"CREATE TEMP TRIGGER {name_sql} BEFORE {event_sql} ON main."
+                     f"{quote_identifier(table)} BEGIN {action_sql}; END")
 
 
 def _state(conn: sqlite3.Connection) -> tuple:
@@ -99,7 +115,8 @@ def _run_load(load: object, scenario: Scenario, *, library_allowed: bool = False
     if not callable(load):
         raise TypeError(f"expected a function of the connection, got {type(load).__name__}")
     warehouse: Warehouse = scenario.data
-    conn = warehouse.build()
+    conn = watch_connection(warehouse.build())
+    conn.create_function("refuse_write", 0, _refuse_write)
     conn.execute("CREATE TEMP TABLE rewritten (id INTEGER)")
     conn.execute("CREATE TEMP TRIGGER watch AFTER UPDATE ON main.dw_customers "
                  "BEGIN INSERT INTO rewritten VALUES (old.id); END")
@@ -108,19 +125,21 @@ def _run_load(load: object, scenario: Scenario, *, library_allowed: bool = False
         apply_round(conn, change)
         conn.execute("DELETE FROM temp.rewritten")
         if change.failing:
-            _fail_triggers(conn, change.failing, create=True)
+            _fail_triggers(conn, change, create=True)
         raised, calls = None, []
         try:
-            with _watch_library_loads(calls):
+            with time_budget(), _watch_library_loads(calls):
                 load(conn)
-        except Exception as error:  # noqa: BLE001 - the student's load may raise anything
-            raised = f"{type(error).__name__}: {error}"
+        except AnswerTimeout:
+            raise  # not a behaviour of one round: the verdict says so
+        except BaseException as error:  # noqa: BLE001 - the student's load may raise anything
+            raised = describe_error(error)
         if calls and not library_allowed:
             raise LibraryCallError(calls[0])
         left_open = conn.in_transaction
         if left_open:
             conn.execute("ROLLBACK")
-        _fail_triggers(conn, change.failing or "dw_customers", create=False)
+        _fail_triggers(conn, change, create=False)
         rewritten = sorted(r[0] for r in conn.execute("SELECT id FROM temp.rewritten"))
         rounds.append((*_state(conn), rewritten, raised, left_open))
     return rounds
@@ -132,37 +151,30 @@ def _load_model(scenario: Scenario) -> list[tuple]:
     watermark to the highest value read (never back); a failed write changes nothing and is
     raised."""
     warehouse: Warehouse = scenario.data
-    source = {r[0]: r for r in warehouse.source}
-    target = {r[0]: r for r in warehouse.warehouse}
+    source = {r[KEY]: r for r in warehouse.source}
+    target = {r[KEY]: r for r in warehouse.warehouse}
     mark = warehouse.watermark
     rounds = []
     for change in warehouse.rounds:
-        source.update({r[0]: r for r in change.rows})
+        source.update({r[KEY]: r for r in change.rows})
         for key in change.deleted:
             source.pop(key, None)
         rewritten: list[int] = []
         if not change.failing:
-            read = [r for r in source.values() if r[3] is not None and r[3] >= mark]
-            for row in read:
-                old = target.get(row[0])
+            read = [r for r in source.values() if r[STAMP] is not None and r[STAMP] >= mark]
+            for new in read:
+                old = target.get(new[KEY])
                 if old is None:
-                    target[row[0]] = (*row, "unknown")
-                elif old[:4] != row:
-                    target[row[0]] = (*row, old[4])
-                    rewritten.append(row[0])
-            mark = max([mark, *(r[3] for r in read)])
-        state = [("dw_customers", "updated_at", mark, warehouse.watermark_format)]
+                    target[new[KEY]] = (*new, WAREHOUSE_ONLY.default)
+                elif old[:-1] != new:
+                    target[new[KEY]] = (*new, old[-1])
+                    rewritten.append(new[KEY])
+            mark = max([mark, *(r[STAMP] for r in read)])
+        state = [(TABLES.warehouse, CUSTOMERS.watermark, mark, warehouse.watermark_format)]
         rounds.append((sorted_rows(target.values()), sorted_rows(warehouse.orders),
                        sorted_rows(state), sorted(rewritten),
                        "an error" if change.failing else None, False))
     return rounds
-
-
-def _tiny(draw: Draw, *rounds: Round, customers: int = 1) -> Warehouse:
-    source = [draw.row(0) for _ in range(customers)]
-    mark = max(r[3] for r in source)
-    return Warehouse(tuple(source), loaded(source, {source[0][0]: "gold"}),
-                     ((990, source[0][0]),), mark, draw.watermark_format, rounds)
 
 
 def _load_scenarios() -> list[Scenario]:
@@ -173,13 +185,13 @@ def _load_scenarios() -> list[Scenario]:
         d = Draw(900 + seed)
         first = d.row(0)
         k, name, city, t0 = first
+        older = d.row(0)[:STAMP] + (d.stamp(-1),)
         source = [first]
         base = Warehouse(tuple(source), loaded(source, {k: "gold"}), ((990, k),), t0,
                          d.watermark_format)
 
-        def more(*rounds: Round, base: Warehouse = base) -> Warehouse:
-            return Warehouse(base.source, base.warehouse, base.orders, base.watermark,
-                             base.watermark_format, rounds)
+        def more(*rounds: Round, base: Warehouse = base, **changes) -> Warehouse:
+            return replace(base, rounds=rounds, **changes)
 
         other = d.city(city)
         out += [
@@ -197,26 +209,34 @@ def _load_scenarios() -> list[Scenario]:
                                                                    story="a delete")), 3),
             Scenario(f"the only customer stamped {t0} (the watermark) deleted at the source: "
                      "nothing left to read", more(Round((), (k,), story="nothing to read")), 2),
-            Scenario("a write to dw_customers that fails half-way, then the next load",
-                     more(Round((d.row(1),), failing="dw_customers", story="the write fails"),
-                          Round((d.row(2),), story="the next load")), 3),
-            Scenario("a write to etl_watermarks that fails half-way, then the next load",
-                     more(Round((d.row(1),), failing="etl_watermarks", story="the write "
-                                "fails"), Round((d.row(2),), story="the next load")), 3),
+            Scenario(f"the customer stamped {t0} (the watermark) deleted at the source, an older "
+                     "one still there", more(Round((), (k,), story="nothing new to read"),
+                                             source=(first, older),
+                                             warehouse=loaded([first, older], {k: "gold"})), 3),
+            Scenario(f"a warehouse that also holds a row stamped {d.stamp(5)}, newer than the "
+                     "watermark, that the source no longer has (deleted there, or written by a "
+                     "run that failed), then a new customer",
+                     more(Round((d.row(2),), story="a new customer"),
+                          warehouse=(*base.warehouse, (*d.row(5), "vip"))), 3),
+            *(Scenario(f"a write to {table} that fails half-way ({FAILURES[error]}), then the "
+                       "next load", more(Round((d.row(1),), failing=table, error=error,
+                                               story="the write fails"),
+                                         Round((d.row(2),), story="the next load")), 3)
+              for table in (TABLES.warehouse, TABLES.watermarks) for error in FAILURES),
             Scenario("two quiet days, then a new customer", more(
                 Round(story="a quiet day"), Round(story="another quiet day"),
                 Round((d.row(3),), story="a new customer")), 3),
         ]
     for seed in range(4):
         wide = random_warehouse(950 + seed, rows=3 + 6 * seed, rounds=2 + seed % 2,
-                                unicode=seed == 1)
+                                unicode=seed == 1, leftovers=seed != 0)
         out.append(Scenario(f"{len(wide.source)} customers (segments, orders, NULLs), then "
                             f"{len(wide.rounds)} rounds of inserts and updates", wide, wide.size))
     many = Draw(990)
     big = [many.row(0) for _ in range(5)]
     rows = tuple(many.row(many.rng.randint(1, 2)) for _ in range(23))
     out.append(Scenario(f"{len(rows)} new customers in one round",
-                        Warehouse(tuple(big), loaded(big), (), max(r[3] for r in big),
+                        Warehouse(tuple(big), loaded(big), (), max(r[STAMP] for r in big),
                                   many.watermark_format,
                                   (Round(rows, story=f"{len(rows)} arrive"),)),
                         len(big) + len(rows)))
@@ -247,6 +267,10 @@ def _describe_load(diff: Difference) -> tuple[str, str]:
             return (f"it calls the library's {error.split(': ')[-1]}: this step is yours to "
                     "write.", "Use your watermark_sql, changed_rows_sql, upsert_sql and "
                     "save_watermark_sql.")
+        if error.startswith("AnswerTimeout"):
+            return (f"with {story}, your load {error.split(': ', 1)[-1]}: a loop that never "
+                    "ends?", "Run it yourself on the lecture's warehouse, with a print() in "
+                    "the loop.")
         return f"with {story}, it stops with {error}.", "Define a function of the connection."
     for number, (yours, want) in enumerate(zip(diff.yours.value, diff.expected.value,
                                                strict=True), 1):
@@ -279,21 +303,47 @@ def _describe_load(diff: Difference) -> tuple[str, str]:
             return (f"{at} stopped with {raised}, where a correct load does not.",
                     "Run the load on this data yourself and read the error.")
         if state != want[2]:
-            stored = [r[2] for r in state]
-            return (f"{at} stored the watermark {show_rows([stored])}, not "
-                    f"{show_rows([[r[2] for r in want[2]]])}"
-                    + (": with NULL stored, `updated_at >= NULL` is never true, so every later "
-                       "load reads nothing" if None in stored else "") + ".",
+            return (f"{at} stored the watermark {_stored(state, want[2])}.",
                     "Compute the new watermark from the rows you read, and never move it back "
                     "(a load that read nothing leaves it as it was).")
-        if (rows, orders) != want[:2]:
-            wrong = [r for r in rows if r not in want[0]] or [r for r in want[0] if r not in rows]
-            return (f"{at}: dw_customers differs from a correct load's at "
-                    f"{show_rows(wrong[:1])} ({len(orders)} orders, {len(want[1])} expected).",
+        if orders != want[1]:
+            return (f"{at}: {len(want[1]) - len(orders)} order(s) of {TABLES.orders} are gone "
+                    "(a row of dw_customers was deleted and inserted again, and the cascade "
+                    "took its orders).", "Compare each step's SQL with what its own check "
+                    "accepted: the upsert changes rows in place.")
+        if rows != want[0]:
+            keys = {r[KEY] for r in rows}
+            missing = [r for r in want[0] if r[KEY] not in keys]
+            if missing:
+                return (f"{at}: {show_rows(missing[:1])} never reached dw_customers.",
+                        "Compare each step's SQL with what its own check accepted.")
+            wrong = [r for r in rows if r not in want[0]]
+            right = {r[KEY]: r for r in want[0]}
+            return (f"{at}: dw_customers holds {show_rows(wrong[:1])} where a correct load "
+                    f"holds {show_rows([right.get(wrong[0][KEY], ())])}.",
                     "Compare each step's SQL with what its own check accepted.")
         return (f"{at} rewrote {len(rewritten)} rows; {len(want[3])} changed.",
                 "Compare each step's SQL with what its own check accepted.")
     return f"with {story}, it does something else.", "Compare with the library's SQL trace."
+
+
+def _stored(state: list[tuple], want: list[tuple]) -> str:
+    """What a wrong stored watermark is, against the right one, and what it causes."""
+    yours = [r[2:] for r in state if r[:2] == want[0][:2]]
+    right = want[0][2:]
+    if not yours:
+        return f"nowhere: the state table has no row for it (it should be {show_rows([right])})"
+    value, shown = yours[0][0], show_rows(yours[:1])
+    if value is None:
+        return (f"{shown}, not {show_rows([right])}: with NULL stored, `updated_at >= NULL` is "
+                "never true, so every later load reads nothing")
+    if value == right[0]:
+        return f"{shown}, not {show_rows([right])}: the value is right, its format is not"
+    if isinstance(value, str) and isinstance(right[0], str) and value > right[0]:
+        return (f"{shown}, not {show_rows([right])}: ahead of every row this load read, so rows "
+                "stamped in between, not loaded yet, are skipped for good")
+    return (f"{shown}, not {show_rows([right])}: behind what was already loaded, so the "
+            "watermark moved back and the next loads read old rows again")
 
 
 @register(answer_name="my_incremental_load", stub=step5_stub,
@@ -307,6 +357,10 @@ def check_hand_written_load(my_incremental_load: object) -> Verdict:
         return Verdict(name, False, f"expected a function, got "
                        f"{type(my_incremental_load).__name__}",
                        "Define a function that takes the connection.")
+    problem = function_problem(my_incremental_load)
+    if problem:
+        return Verdict(name, False, problem, "Define it with a plain def that runs the load and "
+                       "returns.")
     diff = LOAD.difference(my_incremental_load)
     if diff is None:
         return Verdict(name, True, "same rows, rewrites and watermark as a correct incremental "

@@ -14,13 +14,16 @@ import re
 from course_etl.classroom.exercises import Verdict, register
 from course_etl.classroom.exercises._customers import (
     COLUMNS,
+    KEY,
+    STAMP,
     UNICODE_NAMES,
     Draw,
     Warehouse,
-    apply_round,
+    apply_rounds,
     lecture_warehouse,
     loaded,
     random_warehouse,
+    row,
 )
 from course_etl.classroom.exercises.differential import (
     Difference,
@@ -30,16 +33,19 @@ from course_etl.classroom.exercises.differential import (
     run_query,
     show_rows,
     sorted_rows,
+    tables_read,
 )
+from course_etl.db import quote_identifier
+from course_etl.facts import CUSTOMERS, TABLES
 
 __all__: list[str] = []
 
-STATE_DDL = ("CREATE TABLE etl_watermarks (target TEXT NOT NULL, watermark_column TEXT NOT NULL,"
-             " value, format TEXT NOT NULL, PRIMARY KEY (target, watermark_column))")
-
 
 def sql_problem(error: str) -> str:
-    """A SQLite error, as the first sentence of a verdict."""
+    """An error of a SQL answer, as the first sentence of a verdict: SQLite's own words, or
+    what was given instead of SQL text."""
+    if error.startswith("AnswerShapeError"):
+        return f"this is not SQL: {error.split(': ', 1)[-1]}"
     return f"SQLite refused it: {error.split(': ', 1)[-1]}"
 
 
@@ -59,47 +65,55 @@ def _state_scenario(story: str, state: list[tuple], target: str, column: str,
                             "newest_data": newest_data}, len(state))
 
 
+def _decoys(target: str, column: str) -> list[tuple[str, str, str]]:
+    """(what, target, column) of rows a read must not take for ``target``.``column``: names that
+    contain it or that it contains, that differ only in case or match it as a LIKE pattern, and
+    the same letters split differently between target and column."""
+    return [("a longer target that contains its name", f"{target}_archive", column),
+            ("a shorter target inside its name", target[:-1], column),
+            ("a target that differs only in case", target.upper(), column),
+            ("a target LIKE would match (_ matches any character)",
+             target.replace("_", "X", 1), column),
+            ("a column whose name contains it", target, f"{column}_utc"),
+            ("the same letters split differently between target and column",
+             target + column[:3], column[3:])]
+
+
+def _values(draw: Draw) -> list[tuple[str, object, object, str]]:
+    """(what, value, another value, format) of watermarks as loads store them: dates, times,
+    integer batch ids (the medallion's), NULL."""
+    return [("a date", draw.stamp(1)[:10], draw.stamp(5)[:10], "YYYY-MM-DD"),
+            ("a timestamp", draw.stamp(1), draw.stamp(3), "YYYY-MM-DD hh:mm"),
+            ("an integer batch id", draw.rng.randint(2, 60), draw.rng.randint(61, 900),
+             "integer"),
+            ("NULL (a load once saved nothing)", None, draw.stamp(2), "YYYY-MM-DD")]
+
+
 def _watermark_scenarios() -> list[Scenario]:
     lecture = lecture_warehouse()
+    after_first = max(r[STAMP] for r in lecture.rounds[0].rows)
     out = [_state_scenario(
-        "the lecture's warehouse after its first load (watermark 2024-10-01), where a failed run "
-        "left a newer row in dw_customers", [("dw_customers", "updated_at", lecture.watermark,
-                                              "YYYY-MM-DD")],
-        "dw_customers", "updated_at", newest_data="2024-10-07")]
+        f"the lecture's warehouse after its first load (watermark {lecture.watermark}), where a "
+        "failed run left a newer row in dw_customers",
+        [(TABLES.warehouse, CUSTOMERS.watermark, lecture.watermark, "YYYY-MM-DD")],
+        TABLES.warehouse, CUSTOMERS.watermark, newest_data=after_first)]
     for seed in range(2):
         draw = Draw(100 + seed)
-        one, two = draw.stamp(1), draw.stamp(2)
-        fmt = draw.watermark_format
-        table, other = f"dw_{draw.name().lower()}s", f"dw_{draw.name().lower()}_log"
-        out += [
-            _state_scenario(f"two targets, {table} and {other}, each with a watermark on "
-                            "updated_at", [(table, "updated_at", one, fmt),
-                                           (other, "updated_at", two, fmt)],
-                            table if seed else other, "updated_at"),
-            _state_scenario(f"one target, {table}, with watermarks on two columns, created_at "
-                            "and updated_at", [(table, "created_at", two, fmt),
-                                               (table, "updated_at", one, fmt)],
-                            table, "created_at" if seed else "updated_at"),
-            _state_scenario(f"no watermark stored yet for {table} (its first load: no row "
-                            "expected)", [(other, "updated_at", one, fmt)], table,
-                            "updated_at"),
-            _state_scenario("a watermark stored as NULL (a load once saved nothing)",
-                            [(table, "updated_at", None, fmt)], table, "updated_at"),
-        ]
-    out += [
-        _state_scenario("targets 'dw_a_b' and 'dwXaXb' (names LIKE would mix up: _ matches any "
-                        "character)", [("dw_a_b", "updated_at", "2025-01-02", "YYYY-MM-DD"),
-                                       ("dwXaXb", "updated_at", "2025-02-03", "YYYY-MM-DD")],
-                        "dw_a_b", "updated_at"),
-        _state_scenario("targets 'dw_orders' and 'DW_ORDERS' (names that differ only in case)",
-                        [("DW_ORDERS", "updated_at", "2025-01-02", "YYYY-MM-DD"),
-                         ("dw_orders", "updated_at", "2025-02-03", "YYYY-MM-DD")],
-                        "DW_ORDERS", "updated_at"),
-        _state_scenario("a target named with non-ASCII letters, 'dw_kunden_ü'",
-                        [("dw_kunden_ü", "geändert_am", "2025-03-04 10:00:00",
-                          "YYYY-MM-DD hh:mm"), ("dw_kunden", "geändert_am", "2025-03-05",
-                                                "YYYY-MM-DD")], "dw_kunden_ü", "geändert_am"),
-    ]
+        table, column = f"dw_{draw.name().lower()}s", ("updated_at", "modified_at")[seed]
+        for what, value, other, fmt in _values(draw):
+            out.append(_state_scenario(f"a watermark of {table}.{column} that is {what}",
+                                       [(table, column, value, fmt)], table, column))
+            for decoy, name, col in _decoys(table, column)[seed::2]:
+                state = [(name, col, other, fmt), (table, column, value, fmt)]
+                out += [_state_scenario(f"{what} stored for {table}.{column}, and {decoy} "
+                                        f"({name}.{col}) with another value", state, table,
+                                        column),
+                        _state_scenario(f"no watermark for {table}.{column} yet, but {decoy} "
+                                        f"({name}.{col})", state[:1], table, column)]
+    out.append(_state_scenario(
+        "a target named with non-ASCII letters, 'dw_kunden_ü'",
+        [("dw_kunden_ü", "geändert_am", "2025-03-04 10:00:00", "YYYY-MM-DD hh:mm"),
+         ("dw_kunden", "geändert_am", "2025-03-05", "YYYY-MM-DD")], "dw_kunden_ü", "geändert_am"))
     rng = random.Random(7)
     for seed in range(3):
         targets = [f"dw_t{rng.randint(10, 99)}" for _ in range(4)]
@@ -114,11 +128,11 @@ def _watermark_scenarios() -> list[Scenario]:
 
 
 def _run_watermark_read(sql: object, scenario: Scenario) -> list[tuple]:
-    conn = Warehouse((), ()).build()
-    conn.execute("INSERT INTO dw_customers (id, updated_at) VALUES (1, ?)",
-                 (scenario.data["newest_data"],))
-    conn.execute("DELETE FROM etl_watermarks")
-    conn.executemany("INSERT INTO etl_watermarks VALUES (?, ?, ?, ?)", scenario.data["state"])
+    conn = Warehouse((), (row(**{CUSTOMERS.key: 1, "name": "Ghost", "city": None,
+                                 CUSTOMERS.watermark: scenario.data["newest_data"]}) + ("gold",),
+                             )).build()
+    conn.executemany(f"INSERT INTO {quote_identifier(TABLES.watermarks)} VALUES (?, ?, ?, ?)",
+                     scenario.data["state"])
     return sorted_rows(run_query(conn, sql, scenario.data["params"]).rows)
 
 
@@ -146,9 +160,16 @@ def _describe_read(sql: object, diff: Difference) -> tuple[str, str]:
     if yours and any(len(row) != 2 for row in yours):
         return (f"with {story}, it returns rows of {len(yours[0])} columns; step 5 unpacks "
                 "two: the value, then the format.", "Select exactly value, then format.")
-    return (f"with {story} and {asked}, it returns {show_rows(yours)}; the stored watermark is "
-            f"{show_rows(expected)}. A load starting from the wrong value skips rows or "
-            "reloads old ones.",
+    if len(yours) == len(expected) and [tuple(map(str, r)) for r in yours] == \
+            [tuple(map(str, r)) for r in expected]:
+        return (f"with {story}, it returns {show_rows(yours)}: the stored value is "
+                f"{show_rows(expected)}, of another type. A batch id read back as text compares "
+                "as text ('10' < '9'), and step 5 stores it back changed.",
+                "Select the columns as they are stored, without converting them.")
+    stored = (f"the stored watermark is {show_rows(expected)}" if expected else
+              "no watermark is stored for it (a first load: no row)")
+    return (f"with {story} and {asked}, it returns {show_rows(yours)}; {stored}. A load "
+            "starting from the wrong value skips rows or reloads old ones.",
             "One row per (target, watermark_column): compare each with its own parameter, "
             "exactly (= is case-sensitive; LIKE is neither exact nor case-sensitive).")
 
@@ -169,63 +190,86 @@ def check_watermark_read(watermark_sql: object) -> Verdict:
 
 # --- step 2: the changed rows ----------------------------------------------------------------
 
-def _changed_scenario(story: str, source: list[tuple], watermark: str) -> Scenario:
-    warehouse = Warehouse(tuple(source), loaded([r for r in source if r[3] and r[3] < watermark]),
-                          watermark=watermark)
-    return Scenario(story, warehouse, len(source))
+def _changed_scenario(story: str, source: list[tuple], warehouse: tuple[tuple, ...],
+                      watermark: str) -> Scenario:
+    """The source now, the warehouse as the loads so far left it, the stored watermark."""
+    return Scenario(story, Warehouse(tuple(source), tuple(warehouse), watermark=watermark),
+                    len(source) + len(warehouse))
+
+
+def _after_loads(source: list[tuple], watermark: str) -> tuple[tuple, ...]:
+    """The warehouse a correct load up to ``watermark`` left: every row stamped up to it."""
+    return loaded([r for r in source if r[STAMP] is not None and r[STAMP] <= watermark])
 
 
 def _changed_scenarios() -> list[Scenario]:
     lecture = lecture_warehouse()
-    source = {r[0]: r for r in lecture.source}
-    for change in lecture.rounds[:2]:
-        source.update({r[0]: r for r in change.rows})
-    after_round = sorted(source.values())
-    day = lecture.rounds[1].rows[0][3]
+    first, day = list(lecture.source), max(r[STAMP] for r in lecture.rounds[0].rows)
+    after_one = apply_rounds(first, lecture.rounds[:1])
+    with_late = apply_rounds(first, lecture.rounds[:2])
     out = [_changed_scenario(f"the lecture's source, where a row stamped {day} was written after "
-                             f"the load of {day} (:watermark = {day!r})", after_round, day),
-           _changed_scenario(f"the lecture's source and the first load's watermark "
-                             f"{lecture.watermark!r}", after_round, lecture.watermark),
-           _changed_scenario("an empty source", [], "2025-03-01")]
+                             f"the load of {day} (:watermark = {day!r})", with_late,
+                             loaded(after_one), day),
+           _changed_scenario(f"the lecture's source after its first change round and the first "
+                             f"load's watermark {lecture.watermark!r}", after_one, loaded(first),
+                             lecture.watermark),
+           _changed_scenario("an empty source", [], (), "2025-03-01")]
     for seed in range(3):
         draw = Draw(200 + seed, daily=seed == 0)
         mark = draw.stamp(2)
         before, at, later = draw.row(1), draw.row(2), draw.row(3)
+        old_at = (at[KEY], at[1], draw.city(at[2]), mark)
         out += [
             _changed_scenario(f"one row stamped exactly the watermark {mark!r} and one "
-                              "before it", [before, at], mark),
+                              "before it", [before, at], loaded([before]), mark),
+            _changed_scenario(f"a row the warehouse holds, corrected at the source with the same "
+                              f"stamp, the watermark {mark!r}", [before, at],
+                              loaded([before, old_at]), mark),
+            _changed_scenario(f"a row loaded before, changed after the watermark {mark!r}",
+                              [later[:KEY] + (before[KEY],) + later[KEY + 1:]],
+                              loaded([before]), mark),
             _changed_scenario(f"two rows older than the watermark {mark!r} (nothing to read)",
-                              [before, draw.row(0)], mark),
+                              [before, draw.row(0)], (), mark),
             _changed_scenario(f"a row whose updated_at is NULL and one after the watermark "
                               f"{mark!r}", [(draw.key(), draw.name(), draw.city(), None), later],
-                              mark),
+                              (), mark),
             _changed_scenario(f"rows after the watermark {mark!r} with a NULL name and a NULL "
-                              "city", [(draw.key(), None, draw.city(), later[3]),
-                                       (draw.key(), draw.name(), None, at[3]), before], mark),
+                              "city", [(draw.key(), None, draw.city(), later[STAMP]),
+                                       (draw.key(), draw.name(), None, at[STAMP]), before],
+                              loaded([before]), mark),
+            _changed_scenario(f"a warehouse holding a row newer than the watermark {mark!r} (a "
+                              "failed run wrote it) and one the source deleted", [before, at,
+                                                                                 later],
+                              loaded([before, draw.row(5), draw.row(2)]), mark),
         ]
         many = Draw(300 + seed, unicode=seed == 1)
         mark = many.stamp(1)
-        rows = [many.row(many.rng.choice([1, 2, 3])) for _ in range(21 + 4 * seed)]
+        rows = [many.row(many.rng.choice([1, 2, 3])) for _ in range(21 + 12 * seed)]
+        older = [many.row(0), many.row(0)]
         out.append(_changed_scenario(f"{len(rows) + 2} rows, {len(rows)} of them at or after "
-                                     f"the watermark {mark!r}",
-                                     [*rows, many.row(0), many.row(0)], mark))
+                                     f"the watermark {mark!r}", [*rows, *older],
+                                     loaded(older), mark))
         wide = random_warehouse(400 + seed, rows=6 + 5 * seed, rounds=1, unicode=seed == 2)
-        current = {r[0]: r for r in wide.source}
-        current.update({r[0]: r for r in wide.rounds[0].rows})
-        out.append(_changed_scenario(f"{len(current)} customers, some changed after the "
-                                     f"watermark {wide.watermark!r}, some stamped exactly it",
-                                     sorted(current.values()), wide.watermark))
-    unicode = Draw(9, unicode=True)
-    mark = unicode.stamp(1)
-    out.append(_changed_scenario("names and cities beyond ASCII (" + ", ".join(UNICODE_NAMES[:3])
-                                 + ")", [unicode.row(1), unicode.row(2), unicode.row(0)], mark))
+        now = apply_rounds(wide.source, wide.rounds)
+        out.append(_changed_scenario(f"{len(now)} customers, some changed after the "
+                                     f"watermark {wide.watermark!r}, some stamped exactly it, "
+                                     "the warehouse as the loads left it", now, wide.warehouse,
+                                     wide.watermark))
+    for what, draw in (("ids of 0 and below", Draw(9, keys=(-40, 0))),
+                       ("a history that starts in 1999", Draw(10, daily=True, year=1999)),
+                       ("names and cities beyond ASCII (" + ", ".join(UNICODE_NAMES[:3]) + ")",
+                        Draw(11, unicode=True))):
+        mark = draw.stamp(1)
+        old = draw.row(0)
+        out.append(_changed_scenario(f"{what}, and the watermark {mark!r}",
+                                     [old, draw.row(1), draw.row(2)], loaded([old]), mark))
     return out
 
 
 def _changed_rows(scenario: Scenario) -> tuple[str, list[tuple]]:
     warehouse: Warehouse = scenario.data
     return ("rows", sorted_rows(r for r in warehouse.source
-                                if r[3] is not None and r[3] >= warehouse.watermark))
+                                if r[STAMP] is not None and r[STAMP] >= warehouse.watermark))
 
 
 def _run_changed_rows(sql: object, scenario: Scenario) -> tuple[str, object]:
@@ -256,7 +300,14 @@ def _describe_changed(sql: object, diff: Difference) -> tuple[str, str]:
         return (f"with {story}, it returns {len(yours)} rows, not {len(expected)}: the value is "
                 "written into the query, so every later load reads the same rows again.",
                 _PARAMETER_HINT)
-    if missed and all(r[3] == mark for r in missed):
+    if TABLES.warehouse in tables_read(diff.scenario.data.build(), sql, {"watermark": mark}):
+        return (f"with {story}, it returns {show_rows(yours, 2)}, not {show_rows(expected, 2)}: "
+                f"it reads {TABLES.warehouse} to decide, which holds the old version of a "
+                "changed row, rows stamped the watermark, rows the source deleted and rows a "
+                "failed run wrote, so changes are skipped.",
+                "What to read is decided by the stored watermark alone: the upsert of step 3 "
+                "then leaves rows that did not change alone.")
+    if missed and all(r[STAMP] == mark for r in missed):
         return (f"with {story}, it never reads {show_rows(missed)}, stamped exactly {mark}: "
                 "written after the last load, lost for good.",
                 "A row can carry the watermark's own value and still be new: which comparison "
@@ -268,7 +319,7 @@ def _describe_changed(sql: object, diff: Difference) -> tuple[str, str]:
     if extra:
         return (f"with {story}, it also reads {show_rows(extra, 2)}"
                 + (" (updated_at NULL: no watermark can place it; the library refuses such a "
-                   "source)" if any(r[3] is None for r in extra) else
+                   "source)" if any(r[STAMP] is None for r in extra) else
                    ", older than the watermark: loaded long ago, read again on every run")
                 + (f", and misses {show_rows(missed, 2)}" if missed else "") + ".",
                 "Filter on updated_at against the parameter, nothing else.")
@@ -291,9 +342,6 @@ def check_changed_rows_query(changed_rows_sql: object) -> Verdict:
 
 
 def source_after(warehouse: Warehouse, rounds: int) -> dict[int, tuple]:
-    """The source rows after the first ``rounds`` rounds of ``warehouse``."""
-    conn = warehouse.build()
-    for change in warehouse.rounds[:rounds]:
-        apply_round(conn, change)
-    return {r[0]: tuple(r) for r in conn.execute("SELECT * FROM src_customers")}
+    """The source rows after the first ``rounds`` rounds of ``warehouse``, by key."""
+    return {r[KEY]: r for r in apply_rounds(warehouse.source, warehouse.rounds[:rounds])}
 

@@ -9,10 +9,14 @@ yet, …) and names the smallest on which they differ.
 
 from __future__ import annotations
 
+import numbers
 import sqlite3
+from datetime import date, timedelta
 
+from course_etl import facts
 from course_etl.classroom.exercises import Verdict, register
 from course_etl.classroom.exercises._customers import (
+    STAMP,
     Draw,
     Warehouse,
     lecture_warehouse,
@@ -24,12 +28,15 @@ from course_etl.classroom.exercises.differential import (
     Model,
     Scenario,
     run_query,
+    safe_repr,
     show_rows,
     sorted_rows,
 )
 from course_etl.classroom.exercises.incremental import sql_problem
 from course_etl.db import connect
+from course_etl.facts import CUSTOMERS, TABLES
 from course_etl.loads.engine import full_load, incremental_load
+from course_etl.loads.watermarks import read_watermark
 from course_etl.sample_data import apply_lecture_changes, create_lecture_source
 
 __all__: list[str] = []
@@ -40,43 +47,82 @@ __all__: list[str] = []
 PREDICTED_FIELDS = ("rows_read", "inserted", "updated", "unchanged", "deleted")
 
 
+def _next_day(stamp: str) -> str:
+    return (date.fromisoformat(stamp[:10]) + timedelta(days=1)).isoformat()
+
+
+def prediction_changes() -> tuple[facts.Change, ...]:
+    """What happens at the source after the lecture's story, in the notebook's exercise: the
+    first customer moves, stamped the stored watermark itself; a new customer arrives the next
+    day; the second customer is deleted."""
+    story = facts.lecture_rows(max(facts.CHANGE_ROUNDS))
+    first, second = story[0], story[1]
+    mark = max(str(r[CUSTOMERS.watermark]) for r in story)
+    return (facts.Update(first[CUSTOMERS.key], city="Amsterdam", **{CUSTOMERS.watermark: mark}),
+            facts.Insert(**{CUSTOMERS.key: max(r[CUSTOMERS.key] for r in story) + 2,
+                            "name": "Gus", "city": "Geneva",
+                            CUSTOMERS.watermark: _next_day(mark)}),
+            facts.Delete(second[CUSTOMERS.key]))
+
+
 def _prediction_scenario() -> sqlite3.Connection:
     conn = connect(":memory:")
     create_lecture_source(conn)
-    full_load(conn, "src_customers", "dw_customers", key="id", watermark="updated_at")
-    apply_lecture_changes(conn, 1)
-    apply_lecture_changes(conn, 2)
-    incremental_load(conn, "src_customers", "dw_customers", key="id", watermark="updated_at")
-    conn.execute("UPDATE src_customers SET city = 'Amsterdam', updated_at = '2024-10-06' "
-                 "WHERE id = 1")
-    conn.execute("INSERT INTO src_customers VALUES (7, 'Gus', 'Geneva', '2024-10-07')")
-    conn.execute("DELETE FROM src_customers WHERE id = 2")
+    full_load(conn, TABLES.source, TABLES.warehouse, key=CUSTOMERS.key,
+              watermark=CUSTOMERS.watermark)
+    for number in sorted(facts.CHANGE_ROUNDS):
+        apply_lecture_changes(conn, number)
+    incremental_load(conn, TABLES.source, TABLES.warehouse, key=CUSTOMERS.key,
+                     watermark=CUSTOMERS.watermark)
+    for change in prediction_changes():
+        conn.execute(*facts.change_statement(CUSTOMERS, TABLES.source, change))
     return conn
+
+
+def _count_problem(prediction: dict) -> str | None:
+    """What makes ``prediction`` not a dict of whole counts under the five names, or None."""
+    missing = [f for f in PREDICTED_FIELDS if f not in prediction]
+    extra = [str(k) for k in prediction if k not in PREDICTED_FIELDS]
+    if missing:
+        return (f"missing key(s) {', '.join(missing)}"
+                + (f" (found {', '.join(map(repr, extra))})" if extra else "")
+                + f": the dict needs exactly {', '.join(PREDICTED_FIELDS)}")
+    if extra:
+        return f"unknown key(s) {', '.join(map(repr, extra))}: keep exactly the five of the stub"
+    odd = [f for f in PREDICTED_FIELDS if not isinstance(prediction[f], numbers.Integral)
+           or isinstance(prediction[f], bool)]
+    if odd:
+        return (f"{odd[0]} is {safe_repr(prediction[odd[0]])}, not a whole number: a count is "
+                "an int such as 2")
+    return None
 
 
 @register(
     answer_name="prediction",
-    stub={"rows_read": 0, "inserted": 0, "updated": 0, "unchanged": 0, "deleted": 0},
+    stub=dict.fromkeys(PREDICTED_FIELDS, 0),
     solution_file="01_predicted_counts.py",
 )
 def check_predicted_counts(prediction: object) -> Verdict:
     """Predict the LoadResult counts of the notebook's scenario before running it."""
     name = "Exercise (predict the load)"
-    result = incremental_load(_prediction_scenario(), "src_customers", "dw_customers",
-                              key="id", watermark="updated_at")
+    conn = _prediction_scenario()
+    mark = read_watermark(conn, TABLES.warehouse, CUSTOMERS.watermark).value
+    result = incremental_load(conn, TABLES.source, TABLES.warehouse, key=CUSTOMERS.key,
+                              watermark=CUSTOMERS.watermark)
     actual = {f: getattr(result, f) for f in PREDICTED_FIELDS}
     if not isinstance(prediction, dict):
         return Verdict(name, False, f"expected a dict with keys {', '.join(PREDICTED_FIELDS)}",
                        "Fill in the dict in the cell.")
-    if any(not isinstance(prediction.get(f), int) or isinstance(prediction.get(f), bool)
-           for f in PREDICTED_FIELDS):
-        return Verdict(name, False, "every count must be a whole number",
-                       "Replace each 0 with your prediction, as a number.")
+    problem = _count_problem(prediction)
+    if problem:
+        return Verdict(name, False, problem, "Start from the stub's dict and replace each 0 "
+                       "with your prediction.")
     wrong = [f for f in PREDICTED_FIELDS if prediction.get(f) != actual[f]]
     if not wrong:
-        return Verdict(name, True, f"exactly what the load reports: {actual}.")
+        return Verdict(name, True, f"exactly what the load reports: "
+                       f"{ {f: int(actual[f]) for f in PREDICTED_FIELDS} }.")
     hints = {
-        "rows_read": "Count the source rows at or after the stored watermark, 2024-10-06, "
+        "rows_read": f"Count the source rows at or after the stored watermark, {mark}, "
                      "the ones stamped with it included.",
         "inserted": "Of the rows read, which has a key the warehouse does not know yet?",
         "updated": "Of the rows read, which differ from their warehouse copy?",
@@ -114,11 +160,17 @@ def _deletes_scenarios() -> list[Scenario]:
                               [b], [a, b], watermark=b[3]),
             _deletes_scenario("a new customer at the source, not loaded yet, and one deleted",
                               [a, c], [a, b]),
+            _deletes_scenario("a live customer whose updated_at is NULL at the source (and whose "
+                              "name is NULL), and one deleted",
+                              [a, (c[0], None, c[2], None)], [a, b, c]),
+            _deletes_scenario("a live customer re-stamped at the source earlier than anything "
+                              "loaded, and one deleted", [a, c[:STAMP] + ("2001-01-01",)],
+                              [a, b, c]),
         ]
-    for seed in range(3):
-        wide = random_warehouse(1100 + seed, rows=8 + 15 * seed, rounds=0)
+    for seed in range(4):
+        wide = random_warehouse(1100 + seed, rows=8 + 15 * seed + 20 * (seed == 3), rounds=0)
         keys = [r[0] for r in wide.source]
-        deleted = set(keys[seed::4] if seed < 2 else keys[::5] + keys[1::5] + keys[2::5])
+        deleted = set(keys[seed::4] if seed % 2 == 0 else keys[::5] + keys[1::5] + keys[2::5])
         out.append(_deletes_scenario(f"{len(keys)} customers, {len(deleted)} deleted at the "
                                      "source", [r for r in wide.source if r[0] not in deleted],
                                      list(wide.source), wide.watermark))

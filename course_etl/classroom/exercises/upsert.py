@@ -14,9 +14,12 @@ import random
 
 from course_etl.classroom.exercises import Verdict, register
 from course_etl.classroom.exercises._customers import (
+    KEY,
+    STAMP,
     WAREHOUSE_COLUMNS,
     Draw,
     Warehouse,
+    corrections,
     lecture_warehouse,
     random_warehouse,
 )
@@ -27,9 +30,12 @@ from course_etl.classroom.exercises.differential import (
     Scenario,
     run_query,
     show_rows,
+    show_value,
     sorted_rows,
 )
 from course_etl.classroom.exercises.incremental import source_after, sql_problem
+from course_etl.db import quote_identifier
+from course_etl.facts import CUSTOMERS, TABLES, WAREHOUSE_ONLY
 
 __all__: list[str] = []
 
@@ -41,14 +47,41 @@ def _upsert_scenario(story: str, warehouse: list[tuple], changes: list[tuple],
                             "changes": changes}, len(warehouse) + len(changes))
 
 
+def _correction_scenarios(d: Draw, segment: str) -> list[Scenario]:
+    """One warehouse row corrected at the source with the same timestamp, for each way a value
+    can change that a change test comparing too little misses (case, length, spaces, NULL and
+    empty text), in the name and in the city, with the other column NULL or not."""
+    out = []
+    for position, column, pool in ((1, "name", d.names), (2, "city", d.cities)):
+        for other_null in (False, True):
+            k, t0 = d.key(), d.stamp(0)
+            base = [k, d.name(), d.city(), t0]
+            if other_null:
+                base[3 - position] = None
+            for value in (base[position], None, "", f"{base[position]} "):
+                old = tuple(base[:position]) + (value,) + tuple(base[position + 1:])
+                for how, new_value in corrections(value, pool):
+                    new = old[:position] + (new_value,) + old[position + 1:]
+                    beside = f", its {('city', 'name')[position - 1]} NULL" if other_null else ""
+                    out.append(_upsert_scenario(
+                        f"a correction of the {column} from {show_value(value)} to "
+                        f"{show_value(new_value)} ({how}), stamped the same {t0}{beside}",
+                        [(*old, segment)], [new]))
+    moved = (d.key(), "ab", "c", d.stamp(0))
+    out.append(_upsert_scenario("a letter that moves from the name to the city ('ab', 'c' "
+                                "becomes 'a', 'bc'), stamped the same time",
+                                [(*moved, segment)], [(moved[0], "a", "bc", moved[3])]))
+    return out
+
+
 def _upsert_scenarios() -> list[Scenario]:
     lecture = lecture_warehouse()
     source = source_after(lecture, 1)
-    out = [_upsert_scenario("the lecture's warehouse (Chloe a 'gold' customer with an order) and "
-                            "the rows read after Chloe moved and Dai arrived",
+    first = lecture.warehouse[0]
+    out = [_upsert_scenario("the lecture's warehouse (its customers with their segments and "
+                            "orders) and the rows read after its first change round",
                             list(lecture.warehouse), sorted(source.values()), lecture.orders),
-           _upsert_scenario("no rows in changes", [(1, "Aria", "Austin", "2025-03-01", "gold")],
-                            [])]
+           _upsert_scenario("no rows in changes", [first], [])]
     for seed in range(2):
         d = Draw(500 + seed, unicode=seed == 1)
         k, name, city, t0, t1 = d.key(), d.name(), d.city(), d.stamp(0), d.stamp(1)
@@ -56,23 +89,16 @@ def _upsert_scenarios() -> list[Scenario]:
         row = (k, name, city, t0)
         out += [
             _upsert_scenario("a new customer", [], [d.row(1)]),
+            _upsert_scenario("new customers whose name and city start and end with spaces",
+                             [], [(d.key(), f" {d.name()}", f"{d.city()}  ", t1),
+                                  (d.key(), f"{d.name()} ", f" {d.city()}", t1)]),
             _upsert_scenario("a row read again, unchanged", [(*row, "vip")], [row]),
             _upsert_scenario(f"a correction stamped the same {t0} as the row it corrects "
                              f"({city} becomes {other})", [(*row, "gold")], [(k, name, other, t0)]),
-            _upsert_scenario(f"a correction of the name at the same {t0}",
-                             [(*row, "unknown")], [(k, name + "-Lee", city, t0)]),
             _upsert_scenario("a rename at a new timestamp", [(*row, "b2b")],
                              [(k, "Dr " + name, city, t1)]),
             _upsert_scenario("a row whose only change is its timestamp", [(*row, "vip")],
                              [(k, name, city, t1)]),
-            _upsert_scenario(f"a city that was NULL and is now {other}, at the same {t0}",
-                             [(k, name, None, t0, "gold")], [(k, name, other, t0)]),
-            _upsert_scenario(f"a city set to NULL at the same {t0}", [(*row, "gold")],
-                             [(k, name, None, t0)]),
-            _upsert_scenario(f"a name that was NULL and is now {name!r}, at the same {t0}",
-                             [(k, None, city, t0, "vip")], [row]),
-            _upsert_scenario(f"a name set to NULL at the same {t0}", [(*row, "vip")],
-                             [(k, None, city, t0)]),
             _upsert_scenario("a row whose updated_at was NULL in the warehouse",
                              [(k, name, city, None, "vip")], [row]),
             _upsert_scenario("a row with a NULL name, read again unchanged",
@@ -80,49 +106,55 @@ def _upsert_scenarios() -> list[Scenario]:
             _upsert_scenario(f"a 'gold' customer with two orders who moves to {other}",
                              [(*row, "gold")], [(k, name, other, t1)],
                              ((800 + seed, k), (900 + seed, k))),
+            *_correction_scenarios(d, ("gold", "vip")[seed]),
         ]
     for seed in range(3):
         wide = random_warehouse(600 + seed, rows=5 + 8 * seed, rounds=1, unicode=seed == 1)
-        changes = [r for r in wide.source if r[3] >= wide.watermark]
-        changes = list({r[0]: r for r in [*changes, *wide.rounds[0].rows]}.values())
+        changes = [r for r in wide.source if r[STAMP] >= wide.watermark]
+        changes = list({r[KEY]: r for r in [*changes, *wide.rounds[0].rows]}.values())
         out.append(_upsert_scenario(f"{len(wide.warehouse)} customers with segments and orders, "
                                     f"and {len(changes)} rows read (new, changed, unchanged)",
                                     list(wide.warehouse), changes, wide.orders))
     many = Draw(700)
-    rows = [(*many.row(0), "unknown") for _ in range(24)]
+    rows = [(*many.row(0), WAREHOUSE_ONLY.default) for _ in range(24)]
     out.append(_upsert_scenario(f"{len(rows)} customers, every one moved",
                                 rows, [(r[0], r[1], many.city(r[2]), many.stamp(1)) for r in rows]))
     return out
 
 
-_CHANGES_DDL = "CREATE TEMP TABLE changes (id INTEGER, name TEXT, city TEXT, updated_at TEXT)"
+_WAREHOUSE_SQL, _ORDERS_SQL = quote_identifier(TABLES.warehouse), quote_identifier(TABLES.orders)
+_KEY_SQL = quote_identifier(CUSTOMERS.key)
 
 
 def _run_upsert(sql: object, scenario: Scenario) -> tuple:
     conn = scenario.data["warehouse"].build()
-    conn.execute(_CHANGES_DDL)
-    conn.executemany("INSERT INTO temp.changes VALUES (?, ?, ?, ?)", scenario.data["changes"])
-    conn.execute("CREATE TEMP TABLE rewritten (id INTEGER)")
-    conn.execute("CREATE TEMP TRIGGER watch AFTER UPDATE ON main.dw_customers "
-                 "BEGIN INSERT INTO rewritten VALUES (old.id); END")
+    conn.execute("PRAGMA recursive_triggers = ON")  # else REPLACE deletes without telling
+    conn.execute(CUSTOMERS.ddl("changes", primary_key=False, database="temp"))
+    conn.executemany(CUSTOMERS.insert_sql("changes"),  # the temp table: no other is named so
+                     scenario.data["changes"])
+    for event, table in (("UPDATE", "rewritten"), ("DELETE", "deleted")):  # keywords, fixed
+        conn.execute(f"CREATE TEMP TABLE {table} (id)")
+        conn.execute(f"CREATE TEMP TRIGGER watch_{table} AFTER {event} ON main.{_WAREHOUSE_SQL} "
+                     f"BEGIN INSERT INTO {table} VALUES (old.{_KEY_SQL}); END")
     run_query(conn, sql)
-    return (sorted_rows(conn.execute("SELECT * FROM dw_customers")),
-            sorted_rows(conn.execute("SELECT * FROM dw_orders")),
-            sorted(r[0] for r in conn.execute("SELECT id FROM temp.rewritten")))
+    return (sorted_rows(conn.execute(f"SELECT * FROM {_WAREHOUSE_SQL}")),
+            sorted_rows(conn.execute(f"SELECT * FROM {_ORDERS_SQL}")),
+            sorted(r[0] for r in conn.execute("SELECT id FROM temp.rewritten")),
+            sorted(r[0] for r in conn.execute("SELECT id FROM temp.deleted")))
 
 
 def _upsert_model(scenario: Scenario) -> tuple:
     warehouse: Warehouse = scenario.data["warehouse"]
-    after = {r[0]: r for r in warehouse.warehouse}
+    after = {r[KEY]: r for r in warehouse.warehouse}
     rewritten = []
-    for row in scenario.data["changes"]:
-        old = after.get(row[0])
+    for new in scenario.data["changes"]:
+        old = after.get(new[KEY])
         if old is None:
-            after[row[0]] = (*row, "unknown")
-        elif old[:4] != tuple(row):
-            after[row[0]] = (*row, old[4])
-            rewritten.append(row[0])
-    return (sorted_rows(after.values()), sorted_rows(warehouse.orders), sorted(rewritten))
+            after[new[KEY]] = (*new, WAREHOUSE_ONLY.default)
+        elif old[:-1] != tuple(new):
+            after[new[KEY]] = (*new, old[-1])
+            rewritten.append(new[KEY])
+    return (sorted_rows(after.values()), sorted_rows(warehouse.orders), sorted(rewritten), [])
 
 
 UPSERT = Judge(Model(_upsert_model), _upsert_scenarios, _run_upsert)
@@ -136,32 +168,48 @@ def _describe_upsert(diff: Difference) -> tuple[str, str]:
                 "In INSERT … SELECT … FROM changes ON CONFLICT, SQLite reads ON as a join "
                 "condition of FROM changes: see the WHERE true above." if near_do else
                 "Start from the statement shown above and rename its table and columns.")
-    (rows, orders, rewritten), (want, want_orders, want_rewritten) = (diff.yours.value,
-                                                                     diff.expected.value)
-    right = {w[0]: w for w in want}
-    lost_segment = [r for r in rows if r[0] in right and r[4] != right[r[0]][4]]
-    if orders != want_orders or lost_segment:
+    (rows, orders, rewritten, deleted), (want, want_orders, want_rewritten, _) = (
+        diff.yours.value, diff.expected.value)
+    right = {w[KEY]: w for w in want}
+    if deleted:
         lost = len(want_orders) - len(orders)
-        what = [f"{lost} order(s) were deleted" if lost else "",
-                f"{len(lost_segment)} segment(s) fell back to 'unknown'" if lost_segment else ""]
-        return (f"with {story}, {' and '.join(w for w in what if w)}: the old row was deleted "
-                "and a new one inserted (and the foreign key's cascade deletes its children).",
+        reset = [r for r in rows if r[KEY] in right and r[-1] != right[r[KEY]][-1]]
+        what = [f"{lost} order(s) were deleted by the foreign key's cascade" if lost else "",
+                f"{len(reset)} {WAREHOUSE_ONLY.name}(s) fell back to "
+                f"{WAREHOUSE_ONLY.default!r}" if reset else ""]
+        return (f"with {story}, it deleted {len(deleted)} row(s) of {TABLES.warehouse} (id "
+                f"{deleted[0]}) and inserted them anew"
+                + (f": {' and '.join(w for w in what if w)}" if any(what) else "") + ".",
                 "Change the row in place instead of replacing it.")
+    unknown = [r for r in rows if r[KEY] not in right]
+    if unknown:
+        return (f"with {story}, dw_customers holds {show_rows(unknown, 2)}, which is not in "
+                "changes: the statement writes rows of its own instead of the ones it is given.",
+                "Read the rows to write from the table changes (SELECT … FROM changes).")
+    if orders != want_orders:
+        return (f"with {story}, {len(want_orders) - len(orders)} order(s) of {TABLES.orders} "
+                "are gone: the upsert must not touch other tables.",
+                "One statement that writes dw_customers only.")
     if rows != want:
         wrong = [r for r in rows if r not in want]
-        missing = [w for w in want if w[0] not in {r[0] for r in rows}]
+        missing = [w for w in want if w[KEY] not in {r[KEY] for r in rows}]
         if missing:
             return (f"with {story}, {show_rows(missing, 2)} never arrived in dw_customers.",
                     "Rows with a new id must be inserted: read every row of changes.")
         first = wrong[0]
-        columns = [c for c, a, b in zip(WAREHOUSE_COLUMNS, first, right[first[0]], strict=True)
-                   if a != b]
+        columns = [c for c, a, b in zip(WAREHOUSE_COLUMNS, first, right[first[KEY]],
+                                        strict=True) if a != b]
+        if columns == [WAREHOUSE_ONLY.name]:
+            return (f"with {story}, it sets {WAREHOUSE_ONLY.name} of {show_rows([first])}, a "
+                    "column the source does not send: the warehouse's own value is lost.",
+                    "Set only the columns that come from changes.")
         return (f"with {story}, dw_customers holds {show_rows([first])}; it should hold "
-                f"{show_rows([right[first[0]]])} (wrong {', '.join(columns)})"
+                f"{show_rows([right[first[KEY]]])} (wrong {', '.join(columns)})"
                 + (": the next watermark is computed from a version that is gone"
-                   if "updated_at" in columns else "") + ".",
-                "Whatever the change, every column the source sends is set; and 'did it change?' "
-                "must be true when a value goes to or from NULL (a plain <> says NULL, not true).")
+                   if CUSTOMERS.watermark in columns else "") + ".",
+                "Whatever the change, every column the source sends is set as sent; and 'did it "
+                "change?' must compare each column exactly, true when a value goes to or from "
+                "NULL (a plain <> says NULL, not true).")
     extra = sorted(set(rewritten) - set(want_rewritten))
     return (f"with {story}, {len(extra)} row(s) that did not change were rewritten anyway (id "
             f"{extra[0]}): every re-read row costs a write and looks like a change to anything "
@@ -217,6 +265,13 @@ def _save_scenarios() -> list[Scenario]:
                            [(table, "updated_at", "2025-03-01", "YYYY-MM-DD")],
                            [(table, "updated_at", t1, "YYYY-MM-DD hh:mm")]),
         ]
+    out += [_save_scenario("the medallion's watermark, an integer batch id, moving from 9 to 10",
+                           [("silver_orders", "_batch_id", 9, "integer")],
+                           [("silver_orders", "_batch_id", 10, "integer")]),
+            _save_scenario("a value earlier than the stored one (step 4 stores what it is given;"
+                           " step 5 decides whether to call it)",
+                           [("dw_orders", "updated_at", "2025-02-10", "YYYY-MM-DD")],
+                           [("dw_orders", "updated_at", "2025-02-01", "YYYY-MM-DD")])]
     out.append(_save_scenario("targets named with non-ASCII letters and a quote",
                               [("dw_kunden_ü", "geändert_am", "2025-01-01", "YYYY-MM-DD")],
                               [("dw_o'brien", "updated_at", "2025-02-02", "YYYY-MM-DD"),
@@ -267,6 +322,22 @@ def _describe_save(diff: Difference) -> tuple[str, str]:
         if yours != want:
             target, column, value, _ = diff.scenario.data["writes"][number - 1]
             wrong = [r for r in yours if r not in want] or [r for r in want if r not in yours]
+            kept = [r for r in yours if r[:2] == (target, column)]
+            if kept and kept[0][2] != value and str(kept[0][2]) == str(value):
+                return (f"with {story}: after storing {value!r} for {target}.{column}, the state "
+                        f"table holds {show_rows(kept)}: the value changed type on the way, so "
+                        "the next load compares it wrongly (as text, '10' < '9').",
+                        "Store :value as it is given, without converting it.")
+            before = (diff.expected.value[number - 2] if number > 1 else
+                      sorted_rows(diff.scenario.data["state"]))
+            if kept and kept[0] in before and isinstance(value, str) and \
+                    isinstance(kept[0][2], str) and kept[0][2] > value:
+                return (f"with {story}: after storing {value!r} for {target}.{column}, the state "
+                        f"table still holds {show_rows(kept)}. Step 4 stores the value it is "
+                        "given; keeping the larger one is step 5's guard (it knows whether the "
+                        "load read anything), and a reset to an earlier value must be possible.",
+                        "Store :value and :format as given: keep the 'never move back' guard "
+                        "in step 5.")
             return (f"with {story}: after storing {value!r} for {target}.{column}, the state "
                     f"table holds {show_rows(yours, 3)}; it should hold {show_rows(want, 3)} "
                     f"(look at {show_rows(wrong[:1])}): the next load of that table starts from "
