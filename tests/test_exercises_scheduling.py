@@ -5,6 +5,7 @@ feedback, never a traceback."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 from datetime import datetime
@@ -13,16 +14,19 @@ from pathlib import Path
 import pytest
 
 from course_etl.classroom.exercises.differential import first_difference
+from course_etl.classroom.exercises.pipeline_task import (
+    _reference_add_task,
+    _run,
+    check_added_task,
+    given_scenarios,
+    pipeline_scenarios,
+)
 from course_etl.classroom.exercises.scheduling import (
     REFERENCE_CRON,
-    _reference_add_task,
-    _run_days,
     _zone,
-    check_added_task,
     check_predicted_states,
     check_weekday_cron,
     cron_scenarios,
-    pipeline_scenarios,
 )
 from course_etl.scheduling import CronSchedule, InvalidCronError, Pipeline, Task
 from course_etl.scheduling.lecture import customers_pipeline, row_count_check
@@ -95,7 +99,7 @@ def answer(after: str = "incremental_load", *, minimum: int = 3, target: str = "
             check >> pipeline[after]
         else:
             pipeline[after] >> check
-        return Pipeline(pipeline.name, [*pipeline, check], schedule=pipeline.schedule)
+        return dataclasses.replace(pipeline, tasks=[*pipeline, check])
     return add
 
 
@@ -103,8 +107,7 @@ GENERATED = pipeline_scenarios(hand_picked=False)
 
 
 def refused_by_generated_scenarios(add) -> bool:
-    mine, reference = add(customers_pipeline()), _reference_add_task(customers_pipeline())
-    return first_difference(mine, reference, GENERATED, _run_days) is not None
+    return first_difference(add, _reference_add_task, GENERATED, _run) is not None
 
 
 @pytest.mark.parametrize(("what", "add"), [
@@ -133,19 +136,64 @@ def test_the_arrow_the_wrong_way_round_gets_feedback_not_a_traceback(after):
 
 
 @pytest.mark.parametrize(("what", "given"), [
-    ("a pipeline object", answer()(customers_pipeline())),
     ("retries on the check", answer(retries=2)),
-    ("waits for both loads", lambda p: Pipeline(p.name, [*p, (lambda c: (
+    ("waits for both loads", lambda p: dataclasses.replace(p, tasks=[*p, (lambda c: (
         [p["full_load"], p["incremental_load"]] >> c, c)[1])(Task(
-            row_count_check, params={"target": "dw_customers", "minimum": 3}))],
-        schedule=p.schedule)),
+            row_count_check, params={"target": "dw_customers", "minimum": 3}))])),
+    ("every setting passed by name", lambda p: Pipeline(
+        p.name, [*p, answer()(p)["row_count_check"]], schedule=p.schedule,
+        timezone=p.timezone, catchup=p.catchup, start_date=p.start_date)),
 ])
 def test_equivalent_pipelines_pass(what, given):
     assert added_task(given).passed, what
 
 
+def keeps_name_and_schedule_only(pipeline):
+    """The reference of the first version of this check: the pipeline's time zone, catchup and
+    start date are lost (finding 7 of the red team)."""
+    check = Task(row_count_check, params={"target": "dw_customers", "minimum": 3})
+    pipeline["incremental_load"] >> check
+    return Pipeline(pipeline.name, [*pipeline, check], schedule=pipeline.schedule)
+
+
+def check_as_lambda(pipeline):
+    check = Task(lambda conn, **kw: row_count_check(conn, **kw), name="row_count_check",
+                 params={"target": "dw_customers", "minimum": 3})
+    pipeline["incremental_load"] >> check
+    return dataclasses.replace(pipeline, tasks=[*pipeline, check])
+
+
+@pytest.mark.parametrize(("what", "add", "said"), [
+    ("the time zone, catchup and start date dropped", keeps_name_and_schedule_only,
+     "timezone 'UTC' instead of 'Europe/Berlin'"),
+    ("the input ignored", lambda p: customers_pipeline(with_check=True),
+     "timezone 'UTC' instead of 'Europe/Berlin'"),
+    ("catchup forced on", lambda p: dataclasses.replace(answer()(p), catchup=True),
+     "catchup True instead of False"),
+    ("a renamed pipeline", lambda p: dataclasses.replace(answer()(p), name=p.name + "_v2"),
+     "name 'customers_etl_v2'"),
+    ("a check no other process can import", check_as_lambda, "cannot be imported"),
+])
+def test_given_pipelines_the_answer_never_saw_find_lost_settings(what, add, said):
+    """Finding 7: the check handed only the lecture's UTC pipeline to the answer; the generated
+    pipelines (another zone, catchup, start date, name, retries) find each lost setting, and a
+    pipeline Airflow cannot import."""
+    verdict = added_task(add)
+    assert not verdict.passed and said in verdict.message, (what, str(verdict))
+    assert first_difference(add, _reference_add_task, given_scenarios(), _run) is not None
+    assert added_task(answer()).passed  # the same task added, settings kept
+
+
+def test_the_reference_keeps_the_time_zone_and_catchup_of_a_pipeline_it_is_given():
+    for scenario in given_scenarios():
+        given = scenario.data.build()
+        built = _reference_add_task(given)
+        assert (built.timezone, built.catchup, built.schedule, built.start_date) == (
+            given.timezone, given.catchup, given.schedule, given.start_date), scenario.story
+
+
 @pytest.mark.parametrize("given", [None, 3, "my_pipeline", lambda p: 1 / 0, lambda p: None,
-                                   lambda p, q: p, lambda p: p])
+                                   lambda p, q: p, lambda p: p, answer()(customers_pipeline())])
 def test_natural_wrong_answers_get_a_sentence(given):
     verdict = added_task(given)
     assert not verdict.passed and verdict.message and verdict.hint

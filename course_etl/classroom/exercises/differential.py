@@ -22,6 +22,7 @@ cannot hide one) and print rows as a message shows them (:func:`show_rows`).
 from __future__ import annotations
 
 import inspect
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -32,7 +33,8 @@ from course_etl.db import quote_identifier
 
 __all__ = ["Scenario", "Outcome", "Difference", "Model", "Judge", "observe", "describe_error",
            "function_problem", "first_difference", "same_outcome", "table_rows", "SqlResult",
-           "run_query", "tables_read", "show_rows", "show_value", "safe_repr", "sorted_rows"]
+           "run_query", "tables_read", "show_rows", "show_value", "safe_repr", "letter_of",
+           "sorted_rows"]
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,16 @@ def safe_repr(value: object, limit: int = 120) -> str:
     except Exception:  # noqa: BLE001 - a student's class may break __repr__
         return f"<a {type(value).__name__} that cannot be printed>"
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def letter_of(answer: object) -> object:
+    """A quiz answer as its letter: ``'b'`` for ``'b'``, ``' B '``, ``'(b)'``, ``'b)'`` or
+    ``'b.'`` (the notebooks print the choices as ``(b) …``); anything else as given."""
+    if not isinstance(answer, str):
+        return answer
+    text = answer.strip().lower()
+    match = re.fullmatch(r"\(?([a-z])[).]?", text)
+    return match.group(1) if match else text
 
 
 def show_value(value: object) -> str:

@@ -17,7 +17,14 @@ import sqlite3
 from datetime import datetime, time, timedelta
 
 from course_etl.classroom.exercises import Verdict, register
-from course_etl.classroom.exercises.differential import Scenario, first_difference
+from course_etl.classroom.exercises._budget import time_budget, watch_connection
+from course_etl.classroom.exercises.differential import (
+    Scenario,
+    first_difference,
+    function_problem,
+    letter_of,
+    safe_repr,
+)
 from course_etl.db import quote_identifier
 from course_etl.monitoring.checks import freshness
 from course_etl.scheduling.lecture import customers_pipeline
@@ -51,23 +58,43 @@ def _human(age: timedelta) -> str:
 
 
 def _table(table: str, column: str, now: datetime, ages: list[timedelta | None], fmt: str,
-           *, decoy: str = "") -> dict:
-    """A table whose ``column`` holds ``now - age`` for each age (None: NULL), in ``fmt``;
-    ``decoy`` adds a fresher column or table the answer must not read."""
+           *, decoy: str = "", garbage: str = "") -> dict:
+    """A table whose ``column`` holds ``now - age`` for each age (None: NULL; a negative age is
+    a row from the future, a clock running ahead), in ``fmt``; ``decoy`` adds a fresher column
+    or table the answer must not read; ``garbage`` a value that is no timestamp (sorting after
+    every date: the newest value)."""
     values = [None if age is None else (now - age).strftime(_FORMATS[fmt]) for age in ages]
-    return {"table": table, "column": column, "now": now, "values": values, "decoy": decoy}
+    return {"table": table, "column": column, "now": now, "values": values + (
+        [garbage] if garbage else []), "decoy": decoy}
+
+
+def _parsed(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _story(data: dict) -> str:
-    known = [datetime.fromisoformat(v) for v in data["values"] if v is not None]
-    if not known:
+    known = [_parsed(v) for v in data["values"] if v is not None]
+    garbage = [v for v in data["values"] if v is not None and _parsed(v) is None]
+    known = [k for k in known if k is not None]
+    if garbage:
+        what = (f"a table whose newest {data['column']} is {garbage[0]!r}, not a timestamp"
+                + (f", beside {len(known)} real one(s)" if known else ""))
+    elif not known:
         what = "an empty table" if not data["values"] else "a table whose values are all NULL"
     else:
-        age = data["now"] - max(known)
+        newest = max(known)
+        age = data["now"] - newest
         nulls = sum(v is None for v in data["values"])
         rows = len(data["values"])
+        when = (f"{_human(-age)} in the future (a clock running ahead)" if age < timedelta(0)
+                else f"{_human(age)} old")
+        shown = (f" ({max(v for v in data['values'] if v)!r}, a date without a time)"
+                 if len(max(v for v in data["values"] if v)) == 10 else "")
         what = (f"a table of {rows} row{'s' if rows > 1 else ''} whose newest {data['column']} is "
-                f"{_human(age)} old" + (f" ({nulls} NULL)" if nulls else ""))
+                f"{when}{shown}" + (f" ({nulls} NULL)" if nulls else ""))
     decoy = {"column": f", and a fresher column beside {data['column']}",
              "table": ", and a fresher table beside it"}.get(data["decoy"], "")
     return (f"{what}{decoy} (table {data['table']}.{data['column']}, "
@@ -94,6 +121,13 @@ def freshness_scenarios(*, seed: int = SEED, generated: int = 24,
         _table("feed", "updated_at", now, [None, 4 * _DAY, 30 * 60 * minute], "date and time"),
         _table("events", "seen_at", now, [2 * _DAY], "date and time", decoy="column"),
         _table("events", "seen_at", now, [4 * _DAY], "date and time", decoy="table"),
+        _table("feed", "updated_at", now, [-2 * _DAY], "date and time"),
+        _table("feed", "updated_at", now, [-timedelta(minutes=5), 2 * _DAY], "date and time"),
+        _table("feed", "updated_at", now, [_DAY + 2 * 60 * minute + 5 * minute], "date only"),
+        _table("feed", "updated_at", now, [3 * _DAY + 5 * minute], "date only"),
+        _table("feed", "updated_at", now, [timedelta(hours=3)], "date and time",
+               garbage="yesterday"),
+        _table("feed", "updated_at", now, [], "date and time", garbage="n/a"),
     ]
     fixed = fixed if hand_picked else []
     chosen = len(fixed)
@@ -138,12 +172,28 @@ def _reference_freshness(conn, table, column, now):
                      error_after={"count": 3, "period": "day"}).status
 
 
+#: What a freshness check does on a value that is no timestamp, when it does not hide it.
+LOUD = "an error, or 'fail'"
+
+
 def _judge(answer, scenario: Scenario) -> object:
-    conn = _connection(scenario.data)
+    conn = watch_connection(_connection(scenario.data))
+    garbage = any(v is not None and _parsed(v) is None for v in scenario.data["values"])
     try:
-        return answer(conn, scenario.data["table"], scenario.data["column"], scenario.data["now"])
+        with time_budget():
+            verdict = answer(conn, scenario.data["table"], scenario.data["column"],
+                             scenario.data["now"])
+    except Exception:
+        if not garbage:
+            raise
+        return LOUD  # refusing to judge garbage is right: the library raises
     finally:
         conn.close()
+    if garbage and verdict == "fail" and type(verdict) is str:
+        return LOUD  # so is failing the check: a red light is noticed
+    # A verdict is text: its characters, whatever a subclass of str says about equality.
+    return str.__str__(verdict) if isinstance(verdict, str) else (
+        "not text", type(verdict).__name__, safe_repr(verdict, 60))
 
 
 def _stub_freshness_status(conn, table, column, now):
@@ -162,24 +212,47 @@ def check_freshness_function(answer) -> Verdict:
     if not callable(answer):
         return Verdict(name, False, f"expected a function, got {type(answer).__name__}",
                        "define def freshness_status(conn, table, column, now): ...")
+    problem = function_problem(answer)
+    if problem:
+        return Verdict(name, False, problem, "Define it with a plain def that returns the text.")
     scenarios = freshness_scenarios()
     difference = first_difference(answer, _reference_freshness, scenarios, _judge)
     if difference is None:
         return Verdict(name, True, f"the same verdict as course_etl.monitoring.checks.freshness "
                                    f"on all {len(scenarios)} tables, empty and NULL ones included")
     story, data = difference.scenario.story, difference.scenario.data
+    if difference.yours.raised and difference.yours.error.startswith("AnswerTimeout"):
+        return Verdict(name, False, f"with {story}, your function "
+                       f"{difference.yours.error.split(': ', 1)[-1]}: a loop that never ends?",
+                       "Run it yourself on a small table, with a print() in the loop.")
     if difference.yours.raised:
         return Verdict(name, False, f"with {story}, your function raised "
                                     f"{difference.yours.error}",
                        "Read the newest value of the column you are given (MAX ignores NULL) and "
                        "turn the text into a datetime before comparing.")
+    if difference.expected.value == LOUD:
+        return Verdict(name, False, f"with {story}, yours returned "
+                       f"{safe_repr(difference.yours.value, 60)}, where the library stops with "
+                       "an error (a 'fail' would do too): a monitor that says all is well about "
+                       "a value it cannot read hides a broken feed.", "Let the error out (do "
+                       "not catch it): a failing check is noticed, a wrong 'pass' is not.")
     expected = difference.expected.value
     hint = ("What is the newest value of a table without values, and is that fresh?"
             if not any(v is not None for v in data["values"]) else
             "Measure the age from the `now` you are given (not the clock), in the table and "
             "column you are given; 'older than' is strict.")
-    return Verdict(name, False, f"with {story}, yours returned {difference.yours.value!r}; "
-                                f"expected {expected!r}", hint)
+    if isinstance(difference.yours.value, tuple):
+        return Verdict(name, False, f"with {story}, yours returned {difference.yours.value[2]}, "
+                       f"a {difference.yours.value[1]}, not the text {expected!r}.",
+                       "Return one of the texts 'pass', 'warn' or 'fail'.")
+    if any(len(v or "") == 10 for v in data["values"]):
+        hint = ("A date without a time is midnight of that day (datetime.fromisoformat reads "
+                "it so), not its end.")
+    elif any(v and _parsed(v) and _parsed(v) > data["now"] for v in data["values"]):
+        hint = "A value from the future is not old: its age counts as 0, not as its distance."
+    return Verdict(name, False, f"with {story}, yours returned "
+                                f"{safe_repr(difference.yours.value, 60)}; expected {expected!r}",
+                   hint)
 
 
 # --- 2. thresholds for a daily feed -------------------------------------------------------------
@@ -298,7 +371,7 @@ def check_volume_history(answer) -> Verdict:
 
     Answer: the letter of the right explanation in VOLUME_HISTORY_CHOICES."""
     name = "Why a volume check needs history"
-    answer = answer.strip().lower() if isinstance(answer, str) else answer
+    answer = letter_of(answer)
     if not isinstance(answer, str) or answer not in VOLUME_HISTORY_CHOICES:
         return Verdict(name, False, f"answer with one letter of {', '.join(VOLUME_HISTORY_CHOICES)}"
                                     f", not {answer!r}",

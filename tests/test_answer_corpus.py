@@ -1,0 +1,33 @@
+"""Every answer of the corpus gets the verdict its label says: ``wrong`` answers are refused,
+``right`` ones accepted, and nothing (``odd`` answers included) gets "No verdict" or escapes as
+an exception. The corpus holds answers first typed by testers who had only the notebooks."""
+
+from __future__ import annotations
+
+import pytest
+
+from course_etl.classroom.exercises import _REGISTRY, all_exercises
+from tests.answer_corpus import KINDS, corpus
+
+ANSWERS = corpus()
+
+
+def test_the_corpus_names_registered_checks_and_known_labels():
+    names = {e.name for e in all_exercises()}
+    assert {a.exercise for a in ANSWERS} <= names
+    assert {a.kind for a in ANSWERS} <= set(KINDS)
+
+
+def test_every_notebook_with_exercises_has_a_corpus():
+    exercised = {e.notebook_number for e in all_exercises()}
+    assert exercised <= {a.notebook[:2] for a in ANSWERS}
+
+
+@pytest.mark.parametrize("answer", ANSWERS, ids=lambda a: a.id)
+def test_the_check_gives_the_labelled_verdict(answer):
+    verdict = _REGISTRY[answer.exercise].check(answer.build())
+    assert verdict.judged, f"{answer.note}: {verdict}"
+    if answer.kind == "wrong":
+        assert not verdict.passed, f"accepted a wrong answer ({answer.note}): {verdict}"
+    elif answer.kind == "right":
+        assert verdict.passed, f"refused a right answer ({answer.note}): {verdict}"
