@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from course_etl.errors import CourseEtlError, checked
+from course_etl.facts import SCHEDULE, STORY_START
 
 __all__ = [
     "Clock",
@@ -63,7 +64,7 @@ def as_utc(moment: datetime | str) -> datetime:
             moment = datetime.fromisoformat(moment)
         except ValueError:
             raise ClockError(f"{moment!r} is not an ISO 8601 moment: write "
-                             "2024-10-01T02:05:00Z", value=moment) from None
+                             "2024-10-01T12:00:00Z", value=moment) from None
     if not isinstance(moment, datetime):
         raise ClockError(f"a moment must be a datetime, not {type(moment).__name__}",
                          value=moment)
@@ -74,7 +75,7 @@ def as_utc(moment: datetime | str) -> datetime:
 
 
 def utc_text(moment: datetime) -> str:
-    """How the run log stores a moment: naive UTC to the second, ``2024-10-02 02:05:00``."""
+    """How the run log stores a moment: naive UTC to the second, ``2024-10-02 12:00:00``."""
     return as_utc(moment).replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
 
 
@@ -102,17 +103,21 @@ class RealClock:
         return self.now()
 
 
+#: The lecture pipeline's first scheduled run (the story's first day at the schedule's time).
+LECTURE_RUN_START = f"{STORY_START} {SCHEDULE.time_of_day or '00:00'}:00"
+
+
 class SimulatedClock:
     """A clock that only moves when told: replays runs deterministically, to the second.
 
-    ``SimulatedClock(durations, default=60, start="2024-10-01 02:05:00")``: each try of a task
+    ``SimulatedClock(durations, default=60, start=LECTURE_RUN_START)``: each try of a task
     takes ``durations[task]`` seconds (``default`` for others), a retry wait advances the clock
     instead of sleeping (``slept`` lists the waits), and work that simulates itself calls
     ``advance(seconds)``. A naive ``start`` is read as UTC. Raises ClockError for a step back.
     """
 
     def __init__(self, durations: dict[str, float] | None = None, *, default: float = 60.0,
-                 start: datetime | str = "2024-10-01 02:05:00"):
+                 start: datetime | str = LECTURE_RUN_START):
         self.durations = dict(durations or {})
         self.default = default
         self.start = as_utc(start)

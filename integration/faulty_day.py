@@ -52,10 +52,11 @@ def flaky_source(conn: sqlite3.Connection) -> int:
 
 def rule_pipeline():
     """Two independent tasks with two retries each and no wait: the retry rule's case."""
+    from course_etl.facts import SCHEDULE
     from course_etl.scheduling import Pipeline, Task
 
     tasks = [Task(fn, retries=2, retry_delay=timedelta(0)) for fn in (student_bug, flaky_source)]
-    return Pipeline("retry_rule", tasks, schedule="5 2 * * *")
+    return Pipeline("retry_rule", tasks, schedule=SCHEDULE.cron)
 
 
 def rule_locally() -> dict:

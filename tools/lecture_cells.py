@@ -21,6 +21,7 @@ from pathlib import Path
 
 from course_etl.facts.lecture_code import render
 from course_etl.medallion.entities import CUSTOMERS
+from tools.alt_text import stale_alt_texts
 
 __all__ = ["LectureCell", "CELLS", "stale_cells", "write_cells", "main"]
 
@@ -121,6 +122,9 @@ def main(argv: list[str]) -> int:
         if options == ["--write"]:
             for cell in write_cells(folder):
                 print(f"rewrote {cell}")
+            # The diagrams' alt texts are written from the same facts (the schedule's ticks).
+            for stale in stale_alt_texts(folder.parent, write=True):
+                print(f"rewrote the alt text of {stale.diagram} in {stale.source.name}")
             return 0
         stale = stale_cells(folder)
     except (MissingCellError, FileNotFoundError) as error:

@@ -112,12 +112,12 @@ def timezone_name(text: str) -> str:
 
 
 def moment(text: str) -> str:
-    """A date or an ISO date and time (``2024-10-15``, ``2024-10-15T02:05``), kept as text."""
+    """A date or an ISO date and time (``2024-10-15``, ``2024-10-15T12:00``), kept as text."""
     try:
         datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{_short(text)} is not a date or time: write "
-                                         "2024-10-15 or 2024-10-15T02:05") from None
+                                         "2024-10-15 or 2024-10-15T12:00") from None
     return text
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 
 from course_etl.errors import CourseEtlError
+from course_etl.facts import SCHEDULE
 
 __all__ = ["COURSE_CRON", "InvalidCronError", "NICKNAMES", "CRON_FIELDS", "cron_fields",
            "check_day_fields"]
@@ -169,10 +170,10 @@ def cron_fields(expression: object) -> list[str]:
     :func:`check_day_fields`, which needs croniter's reading."""
     if not isinstance(expression, str):
         raise InvalidCronError(f"a cron expression is text, not {type(expression).__name__} "
-                               f"{expression!r}: e.g. '5 2 * * *'")
+                               f"{expression!r}: e.g. {SCHEDULE.cron!r}")
     if not expression.strip():
         raise InvalidCronError(
-            f"empty cron expression {expression!r}: write five fields, e.g. '5 2 * * *' "
+            f"empty cron expression {expression!r}: write five fields, e.g. {SCHEDULE.cron!r} "
             "(minute hour day-of-month month day-of-week)")
     text = expression.strip(" \t")
     if text.startswith("@"):
@@ -180,7 +181,7 @@ def cron_fields(expression: object) -> list[str]:
             raise InvalidCronError(
                 "'@reboot' runs a job once when the cron daemon starts, not at a time: a "
                 "schedule has no next run for it, so nothing can be planned, backfilled or "
-                "exported; give a time ('@daily', '5 2 * * *')")
+                f"exported; give a time ('@daily', {SCHEDULE.cron!r})")
         if text.lower() in NICKNAMES:
             if text != text.lower():
                 raise InvalidCronError(f"cron's nicknames are lower case: write "
@@ -198,7 +199,7 @@ def cron_fields(expression: object) -> list[str]:
     if len(fields) != 5:
         raise InvalidCronError(
             f"cron expression {text!r} has {len(fields)} field(s), needs exactly 5: "
-            "minute hour day-of-month month day-of-week, e.g. '5 2 * * *'")
+            f"minute hour day-of-month month day-of-week, e.g. {SCHEDULE.cron!r}")
     for position, field in enumerate(fields):
         _check_items(position, field, text)
         if not _GRAMMAR[position].fullmatch(field):

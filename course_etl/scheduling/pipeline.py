@@ -286,7 +286,7 @@ class Pipeline:
         return datetime.combine(self.start_date, datetime.min.time(), tzinfo=self.cron.zone)
 
     def run_on(self, day: date) -> datetime:
-        """The day's first scheduled time (2024-10-02 → 02:05 for '5 2 * * *'), start date or
+        """The day's first scheduled time (for a daily cron, that day at its time), start date or
         not: a run by hand may be for any day. Raises PipelineError for a day without one."""
         ticks = self.cron.runs_between(datetime.combine(day, datetime.min.time()),
                                        datetime.combine(day, datetime.max.time()))

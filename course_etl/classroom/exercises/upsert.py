@@ -122,23 +122,23 @@ def _upsert_scenarios() -> list[Scenario]:
     return out
 
 
-_WAREHOUSE_SQL, _ORDERS_SQL = quote_identifier(TABLES.warehouse), quote_identifier(TABLES.orders)
-_KEY_SQL = quote_identifier(CUSTOMERS.key)
-
-
 def _run_upsert(sql: object, scenario: Scenario) -> tuple:
     conn = scenario.data["warehouse"].build()
     conn.execute("PRAGMA recursive_triggers = ON")  # else REPLACE deletes without telling
     conn.execute(CUSTOMERS.ddl("changes", primary_key=False, database="temp"))
     conn.executemany(CUSTOMERS.insert_sql("changes"),  # the temp table: no other is named so
                      scenario.data["changes"])
-    for event, table in (("UPDATE", "rewritten"), ("DELETE", "deleted")):  # keywords, fixed
-        conn.execute(f"CREATE TEMP TABLE {table} (id)")
-        conn.execute(f"CREATE TEMP TRIGGER watch_{table} AFTER {event} ON main.{_WAREHOUSE_SQL} "
-                     f"BEGIN INSERT INTO {table} VALUES (old.{_KEY_SQL}); END")
+    # Note every key the statement rewrote or deleted (REPLACE deletes, then inserts).
+    warehouse_sql, key_sql = quote_identifier(TABLES.warehouse), quote_identifier(CUSTOMERS.key)
+    conn.execute("CREATE TEMP TABLE rewritten (id)")
+    conn.execute("CREATE TEMP TABLE deleted (id)")
+    conn.execute(f"CREATE TEMP TRIGGER watch_rewritten AFTER UPDATE ON main.{warehouse_sql} "
+                 f"BEGIN INSERT INTO rewritten VALUES (old.{key_sql}); END")
+    conn.execute(f"CREATE TEMP TRIGGER watch_deleted AFTER DELETE ON main.{warehouse_sql} "
+                 f"BEGIN INSERT INTO deleted VALUES (old.{key_sql}); END")
     run_query(conn, sql)
-    return (sorted_rows(conn.execute(f"SELECT * FROM {_WAREHOUSE_SQL}")),
-            sorted_rows(conn.execute(f"SELECT * FROM {_ORDERS_SQL}")),
+    return (sorted_rows(conn.execute(f"SELECT * FROM {quote_identifier(TABLES.warehouse)}")),
+            sorted_rows(conn.execute(f"SELECT * FROM {quote_identifier(TABLES.orders)}")),
             sorted(r[0] for r in conn.execute("SELECT id FROM temp.rewritten")),
             sorted(r[0] for r in conn.execute("SELECT id FROM temp.deleted")))
 
