@@ -4,8 +4,8 @@ Layers, top to bottom: ``cli`` and ``classroom``, then ``capstone``, then the to
 the lecture's order (``medallion`` may use ``config``, ``monitoring``, ``scheduling`` and
 ``loads``; ``config`` may use ``monitoring``…), then ``sample_data``, then the foundation
 (``db``, ``errors``, ``style``, ``paths``, ``states``, ``clock``, ``retries``, ``facts``). A
-module may import its own package and anything in a lower layer, never a higher one. Inside a topic, ``lecture``
-and ``lab`` modules may import the engine, never the reverse.
+module may import its own package and anything in a lower layer, never a higher one. Inside a
+topic, ``lecture`` and ``lab`` modules may import the engine, never the reverse.
 """
 
 from __future__ import annotations
