@@ -31,11 +31,6 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SOLUTIONS = ROOT / "notebooks" / "solutions"
 _CALL = re.compile(r"^\s*(?:exercises\.)?(check_\w+)\(", re.MULTILINE)
 
-# Exercises of notebooks another part of this round's work changes (01, 05 and 06's SQL): their
-# leaks are known and reported, not fixed here.
-_TRACE = ("notebook 01's deep-dive trace (cell 3b6ec93c) prints the library's SQL for Steps 1-4 "
-          "as a stored output; notebook 01's cells are reworked separately this round")
-KNOWN_LEAKS = {"check_watermark_read": _TRACE, "check_watermark_save": _TRACE}
 
 
 def _normal(text: str) -> str:
@@ -226,10 +221,8 @@ def _cases():
         for position, cell in enumerate(cells):
             source = "".join(cell["source"]) if cell["cell_type"] == "code" else ""
             for name in _CALL.findall(source):
-                marks = [pytest.mark.xfail(reason=KNOWN_LEAKS[name], strict=False)
-                         ] if name in KNOWN_LEAKS else []
                 yield pytest.param(path, position, exercises[name],
-                                   id=f"{path.stem[:2]}-{name}", marks=marks)
+                                   id=f"{path.stem[:2]}-{name}")
 
 
 CASES = list(_cases())

@@ -25,13 +25,6 @@ from tools.timetable import (
 FOLDER = Path(__file__).parent.parent / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("[0-9][0-9]_*.ipynb"))
 ROWS = timetable(FOLDER)
-# Notebooks whose core exercises belong to work done separately this round: over their plan
-# until those exercises move to deep dives (the message says which and how many).
-REWORKED_ELSEWHERE = {
-    "01_full_vs_incremental": "notebook 01's build exercises are reworked separately this round",
-    "05_medallion": "notebook 05's build exercises are reworked separately this round",
-    "06_capstone": "06's gold SQL and suite exercises are reworked separately this round",
-}
 
 
 def stored_table():
@@ -50,15 +43,11 @@ def test_the_plan_shares_out_the_session_and_names_every_notebook():
     assert sum(plan.values()) == SESSION_MINUTES
 
 
-@pytest.mark.parametrize("row", [
-    pytest.param(r, id=r.notebook, marks=[pytest.mark.xfail(
-        reason=REWORKED_ELSEWHERE[r.notebook], strict=False)]
-        if r.notebook in REWORKED_ELSEWHERE else []) for r in ROWS])
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.notebook)
 def test_each_notebook_fits_its_planned_minutes(row):
     assert row.minutes <= row.budget, advice(row)
 
 
-@pytest.mark.xfail(reason="; ".join(sorted(set(REWORKED_ELSEWHERE.values()))), strict=False)
 def test_the_core_path_fits_in_90_minutes():
     total = sum(r.minutes for r in ROWS)
     assert total <= SESSION_MINUTES, " | ".join(advice(r) for r in ROWS if advice(r))
