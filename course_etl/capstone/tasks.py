@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from course_etl.capstone.constants import (
@@ -33,17 +32,9 @@ from course_etl.medallion import CUSTOMERS, ORDERS, DirtySource, ingest_batch, p
 from course_etl.medallion.bronze import BATCHES_TABLE, format_utc
 from course_etl.medallion.gold import CITY_DAILY_REVENUE
 from course_etl.monitoring.checks import SuiteReport, run_suite
-from course_etl.monitoring.runlog import add_run_note, record_check_results
+from course_etl.monitoring.runlog import Rows, add_run_note, record_check_results
 from course_etl.scheduling import RunContext
 from course_etl.scheduling.pipeline import blocking_check
-
-
-@dataclass(frozen=True)
-class Rows:
-    """What a layer task read and wrote; the run log stores them as ``rows_in``/``rows_out``."""
-
-    rows_read: int
-    rows_written: int
 
 
 def _day(context: RunContext) -> date:

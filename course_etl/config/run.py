@@ -11,9 +11,7 @@ mistake.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
-from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from course_etl.loads.engine import LoadResult, full_load, incremental_load
 from course_etl.loads.errors import WatermarkError
 from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE, check_target
 from course_etl.monitoring.loadlog import recorded_load
+from course_etl.monitoring.masking import MaskingFilter
 
 __all__ = [
     "incremental_arguments",
@@ -134,21 +133,5 @@ def run_logged_load(conn: sqlite3.Connection, config: Config, mode: str, *, star
         raise
 
 
-class SecretFilter(logging.Filter):
-    """A logging filter that replaces every occurrence of the given secrets with ``********``.
-
-    ``logger.addFilter(SecretFilter(config.secret_values()))``: the record's message is
-    formatted once, masked, and passed on.
-    """
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = record.getMessage()
-            for secret in self._secrets:
-                message = message.replace(secret, "********")
-            record.msg, record.args = message, None
-        return True
+#: The config's own name for the one masking filter: ``SecretFilter(config.secret_values())``.
+SecretFilter = MaskingFilter

@@ -233,8 +233,12 @@ def plot_anomaly(
 
 
 def dashboard_figure(conn: sqlite3.Connection, *, pipeline: str | None = None,
-                     anomaly_check: str = "volume_anomaly(rows_to_load)") -> Figure:
-    """The four views on one 11 x 8 inch figure (2 x 2), titled with the runs it covers.
+                     anomaly_check: str = "volume_anomaly(rows_to_load)", rows_task: str = "load",
+                     dated_axes: bool = False) -> Figure:
+    """The four views on one 11 x 8 inch figure (2 x 2), titled with the runs it covers: rows
+    ``rows_task`` read per run, seconds per task, every check per run, ``anomaly_check``'s
+    history. ``dated_axes``: x labels are full logical dates (slanted, so none overlap) and the
+    log-scale views get headroom for their legends.
 
     11 inches is 1,100 px at 100 dpi: a laptop's output area shows it at full size, so its
     9.5 pt labels stay above 12 px (at 13 inches they were shrunk to 10 px).
@@ -242,13 +246,21 @@ def dashboard_figure(conn: sqlite3.Connection, *, pipeline: str | None = None,
     runs = _runs(conn, pipeline)
     figure = Figure(figsize=(11, 8), dpi=100, layout="constrained")
     (rows_ax, duration_ax), (heatmap_ax, anomaly_ax) = figure.subplots(2, 2)
-    plot_rows_per_run(rows_ax, conn, pipeline=pipeline)
+    plot_rows_per_run(rows_ax, conn, task=rows_task, pipeline=pipeline)
     plot_duration_per_task(duration_ax, conn, pipeline=pipeline)
     plot_check_heatmap(heatmap_ax, conn, pipeline=pipeline)
     plot_anomaly(anomaly_ax, conn, check=anomaly_check, pipeline=pipeline)
+    if dated_axes:
+        for ax in (rows_ax, duration_ax):  # headroom on the log scale: legends cover no data
+            low, high = ax.get_ylim()
+            ax.set_ylim(low, high * 4)
+        for ax in (rows_ax, duration_ax, anomaly_ax):  # the heatmap's legend sits below
+            for label in ax.get_xticklabels():
+                label.set(rotation=30, horizontalalignment="right")
     counts = runs.status.value_counts()
     summary = ", ".join(f"{counts[s]} {s}" for s in RUN_STATUS_COLORS if s in counts)
-    figure.suptitle(f"{len(runs)} runs, {runs.logical_date.iloc[0]} to "
-                    f"{runs.logical_date.iloc[-1]}: {summary}", fontsize=13)
-    return set_alt_text(figure, dashboard_alt(conn, pipeline=pipeline,
+    figure.suptitle(f"{pipeline + ': ' if pipeline else ''}{len(runs)} runs, "
+                    f"{runs.logical_date.iloc[0]} to {runs.logical_date.iloc[-1]}: {summary}",
+                    fontsize=13)
+    return set_alt_text(figure, dashboard_alt(conn, pipeline=pipeline, rows_task=rows_task,
                                               anomaly_check=anomaly_check))

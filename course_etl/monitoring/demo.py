@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -27,7 +26,7 @@ from course_etl.loads.engine import LoadResult, incremental_load
 from course_etl.loads.watermarks import read_watermark
 from course_etl.monitoring.checks import CheckFailedError, CheckResult, run_suite
 from course_etl.monitoring.history import metric_history
-from course_etl.monitoring.runlog import record_check_results
+from course_etl.monitoring.runlog import Rows, record_check_results
 from course_etl.sample_data import generate_customers
 from course_etl.scheduling.cron import next_runs
 from course_etl.scheduling.pipeline import Pipeline, RunContext, Task
@@ -143,14 +142,6 @@ def change_source(
             [(city, stamp, int(i)) for i, city, stamp in
              zip(np.sort(ids), cities, stamps(len(ids)), strict=True)])
     return {"inserted": inserts, "updated": len(ids)}
-
-
-@dataclass(frozen=True)
-class Rows:
-    """What a task read and wrote; the recorder stores them as ``rows_in``/``rows_out``."""
-
-    rows_read: int
-    rows_written: int | None
 
 
 def count_rows(conn: sqlite3.Connection, table: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 
 __all__ = ["MaskingFilter", "cut_urls", "mask_secrets", "register_secret"]
 
@@ -29,11 +30,12 @@ def cut_urls(text: str) -> str:
     return _URL.sub(_cut_url, text)
 
 
-def mask_secrets(text: str) -> str:
-    """``text`` with every known secret replaced by ``********`` and every URL cut to its host
-    and port (a webhook's token lives in its path, a password in ``user:password@``)."""
+def mask_secrets(text: str, extra: Iterable[str] = ()) -> str:
+    """``text`` with every known secret (and every one of ``extra``) replaced by ``********``
+    and every URL cut to its host and port (a webhook's token lives in its path, a password in
+    ``user:password@``). The longest secret goes first, so one inside another is masked whole."""
     text = _URL.sub(_cut_url, text)
-    for secret in sorted(_SECRETS, key=len, reverse=True):
+    for secret in sorted(_SECRETS | {s for s in extra if s}, key=len, reverse=True):
         text = text.replace(secret, "********")
     return text
 
@@ -45,8 +47,14 @@ def register_secret(value: str) -> None:
 
 
 class MaskingFilter(logging.Filter):
-    """Masks secrets in every record of the logger it is added to."""
+    """Masks secrets in every record of the logger it is added to: the registered ones, and
+    ``secrets`` given here (``MaskingFilter(config.secret_values())``). The record's message is
+    formatted once, masked, and passed on."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = tuple(str(s) for s in secrets if s)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = mask_secrets(record.getMessage()), None
+        record.msg, record.args = mask_secrets(record.getMessage(), self._secrets), None
         return True

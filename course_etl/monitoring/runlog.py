@@ -46,7 +46,7 @@ __all__ = [
     "RUNS_TABLE", "TASKS_TABLE", "LOADS_TABLE", "CHECKS_TABLE", "ALERTS_TABLE", "RUN_STATUSES",
     "TASK_STATUSES", "STARTED_BY", "RunLogError", "ensure_runlog_tables",  # from .tables
     "TaskRun", "RunLog", "record_check_results", "record_alert_delivery", "add_run_note",
-    "format_error", "stamp",
+    "format_error", "stamp", "Rows", "rows_of",
 ]
 
 
@@ -87,6 +87,15 @@ class TaskRun:
     def defer(self, record: Callable[[], object]) -> None:
         """Write ``record()`` once the task's own transaction has ended (committed or not)."""
         self.deferred.append(record)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What a task read and wrote, as a task returns it; the run log stores them as
+    ``rows_in``/``rows_out`` (None: not counted)."""
+
+    rows_read: int | None
+    rows_written: int | None
 
 
 def rows_of(result: object) -> tuple[int | None, int | None]:
