@@ -274,3 +274,15 @@ def test_scheduler_recorder_with_duck_typed_reports(conn, clock):
         ["t", 2, "success", "2024-10-01 02:06:05", 5.0, 7, None],
         ["u", 1, "skipped", "2024-10-01 02:05:00", 0.0, None, None]]
     assert runs_frame(conn).seconds.tolist() == [70.0]
+
+
+def test_constructors_do_not_write_the_first_write_creates_the_tables():
+    import sqlite3
+
+    from course_etl.monitoring.alerts import AlertRouter
+
+    conn = sqlite3.connect(":memory:")
+    log, _ = RunLog(conn), AlertRouter(conn, [])
+    assert conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone() == (0,)
+    log.start_run("p", "2024-10-01")
+    assert conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] > 0

@@ -264,7 +264,7 @@ class AlertRouter:
         if len(set(names)) != len(names):
             raise AlertConfigError(f"alert router: channel names must be unique, got {names}")
         self.clock = clock or RealClock()
-        ensure_runlog_tables(conn)
+        self._tables_ready = False  # created by the first send, not by the constructor
 
     def _recently_sent(self, alert: Alert, channel: str, now) -> bool:
         since = utc_text(now - self.throttle)
@@ -277,6 +277,9 @@ class AlertRouter:
 
     def send(self, alert: Alert) -> list[Delivery]:
         """Deliver ``alert`` on every channel; returns one Delivery per channel."""
+        if not self._tables_ready:
+            ensure_runlog_tables(self.conn)
+            self._tables_ready = True
         now = self.clock.now()
         deliveries = []
         for channel in self.channels:

@@ -120,7 +120,12 @@ class RunLog:
     def __init__(self, conn: sqlite3.Connection, *, clock: Clock | None = None) -> None:
         self.conn = conn
         self.clock = clock or RealClock()
-        ensure_runlog_tables(conn)
+        self._tables_ready = False  # created by the first write, not by the constructor
+
+    def _tables(self) -> None:
+        if not self._tables_ready:
+            ensure_runlog_tables(self.conn)
+            self._tables_ready = True
 
     def _now(self, at: datetime | None = None) -> datetime:
         return as_utc(self.clock.now() if at is None else at)
@@ -138,6 +143,7 @@ class RunLog:
                               f"{', '.join(STARTED_BY)})", value=started_by)
         date_text = None if logical_date is None else str(logical_date)
         now = self._now(at)
+        self._tables()
         with atomic(self.conn):
             close_stale_runs(self.conn, now=now, pipeline=pipeline)
             cursor = self.conn.execute(
@@ -153,6 +159,7 @@ class RunLog:
             raise RunLogError(f"task name must be a non-empty string, not {task!r}")
         if not isinstance(attempt, int) or attempt < 1:
             raise RunLogError(f"attempt of task {task!r} must be an int >= 1, not {attempt!r}")
+        self._tables()
         with atomic(self.conn):
             cursor = self.conn.execute(
                 f"INSERT INTO {quote_identifier(TASKS_TABLE)} "
@@ -170,6 +177,7 @@ class RunLog:
         if isinstance(error, BaseException):
             error = format_error(error)
         now = self._now()
+        self._tables()
         with atomic(self.conn):
             started = self.conn.execute(
                 f"SELECT started_at FROM {quote_identifier(TASKS_TABLE)} WHERE task_run_id = ?",
@@ -198,6 +206,7 @@ class RunLog:
         if as_utc(finished_at) < as_utc(started_at):
             raise RunLogError(f"task {task!r} finished before it started "
                               f"({stamp(finished_at)} < {stamp(started_at)})")
+        self._tables()
         with atomic(self.conn):
             cursor = self.conn.execute(
                 f"INSERT INTO {quote_identifier(TASKS_TABLE)} "
@@ -227,6 +236,7 @@ class RunLog:
         if status not in (RunState.SUCCESS, RunState.FAILED):
             raise RunLogError(f"unknown run status {status!r}: a run ends success or failed")
         now = self._now(at)
+        self._tables()
         with atomic(self.conn):
             started = self.conn.execute(
                 f"SELECT started_at FROM {quote_identifier(RUNS_TABLE)} WHERE run_id = ?", (run_id,)
