@@ -316,8 +316,8 @@ def check_added_task(answer: object) -> Verdict:
     name = "Exercise 2 (add a task)"
     if not callable(answer) or isinstance(answer, Pipeline):
         return Verdict(name, False, f"got {safe_repr(answer, 60)}, not a function that takes a "
-                       "pipeline and returns a new one", "Keep the name the cell gives you and define it "
-                       "with def: it takes the pipeline and returns a new one.")
+                       "pipeline and returns a new one", "Keep the name the cell gives you and "
+                       "define it with def: it takes the pipeline and returns a new one.")
     problem = function_problem(answer)
     if problem:
         return Verdict(name, False, problem, "Define it with a plain def that returns the "
