@@ -173,7 +173,11 @@ def unicode_batch() -> list[tuple[str, list[dict]]]:
                ("digits in the middle", "R2D2"), ("a name of digits only", "42"),
                ("a digit after a space", "Lu 4"), ("a name with an apostrophe", "O'Neil"),
                ("a hyphenated name", "Anne-Marie"), ("names beyond ASCII", UNICODE_NAMES[0]),
-               ("a name padded with spaces", "  Mia  "), ("two words, no digit", "Jo Ann")]
+               ("a name padded with spaces", "  Mia  "), ("two words, no digit", "Jo Ann"),
+               ("a zero typed for an o", "Sim0n"),
+               ("a typographic apostrophe", "O\u2019Brien"),
+               # 三 (three) is a numeral in Unicode but not a digit: Zhang San is a real name
+               ("a Chinese name with a numeral character", "张三")]
     out += [(f"{story} ({name.strip()!r})", [_raw(300 + n, name)])
             for n, (story, name) in enumerate(singles)]
     rng = random.Random(8)

@@ -28,6 +28,7 @@ from course_etl.scheduling import (
     SimulatedClock,
     describe_cron,
 )
+from course_etl.scheduling.pipeline import TaskOrder
 
 __all__ = [
     "BACKFILL_CHOICES",
@@ -53,13 +54,18 @@ def check_task_order(answer: object) -> Verdict:
     name = "check_task_order"
     pipeline = build_pipeline(capstone_config("dev"))
     expected = pipeline.order
-    if not isinstance(answer, list | tuple) or not answer:
+    if isinstance(answer, TaskOrder) or (isinstance(answer, list | tuple) and any(
+            isinstance(a, str) and type(a) is not str for a in answer)):
+        return Verdict(name, False, "this is the order the library computed (pipeline.order), "
+                       "not your prediction: the quiz asks what you expect before you see it",
+                       "type the six task ids yourself, as a list of texts, first to last")
+    if type(answer) not in (list, tuple) or not answer:
         return Verdict(name, False, f"expected a list of task ids, got {answer!r}",
                        "six names, from where the data comes in to where it is published")
     given = [_clean(a) for a in answer]
     if sorted(given) != sorted(expected):
         return Verdict(name, False, f"the tasks are {', '.join(sorted(expected))}, each once",
-                       "pipeline.order lists them; use exactly those names")
+                       "use exactly the task ids the pipeline defines")
     if given != expected:
         # Name a dependency the order breaks (what the task needs), never the right position.
         for position, task in enumerate(given):
@@ -71,7 +77,7 @@ def check_task_order(answer: object) -> Verdict:
                                "from the source to the report")
         return Verdict(name, False, "your order keeps every dependency, but the runner breaks "
                        "ties in the order the tasks were defined",
-                       "pipeline.order is the runner's order")
+                       "when two tasks could both run next, the one defined first runs first")
     return Verdict(name, True, " >> ".join(expected))
 
 
@@ -182,13 +188,19 @@ def check_rerun_choice(answer: object) -> Verdict:
 
 # --- 5. the schedule the orchestrator gets -----------------------------------------------------
 
-def _exported_cron(dag_file: str) -> str:
-    """The cron text the Airflow file passes as ``schedule=`` (its first string argument)."""
+def _exported_schedule(dag_file: str) -> ast.expr:
+    """The expression the Airflow file passes as ``schedule=``."""
     for node in ast.walk(ast.parse(dag_file)):
         if isinstance(node, ast.keyword) and node.arg == "schedule":
-            for value in ast.walk(node.value):
-                if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                    return value.value
+            return node.value
+    raise AssertionError("the Airflow export has no schedule=")
+
+
+def _exported_cron(dag_file: str) -> str:
+    """The cron text the Airflow file passes as ``schedule=`` (its first string argument)."""
+    for value in ast.walk(_exported_schedule(dag_file)):
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            return value.value
     raise AssertionError("the Airflow export has no schedule= with a cron text")
 
 
@@ -197,23 +209,76 @@ def _year_of_runs(expression: str, timezone: str) -> list:
                                                            datetime(2024, 12, 31, 23, 59))
 
 
+def _call_parts(node: ast.Call) -> tuple[str, list, dict] | None:
+    """A call's function name (its last part) and its arguments' literal values, or None when
+    an argument is not a literal."""
+    try:
+        args = [ast.literal_eval(a) for a in node.args]
+        keywords = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if None in keywords:  # **kwargs
+        return None
+    return ast.unparse(node.func).rsplit(".", 1)[-1], args, keywords
+
+
+def _timetable_problem(answer: str, exported: ast.expr, zone: str) -> str | None:
+    """Whether ``answer``, written as the call the export holds (``Timetable('cron', timezone=
+    …)``), schedules what the export schedules: the same timetable class, the cron text running
+    at the same times, the same other arguments. None when it does; else what differs."""
+    try:
+        node = ast.parse(answer.strip(), mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return f"{answer!r} is neither a cron line nor a Python call"
+    if not isinstance(node, ast.Call) or not isinstance(exported, ast.Call):
+        return f"{answer!r} is not what the export passes as schedule="
+    yours, theirs = _call_parts(node), _call_parts(exported)
+    if yours is None or theirs is None:
+        return f"{answer!r} has arguments that are not plain values"
+    (func, args, keywords), (want_func, want_args, want_keywords) = yours, theirs
+    if func != want_func:
+        return (f"the export passes a {want_func}, not a {func}: the two decide differently "
+                "which data interval a run covers")
+    if len(args) != len(want_args) or not args or not isinstance(args[0], str):
+        return f"{func} in the export takes the cron text as its one positional argument"
+    try:
+        runs = _year_of_runs(args[0], zone)
+    except CourseEtlError as error:
+        return f"{args[0]!r} is not a cron line cron accepts: {error}"
+    if runs != _year_of_runs(want_args[0], zone) or args[1:] != want_args[1:]:
+        return f"{args[0]!r} runs at other times than the exported schedule"
+    if keywords != want_keywords:
+        shown = ", ".join(f"{k}={v!r}" for k, v in want_keywords.items()) or "none"
+        given = ", ".join(f"{k}={v!r}" for k, v in keywords.items()) or "none"
+        return (f"the export's {func} has the keyword arguments {shown}; yours has {given}: "
+                "the same cron text in another time zone runs at other hours")
+    return None
+
+
 @register(answer_name="prod_schedule", stub="", solution_file="06_export_schedule.py")
 def check_export_schedule(answer: object) -> Verdict:
     """Quiz: the schedule in prod's Airflow export.
 
-    ``answer``: the cron text after ``schedule=`` in the Airflow export for prod."""
+    ``answer``: the cron text after ``schedule=`` in the Airflow export for prod (or the whole
+    timetable call written there)."""
     name = "check_export_schedule"
     config = capstone_config("prod")
-    expected = _exported_cron(airflow_dag(config))
+    dag_file = airflow_dag(config)
+    expected = _exported_cron(dag_file)
+    zone = config.schedule.timezone
     hint = ("the export copies schedule.cron from the config: look in configs/prod.yaml (the "
             "time zone goes into the timetable's timezone=)")
+    if isinstance(answer, str) and "(" in answer:
+        problem = _timetable_problem(answer, _exported_schedule(dag_file), zone)
+        if problem:
+            return Verdict(name, False, problem, hint)
+        return Verdict(name, True, f"schedule={ast.unparse(_exported_schedule(dag_file))}: "
+                                   f"{describe_cron(expected)} ({zone})")
     try:
-        schedule = CronSchedule(str(answer), config.schedule.timezone)
+        schedule = CronSchedule(str(answer), zone)
     except CourseEtlError as error:
         return Verdict(name, False, f"{answer!r} is not a cron line cron accepts: {error}", hint)
-    zone = config.schedule.timezone
     if _year_of_runs(schedule.expression, zone) != _year_of_runs(expected, zone):
         return Verdict(name, False, f"{answer!r} ('{schedule.description}') runs at other "
                                     "times than the exported schedule", hint)
     return Verdict(name, True, f"schedule={expected!r}: {describe_cron(expected)} ({zone})")
-

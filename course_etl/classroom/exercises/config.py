@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 
 from course_etl.classroom.exercises import Verdict, register
 from course_etl.classroom.exercises.differential import Scenario, first_difference
-from course_etl.config import ConfigError, load_config, resolve, spec, yaml_layer
+from course_etl.config import (
+    ConfigError,
+    describe_keys,
+    load_config,
+    resolve,
+    spec,
+    yaml_layer,
+)
+from course_etl.config.layers import ENV_SELECTOR
 from course_etl.config.schema import LoadSettings
 
 __all__ = [
@@ -41,7 +49,7 @@ REFERENCE_ENVIRON = {"COURSE_ETL_CHECKS__MIN_ROWS": "50"}
 # What else a machine may set: other variables, and --set overrides that beat them all.
 _MACHINE = {"COURSE_ETL_LOAD__BATCH_SIZE": "250", "COURSE_ETL_CHECKS__MIN_ROWS": "10",
             "COURSE_ETL_LOAD__LOOKBACK_HOURS": "6", "COURSE_ETL_ALERTS__SMTP_PORT": "2525",
-            "HOME": "/home/student", "COURSE_ETL_ENV": "prod"}
+            "HOME": "/home/student"}
 _OVERRIDES = ["checks.min_rows=7", "load.batch_size=100", "checks.max_null_fraction=0.5"]
 
 
@@ -69,10 +77,17 @@ def environment_scenarios(*, seed: int = SEED, generated: int = 10,
 
 
 def _resolved(environ: dict, scenario: Scenario) -> dict[str, tuple]:
+    """Every key's value and layer, and the environment loaded, on the scenario's machine.
+
+    A deployed machine says which environment it is the way the CLI reads it, with
+    ``COURSE_ETL_ENV``; the answer's variables are added to the machine's (so a variable of
+    the answer that chooses the environment takes every machine to that environment)."""
     env, machine, overrides = scenario.data
-    config = load_config(env, environ={**machine, **environ}, overrides=list(overrides))
-    return {key: (config.get(key), record.origin.layer)
-            for key, record in config.provenance.items()}
+    config = load_config(environ={**machine, ENV_SELECTOR: env, **environ},
+                         overrides=list(overrides))
+    resolved = {key: (config.get(key), record.origin.layer)
+                for key, record in config.provenance.items()}
+    return {**resolved, ENV_SELECTOR: (config.env, "environment")}
 
 
 def _reads_key(name: str, text: str) -> bool:
@@ -86,6 +101,10 @@ def _reads_key(name: str, text: str) -> bool:
 
 def _env_problem(answer: dict, scenario: Scenario, yours: dict, wanted: dict) -> str:
     """What the answer's variables did, in a true sentence."""
+    if yours[ENV_SELECTOR] != wanted[ENV_SELECTOR]:
+        return (f"{scenario.story}, your {ENV_SELECTOR}={answer.get(ENV_SELECTOR)!r} loads the "
+                f"{yours[ENV_SELECTOR][0]} configuration instead of {wanted[ENV_SELECTOR][0]}'s: "
+                "the machine chooses its environment, your variables only set the key")
     value, layer = yours[TARGET_KEY]
     if (value, layer) != wanted[TARGET_KEY]:
         read = [name for name in answer if layer == "envvar" and _reads_key(name, answer[name])]
@@ -99,7 +118,8 @@ def _env_problem(answer: dict, scenario: Scenario, yours: dict, wanted: dict) ->
                   "none of your variables is read as that key")
         return (f"{scenario.story}, {TARGET_KEY} is {value!r}, set by the {layer} layer: "
                 f"{unread}, so the deployment runs with another value")
-    changed = sorted(k for k in yours if k != TARGET_KEY and yours[k] != wanted[k])
+    changed = sorted(k for k in set(yours) | set(wanted)
+                     if k != TARGET_KEY and yours.get(k) != wanted.get(k))
     return f"{scenario.story} it also changed: {', '.join(changed)}"
 
 
@@ -207,12 +227,38 @@ def _schema(section: type) -> type:
     ], frozen=True)
 
 
+def _loaded(section: type, text: str) -> object:
+    """The ``retention`` section a configuration resolved from ``text`` holds."""
+    layer = yaml_layer(_FILE, name="file", sections=["load", "retention"], text=text)
+    return resolve([layer], schema=_schema(section)).retention
+
+
 def _raw_days(section: type, scenario: Scenario) -> object:
-    layer = yaml_layer(_FILE, name="file", sections=["load", "retention"], text=scenario.data)
+    """Every key the resolved section holds, with its value; or ("refused", names the file)."""
     try:
-        return resolve([layer], schema=_schema(section)).retention.raw_days
+        return dataclasses.asdict(_loaded(section, scenario.data))
     except ConfigError as error:  # refused, naming the file: the behaviour asked for
         return ("refused", _FILE in str(error))
+
+
+def _description(section: type) -> str:
+    """The description describe_keys() shows for retention.raw_days with this section."""
+    keys = describe_keys(_schema(section)).set_index("key")
+    return str(keys.loc["retention.raw_days", "description"] or "")
+
+
+def _changeable_after_loading(section: type) -> str | None:
+    """What assigning to raw_days on a resolved configuration did, when it was allowed (the
+    limits are checked while loading only: a settings object that can be changed afterwards
+    lets any code set a value no file could), else None."""
+    loaded = _loaded(section, "# nothing set\n")
+    try:
+        setattr(loaded, "raw_days", 0)  # noqa: B010 - the assignment is what is being tried
+    except dataclasses.FrozenInstanceError:
+        return None
+    except Exception:  # noqa: BLE001 - any refusal keeps the loaded value safe
+        return None
+    return f"raw_days = {getattr(loaded, 'raw_days', None)!r}"
 
 
 def _shape_problem(answer: object) -> tuple[str, str] | None:
@@ -251,6 +297,18 @@ def check_retention_key(answer: object) -> Verdict:
         return Verdict(name, False, *problem)
     difference = first_difference(answer, _ReferenceRetention, retention_scenarios(), _raw_days,
                                   same=lambda a, b: a == b)
+    changed = _changeable_after_loading(answer) if difference is None else None
+    if changed:
+        return Verdict(name, False, f"after loading a configuration, code could set {changed} "
+                                    "on it and nothing checked it: the limits hold only if the "
+                                    "loaded settings cannot be changed",
+                       "the other settings sections are frozen dataclasses")
+    described = _description(answer) if difference is None else "…"
+    if not described.strip():
+        return Verdict(name, False, "describe_keys() lists retention.raw_days with an empty "
+                                    "description: whoever reads the keys (or `course-etl config "
+                                    "keys`) cannot tell what it means",
+                       "spec's first argument is the description: say what the number is")
     if difference is None:
         return Verdict(name, True, "raw_days defaults to 30, accepts 1 to 365 and refuses 0, "
                                    "366, 'ninety' and the rest, naming the file and line")
@@ -262,7 +320,8 @@ def check_retention_key(answer: object) -> Verdict:
                        "declare the limits in the field's metadata with spec(…): the loader "
                        "checks them and names the place")
     if isinstance(wanted, tuple) and not isinstance(yours.value, tuple):
-        return Verdict(name, False, f"{story} was accepted (raw_days = {yours.value!r}): a "
+        return Verdict(name, False, f"{story} was accepted (raw_days = "
+                                    f"{yours.value.get('raw_days')!r}): a "
                                     "mistyped file would delete raw data too early or keep it "
                                     "forever",
                        "a field carries its limits in its metadata: see how LoadSettings "
@@ -270,5 +329,11 @@ def check_retention_key(answer: object) -> Verdict:
     if isinstance(yours.value, tuple):
         return Verdict(name, False, f"{story}, a valid file, was refused",
                        "the allowed range includes both of its ends")
-    return Verdict(name, False, f"{story} gave raw_days = {yours.value!r}, expected "
-                                f"{wanted!r}", "the default is 30")
+    extra = sorted(set(yours.value) - set(wanted))
+    if extra:
+        return Verdict(name, False, f"{story} gave a retention section with "
+                                    f"{', '.join(f'{k} = {yours.value[k]!r}' for k in extra)} "
+                                    "besides raw_days: keys nobody asked for, which every "
+                                    "configuration now carries", "the section has one key")
+    return Verdict(name, False, f"{story} gave raw_days = {yours.value.get('raw_days')!r}, "
+                                f"expected {wanted.get('raw_days')!r}", "the default is 30")

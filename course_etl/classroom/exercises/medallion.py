@@ -15,6 +15,7 @@ import re
 from fractions import Fraction
 
 from course_etl.classroom.exercises import Verdict, register
+from course_etl.classroom.exercises._grouping import bare_columns
 from course_etl.classroom.exercises._silver import (
     customer_versions,
     order_stages,
@@ -30,6 +31,7 @@ from course_etl.classroom.exercises.differential import (
     Outcome,
     Scenario,
     run_query,
+    safe_repr,
     show_rows,
     sorted_rows,
 )
@@ -111,6 +113,17 @@ def check_silver_dedup(answer: object) -> Verdict:
     received last."""
     name = "Deduplicate in SQL"
     diff = DEDUP.difference(answer)
+    bare = bare_columns(answer) if diff is None and isinstance(answer, str) else []
+    if bare:
+        return Verdict(name, False, f"on these stages it keeps the right rows, but only because "
+                       f"this SQLite takes {', '.join(dict.fromkeys(bare))} from the row it "
+                       "happens to meet first in each group: in a GROUP BY query a column "
+                       "neither grouped nor aggregated comes from a row SQLite chooses, and SQL "
+                       "gives a sub-query's ORDER BY no meaning (SQLite drops it when it judges "
+                       "it superfluous). Another SQLite version, or the same one with another "
+                       "plan, can serve an old version.",
+                       "Say which row wins in the query itself: rank the versions within each "
+                       "id (a window function) and keep the first.")
     if diff is None:
         return Verdict(name, True, "one row per id, the latest updated_at, ties to the last "
                        f"received, on {len(DEDUP.scenarios)} stages.")
@@ -222,20 +235,42 @@ def _rule_scenarios() -> list[Scenario]:
     return [Scenario(story, batch, len(batch)) for story, batch in unicode_batch()]
 
 
+def _reason_problem(reason: object) -> str | None:
+    """What is wrong with a value a rule returned to reject a row, or None for a reason a
+    person can read: text with words in it (the rejects table stores ``str(reason)``, so a
+    list, a dict, True or 1 would be stored as "['3']", "{…}", "True" or "1")."""
+    if not isinstance(reason, str):
+        return f"{type(reason).__name__} {safe_repr(reason, 40)}"
+    if not any(ch.isalpha() for ch in reason):
+        return f"text {reason!r}"
+    return None
+
+
 def _run_rule(rule: object, scenario: Scenario) -> list[tuple]:
+    """Per row: the name silver holds, whether the rule rejected it, and True when the reason
+    it gave is readable text (else what it returned)."""
     if not isinstance(rule, Rule):
         raise TypeError(f"expected a Rule, got {type(rule).__name__}")
+    returned: list[object] = []
+
+    def recorded(row: dict) -> object:
+        returned.append(rule.check(row))
+        return returned[-1]
+
     seen = []
     for raw in scenario.data:
-        typed, failures = conform(CUSTOMERS, raw, [rule])
-        reasons = [reason for name, reason in failures if name == rule.name]
-        seen.append((typed["name"], bool(reasons), all(r.strip() for r in reasons)))
-    return sorted(seen)
+        returned.clear()
+        typed, failures = conform(CUSTOMERS, raw, [Rule(rule.name, rule.entity, recorded)])
+        rejected = any(name == rule.name for name, _ in failures)
+        problems = [_reason_problem(r) for r in returned if r]
+        problem = next((p for p in problems if p), None)
+        seen.append((typed["name"], rejected, problem or True))
+    return sorted(seen, key=repr)
 
 
 def _rule_model(scenario: Scenario) -> list[tuple]:
     names = [" ".join(raw["name"].split()) for raw in scenario.data]
-    return sorted((n, any(ch.isdigit() for ch in n), True) for n in names)
+    return sorted(((n, any(ch.isdigit() for ch in n), True) for n in names), key=repr)
 
 
 RULE = Judge(Model(_rule_model), _rule_scenarios, _run_rule)
@@ -265,10 +300,11 @@ def check_rejection_rule(answer: object) -> Verdict:
                        "row['name'] is a str here (missing names are rejected before).")
     wrong = [y for y, w in zip(diff.yours.value, diff.expected.value, strict=True) if y != w]
     who, rejected, explained = wrong[0]
-    if rejected and not explained:
-        return Verdict(name, False, f"with {story}, {who!r} is rejected with a blank reason: "
-                       "nobody can tell why it was dropped.",
-                       "Return a sentence naming the value, not blank text.")
+    if rejected and explained is not True:
+        return Verdict(name, False, f"with {story}, {who!r} is rejected, but the rule returned "
+                       f"{explained} as its reason: the rejects table would hold that as text, "
+                       "which does not say why the row was dropped.",
+                       "Return a sentence (a str) naming the value; None when the row is fine.")
     return Verdict(name, False, f"with {story}, {who!r} is "
                    + ("rejected: a real customer" if rejected else "let through to silver")
                    + ".", "Look at every character of the name: a digit can be anywhere, and "

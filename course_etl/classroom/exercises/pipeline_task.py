@@ -164,17 +164,24 @@ class Given:
     start_date: date
     description: str
     retries: int
+    source_check: bool = False  # a first task that depends on nothing: the source's row count
 
     def build(self) -> Pipeline:
         lecture = customers_pipeline(retries=self.retries)
-        return dataclasses.replace(lecture, name=self.name, schedule=self.schedule,
+        tasks = list(lecture.tasks)
+        if self.source_check:  # defined first, needed by nothing: the loads do not lead to it
+            tasks.insert(0, Task(row_count_check, name="source_row_count",
+                                 params={"target": TABLES.source, "minimum": 1}))
+        return dataclasses.replace(lecture, tasks=tasks, name=self.name, schedule=self.schedule,
                                    timezone=self.timezone, catchup=self.catchup,
                                    start_date=self.start_date, description=self.description)
 
     def __str__(self) -> str:
+        extra = (", with a first task source_row_count that nothing depends on"
+                 if self.source_check else "")
         return (f"given a pipeline {self.name!r} scheduled {self.schedule!r} in {self.timezone}, "
                 f"catchup {'on' if self.catchup else 'off'}, from {self.start_date}, its loads "
-                f"retried {self.retries} time(s)")
+                f"retried {self.retries} time(s){extra}")
 
 
 def given_scenarios(*, seed: int = SEED, generated: int = 8) -> list[Scenario]:
@@ -188,7 +195,8 @@ def given_scenarios(*, seed: int = SEED, generated: int = 8) -> list[Scenario]:
                "schedule": ["30 6 * * 1-5", "0 */6 * * *", "15 3 1 * *"],
                "start_date": [date(2024, 9, 15), date(2025, 1, 1)],
                "retries": [3, 0],
-               "name": ["orders_etl", "kunden_etl"]}
+               "name": ["orders_etl", "kunden_etl"],
+               "source_check": [True, False]}
     out = [Scenario(str(dataclasses.replace(base, **{key: values[0]})),
                     dataclasses.replace(base, **{key: values[0]}), 20 + n)
            for n, (key, values) in enumerate(choices.items())]
@@ -217,7 +225,8 @@ def _shape(pipeline: Pipeline, given: Pipeline) -> dict[str, object]:
     """What a pipeline is, apart from its runs (they judge the dependencies): its settings,
     the retries of the tasks it was given, whether it exports."""
     return {**_settings(pipeline), "airflow": _exported(pipeline),
-            "retries": {t.name: t.retries for t in pipeline if t.name in given.graph}}
+            "retries": {t.name: t.retries for t in pipeline if t.name in given.graph},
+            "order": [name for name in pipeline.order if name in given.graph]}
 
 
 class _BuildProblem(Exception):
@@ -300,6 +309,17 @@ def _describe_shape(story: str, yours: dict, wanted: dict) -> tuple[str, str]:
                 f"{yours['airflow'].removeprefix('not exported: ')}",
                 "Give the Task a function defined with def in a module or the notebook, such "
                 "as row_count_check itself, not a lambda.")
+    if yours["order"] != wanted["order"]:
+        lost = [t for t in wanted["order"] if t not in yours["order"]]
+        if lost:
+            return (f"{story}, yours has no task {lost[0]}: a task of the pipeline you are given "
+                    "that your check does not depend on is lost.", "Keep every task of the "
+                    "pipeline you are given (iterate over it), and add yours.")
+        return (f"{story}, yours runs the tasks you are given in the order "
+                f"{' >> '.join(yours['order'])} instead of {' >> '.join(wanted['order'])}: "
+                "the runner breaks ties in the order the tasks are listed, and your list "
+                "puts your task's upstream tasks ahead of the others.", "List the tasks you "
+                "are given first, as they are, then yours.")
     changed = sorted(t for t in wanted["retries"] if yours["retries"].get(t) !=
                      wanted["retries"][t])
     return (f"{story}, yours changes the retries of {', '.join(changed) or 'its tasks'}: the "
