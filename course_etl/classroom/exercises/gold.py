@@ -42,7 +42,7 @@ from course_etl.classroom.exercises.differential import (
     sorted_rows,
     tables_read,
 )
-from course_etl.classroom.exercises.incremental import sql_problem
+from course_etl.classroom.exercises.incremental import query_problem
 from course_etl.db import connect, quote_identifier
 from course_etl.medallion import CUSTOMERS, ORDERS
 from course_etl.medallion.gold import CITY_DAILY_REVENUE
@@ -285,13 +285,12 @@ def _gold_verdict(answer: object) -> tuple[str, str] | None:
 
 def _describe_gold(diff: Difference) -> tuple[str, str]:
     story = diff.scenario.story
-    if diff.yours.raised:
-        return (f"with {story}, {sql_problem(diff.yours.error)}",
-                "The tables are silver_orders and silver_customers.")
-    kind, yours = diff.yours.value
-    if kind == "columns":
-        return (f"it returns the columns {', '.join(map(str, yours)) or 'none'}: the served "
-                f"table reads {', '.join(GOLD_COLUMNS)} by name.", "Name each column with AS.")
+    problem = query_problem(diff, error_hint="The tables are silver_orders and silver_customers.",
+                            columns_said=f": the served table reads {', '.join(GOLD_COLUMNS)} "
+                            "by name.", columns_hint="Name each column with AS.")
+    if problem:
+        return problem
+    yours = diff.yours.value[1]
     want = diff.expected.value[1]
     if any(r[0] is None for r in yours):
         return (f"with {story}, orders without a customer become a city NULL: the served table "

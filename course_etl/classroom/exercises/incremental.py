@@ -49,6 +49,19 @@ def sql_problem(error: str) -> str:
     return f"SQLite refused it: {error.split(': ', 1)[-1]}"
 
 
+def query_problem(diff: Difference, *, error_hint: str, columns_said: str,
+                  columns_hint: str) -> tuple[str, str] | None:
+    """(sentence, hint) for a query that raised or returned other columns than wanted
+    (``columns_said`` follows the list of its columns); None when it returned rows."""
+    if diff.yours.raised:
+        return f"with {diff.scenario.story}, {sql_problem(diff.yours.error)}", error_hint
+    kind, yours = diff.yours.value
+    if kind == "columns":
+        return (f"it returns the columns {', '.join(map(str, yours)) or 'none'}{columns_said}",
+                columns_hint)
+    return None
+
+
 def binds(sql: object, name: str) -> bool:
     """Does ``sql`` use the named parameter ``:name`` (outside quoted text)?"""
     if not isinstance(sql, str):
@@ -286,13 +299,13 @@ _PARAMETER_HINT = ("The query must follow the value it is given: where the value
 
 def _describe_changed(sql: object, diff: Difference) -> tuple[str, str]:
     story, mark = diff.scenario.story, diff.scenario.data.watermark
-    if diff.yours.raised:
-        return f"with {story}, {sql_problem(diff.yours.error)}", _PARAMETER_HINT
-    kind, yours = diff.yours.value
-    if kind == "columns":
-        return (f"it returns the columns {', '.join(map(str, yours)) or 'none'}; the upsert "
-                "reads the four of the source by name: id, name, city, updated_at.",
-                "Keep every column of src_customers, under its own name.")
+    problem = query_problem(diff, error_hint=_PARAMETER_HINT, columns_said="; the upsert reads "
+                            "the four of the source by name: id, name, city, updated_at.",
+                            columns_hint="Keep every column of src_customers, under its own "
+                            "name.")
+    if problem:
+        return problem
+    yours = diff.yours.value[1]
     expected = diff.expected.value[1]
     missed = [r for r in expected if r not in yours]
     extra = [r for r in yours if r not in expected or yours.count(r) > expected.count(r)]

@@ -35,7 +35,7 @@ from course_etl.classroom.exercises.differential import (
     show_rows,
     sorted_rows,
 )
-from course_etl.classroom.exercises.incremental import sql_problem
+from course_etl.classroom.exercises.incremental import query_problem, sql_problem
 from course_etl.medallion import CUSTOMERS, Rule
 from course_etl.medallion.silver import DEFAULT_RULES, conform
 
@@ -69,13 +69,12 @@ DEDUP = Judge(Model(_latest_versions), _dedup_scenarios, _run_dedup)
 
 def _describe_dedup(diff: Difference) -> tuple[str, str]:
     story, staged = diff.scenario.story, diff.scenario.data
-    if diff.yours.raised:
-        return (f"with {story}, {sql_problem(diff.yours.error)}",
-                "Test it on the staged table first: SELECT * FROM staged")
-    kind, yours = diff.yours.value
-    if kind == "columns":
-        return (f"it returns the columns {', '.join(map(str, yours)) or 'none'}; silver's are "
-                "id, name, city, updated_at.", "Return exactly those four, by name.")
+    problem = query_problem(diff, error_hint="Test it on the staged table first: SELECT * FROM "
+                            "staged", columns_said="; silver's are id, name, city, updated_at.",
+                            columns_hint="Return exactly those four, by name.")
+    if problem:
+        return problem
+    yours = diff.yours.value[1]
     want = diff.expected.value[1]
     ids = [r[0] for r in yours]
     twice = sorted({k for k in ids if ids.count(k) > 1})
@@ -359,13 +358,12 @@ METRIC = Judge(Model(_exact_averages), _metric_scenarios, _run_metric, same=_sam
 
 def _describe_metric(diff: Difference) -> tuple[str, str]:
     story = diff.scenario.story
-    if diff.yours.raised:
-        return (f"with {story}, {sql_problem(diff.yours.error)}",
-                "The tables are silver_orders and silver_customers.")
-    kind, yours = diff.yours.value
-    if kind == "columns":
-        return (f"it returns the columns {', '.join(map(str, yours)) or 'none'}; the metric "
-                "has city and avg_order_value.", "Return exactly those two, named with AS.")
+    problem = query_problem(diff, error_hint="The tables are silver_orders and silver_customers.",
+                            columns_said="; the metric has city and avg_order_value.",
+                            columns_hint="Return exactly those two, named with AS.")
+    if problem:
+        return problem
+    yours = diff.yours.value[1]
     exact = dict(diff.expected.value[1])
     cities = [r[0] for r in yours]
     if sorted(map(str, cities)) != sorted(map(str, exact)) or len(set(cities)) < len(cities):
