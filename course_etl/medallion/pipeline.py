@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from course_etl.db import atomic, connect, query, quote_identifier
+from course_etl.errors import checked
 from course_etl.loads.watermarks import Watermark, reset_watermark, write_watermark
 from course_etl.medallion.bronze import BATCHES_TABLE, ensure_bronze
 from course_etl.medallion.entities import ENTITIES
@@ -161,6 +162,7 @@ def _run(conn: sqlite3.Connection, mode: str, rules: tuple[Rule, ...]) -> RunRes
     return RunResult(mode, batches, staged, merged, gold, gates)
 
 
+@checked
 def process_new_batches(conn: sqlite3.Connection, *, rules: Iterable[Rule] = ()) -> RunResult:
     """Process the bronze batches silver has not seen yet, through silver and gold, atomically.
 
@@ -177,6 +179,7 @@ def process_new_batches(conn: sqlite3.Connection, *, rules: Iterable[Rule] = ())
         return rolled_back.result
 
 
+@checked
 def rebuild_from_bronze(conn: sqlite3.Connection, *, rules: Iterable[Rule] = ()) -> RunResult:
     """Drop silver and gold, forget their watermarks and replay every bronze batch, atomically.
 
@@ -206,6 +209,7 @@ _SNAPSHOT_ORDER = {  # table -> ORDER BY columns: a total order, so equal tables
 }
 
 
+@checked
 def snapshot(conn: sqlite3.Connection) -> dict[str, pd.DataFrame]:
     """Every silver and gold table (rejects and superseded included), in a fixed row order."""
     _ensure_layers(conn)
@@ -232,6 +236,7 @@ class Comparison:
         return "DIFFERENT:\n" + "\n".join(f"  {t}: {d}" for t, d in self.differences.items())
 
 
+@checked
 def compare_snapshots(
     left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]
 ) -> Comparison:
@@ -249,6 +254,7 @@ def compare_snapshots(
     return Comparison(differences)
 
 
+@checked
 def compare_with_rebuild(
     conn: sqlite3.Connection, *, rules: Iterable[Rule] = ()
 ) -> Comparison:
