@@ -32,7 +32,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
-from course_etl.errors import checked
+from course_etl.errors import CourseEtlError, checked
 
 __all__ = [
     "CHECK_COLORS",
@@ -342,8 +342,9 @@ def to_png(fig: Figure, *, dpi: float | None = None) -> bytes:
 _ALT = "course_etl_alt_text"  # the attribute a figure carries its alt text in
 
 
-class MissingAltText(ValueError):
-    """A figure was shown without alt text: its drawing function must call set_alt_text."""
+class MissingAltText(CourseEtlError):
+    """A figure was shown without alt text: its drawing function must call set_alt_text
+    (``.figure``: the figure concerned)."""
 
 
 @checked
@@ -351,7 +352,8 @@ def set_alt_text(fig: Figure, text: str) -> Figure:
     """Attach ``text`` (built from the data the figure draws) as the figure's alt text."""
     text = " ".join(str(text).split())
     if not text:
-        raise MissingAltText("alt text must say what the picture shows; got an empty string")
+        raise MissingAltText("alt text must say what the picture shows; got an empty string",
+                             figure=fig)
     setattr(fig, _ALT, text)
     return fig
 
@@ -364,7 +366,8 @@ def alt_text(fig: Figure) -> str:
         title = fig._suptitle.get_text() if fig._suptitle else ""
         raise MissingAltText(
             f"figure {title or fig.get_label() or fig!r} has no alt text: call "
-            "course_etl.style.set_alt_text(fig, ...) where it is drawn, from its data")
+            "course_etl.style.set_alt_text(fig, ...) where it is drawn, from its data",
+            figure=fig)
     return text
 
 

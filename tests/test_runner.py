@@ -66,6 +66,8 @@ def test_retries_run_out_then_failed_and_downstream_upstream_failed(warehouse):
                       "row_count_check": "upstream_failed"}
     assert report.state == "failed"
     assert report.tasks["incremental_load"].error == "InjectedFailure: injected failure 2/2"
+    injected = report.tasks["incremental_load"].exception
+    assert (injected.task, injected.try_number) == ("incremental_load", 2)
     assert report.tasks["row_count_check"].attempts == []
     table = report.table()
     assert table["tries"].tolist() == [1, 2, 0]
@@ -185,3 +187,4 @@ def test_pictures_draw_states_and_tries(warehouse):
 
     week = week_timeline_figure(CronSchedule("30 6 * * 1-5"), datetime(2024, 10, 1))
     assert len(week.axes[0].lines) == 5  # Tue..Fri and Mon: five weekday runs
+

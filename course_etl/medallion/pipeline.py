@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from course_etl.db import atomic, connect, query, quote_identifier
-from course_etl.errors import checked
+from course_etl.errors import CourseEtlError, checked
 from course_etl.loads.watermarks import Watermark, reset_watermark, write_watermark
 from course_etl.medallion.bronze import BATCHES_TABLE, ensure_bronze
 from course_etl.medallion.entities import ENTITIES
@@ -119,13 +119,12 @@ class RunResult:
         return "\n".join(lines)
 
 
-class _RollBack(Exception):  # noqa: N818  (an instruction to atomic(), not an error)
+class _RollBack(CourseEtlError):  # noqa: N818  (an instruction to atomic(), not an error)
     """Internal: unwinds the run's transaction after a blocking gate failed, carrying the
-    result to return (a control-flow signal, never seen outside this module)."""
+    result to return (``.result``; a control-flow signal, never seen outside this module)."""
 
     def __init__(self, result: RunResult) -> None:
-        super().__init__("roll back")
-        self.result = result
+        super().__init__("roll back", result=result)
 
 
 def _ensure_layers(conn: sqlite3.Connection) -> None:
