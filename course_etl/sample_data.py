@@ -202,8 +202,8 @@ def simulate_changes(
     if soft_deletes and not has_flag:
         raise UnknownColumnError(
             f"soft deletes need an {SOFT_DELETE.name!r} column, which {ref.label!r} lacks "
-            f"(columns: {', '.join(ref.columns)})"
-        )
+            f"(columns: {', '.join(ref.columns)})",
+            table=ref.label, column=SOFT_DELETE.name, known=list(ref.columns))
     rng = np.random.default_rng(seed)
     key_sql, watermark_sql = quote_identifier(_KEY), quote_identifier(_WATERMARK)
     flag_sql = quote_identifier(SOFT_DELETE.name)

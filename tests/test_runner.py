@@ -188,3 +188,13 @@ def test_pictures_draw_states_and_tries(warehouse):
     week = week_timeline_figure(CronSchedule("30 6 * * 1-5"), datetime(2024, 10, 1))
     assert len(week.axes[0].lines) == 5  # Tue..Fri and Mon: five weekday runs
 
+
+def test_a_failed_row_count_check_keeps_its_facts(warehouse):
+    from course_etl.scheduling.lecture import RowCountError
+
+    run(warehouse, customers_pipeline())
+    with pytest.raises(RowCountError, match="expected at least 1000000") as refused:
+        row_count_check(warehouse, target=TARGET, minimum=1_000_000)
+    rows = warehouse.execute(f"SELECT COUNT(*) FROM {TARGET}").fetchone()[0]
+    assert (refused.value.table, refused.value.rows, refused.value.minimum) == (
+        TARGET, rows, 1_000_000)

@@ -110,6 +110,6 @@ def entity_named(name: str) -> Entity:
     """The entity called ``name``; raises UnknownTableError listing the known ones."""
     if name not in ENTITIES:
         raise UnknownTableError(
-            f"unknown medallion source {name!r} (known: {', '.join(ENTITIES)})"
-        )
+            f"unknown medallion source {name!r} (known: {', '.join(ENTITIES)})",
+            table=name, known=list(ENTITIES))
     return ENTITIES[name]

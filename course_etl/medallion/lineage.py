@@ -59,14 +59,15 @@ class Lineage:
 
 def _gold_row(conn: sqlite3.Connection, mart: str, key: dict) -> dict:
     if mart not in _MART_KEYS:
-        raise UnknownTableError(f"unknown gold mart {mart!r} (known: {', '.join(GOLD_TABLES)})")
+        raise UnknownTableError(f"unknown gold mart {mart!r} (known: {', '.join(GOLD_TABLES)})",
+                                table=mart, known=list(GOLD_TABLES))
     wanted = _MART_KEYS[mart]
     if set(key) != set(wanted):
         raise CourseEtlError(
             f"{mart} rows are identified by {', '.join(wanted)}, not {', '.join(key) or 'nothing'}"
             f" (e.g. trace_gold_row(conn, {mart!r}, "
-            f"{', '.join(f'{k}=...' for k in wanted)}))"
-        )
+            f"{', '.join(f'{k}=...' for k in wanted)}))",
+            table=mart, key=list(wanted), given=list(key))
     where_sql = " AND ".join(f"{quote_identifier(k)} = ?" for k in wanted)
     found = query(conn, f"SELECT * FROM {quote_identifier(mart)} WHERE {where_sql}",
                   [key[k] for k in wanted])

@@ -83,7 +83,8 @@ LOAD_OPTIONS = {"source": SOURCE, "target": TARGET, "key": CUSTOMERS.key,
 
 
 class RowCountError(CourseEtlError):
-    """The warehouse table holds fewer rows than the check expects."""
+    """The warehouse table holds fewer rows than the check expects (``.table``, ``.rows``,
+    ``.minimum``)."""
 
 
 @checked
@@ -95,7 +96,8 @@ def row_count_check(conn: sqlite3.Connection, *, target: str, minimum: int = 1,
     rows = conn.execute(f"SELECT COUNT(*) FROM {ref.sql}").fetchone()[0]
     if rows < minimum:
         day = f" for {context.logical_date:%Y-%m-%d}" if context else ""
-        raise RowCountError(f"{target} has {rows} row(s){day}, expected at least {minimum}")
+        raise RowCountError(f"{target} has {rows} row(s){day}, expected at least {minimum}",
+                            table=target, rows=rows, minimum=minimum)
     return rows
 
 
