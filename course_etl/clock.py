@@ -23,6 +23,7 @@ from course_etl.facts import SCHEDULE, STORY_START
 
 __all__ = [
     "Clock",
+    "TimeSource",
     "ClockError",
     "RealClock",
     "SimulatedClock",
@@ -54,6 +55,14 @@ class Clock(Protocol):
     def spend(self, task_name: str) -> None: ...
 
     def advance(self, seconds: float) -> datetime: ...
+
+
+@runtime_checkable
+class TimeSource(Protocol):
+    """Anything with ``now()``: all a component that only stamps a moment needs (bronze
+    ingestion), so a test's one-method clock is accepted there and judged by what it returns."""
+
+    def now(self) -> datetime: ...
 
 
 def as_utc(moment: datetime | str) -> datetime:

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from course_etl import facts
 from course_etl.db import atomic, quote_identifier, resolve_table, validate_identifier
-from course_etl.errors import CourseEtlError, UnknownColumnError
+from course_etl.errors import CourseEtlError, UnknownColumnError, checked
 from course_etl.facts import CUSTOMERS, SOFT_DELETE, TABLES
 
 __all__ = [
@@ -58,6 +58,7 @@ CUSTOMER_COLUMNS = (*CUSTOMERS.names, SOFT_DELETE.name)
 _TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 
 
+@checked
 def create_lecture_source(conn: sqlite3.Connection, table: str = TABLES.source) -> None:
     """(Re)create the lecture's source table, exactly as the lecture does (its bare types)."""
     validate_identifier(table, what="source table name")
@@ -67,6 +68,7 @@ def create_lecture_source(conn: sqlite3.Connection, table: str = TABLES.source) 
         conn.executemany(CUSTOMERS.insert_sql(table), facts.lecture_tuples())
 
 
+@checked
 def apply_lecture_changes(conn: sqlite3.Connection, round_: int, *,
                           table: str = TABLES.source) -> None:
     """Apply the lecture's change round ``round_`` (1: Chloe → Aurora, Dai; 2: Eva) to
@@ -86,6 +88,7 @@ _POOLS = {"name": FIRST_NAMES, "city": CITIES}
 _KEY, _WATERMARK = CUSTOMERS.key, CUSTOMERS.watermark
 
 
+@checked
 def generate_customers(n: int, *, seed: int = 0, start: str = STORY_START) -> pd.DataFrame:
     """``n`` synthetic customers with ids 1..n and ``updated_at`` spread over 30 days from start.
 
@@ -115,6 +118,7 @@ def generate_customers(n: int, *, seed: int = 0, start: str = STORY_START) -> pd
     return pd.DataFrame(data)
 
 
+@checked
 def create_customer_source(
     conn: sqlite3.Connection, table: str, n: int, *, seed: int = 0,
     chunk_rows: int = 100_000, progress: bool = True,
@@ -169,6 +173,7 @@ def _shift(stamp: str, *, days: int = 0, hours: int = 0) -> str:
     return moment.strftime(_TIMESTAMP)
 
 
+@checked
 def simulate_changes(
     conn: sqlite3.Connection,
     table: str,
@@ -197,8 +202,8 @@ def simulate_changes(
     if soft_deletes and not has_flag:
         raise UnknownColumnError(
             f"soft deletes need an {SOFT_DELETE.name!r} column, which {ref.label!r} lacks "
-            f"(columns: {', '.join(ref.columns)})"
-        )
+            f"(columns: {', '.join(ref.columns)})",
+            table=ref.label, column=SOFT_DELETE.name, known=list(ref.columns))
     rng = np.random.default_rng(seed)
     key_sql, watermark_sql = quote_identifier(_KEY), quote_identifier(_WATERMARK)
     flag_sql = quote_identifier(SOFT_DELETE.name)

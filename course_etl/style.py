@@ -32,6 +32,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
+from course_etl.errors import CourseEtlError, checked
+
 __all__ = [
     "CHECK_COLORS",
     "COLOR_GROUPS",
@@ -163,12 +165,14 @@ _STYLE_OVERRIDES = {
 }
 
 
+@checked
 @contextlib.contextmanager
 def pinned_style() -> Iterator[None]:
     with matplotlib.style.context(["default", _STYLE_OVERRIDES]):
         yield
 
 
+@checked
 def with_pinned_style(draw_function: Callable[[], Figure]) -> Callable[[], Figure]:
     @functools.wraps(draw_function)
     def wrapper() -> Figure:
@@ -203,6 +207,7 @@ class Box(NamedTuple):
         return (self.x + self.w / 2, self.y)
 
 
+@checked
 def new_canvas(title: str, subtitle: str) -> tuple[Figure, Axes]:
     fig = Figure(figsize=FIGSIZE_INCHES, dpi=DPI, facecolor="white")
     ax = fig.add_axes((0, 0, 1, 1))
@@ -220,6 +225,7 @@ def _luminance(colour: str) -> float:
     return 0.2126 * red + 0.7152 * green + 0.0722 * blue
 
 
+@checked
 def text_on(fill: str) -> str:
     """The text colour for labels on ``fill``: INK, or pure black where INK falls under WCAG's
     4.5:1 (INK on vermillion is 4.1:1)."""
@@ -227,6 +233,7 @@ def text_on(fill: str) -> str:
     return INK if (light + 0.05) / (_luminance(INK) + 0.05) >= 4.5 else "#000000"
 
 
+@checked
 def draw_box(
     ax: Axes,
     xy: tuple[float, float],
@@ -256,6 +263,7 @@ def draw_box(
     return Box(x, y, w, h)
 
 
+@checked
 def draw_panel(
     ax: Axes, xy: tuple[float, float], w: float, h: float, heading: str, color: str
 ) -> Box:
@@ -274,6 +282,7 @@ def draw_panel(
     return Box(x, y, w, h)
 
 
+@checked
 def draw_band(ax: Axes, xy: tuple[float, float], w: float, h: float) -> None:
     """Light background band that groups a lane or a region."""
     ax.add_patch(
@@ -282,6 +291,7 @@ def draw_band(ax: Axes, xy: tuple[float, float], w: float, h: float) -> None:
     )
 
 
+@checked
 def draw_arrow(
     ax: Axes, start: tuple[float, float], end: tuple[float, float], *, linestyle: str = "-"
 ) -> None:
@@ -294,11 +304,13 @@ def draw_arrow(
     )
 
 
+@checked
 def draw_text(ax: Axes, xy: tuple[float, float], text: str, **style: object) -> None:
     style = {"size": FONT_BODY, "va": "center", **style}
     ax.text(*xy, text, **style)
 
 
+@checked
 def draw_legend(ax: Axes, entries: Mapping[str, str]) -> None:
     """Colour legend along the bottom edge, one row."""
     draw_legend_from_handles(
@@ -306,6 +318,7 @@ def draw_legend(ax: Axes, entries: Mapping[str, str]) -> None:
     )
 
 
+@checked
 def draw_legend_from_handles(ax: Axes, handles: list[Patch]) -> None:
     ax.legend(
         handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.005), ncol=len(handles),
@@ -314,6 +327,7 @@ def draw_legend_from_handles(ax: Axes, handles: list[Patch]) -> None:
 
 
 
+@checked
 def to_png(fig: Figure, *, dpi: float | None = None) -> bytes:
     """``fig`` as PNG bytes (at ``dpi``, default the figure's own), white background, no
     metadata, so the same figure gives the same bytes."""
@@ -328,19 +342,23 @@ def to_png(fig: Figure, *, dpi: float | None = None) -> bytes:
 _ALT = "course_etl_alt_text"  # the attribute a figure carries its alt text in
 
 
-class MissingAltText(ValueError):
-    """A figure was shown without alt text: its drawing function must call set_alt_text."""
+class MissingAltText(CourseEtlError):
+    """A figure was shown without alt text: its drawing function must call set_alt_text
+    (``.figure``: the figure concerned)."""
 
 
+@checked
 def set_alt_text(fig: Figure, text: str) -> Figure:
     """Attach ``text`` (built from the data the figure draws) as the figure's alt text."""
     text = " ".join(str(text).split())
     if not text:
-        raise MissingAltText("alt text must say what the picture shows; got an empty string")
+        raise MissingAltText("alt text must say what the picture shows; got an empty string",
+                             figure=fig)
     setattr(fig, _ALT, text)
     return fig
 
 
+@checked
 def alt_text(fig: Figure) -> str:
     """The alt text :func:`set_alt_text` attached. Raises MissingAltText for a figure without."""
     text = getattr(fig, _ALT, "")
@@ -348,10 +366,12 @@ def alt_text(fig: Figure) -> str:
         title = fig._suptitle.get_text() if fig._suptitle else ""
         raise MissingAltText(
             f"figure {title or fig.get_label() or fig!r} has no alt text: call "
-            "course_etl.style.set_alt_text(fig, ...) where it is drawn, from its data")
+            "course_etl.style.set_alt_text(fig, ...) where it is drawn, from its data",
+            figure=fig)
     return text
 
 
+@checked
 def counted(values: Iterable[str], order: Iterable[str] = ()) -> str:
     """"2 success, 1 failed": how often each value occurs, in ``order`` first, then as met."""
     counts: dict[str, int] = {}
@@ -386,6 +406,7 @@ class Picture:
         return self.alt
 
 
+@checked
 def picture(fig: Figure, *, retina: bool = False) -> Picture:
     """``fig`` ready for ``display()``: the image with its alt text (see :class:`Picture`)."""
     return Picture(fig, retina=retina)

@@ -80,8 +80,9 @@ def test_a_figure_without_alt_text_is_refused():
     from matplotlib.figure import Figure
 
     figure = Figure()
-    with pytest.raises(MissingAltText, match="set_alt_text"):
+    with pytest.raises(MissingAltText, match="set_alt_text") as refused:
         alt_text(figure)
+    assert refused.value.figure is figure
     with pytest.raises(MissingAltText):
         picture(figure)
     with pytest.raises(MissingAltText):

@@ -55,8 +55,9 @@ def test_bad_batches_write_nothing(conn):
     with pytest.raises(SchemaMismatchError, match="missing updated_at; unexpected town"):
         ingest_batch(conn, "customers", [{"id": 1, "name": "A", "city": "B", "town": "C"}])
     with pytest.raises(UnknownTableError, match=r"unknown medallion source 'custmers' \(known: "
-                                                r"customers, orders\)"):
+                                                r"customers, orders\)") as refused:
         ingest_batch(conn, "custmers", ROWS)
+    assert (refused.value.table, refused.value.known) == ("custmers", ["customers", "orders"])
     with pytest.raises(MedallionInputError, match="empty batch"):
         ingest_batch(conn, "orders", [])
     tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' "

@@ -205,10 +205,13 @@ def test_lineage_of_gold_rows_adds_up_to_the_gold_values(conn):
 def test_lineage_errors_name_the_culprit(conn):
     load(conn, batches=1)
     with pytest.raises(UnknownTableError, match="unknown gold mart 'gold_stats' \\(known: "
-                                                "gold_customer_stats, gold_city_daily_revenue"):
+                                                "gold_customer_stats, gold_city_daily_revenue"
+                       ) as refused:
         trace_gold_row(conn, "gold_stats", city="Austin")
-    with pytest.raises(CourseEtlError, match="identified by city, day, not city"):
+    assert refused.value.table == "gold_stats" and "gold_customer_stats" in refused.value.known
+    with pytest.raises(CourseEtlError, match="identified by city, day, not city") as refused:
         trace_gold_row(conn, "gold_city_daily_revenue", city="Austin")
+    assert (refused.value.key, refused.value.given) == (["city", "day"], ["city"])
     with pytest.raises(CourseEtlError, match="no row in gold_customer_stats with "
                                              "{'city': 'Atlantis'} \\(e.g. city="):
         trace_gold_row(conn, "gold_customer_stats", city="Atlantis")

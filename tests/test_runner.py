@@ -66,6 +66,8 @@ def test_retries_run_out_then_failed_and_downstream_upstream_failed(warehouse):
                       "row_count_check": "upstream_failed"}
     assert report.state == "failed"
     assert report.tasks["incremental_load"].error == "InjectedFailure: injected failure 2/2"
+    injected = report.tasks["incremental_load"].exception
+    assert (injected.task, injected.try_number) == ("incremental_load", 2)
     assert report.tasks["row_count_check"].attempts == []
     table = report.table()
     assert table["tries"].tolist() == [1, 2, 0]
@@ -185,3 +187,14 @@ def test_pictures_draw_states_and_tries(warehouse):
 
     week = week_timeline_figure(CronSchedule("30 6 * * 1-5"), datetime(2024, 10, 1))
     assert len(week.axes[0].lines) == 5  # Tue..Fri and Mon: five weekday runs
+
+
+def test_a_failed_row_count_check_keeps_its_facts(warehouse):
+    from course_etl.scheduling.lecture import RowCountError
+
+    run(warehouse, customers_pipeline())
+    with pytest.raises(RowCountError, match="expected at least 1000000") as refused:
+        row_count_check(warehouse, target=TARGET, minimum=1_000_000)
+    rows = warehouse.execute(f"SELECT COUNT(*) FROM {TARGET}").fetchone()[0]
+    assert (refused.value.table, refused.value.rows, refused.value.minimum) == (
+        TARGET, rows, 1_000_000)

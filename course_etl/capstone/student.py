@@ -21,6 +21,7 @@ from contextlib import contextmanager
 
 from course_etl.capstone.constants import SERVED_TABLE, CapstoneError
 from course_etl.db import quote_identifier
+from course_etl.errors import checked
 from course_etl.medallion.gold import CITY_DAILY_REVENUE
 
 __all__ = ["GOLD_COLUMNS", "StudentGoldError", "gold_select_sql", "audited_gold",
@@ -35,6 +36,7 @@ class StudentGoldError(CapstoneError):
     """The student's gold SQL could not build the candidate gold (the SQLite error, in words)."""
 
 
+@checked
 def gold_select_sql(gold_sql: str) -> str:
     """The student's SELECT, read by column name (the one place their text enters SQL)."""
     if not isinstance(gold_sql, str) or not gold_sql.strip():
@@ -46,6 +48,7 @@ def gold_select_sql(gold_sql: str) -> str:
     return f"SELECT {columns_sql} FROM ({student_sql})"
 
 
+@checked
 @contextmanager
 def audited_gold(conn: sqlite3.Connection, gold_sql: str | None) -> Iterator[None]:
     """While the block runs, ``gold_city_daily_revenue`` holds what ``gold_sql`` builds from
@@ -72,6 +75,7 @@ def audited_gold(conn: sqlite3.Connection, gold_sql: str | None) -> Iterator[Non
             conn.execute(f"RELEASE {_SAVEPOINT}")
 
 
+@checked
 def served_differences(conn: sqlite3.Connection) -> tuple[int, str]:
     """How many city-days the served table has differently from the library's mart (missing,
     extra, or other counts), and the first of them in words."""

@@ -28,6 +28,7 @@ from course_etl.capstone.constants import (
 from course_etl.capstone.student import audited_gold, gold_select_sql, served_differences
 from course_etl.clock import SimulatedClock
 from course_etl.db import atomic, query, quote_identifier, table_exists
+from course_etl.errors import checked
 from course_etl.medallion import CUSTOMERS, ORDERS, DirtySource, ingest_batch, process_new_batches
 from course_etl.medallion.bronze import BATCHES_TABLE, format_utc
 from course_etl.medallion.gold import CITY_DAILY_REVENUE
@@ -53,6 +54,7 @@ def _ensure_landing(conn: sqlite3.Connection) -> None:
                      "PRIMARY KEY (_day, _row))")
 
 
+@checked
 def extract(conn: sqlite3.Connection, *, rows: int = DAILY_ROWS, seed: int = SOURCE_SEED,
             short_feed_days: Sequence[str] = (), context: RunContext) -> int:
     """Land the day's source batch (customers and orders, text as sent); returns rows landed.
@@ -84,6 +86,7 @@ def extract(conn: sqlite3.Connection, *, rows: int = DAILY_ROWS, seed: int = SOU
     return sum(len(f) for f in frames.values())
 
 
+@checked
 def bronze(conn: sqlite3.Connection, *, context: RunContext) -> Rows:
     """Ingest the day's landed batch into bronze; returns landed rows and new bronze rows
     (0 new: the batch is already in bronze)."""
@@ -108,6 +111,7 @@ def bronze(conn: sqlite3.Connection, *, context: RunContext) -> Rows:
     return Rows(landed, new_rows)
 
 
+@checked
 def silver(conn: sqlite3.Connection, *, context: RunContext) -> Rows:
     """Process the bronze batches silver has not seen (watermarks), gates included; returns
     the new bronze rows read and the valid rows staged. Raises CheckFailedError when a blocking
@@ -118,6 +122,7 @@ def silver(conn: sqlite3.Connection, *, context: RunContext) -> Rows:
                 sum(s.staged for s in result.staged.values()))
 
 
+@checked
 def check_suite(min_rows: int, max_staleness_hours: float) -> dict[str, list[dict]]:
     """The blocking suite between silver and gold, with the configured thresholds."""
     # Whole minutes: the config allows fractional hours, a dbt-style period needs an integer.
@@ -149,6 +154,7 @@ def _orders_received(conn: sqlite3.Connection, moment: datetime) -> tuple[int, l
     return (today[0] if today else 0), history
 
 
+@checked
 @blocking_check
 def checks(conn: sqlite3.Connection, *, min_rows: int = 1, max_staleness_hours: float = 24,
            suite: dict | None = None, gold_sql: str | None = None,
@@ -173,6 +179,7 @@ def checks(conn: sqlite3.Connection, *, min_rows: int = 1, max_staleness_hours: 
     return len(report.results)
 
 
+@checked
 def gold(conn: sqlite3.Connection, *, gold_sql: str | None = None, context: RunContext) -> int:
     """Promote the audited revenue mart to the served table in one transaction; returns rows.
 
@@ -192,6 +199,7 @@ def gold(conn: sqlite3.Connection, *, gold_sql: str | None = None, context: RunC
         return conn.execute(f"SELECT COUNT(*) FROM {served_sql}").fetchone()[0]
 
 
+@checked
 def publish(conn: sqlite3.Connection, *, context: RunContext) -> int:
     """Refresh the report view, record the publication (one row per logical date, replaced on
     a re-run) and note it in the run log; returns the served rows."""

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from course_etl.errors import checked
+
 __all__ = ["Check", "check_python", "check_packages", "check_kernel", "check_writable",
            "widgets_check",
            "environment_report", "REQUIRED_PACKAGES"]
@@ -37,6 +39,7 @@ class Check:
     fix: str = ""
 
 
+@checked
 def check_python(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> Check:
     found = ".".join(map(str, version))
     if tuple(version[:2]) >= MINIMUM_PYTHON:
@@ -45,6 +48,7 @@ def check_python(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> Chec
                  "install Python 3.11 or newer and run `make PYTHON=python3.11 lab`")
 
 
+@checked
 def check_packages(names: tuple[str, ...] = REQUIRED_PACKAGES) -> list[Check]:
     checks = []
     for name in names:
@@ -55,6 +59,7 @@ def check_packages(names: tuple[str, ...] = REQUIRED_PACKAGES) -> list[Check]:
     return checks
 
 
+@checked
 def check_kernel(executable: str = sys.executable) -> Check:
     """Is the notebook's kernel the project's environment (where course_etl is installed)?"""
     try:
@@ -68,6 +73,7 @@ def check_kernel(executable: str = sys.executable) -> Check:
     return Check("kernel", True, "course_etl installed")
 
 
+@checked
 def check_writable(folder: str | Path | None = None) -> Check:
     """Can the session write scratch files (SQLite databases) where it runs?"""
     folder = Path(folder or tempfile.gettempdir())
@@ -80,6 +86,7 @@ def check_writable(folder: str | Path | None = None) -> Check:
     return Check("writable folder", True, "yes")
 
 
+@checked
 def environment_report() -> pd.DataFrame:
     """Every check as one table: check, ok, found, fix (empty when ok)."""
     checks = [check_python(), check_kernel(), *check_packages(),
@@ -92,6 +99,7 @@ WIDGETS_NOT_RUN = ("Widget check: run this cell. If this sentence is still here 
                    "it with `make lab` and reload the page.")
 
 
+@checked
 def widgets_check():
     """A button that answers when clicked: if it renders and answers, widgets work end to end.
 

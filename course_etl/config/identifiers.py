@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from course_etl.config.layers import Problem
 from course_etl.config.resolve import Config, ConfigError
 from course_etl.db import TableRef, query, quote_identifier, resolve_table, table_exists
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 
 __all__ = [
     "get_watermark",
@@ -24,6 +24,7 @@ __all__ = [
     "target_name",
 ]
 
+@checked
 def get_watermark(conn: sqlite3.Connection, table: str, col: str = "updated_at") -> object:
     """The highest value of ``col`` in ``table``, with both names checked and quoted.
 
@@ -46,6 +47,7 @@ class ConfiguredTables:
     watermark_table: TableRef | None
 
 
+@checked
 def target_name(config: Config) -> str:
     """The target as the load functions take it: ``table`` or ``schema.table``."""
     load = config.load
@@ -57,6 +59,7 @@ def _problem(config: Config, key: str, error: Exception) -> Problem:
     return Problem(key, config.get(key), config.source_of(key), str(error))
 
 
+@checked
 def check_against_database(conn: sqlite3.Connection, config: Config) -> ConfiguredTables:
     """Check every table and column name in ``config.load`` against the database.
 

@@ -17,6 +17,7 @@ import pandas as pd
 from course_etl.config.resolve import Config
 from course_etl.config.run import run_incremental_load
 from course_etl.db import atomic, connect
+from course_etl.errors import checked
 from course_etl.facts import CUSTOMERS, TABLES, lecture_tuples
 from course_etl.sample_data import create_customer_source, simulate_changes
 
@@ -32,12 +33,14 @@ __all__ = [
 INJECTION_PAYLOAD = "(SELECT api_token AS updated_at FROM app_secrets)"
 
 
+@checked
 def lecture_get_watermark(conn, table, col="updated_at"):
     """The lecture's function, as written: ``table`` and ``col`` go straight into the SQL text."""
     q = f"SELECT MAX({col}) AS wm FROM {table}"  # sql-names: exempt, the injection demo
     return pd.read_sql_query(q, conn).iloc[0]['wm']
 
 
+@checked
 def create_injection_demo(conn: sqlite3.Connection) -> None:
     """A throwaway database for the injection demo: the lecture's warehouse after the first
     round of changes and a table of credentials that no watermark query has any business
@@ -50,6 +53,7 @@ def create_injection_demo(conn: sqlite3.Connection) -> None:
                      ("billing", "sk_live_DO_NOT_LEAK_4242"))
 
 
+@checked
 def compare_environments(configs: Iterable[Config], *, rows: int = 200) -> pd.DataFrame:
     """The same two loads under each configuration, side by side: no code changes, only config.
 

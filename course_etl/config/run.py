@@ -19,7 +19,7 @@ from course_etl.config.identifiers import check_against_database, target_name
 from course_etl.config.layers import Problem
 from course_etl.config.resolve import Config, ConfigError
 from course_etl.db import connect, validate_identifier
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 from course_etl.loads.engine import LoadResult, full_load, incremental_load
 from course_etl.loads.errors import WatermarkError
 from course_etl.loads.guards import DEFAULT_MAX_DELETE_SHARE, check_target
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 
+@checked
 def incremental_arguments(config: Config) -> dict[str, object]:
     """The keyword arguments of ``incremental_load`` that the configuration decides."""
     load = config.load
@@ -50,6 +51,7 @@ def incremental_arguments(config: Config) -> dict[str, object]:
     }
 
 
+@checked
 def open_warehouse(config: Config) -> sqlite3.Connection:
     """Connect to ``database.warehouse`` with ``database.source`` attached as ``source_alias``.
 
@@ -68,6 +70,7 @@ def open_warehouse(config: Config) -> sqlite3.Connection:
     return connect(database.warehouse, attach_as=attach)
 
 
+@checked
 def run_incremental_load(conn: sqlite3.Connection, config: Config, *,
                          max_delete_share: float | None = DEFAULT_MAX_DELETE_SHARE) -> LoadResult:
     """Check the configured names against ``conn``, then run ``incremental_load`` with them.
@@ -91,6 +94,7 @@ def run_incremental_load(conn: sqlite3.Connection, config: Config, *,
                                    error.reason)]) from None
 
 
+@checked
 def run_full_load(conn: sqlite3.Connection, config: Config, *,
                   max_delete_share: float | None = DEFAULT_MAX_DELETE_SHARE) -> LoadResult:
     """Check the configured names against ``conn``, then run ``full_load`` with them.
@@ -103,6 +107,7 @@ def run_full_load(conn: sqlite3.Connection, config: Config, *,
                      watermark=config.load.watermark_column, max_delete_share=max_delete_share)
 
 
+@checked
 def run_logged_load(conn: sqlite3.Connection, config: Config, mode: str, *, started_by: str,
                     max_delete_share: float | None = DEFAULT_MAX_DELETE_SHARE) -> LoadResult:
     """The configured ``mode`` load ("full" or "incremental") as one run of the run log.

@@ -46,8 +46,11 @@ class YamlReadError(CourseEtlError):
                          syntax=syntax)
 
 
-class _ValueRefused(yaml.constructor.ConstructorError):
-    """A scalar that is valid YAML but not a usable value (an impossible date, a huge number)."""
+class _ValueRefused(yaml.constructor.ConstructorError, CourseEtlError):
+    """A scalar that is valid YAML but not a usable value (an impossible date, a huge number).
+
+    A ConstructorError first, so PyYAML and read_yaml see it as one (``.problem``,
+    ``.problem_mark``: what and where); read_yaml turns it into a YamlReadError."""
 
 
 class BoundedLoader(yaml.SafeLoader):

@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
-from course_etl.clock import Clock, RealClock, TickingClock
+from course_etl.clock import RealClock, TickingClock, TimeSource
 from course_etl.db import atomic, quote_identifier
-from course_etl.errors import SchemaMismatchError
+from course_etl.errors import SchemaMismatchError, checked
 from course_etl.medallion.dirty import DirtyBatch
 from course_etl.medallion.entities import (
     CUSTOMERS,
@@ -66,20 +66,28 @@ class IngestResult:
         return f"{self.entity}: batch {self.batch_id} ingested, {self.rows} rows"
 
 
-def fixed_clock(start: str = "2024-10-01T06:00:00Z", step: timedelta = timedelta(hours=1)
+@checked
+def fixed_clock(start: datetime | str = "2024-10-01T06:00:00Z", step: timedelta = timedelta(hours=1)
                 ) -> TickingClock:
     """A clock that reads ``start``, then ``start + step``, … (one batch per reading)."""
     return TickingClock(start, step)
 
 
+@checked
 def format_utc(moment: datetime) -> str:
     """ISO-8601 UTC with a Z, to the second: the one timestamp form silver and bronze store."""
     if moment.tzinfo is None:
         raise MedallionInputError(
             f"timestamp {moment!r} has no time zone: pass an aware datetime (UTC)", value=moment)
+    return _format_utc(moment)
+
+
+def _format_utc(moment: datetime) -> str:
+    # Unchecked, for an aware moment: conform() formats every timestamp of every row with it.
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@checked
 def ensure_bronze(conn: sqlite3.Connection) -> None:
     """Create the batches table and one append-only table per entity (idempotent)."""
     with atomic(conn):
@@ -124,6 +132,7 @@ def _as_text(value: object) -> str | None:
     return str(value)
 
 
+@checked
 def missing_columns(conn: sqlite3.Connection, table: str, columns: Iterable[str]) -> list[str]:
     """The ``columns`` that ``table`` (which exists) does not have yet, in order."""
     have = {row[0] for row in conn.execute("SELECT name FROM pragma_table_info(?)", (table,))}
@@ -171,13 +180,14 @@ def _content_hash(entity: Entity, source: str, rows: list[tuple]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+@checked
 def ingest_batch(
     conn: sqlite3.Connection,
     entity: str,
     records: pd.DataFrame | Iterable[Mapping],
     *,
     source: str | None = None,
-    clock: Clock | None = None,
+    clock: TimeSource | None = None,
 ) -> IngestResult:
     """Append one batch of ``entity`` records to bronze, values kept as text, in one transaction.
 
@@ -221,8 +231,9 @@ def ingest_batch(
     return IngestResult(spec.name, batch_id, len(rows), digest, duplicate=False)
 
 
+@checked
 def ingest_dirty_batch(
-    conn: sqlite3.Connection, batch: DirtyBatch, *, clock: Clock | None = None
+    conn: sqlite3.Connection, batch: DirtyBatch, *, clock: TimeSource | None = None
 ) -> list[IngestResult]:
     """Ingest a :class:`DirtyBatch`: its customers, then its orders (one bronze batch each)."""
     return [

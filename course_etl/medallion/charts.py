@@ -17,6 +17,7 @@ from matplotlib.ticker import MaxNLocator
 
 from course_etl import style
 from course_etl.db import query, quote_identifier
+from course_etl.errors import checked
 from course_etl.medallion.gold import CITY_DAILY_REVENUE, CUSTOMER_STATS, ensure_gold
 from course_etl.medallion.lineage import layer_counts
 from course_etl.medallion.silver import REJECTS_TABLE, ensure_silver
@@ -24,6 +25,7 @@ from course_etl.medallion.silver import REJECTS_TABLE, ensure_silver
 __all__ = ["funnel_frame", "gold_figure"]
 
 
+@checked
 def funnel_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     """Rows per layer (one row per step) for customers and orders, bronze down to gold."""
     c = layer_counts(conn)
@@ -43,6 +45,7 @@ def funnel_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     )
 
 
+@checked
 def gold_figure(conn: sqlite3.Connection) -> Figure:
     """Customers per city and revenue per day (stacked by city) from the two gold marts."""
     ensure_silver(conn)

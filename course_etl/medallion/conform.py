@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from course_etl.errors import CourseEtlError
-from course_etl.medallion.bronze import format_utc
+from course_etl.errors import CourseEtlError, checked
+from course_etl.medallion.bronze import _format_utc
 from course_etl.medallion.entities import Entity, Field
 
 __all__ = [
@@ -61,14 +61,21 @@ DEFAULT_RULES = (Rule("amount_not_positive", "orders", _amount_positive),)
 
 
 
+@checked
 def clean_text(value: str | None) -> str | None:
     """Trim, collapse runs of whitespace to one space; an empty result is a missing value."""
+    return _clean_text(value)
+
+
+def _clean_text(value: str | None) -> str | None:
+    # Unchecked: conform() calls it for every value of every row.
     if value is None:
         return None
     text = " ".join(str(value).split())
     return text or None
 
 
+@checked
 def parse_timestamp(text: str) -> str:
     """Parse a timestamp in any format the sources send to ISO-8601 UTC ``YYYY-MM-DDTHH:MM:SSZ``.
 
@@ -76,8 +83,12 @@ def parse_timestamp(text: str) -> str:
     ``DD.MM.YYYY HH:MM[:SS]``, ``YYYY/MM/DD HH:MM:SS`` and Unix seconds. Values without a zone
     are taken as UTC. Raises ValueError for anything else, including impossible dates.
     """
+    return _parse_timestamp(text)
+
+
+def _parse_timestamp(text: str) -> str:
     if _EPOCH.fullmatch(text):
-        return format_utc(datetime.fromtimestamp(int(text), UTC))
+        return _format_utc(datetime.fromtimestamp(int(text), UTC))
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -91,11 +102,16 @@ def parse_timestamp(text: str) -> str:
             raise ValueError(f"{text!r} is not a timestamp in any known format") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return format_utc(moment)
+    return _format_utc(moment)  # aware: a naive moment was made UTC above
 
 
+@checked
 def parse_money(text: str) -> int:
     """Parse an amount ('12.50', '12,50', '12') to cents; raises ValueError otherwise."""
+    return _parse_money(text)
+
+
+def _parse_money(text: str) -> int:
     if not _MONEY.fullmatch(text):
         raise ValueError(f"{text!r} is not an amount (expected e.g. 12.50 or 12,50)")
     try:
@@ -112,12 +128,13 @@ def _conform_value(field: Field, text: str) -> object:
     if field.kind == "city":
         return string.capwords(text)
     if field.kind == "timestamp":
-        return parse_timestamp(text)
+        return _parse_timestamp(text)
     if field.kind == "money":
-        return parse_money(text)
+        return _parse_money(text)
     return text
 
 
+@checked
 def conform(
     entity: Entity, raw: dict, rules: Sequence[Rule] = ()
 ) -> tuple[dict, list[tuple[str, str]]]:
@@ -129,10 +146,16 @@ def conform(
     rows that pass the built-in ones, so they may rely on every required value being there.
     Raises RuleError when a rule itself fails.
     """
+    return _conform(entity, raw, rules)
+
+
+def _conform(entity: Entity, raw: dict, rules: Sequence[Rule]
+             ) -> tuple[dict, list[tuple[str, str]]]:
+    # Unchecked: silver's staging calls it once per bronze row.
     typed: dict = {}
     failures: list[tuple[str, str]] = []
     for field in entity.fields:
-        text = clean_text(raw.get(field.name))
+        text = _clean_text(raw.get(field.name))
         if text is None:
             typed[field.silver_name] = None if field.required else field.default
             if field.required:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from course_etl import facts
-from course_etl.errors import CourseEtlError, UnknownTableError
+from course_etl.errors import CourseEtlError, UnknownTableError, checked
 
 __all__ = ["Field", "Entity", "CUSTOMERS", "ORDERS", "ENTITIES", "entity_named",
            "MedallionInputError"]
@@ -105,10 +105,11 @@ ORDERS = _entity(facts.ORDERS, "orders_api", version=None)
 ENTITIES: dict[str, Entity] = {e.name: e for e in (CUSTOMERS, ORDERS)}
 
 
+@checked
 def entity_named(name: str) -> Entity:
     """The entity called ``name``; raises UnknownTableError listing the known ones."""
     if name not in ENTITIES:
         raise UnknownTableError(
-            f"unknown medallion source {name!r} (known: {', '.join(ENTITIES)})"
-        )
+            f"unknown medallion source {name!r} (known: {', '.join(ENTITIES)})",
+            table=name, known=list(ENTITIES))
     return ENTITIES[name]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 
 from course_etl.db import quote_identifier
+from course_etl.errors import checked
 from course_etl.medallion.entities import CUSTOMERS, ENTITIES, ORDERS
 from course_etl.medallion.silver import REJECTS_TABLE, Reconciliation, reconcile
 from course_etl.monitoring.checks import CheckResult, SuiteReport, run_suite
@@ -37,6 +38,7 @@ SILVER_SUITE = {
 }
 
 
+@checked
 def rows_reconcile(reconciliation: Reconciliation) -> CheckResult:
     """Blocking check: bronze rows = silver + superseded + rejected for one entity."""
     r = reconciliation
@@ -52,6 +54,7 @@ def rows_reconcile(reconciliation: Reconciliation) -> CheckResult:
     )
 
 
+@checked
 def reject_rate(
     conn: sqlite3.Connection, reconciliation: Reconciliation, *,
     warn_above: float = REJECT_RATE_WARN,
@@ -71,6 +74,7 @@ def reject_rate(
     )
 
 
+@checked
 def silver_gates(conn: sqlite3.Connection) -> SuiteReport:
     """Run every gate between silver and gold; ``report.blocked`` says whether gold may change."""
     results = list(run_suite(conn, SILVER_SUITE).results)

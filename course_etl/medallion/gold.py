@@ -16,6 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from course_etl.db import atomic, quote_identifier
+from course_etl.errors import checked
 from course_etl.facts import TABLES
 from course_etl.medallion.entities import CUSTOMERS, ORDERS
 from course_etl.medallion.silver import staged_keys_sql
@@ -52,6 +53,7 @@ class GoldResult:
     rows: dict[str, int]
 
 
+@checked
 def ensure_gold(conn: sqlite3.Connection) -> None:
     """Create the marts and the orphan-orders view if missing (idempotent)."""
     with atomic(conn):
@@ -74,6 +76,7 @@ def ensure_gold(conn: sqlite3.Connection) -> None:
         )
 
 
+@checked
 def drop_gold(conn: sqlite3.Connection) -> None:
     """Drop the marts and the view (silver and bronze untouched)."""
     with atomic(conn):
@@ -82,6 +85,7 @@ def drop_gold(conn: sqlite3.Connection) -> None:
             conn.execute(f"DROP TABLE IF EXISTS {quote_identifier(table)}")
 
 
+@checked
 def note_touched_groups(conn: sqlite3.Connection) -> None:
     """Add the gold groups that the staged customers and orders belong to *now* to the run's
     list of touched groups. Called before the silver merge and again after it."""
@@ -102,6 +106,7 @@ def note_touched_groups(conn: sqlite3.Connection) -> None:
     )
 
 
+@checked
 def refresh_touched_groups(conn: sqlite3.Connection) -> GoldResult:
     """Recompute the touched groups of both marts from silver; groups left empty disappear."""
     stats_sql = quote_identifier(CUSTOMER_STATS)

@@ -17,6 +17,7 @@ import sqlite3
 import pandas as pd
 
 from course_etl.db import atomic, query, quote_identifier
+from course_etl.errors import checked
 from course_etl.facts import TABLES
 from course_etl.facts.lecture_code import render
 from course_etl.medallion.entities import CUSTOMERS
@@ -32,11 +33,13 @@ _BRONZE, _SILVER, _GOLD = CUSTOMERS.bronze_table, CUSTOMERS.silver_table, TABLES
 LECTURE_MEDALLION_SQL = render("medallion.sql.j2", bronze=_BRONZE, silver=_SILVER)
 
 
+@checked
 def run_lecture_medallion(conn: sqlite3.Connection) -> None:
     """Run the lecture's three statements on ``conn`` (which must hold ``src_customers``)."""
     conn.executescript(LECTURE_MEDALLION_SQL)
 
 
+@checked
 def create_dirty_source(conn: sqlite3.Connection, customers: pd.DataFrame) -> int:
     """(Re)create the source table as a raw export: all columns text, every row as sent (an
     optional column the frame lacks is NULL)."""
@@ -66,6 +69,7 @@ def _in_the_sources_format(value: object) -> bool:
     return True
 
 
+@checked
 def lecture_losses(conn: sqlite3.Connection) -> pd.DataFrame:
     """After :func:`run_lecture_medallion`: one row per broken promise, with how many rows."""
     bronze, silver, gold = (query(conn, f"SELECT * FROM {quote_identifier(table)}")

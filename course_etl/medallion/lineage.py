@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from course_etl import style
 from course_etl.db import query, quote_identifier
-from course_etl.errors import CourseEtlError, UnknownTableError
+from course_etl.errors import CourseEtlError, UnknownTableError, checked
 from course_etl.medallion.bronze import BATCHES_TABLE
 from course_etl.medallion.entities import CUSTOMERS, ORDERS
 from course_etl.medallion.gold import (
@@ -59,14 +59,15 @@ class Lineage:
 
 def _gold_row(conn: sqlite3.Connection, mart: str, key: dict) -> dict:
     if mart not in _MART_KEYS:
-        raise UnknownTableError(f"unknown gold mart {mart!r} (known: {', '.join(GOLD_TABLES)})")
+        raise UnknownTableError(f"unknown gold mart {mart!r} (known: {', '.join(GOLD_TABLES)})",
+                                table=mart, known=list(GOLD_TABLES))
     wanted = _MART_KEYS[mart]
     if set(key) != set(wanted):
         raise CourseEtlError(
             f"{mart} rows are identified by {', '.join(wanted)}, not {', '.join(key) or 'nothing'}"
             f" (e.g. trace_gold_row(conn, {mart!r}, "
-            f"{', '.join(f'{k}=...' for k in wanted)}))"
-        )
+            f"{', '.join(f'{k}=...' for k in wanted)}))",
+            table=mart, key=list(wanted), given=list(key))
     where_sql = " AND ".join(f"{quote_identifier(k)} = ?" for k in wanted)
     found = query(conn, f"SELECT * FROM {quote_identifier(mart)} WHERE {where_sql}",
                   [key[k] for k in wanted])
@@ -80,6 +81,7 @@ def _gold_row(conn: sqlite3.Connection, mart: str, key: dict) -> dict:
     return found.iloc[0].to_dict()
 
 
+@checked
 def trace_gold_row(conn: sqlite3.Connection, mart: str, **key: str) -> Lineage:
     """The lineage of one gold row: ``trace_gold_row(conn, "gold_customer_stats", city="Berlin")``.
 
@@ -123,6 +125,7 @@ def trace_gold_row(conn: sqlite3.Connection, mart: str, **key: str) -> Lineage:
     return Lineage(mart, dict(key), gold_row, silver, superseded, batches)
 
 
+@checked
 def layer_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """Row counts of every medallion table (bronze, silver, superseded, rejects, gold, orphans)."""
     ensure_silver(conn)
@@ -218,6 +221,7 @@ def _label(ax, start: tuple[float, float], end: tuple[float, float], text: str, 
                    size=style.FONT_SMALL, color=style.INK)
 
 
+@checked
 def layer_flow_figure(conn: sqlite3.Connection) -> Figure:
     """Draw bronze → silver → gold with the row counts of ``conn`` on every arrow."""
     counts = layer_counts(conn)

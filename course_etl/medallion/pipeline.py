@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from course_etl.db import atomic, connect, query, quote_identifier
+from course_etl.errors import CourseEtlError, checked
 from course_etl.loads.watermarks import Watermark, reset_watermark, write_watermark
 from course_etl.medallion.bronze import BATCHES_TABLE, ensure_bronze
 from course_etl.medallion.entities import ENTITIES
@@ -118,13 +119,12 @@ class RunResult:
         return "\n".join(lines)
 
 
-class _RollBack(Exception):  # noqa: N818  (an instruction to atomic(), not an error)
+class _RollBack(CourseEtlError):  # noqa: N818  (an instruction to atomic(), not an error)
     """Internal: unwinds the run's transaction after a blocking gate failed, carrying the
-    result to return (a control-flow signal, never seen outside this module)."""
+    result to return (``.result``; a control-flow signal, never seen outside this module)."""
 
     def __init__(self, result: RunResult) -> None:
-        super().__init__("roll back")
-        self.result = result
+        super().__init__("roll back", result=result)
 
 
 def _ensure_layers(conn: sqlite3.Connection) -> None:
@@ -161,6 +161,7 @@ def _run(conn: sqlite3.Connection, mode: str, rules: tuple[Rule, ...]) -> RunRes
     return RunResult(mode, batches, staged, merged, gold, gates)
 
 
+@checked
 def process_new_batches(conn: sqlite3.Connection, *, rules: Iterable[Rule] = ()) -> RunResult:
     """Process the bronze batches silver has not seen yet, through silver and gold, atomically.
 
@@ -177,6 +178,7 @@ def process_new_batches(conn: sqlite3.Connection, *, rules: Iterable[Rule] = ())
         return rolled_back.result
 
 
+@checked
 def rebuild_from_bronze(conn: sqlite3.Connection, *, rules: Iterable[Rule] = ()) -> RunResult:
     """Drop silver and gold, forget their watermarks and replay every bronze batch, atomically.
 
@@ -206,6 +208,7 @@ _SNAPSHOT_ORDER = {  # table -> ORDER BY columns: a total order, so equal tables
 }
 
 
+@checked
 def snapshot(conn: sqlite3.Connection) -> dict[str, pd.DataFrame]:
     """Every silver and gold table (rejects and superseded included), in a fixed row order."""
     _ensure_layers(conn)
@@ -232,6 +235,7 @@ class Comparison:
         return "DIFFERENT:\n" + "\n".join(f"  {t}: {d}" for t, d in self.differences.items())
 
 
+@checked
 def compare_snapshots(
     left: dict[str, pd.DataFrame], right: dict[str, pd.DataFrame]
 ) -> Comparison:
@@ -249,6 +253,7 @@ def compare_snapshots(
     return Comparison(differences)
 
 
+@checked
 def compare_with_rebuild(
     conn: sqlite3.Connection, *, rules: Iterable[Rule] = ()
 ) -> Comparison:

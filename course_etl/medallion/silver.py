@@ -20,13 +20,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from course_etl.db import atomic, quote_identifier
-from course_etl.errors import SchemaMismatchError
+from course_etl.errors import SchemaMismatchError, checked
 from course_etl.loads.watermarks import read_watermark
 from course_etl.medallion.bronze import BATCHES_TABLE, ensure_bronze, missing_columns
 from course_etl.medallion.conform import (
     DEFAULT_RULES,
     Rule,
     RuleError,
+    _conform,
     clean_text,
     conform,
     parse_money,
@@ -114,6 +115,7 @@ def _column_defs_sql(entity: Entity, *, key_is_primary: bool) -> str:
     return ", ".join(defs)
 
 
+@checked
 def ensure_silver(conn: sqlite3.Connection) -> None:
     """Create the silver, superseded and rejects tables if missing (idempotent).
 
@@ -168,6 +170,7 @@ def _refuse_missing_required(conn: sqlite3.Connection, entity: Entity) -> None:
             table=entity.silver_table, column=missing[0])
 
 
+@checked
 def drop_silver(conn: sqlite3.Connection) -> None:
     """Drop every silver table (bronze is untouched): the first step of a rebuild."""
     with atomic(conn):
@@ -184,6 +187,7 @@ def _stage_table_sql(entity: Entity) -> str:
     return quote_identifier(f"_stage_{entity.name}")
 
 
+@checked
 def stage(
     conn: sqlite3.Connection, entity: Entity, *, after_batch: int, rules: Iterable[Rule] = ()
 ) -> StageResult:
@@ -206,7 +210,7 @@ def stage(
     for bronze_row, batch_id, *values in cursor.fetchall():
         bronze_rows += 1
         raw = dict(zip(entity.raw_columns, values, strict=True))
-        typed, failures = conform(entity, raw, rules)
+        typed, failures = _conform(entity, raw, rules)  # unchecked: once per row
         if failures:
             # The values as received: an optional column the source did not send is left out.
             sent = {f.name: raw[f.name] for f in entity.fields
@@ -234,11 +238,13 @@ def stage(
     return StageResult(entity.name, bronze_rows, len(staged), len(rejects))
 
 
+@checked
 def staged_keys_sql(entity: Entity) -> str:
     """A subquery listing the business keys in the entity's stage table."""
     return f"SELECT {quote_identifier(entity.key)} FROM temp.{_stage_table_sql(entity)}"
 
 
+@checked
 def merge(conn: sqlite3.Connection, entity: Entity) -> MergeResult:
     """Merge the staged rows into silver: per key the latest version wins, the rest are kept
     in the superseded table with the row that beat them and why. Call inside the transaction."""
@@ -285,6 +291,7 @@ def merge(conn: sqlite3.Connection, entity: Entity) -> MergeResult:
                        superseded=moved)
 
 
+@checked
 def clear_stage(conn: sqlite3.Connection, entity: Entity) -> None:
     """Drop the entity's stage table once the run no longer needs its keys."""
     conn.execute(f"DROP TABLE IF EXISTS temp.{_stage_table_sql(entity)}")
@@ -329,12 +336,14 @@ def _explain_superseded(conn: sqlite3.Connection, entity: Entity) -> None:
 # --- Reconciliation ---------------------------------------------------------------------------
 
 
+@checked
 def processed_batch(conn: sqlite3.Connection, entity: Entity) -> int:
     """The last bronze batch id silver has processed for ``entity`` (0 before the first run)."""
     mark = read_watermark(conn, entity.silver_table, BATCH_WATERMARK)
     return int(mark.value) if mark else 0
 
 
+@checked
 def reconcile(conn: sqlite3.Connection) -> list[Reconciliation]:
     """Per entity, bronze rows of processed batches vs silver + superseded + rejected rows."""
     ensure_silver(conn)

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from course_etl.clock import Clock, RealClock, utc_text
 from course_etl.db import quote_identifier
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 from course_etl.monitoring.masking import MaskingFilter, cut_urls, mask_secrets, register_secret
 from course_etl.monitoring.runlog import add_run_note, record_alert_delivery
 from course_etl.monitoring.tables import ALERTS_TABLE, ensure_runlog_tables
@@ -309,6 +309,7 @@ class AlertRouter:
         return [d for alert in alerts for d in self.send(alert)]
 
 
+@checked
 def alerts_from_checks(report, *, pipeline: str, run_id: int | None = None) -> list[Alert]:
     """One alert per check that warned or failed in a SuiteReport (course_etl.monitoring.checks).
 
@@ -330,6 +331,7 @@ def alerts_from_checks(report, *, pipeline: str, run_id: int | None = None) -> l
     return alerts
 
 
+@checked
 def task_failure_alert(pipeline: str, task: str, error: BaseException | str, *,
                        run_id: int | None = None) -> Alert:
     """The alert for a task that raised: Airflow's ``on_failure_callback``, as data."""
@@ -338,6 +340,7 @@ def task_failure_alert(pipeline: str, task: str, error: BaseException | str, *,
                  key=f"{pipeline}|task|{task}|failed")
 
 
+@checked
 def channels_from_config(config: Mapping) -> list[Channel]:
     """Channels from a config dict (YAML-ready), e.g. the lecture's ``{"email_alerts": False}``.
 

@@ -10,6 +10,7 @@ import math
 import statistics
 from collections.abc import Sequence
 
+from course_etl.errors import checked
 from course_etl.monitoring.check_results import (
     CheckResult,
     _count,
@@ -23,6 +24,7 @@ __all__ = ["MAD_SCALE", "robust_z_score", "volume_anomaly", "duration_anomaly"]
 MAD_SCALE = 0.6745
 _MEAN_AD_SCALE = 1.253314  # when MAD is 0 (over half the history identical), use the mean AD
 
+@checked
 def robust_z_score(value: float, history: Sequence[float]) -> float:
     """How unusual ``value`` is compared with ``history``: the modified z-score.
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 import pandas as pd
 
 from course_etl.db import TableRef, resolve_table
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 
 __all__ = [
     "CHECK_STATUSES",
@@ -103,6 +103,7 @@ class SuiteReport:
             raise CheckFailedError(f"{checks} {failed}; data not published", failed=blockers)
 
 
+@checked
 def readable(value: object) -> object:
     """A measured number as a person reads it: whole numbers as they are, others to one
     decimal (26.288994 s → 26.3); anything else unchanged."""
@@ -147,6 +148,7 @@ def _positive_number(value: object, check: str, field_name: str) -> float:
     return float(value)
 
 
+@checked
 def parse_period(value: object, *, check: str = "freshness", field_name: str = "warn_after"
                  ) -> timedelta:
     """A dbt-style period (``{"count": 12, "period": "hour"}``) or a timedelta, as a timedelta.

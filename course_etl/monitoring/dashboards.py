@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 from course_etl.monitoring.checks import MAD_SCALE
 from course_etl.monitoring.dashboard_alt import dashboard_alt
 from course_etl.monitoring.history import check_results_frame, runs_frame, task_runs_frame
@@ -89,6 +89,7 @@ def _thin_ticks(ax: Axes, labels: list[str], every: int) -> None:
                        rotation=0, fontsize=FONT_SMALL)
 
 
+@checked
 def plot_rows_per_run(
     ax: Axes, conn: sqlite3.Connection, *, task: str = "load", pipeline: str | None = None
 ) -> None:
@@ -115,6 +116,7 @@ def plot_rows_per_run(
               frameon=False)
 
 
+@checked
 def plot_duration_per_task(ax: Axes, conn: sqlite3.Connection, *,
                            pipeline: str | None = None) -> None:
     """Seconds each task took per run, one line per task, on a log scale."""
@@ -136,6 +138,7 @@ def plot_duration_per_task(ax: Axes, conn: sqlite3.Connection, *,
     ax.legend(fontsize=FONT_SMALL, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
 
 
+@checked
 def plot_check_heatmap(ax: Axes, conn: sqlite3.Connection, *,
                        pipeline: str | None = None) -> None:
     """One row per check, one column per run: pass, warn, fail, or grey when it did not run."""
@@ -174,6 +177,7 @@ def plot_check_heatmap(ax: Axes, conn: sqlite3.Connection, *,
               bbox_to_anchor=(0, -0.12), ncols=4, frameon=False)
 
 
+@checked
 def plot_anomaly(
     ax: Axes, conn: sqlite3.Connection, *, check: str = "volume_anomaly(rows_to_load)",
     pipeline: str | None = None, warn_score: float = 3.5, min_history: int = 7,
@@ -232,6 +236,7 @@ def plot_anomaly(
 
 
 
+@checked
 def dashboard_figure(conn: sqlite3.Connection, *, pipeline: str | None = None,
                      anomaly_check: str = "volume_anomaly(rows_to_load)", rows_task: str = "load",
                      dated_axes: bool = False) -> Figure:

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 from course_etl.db import atomic, quote_identifier, resolve_table, table_exists
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 from course_etl.facts import CUSTOMERS, SCHEDULE, STORY_START, TABLES
 from course_etl.loads.engine import LoadResult, incremental_load
 from course_etl.loads.watermarks import read_watermark
@@ -78,17 +78,20 @@ FAULTS: Mapping[str, str] = {
 }
 
 
+@checked
 def check_fault(fault: str) -> None:
     """Raises CourseEtlError naming the known faults when ``fault`` is not one of them."""
     if fault not in FAULTS:
         raise CourseEtlError(f"unknown fault {fault!r} (known: {', '.join(FAULTS)})")
 
 
+@checked
 def as_day(value: date | str) -> date:
     """A date, from a date or an ISO string."""
     return value if isinstance(value, date) else date.fromisoformat(value)
 
 
+@checked
 def create_demo_source(conn: sqlite3.Connection, *, seed: int = 6) -> int:
     """(Re)create the source with 200 customers last changed at noon the day before the story
     starts (2024-09-30)."""
@@ -103,6 +106,7 @@ def create_demo_source(conn: sqlite3.Connection, *, seed: int = 6) -> int:
     return INITIAL_CUSTOMERS
 
 
+@checked
 def change_source(
     conn: sqlite3.Connection, day: date | str, *, fault: str = "none", seed: int = 6
 ) -> dict[str, int]:
@@ -144,12 +148,14 @@ def change_source(
     return {"inserted": inserts, "updated": len(ids)}
 
 
+@checked
 def count_rows(conn: sqlite3.Connection, table: str) -> int:
     if not table_exists(conn, table):
         return 0
     return conn.execute(f"SELECT COUNT(*) FROM {quote_identifier(table)}").fetchone()[0]
 
 
+@checked
 def extract_staging(conn: sqlite3.Connection, fault: str,
                     rng: np.random.Generator) -> tuple[int, int]:
     """Snapshot the source into staging, then apply the extract-side fault. Returns rows in/out."""
@@ -185,6 +191,7 @@ def extract_staging(conn: sqlite3.Connection, fault: str,
     return rows_in, count_rows(conn, STAGING)
 
 
+@checked
 def run_start(day: date) -> datetime:
     """Runs start at the lecture's scheduled time the day after their logical date, like
     an Airflow daily interval."""

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from course_etl.db import quote_identifier
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 from course_etl.facts import CUSTOMERS, STORY_START
 from course_etl.monitoring.alerts import (
     AlertRouter,
@@ -107,6 +107,7 @@ class PipelineOutcome:
                             columns=["channel", "status", "subject", "error"])
 
 
+@checked
 def run_daily_pipeline(
     conn: sqlite3.Connection, logical_date: date | str, *, fault: str = "none",
     clock: SimulatedClock | None = None, router: AlertRouter | None = None, seed: int = 6,
@@ -153,6 +154,7 @@ DEFAULT_HISTORY_FAULTS: Mapping[int, str] = {
 }
 
 
+@checked
 def generate_history(
     conn: sqlite3.Connection, *, days: int = 30, start: str = STORY_START, seed: int = 6,
     faults: Mapping[int, str] | None = None, router: AlertRouter | None = None,
@@ -214,6 +216,7 @@ class FaultRun:
                 f"{alerts}.")
 
 
+@checked
 def inject_fault(
     base: sqlite3.Connection, fault: str, *, logical_date: str = "2024-10-15",
     alerts_path: str | Path, seed: int = 6,
@@ -248,6 +251,7 @@ def _copy(base: sqlite3.Connection) -> sqlite3.Connection:
     return warehouse
 
 
+@checked
 def lecture_check_on(
     base: sqlite3.Connection, fault: str, *, logical_date: str = "2024-10-15", seed: int = 6
 ) -> str:
@@ -281,6 +285,7 @@ def lecture_check_on(
     return f"OK: Row count non-decreasing. {before} -> {after}"
 
 
+@checked
 def fault_matrix(
     base: sqlite3.Connection, *, alerts_path: str | Path, logical_date: str = "2024-10-15",
     seed: int = 6,

@@ -22,8 +22,9 @@ import logging
 import sqlite3
 from collections.abc import Callable
 
-from course_etl.clock import Clock, RealClock
+from course_etl.clock import Clock, RealClock, TimeSource
 from course_etl.db import atomic, quote_identifier
+from course_etl.errors import checked
 from course_etl.monitoring.runlog import RunLog, RunLogError, TaskRun, format_error
 from course_etl.monitoring.tables import LOADS_TABLE, ensure_runlog_tables
 from course_etl.states import TaskState
@@ -36,6 +37,7 @@ _LOAD_FIELDS = ("mode", "source", "target", "rows_read", "inserted", "updated", 
                 "unchanged", "watermark_before", "watermark_after", "batches", "seconds")
 
 
+@checked
 def record_load(
     conn: sqlite3.Connection, result_or_error, *, task_run_id: int | None = None,
     mode: str | None = None, source: str | None = None, target: str | None = None,
@@ -71,8 +73,9 @@ def record_load(
     return cursor.lastrowid
 
 
+@checked
 def logged(load: Callable, task_run: TaskRun | None = None, *,
-           mode: str | None = None, clock: Clock | None = None) -> Callable:
+           mode: str | None = None, clock: TimeSource | None = None) -> Callable:
     """``load`` made to record each call: its LoadResult, or its error, then re-raise.
 
     ``task_run`` (the handle ``RunLog.task`` yields) links every record to that task run; a
@@ -105,6 +108,7 @@ def logged(load: Callable, task_run: TaskRun | None = None, *,
     return wrapper
 
 
+@checked
 def recorded_load(conn: sqlite3.Connection, load: Callable[[], object], *, mode: str,
                   source: str, target: str, started_by: str, clock: Clock | None = None):
     """Run ``load()`` (a load on ``conn``) as one run of the run log; returns its LoadResult.

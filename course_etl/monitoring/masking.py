@@ -11,6 +11,8 @@ import logging
 import re
 from collections.abc import Iterable
 
+from course_etl.errors import checked
+
 __all__ = ["MaskingFilter", "cut_urls", "mask_secrets", "register_secret"]
 
 # A webhook's token lives in its URL path (hooks.example.com/services/T000/B000/XXXX): any URL
@@ -25,11 +27,13 @@ def _cut_url(match: re.Match) -> str:
     return f"{match['scheme']}{match['host']}{tail}"
 
 
+@checked
 def cut_urls(text: str) -> str:
     """``text`` with every URL cut to scheme, host and port."""
     return _URL.sub(_cut_url, text)
 
 
+@checked
 def mask_secrets(text: str, extra: Iterable[str] = ()) -> str:
     """``text`` with every known secret (and every one of ``extra``) replaced by ``********``
     and every URL cut to its host and port (a webhook's token lives in its path, a password in
@@ -40,6 +44,7 @@ def mask_secrets(text: str, extra: Iterable[str] = ()) -> str:
     return text
 
 
+@checked
 def register_secret(value: str) -> None:
     """Mask ``value`` wherever alerts write (a channel registers its password or token)."""
     if value:

@@ -26,6 +26,7 @@ from datetime import datetime
 from course_etl.clock import Clock, RealClock, as_utc
 from course_etl.clock import utc_text as stamp
 from course_etl.db import atomic, quote_identifier
+from course_etl.errors import checked
 from course_etl.monitoring.stale import close_stale_runs
 from course_etl.monitoring.tables import (  # the names are re-exported: callers know them here
     ALERTS_TABLE,
@@ -354,6 +355,7 @@ def _check_task_status(status: str) -> None:
                           f"{', '.join(ended)}")
 
 
+@checked
 def add_run_note(conn: sqlite3.Connection, run_id: int | None, text: str) -> None:
     """Append one line of text to a run's notes (no-op without a run id)."""
     if run_id is None:
@@ -366,6 +368,7 @@ def add_run_note(conn: sqlite3.Connection, run_id: int | None, text: str) -> Non
         )
 
 
+@checked
 def record_check_results(conn: sqlite3.Connection, run_id: int | None, results) -> int:
     """Store check results (:mod:`course_etl.monitoring.checks`) for a run; returns how many."""
     ensure_runlog_tables(conn)
@@ -384,6 +387,7 @@ def record_check_results(conn: sqlite3.Connection, run_id: int | None, results) 
     return len(rows)
 
 
+@checked
 def record_alert_delivery(
     conn: sqlite3.Connection, *, run_id: int | None, alert_key: str, severity: str,
     channel: str, status: str, sent_at: datetime, subject: str, error: str | None = None,

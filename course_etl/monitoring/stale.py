@@ -14,6 +14,7 @@ from datetime import datetime
 
 from course_etl.clock import utc_text
 from course_etl.db import atomic, quote_identifier, table_exists
+from course_etl.errors import checked
 from course_etl.monitoring.tables import RUNS_TABLE, TASKS_TABLE
 from course_etl.states import RunState, TaskState
 
@@ -22,6 +23,7 @@ __all__ = ["CRASHED", "close_stale_runs"]
 CRASHED = "crashed: the process ended without finishing the run (killed or lost power)"
 
 
+@checked
 def close_stale_runs(conn: sqlite3.Connection, *, now: datetime, pipeline: str | None = None
                      ) -> list[int]:
     """Close the runs (of ``pipeline``, or of every pipeline) still "running" that started

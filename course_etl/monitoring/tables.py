@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 
 from course_etl.db import atomic, quote_identifier, table_exists
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 from course_etl.states import RUN_STATES, TASK_STATES, RunState, TaskState
 
 __all__ = [
@@ -132,6 +132,7 @@ CREATE TABLE IF NOT EXISTS {quote_identifier(ALERTS_TABLE)} (
 """
 
 
+@checked
 def ensure_runlog_tables(conn: sqlite3.Connection) -> None:
     """Create the run-log tables if they are missing, migrating a run log written by an older
     course_etl first (idempotent, one transaction). Raises RunLogError for a table of the same
@@ -192,6 +193,7 @@ def _copy_expression(table: str, column: str) -> tuple[str, tuple]:
     return column_sql, ()
 
 
+@checked
 def migrate_legacy_runlog(conn: sqlite3.Connection) -> list[str]:
     """Rebuild a run log written by the previous version with today's schema; returns the tables
     migrated (none for a current or missing log). Call inside a transaction (as

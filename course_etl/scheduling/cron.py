@@ -25,6 +25,7 @@ from cron_descriptor import Options
 from cron_descriptor import get_description as _describe
 from croniter import CroniterError, croniter
 
+from course_etl.errors import checked
 from course_etl.scheduling.cron_syntax import (
     COURSE_CRON,
     CRON_FIELDS,
@@ -66,6 +67,7 @@ def _fires(expression: str) -> bool:
     return True
 
 
+@checked
 def validate_cron(expression: str) -> str:
     """The expression as five space-separated fields (nicknames expanded), as cron reads it.
 
@@ -103,6 +105,7 @@ def _all_timezones() -> tuple[str, ...]:
     return tuple(sorted(available_timezones()))
 
 
+@checked
 def resolve_timezone(name: str) -> ZoneInfo:
     """The IANA time zone ``name``; raises InvalidCronError with close matches when unknown."""
     try:
@@ -113,6 +116,7 @@ def resolve_timezone(name: str) -> ZoneInfo:
         raise InvalidCronError(f"unknown time zone {name!r}{hint}") from None
 
 
+@checked
 def describe_cron(expression: str) -> str:
     """The expression in English, 24-hour clock, e.g. '5 2 * * *' → 'At 02:05'."""
     options = Options()
@@ -152,6 +156,7 @@ def _ticks(expression: str, zone: ZoneInfo, origin: datetime, *, forward: bool =
             yield moment
 
 
+@checked
 def next_runs(
     expression: str, n: int = 5, *, after: datetime, timezone: str = "UTC"
 ) -> list[datetime]:
@@ -163,6 +168,7 @@ def next_runs(
     return [next(ticks) for _ in range(n)]
 
 
+@checked
 def runs_between(
     expression: str, start: datetime, end: datetime, *, timezone: str = "UTC", limit: int = 10_000
 ) -> list[datetime]:
@@ -212,6 +218,7 @@ class CronSchedule:
         return next(_ticks(self.expression, self.zone, _aware(before, self.zone), forward=False))
 
 
+@checked
 def crontab_entry(
     expression: str,
     command: Sequence[str],

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 from course_etl.facts import SCHEDULE
 
 __all__ = ["COURSE_CRON", "InvalidCronError", "NICKNAMES", "CRON_FIELDS", "cron_fields",
@@ -136,6 +136,7 @@ def _check_items(position: int, field: str, text: str) -> None:
                     "field's first value)"))
 
 
+@checked
 def check_day_fields(fields: list[str], expanded: list[list], text: str) -> None:
     """Refuse day fields that cron and croniter combine differently.
 
@@ -163,6 +164,7 @@ def check_day_fields(fields: list[str], expanded: list[list], text: str) -> None
         "that"))
 
 
+@checked
 def cron_fields(expression: object) -> list[str]:
     """The five fields of ``expression`` (a nickname replaced by its fields), checked against
     Debian cron's grammar. Raises InvalidCronError naming the field, where a foreign token comes

@@ -31,7 +31,7 @@ import pandas as pd
 from croniter import croniter
 
 from course_etl.db import atomic, quote_identifier, resolve_table
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 from course_etl.facts import CHANGE_ROUNDS, CUSTOMERS, LECTURE_ROWS, SCHEDULE, TABLES, round_day
 from course_etl.facts.lecture_code import render
 from course_etl.loads.engine import LoadResult, full_load, incremental_load
@@ -83,9 +83,11 @@ LOAD_OPTIONS = {"source": SOURCE, "target": TARGET, "key": CUSTOMERS.key,
 
 
 class RowCountError(CourseEtlError):
-    """The warehouse table holds fewer rows than the check expects."""
+    """The warehouse table holds fewer rows than the check expects (``.table``, ``.rows``,
+    ``.minimum``)."""
 
 
+@checked
 @blocking_check
 def row_count_check(conn: sqlite3.Connection, *, target: str, minimum: int = 1,
                     context: RunContext | None = None) -> int:
@@ -94,10 +96,12 @@ def row_count_check(conn: sqlite3.Connection, *, target: str, minimum: int = 1,
     rows = conn.execute(f"SELECT COUNT(*) FROM {ref.sql}").fetchone()[0]
     if rows < minimum:
         day = f" for {context.logical_date:%Y-%m-%d}" if context else ""
-        raise RowCountError(f"{target} has {rows} row(s){day}, expected at least {minimum}")
+        raise RowCountError(f"{target} has {rows} row(s){day}, expected at least {minimum}",
+                            table=target, rows=rows, minimum=minimum)
     return rows
 
 
+@checked
 def full_load_if_new(conn: sqlite3.Connection, *, source: str, target: str, key: str,
                      watermark: str, context: RunContext | None = None) -> LoadResult | None:
     """A full load when ``target`` has no watermark yet or the run asks for a full refresh;
@@ -112,6 +116,7 @@ def full_load_if_new(conn: sqlite3.Connection, *, source: str, target: str, key:
     return full_load(conn, source, target, key=key, watermark=watermark)
 
 
+@checked
 def incremental_load_for_interval(conn: sqlite3.Connection, *, source: str, target: str,
                                   key: str, watermark: str,
                                   context: RunContext | None = None) -> LoadResult:
@@ -130,6 +135,7 @@ def incremental_load_for_interval(conn: sqlite3.Connection, *, source: str, targ
     return incremental_load(conn, source, target, key=key, watermark=watermark, until=until)
 
 
+@checked
 def customers_pipeline(*, with_check: bool = False, retries: int = SCHEDULE.retries) -> Pipeline:
     """The lecture's DAG ``customers_etl``: full_load >> incremental_load (>> row_count_check),
     where ``full_load`` runs only on the first run or a full refresh."""
@@ -150,6 +156,7 @@ def customers_pipeline(*, with_check: bool = False, retries: int = SCHEDULE.retr
     )
 
 
+@checked
 def prepare_lecture_warehouse(conn: sqlite3.Connection) -> None:
     """A fresh start: the lecture's three-row source, no warehouse table, no watermark."""
     create_lecture_source(conn, SOURCE)
@@ -162,6 +169,7 @@ def prepare_lecture_warehouse(conn: sqlite3.Connection) -> None:
 DEMO_DURATIONS = {"full_load": 40.0, "incremental_load": 25.0, "row_count_check": 5.0}
 
 
+@checked
 def simulate_run(
     conn: sqlite3.Connection, *, failing_task: str | None = None, failures: int = 0,
     retries: int = SCHEDULE.retries, day: date = _START + timedelta(days=1),
@@ -187,6 +195,7 @@ class BackfillDemo:
     idempotent: bool
 
 
+@checked
 def backfill_demo(conn: sqlite3.Connection, start: date, end: date, *,
                   rerun_day: date | None = None) -> BackfillDemo:
     """Backfill the lecture's pipeline from ``start`` to ``end`` on a fresh warehouse whose
@@ -210,6 +219,7 @@ def backfill_demo(conn: sqlite3.Connection, start: date, end: date, *,
     return BackfillDemo(reports, rerun, snapshots_equal(before, after))
 
 
+@checked
 def backfill_table(reports: list[RunReport]) -> pd.DataFrame:
     """One row per run of the customers pipeline: what each load task did that day.
 
@@ -237,6 +247,7 @@ def backfill_table(reports: list[RunReport]) -> pd.DataFrame:
 PIPELINES = {SCHEDULE.dag_id: customers_pipeline}
 
 
+@checked
 def airflow_facts() -> dict:
     """What a real Airflow 3 did with the lecture's DAG and with cron schedules, as recorded by
     ``make airflow-facts`` (``integration/airflow/airflow_facts.py``) in ``.venv-airflow``."""
@@ -249,6 +260,7 @@ DST_NIGHTS = {"clocks go forward": date(2024, 3, 31), "clocks go back": date(202
 _FACT_NIGHT = {"clocks go forward": "spring", "clocks go back": "autumn"}
 
 
+@checked
 def dst_nights(expressions: list[str], timezone: str = "Europe/Berlin") -> pd.DataFrame:
     """When each schedule fires on the two daylight-saving nights: croniter alone, course_etl
     (which fires as cron does) and Airflow 3's ``CronTriggerTimetable`` as recorded in

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from course_etl.errors import checked
 from course_etl.scheduling.cron import CronSchedule
 from course_etl.scheduling.pipeline import Pipeline
 from course_etl.scheduling.runner import RunReport
@@ -82,6 +83,7 @@ def dag_alt(pipeline: Pipeline, report: RunReport | None = None) -> str:
             f"{counted(states, STATE_COLORS)}" + (f"; {'; '.join(unusual)}." if unusual else "."))
 
 
+@checked
 def dag_figure(pipeline: Pipeline, report: RunReport | None = None) -> Figure:
     """The pipeline's tasks and dependencies, each task coloured by its state in ``report``."""
     with pinned_style():
@@ -141,6 +143,7 @@ def gantt_alt(report: RunReport) -> str:
             + "; ".join(rows) + ".")
 
 
+@checked
 def gantt_figure(report: RunReport) -> Figure:
     """One bar per try of each task along the run's clock; gaps between tries are retry waits."""
     with pinned_style():
@@ -192,6 +195,7 @@ def week_alt(schedule: CronSchedule, days: list[datetime], runs: list[datetime])
     return text + (f" {'; '.join(per_day)}." if per_day else "")
 
 
+@checked
 def week_timeline_figure(schedule: CronSchedule, week_start: datetime) -> Figure:
     """Seven rows (days from ``week_start``), hours 0-24 across, a tick per scheduled run."""
     with pinned_style():

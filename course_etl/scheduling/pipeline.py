@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
 from course_etl.db import validate_identifier
-from course_etl.errors import CourseEtlError
+from course_etl.errors import CourseEtlError, checked
 from course_etl.scheduling.cron import CronSchedule
 
 __all__ = [
@@ -75,6 +75,7 @@ class RunContext:
     run_id: int | None = None
 
 
+@checked
 def blocking_check(fn: Callable[..., object]) -> Callable[..., object]:
     """Mark ``fn`` as a blocking check (it raises when the data must not go further); only
     metadata: Dagster exports such a task as a blocking asset check, other runners as a task."""
@@ -181,6 +182,7 @@ class Task:
         return f"Task({self.name!r}, retries={self.retries}, upstream=[{upstream}])"
 
 
+@checked
 def task(
     fn: Callable[..., object] | None = None,
     *,
@@ -319,6 +321,7 @@ class Pipeline:
                            full_refresh=full_refresh)
 
 
+@checked
 def run_context(pipeline: str, schedule: str, timezone: str, logical_date: date | datetime,
                 try_number: int = 1, *, data_interval_start: datetime | None = None,
                 full_refresh: bool = False) -> RunContext:

@@ -25,6 +25,7 @@ from typing import Protocol
 import pandas as pd
 
 from course_etl.clock import Clock, ClockError, RealClock, SimulatedClock
+from course_etl.errors import CourseEtlError
 from course_etl.retries import fails_fast, reason
 from course_etl.scheduling.pipeline import Pipeline, PipelineError, RunContext, Task
 from course_etl.scheduling.snapshots import snapshots_equal, warehouse_snapshot  # re-exported
@@ -48,12 +49,24 @@ __all__ = [
 ]
 
 
-class TaskSkipped(Exception):  # noqa: N818  (reads as the state it causes)
-    """Raise inside a task to end it as ``skipped`` (e.g. "no new data today")."""
+class TaskSkipped(CourseEtlError):  # noqa: N818  (reads as the state it causes)
+    """Raise inside a task to end it as ``skipped`` (e.g. "no new data today"); the message is
+    the reason the run's report shows."""
 
 
-class InjectedFailure(RuntimeError):
-    """The failure :class:`FaultInjection` raises instead of running the task."""
+class InjectedFailure(CourseEtlError, RuntimeError):
+    """The failure :class:`FaultInjection` (or an exported DAG's ``fail_once``) raises instead of
+    running the task (``.task``, ``.try_number``; None where the raiser does not know them).
+
+    It stands for a failure waiting can fix, so it is ``transient``: the task's retries run it
+    again, as they would after a dropped connection (:func:`course_etl.retries.fails_fast`).
+    """
+
+    transient = True
+
+    def __init__(self, message: str, /, *, task: str | None = None,
+                 try_number: int | None = None) -> None:
+        super().__init__(message, task=task, try_number=try_number)
 
 
 @dataclass(frozen=True)
@@ -241,8 +254,8 @@ class LocalRunner:
             try:
                 if self.faults.should_fail(task.name, try_number):
                     raise InjectedFailure(
-                        f"injected failure {try_number}/{self.faults.failures[task.name]}"
-                    )
+                        f"injected failure {try_number}/{self.faults.failures[task.name]}",
+                        task=task.name, try_number=try_number)
                 result = task(self.conn, context=replace(context, try_number=try_number))
             except TaskSkipped as skip:
                 self.clock.spend(task.name)

@@ -11,10 +11,12 @@ from collections.abc import Mapping
 import pandas as pd
 
 from course_etl.db import query, quote_identifier, table_exists
+from course_etl.errors import checked
 
 __all__ = ["warehouse_snapshot", "snapshots_equal"]
 
 
+@checked
 def warehouse_snapshot(conn, tables: list[str]) -> dict[str, pd.DataFrame]:
     """Each table's rows sorted by every column: equal snapshots mean equal warehouse states.
 
@@ -37,6 +39,7 @@ def _same(a: pd.DataFrame | None, b: pd.DataFrame | None) -> bool:
     return a.equals(b)
 
 
+@checked
 def snapshots_equal(a: Mapping[str, pd.DataFrame | None], b: Mapping[str, pd.DataFrame | None]
                     ) -> bool:
     """True when both snapshots have the same tables with the same rows."""

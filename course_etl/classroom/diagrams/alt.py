@@ -17,6 +17,7 @@ from course_etl.classroom.diagrams.job_scheduling import job_scheduling_alt
 from course_etl.classroom.diagrams.medallion_architecture import medallion_architecture_alt
 from course_etl.classroom.diagrams.monitoring import monitoring_alt
 from course_etl.classroom.diagrams.parameterization import parameterization_alt
+from course_etl.errors import checked
 
 __all__ = ["ALT_TEXTS", "diagram_alt"]
 
@@ -29,6 +30,7 @@ ALT_TEXTS: Mapping[str, Callable[[], str]] = MappingProxyType({
 })
 
 
+@checked
 def diagram_alt(name: str) -> str:
     """The alt text of the diagram drawn into ``name`` (a file name such as
     ``job_scheduling.png``). Raises KeyError naming the known diagrams."""

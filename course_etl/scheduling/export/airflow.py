@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from course_etl.errors import checked
 from course_etl.scheduling.export.common import (
     _INDENT,
     _call,
@@ -20,6 +21,7 @@ from course_etl.scheduling.pipeline import Pipeline
 __all__ = ["to_airflow", "airflow3_problems"]
 
 
+@checked
 def to_airflow(pipeline: Pipeline, *, warehouse: str | Path) -> str:
     """The text of an Airflow 3 TaskFlow DAG file running ``pipeline`` on the SQLite ``warehouse``.
 
@@ -65,6 +67,7 @@ _MOVED_IMPORTS = {
 }
 
 
+@checked
 def airflow3_problems(dag_source: str) -> list[str]:
     """What in an Airflow 2 style DAG file breaks or changes meaning on Airflow 3, line by line.
 

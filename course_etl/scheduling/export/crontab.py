@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 
+from course_etl.errors import checked
 from course_etl.scheduling.cron import crontab_entry
 from course_etl.scheduling.export.common import _check_warehouse
 from course_etl.scheduling.pipeline import Pipeline, PipelineError
@@ -15,6 +16,7 @@ from course_etl.scheduling.pipeline import Pipeline, PipelineError
 __all__ = ["cli_command", "lock_file", "to_crontab"]
 
 
+@checked
 def cli_command(pipeline: Pipeline, *, warehouse: str | Path, python: str | Path | None = None
                 ) -> list[str]:
     """The argv that runs ``pipeline`` once through this project's command line, recorded in the
@@ -24,6 +26,7 @@ def cli_command(pipeline: Pipeline, *, warehouse: str | Path, python: str | Path
             "--db", str(warehouse), "--started-by", "cron"]
 
 
+@checked
 def lock_file(pipeline: Pipeline, warehouse: str | Path) -> Path:
     """The lock of one pipeline on one warehouse: ``/tmp/course_etl_<pipeline>_<file>_<hash>.lock``.
 
@@ -37,6 +40,7 @@ def lock_file(pipeline: Pipeline, warehouse: str | Path) -> Path:
     return Path("/tmp") / f"course_etl_{pipeline.name}_{stem}_{digest}.lock"
 
 
+@checked
 def to_crontab(
     pipeline: Pipeline,
     *,

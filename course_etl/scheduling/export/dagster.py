@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from course_etl.errors import checked
 from course_etl.scheduling.export.common import (
     _INDENT,
     _call,
@@ -27,6 +28,7 @@ def _asset_of(pipeline: Pipeline, task: Task) -> str:
     return task.upstream[0].name
 
 
+@checked
 def to_dagster(pipeline: Pipeline, *, warehouse: str | Path) -> str:
     """The text of a Dagster file: one asset per task, a blocking asset check per check task
     (:func:`~course_etl.scheduling.pipeline.blocking_check`), a job, a schedule, ``defs``;

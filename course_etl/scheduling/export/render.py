@@ -15,6 +15,8 @@ from functools import cache
 
 import jinja2
 
+from course_etl.errors import checked
+
 __all__ = ["render"]
 
 
@@ -38,6 +40,7 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
+@checked
 def render(template: str, **facts: object) -> str:
     """The text of ``templates/<template>`` with ``facts`` filled in."""
     return _environment().get_template(template).render(**facts)
