@@ -2,11 +2,12 @@
 
 Every picture in course_etl (the lecture diagrams, the scheduling pictures, the dashboards, the
 medallion charts, the widgets' charts) takes its colours from the colour-blind safe Okabe–Ito
-palette (``OKABE_ITO``) and the category maps built on it, its font sizes from ``FONT_*``, and is
-drawn inside :func:`pinned_style`, so a user's matplotlibrc or a notebook theme cannot change it.
-The ``draw_*`` helpers place boxes, arrows, bands and legends on a canvas addressed in units of
-0.1 inch (:func:`new_canvas`). :func:`to_png` turns any figure into PNG bytes for an
-``ipywidgets.Image`` or ``IPython.display.Image``: sharp on a high-density screen, no metadata.
+palette (``OKABE_ITO``) and the category maps built on it (:mod:`course_etl.palette`, re-exported
+here), its font sizes from ``FONT_*``, and is drawn inside :func:`pinned_style`, so a user's
+matplotlibrc or a notebook theme cannot change it. The ``draw_*`` helpers place boxes, arrows, bands
+and legends on a canvas addressed in units of 0.1 inch (:func:`new_canvas`). :func:`to_png` turns
+any figure into PNG bytes for an ``ipywidgets.Image`` or ``IPython.display.Image``: sharp on a high-
+density screen, no metadata.
 
 Every picture also says what it shows: a drawing function attaches alt text built from the same
 data it draws (:func:`set_alt_text`; "3 runs: 2 success, 1 failed"), :func:`alt_text` reads it
@@ -22,7 +23,6 @@ import functools
 import html
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from types import MappingProxyType
 from typing import NamedTuple
 
 import matplotlib
@@ -33,6 +33,19 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
 from course_etl.errors import CourseEtlError, checked
+from course_etl.palette import (
+    CHECK_COLORS,
+    COLOR_GROUPS,
+    CONFIG_LAYER_COLORS,
+    INK,
+    MEDALLION_COLORS,
+    MUTED_INK,
+    NEUTRAL_GREY,
+    OKABE_ITO,
+    PANEL,
+    ROW_COLORS,
+    TASK_STATE_COLORS,
+)
 
 __all__ = [
     "CHECK_COLORS",
@@ -73,71 +86,6 @@ __all__ = [
     "to_png",
     "with_pinned_style",
 ]
-
-# Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision
-# deficiencies. Every category colour below is taken from here (plus one neutral grey).
-OKABE_ITO: Mapping[str, str] = MappingProxyType(
-    {
-        "black": "#000000",
-        "orange": "#E69F00",
-        "sky_blue": "#56B4E9",
-        "bluish_green": "#009E73",
-        "yellow": "#F0E442",
-        "blue": "#0072B2",
-        "vermillion": "#D55E00",
-        "reddish_purple": "#CC79A7",
-    }
-)
-NEUTRAL_GREY = "#BBBBBB"  # "not copied", "silver", "defaults": categories that should look quiet
-INK = "#222222"  # text and outlines: softer than pure black, still > 15:1 contrast on white
-MUTED_INK = "#555555"  # secondary text (subtitles, notes); still > 7:1 contrast on white
-PANEL = "#F3F3F3"  # background bands that group things without competing with the content
-
-TASK_STATE_COLORS: Mapping[str, str] = MappingProxyType(
-    {  # same hues as the Airflow UI uses for these states, where Okabe–Ito allows
-        "success": OKABE_ITO["bluish_green"],
-        "failed": OKABE_ITO["vermillion"],
-        "up_for_retry": OKABE_ITO["yellow"],
-        "upstream_failed": OKABE_ITO["orange"],
-    }
-)
-CHECK_COLORS: Mapping[str, str] = MappingProxyType(
-    {
-        "pass": TASK_STATE_COLORS["success"],
-        "warn": TASK_STATE_COLORS["up_for_retry"],
-        "fail": TASK_STATE_COLORS["failed"],
-    }
-)
-ROW_COLORS: Mapping[str, str] = MappingProxyType(
-    {"copied": OKABE_ITO["blue"], "not copied": NEUTRAL_GREY}
-)
-CONFIG_LAYER_COLORS: Mapping[str, str] = MappingProxyType(
-    {  # lowest precedence first
-        "defaults": NEUTRAL_GREY,
-        "base file": OKABE_ITO["sky_blue"],
-        "environment file": OKABE_ITO["yellow"],
-        "environment variables": OKABE_ITO["bluish_green"],
-        "explicit overrides": OKABE_ITO["orange"],
-    }
-)
-MEDALLION_COLORS: Mapping[str, str] = MappingProxyType(
-    {
-        "bronze": OKABE_ITO["vermillion"],
-        "silver": NEUTRAL_GREY,
-        "gold": OKABE_ITO["orange"],
-    }
-)
-# Colours that must stay distinguishable from each other, per picture; the tests simulate
-# colour-vision deficiencies on exactly these.
-COLOR_GROUPS: Mapping[str, Mapping[str, str]] = MappingProxyType(
-    {
-        "task state": TASK_STATE_COLORS,
-        "check result": CHECK_COLORS,
-        "row status": ROW_COLORS,
-        "config layer": CONFIG_LAYER_COLORS,
-        "medallion layer": MEDALLION_COLORS,
-    }
-)
 
 FIGSIZE_INCHES = (10.0, 6.0)
 DPI = 100  # 1000 x 600 px: shown at natural size in a notebook cell, so 9 pt stays readable

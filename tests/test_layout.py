@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "course_etl"
 LAYERS: list[set[str]] = [
     {"errors"},
     # facts needs only errors: the clock's first run and cron's examples are read from it.
-    {"db", "dbfile", "paths", "style", "states", "clock", "retries", "facts"},
+    {"db", "dbfile", "paths", "style", "palette", "states", "clock", "retries", "facts"},
     {"sample_data"},
     {"loads"},
     {"scheduling"},

@@ -13,7 +13,8 @@ import textwrap
 import types
 from pathlib import Path
 
-from course_etl.classroom.exercises.gold import GOLD_SQL_STUB, SUITE_STUB
+from course_etl.classroom.exercises.gold import GOLD_SQL_STUB
+from course_etl.classroom.exercises.gold_suite import SUITE_STUB
 from course_etl.classroom.exercises.hand_written_load import step5_stub
 from course_etl.medallion import Rule
 

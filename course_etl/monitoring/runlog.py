@@ -26,7 +26,11 @@ from datetime import datetime
 from course_etl.clock import Clock, RealClock, as_utc
 from course_etl.clock import utc_text as stamp
 from course_etl.db import atomic, quote_identifier
-from course_etl.errors import checked
+from course_etl.monitoring.run_records import (  # re-exported: callers know them here
+    add_run_note,
+    record_alert_delivery,
+    record_check_results,
+)
 from course_etl.monitoring.stale import close_stale_runs
 from course_etl.monitoring.tables import (  # the names are re-exported: callers know them here
     ALERTS_TABLE,
@@ -353,59 +357,3 @@ def _check_task_status(status: str) -> None:
     if status not in ended:
         raise RunLogError(f"unknown task status {status!r}: a task try ends "
                           f"{', '.join(ended)}")
-
-
-@checked
-def add_run_note(conn: sqlite3.Connection, run_id: int | None, text: str) -> None:
-    """Append one line of text to a run's notes (no-op without a run id)."""
-    if run_id is None:
-        return
-    with atomic(conn):
-        conn.execute(
-            f"UPDATE {quote_identifier(RUNS_TABLE)} SET notes = CASE WHEN notes IS NULL THEN ? "
-            "ELSE notes || char(10) || ? END WHERE run_id = ?",
-            (text, text, run_id),
-        )
-
-
-@checked
-def record_check_results(conn: sqlite3.Connection, run_id: int | None, results) -> int:
-    """Store check results (:mod:`course_etl.monitoring.checks`) for a run; returns how many."""
-    ensure_runlog_tables(conn)
-    rows = [
-        (run_id, r.table, r.name, r.status, int(r.blocking), _text(r.observed),
-         _text(r.expected), r.message)
-        for r in results
-    ]
-    with atomic(conn):
-        conn.executemany(
-            f"INSERT INTO {quote_identifier(CHECKS_TABLE)} "
-            "(run_id, table_name, check_name, status, blocking, "
-            "observed, expected, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-    return len(rows)
-
-
-@checked
-def record_alert_delivery(
-    conn: sqlite3.Connection, *, run_id: int | None, alert_key: str, severity: str,
-    channel: str, status: str, sent_at: datetime, subject: str, error: str | None = None,
-) -> None:
-    """Store one alert delivery attempt (sent, throttled, failed or disabled)."""
-    ensure_runlog_tables(conn)
-    with atomic(conn):
-        conn.execute(
-            f"INSERT INTO {quote_identifier(ALERTS_TABLE)} "
-            "(run_id, alert_key, severity, channel, status, "
-            "sent_at, subject, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, alert_key, severity, channel, status, stamp(sent_at), subject, error),
-        )
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)

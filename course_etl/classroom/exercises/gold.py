@@ -1,4 +1,5 @@
-"""Notebook 06's pieces the student builds: the gold SQL and the checks suite that guards it.
+"""Notebook 06's pieces the student builds: the gold SQL here, the checks suite that guards it in
+:mod:`course_etl.classroom.exercises.gold_suite` (on the capstone days built here).
 
 The gold SQL runs beside a plain-Python model of the mart (orders per customer city and UTC day,
 orphans left out) on the silver of the capstone's own source and on generated silvers, one edge
@@ -6,11 +7,9 @@ each (a city-day of a single order, two orders of one amount, orders either side
 orphan, …). The scenarios hold silver and nothing of gold: an answer that copies the library's
 mart reads a table that is not there, and is told so.
 
-The suite runs the way the capstone's ``checks`` task runs it, on the warehouse of a capstone day
-just before that task: normal days must pass, faulty ones must be blocked (a short orders feed,
-gold not refreshed for the day, a gold city no customer lives in), on two sources with the fault
-on different days. The warehouses are built once per kernel, on a smaller daily volume than the
-notebook's (the same code; only the extract's row count differs).
+The capstone days the suite is judged on (a day's warehouse just before the ``checks`` task)
+are built here, once per kernel, on a smaller daily volume than the notebook's (the same code;
+only the extract's row count differs).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from course_etl.capstone import STORY_DAY, build_pipeline, capstone_config, checks
+from course_etl.capstone import STORY_DAY, build_pipeline, capstone_config
 from course_etl.capstone.constants import SOURCE_SEED
 from course_etl.capstone.student import GOLD_COLUMNS
 from course_etl.capstone.tasks import extract
@@ -45,16 +44,11 @@ from course_etl.classroom.exercises.differential import (
 from course_etl.classroom.exercises.incremental import query_problem
 from course_etl.db import connect, quote_identifier
 from course_etl.medallion import CUSTOMERS, ORDERS
-from course_etl.medallion.gold import CITY_DAILY_REVENUE
-from course_etl.monitoring.checks import CheckFailedError
 from course_etl.sample_data import CITIES, FIRST_NAMES
 from course_etl.scheduling import LocalRunner, Pipeline, RunContext, SimulatedClock, Task
 
-__all__ = ["SUITE_STUB", "GOLD_SQL_STUB"]
+__all__ = ["GOLD_SQL_STUB"]
 
-#: The lecture-style suite a first try looks like: one row count, nothing about the data's shape.
-SUITE_STUB = {CITY_DAILY_REVENUE: [{"check": "row_count_between", "min_rows": 1,
-                                    "blocking": True}]}
 GOLD_SQL_STUB = ("SELECT c.city, o.ordered_at AS day, COUNT(*) AS n_orders, "
                  "SUM(o.amount_cents) AS revenue_cents FROM silver_orders AS o "
                  "LEFT JOIN silver_customers AS c ON c.id = o.customer_id GROUP BY 1, 2")
@@ -324,82 +318,3 @@ def _gold_query_verdict(answer: object) -> Verdict:
 def check_gold_sql(answer: object) -> Verdict:
     """Write the gold SQL: revenue per city and day from the silver tables."""
     return _gold_query_verdict(answer)
-
-
-# --- 2. the checks suite --------------------------------------------------------------------
-
-def _stale(conn: sqlite3.Connection, day: date) -> None:
-    conn.execute(f"DELETE FROM {quote_identifier(CITY_DAILY_REVENUE)} WHERE day = ?",
-                 (day.isoformat(),))
-
-
-def _atlantis(conn: sqlite3.Connection, day: date) -> None:
-    conn.execute(f"INSERT INTO {quote_identifier(CITY_DAILY_REVENUE)} "
-                 "(city, day, n_orders, revenue_cents) "
-                 "VALUES ('Atlantis', ?, 1, 100)", (day.isoformat(),))
-
-
-_FAULTS = {"normal": ("a normal day", None, False),
-           "short_feed": ("the orders API sent only 5 orders", None, True),
-           "stale": ("gold not refreshed (the day's rows missing)", _stale, True),
-           "atlantis": ("a gold row for a city no customer lives in ('Atlantis')", _atlantis, True)}
-
-
-def _suite_scenarios() -> list[Scenario]:
-    out = []
-    for number, (story, seed, day) in enumerate(_SOURCES):
-        for kind, (fault, _, _blocks) in _FAULTS.items():
-            out.append(Scenario(f"{story}, {day}: {fault}", (seed, day, kind), 10 * number +
-                                (0 if kind == "normal" else 1)))
-        early = STORY_DAY + timedelta(days=1 + number)
-        out.append(Scenario(f"{story}, {early}: a normal day with little history", (seed, early,
-                                                                                    "normal"), 0))
-    return out
-
-
-def _run_suite(suite: object, scenario: Scenario) -> str:
-    if not isinstance(suite, dict) or not suite:
-        raise TypeError(f"expected a suite (table → list of checks), got {suite!r}")
-    seed, day, kind = scenario.data
-    state, context = _before_checks(seed, day, kind == "short_feed")
-    conn = _open(state)
-    damage = _FAULTS[kind][1]
-    if damage is not None:
-        damage(conn, day)
-    try:
-        checks(conn, suite=suite, context=context)
-    except CheckFailedError:
-        return "blocked"
-    return "passed"
-
-
-def _suite_model(scenario: Scenario) -> str:
-    return "blocked" if _FAULTS[scenario.data[2]][2] else "passed"
-
-
-SUITE = Judge(Model(_suite_model), _suite_scenarios, _run_suite)
-
-
-@register(answer_name="gold_suite", stub=SUITE_STUB, solution_file="06_b_gold_suite.py")
-def check_gold_suite(answer: object) -> Verdict:
-    """Write the checks suite that guards gold: bad days blocked, good days published."""
-    name = "Your checks suite"
-    diff = SUITE.difference(answer)
-    if diff is None:
-        return Verdict(name, True, "normal days pass; the short feed, a gold table not refreshed "
-                       "and a gold city no customer has are blocked, on both sources.")
-    story = diff.scenario.story
-    if diff.yours.raised:
-        error = diff.yours.error.split(": ", 1)[-1]
-        return Verdict(name, False, f"the suite cannot run ({story}): {error}",
-                       "Each check is a dict with 'check', its fields and 'blocking'; the "
-                       "tables are silver's and gold's.")
-    if diff.yours.value == "blocked":
-        return Verdict(name, False, f"with {story}, the suite blocks the day: nothing would ever "
-                       "be published.", "Keep only checks that hold on a good day.")
-    kind = diff.scenario.data[2]
-    return Verdict(name, False, f"with {story}, the suite lets it through to the report.",
-                   "Which check compares today's orders with the days before? It must be "
-                   "blocking." if kind == "short_feed" else "Which checks compare gold with "
-                   "time and with silver, and do they block?")
-
