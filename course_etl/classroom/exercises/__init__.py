@@ -38,6 +38,7 @@ from pathlib import Path
 
 from course_etl.classroom.exercises._budget import AnswerTimeout, time_budget
 from course_etl.classroom.exercises.differential import describe_error
+from course_etl.errors import checked
 
 __all__ = ["Verdict", "Exercise", "register", "all_exercises", "hint", "reset_tries",
            "exercise_index", "is_stub"]  # and every registered check, added below
@@ -240,6 +241,7 @@ def _find(name: str | Callable) -> Exercise:
     raise KeyError(f"no exercise {name!r}: use one of {known}")
 
 
+@checked
 def hint(name: str | Callable) -> str:
     """The hint for your last try at exercise ``name`` (e.g. ``hint("changed_rows_query")``)."""
     exercise = _find(name)
@@ -270,6 +272,7 @@ def all_exercises() -> list[Exercise]:
     return sorted(_REGISTRY.values(), key=lambda e: (e.solution_file, e.name))
 
 
+@checked
 def exercise_index(notebooks_dir: str | Path = "."):
     """A Markdown table of every registered exercise with its notebook (linked), the name for
     :func:`hint` and its solution file, generated from the registry."""

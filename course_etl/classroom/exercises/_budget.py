@@ -30,6 +30,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from course_etl.errors import checked
+
 __all__ = ["AnswerTimeout", "SECONDS_PER_CALL", "time_budget", "out_of_time",
            "watch_connection"]
 
@@ -80,6 +82,7 @@ def out_of_time() -> bool:
     return budget is not None and budget.running and time.monotonic() >= budget.deadline
 
 
+@checked
 def watch_connection(conn: sqlite3.Connection) -> sqlite3.Connection:
     """Make SQLite stop a statement on ``conn`` when the running budget is out (returns conn)."""
     conn.set_progress_handler(out_of_time, 10_000)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from course_etl.errors import checked
+
 __all__ = ["bare_columns"]
 
 _TOKEN = re.compile(r"""
@@ -225,6 +227,7 @@ def _walk(items: list) -> list[str]:
     return bare
 
 
+@checked
 def bare_columns(sql: str) -> list[str]:
     """The result columns of grouped SELECTs in ``sql`` (at any depth) that are neither grouped
     nor aggregated, so SQLite takes them from a row of its choosing; [] when there are none."""

@@ -27,6 +27,7 @@ from course_etl.config import (
 )
 from course_etl.config.layers import ENV_SELECTOR
 from course_etl.config.schema import LoadSettings
+from course_etl.errors import checked
 
 __all__ = [
     "QUIZ_ENVIRON",
@@ -53,6 +54,7 @@ _MACHINE = {"COURSE_ETL_LOAD__BATCH_SIZE": "250", "COURSE_ETL_CHECKS__MIN_ROWS":
 _OVERRIDES = ["checks.min_rows=7", "load.batch_size=100", "checks.max_null_fraction=0.5"]
 
 
+@checked
 def environment_scenarios(*, seed: int = SEED, generated: int = 10,
                           hand_picked: bool = True) -> list[Scenario]:
     """Machines the variables must work on, smallest first: prod and dev bare, then with other
@@ -198,6 +200,7 @@ class _ReferenceRetention:
 _FILE = "exercise/retention.yaml"
 
 
+@checked
 def retention_scenarios(*, seed: int = SEED, generated: int = 14,
                         hand_picked: bool = True) -> list[Scenario]:
     """YAML files the new key must handle, smallest first: no section, an empty one, the values

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from course_etl.db import quote_identifier
+from course_etl.errors import CourseEtlError, checked
 
 __all__ = ["Scenario", "Outcome", "Difference", "Model", "Judge", "observe", "describe_error",
            "function_problem", "first_difference", "same_outcome", "table_rows", "SqlResult",
@@ -181,6 +182,7 @@ class Judge:
         return None
 
 
+@checked
 def table_rows(conn: sqlite3.Connection, table: str) -> list[tuple]:
     """Every row and column of ``table``, sorted: the comparable form of a resulting table.
     Values sort by their SQLite type first, so mixed columns compare without errors."""
@@ -192,6 +194,7 @@ def _sort_key(row: Sequence) -> list:
     return [("", 0) if v is None else (type(v).__name__, v) for v in row]
 
 
+@checked
 def sorted_rows(rows: Iterable[Sequence]) -> list[tuple]:
     """Rows as tuples in a stable order (NULLs first, values grouped by type): a multiset."""
     return sorted((tuple(r) for r in rows), key=_sort_key)
@@ -220,7 +223,7 @@ class SqlResult:
 SECONDS_PER_STATEMENT = 2
 
 
-class AnswerShapeError(TypeError):
+class AnswerShapeError(CourseEtlError, TypeError):
     """The answer is not the kind of thing the exercise takes (e.g. not SQL text)."""
 
 
@@ -306,6 +309,7 @@ def show_value(value: object) -> str:
     return safe_repr(value)
 
 
+@checked
 def show_rows(rows: Sequence[Sequence], limit: int = 4) -> str:
     """Rows as a message shows them: ``(3, 'Chloe', 'Aurora')``, a few, then how many more."""
     shown = ", ".join("(" + ", ".join(show_value(v) for v in row) + ")" for row in rows[:limit])

@@ -44,6 +44,7 @@ from course_etl.classroom.exercises.differential import (
     sorted_rows,
 )
 from course_etl.db import quote_identifier
+from course_etl.errors import CourseEtlError
 from course_etl.facts import CUSTOMERS, TABLES, WAREHOUSE_ONLY
 from course_etl.loads.engine import full_load, incremental_load
 
@@ -62,7 +63,7 @@ def step5_stub(conn):
     conn.execute(save_watermark_sql, {**names, "value": newest, "format": fmt})  # noqa: F821
 
 
-class LibraryCallError(RuntimeError):
+class LibraryCallError(CourseEtlError, RuntimeError):
     """The answer called the library's load, which does the whole exercise."""
 
 

@@ -26,6 +26,7 @@ from course_etl.classroom.exercises.differential import (
     safe_repr,
 )
 from course_etl.db import quote_identifier
+from course_etl.errors import checked
 from course_etl.monitoring.checks import freshness
 from course_etl.scheduling.lecture import customers_pipeline
 
@@ -101,6 +102,7 @@ def _story(data: dict) -> str:
             f"now {data['now']:%Y-%m-%d %H:%M})")
 
 
+@checked
 def freshness_scenarios(*, seed: int = SEED, generated: int = 24,
                         hand_picked: bool = True) -> list[Scenario]:
     """Tables a freshness function must judge, smallest first: empty, one row at and around each
@@ -284,6 +286,7 @@ def _history(missed: int, last_write: time, days: int, rng: random.Random) -> di
             "last_write": last_write, "values": [w.strftime("%Y-%m-%d %H:%M:%S") for w in writes]}
 
 
+@checked
 def threshold_scenarios(*, seed: int = SEED, generated: int = 16,
                         hand_picked: bool = True) -> list[Scenario]:
     """Multi-day histories of the feed, smallest first: the edges of a normal day and of one and

@@ -229,7 +229,7 @@ def _shape(pipeline: Pipeline, given: Pipeline) -> dict[str, object]:
             "order": [name for name in pipeline.order if name in given.graph]}
 
 
-class _BuildProblem(Exception):
+class _BuildProblem(CourseEtlError):
     """The answer did not give a pipeline; the message is the verdict."""
 
 
