@@ -4,12 +4,25 @@ an exception. The corpus holds answers first typed by testers who had only the n
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from course_etl.classroom.exercises import _REGISTRY, all_exercises
 from tests.answer_corpus import KINDS, corpus
 
 ANSWERS = corpus()
+
+
+@pytest.fixture(autouse=True)
+def _answers_leave_no_trace(monkeypatch):
+    """A student's cell may set os.environ or change folder; what it set must not reach the next
+    test, nor the notebooks nbval runs later in this process (their kernels inherit it)."""
+    saved = dict(os.environ)
+    monkeypatch.chdir(os.getcwd())
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 def test_the_corpus_names_registered_checks_and_known_labels():
