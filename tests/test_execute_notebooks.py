@@ -172,6 +172,11 @@ def test_a_measured_chart_keeps_its_picture_unless_the_rest_changed():
     changed = nbformat.v4.new_notebook(cells=[cell("NEW", "<Image 2>")])
     assert keep_measured_pictures(changed, stored) == 0
     assert changed.cells[0].outputs[0].data["image/png"] == "NEW"
+    # Its alt text carries the timings it drew: other numbers alone keep the stored output.
+    timed = nbformat.v4.new_notebook(cells=[cell("OLD", "full 0.00129 s, 1,000 rows, 1.5e-05")])
+    retimed = nbformat.v4.new_notebook(cells=[cell("NEW", "full 0.00112 s, 1,000 rows, 2e-05")])
+    assert keep_measured_pictures(retimed, timed) == 1
+    assert retimed.cells[0].outputs[0].data["text/plain"] == "full 0.00129 s, 1,000 rows, 1.5e-05"
 
 
 def test_streams_merge_only_when_consecutive_and_to_the_same_stream():

@@ -11,9 +11,9 @@ notebook runs top to bottom in a fresh kernel in its own folder, like nbconvert 
 - a cell's consecutive writes to one stream are stored as one output (the kernel flushes stdout
   on a timer, so where a print is split depends on the machine's load);
 - a cell tagged ``measured`` draws timings measured on this machine (notebook 01's scale chart):
-  its stored pictures stay as long as the rest of its outputs is unchanged, so a re-run on a
-  busier machine does not rewrite them (``--remeasure``, ``make notebooks REMEASURE=1``, stores
-  the new ones);
+  its stored outputs stay as long as the rest of them is unchanged but for numbers (the alt text
+  and caption carry the timings), so a re-run on a busier machine does not rewrite them
+  (``--remeasure``, ``make notebooks REMEASURE=1``, stores the new ones);
 - exercise cells lose their outputs (:mod:`tools.clear_exercise_outputs`): no verdict or hint is
   committed before a student tries.
 
@@ -71,8 +71,8 @@ def merge_streams(notebook: nbformat.NotebookNode) -> None:
 
 def keep_measured_pictures(notebook: nbformat.NotebookNode,
                            stored: nbformat.NotebookNode) -> int:
-    """In cells tagged ``measured``, put back the stored pictures when the new outputs differ
-    from the stored ones in their pictures only; returns the cells kept."""
+    """In cells tagged ``measured``, put back the stored outputs when the new ones differ from
+    them only in their pictures and numbers; returns the cells kept."""
     stored_cells = {cell.get("id"): cell for cell in stored.cells}
     kept = 0
     for cell in notebook.cells:
@@ -80,17 +80,31 @@ def keep_measured_pictures(notebook: nbformat.NotebookNode,
         if (cell.cell_type != "code" or MEASURED_TAG not in cell.metadata.get("tags", [])
                 or before is None or len(before.outputs) != len(cell.outputs)):
             continue
-        if [_without_pictures(o) for o in cell.outputs] != \
-                [_without_pictures(o) for o in before.outputs]:
+        if [_shape(o) for o in cell.outputs] != [_shape(o) for o in before.outputs]:
             continue
         cell.outputs = before.outputs
         kept += 1
     return kept
 
 
-def _without_pictures(output: dict) -> dict:
-    data = {k: v for k, v in output.get("data", {}).items() if k not in PICTURES}
-    return {**output, "data": data}
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?(?:e-?\d+)?")
+_INLINE_PICTURE = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+")
+
+
+def _shape(output: dict) -> dict:
+    """An output without its pictures (inline ones too) and with every number in its text
+    masked: a measured chart's alt text and caption carry the timings it drew, which move with
+    the machine's load."""
+    def masked(value: object) -> object:
+        if not isinstance(value, str | list):
+            return value
+        return _NUMBER.sub("#", _INLINE_PICTURE.sub("data:image", _text(value)))
+
+    data = {k: masked(v) for k, v in output.get("data", {}).items() if k not in PICTURES}
+    shaped = {**output, "data": data}
+    if "text" in output:
+        shaped["text"] = masked(output["text"])
+    return shaped
 
 
 def _text(value: str | list[str]) -> str:
