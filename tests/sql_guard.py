@@ -87,14 +87,17 @@ _EXEMPT_MARK = "sql-names: exempt"
 PENDING: set[str] = {
     "classroom/exercises/",  # being edited elsewhere
     "capstone/student.py", "capstone/tasks.py", "classroom/widgets/capstone.py",
-    "classroom/widgets/medallion.py", "config/lecture.py", "dbfile.py", "loads/lecture.py",
-    "loads/watermarks.py", "medallion/", "monitoring/",
+    "classroom/widgets/medallion.py", "medallion/", "monitoring/",
 }
 
 # Words of a CREATE TRIGGER head that the tokenizer leaves as plain words (VAR tokens).
 _TRIGGER_WORDS = frozenset({"AFTER", "BEFORE", "INSTEAD", "OF", "EACH", "ROW", "FOR", "IF",
                             "NOT", "EXISTS", "TEMP", "TEMPORARY"})
 _TOKENIZER = SQLite().tokenizer_class()
+# Pragmas whose argument names a table or an index (the others take a value or a mode).
+_PRAGMA_TAKING_A_NAME = re.compile(
+    r"\s*PRAGMA\s+([^\s(=]+\.)?(table_x?info|index_(list|x?info)|foreign_key_(list|check)"
+    r"|integrity_check|quick_check)\b", re.IGNORECASE)
 # Statements whose only name follows their keyword (a savepoint's, a schema's to vacuum).
 _NAME_COMMAND = re.compile(r"\s*(SAVEPOINT|RELEASE(\s+SAVEPOINT)?|VACUUM)\b", re.IGNORECASE)
 
@@ -168,10 +171,8 @@ def _check_one(sql: str, *, in_trigger: bool) -> list[str]:
         if isinstance(tree, exp.Command):
             problems.append(f"sqlglot does not understand {tree.name.upper()!r} statements")
             continue
-        if isinstance(tree, exp.Pragma) and not any(
-                t.token_type == TokenType.L_PAREN for t in tokens):
-            continue  # PRAGMA journal_mode = WAL: a setting's value, no name (table_info("t")
-            # takes one, in parentheses)
+        if isinstance(tree, exp.Pragma) and not _PRAGMA_TAKING_A_NAME.match(sql):
+            continue  # PRAGMA journal_mode = WAL, wal_checkpoint(TRUNCATE): a value, no name
         problems.extend(unquoted_names(tree, in_trigger=in_trigger))
     return problems
 
