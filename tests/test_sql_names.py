@@ -2,6 +2,9 @@
 
 Each interpolated expression is ``quote_identifier(...)``, a ``TableRef``'s ``.sql`` or a fragment
 named ``*_sql`` (see ``tools/sql_names.py``, which ``python -m tools.sql_names`` runs by hand).
+This is the static reading, for code no test runs; what a ``*_sql`` name holds is checked at
+run time by the SQL guard (``tests/sql_guard.py``, tested in ``tests/test_sql_guard.py``), which
+parses every statement course_etl runs during the suite.
 """
 
 import ast

@@ -1,5 +1,12 @@
 """Names in SQL f-strings that did not go through the one quoting rule (repo hygiene).
 
+This is the static half of the rule, a reading of the source. The check that counts is the
+runtime guard, ``tests/sql_guard.py``: during the test suite it parses (sqlglot) every statement
+course_etl sends to SQLite and fails the test when a name in it is unquoted, whatever the
+variable that carried it was called; it also sees lowercase SQL, ``+`` concatenation and names
+written straight into the text. This checker stays for the code paths no test reaches and for
+its quick per-line report; its trust in ``*_sql`` names below is a convention the guard verifies.
+
 The rule (issue 13, STYLE.md): in every f-string that holds SQL, each interpolated expression is
 
 - ``quote_identifier(...)``: a name, constants too;

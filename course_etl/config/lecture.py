@@ -16,7 +16,7 @@ import pandas as pd
 
 from course_etl.config.resolve import Config
 from course_etl.config.run import run_incremental_load
-from course_etl.db import atomic, connect
+from course_etl.db import atomic, connect, quote_identifier
 from course_etl.errors import checked
 from course_etl.facts import CUSTOMERS, TABLES, lecture_tuples
 from course_etl.sample_data import create_customer_source, simulate_changes
@@ -48,8 +48,10 @@ def create_injection_demo(conn: sqlite3.Connection) -> None:
     with atomic(conn):
         conn.execute(CUSTOMERS.ddl(TABLES.warehouse))
         conn.executemany(CUSTOMERS.insert_sql(TABLES.warehouse), lecture_tuples(after_round=1))
-        conn.execute("CREATE TABLE app_secrets(service TEXT PRIMARY KEY, api_token TEXT)")
-        conn.execute("INSERT INTO app_secrets VALUES (?, ?)",
+        conn.execute(f"CREATE TABLE {quote_identifier('app_secrets')} "
+                     f"({quote_identifier('service')} TEXT PRIMARY KEY, "
+                     f"{quote_identifier('api_token')} TEXT)")
+        conn.execute(f"INSERT INTO {quote_identifier('app_secrets')} VALUES (?, ?)",
                      ("billing", "sk_live_DO_NOT_LEAK_4242"))
 
 

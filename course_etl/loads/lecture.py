@@ -183,7 +183,7 @@ def _start(extra: tuple[Column, ...] = ()) -> sqlite3.Connection:
 
 
 def _all_rows_sql(table: str) -> str:
-    return f"SELECT * FROM {quote_identifier(table)} ORDER BY id"
+    return f"SELECT * FROM {quote_identifier(table)} ORDER BY {quote_identifier(KEY)}"
 
 
 def _rows(
@@ -240,7 +240,8 @@ def insert_or_replace() -> PitfallDemo:
                          f"WHERE {quote_identifier(KEY)} = ?",
                          [(segment, key) for key, segment in LECTURE_SEGMENTS.items()])
         conn.execute(f"CREATE TABLE {quote_identifier(orders)} ({order_key_sql} INTEGER PRIMARY "
-                     f"KEY, customer_id INTEGER REFERENCES {quote_identifier(name)}"
+                     f"KEY, {quote_identifier('customer_id')} INTEGER REFERENCES "
+                     f"{quote_identifier(name)}"
                      f"({quote_identifier(KEY)}) ON DELETE CASCADE)")
         conn.executemany(f"INSERT INTO {quote_identifier(orders)} VALUES (?, ?)",
                          [(o[ORDERS.key], o["customer_id"]) for o in LECTURE_ORDERS])
@@ -261,10 +262,14 @@ def insert_or_replace() -> PitfallDemo:
 
 
 def _rows_with_orders_sql(table: str) -> str:
-    return ("SELECT c.id, c.name, c.city, c.segment, COUNT(o.order_id) AS orders "
+    key_sql, order_key_sql = quote_identifier(KEY), quote_identifier(ORDERS.key)
+    columns_sql = ", ".join(
+        f"c.{quote_identifier(c)}" for c in (KEY, "name", "city", WAREHOUSE_ONLY.name))
+    return (f"SELECT {columns_sql}, COUNT(o.{order_key_sql}) AS orders "
             f"FROM {quote_identifier(table)} AS c "
-            f"LEFT JOIN {quote_identifier(table + '_orders')} AS o ON o.customer_id = c.id "
-            "GROUP BY c.id ORDER BY c.id")
+            f"LEFT JOIN {quote_identifier(table + '_orders')} AS o "
+            f"ON o.{quote_identifier('customer_id')} = c.{key_sql} "
+            f"GROUP BY c.{key_sql} ORDER BY c.{key_sql}")
 
 
 def crash_before_watermark() -> PitfallDemo:

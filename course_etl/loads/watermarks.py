@@ -58,11 +58,17 @@ class Watermark:
 def ensure_state_table(conn: sqlite3.Connection) -> None:
     """Create the watermark state table if it is missing (idempotent)."""
     # "value" has no declared type, so SQLite keeps integers as integers and text as text.
+    target_sql, column_sql, value_sql, format_sql = _state_columns_sql()
     conn.execute(
         f"CREATE TABLE IF NOT EXISTS {quote_identifier(STATE_TABLE)} ("
-        " target TEXT NOT NULL, watermark_column TEXT NOT NULL, value, format TEXT NOT NULL,"
-        " PRIMARY KEY (target, watermark_column))"
+        f" {target_sql} TEXT NOT NULL, {column_sql} TEXT NOT NULL, {value_sql},"
+        f" {format_sql} TEXT NOT NULL, PRIMARY KEY ({target_sql}, {column_sql}))"
     )
+
+
+def _state_columns_sql() -> tuple[str, str, str, str]:
+    """The state table's columns, quoted: target, watermark_column, value, format."""
+    return tuple(quote_identifier(c) for c in ("target", "watermark_column", "value", "format"))
 
 
 def read_watermark(conn: sqlite3.Connection, target: str, column: str) -> Watermark | None:
@@ -77,9 +83,10 @@ def read_watermark(conn: sqlite3.Connection, target: str, column: str) -> Waterm
     check_name(column, "column")
     if not table_exists(conn, STATE_TABLE):  # reading never writes, not even the state table
         return None
+    target_sql, column_sql, value_sql, _ = _state_columns_sql()
     row = conn.execute(
-        f"SELECT value FROM {quote_identifier(STATE_TABLE)} "
-        "WHERE target = ? AND watermark_column = ?",
+        f"SELECT {value_sql} FROM {quote_identifier(STATE_TABLE)} "
+        f"WHERE {target_sql} = ? AND {column_sql} = ?",
         (target, column),
     ).fetchone()
     return Watermark(row[0], formats.classify(row[0])) if row else None
@@ -90,10 +97,12 @@ def write_watermark(
 ) -> None:
     """Store the watermark; call it inside the load's transaction so both commit together."""
     ensure_state_table(conn)
+    target_sql, column_sql, value_sql, format_sql = _state_columns_sql()
     conn.execute(
-        f"INSERT INTO {quote_identifier(STATE_TABLE)} (target, watermark_column, value, format) "
-        "VALUES (?, ?, ?, ?) ON CONFLICT (target, watermark_column) "
-        "DO UPDATE SET value = excluded.value, format = excluded.format",
+        f"INSERT INTO {quote_identifier(STATE_TABLE)} "
+        f"({target_sql}, {column_sql}, {value_sql}, {format_sql}) "
+        f"VALUES (?, ?, ?, ?) ON CONFLICT ({target_sql}, {column_sql}) "
+        f"DO UPDATE SET {value_sql} = excluded.{value_sql}, {format_sql} = excluded.{format_sql}",
         (target, column, watermark.value, watermark.format),
     )
 
@@ -102,10 +111,11 @@ def delete_watermark(conn: sqlite3.Connection, target: str, column: str | None =
     """Forget the watermark(s) of ``target`` inside the caller's transaction; returns the count."""
     if not table_exists(conn, STATE_TABLE):
         return 0
-    sql = f"DELETE FROM {quote_identifier(STATE_TABLE)} WHERE target = ?"
+    target_sql, column_sql, _, _ = _state_columns_sql()
+    sql = f"DELETE FROM {quote_identifier(STATE_TABLE)} WHERE {target_sql} = ?"
     params: tuple = (target,)
     if column is not None:
-        sql += " AND watermark_column = ?"
+        sql += f" AND {column_sql} = ?"
         params += (column,)
     return conn.execute(sql, params).rowcount
 

@@ -91,20 +91,22 @@ def _format_utc(moment: datetime) -> str:
 def ensure_bronze(conn: sqlite3.Connection) -> None:
     """Create the batches table and one append-only table per entity (idempotent)."""
     with atomic(conn):
+        batch_id_sql, entity_sql, source_sql, count_sql, at_sql, hash_sql = _batch_columns_sql()
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {quote_identifier(BATCHES_TABLE)} ("
-            " batch_id INTEGER PRIMARY KEY AUTOINCREMENT, entity TEXT NOT NULL,"
-            " source TEXT NOT NULL, row_count INTEGER NOT NULL, ingested_at TEXT NOT NULL,"
-            " content_hash TEXT NOT NULL UNIQUE)"
+            f" {batch_id_sql} INTEGER PRIMARY KEY AUTOINCREMENT, {entity_sql} TEXT NOT NULL,"
+            f" {source_sql} TEXT NOT NULL, {count_sql} INTEGER NOT NULL,"
+            f" {at_sql} TEXT NOT NULL, {hash_sql} TEXT NOT NULL UNIQUE)"
         )
         for entity in ENTITIES.values():
             table = entity.bronze_table
             columns_sql = ", ".join(f"{quote_identifier(c)} TEXT" for c in entity.raw_columns)
+            row_sql, batch_sql, source_sql, at_sql = _lineage_columns_sql()
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {quote_identifier(table)} ("
-                " _bronze_row INTEGER PRIMARY KEY AUTOINCREMENT,"
-                f" _batch_id INTEGER NOT NULL REFERENCES {quote_identifier(BATCHES_TABLE)},"
-                f" _source TEXT NOT NULL, _ingested_at TEXT NOT NULL, {columns_sql})"
+                f" {row_sql} INTEGER PRIMARY KEY AUTOINCREMENT,"
+                f" {batch_sql} INTEGER NOT NULL REFERENCES {quote_identifier(BATCHES_TABLE)},"
+                f" {source_sql} TEXT NOT NULL, {at_sql} TEXT NOT NULL, {columns_sql})"
             )
             # A column added to the entity since the table was made: earlier rows hold NULL.
             for column in missing_columns(conn, table, entity.raw_columns):
@@ -121,6 +123,18 @@ def ensure_bronze(conn: sqlite3.Connection) -> None:
                     f"BEFORE {action_sql} ON {quote_identifier(table)} "
                     f"BEGIN SELECT RAISE(ABORT, {message_sql}); END"
                 )
+
+
+def _batch_columns_sql() -> tuple[str, ...]:
+    """The batches table's columns, quoted, in declared order."""
+    return tuple(quote_identifier(c) for c in (
+        "batch_id", "entity", "source", "row_count", "ingested_at", "content_hash"))
+
+
+def _lineage_columns_sql() -> tuple[str, ...]:
+    """A bronze table's own columns, quoted: _bronze_row, _batch_id, _source, _ingested_at."""
+    return tuple(quote_identifier(c) for c in (
+        "_bronze_row", "_batch_id", "_source", "_ingested_at"))
 
 
 def _as_text(value: object) -> str | None:
@@ -207,8 +221,9 @@ def ingest_batch(
     digest = _content_hash(spec, source, rows)
     ensure_bronze(conn)
     with atomic(conn):
+        batch_id_sql, entity_sql, source_sql, count_sql, at_sql, hash_sql = _batch_columns_sql()
         seen = conn.execute(
-            f"SELECT batch_id FROM {quote_identifier(BATCHES_TABLE)} WHERE content_hash = ?",
+            f"SELECT {batch_id_sql} FROM {quote_identifier(BATCHES_TABLE)} WHERE {hash_sql} = ?",
             (digest,),
         ).fetchone()
         if seen:
@@ -216,15 +231,16 @@ def ingest_batch(
         ingested_at = format_utc((clock or RealClock()).now())
         batch_id = conn.execute(
             f"INSERT INTO {quote_identifier(BATCHES_TABLE)} "
-            "(entity, source, row_count, ingested_at, content_hash) VALUES (?, ?, ?, ?, ?) "
-            "RETURNING batch_id",
+            f"({entity_sql}, {source_sql}, {count_sql}, {at_sql}, {hash_sql}) "
+            f"VALUES (?, ?, ?, ?, ?) RETURNING {batch_id_sql}",
             (spec.name, source, len(rows), ingested_at, digest),
         ).fetchone()[0]
         columns_sql = ", ".join(quote_identifier(c) for c in spec.raw_columns)
         placeholders_sql = ", ".join("?" * len(spec.raw_columns))
+        _, lineage_batch_sql, lineage_source_sql, lineage_at_sql = _lineage_columns_sql()
         conn.executemany(
             f"INSERT INTO {quote_identifier(spec.bronze_table)} "
-            f"(_batch_id, _source, _ingested_at, {columns_sql}) "
+            f"({lineage_batch_sql}, {lineage_source_sql}, {lineage_at_sql}, {columns_sql}) "
             f"VALUES (?, ?, ?, {placeholders_sql})",
             [(batch_id, source, ingested_at, *row) for row in rows],
         )
