@@ -404,7 +404,9 @@ def _observe(sql: object) -> None:
     GUARD.observe(sql, sys._getframe(2))
 
 
-class GuardedCursor(sqlite3.Cursor):
+class _Observed:
+    """execute, executemany and executescript hand their SQL to the guard first."""
+
     def execute(self, sql, *args, **kwargs):
         _observe(sql)
         return super().execute(sql, *args, **kwargs)
@@ -418,21 +420,13 @@ class GuardedCursor(sqlite3.Cursor):
         return super().executescript(sql, *args, **kwargs)
 
 
-class GuardedConnection(sqlite3.Connection):
+class GuardedCursor(_Observed, sqlite3.Cursor):
+    pass
+
+
+class GuardedConnection(_Observed, sqlite3.Connection):
     def cursor(self, factory=GuardedCursor):
         return super().cursor(factory)
-
-    def execute(self, sql, *args, **kwargs):
-        _observe(sql)
-        return super().execute(sql, *args, **kwargs)
-
-    def executemany(self, sql, *args, **kwargs):
-        _observe(sql)
-        return super().executemany(sql, *args, **kwargs)
-
-    def executescript(self, sql, *args, **kwargs):
-        _observe(sql)
-        return super().executescript(sql, *args, **kwargs)
 
 
 _unguarded_connect = sqlite3.connect
