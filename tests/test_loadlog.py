@@ -154,6 +154,7 @@ def test_a_failed_load_inside_a_task_keeps_its_load_record(lecture_conn):
 def test_inside_a_task_a_load_does_not_commit_without_its_record(lecture_conn, caplog):
     conn = lecture_conn
     run_log = RunLog(conn)
+    ensure_runlog_tables(conn)  # the constructor writes nothing: the tables, then broken
     conn.execute(f"DROP TABLE {LOADS_TABLE}")  # a broken run log: no column fits the record
     conn.execute(f"CREATE TABLE {LOADS_TABLE} (load_id INTEGER PRIMARY KEY)")
     with pytest.raises(Exception, match="has no column named"):
