@@ -132,3 +132,17 @@ def test_import_path_refuses_local_functions():
     with pytest.raises(PipelineError, match="cannot be imported"):
         Task(local).import_path  # noqa: B018
     assert Task(add_rows).import_path == ("test_pipeline", "add_rows")
+
+
+def test_a_dependency_on_a_task_outside_the_pipeline_is_named_not_a_bare_error():
+    from course_etl.scheduling.lecture import customers_pipeline
+
+    lecture = customers_pipeline()
+    outsider = Task(_outsider)
+    outsider >> lecture["full_load"]  # declared after the pipeline was built
+    with pytest.raises(PipelineError, match="depends on '_outsider', which is not one of"):
+        list(lecture)
+
+
+def _outsider(conn=None):
+    return None

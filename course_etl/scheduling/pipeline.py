@@ -259,7 +259,15 @@ class Pipeline:
     @property
     def order(self) -> TaskOrder:
         """Task names in an order where every task comes after its upstream tasks."""
-        sorter = graphlib.TopologicalSorter(self.graph)
+        graph = self.graph
+        strangers = [(up, name) for name, ups in graph.items() for up in ups if up not in graph]
+        if strangers:  # a dependency declared on a shared task after the pipeline was built
+            up, name = strangers[0]
+            raise PipelineError(
+                f"task {name!r} of pipeline {self.name!r} depends on {up!r}, which is not one of "
+                f"its tasks: build a new Pipeline with {up!r} among its tasks, or drop the "
+                f"dependency ({up} >> {name})")
+        sorter = graphlib.TopologicalSorter(graph)
         try:
             sorter.prepare()
         except graphlib.CycleError as error:
