@@ -106,3 +106,24 @@ def test_a_pipeline_factory_must_be_a_function_of_the_project(tmp_path, capsys, 
         assert main(["schedule", "crontab", reference, *db]) == 2
         err = capsys.readouterr().err
         assert len(err.splitlines()) == 1 and culprit in err, err
+
+
+def test_a_first_load_that_fails_keeps_the_warehouse_with_its_failed_run(tmp_path, capsys):
+    source = connect(tmp_path / "source.db")
+    create_customer_source(source, "customers", 20, progress=False)
+    source.execute("UPDATE customers SET updated_at = '10/05/2024 10:00' WHERE id = 3")
+    source.commit()
+    source.close()
+    warehouse = tmp_path / "dw.db"
+    common = ["--db", str(warehouse), "--source-db", str(tmp_path / "source.db"),
+              "--source", "src.customers", "--target", "dw_customers"]
+    assert main(["load", "incremental", *common]) == 1  # the run started, then refused the data
+    assert "10/05/2024" in capsys.readouterr().err
+    assert warehouse.exists(), "the failed run is recorded in the warehouse it created"
+    assert main(["monitor", "runs", "--db", str(warehouse)]) == 0
+    assert "failed" in capsys.readouterr().out
+    refused = tmp_path / "refused.db"
+    assert main(["load", "incremental", "--db", str(refused), "--source-db",
+                 str(tmp_path / "source.db"), "--source", "src.customers", "--target", "x",
+                 "--key", "nope"]) == 2  # bad input: nothing created
+    assert not refused.exists()

@@ -131,9 +131,11 @@ def load_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | Non
             f"({error}): wait for the other writer to finish, or stop it, then retry",
             path=str(config.database.warehouse), cause="locked by another process",
             fault=True) from None
-    except BaseException:
+    except BaseException as error:
         conn.close()
-        _remove(created)  # a warehouse this command created holds nothing
+        if not getattr(error, "fault", False):
+            _remove(created)  # refused before the run: the warehouse it created holds nothing
+        # else the run started and is recorded failed in the new warehouse's run log: keep it
         raise
     finally:
         conn.close()
