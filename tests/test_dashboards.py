@@ -100,3 +100,22 @@ def test_empty_run_log_gives_a_clear_error(conn):
         plot_check_heatmap(axes(), conn)
     with pytest.raises(DashboardError, match="no runs of pipeline 'other'"):
         plot_rows_per_run(axes(), conn, pipeline="other")
+
+
+def test_a_run_log_without_the_anomaly_check_still_draws_and_says_so(tmp_path):
+    from course_etl.monitoring.check_results import CheckResult
+    from course_etl.monitoring.runlog import record_check_results
+    from course_etl.style import alt_text
+
+    conn = connect(tmp_path / "w.db")
+    recorder = RunLog(conn)
+    for day in ("2024-10-01", "2024-10-02"):
+        run = recorder.start_run("p", day)
+        with recorder.task(run, "load") as task:
+            task.set_rows(rows_in=10, rows_out=10)
+        record_check_results(conn, run, [CheckResult("row_count", "pass", 10, 1, "ok", "t")])
+        recorder.finish_run(run, "success")
+    figure = dashboard_figure(conn, anomaly_check="volume_anomaly(rows_to_load)")
+    assert "Anomaly check volume_anomaly(rows_to_load): no results in these runs." in \
+        alt_text(figure)
+    assert any("No results of volume_anomaly" in t.get_text() for t in figure.axes[3].texts)

@@ -63,6 +63,8 @@ def dashboard_alt(conn: sqlite3.Connection, *, pipeline: str | None = None,
                 f"{table}.{name} {status} on {_dates(list(group.logical_date))}"
                 for (table, name, status), group in bad.groupby(
                     ["table_name", "check_name", "status"], sort=False)) + "."
+    if not (checks.check_name == anomaly_check).any():
+        return text + f" Anomaly check {anomaly_check}: no results in these runs."
     flagged = checks[(checks.check_name == anomaly_check) & (checks.status != "pass")]
     text += (f" Anomaly check {anomaly_check}: "
              + (f"flagged {_dates(list(flagged.logical_date))}." if len(flagged)

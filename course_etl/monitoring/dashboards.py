@@ -254,7 +254,13 @@ def dashboard_figure(conn: sqlite3.Connection, *, pipeline: str | None = None,
     plot_rows_per_run(rows_ax, conn, task=rows_task, pipeline=pipeline)
     plot_duration_per_task(duration_ax, conn, pipeline=pipeline)
     plot_check_heatmap(heatmap_ax, conn, pipeline=pipeline)
-    plot_anomaly(anomaly_ax, conn, check=anomaly_check, pipeline=pipeline)
+    try:
+        plot_anomaly(anomaly_ax, conn, check=anomaly_check, pipeline=pipeline)
+    except DashboardError:  # a suite without that check: the other three views still say a lot
+        anomaly_ax.set_axis_off()
+        anomaly_ax.text(0.5, 0.5, f"No results of {anomaly_check}\nin these runs: the suite that "
+                        "ran has no such check", ha="center", va="center", wrap=True,
+                        fontsize=FONT_SMALL, color=INK_LINE, transform=anomaly_ax.transAxes)
     if dated_axes:
         for ax in (rows_ax, duration_ax):  # headroom on the log scale: legends cover no data
             low, high = ax.get_ylim()
