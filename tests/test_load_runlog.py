@@ -247,3 +247,18 @@ def test_the_notebook_panels_load_is_a_notebook_run_and_bad_input_is_not_a_run(c
     assert runs[["pipeline", "started_by", "status"]].values.tolist() == [
         ["incremental_load", "notebook", "success"]]
     assert loads_frame(conn).rows_read.tolist() == [40]
+
+
+def test_notebook_01_panel_loads_are_runs_of_the_run_log_started_by_the_notebook():
+    import sqlite3
+
+    from course_etl.classroom.widgets.loads import source_control_panel
+
+    conn = sqlite3.connect(":memory:")
+    panel = source_control_panel(conn)
+    for strategy in ("full", "incremental", "recipe"):
+        panel.controls[strategy].click()
+    runs = runs_frame(conn)
+    # The lecture's recipe runs as written (it commits by itself): not a run of the log.
+    assert runs[["pipeline", "started_by", "status"]].values.tolist() == [
+        ["full_load", "notebook", "success"], ["incremental_load", "notebook", "success"]]

@@ -31,7 +31,8 @@ from course_etl.classroom.widgets._render import (
 )
 from course_etl.classroom.widgets._status import status_html
 from course_etl.errors import CourseEtlError
-from course_etl.loads.lab import STRATEGIES, LoadLab, compare_at_scale
+from course_etl.loads.lab import SOURCE, STRATEGIES, LoadLab, compare_at_scale
+from course_etl.monitoring.loadlog import recorded_load
 from course_etl.style import FONT_BODY, FONT_SMALL, pinned_style, set_alt_text
 
 __all__ = [
@@ -186,6 +187,9 @@ def source_control_panel(
     so tests and instructors can drive it.
     """
     lab = LoadLab(conn, rows=rows, seed=seed)
+    # Each click is a run of the warehouse's run log, started by the notebook, like every load.
+    lab.record = lambda load, mode, target: recorded_load(
+        conn, load, mode=mode, source=SOURCE, target=target, started_by="notebook")
     sliders = {label: widgets.IntSlider(value=0, min=0, max=20, description=label,
                                         style=label_style())
                for label in CHANGE_KINDS}
