@@ -255,3 +255,16 @@ def test_every_control_has_a_visible_name_and_every_panel_the_helper(title):
     for chart in charts:
         if chart.value:
             assert chart.tooltip, f"{title}: a chart is shown without its alt text"
+
+
+def test_numbers_in_a_mixed_column_are_rounded_and_text_stays_escaped():
+    import re
+
+    import pandas as pd
+
+    from course_etl.classroom.widgets._render import status_table
+
+    table = status_table(pd.DataFrame({"observed": ["4h 7m", 26.300000001, 33, None],
+                                       "note": ["<b>", "a", None, "c"]}), na_rep="?")
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", table) == [
+        "4h 7m", "&lt;b&gt;", "26.3", "a", "33", "?", "?", "c"]

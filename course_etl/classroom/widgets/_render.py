@@ -158,12 +158,15 @@ def status_table(frame: pd.DataFrame, *, status_column: str | None = None,
         return f"{heading}<p><i>none</i></p>"
     shown = frame if limit is None else frame.head(limit)
     floats = shown.select_dtypes("float").columns
+    mixed = shown.select_dtypes("object").columns  # "4h 7m" beside 26.3: round the numbers
     # Tints and wrapping are CSS rules on row and column positions, not styles or classes per
     # cell, and cells carry no ids: a table costs ~3 ms instead of ~9 (a load button redraws
     # one per click).
     styler = Styler(shown, cell_ids=False, uuid=f"cetl{next(_table_ids)}", na_rep=na_rep,
                     escape="html",
                     formatter={column: _number for column in floats})  # 40, not 40.000000
+    if len(mixed):
+        styler.format(_any_number, subset=list(mixed), na_rep=na_rep, escape="html")
     styler.hide(axis="index")
     rules = [{"selector": "td, th", "props": "white-space: nowrap"}]
     columns = list(shown.columns)
@@ -196,6 +199,11 @@ def warm_up() -> None:
 
 def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
+
+
+def _any_number(value: object) -> object:
+    """A float of a mixed column, rounded for reading as :func:`_number` does; the rest as is."""
+    return _number(value) if isinstance(value, float) else value
 
 
 def record_table(record: Any, *, drop: Iterable[str] = ()) -> str:
