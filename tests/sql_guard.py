@@ -79,18 +79,13 @@ INTERNAL_COLUMNS["json_tree"] = INTERNAL_COLUMNS["json_each"]
 #: course_etl, function name): what they run is the student's, not the package's.
 FOREIGN_SQL_HELPERS = {
     ("classroom/exercises/differential.py", "tables_read"),  # "EXPLAIN " + the answer's SQL
+    ("capstone/student.py", "execute_student_gold"),  # the student's gold SELECT, wrapped
 }
 _EXEMPT_MARK = "sql-names: exempt"
 
 #: Modules (relative to course_etl; a trailing "/" covers a folder) whose offences are listed in
 #: the summary but fail no test yet: being fixed, or being edited by someone else.
-PENDING: set[str] = {
-    "classroom/exercises/",  # being edited elsewhere
-    "capstone/student.py", "capstone/tasks.py", "classroom/widgets/capstone.py",
-    "classroom/widgets/medallion.py", "medallion/charts.py", "medallion/gates.py",
-    "medallion/gold.py", "medallion/lecture.py", "medallion/lineage.py", "medallion/pipeline.py",
-    "medallion/silver.py", "monitoring/",
-}
+PENDING: set[str] = set()
 
 # Words of a CREATE TRIGGER head that the tokenizer leaves as plain words (VAR tokens).
 _TRIGGER_WORDS = frozenset({"AFTER", "BEFORE", "INSTEAD", "OF", "EACH", "ROW", "FOR", "IF",

@@ -133,5 +133,5 @@ def test_run_log_check_constraints_list_the_python_statuses(table, statuses):
     conn = connect(":memory:")
     ensure_runlog_tables(conn)
     ddl = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
-    listed = re.search(r"CHECK \(status IN (\([^)]*\))\)", ddl).group(1)
+    listed = re.search(r'CHECK \("status" IN (\([^)]*\))\)', ddl).group(1)
     assert ast.literal_eval(listed) == statuses

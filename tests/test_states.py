@@ -146,7 +146,7 @@ def test_the_run_log_refuses_any_other_word(table, column, words):
     conn = connect()
     ensure_runlog_tables(conn)
     ddl = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
-    listed = re.search(rf"{column} TEXT NOT NULL.*?CHECK \({column} IN \(([^)]*)\)\)", ddl,
+    listed = re.search(rf'"{column}" TEXT NOT NULL.*?CHECK \("{column}" IN \(([^)]*)\)\)', ddl,
                        re.DOTALL).group(1)
     assert tuple(re.findall(r"'([^']*)'", listed)) == tuple(words)
     columns = {"status": "'running'", "started_by": "'pipeline'"}

@@ -24,8 +24,8 @@ from course_etl.db import quote_identifier
 from course_etl.errors import checked
 from course_etl.medallion.gold import CITY_DAILY_REVENUE
 
-__all__ = ["GOLD_COLUMNS", "StudentGoldError", "gold_select_sql", "audited_gold",
-           "served_differences"]
+__all__ = ["GOLD_COLUMNS", "StudentGoldError", "gold_select_sql", "execute_student_gold",
+           "audited_gold", "served_differences"]
 
 #: The columns a gold SELECT gives, by name: the served table reads them so.
 GOLD_COLUMNS = ("city", "day", "n_orders", "revenue_cents")
@@ -49,6 +49,14 @@ def gold_select_sql(gold_sql: str) -> str:
 
 
 @checked
+def execute_student_gold(conn: sqlite3.Connection, head_sql: str, gold_sql: str) -> None:
+    """Run ``head_sql`` (``CREATE TABLE … AS``, ``INSERT INTO … (…)``) over the student's
+    SELECT read by column name: the one statement whose text is partly the student's (their
+    names are theirs to write; tests/sql_guard.py lists this function as foreign SQL)."""
+    conn.execute(f"{head_sql} {gold_select_sql(gold_sql)}")
+
+
+@checked
 @contextmanager
 def audited_gold(conn: sqlite3.Connection, gold_sql: str | None) -> Iterator[None]:
     """While the block runs, ``gold_city_daily_revenue`` holds what ``gold_sql`` builds from
@@ -58,13 +66,13 @@ def audited_gold(conn: sqlite3.Connection, gold_sql: str | None) -> Iterator[Non
     if gold_sql is None:
         yield
         return
-    select_sql = gold_select_sql(gold_sql)
+    gold_select_sql(gold_sql)  # an empty one is refused before the savepoint
     mart_sql = quote_identifier(CITY_DAILY_REVENUE)
     conn.execute(f"SAVEPOINT {_SAVEPOINT}")
     try:
         conn.execute(f"DROP TABLE IF EXISTS {mart_sql}")
         try:
-            conn.execute(f"CREATE TABLE {mart_sql} AS {select_sql}")
+            execute_student_gold(conn, f"CREATE TABLE {mart_sql} AS", gold_sql)
         except sqlite3.Error as error:
             raise StudentGoldError(f"your gold SQL failed while building the gold to audit: "
                                    f"{error}") from None
@@ -80,13 +88,16 @@ def served_differences(conn: sqlite3.Connection) -> tuple[int, str]:
     """How many city-days the served table has differently from the library's mart (missing,
     extra, or other counts), and the first of them in words."""
     served_sql, mart_sql = quote_identifier(SERVED_TABLE), quote_identifier(CITY_DAILY_REVENUE)
+    city_sql, day_sql, n_sql, cents_sql = map(quote_identifier, GOLD_COLUMNS)
     rows = conn.execute(
-        f"WITH keys AS (SELECT city, day FROM {served_sql} UNION SELECT city, day FROM {mart_sql}) "
-        "SELECT k.city, k.day, s.n_orders, s.revenue_cents, m.n_orders, m.revenue_cents "
-        f"FROM keys AS k LEFT JOIN {served_sql} AS s ON s.city = k.city AND s.day = k.day "
-        f"LEFT JOIN {mart_sql} AS m ON m.city = k.city AND m.day = k.day "
-        "WHERE s.n_orders IS NOT m.n_orders OR s.revenue_cents IS NOT m.revenue_cents "
-        "ORDER BY k.city, k.day").fetchall()
+        f"WITH keys AS (SELECT {city_sql}, {day_sql} FROM {served_sql} "
+        f"UNION SELECT {city_sql}, {day_sql} FROM {mart_sql}) "
+        f"SELECT k.{city_sql}, k.{day_sql}, s.{n_sql}, s.{cents_sql}, m.{n_sql}, m.{cents_sql} "
+        f"FROM keys AS k LEFT JOIN {served_sql} AS s "
+        f"ON s.{city_sql} = k.{city_sql} AND s.{day_sql} = k.{day_sql} "
+        f"LEFT JOIN {mart_sql} AS m ON m.{city_sql} = k.{city_sql} AND m.{day_sql} = k.{day_sql} "
+        f"WHERE s.{n_sql} IS NOT m.{n_sql} OR s.{cents_sql} IS NOT m.{cents_sql} "
+        f"ORDER BY k.{city_sql}, k.{day_sql}").fetchall()
     if not rows:
         return 0, ""
     city, day, *counts = rows[0]

@@ -25,7 +25,12 @@ from course_etl.capstone.constants import (
     STORY_DAY,
     CapstoneError,
 )
-from course_etl.capstone.student import audited_gold, gold_select_sql, served_differences
+from course_etl.capstone.student import (
+    GOLD_COLUMNS,
+    audited_gold,
+    execute_student_gold,
+    served_differences,
+)
 from course_etl.clock import SimulatedClock
 from course_etl.db import atomic, query, quote_identifier, table_exists
 from course_etl.errors import checked
@@ -46,12 +51,18 @@ def _day(context: RunContext) -> date:
     return day
 
 
+def _landing_sql() -> tuple[str, str]:
+    """A landing table's own columns, quoted: _day (the logical date), _row (order as sent)."""
+    return quote_identifier("_day"), quote_identifier("_row")
+
+
 def _ensure_landing(conn: sqlite3.Connection) -> None:
+    day_sql, row_sql = _landing_sql()
     for entity in (CUSTOMERS, ORDERS):
         columns_sql = ", ".join(f"{quote_identifier(c)} TEXT" for c in entity.raw_columns)
         conn.execute(f"CREATE TABLE IF NOT EXISTS {quote_identifier(LANDING[entity.name])} "
-                     f"(_day TEXT NOT NULL, _row INTEGER NOT NULL, {columns_sql}, "
-                     "PRIMARY KEY (_day, _row))")
+                     f"({day_sql} TEXT NOT NULL, {row_sql} INTEGER NOT NULL, {columns_sql}, "
+                     f"PRIMARY KEY ({day_sql}, {row_sql}))")
 
 
 @checked
@@ -69,16 +80,17 @@ def extract(conn: sqlite3.Connection, *, rows: int = DAILY_ROWS, seed: int = SOU
     frames = {CUSTOMERS.name: batch.customers, ORDERS.name: batch.orders}
     if day.isoformat() in short_feed_days:
         frames[ORDERS.name] = batch.orders.head(SHORT_FEED_ROWS)
+    day_sql, row_sql = _landing_sql()
     with atomic(conn):
         _ensure_landing(conn)
         for entity in (CUSTOMERS, ORDERS):
             table_sql = quote_identifier(LANDING[entity.name])
-            conn.execute(f"DELETE FROM {table_sql} WHERE _day = ?", (day.isoformat(),))
+            conn.execute(f"DELETE FROM {table_sql} WHERE {day_sql} = ?", (day.isoformat(),))
             columns_sql = ", ".join(quote_identifier(c) for c in entity.raw_columns)
             placeholders_sql = ", ".join("?" * len(entity.raw_columns))
             frame = frames[entity.name][list(entity.raw_columns)]
             conn.executemany(
-                f"INSERT INTO {table_sql} (_day, _row, {columns_sql}) VALUES (?, ?, "
+                f"INSERT INTO {table_sql} ({day_sql}, {row_sql}, {columns_sql}) VALUES (?, ?, "
                 f"{placeholders_sql})",
                 [(day.isoformat(), n, *values)
                  for n, values in enumerate(frame.itertuples(index=False, name=None))],
@@ -98,8 +110,9 @@ def bronze(conn: sqlite3.Connection, *, context: RunContext) -> Rows:
         if not table_exists(conn, table):
             raise CapstoneError(f"no landing table {table!r}: run the extract task first")
         columns_sql = ", ".join(quote_identifier(c) for c in entity.raw_columns)
-        frame = query(conn, f"SELECT {columns_sql} FROM {quote_identifier(table)} WHERE _day = ? "
-                            "ORDER BY _row", (day.isoformat(),))
+        day_sql, row_sql = _landing_sql()
+        frame = query(conn, f"SELECT {columns_sql} FROM {quote_identifier(table)} "
+                            f"WHERE {day_sql} = ? ORDER BY {row_sql}", (day.isoformat(),))
         if frame.empty:
             raise CapstoneError(f"nothing landed for {entity.name} on {day}: run extract for "
                                 "that day first")
@@ -146,11 +159,14 @@ def _orders_received(conn: sqlite3.Connection, moment: datetime) -> tuple[int, l
     """Rows of the day's latest orders batch, and of every orders batch ingested before it."""
     stamp = format_utc(moment)
     table_sql = quote_identifier(BATCHES_TABLE)
-    today = conn.execute(f"SELECT row_count FROM {table_sql} WHERE entity = ? AND ingested_at = ? "
-                         "ORDER BY batch_id DESC LIMIT 1", (ORDERS.name, stamp)).fetchone()
+    count_sql, entity_sql, at_sql, id_sql = map(quote_identifier, (
+        "row_count", "entity", "ingested_at", "batch_id"))
+    today = conn.execute(f"SELECT {count_sql} FROM {table_sql} "
+                         f"WHERE {entity_sql} = ? AND {at_sql} = ? "
+                         f"ORDER BY {id_sql} DESC LIMIT 1", (ORDERS.name, stamp)).fetchone()
     history = [r[0] for r in conn.execute(
-        f"SELECT row_count FROM {table_sql} WHERE entity = ? AND ingested_at < ? ORDER BY batch_id",
-        (ORDERS.name, stamp))]
+        f"SELECT {count_sql} FROM {table_sql} WHERE {entity_sql} = ? AND {at_sql} < ? "
+        f"ORDER BY {id_sql}", (ORDERS.name, stamp))]
     return (today[0] if today else 0), history
 
 
@@ -187,15 +203,18 @@ def gold(conn: sqlite3.Connection, *, gold_sql: str | None = None, context: RunC
     the silver tables, used instead of the library's mart.
     """
     served_sql = quote_identifier(SERVED_TABLE)
-    mart_sql = (f"SELECT city, day, n_orders, revenue_cents FROM "
-                f"{quote_identifier(CITY_DAILY_REVENUE)}" if gold_sql is None
-                else gold_select_sql(gold_sql))
+    columns_sql = ", ".join(map(quote_identifier, GOLD_COLUMNS))
+    city_sql, day_sql, n_sql, cents_sql = map(quote_identifier, GOLD_COLUMNS)
     with atomic(conn):
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {served_sql} (city TEXT NOT NULL, day TEXT NOT "
-                     "NULL, n_orders INTEGER NOT NULL, revenue_cents INTEGER NOT NULL, "
-                     "PRIMARY KEY (city, day))")
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {served_sql} ({city_sql} TEXT NOT NULL, "
+                     f"{day_sql} TEXT NOT NULL, {n_sql} INTEGER NOT NULL, "
+                     f"{cents_sql} INTEGER NOT NULL, PRIMARY KEY ({city_sql}, {day_sql}))")
         conn.execute(f"DELETE FROM {served_sql}")
-        conn.execute(f"INSERT INTO {served_sql} (city, day, n_orders, revenue_cents) {mart_sql}")
+        if gold_sql is None:
+            conn.execute(f"INSERT INTO {served_sql} ({columns_sql}) SELECT {columns_sql} "
+                         f"FROM {quote_identifier(CITY_DAILY_REVENUE)}")
+        else:
+            execute_student_gold(conn, f"INSERT INTO {served_sql} ({columns_sql})", gold_sql)
         return conn.execute(f"SELECT COUNT(*) FROM {served_sql}").fetchone()[0]
 
 
@@ -205,15 +224,18 @@ def publish(conn: sqlite3.Connection, *, context: RunContext) -> int:
     a re-run) and note it in the run log; returns the served rows."""
     served_sql = quote_identifier(SERVED_TABLE)
     day = context.logical_date.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+    city_sql, _, n_sql, cents_sql = map(quote_identifier, GOLD_COLUMNS)
     with atomic(conn):
         conn.execute(f"CREATE VIEW IF NOT EXISTS {quote_identifier(PUBLISHED_VIEW)} AS "
-                     "SELECT city, SUM(n_orders) AS n_orders, "
-                     f"SUM(revenue_cents) / 100.0 AS revenue FROM {served_sql} GROUP BY city")
+                     f"SELECT {city_sql}, SUM({n_sql}) AS {n_sql}, "
+                     f"SUM({cents_sql}) / 100.0 AS {quote_identifier('revenue')} "
+                     f"FROM {served_sql} GROUP BY {city_sql}")
         conn.execute(f"CREATE TABLE IF NOT EXISTS {quote_identifier(PUBLISHED_RUNS)} ("
-                     "logical_date TEXT PRIMARY KEY, served_rows INTEGER NOT NULL, "
-                     "revenue_cents INTEGER NOT NULL)")
+                     f"{quote_identifier('logical_date')} TEXT PRIMARY KEY, "
+                     f"{quote_identifier('served_rows')} INTEGER NOT NULL, "
+                     f"{cents_sql} INTEGER NOT NULL)")
         rows, cents = conn.execute(
-            f"SELECT COUNT(*), COALESCE(SUM(revenue_cents), 0) FROM {served_sql}").fetchone()
+            f"SELECT COUNT(*), COALESCE(SUM({cents_sql}), 0) FROM {served_sql}").fetchone()
         conn.execute(f"INSERT OR REPLACE INTO {quote_identifier(PUBLISHED_RUNS)} "
                      "VALUES (?, ?, ?)", (day, rows, cents))
     differing, example = served_differences(conn)

@@ -50,10 +50,12 @@ def gold_figure(conn: sqlite3.Connection) -> Figure:
     """Customers per city and revenue per day (stacked by city) from the two gold marts."""
     ensure_silver(conn)
     ensure_gold(conn)
-    stats = query(conn, f"SELECT city, n_customers FROM {quote_identifier(CUSTOMER_STATS)} "
-                        "ORDER BY n_customers, city")
-    revenue = query(conn, f"SELECT day, city, revenue FROM {quote_identifier(CITY_DAILY_REVENUE)}"
-                          " ORDER BY day, city")
+    city_sql, n_sql, day_sql = map(quote_identifier, ("city", "n_customers", "day"))
+    stats = query(conn, f"SELECT {city_sql}, {n_sql} FROM {quote_identifier(CUSTOMER_STATS)} "
+                        f"ORDER BY {n_sql}, {city_sql}")
+    revenue = query(conn, f"SELECT {day_sql}, {city_sql}, {quote_identifier('revenue')} "
+                          f"FROM {quote_identifier(CITY_DAILY_REVENUE)} "
+                          f"ORDER BY {day_sql}, {city_sql}")
     with style.pinned_style():
         fig = Figure(figsize=(10, 4), dpi=style.DPI)
         left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.6]})

@@ -62,9 +62,11 @@ def reject_rate(
     """Warning check: more than ``warn_above`` of an entity's bronze rows were rejected."""
     r = reconciliation
     rate = r.rejected / r.bronze if r.bronze else 0.0
+    rule_sql = quote_identifier("rule")
     top = conn.execute(
-        f"SELECT rule, COUNT(*) FROM {quote_identifier(REJECTS_TABLE)} WHERE entity = ? "
-        "GROUP BY rule ORDER BY COUNT(*) DESC, rule LIMIT 1", (r.entity,)
+        f"SELECT {rule_sql}, COUNT(*) FROM {quote_identifier(REJECTS_TABLE)} "
+        f"WHERE {quote_identifier('entity')} = ? "
+        f"GROUP BY {rule_sql} ORDER BY COUNT(*) DESC, {rule_sql} LIMIT 1", (r.entity,)
     ).fetchone()
     detail = f" (most often {top[0]}: {top[1]})" if top else ""
     return CheckResult(

@@ -38,11 +38,16 @@ CITY_DAILY_REVENUE = "gold_city_daily_revenue"
 ORPHAN_ORDERS = "gold_orphan_orders"
 GOLD_TABLES = (CUSTOMER_STATS, CITY_DAILY_REVENUE)
 
-_order_day_sql = "substr(o.ordered_at, 1, 10)"  # silver timestamps are 'YYYY-MM-DDTHH:MM:SSZ'
+_order_day_sql = f"substr(o.{quote_identifier('ordered_at')}, 1, 10)"  # 'YYYY-MM-DDTHH:MM:SSZ'
+_customer_of_order_sql = (
+    f"c.{quote_identifier(CUSTOMERS.key)} = o.{quote_identifier('customer_id')}"
+)
 _orders_by_city_day_sql = (
     f"FROM {quote_identifier(ORDERS.silver_table)} AS o "
-    f"JOIN {quote_identifier(CUSTOMERS.silver_table)} AS c ON c.id = o.customer_id"
+    f"JOIN {quote_identifier(CUSTOMERS.silver_table)} AS c ON {_customer_of_order_sql}"
 )
+#: The temp tables a run lists the gold groups it touched in.
+TOUCHED_CITIES, TOUCHED_CITY_DAYS = "_touched_cities", "_touched_city_days"
 
 
 @dataclass(frozen=True)
@@ -56,23 +61,26 @@ class GoldResult:
 @checked
 def ensure_gold(conn: sqlite3.Connection) -> None:
     """Create the marts and the orphan-orders view if missing (idempotent)."""
+    city_sql, day_sql, cents_sql = map(quote_identifier, ("city", "day", "revenue_cents"))
     with atomic(conn):
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {quote_identifier(CUSTOMER_STATS)} ("
-            " city TEXT PRIMARY KEY, n_customers INTEGER NOT NULL)"
+            f" {city_sql} TEXT PRIMARY KEY, {quote_identifier('n_customers')} INTEGER NOT NULL)"
         )
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {quote_identifier(CITY_DAILY_REVENUE)} ("
-            " city TEXT NOT NULL, day TEXT NOT NULL, n_orders INTEGER NOT NULL,"
-            " revenue_cents INTEGER NOT NULL,"
-            " revenue REAL GENERATED ALWAYS AS (revenue_cents / 100.0) VIRTUAL,"
-            " PRIMARY KEY (city, day))"
+            f" {city_sql} TEXT NOT NULL, {day_sql} TEXT NOT NULL,"
+            f" {quote_identifier('n_orders')} INTEGER NOT NULL, {cents_sql} INTEGER NOT NULL,"
+            f" {quote_identifier('revenue')} REAL"
+            f" GENERATED ALWAYS AS ({cents_sql} / 100.0) VIRTUAL,"
+            f" PRIMARY KEY ({city_sql}, {day_sql}))"
         )
         conn.execute(
             f"CREATE VIEW IF NOT EXISTS {quote_identifier(ORPHAN_ORDERS)} AS "
             f"SELECT o.* FROM {quote_identifier(ORDERS.silver_table)} AS o "
-            f"LEFT JOIN {quote_identifier(CUSTOMERS.silver_table)} AS c ON c.id = o.customer_id "
-            "WHERE c.id IS NULL"
+            f"LEFT JOIN {quote_identifier(CUSTOMERS.silver_table)} AS c "
+            f"ON {_customer_of_order_sql} "
+            f"WHERE c.{quote_identifier(CUSTOMERS.key)} IS NULL"
         )
 
 
@@ -89,20 +97,24 @@ def drop_gold(conn: sqlite3.Connection) -> None:
 def note_touched_groups(conn: sqlite3.Connection) -> None:
     """Add the gold groups that the staged customers and orders belong to *now* to the run's
     list of touched groups. Called before the silver merge and again after it."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS _touched_cities (city TEXT PRIMARY KEY)")
+    cities_sql, city_days_sql = map(quote_identifier, (TOUCHED_CITIES, TOUCHED_CITY_DAYS))
+    city_sql, day_sql = quote_identifier("city"), quote_identifier("day")
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {cities_sql} ({city_sql} TEXT PRIMARY KEY)")
     conn.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS _touched_city_days "
-        "(city TEXT, day TEXT, PRIMARY KEY (city, day))"
+        f"CREATE TEMP TABLE IF NOT EXISTS {city_days_sql} "
+        f"({city_sql} TEXT, {day_sql} TEXT, PRIMARY KEY ({city_sql}, {day_sql}))"
     )
     customers_sql, orders_sql = staged_keys_sql(CUSTOMERS), staged_keys_sql(ORDERS)
     conn.execute(
-        "INSERT OR IGNORE INTO temp._touched_cities SELECT city FROM "
-        f"{quote_identifier(CUSTOMERS.silver_table)} WHERE id IN ({customers_sql})"
+        f"INSERT OR IGNORE INTO temp.{cities_sql} SELECT {city_sql} FROM "
+        f"{quote_identifier(CUSTOMERS.silver_table)} "
+        f"WHERE {quote_identifier(CUSTOMERS.key)} IN ({customers_sql})"
     )
     conn.execute(
-        "INSERT OR IGNORE INTO temp._touched_city_days "
-        f"SELECT DISTINCT c.city, {_order_day_sql} {_orders_by_city_day_sql} "
-        f"WHERE o.order_id IN ({orders_sql}) OR o.customer_id IN ({customers_sql})"
+        f"INSERT OR IGNORE INTO temp.{city_days_sql} "
+        f"SELECT DISTINCT c.{city_sql}, {_order_day_sql} {_orders_by_city_day_sql} "
+        f"WHERE o.{quote_identifier(ORDERS.key)} IN ({orders_sql}) "
+        f"OR o.{quote_identifier('customer_id')} IN ({customers_sql})"
     )
 
 
@@ -111,28 +123,34 @@ def refresh_touched_groups(conn: sqlite3.Connection) -> GoldResult:
     """Recompute the touched groups of both marts from silver; groups left empty disappear."""
     stats_sql = quote_identifier(CUSTOMER_STATS)
     revenue_sql = quote_identifier(CITY_DAILY_REVENUE)
-    conn.execute(f"DELETE FROM {stats_sql} WHERE city IN (SELECT city FROM temp._touched_cities)")
+    cities_sql, city_days_sql = map(quote_identifier, (TOUCHED_CITIES, TOUCHED_CITY_DAYS))
+    city_sql, day_sql = quote_identifier("city"), quote_identifier("day")
+    conn.execute(f"DELETE FROM {stats_sql} "
+                 f"WHERE {city_sql} IN (SELECT {city_sql} FROM temp.{cities_sql})")
     conn.execute(
-        f"INSERT INTO {stats_sql} (city, n_customers) SELECT city, COUNT(*) "
-        f"FROM {quote_identifier(CUSTOMERS.silver_table)} "
-        "WHERE city IN (SELECT city FROM temp._touched_cities) GROUP BY city"
+        f"INSERT INTO {stats_sql} ({city_sql}, {quote_identifier('n_customers')}) "
+        f"SELECT {city_sql}, COUNT(*) FROM {quote_identifier(CUSTOMERS.silver_table)} "
+        f"WHERE {city_sql} IN (SELECT {city_sql} FROM temp.{cities_sql}) GROUP BY {city_sql}"
     )
     conn.execute(
-        f"DELETE FROM {revenue_sql} WHERE (city, day) IN "
-        "(SELECT city, day FROM temp._touched_city_days)"
+        f"DELETE FROM {revenue_sql} WHERE ({city_sql}, {day_sql}) IN "
+        f"(SELECT {city_sql}, {day_sql} FROM temp.{city_days_sql})"
     )
     conn.execute(
-        f"INSERT INTO {revenue_sql} (city, day, n_orders, revenue_cents) "
-        f"SELECT c.city, {_order_day_sql}, COUNT(*), SUM(o.amount_cents) {_orders_by_city_day_sql} "
-        f"WHERE (c.city, {_order_day_sql}) IN (SELECT city, day FROM temp._touched_city_days) "
+        f"INSERT INTO {revenue_sql} ({city_sql}, {day_sql}, {quote_identifier('n_orders')}, "
+        f"{quote_identifier('revenue_cents')}) "
+        f"SELECT c.{city_sql}, {_order_day_sql}, COUNT(*), "
+        f"SUM(o.{quote_identifier('amount_cents')}) {_orders_by_city_day_sql} "
+        f"WHERE (c.{city_sql}, {_order_day_sql}) IN "
+        f"(SELECT {city_sql}, {day_sql} FROM temp.{city_days_sql}) "
         "GROUP BY 1, 2"
     )
     groups = sum(
         conn.execute(f"SELECT COUNT(*) FROM temp.{quote_identifier(t)}").fetchone()[0]
-        for t in ("_touched_cities", "_touched_city_days")
+        for t in (TOUCHED_CITIES, TOUCHED_CITY_DAYS)
     )
-    conn.execute("DROP TABLE temp._touched_cities")
-    conn.execute("DROP TABLE temp._touched_city_days")
+    conn.execute(f"DROP TABLE temp.{cities_sql}")
+    conn.execute(f"DROP TABLE temp.{city_days_sql}")
     rows = {
         t: conn.execute(f"SELECT COUNT(*) FROM {quote_identifier(t)}").fetchone()[0]
         for t in GOLD_TABLES

@@ -89,15 +89,18 @@ def trace_gold_row(conn: sqlite3.Connection, mart: str, **key: str) -> Lineage:
     """
     gold_row = _gold_row(conn, mart, key)
     customers_sql = quote_identifier(CUSTOMERS.silver_table)
+    id_sql, city_sql = quote_identifier(CUSTOMERS.key), quote_identifier("city")
     if mart == CUSTOMER_STATS:
         silver = {CUSTOMERS.silver_table: query(
-            conn, f"SELECT * FROM {customers_sql} WHERE city = ? ORDER BY id", [key["city"]])}
+            conn, f"SELECT * FROM {customers_sql} WHERE {city_sql} = ? ORDER BY {id_sql}",
+            [key["city"]])}
     else:
         orders = query(
             conn,
             f"SELECT o.* FROM {quote_identifier(ORDERS.silver_table)} AS o "
-            f"JOIN {customers_sql} AS c ON c.id = o.customer_id "
-            "WHERE c.city = ? AND substr(o.ordered_at, 1, 10) = ? ORDER BY o.order_id",
+            f"JOIN {customers_sql} AS c ON c.{id_sql} = o.{quote_identifier('customer_id')} "
+            f"WHERE c.{city_sql} = ? AND substr(o.{quote_identifier('ordered_at')}, 1, 10) = ? "
+            f"ORDER BY o.{quote_identifier(ORDERS.key)}",
             [key["city"], key["day"]],
         )
         ids = sorted({int(i) for i in orders["customer_id"]})
@@ -105,21 +108,25 @@ def trace_gold_row(conn: sqlite3.Connection, mart: str, **key: str) -> Lineage:
         silver = {
             ORDERS.silver_table: orders,
             CUSTOMERS.silver_table: query(
-                conn, f"SELECT * FROM {customers_sql} WHERE id IN ({marks_sql}) ORDER BY id", ids),
+                conn, f"SELECT * FROM {customers_sql} WHERE {id_sql} IN ({marks_sql}) "
+                      f"ORDER BY {id_sql}", ids),
         }
     ids = [int(i) for i in silver[CUSTOMERS.silver_table]["id"]]
     marks_sql = ", ".join("?" * len(ids))
     superseded = query(
         conn, f"SELECT * FROM {quote_identifier(CUSTOMERS.superseded_table)} "
-              f"WHERE id IN ({marks_sql}) ORDER BY id, _bronze_row", ids)
+              f"WHERE {id_sql} IN ({marks_sql}) "
+              f"ORDER BY {id_sql}, {quote_identifier('_bronze_row')}", ids)
     used = pd.concat([frame[["_batch_id"]] for frame in silver.values()])
     counts = used.groupby("_batch_id").size()
     batch_ids = [int(b) for b in counts.index]
     marks_sql = ", ".join("?" * len(batch_ids))
+    batch_id_sql = quote_identifier("batch_id")
+    columns_sql = ", ".join(map(quote_identifier, (
+        "batch_id", "entity", "source", "ingested_at", "row_count")))
     batches = query(
-        conn, f"SELECT batch_id, entity, source, ingested_at, row_count "
-              f"FROM {quote_identifier(BATCHES_TABLE)} "
-              f"WHERE batch_id IN ({marks_sql}) ORDER BY batch_id",
+        conn, f"SELECT {columns_sql} FROM {quote_identifier(BATCHES_TABLE)} "
+              f"WHERE {batch_id_sql} IN ({marks_sql}) ORDER BY {batch_id_sql}",
         batch_ids)
     batches["rows_used"] = [int(counts[b]) for b in batches["batch_id"]]
     return Lineage(mart, dict(key), gold_row, silver, superseded, batches)
@@ -135,12 +142,14 @@ def layer_counts(conn: sqlite3.Connection) -> dict[str, int]:
         for table in (entity.bronze_table, entity.silver_table, entity.superseded_table):
             counts[table] = _count(conn, table)
         counts[f"{REJECTS_TABLE}.{entity.name}"] = conn.execute(
-            f"SELECT COUNT(*) FROM {quote_identifier(REJECTS_TABLE)} WHERE entity = ?",
+            f"SELECT COUNT(*) FROM {quote_identifier(REJECTS_TABLE)} "
+            f"WHERE {quote_identifier('entity')} = ?",
             (entity.name,)).fetchone()[0]
     for table in (*GOLD_TABLES, ORPHAN_ORDERS):
         counts[table] = _count(conn, table)
     counts["matched_orders"] = conn.execute(
-        f"SELECT COALESCE(SUM(n_orders), 0) FROM {quote_identifier(CITY_DAILY_REVENUE)}"
+        f"SELECT COALESCE(SUM({quote_identifier('n_orders')}), 0) "
+        f"FROM {quote_identifier(CITY_DAILY_REVENUE)}"
     ).fetchone()[0]
     return counts
 

@@ -135,9 +135,10 @@ def _ensure_layers(conn: sqlite3.Connection) -> None:
 
 def _run(conn: sqlite3.Connection, mode: str, rules: tuple[Rule, ...]) -> RunResult:
     after = {name: processed_batch(conn, entity) for name, entity in ENTITIES.items()}
+    batch_id_sql = quote_identifier("batch_id")
     batches = tuple(row[0] for row in conn.execute(
-        f"SELECT batch_id FROM {quote_identifier(BATCHES_TABLE)} WHERE batch_id > ? "
-        "ORDER BY batch_id", (min(after.values()),)))
+        f"SELECT {batch_id_sql} FROM {quote_identifier(BATCHES_TABLE)} WHERE {batch_id_sql} > ? "
+        f"ORDER BY {batch_id_sql}", (min(after.values()),)))
     if not batches:
         return RunResult(mode, ())
     staged = {

@@ -59,6 +59,9 @@ __all__ = [
 
 REJECTS_TABLE = "silver_rejects"
 BATCH_WATERMARK = "_batch_id"  # the watermark column: bronze batch ids grow with every ingestion
+#: The rejects table's columns, in the order stage() writes them.
+REJECT_COLUMNS = ("entity", "_bronze_row", "_batch_id", "rule", "reason", "raw")
+_RANKED = "_ranked"  # the temp table merge() ranks the versions of the touched keys in
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,11 @@ class Reconciliation:
 # --- Tables -----------------------------------------------------------------------------------
 
 
+def _lineage_sql() -> tuple[str, str]:
+    """The lineage columns silver keeps from bronze, quoted: _batch_id, _bronze_row."""
+    return quote_identifier("_batch_id"), quote_identifier("_bronze_row")
+
+
 def _column_defs_sql(entity: Entity, *, key_is_primary: bool) -> str:
     defs = []
     for field in entity.fields:
@@ -124,26 +132,30 @@ def ensure_silver(conn: sqlite3.Connection) -> None:
     rebuilt from bronze.
     """
     ensure_bronze(conn)
+    batch_sql, row_sql = _lineage_sql()
+    reason_sql = quote_identifier("reason")
     with atomic(conn):
         for entity in ENTITIES.values():
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {quote_identifier(entity.silver_table)} ("
                 f"{_column_defs_sql(entity, key_is_primary=True)}, "
-                "_batch_id INTEGER NOT NULL, _bronze_row INTEGER NOT NULL UNIQUE)"
+                f"{batch_sql} INTEGER NOT NULL, {row_sql} INTEGER NOT NULL UNIQUE)"
             )
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {quote_identifier(entity.superseded_table)} ("
-                f"{_column_defs_sql(entity, key_is_primary=False)}, _batch_id INTEGER NOT NULL, "
-                "_bronze_row INTEGER PRIMARY KEY, superseded_by INTEGER NOT NULL, "
-                "reason TEXT NOT NULL)"
+                f"{_column_defs_sql(entity, key_is_primary=False)}, {batch_sql} INTEGER NOT NULL, "
+                f"{row_sql} INTEGER PRIMARY KEY, {quote_identifier('superseded_by')} INTEGER "
+                f"NOT NULL, {reason_sql} TEXT NOT NULL)"
             )
             for table in (entity.silver_table, entity.superseded_table):
                 _add_new_fields(conn, entity, table)
+        entity_sql = quote_identifier("entity")
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS {quote_identifier(REJECTS_TABLE)} ("
-            " entity TEXT NOT NULL, _bronze_row INTEGER NOT NULL, _batch_id INTEGER NOT NULL,"
-            " rule TEXT NOT NULL, reason TEXT NOT NULL, raw TEXT NOT NULL,"
-            " PRIMARY KEY (entity, _bronze_row))"
+            f" {entity_sql} TEXT NOT NULL, {row_sql} INTEGER NOT NULL,"
+            f" {batch_sql} INTEGER NOT NULL, {quote_identifier('rule')} TEXT NOT NULL,"
+            f" {reason_sql} TEXT NOT NULL,"
+            f" {quote_identifier('raw')} TEXT NOT NULL, PRIMARY KEY ({entity_sql}, {row_sql}))"
         )
 
 
@@ -200,9 +212,10 @@ def stage(
     _refuse_missing_required(conn, entity)
     rules = DEFAULT_RULES + tuple(rules)
     raw_columns_sql = ", ".join(quote_identifier(c) for c in entity.raw_columns)
+    batch_sql, row_sql = _lineage_sql()
     cursor = conn.execute(
-        f"SELECT _bronze_row, _batch_id, {raw_columns_sql} FROM "
-        f"{quote_identifier(entity.bronze_table)} WHERE _batch_id > ? ORDER BY _bronze_row",
+        f"SELECT {row_sql}, {batch_sql}, {raw_columns_sql} FROM "
+        f"{quote_identifier(entity.bronze_table)} WHERE {batch_sql} > ? ORDER BY {row_sql}",
         (after_batch,),
     )
     staged, rejects = [], []
@@ -226,13 +239,14 @@ def stage(
     columns_sql = ", ".join(quote_identifier(c) for c in entity.silver_columns)
     conn.execute(f"DROP TABLE IF EXISTS temp.{table_sql}")
     conn.execute(
-        f"CREATE TEMP TABLE {table_sql} ({columns_sql}, _batch_id INTEGER, _bronze_row INTEGER)"
+        f"CREATE TEMP TABLE {table_sql} ({columns_sql}, {batch_sql} INTEGER, {row_sql} INTEGER)"
     )
     placeholders_sql = ", ".join("?" * (len(entity.silver_columns) + 2))
     conn.executemany(f"INSERT INTO temp.{table_sql} VALUES ({placeholders_sql})", staged)
+    reject_columns_sql = ", ".join(map(quote_identifier, REJECT_COLUMNS))
     conn.executemany(
         f"INSERT INTO {quote_identifier(REJECTS_TABLE)} "
-        "(entity, _bronze_row, _batch_id, rule, reason, raw) VALUES (?, ?, ?, ?, ?, ?)",
+        f"({reject_columns_sql}) VALUES (?, ?, ?, ?, ?, ?)",
         rejects,
     )
     return StageResult(entity.name, bronze_rows, len(staged), len(rejects))
@@ -251,41 +265,45 @@ def merge(conn: sqlite3.Connection, entity: Entity) -> MergeResult:
     silver_sql = quote_identifier(entity.silver_table)
     superseded_sql = quote_identifier(entity.superseded_table)
     key_sql = quote_identifier(entity.key)
+    batch_sql, row_sql = _lineage_sql()
     all_columns_sql = ", ".join(
         quote_identifier(c) for c in (*entity.silver_columns, "_batch_id", "_bronze_row")
     )
     # A total order that does not depend on the order batches arrived in: a rebuild, a backfill
     # and a clean run keep the same version of every key.
-    order_sql = f"{quote_identifier('_stamped')} DESC, {quote_identifier('_bronze_row')} DESC"
+    order_sql = f"{quote_identifier('_stamped')} DESC, {row_sql} DESC"
     if entity.version:
         order_sql = f"{quote_identifier(entity.version)} DESC, {order_sql}"
     keys_sql = staged_keys_sql(entity)
-    stamped_sql = (f"(SELECT b.ingested_at FROM {quote_identifier(BATCHES_TABLE)} AS b "
-                   "WHERE b.batch_id = u._batch_id)")
-    conn.execute("DROP TABLE IF EXISTS temp._ranked")
+    stamped_sql = (f"(SELECT b.{quote_identifier('ingested_at')} "
+                   f"FROM {quote_identifier(BATCHES_TABLE)} AS b "
+                   f"WHERE b.{quote_identifier('batch_id')} = u.{batch_sql})")
+    ranked_sql, rank_sql = quote_identifier(_RANKED), quote_identifier("version_rank")
+    conn.execute(f"DROP TABLE IF EXISTS temp.{ranked_sql}")
     conn.execute(
-        f"CREATE TEMP TABLE _ranked AS SELECT {all_columns_sql}, "
-        f"ROW_NUMBER() OVER (PARTITION BY {key_sql} ORDER BY {order_sql}) AS version_rank FROM ("
-        f"SELECT u.*, {stamped_sql} AS _stamped FROM ("
+        f"CREATE TEMP TABLE {ranked_sql} AS SELECT {all_columns_sql}, "
+        f"ROW_NUMBER() OVER (PARTITION BY {key_sql} ORDER BY {order_sql}) AS {rank_sql} FROM ("
+        f"SELECT u.*, {stamped_sql} AS {quote_identifier('_stamped')} FROM ("
         f"SELECT {all_columns_sql} FROM temp.{_stage_table_sql(entity)} UNION ALL "
         f"SELECT {all_columns_sql} FROM {silver_sql} WHERE {key_sql} IN ({keys_sql})) AS u)"
     )
     # Losing versions: staged rows, and silver rows that a newer staged version now beats.
     moved = conn.execute(
-        f"INSERT INTO {superseded_sql} ({all_columns_sql}, superseded_by, reason) "
-        f"SELECT {all_columns_sql}, 0, '' FROM temp._ranked WHERE version_rank > 1"
+        f"INSERT INTO {superseded_sql} ({all_columns_sql}, "
+        f"{quote_identifier('superseded_by')}, {quote_identifier('reason')}) "
+        f"SELECT {all_columns_sql}, 0, '' FROM temp.{ranked_sql} WHERE {rank_sql} > 1"
     ).rowcount
     replaced = conn.execute(
-        f"DELETE FROM {silver_sql} WHERE _bronze_row IN "
-        "(SELECT _bronze_row FROM temp._ranked WHERE version_rank > 1)"
+        f"DELETE FROM {silver_sql} WHERE {row_sql} IN "
+        f"(SELECT {row_sql} FROM temp.{ranked_sql} WHERE {rank_sql} > 1)"
     ).rowcount
     inserted = conn.execute(
         f"INSERT INTO {silver_sql} ({all_columns_sql}) SELECT {all_columns_sql} "
-        "FROM temp._ranked WHERE version_rank = 1 "
-        f"AND _bronze_row NOT IN (SELECT _bronze_row FROM {silver_sql})"
+        f"FROM temp.{ranked_sql} WHERE {rank_sql} = 1 "
+        f"AND {row_sql} NOT IN (SELECT {row_sql} FROM {silver_sql})"
     ).rowcount
     _explain_superseded(conn, entity)
-    conn.execute("DROP TABLE temp._ranked")
+    conn.execute(f"DROP TABLE temp.{ranked_sql}")
     # Every replaced key got its new winner inserted too: the rest are keys new to silver.
     return MergeResult(entity.name, inserted=inserted - replaced, replaced=replaced,
                        superseded=moved)
@@ -324,9 +342,10 @@ def _explain_superseded(conn: sqlite3.Connection, entity: Entity) -> None:
     else:
         cases_sql += ("ELSE 're-sent with other values: the kept row came later "
                       "(batch stamp, then arrival)'")
+    _, row_sql = _lineage_sql()
     conn.execute(
-        f"UPDATE {superseded_sql} SET superseded_by = kept._bronze_row, "
-        f"reason = CASE {cases_sql} END "
+        f"UPDATE {superseded_sql} SET {quote_identifier('superseded_by')} = kept.{row_sql}, "
+        f"{quote_identifier('reason')} = CASE {cases_sql} END "
         f"FROM {silver_sql} AS kept WHERE kept.{key_sql} = {superseded_sql}.{key_sql} "
         f"AND {superseded_sql}.{key_sql} IN ({staged_keys_sql(entity)})",
         params,
@@ -347,15 +366,17 @@ def processed_batch(conn: sqlite3.Connection, entity: Entity) -> int:
 def reconcile(conn: sqlite3.Connection) -> list[Reconciliation]:
     """Per entity, bronze rows of processed batches vs silver + superseded + rejected rows."""
     ensure_silver(conn)
+    batch_sql, _ = _lineage_sql()
+    entity_sql = quote_identifier("entity")
     results = []
     for entity in ENTITIES.values():
         upto = processed_batch(conn, entity)
         results.append(Reconciliation(
             entity=entity.name,
-            bronze=_count(conn, entity.bronze_table, "WHERE _batch_id <= ?", (upto,)),
+            bronze=_count(conn, entity.bronze_table, f"WHERE {batch_sql} <= ?", (upto,)),
             silver=_count(conn, entity.silver_table),
             superseded=_count(conn, entity.superseded_table),
-            rejected=_count(conn, REJECTS_TABLE, "WHERE entity = ?", (entity.name,)),
+            rejected=_count(conn, REJECTS_TABLE, f"WHERE {entity_sql} = ?", (entity.name,)),
         ))
     return results
 

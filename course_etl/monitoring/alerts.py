@@ -269,8 +269,10 @@ class AlertRouter:
     def _recently_sent(self, alert: Alert, channel: str, now) -> bool:
         since = utc_text(now - self.throttle)
         row = self.conn.execute(
-            f"SELECT 1 FROM {quote_identifier(ALERTS_TABLE)} WHERE alert_key = ? AND channel = ? "
-            "AND status = 'sent' AND sent_at > ? LIMIT 1",
+            f"SELECT 1 FROM {quote_identifier(ALERTS_TABLE)} "
+            f"WHERE {quote_identifier('alert_key')} = ? AND {quote_identifier('channel')} = ? "
+            f"AND {quote_identifier('status')} = 'sent' AND {quote_identifier('sent_at')} > ? "
+            "LIMIT 1",
             (alert.identity, channel, since),
         ).fetchone()
         return row is not None

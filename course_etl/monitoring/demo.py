@@ -185,8 +185,8 @@ def extract_staging(conn: sqlite3.Connection, fault: str,
                              [(int(i),) for i in twice])
         elif fault == "null_names":
             blank = rng.choice(ids, size=4, replace=False)
-            conn.executemany(f"UPDATE {quote_identifier(STAGING)} SET name = NULL "
-                             f"WHERE {key_sql} = ?",
+            conn.executemany(f"UPDATE {quote_identifier(STAGING)} "
+                             f"SET {quote_identifier('name')} = NULL WHERE {key_sql} = ?",
                              [(int(i),) for i in blank])
     return rows_in, count_rows(conn, STAGING)
 

@@ -62,6 +62,11 @@ def _all_rows(conn: sqlite3.Connection, table: str, order: str) -> pd.DataFrame:
                        f"ORDER BY {quote_identifier(order)}", (table,))
 
 
+def _run_columns_sql() -> str:
+    """``r."pipeline", r."logical_date"``: what a task run or check result shows of its run."""
+    return f"r.{quote_identifier('pipeline')}, r.{quote_identifier('logical_date')}"
+
+
 @checked
 def runs_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     """Every pipeline run, oldest first."""
@@ -71,10 +76,11 @@ def runs_frame(conn: sqlite3.Connection) -> pd.DataFrame:
 @checked
 def task_runs_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     """Every task run with its pipeline and logical date, oldest first."""
-    return _read(conn, "SELECT t.*, r.pipeline, r.logical_date "
+    return _read(conn, f"SELECT t.*, {_run_columns_sql()} "
                        f"FROM {quote_identifier(TASKS_TABLE)} AS t "
-                       f"LEFT JOIN {quote_identifier(RUNS_TABLE)} AS r USING (run_id) "
-                       "ORDER BY t.task_run_id",
+                       f"LEFT JOIN {quote_identifier(RUNS_TABLE)} AS r "
+                       f"USING ({quote_identifier('run_id')}) "
+                       f"ORDER BY t.{quote_identifier('task_run_id')}",
                  (TASKS_TABLE, RUNS_TABLE))
 
 
@@ -87,10 +93,11 @@ def loads_frame(conn: sqlite3.Connection) -> pd.DataFrame:
 @checked
 def check_results_frame(conn: sqlite3.Connection) -> pd.DataFrame:
     """Every check result with its run's logical date, oldest first."""
-    return _read(conn, "SELECT c.*, r.pipeline, r.logical_date "
+    return _read(conn, f"SELECT c.*, {_run_columns_sql()} "
                        f"FROM {quote_identifier(CHECKS_TABLE)} AS c "
-                       f"LEFT JOIN {quote_identifier(RUNS_TABLE)} AS r USING (run_id) "
-                       "ORDER BY c.check_result_id",
+                       f"LEFT JOIN {quote_identifier(RUNS_TABLE)} AS r "
+                       f"USING ({quote_identifier('run_id')}) "
+                       f"ORDER BY c.{quote_identifier('check_result_id')}",
                  (CHECKS_TABLE, RUNS_TABLE))
 
 
@@ -115,12 +122,14 @@ def metric_history(
         raise RunLogError(f"unknown metric {metric!r} (known: {', '.join(_METRICS)})")
     if not (table_exists(conn, TASKS_TABLE) and table_exists(conn, RUNS_TABLE)):
         return []
+    metric_sql, run_id_sql = quote_identifier(metric), quote_identifier("run_id")
     rows = conn.execute(
-        f"SELECT t.{quote_identifier(metric)} FROM {quote_identifier(TASKS_TABLE)} AS t "
-        f"JOIN {quote_identifier(RUNS_TABLE)} AS r "
-        "USING (run_id) WHERE r.pipeline = ? AND t.task = ? AND t.status = 'success' "
-        f"AND t.{quote_identifier(metric)} IS NOT NULL AND (? IS NULL OR t.run_id < ?) "
-        "ORDER BY t.run_id DESC LIMIT ?",
+        f"SELECT t.{metric_sql} FROM {quote_identifier(TASKS_TABLE)} AS t "
+        f"JOIN {quote_identifier(RUNS_TABLE)} AS r USING ({run_id_sql}) "
+        f"WHERE r.{quote_identifier('pipeline')} = ? AND t.{quote_identifier('task')} = ? "
+        f"AND t.{quote_identifier('status')} = 'success' "
+        f"AND t.{metric_sql} IS NOT NULL AND (? IS NULL OR t.{run_id_sql} < ?) "
+        f"ORDER BY t.{run_id_sql} DESC LIMIT ?",
         (pipeline, task, before_run_id, before_run_id, limit),
     ).fetchall()
     return [r[0] for r in reversed(rows)]

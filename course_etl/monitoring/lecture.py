@@ -131,10 +131,11 @@ def run_daily_pipeline(
         raise demo.unexpected
     run_id = report.context.run_id
     load = report.tasks["load"]
+    status, = conn.execute(
+        f"SELECT {quote_identifier('status')} FROM {quote_identifier(RUNS_TABLE)} "
+        f"WHERE {quote_identifier('run_id')} = ?", (run_id,)).fetchone()
     outcome = PipelineOutcome(
-        run_id, day.isoformat(), fault,
-        status=conn.execute(f"SELECT status FROM {quote_identifier(RUNS_TABLE)} WHERE run_id = ?",
-                            (run_id,)).fetchone()[0],
+        run_id, day.isoformat(), fault, status=status,
         published=load.state == "success", checks=SuiteReport(tuple(demo.results)),
         error=load.error if load.state == "failed" else None)
     alerts = alerts_from_checks(outcome.checks, pipeline=PIPELINE, run_id=run_id)

@@ -13,10 +13,17 @@ from course_etl.monitoring.tables import (
     ALERTS_TABLE,
     CHECKS_TABLE,
     RUNS_TABLE,
+    columns_sql,
     ensure_runlog_tables,
 )
 
 __all__ = ["add_run_note", "record_check_results", "record_alert_delivery"]
+
+# The columns each record fills, in the order of its values.
+CHECK_COLUMNS = ("run_id", "table_name", "check_name", "status", "blocking", "observed",
+                 "expected", "message")
+ALERT_COLUMNS = ("run_id", "alert_key", "severity", "channel", "status", "sent_at", "subject",
+                 "error")
 
 
 @checked
@@ -24,10 +31,12 @@ def add_run_note(conn: sqlite3.Connection, run_id: int | None, text: str) -> Non
     """Append one line of text to a run's notes (no-op without a run id)."""
     if run_id is None:
         return
+    notes_sql = quote_identifier("notes")
     with atomic(conn):
         conn.execute(
-            f"UPDATE {quote_identifier(RUNS_TABLE)} SET notes = CASE WHEN notes IS NULL THEN ? "
-            "ELSE notes || char(10) || ? END WHERE run_id = ?",
+            f"UPDATE {quote_identifier(RUNS_TABLE)} SET {notes_sql} = "
+            f"CASE WHEN {notes_sql} IS NULL THEN ? ELSE {notes_sql} || char(10) || ? END "
+            f"WHERE {quote_identifier('run_id')} = ?",
             (text, text, run_id),
         )
 
@@ -44,8 +53,7 @@ def record_check_results(conn: sqlite3.Connection, run_id: int | None, results) 
     with atomic(conn):
         conn.executemany(
             f"INSERT INTO {quote_identifier(CHECKS_TABLE)} "
-            "(run_id, table_name, check_name, status, blocking, "
-            "observed, expected, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"({columns_sql(*CHECK_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
     return len(rows)
@@ -61,8 +69,7 @@ def record_alert_delivery(
     with atomic(conn):
         conn.execute(
             f"INSERT INTO {quote_identifier(ALERTS_TABLE)} "
-            "(run_id, alert_key, severity, channel, status, "
-            "sent_at, subject, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"({columns_sql(*ALERT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (run_id, alert_key, severity, channel, status, stamp(sent_at), subject, error),
         )
 

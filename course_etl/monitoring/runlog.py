@@ -42,6 +42,8 @@ from course_etl.monitoring.tables import (  # the names are re-exported: callers
     TASK_STATUSES,
     TASKS_TABLE,
     RunLogError,
+    assignments_sql,
+    columns_sql,
     ensure_runlog_tables,
 )
 from course_etl.retries import reason as format_error
@@ -53,6 +55,9 @@ __all__ = [
     "TaskRun", "RunLog", "record_check_results", "record_alert_delivery", "add_run_note",
     "format_error", "stamp", "Rows", "rows_of",
 ]
+
+#: The columns that say how a task run ended, in the order of their values.
+TASK_OUTCOME = ("status", "finished_at", "seconds", "rows_in", "rows_out", "error")
 
 
 @dataclass
@@ -152,8 +157,9 @@ class RunLog:
         with atomic(self.conn):
             close_stale_runs(self.conn, now=now, pipeline=pipeline)
             cursor = self.conn.execute(
-                f"INSERT INTO {quote_identifier(RUNS_TABLE)} "
-                "(pipeline, logical_date, status, started_by, started_at) VALUES (?, ?, ?, ?, ?)",
+                f"INSERT INTO {quote_identifier(RUNS_TABLE)} ("
+                f"{columns_sql('pipeline', 'logical_date', 'status', 'started_by', 'started_at')}"
+                ") VALUES (?, ?, ?, ?, ?)",
                 (pipeline, date_text, RunState.RUNNING, started_by, stamp(now)),
             )
         return cursor.lastrowid
@@ -168,7 +174,8 @@ class RunLog:
         with atomic(self.conn):
             cursor = self.conn.execute(
                 f"INSERT INTO {quote_identifier(TASKS_TABLE)} "
-                "(run_id, task, attempt, status, started_at) VALUES (?, ?, ?, ?, ?)",
+                f"({columns_sql('run_id', 'task', 'attempt', 'status', 'started_at')}) "
+                "VALUES (?, ?, ?, ?, ?)",
                 (run_id, task, attempt, TaskState.RUNNING, stamp(self._now())),
             )
         return cursor.lastrowid
@@ -185,16 +192,16 @@ class RunLog:
         self._tables()
         with atomic(self.conn):
             started = self.conn.execute(
-                f"SELECT started_at FROM {quote_identifier(TASKS_TABLE)} WHERE task_run_id = ?",
+                f"SELECT {quote_identifier('started_at')} FROM {quote_identifier(TASKS_TABLE)} "
+                f"WHERE {quote_identifier('task_run_id')} = ?",
                 (task_run_id,),
             ).fetchone()
             if started is None:
                 raise RunLogError(f"unknown task run id {task_run_id!r}: start it first")
             seconds = (now - as_utc(started[0])).total_seconds()
             self.conn.execute(
-                f"UPDATE {quote_identifier(TASKS_TABLE)} "
-                "SET status = ?, finished_at = ?, seconds = ?, "
-                "rows_in = ?, rows_out = ?, error = ? WHERE task_run_id = ?",
+                f"UPDATE {quote_identifier(TASKS_TABLE)} SET {assignments_sql(*TASK_OUTCOME)} "
+                f"WHERE {quote_identifier('task_run_id')} = ?",
                 (status, stamp(now), seconds, rows_in, rows_out, error, task_run_id),
             )
 
@@ -215,10 +222,9 @@ class RunLog:
         with atomic(self.conn):
             cursor = self.conn.execute(
                 f"INSERT INTO {quote_identifier(TASKS_TABLE)} "
-                "(run_id, task, attempt, status, started_at, "
-                "finished_at, seconds, rows_in, rows_out, error) "
+                f"({columns_sql('run_id', 'task', 'attempt', 'started_at', *TASK_OUTCOME)}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, task, attempt, status, stamp(started_at), stamp(finished_at),
+                (run_id, task, attempt, stamp(started_at), status, stamp(finished_at),
                  (as_utc(finished_at) - as_utc(started_at)).total_seconds(), rows_in, rows_out,
                  error),
             )
@@ -242,27 +248,31 @@ class RunLog:
             raise RunLogError(f"unknown run status {status!r}: a run ends success or failed")
         now = self._now(at)
         self._tables()
+        run_id_sql, error_sql = quote_identifier("run_id"), quote_identifier("error")
         with atomic(self.conn):
             started = self.conn.execute(
-                f"SELECT started_at FROM {quote_identifier(RUNS_TABLE)} WHERE run_id = ?", (run_id,)
+                f"SELECT {quote_identifier('started_at')} FROM {quote_identifier(RUNS_TABLE)} "
+                f"WHERE {run_id_sql} = ?", (run_id,)
             ).fetchone()
             if started is None:
                 raise RunLogError(f"unknown run id {run_id!r}: start it with start_run first")
             seconds = (now - as_utc(started[0])).total_seconds()
             self.conn.execute(
                 f"UPDATE {quote_identifier(RUNS_TABLE)} "
-                "SET status = ?, finished_at = ?, seconds = ?, "
-                "error = COALESCE(?, error) WHERE run_id = ?",
+                f"SET {assignments_sql('status', 'finished_at', 'seconds')}, "
+                f"{error_sql} = COALESCE(?, {error_sql}) WHERE {run_id_sql} = ?",
                 (status, stamp(now), seconds, error, run_id),
             )
         return status
 
     def _state_from_records(self, run_id: int) -> RunState:
+        tasks_sql = quote_identifier(TASKS_TABLE)
+        run_id_sql, task_sql, attempt_sql = map(quote_identifier, ("run_id", "task", "attempt"))
         failed_tasks, = self.conn.execute(
-            f"SELECT COUNT(*) FROM {quote_identifier(TASKS_TABLE)} AS t "
-            "WHERE run_id = ? AND status IN (?, ?) "
-            f"AND attempt = (SELECT MAX(attempt) FROM {quote_identifier(TASKS_TABLE)} "
-            "WHERE run_id = t.run_id AND task = t.task)",
+            f"SELECT COUNT(*) FROM {tasks_sql} AS t "
+            f"WHERE {run_id_sql} = ? AND {quote_identifier('status')} IN (?, ?) "
+            f"AND {attempt_sql} = (SELECT MAX({attempt_sql}) FROM {tasks_sql} "
+            f"WHERE {run_id_sql} = t.{run_id_sql} AND {task_sql} = t.{task_sql})",
             (run_id, TaskState.FAILED, TaskState.UPSTREAM_FAILED),
         ).fetchone()
         return RunState.FAILED if failed_tasks else RunState.SUCCESS
@@ -310,7 +320,8 @@ class RunLog:
             for record in handle.deferred:
                 record()
             handle.seconds = self.conn.execute(
-                f"SELECT seconds FROM {quote_identifier(TASKS_TABLE)} WHERE task_run_id = ?",
+                f"SELECT {quote_identifier('seconds')} FROM {quote_identifier(TASKS_TABLE)} "
+                f"WHERE {quote_identifier('task_run_id')} = ?",
                 (task_run_id,),
             ).fetchone()[0]
 
@@ -328,8 +339,10 @@ class RunLog:
         except BaseException as error:
             self.finish_run(run_id, RunState.FAILED, error=error)
             raise
-        if self.conn.execute(f"SELECT status FROM {quote_identifier(RUNS_TABLE)} WHERE run_id = ?",
-                             (run_id,)).fetchone()[0] == RunState.RUNNING:
+        status, = self.conn.execute(
+            f"SELECT {quote_identifier('status')} FROM {quote_identifier(RUNS_TABLE)} "
+            f"WHERE {quote_identifier('run_id')} = ?", (run_id,)).fetchone()
+        if status == RunState.RUNNING:
             self.finish_run(run_id)
 
     def recorded(self, task: str, *, attempt: int = 1) -> Callable:

@@ -32,29 +32,36 @@ def close_stale_runs(conn: sqlite3.Connection, *, now: datetime, pipeline: str |
         return []
     stamp = utc_text(now)  # the run log keeps naive UTC times
     runs_sql, tasks_sql = quote_identifier(RUNS_TABLE), quote_identifier(TASKS_TABLE)
+    (run_id_sql, status_sql, pipeline_sql, started_at_sql, finished_at_sql, seconds_sql,
+     error_sql) = map(quote_identifier, ("run_id", "status", "pipeline", "started_at",
+                                         "finished_at", "seconds", "error"))
     has_tasks = table_exists(conn, TASKS_TABLE)
-    last_task_sql = (f"(SELECT MAX(MAX(t.started_at, COALESCE(t.finished_at, t.started_at))) "
-                 f"FROM {tasks_sql} AS t WHERE t.run_id = r.run_id)") if has_tasks else "NULL"
+    last_task_sql = (f"(SELECT MAX(MAX(t.{started_at_sql}, "
+                     f"COALESCE(t.{finished_at_sql}, t.{started_at_sql}))) "
+                     f"FROM {tasks_sql} AS t WHERE t.{run_id_sql} = r.{run_id_sql})"
+                     ) if has_tasks else "NULL"
     with atomic(conn):
         stale = conn.execute(
-            f"SELECT r.run_id, MAX(r.started_at, COALESCE({last_task_sql}, r.started_at)) "
-            f"FROM {runs_sql} AS r WHERE r.status = :running AND r.started_at <= :now "
-            "AND (:pipeline IS NULL OR r.pipeline = :pipeline) ORDER BY r.run_id",
+            f"SELECT r.{run_id_sql}, MAX(r.{started_at_sql}, "
+            f"COALESCE({last_task_sql}, r.{started_at_sql})) "
+            f"FROM {runs_sql} AS r WHERE r.{status_sql} = :running AND r.{started_at_sql} <= :now "
+            f"AND (:pipeline IS NULL OR r.{pipeline_sql} = :pipeline) ORDER BY r.{run_id_sql}",
             {"now": stamp, "pipeline": pipeline, "running": RunState.RUNNING},
         ).fetchall()
         for run_id, last_seen in stale:
             note = f"{CRASHED}; last seen {last_seen}"
             conn.execute(
-                f"UPDATE {runs_sql} SET status = :failed, finished_at = :seen, error = :note, "
-                "seconds = ROUND((julianday(:seen) - julianday(started_at)) * 86400, 3) "
-                "WHERE run_id = :run_id",
+                f"UPDATE {runs_sql} SET {status_sql} = :failed, {finished_at_sql} = :seen, "
+                f"{error_sql} = :note, {seconds_sql} = "
+                f"ROUND((julianday(:seen) - julianday({started_at_sql})) * 86400, 3) "
+                f"WHERE {run_id_sql} = :run_id",
                 {"seen": last_seen, "note": note, "run_id": run_id, "failed": RunState.FAILED},
             )
             if has_tasks:
                 conn.execute(
-                    f"UPDATE {tasks_sql} SET status = :failed, error = :note, "
-                    "finished_at = COALESCE(finished_at, started_at) "
-                    "WHERE run_id = :run_id AND status = :running",
+                    f"UPDATE {tasks_sql} SET {status_sql} = :failed, {error_sql} = :note, "
+                    f"{finished_at_sql} = COALESCE({finished_at_sql}, {started_at_sql}) "
+                    f"WHERE {run_id_sql} = :run_id AND {status_sql} = :running",
                     {"note": note, "run_id": run_id, "failed": TaskState.FAILED,
                      "running": TaskState.RUNNING},
                 )

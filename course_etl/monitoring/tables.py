@@ -59,77 +59,100 @@ LOAD_STATUSES = ("success", "failed")
 #: notebook panel or the capstone.
 STARTED_BY = ("cli", "cron", "pipeline", "notebook")
 
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {quote_identifier(RUNS_TABLE)} (
-    run_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    pipeline TEXT NOT NULL,
-    logical_date TEXT,
-    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'success', 'failed')),
-    started_by TEXT NOT NULL DEFAULT 'pipeline'
-        CHECK (started_by IN ('cli', 'cron', 'pipeline', 'notebook')),
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    seconds REAL,
-    error TEXT,
-    notes TEXT
+
+def columns_sql(*names: str) -> str:
+    """``"a", "b"``: column names quoted, for a column list or a SELECT list."""
+    return ", ".join(map(quote_identifier, names))
+
+
+def assignments_sql(*names: str) -> str:
+    """``"a" = ?, "b" = ?``: an UPDATE's SET list, the values as placeholders."""
+    return ", ".join(f"{quote_identifier(name)} = ?" for name in names)
+
+
+def _schema_sql() -> str:
+    """The run log's DDL (:data:`SCHEMA`), every name quoted."""
+    # The names used more than once; the others are quoted where they stand.
+    (run_id_sql, task_run_id_sql, status_sql, started_by_sql, started_at_sql, finished_at_sql,
+     seconds_sql, attempt_sql, error_sql) = map(quote_identifier, (
+        "run_id", "task_run_id", "status", "started_by", "started_at", "finished_at",
+        "seconds", "attempt", "error"))
+    runs_sql, tasks_sql = quote_identifier(RUNS_TABLE), quote_identifier(TASKS_TABLE)
+    return f"""
+CREATE TABLE IF NOT EXISTS {runs_sql} (
+    {run_id_sql} INTEGER PRIMARY KEY AUTOINCREMENT,
+    {quote_identifier("pipeline")} TEXT NOT NULL,
+    {quote_identifier("logical_date")} TEXT,
+    {status_sql} TEXT NOT NULL CHECK ({status_sql} IN ('queued', 'running', 'success', 'failed')),
+    {started_by_sql} TEXT NOT NULL DEFAULT 'pipeline'
+        CHECK ({started_by_sql} IN ('cli', 'cron', 'pipeline', 'notebook')),
+    {started_at_sql} TEXT NOT NULL,
+    {finished_at_sql} TEXT,
+    {seconds_sql} REAL,
+    {error_sql} TEXT,
+    {quote_identifier("notes")} TEXT
 );
-CREATE TABLE IF NOT EXISTS {quote_identifier(TASKS_TABLE)} (
-    task_run_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id INTEGER REFERENCES {quote_identifier(RUNS_TABLE)}(run_id),
-    task TEXT NOT NULL,
-    attempt INTEGER NOT NULL DEFAULT 1 CHECK (attempt >= 1),
-    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'success', 'failed',
+CREATE TABLE IF NOT EXISTS {tasks_sql} (
+    {task_run_id_sql} INTEGER PRIMARY KEY AUTOINCREMENT,
+    {run_id_sql} INTEGER REFERENCES {runs_sql}({run_id_sql}),
+    {quote_identifier("task")} TEXT NOT NULL,
+    {attempt_sql} INTEGER NOT NULL DEFAULT 1 CHECK ({attempt_sql} >= 1),
+    {status_sql} TEXT NOT NULL CHECK ({status_sql} IN ('queued', 'running', 'success', 'failed',
                                            'up_for_retry', 'upstream_failed', 'skipped')),
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    seconds REAL,
-    rows_in INTEGER,
-    rows_out INTEGER,
-    error TEXT
+    {started_at_sql} TEXT NOT NULL,
+    {finished_at_sql} TEXT,
+    {seconds_sql} REAL,
+    {quote_identifier("rows_in")} INTEGER,
+    {quote_identifier("rows_out")} INTEGER,
+    {error_sql} TEXT
 );
-CREATE INDEX IF NOT EXISTS {quote_identifier(TASKS_INDEX)}
-    ON {quote_identifier(TASKS_TABLE)} (run_id);
+CREATE INDEX IF NOT EXISTS {quote_identifier(TASKS_INDEX)} ON {tasks_sql} ({run_id_sql});
 CREATE TABLE IF NOT EXISTS {quote_identifier(LOADS_TABLE)} (
-    load_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    task_run_id INTEGER REFERENCES {quote_identifier(TASKS_TABLE)}(task_run_id),
-    status TEXT NOT NULL CHECK (status IN ('success', 'failed')),
-    mode TEXT,
-    source TEXT,
-    target TEXT,
-    rows_read INTEGER,
-    inserted INTEGER,
-    updated INTEGER,
-    deleted INTEGER,
-    unchanged INTEGER,
-    watermark_before TEXT,
-    watermark_after TEXT,
-    batches INTEGER,
-    seconds REAL,
-    error TEXT
+    {quote_identifier("load_id")} INTEGER PRIMARY KEY AUTOINCREMENT,
+    {task_run_id_sql} INTEGER REFERENCES {tasks_sql}({task_run_id_sql}),
+    {status_sql} TEXT NOT NULL CHECK ({status_sql} IN ('success', 'failed')),
+    {quote_identifier("mode")} TEXT,
+    {quote_identifier("source")} TEXT,
+    {quote_identifier("target")} TEXT,
+    {quote_identifier("rows_read")} INTEGER,
+    {quote_identifier("inserted")} INTEGER,
+    {quote_identifier("updated")} INTEGER,
+    {quote_identifier("deleted")} INTEGER,
+    {quote_identifier("unchanged")} INTEGER,
+    {quote_identifier("watermark_before")} TEXT,
+    {quote_identifier("watermark_after")} TEXT,
+    {quote_identifier("batches")} INTEGER,
+    {seconds_sql} REAL,
+    {error_sql} TEXT
 );
 CREATE TABLE IF NOT EXISTS {quote_identifier(CHECKS_TABLE)} (
-    check_result_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id INTEGER REFERENCES {quote_identifier(RUNS_TABLE)}(run_id),
-    table_name TEXT,
-    check_name TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pass', 'warn', 'fail')),
-    blocking INTEGER NOT NULL DEFAULT 0,
-    observed TEXT,
-    expected TEXT,
-    message TEXT
+    {quote_identifier("check_result_id")} INTEGER PRIMARY KEY AUTOINCREMENT,
+    {run_id_sql} INTEGER REFERENCES {runs_sql}({run_id_sql}),
+    {quote_identifier("table_name")} TEXT,
+    {quote_identifier("check_name")} TEXT NOT NULL,
+    {status_sql} TEXT NOT NULL CHECK ({status_sql} IN ('pass', 'warn', 'fail')),
+    {quote_identifier("blocking")} INTEGER NOT NULL DEFAULT 0,
+    {quote_identifier("observed")} TEXT,
+    {quote_identifier("expected")} TEXT,
+    {quote_identifier("message")} TEXT
 );
 CREATE TABLE IF NOT EXISTS {quote_identifier(ALERTS_TABLE)} (
-    alert_log_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id INTEGER REFERENCES {quote_identifier(RUNS_TABLE)}(run_id),
-    alert_key TEXT NOT NULL,
-    severity TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('sent', 'throttled', 'failed', 'disabled')),
-    sent_at TEXT NOT NULL,
-    subject TEXT,
-    error TEXT
+    {quote_identifier("alert_log_id")} INTEGER PRIMARY KEY AUTOINCREMENT,
+    {run_id_sql} INTEGER REFERENCES {runs_sql}({run_id_sql}),
+    {quote_identifier("alert_key")} TEXT NOT NULL,
+    {quote_identifier("severity")} TEXT NOT NULL,
+    {quote_identifier("channel")} TEXT NOT NULL,
+    {status_sql} TEXT NOT NULL CHECK ({status_sql} IN ('sent', 'throttled', 'failed', 'disabled')),
+    {quote_identifier("sent_at")} TEXT NOT NULL,
+    {quote_identifier("subject")} TEXT,
+    {error_sql} TEXT
 );
 """
+
+
+#: The run log's DDL: CREATE ... IF NOT EXISTS statements separated by ";" (an existing table,
+#: written by an older course_etl with its names unquoted, is the same table and stays as is).
+SCHEMA = _schema_sql()
 
 
 @checked
@@ -176,19 +199,21 @@ def _is_legacy(conn: sqlite3.Connection) -> bool:
 
 def _copy_expression(table: str, column: str) -> tuple[str, tuple]:
     """The SELECT expression (and its parameters) that carries ``column`` into the new table."""
-    column_sql = quote_identifier(column)
+    column_sql, status_sql = quote_identifier(column), quote_identifier("status")
     if table == RUNS_TABLE and column == "status":
-        return ("CASE status WHEN ? THEN ? WHEN ? THEN ? ELSE status END",
+        return (f"CASE {status_sql} WHEN ? THEN ? WHEN ? THEN ? ELSE {status_sql} END",
                 tuple(v for item in LEGACY_RUN_STATUSES.items() for v in item))
     if table == RUNS_TABLE and column in ("error", "notes"):
         old = "blocked" if column == "error" else "warning"
-        return (f"CASE WHEN status = ? THEN COALESCE({column_sql} || char(10), '') || ? "
+        return (f"CASE WHEN {status_sql} = ? THEN COALESCE({column_sql} || char(10), '') || ? "
                 f"ELSE {column_sql} END", (old, _LEGACY_REASONS[old]))
     if table == TASKS_TABLE and column == "status":
         # The old log recorded a try that was retried as failed: Airflow calls it up_for_retry.
-        return (f"CASE WHEN status = ? AND attempt < (SELECT MAX(later.attempt) FROM "
-                f"{quote_identifier('_legacy_' + TASKS_TABLE)} AS later WHERE later.run_id IS "
-                "old.run_id AND later.task = old.task) THEN ? ELSE status END",
+        attempt_sql, run_id_sql, task_sql = map(quote_identifier, ("attempt", "run_id", "task"))
+        return (f"CASE WHEN {status_sql} = ? AND {attempt_sql} < (SELECT MAX(later.{attempt_sql}) "
+                f"FROM {quote_identifier('_legacy_' + TASKS_TABLE)} AS later "
+                f"WHERE later.{run_id_sql} IS old.{run_id_sql} "
+                f"AND later.{task_sql} = old.{task_sql}) THEN ? ELSE {status_sql} END",
                 (TaskState.FAILED, TaskState.UP_FOR_RETRY))
     return column_sql, ()
 

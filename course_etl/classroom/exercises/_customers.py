@@ -41,7 +41,8 @@ def create_tables(conn: sqlite3.Connection) -> None:
     conn.execute(CUSTOMERS.ddl(TABLES.source))
     conn.execute(CUSTOMERS.ddl(TABLES.warehouse, extra=(WAREHOUSE_ONLY,)))
     conn.execute(f"CREATE TABLE {quote_identifier(TABLES.orders)} ("
-                 f"{quote_identifier(ORDERS.key)} INTEGER PRIMARY KEY, customer_id INTEGER "
+                 f"{quote_identifier(ORDERS.key)} INTEGER PRIMARY KEY, "
+                 f"{quote_identifier('customer_id')} INTEGER "
                  f"REFERENCES {quote_identifier(TABLES.warehouse)}"
                  f"({quote_identifier(CUSTOMERS.key)}) ON DELETE CASCADE)")
     ensure_state_table(conn)

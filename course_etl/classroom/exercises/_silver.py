@@ -20,18 +20,27 @@ from course_etl.medallion.silver import conform, ensure_silver, parse_timestamp
 from course_etl.sample_data import CITIES, FIRST_NAMES
 
 NOTEBOOK_SOURCE_SEED = 3  # notebook 05's DirtySource(seed=3)
+#: The tables the answers read: (table, its columns with their declarations).
+STAGED_TABLES = {
+    "staged": (("id", "INTEGER NOT NULL"), ("name", "TEXT NOT NULL"), ("city", "TEXT NOT NULL"),
+               ("updated_at", "TEXT NOT NULL"), ("_bronze_row", "INTEGER NOT NULL UNIQUE")),
+    "staged_orders": (("order_id", "INTEGER NOT NULL"), ("customer_id", "INTEGER NOT NULL"),
+                      ("amount_cents", "INTEGER NOT NULL"), ("ordered_at", "TEXT NOT NULL"),
+                      ("_bronze_row", "INTEGER NOT NULL UNIQUE")),
+}
 
 
 def staged_conn(*, customers: list[tuple] = (), orders: list[tuple] = ()) -> sqlite3.Connection:
     """``staged`` (customers) and ``staged_orders`` holding the given conformed rows."""
     conn = connect(":memory:")
-    conn.execute("CREATE TABLE staged (id INTEGER NOT NULL, name TEXT NOT NULL, city TEXT NOT "
-                 "NULL, updated_at TEXT NOT NULL, _bronze_row INTEGER NOT NULL UNIQUE)")
-    conn.execute("CREATE TABLE staged_orders (order_id INTEGER NOT NULL, customer_id INTEGER NOT "
-                 "NULL, amount_cents INTEGER NOT NULL, ordered_at TEXT NOT NULL, "
-                 "_bronze_row INTEGER NOT NULL UNIQUE)")
-    conn.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?)", customers)
-    conn.executemany("INSERT INTO staged_orders VALUES (?, ?, ?, ?, ?)", orders)
+    for (table, columns), rows in zip(STAGED_TABLES.items(), (customers, orders), strict=True):
+        # The declarations are fixed text of this module: types and constraints, no name.
+        columns_sql = ", ".join(f"{quote_identifier(name)} {declaration_sql}"
+                                for name, declaration_sql in columns)
+        placeholders_sql = ", ".join("?" * len(columns))
+        conn.execute(f"CREATE TABLE {quote_identifier(table)} ({columns_sql})")
+        conn.executemany(f"INSERT INTO {quote_identifier(table)} VALUES ({placeholders_sql})",
+                         rows)
     return conn
 
 

@@ -26,13 +26,13 @@ SUITE_STUB = {CITY_DAILY_REVENUE: [{"check": "row_count_between", "min_rows": 1,
 # --- 2. the checks suite --------------------------------------------------------------------
 
 def _stale(conn: sqlite3.Connection, day: date) -> None:
-    conn.execute(f"DELETE FROM {quote_identifier(CITY_DAILY_REVENUE)} WHERE day = ?",
-                 (day.isoformat(),))
+    conn.execute(f"DELETE FROM {quote_identifier(CITY_DAILY_REVENUE)} "
+                 f"WHERE {quote_identifier('day')} = ?", (day.isoformat(),))
 
 
 def _atlantis(conn: sqlite3.Connection, day: date) -> None:
-    conn.execute(f"INSERT INTO {quote_identifier(CITY_DAILY_REVENUE)} "
-                 "(city, day, n_orders, revenue_cents) "
+    columns_sql = ", ".join(map(quote_identifier, ("city", "day", "n_orders", "revenue_cents")))
+    conn.execute(f"INSERT INTO {quote_identifier(CITY_DAILY_REVENUE)} ({columns_sql}) "
                  "VALUES ('Atlantis', ?, 1, 100)", (day.isoformat(),))
 
 

@@ -54,6 +54,7 @@ __all__: list[str] = []
 # The same text as the notebook's cell (a test compares them): the names it reads are the
 # notebook's, defined by the cells of steps 1 to 4.
 def step5_stub(conn):
+    # sql-names: exempt, the notebook's step-5 cell as students read and edit it (their SQL)
     names = {"target": "dw_customers", "column": "updated_at"}
     stored, fmt = conn.execute(watermark_sql, names).fetchone()  # noqa: F821
     conn.execute("DROP TABLE IF EXISTS temp.changes")
@@ -105,10 +106,12 @@ def _fail_triggers(conn: sqlite3.Connection, change: Round, create: bool) -> Non
                      f"{quote_identifier(table)} BEGIN {action_sql}; END")
 
 
+_REWRITTEN = "rewritten"  # the temp table where a trigger notes the keys a round rewrote
+
+
 def _state(conn: sqlite3.Connection) -> tuple:
-    return (sorted_rows(conn.execute("SELECT * FROM dw_customers")),
-            sorted_rows(conn.execute("SELECT * FROM dw_orders")),
-            sorted_rows(conn.execute("SELECT * FROM etl_watermarks")))
+    return tuple(sorted_rows(conn.execute(f"SELECT * FROM {quote_identifier(table)}"))
+                 for table in (TABLES.warehouse, TABLES.orders, TABLES.watermarks))
 
 
 def _run_load(load: object, scenario: Scenario, *, library_allowed: bool = False
@@ -118,13 +121,15 @@ def _run_load(load: object, scenario: Scenario, *, library_allowed: bool = False
     warehouse: Warehouse = scenario.data
     conn = watch_connection(warehouse.build())
     conn.create_function("refuse_write", 0, _refuse_write)
-    conn.execute("CREATE TEMP TABLE rewritten (id INTEGER)")
-    conn.execute("CREATE TEMP TRIGGER watch AFTER UPDATE ON main.dw_customers "
-                 "BEGIN INSERT INTO rewritten VALUES (old.id); END")
+    rewritten_sql, key_sql = quote_identifier(_REWRITTEN), quote_identifier(CUSTOMERS.key)
+    conn.execute(f"CREATE TEMP TABLE {rewritten_sql} ({key_sql} INTEGER)")
+    conn.execute(f"CREATE TEMP TRIGGER {quote_identifier('watch')} AFTER UPDATE "
+                 f"ON main.{quote_identifier(TABLES.warehouse)} "
+                 f"BEGIN INSERT INTO {rewritten_sql} VALUES (old.{key_sql}); END")
     rounds = []
     for change in warehouse.rounds:
         apply_round(conn, change)
-        conn.execute("DELETE FROM temp.rewritten")
+        conn.execute(f"DELETE FROM temp.{rewritten_sql}")
         if change.failing:
             _fail_triggers(conn, change, create=True)
         raised, calls = None, []
@@ -141,7 +146,8 @@ def _run_load(load: object, scenario: Scenario, *, library_allowed: bool = False
         if left_open:
             conn.execute("ROLLBACK")
         _fail_triggers(conn, change, create=False)
-        rewritten = sorted(r[0] for r in conn.execute("SELECT id FROM temp.rewritten"))
+        rewritten = sorted(r[0] for r in conn.execute(
+            f"SELECT {key_sql} FROM temp.{rewritten_sql}"))
         rounds.append((*_state(conn), rewritten, raised, left_open))
     return rounds
 

@@ -36,6 +36,7 @@ from course_etl.classroom.exercises.differential import (
     sorted_rows,
 )
 from course_etl.classroom.exercises.incremental import query_problem, sql_problem
+from course_etl.db import quote_identifier
 from course_etl.medallion import CUSTOMERS, Rule
 from course_etl.medallion.silver import DEFAULT_RULES, conform
 
@@ -157,7 +158,8 @@ def _run_reject(sql: object, scenario: Scenario) -> dict:
             "rejected": sorted_rows((r[0],) for r in rows or ()),
             "unexplained": sorted_rows((r[0],) for r in rows or ()
                                        if not _names_amount(r[1], cents.get(r[0], 0))),
-            "staged": sorted_rows(conn.execute("SELECT * FROM staged_orders"))}
+            "staged": sorted_rows(conn.execute(
+                f"SELECT * FROM {quote_identifier('staged_orders')}"))}
 
 
 def _reject_model(scenario: Scenario) -> dict:

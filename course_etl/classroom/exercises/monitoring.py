@@ -156,14 +156,15 @@ def _connection(data: dict) -> sqlite3.Connection:
     table, column = data["table"], data["column"]
     fresh = data["now"].strftime("%Y-%m-%d %H:%M:%S")
     other = "other_at" if column != "other_at" else "changed_at"  # the decoy column
-    conn.execute(f"CREATE TABLE {quote_identifier(table)} (id INTEGER, "
+    id_sql = quote_identifier("id")
+    conn.execute(f"CREATE TABLE {quote_identifier(table)} ({id_sql} INTEGER, "
                  f"{quote_identifier(column)} TEXT, {quote_identifier(other)} TEXT)")
     conn.executemany(f"INSERT INTO {quote_identifier(table)} VALUES (?, ?, ?)",
                      [(i, v, fresh if data["decoy"] == "column" else None)
                       for i, v in enumerate(data["values"], 1)])
     if data["decoy"] == "table":
         decoy = "recent_feed" if table != "recent_feed" else "other_feed"
-        conn.execute(f"CREATE TABLE {quote_identifier(decoy)} (id INTEGER, "
+        conn.execute(f"CREATE TABLE {quote_identifier(decoy)} ({id_sql} INTEGER, "
                      f"{quote_identifier(column)} TEXT)")
         conn.execute(f"INSERT INTO {quote_identifier(decoy)} VALUES (1, ?)", (fresh,))
     return conn

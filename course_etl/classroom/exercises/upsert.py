@@ -130,17 +130,19 @@ def _run_upsert(sql: object, scenario: Scenario) -> tuple:
                      scenario.data["changes"])
     # Note every key the statement rewrote or deleted (REPLACE deletes, then inserts).
     warehouse_sql, key_sql = quote_identifier(TABLES.warehouse), quote_identifier(CUSTOMERS.key)
-    conn.execute("CREATE TEMP TABLE rewritten (id)")
-    conn.execute("CREATE TEMP TABLE deleted (id)")
-    conn.execute(f"CREATE TEMP TRIGGER watch_rewritten AFTER UPDATE ON main.{warehouse_sql} "
-                 f"BEGIN INSERT INTO rewritten VALUES (old.{key_sql}); END")
-    conn.execute(f"CREATE TEMP TRIGGER watch_deleted AFTER DELETE ON main.{warehouse_sql} "
-                 f"BEGIN INSERT INTO deleted VALUES (old.{key_sql}); END")
+    noted = {"UPDATE": "rewritten", "DELETE": "deleted"}  # event (a keyword) -> temp table
+    for event_sql, table in noted.items():
+        table_sql = quote_identifier(table)
+        conn.execute(f"CREATE TEMP TABLE {table_sql} ({key_sql})")
+        conn.execute(f"CREATE TEMP TRIGGER {quote_identifier(f'watch_{table}')} "
+                     f"AFTER {event_sql} ON main.{warehouse_sql} "
+                     f"BEGIN INSERT INTO {table_sql} VALUES (old.{key_sql}); END")
     run_query(conn, sql)
     return (sorted_rows(conn.execute(f"SELECT * FROM {quote_identifier(TABLES.warehouse)}")),
             sorted_rows(conn.execute(f"SELECT * FROM {quote_identifier(TABLES.orders)}")),
-            sorted(r[0] for r in conn.execute("SELECT id FROM temp.rewritten")),
-            sorted(r[0] for r in conn.execute("SELECT id FROM temp.deleted")))
+            *(sorted(r[0] for r in conn.execute(
+                f"SELECT {key_sql} FROM temp.{quote_identifier(table)}"))
+              for table in noted.values()))
 
 
 def _upsert_model(scenario: Scenario) -> tuple:
@@ -290,12 +292,13 @@ def _save_scenarios() -> list[Scenario]:
 
 def _run_save(sql: object, scenario: Scenario) -> list:
     conn = Warehouse((), ()).build()
-    conn.execute("DELETE FROM etl_watermarks")
-    conn.executemany("INSERT INTO etl_watermarks VALUES (?, ?, ?, ?)", scenario.data["state"])
+    state_sql = quote_identifier(TABLES.watermarks)
+    conn.execute(f"DELETE FROM {state_sql}")
+    conn.executemany(f"INSERT INTO {state_sql} VALUES (?, ?, ?, ?)", scenario.data["state"])
     states = []
     for target, column, value, fmt in scenario.data["writes"]:
         run_query(conn, sql, {"target": target, "column": column, "value": value, "format": fmt})
-        states.append(sorted_rows(conn.execute("SELECT * FROM etl_watermarks")))
+        states.append(sorted_rows(conn.execute(f"SELECT * FROM {state_sql}")))
     return states
 
 

@@ -96,7 +96,7 @@ def run_student_pipeline(day: date | str, fault: str = "short_feed", *, suite: d
     injected = None if fault == "none" else Fault(day, kind=fault)
     reports = capstone.run_days(STORY_DAY, (day - STORY_DAY).days + 1, fault=injected)
     published = query(conn, f"SELECT * FROM {quote_identifier(PUBLISHED_RUNS)} "
-                      "ORDER BY logical_date") \
+                      f"ORDER BY {quote_identifier('logical_date')}") \
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?",
                         (PUBLISHED_RUNS,)).fetchone() else pd.DataFrame(
             columns=["logical_date", "served_rows", "revenue_cents"])

@@ -32,7 +32,9 @@ from course_etl.db import query, quote_identifier
 from course_etl.medallion import (
     CITY_DAILY_REVENUE,
     CUSTOMER_STATS,
+    CUSTOMERS,
     DEFAULT_DIRT,
+    ORDERS,
     REJECTS_TABLE,
     Dirt,
     DirtySource,
@@ -151,9 +153,12 @@ class MedallionExplorer(Panel):
         self.samples.value = "".join(
             _table(title, query(self.conn, sql, {"rows": SAMPLE_ROWS}))
             for title, sql in _sample_queries())
-        rejects = query(self.conn, f"SELECT entity, _batch_id, rule, reason, raw "
+        entity_sql, batch_sql = quote_identifier("entity"), quote_identifier("_batch_id")
+        columns_sql = ", ".join(map(quote_identifier, ("rule", "reason", "raw")))
+        rejects = query(self.conn, f"SELECT {entity_sql}, {batch_sql}, {columns_sql} "
                                    f"FROM {quote_identifier(REJECTS_TABLE)} "
-                                   "ORDER BY _batch_id DESC, entity, _bronze_row")
+                                   f"ORDER BY {batch_sql} DESC, {entity_sql}, "
+                                   f"{quote_identifier('_bronze_row')}")
         summary = rejects.groupby(["entity", "rule"]).size().rename("rows").reset_index()
         self.rejects.value = (_table("Rejected rows per rule", summary)
                               + _table("Rejected rows (newest batch first)", rejects))
@@ -168,21 +173,27 @@ class MedallionExplorer(Panel):
 
 def _sample_queries() -> list[tuple[str, str]]:
     """(title, SELECT) for each sample table; every SELECT takes its row count as ``:rows``."""
-    latest_first_sql = "ORDER BY _bronze_row DESC LIMIT :rows"
+    def latest_first_sql(table: str) -> str:
+        return (f"SELECT * FROM {quote_identifier(table)} "
+                f"ORDER BY {quote_identifier('_bronze_row')} DESC LIMIT :rows")
+
+    city_sql, day_sql = quote_identifier("city"), quote_identifier("day")
     return [
-        ("bronze_customers (newest rows, as received)",
-         f"SELECT * FROM bronze_customers {latest_first_sql}"),
-        ("silver_customers (newest rows: typed, conformed, latest version)",
-         f"SELECT * FROM silver_customers {latest_first_sql}"),
-        ("silver_customers_superseded (why each version lost)",
-         f"SELECT * FROM silver_customers_superseded {latest_first_sql}"),
-        ("bronze_orders (newest rows, as received)",
-         f"SELECT * FROM bronze_orders {latest_first_sql}"),
-        ("silver_orders (newest rows)", f"SELECT * FROM silver_orders {latest_first_sql}"),
+        (f"{CUSTOMERS.bronze_table} (newest rows, as received)",
+         latest_first_sql(CUSTOMERS.bronze_table)),
+        (f"{CUSTOMERS.silver_table} (newest rows: typed, conformed, latest version)",
+         latest_first_sql(CUSTOMERS.silver_table)),
+        (f"{CUSTOMERS.superseded_table} (why each version lost)",
+         latest_first_sql(CUSTOMERS.superseded_table)),
+        (f"{ORDERS.bronze_table} (newest rows, as received)",
+         latest_first_sql(ORDERS.bronze_table)),
+        (f"{ORDERS.silver_table} (newest rows)", latest_first_sql(ORDERS.silver_table)),
         (CUSTOMER_STATS, f"SELECT * FROM {quote_identifier(CUSTOMER_STATS)} "
-                         "ORDER BY n_customers DESC, city LIMIT :rows"),
+                         f"ORDER BY {quote_identifier('n_customers')} DESC, {city_sql} "
+                         "LIMIT :rows"),
         (CITY_DAILY_REVENUE, f"SELECT * FROM {quote_identifier(CITY_DAILY_REVENUE)} "
-                             "ORDER BY day DESC, revenue DESC LIMIT :rows"),
+                             f"ORDER BY {day_sql} DESC, {quote_identifier('revenue')} DESC "
+                             "LIMIT :rows"),
     ]
 
 
