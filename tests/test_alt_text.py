@@ -118,7 +118,8 @@ def test_full_vs_incremental_counts_what_its_tables_hold(monkeypatch):
     monkeypatch.setattr(fvi, "_source_table_per_run", lambda: more)
     text = fvi.full_vs_incremental_alt()
     assert f"over {len(more)} runs" in text and f"{copied_full + 15} in all" in text
-    assert "2 rows, 17 in all" in text  # 8 + 4 + 3 + the two new rows
+    # 8 + 5 + 4 + (the row at the watermark, read again (>=), and the two new rows)
+    assert "3 rows, 20 in all" in text
 
 
 def test_job_scheduling_alt_follows_its_tasks(monkeypatch):

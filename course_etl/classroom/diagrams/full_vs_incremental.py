@@ -2,8 +2,10 @@
 
 :func:`full_vs_incremental_figure` draws two lanes of three runs over the same growing source
 table (one square per row, coloured by its ``updated_at`` tick): the full lane copies every row
-each run, the incremental lane copies only the rows past the watermark line the previous run
-left behind. Its alt text and its bottom line are counted from the same tables.
+each run, the incremental lane copies only the rows at or after the watermark line the
+previous run left behind (``>=``: the row at the watermark is read again, which an upsert makes
+harmless, so a row written later in that same second is not missed). Its alt text and its
+bottom line are counted from the same tables.
 """
 
 from __future__ import annotations
@@ -57,8 +59,8 @@ def _watermarks(incremental: bool) -> list[int | None]:
 
 
 def _copied_per_run(incremental: bool) -> list[list[int]]:
-    """The row ids each run copies (every row, or only those past the watermark)."""
-    return [[row_id for row_id, tick in table.items() if watermark is None or tick > watermark]
+    """The row ids each run copies (every row, or only those at or after the watermark)."""
+    return [[row_id for row_id, tick in table.items() if watermark is None or tick >= watermark]
             for table, watermark in zip(_source_table_per_run(), _watermarks(incremental),
                                         strict=True)]
 
@@ -73,10 +75,10 @@ def full_vs_incremental_alt() -> str:
     return (f"Full vs incremental load over {len(tables)} runs of a source table that grows "
             f"to {sizes} rows. The full load copies every row on every run: "
             f"{', '.join(str(len(c)) for c in full)} rows, {sum(map(len, full))} in all. The "
-            "incremental load copies only rows whose updated_at is past the watermark the "
-            f"previous run left: {', '.join(str(len(c)) for c in incremental)} rows, "
-            f"{sum(map(len, incremental))} in all, the new rows and the changed rows "
-            f"(ids {', '.join(map(str, changed))}).")
+            "incremental load copies only rows whose updated_at is at or after the watermark "
+            f"the previous run left: {', '.join(str(len(c)) for c in incremental)} rows, "
+            f"{sum(map(len, incremental))} in all, the new rows, the changed rows "
+            f"(ids {', '.join(map(str, changed))}) and the row at the watermark, read again.")
 
 
 def _draw_row_strip(
@@ -91,7 +93,7 @@ def _draw_row_strip(
     size = _ROW_SQUARE
     copied = 0
     for row_id, tick in table.items():
-        is_copied = watermark is None or tick > watermark
+        is_copied = watermark is None or tick >= watermark
         copied += is_copied
         color = ROW_COLORS["copied" if is_copied else "not copied"]
         ax.add_patch(Rectangle((x_of_tick(tick), y - size / 2), size, size,
@@ -127,7 +129,7 @@ def _draw_load_lane(
 
 @with_pinned_style
 def full_vs_incremental_figure() -> Figure:
-    """Full load copies the whole table every run; incremental copies rows past a watermark."""
+    """Full load copies the whole table every run; incremental copies rows from a watermark."""
     fig, ax = new_canvas(
         "Full vs incremental load",
         "Each square is one source row (its id), placed by updated_at. "
@@ -140,13 +142,13 @@ def full_vs_incremental_figure() -> Figure:
     _draw_load_lane(ax, 51, "Full load", "copies every row\non every run", False, x_of_tick)
     strip_ys = _draw_load_lane(
         ax, 32, "Incremental load",
-        "copies only rows past\nthe watermark (updated_at):\nnew and changed rows",
+        "copies rows at or after\nthe watermark (updated_at >=):\nnew and changed rows",
         True, x_of_tick,
     )
     bottom = strip_ys[-1] - 3.2
     for after_run, tick, align in ((1, 8, "right"), (2, 12, "left")):
         # Each line starts at the run that set it and continues over the runs it filters.
-        x = x_of_tick(tick) + (_ROW_SQUARE + _TICK_STEP) / 2
+        x = x_of_tick(tick) - (_TICK_STEP - _ROW_SQUARE) / 2  # just before the row at it
         top = strip_ys[after_run - 1] + 2.4
         ax.plot([x, x], [bottom, top], color=INK, linestyle="--", linewidth=1.6)
         label = "watermark after run 1" if after_run == 1 else "after run 2"
