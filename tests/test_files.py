@@ -5,10 +5,8 @@ bounds."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import signal
 import sqlite3
 import string
 import subprocess
@@ -32,23 +30,12 @@ from course_etl.paths import (
     read_text,
     write_atomic,
 )
+from tests.alarms import no_hang
 
 QUICK = settings(max_examples=60, deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@contextlib.contextmanager
-def no_hang(seconds: int = 20):
-    def ring(signum, frame):
-        raise AssertionError(f"blocked for {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, ring)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture

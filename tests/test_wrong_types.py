@@ -16,7 +16,6 @@ import contextlib
 import importlib
 import inspect
 import pkgutil
-import signal
 import sqlite3
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,6 +28,7 @@ import pytest
 import course_etl
 from course_etl.db import connect
 from course_etl.errors import CourseEtlError, WrongTypeError, _matches
+from tests.alarms import no_hang
 
 # The engine's API has its own test; servers are not started here; argparse types only ever
 # receive the text of an option (the CLI sweep covers them).
@@ -92,18 +92,6 @@ def _wrong(hint: object) -> object:
     return next((value for value in WRONG if not _matches(value, hint)), None)
 
 
-@contextlib.contextmanager
-def _alarm(seconds: int = 30):
-    def ring(signum, frame):
-        raise AssertionError(f"no answer after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, ring)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _calls(function, tmp_path):
@@ -145,7 +133,7 @@ def test_a_wrong_type_gets_the_courses_own_error(module, name, tmp_path, monkeyp
     offenders = []
     for parameter, positional, arguments in _calls(function, tmp_path):
         try:
-            with _alarm():
+            with no_hang(30):
                 function(*positional, **arguments)
         except WrongTypeError as error:
             if error.argument not in (parameter, None):
