@@ -13,7 +13,8 @@ from course_etl import facts
 from course_etl.medallion.entities import CUSTOMERS, ORDERS, Entity
 
 __all__ = ["records", "customers", "orders", "absent_optional", "optional_defaults", "lecture",
-           "lecture_row", "add_customers",
+           "lecture_row", "add_customers", "customer", "insert_customer", "customers_ddl",
+           "declared_columns",
            "lecture_gold", "run_start_text"]
 
 
@@ -67,6 +68,32 @@ def add_customers(conn, table: str, *rows: tuple) -> None:
     columns = CUSTOMERS.required_columns
     with conn:
         conn.executemany(facts.CUSTOMERS.insert_sql(table, columns), rows)
+
+
+def customer(**values: object) -> tuple:
+    """A source customers row as ``SELECT *`` returns it: the values given by column name, every
+    optional column the facts declare at its default."""
+    return facts.CUSTOMERS.as_tuple(values)
+
+
+def insert_customer(conn, table: str = facts.TABLES.source, **values: object) -> tuple:
+    """Insert :func:`customer` ``(**values)`` into ``table``; the row inserted."""
+    row = customer(**values)
+    conn.execute(facts.CUSTOMERS.insert_sql(table), row)
+    return row
+
+
+def customers_ddl(table: str, *, primary_key: bool = True, warehouse: bool = False) -> str:
+    """The customers table as the facts declare it (``warehouse``: with its warehouse-only
+    column), the key the primary key unless ``primary_key=False``."""
+    extra = (facts.WAREHOUSE_ONLY,) if warehouse else ()
+    return facts.CUSTOMERS.ddl(table, primary_key=primary_key, extra=extra)
+
+
+def declared_columns() -> list[tuple[str, str, int]]:
+    """The customers columns as ``pragma_table_info`` lists them: (name, type, is the key)."""
+    return [(c.name, c.sql_type, int(c.name == facts.CUSTOMERS.key))
+            for c in facts.CUSTOMERS.columns]
 
 
 def lecture_gold() -> list[dict]:

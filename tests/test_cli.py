@@ -5,6 +5,7 @@ import sys
 
 from course_etl.cli import main
 from course_etl.db import connect
+from course_etl.facts import CUSTOMERS
 from course_etl.sample_data import create_customer_source, create_lecture_source
 
 
@@ -49,7 +50,7 @@ def test_bad_input_exits_2_with_one_clear_line(tmp_path, capsys):
     assert code == 2
     assert err == ("course_etl: error: invalid configuration: load.key = 'customer_id' (from "
                    "--key): unknown key column 'customer_id' in table "
-                   "'src_customers' (columns: id, name, city, updated_at)\n")
+                   f"'src_customers' (columns: {', '.join(CUSTOMERS.names)})\n")
     assert main(["load", "full", "--db", str(tmp_path / "dw.db"), "--source-db",
                  str(tmp_path / "missing.db"), "--source", "src.x", "--target", "y"]) == 2
 

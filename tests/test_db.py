@@ -17,6 +17,7 @@ from course_etl import (
     tracing,
 )
 from course_etl.db import BUSY_TIMEOUT_MS, validate_identifier
+from course_etl.facts import CUSTOMERS
 
 
 def test_connect_memory_enforces_foreign_keys(conn):
@@ -62,8 +63,7 @@ def test_resolve_table_lists_known_tables(lecture_conn):
 def test_resolve_table_rejects_injection_shaped_names(lecture_conn):
     with pytest.raises(UnknownTableError, match="known: src_customers"):
         resolve_table(lecture_conn, "src_customers; DROP TABLE src_customers")
-    assert resolve_table(lecture_conn, "src_customers").columns == (
-        "id", "name", "city", "updated_at")
+    assert resolve_table(lecture_conn, "src_customers").columns == CUSTOMERS.names
 
 
 def test_table_ref_column_lists_columns(lecture_conn):
@@ -71,7 +71,7 @@ def test_table_ref_column_lists_columns(lecture_conn):
     assert ref.column("city") == "city"
     with pytest.raises(UnknownColumnError) as info:
         ref.column("updatedat", role="watermark column")
-    assert "columns: id, name, city, updated_at" in str(info.value)
+    assert f"columns: {', '.join(CUSTOMERS.names)}" in str(info.value)
 
 
 def test_attached_schema(tmp_path):

@@ -10,6 +10,7 @@ lecture's code still runs and leaves the warehouse a model of the lecture's reci
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import shutil
@@ -26,14 +27,14 @@ from course_etl import facts
 from course_etl.facts import Column, Insert, Schedule, Schema, Update
 from course_etl.facts.lecture_code import lecture_context, render, templates
 from tools import lecture_cells
-from tools.lecture_cells import CELLS, stale_cells, write_cells
+from tools.lecture_cells import CELLS, FILES, stale_cells, stale_files, write_cells, write_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = Path("/work/shared/seed/session6_pipelines_orchestration.md")
 
 
 def test_every_as_written_cell_is_the_lecture_code_for_todays_facts():
-    stale = stale_cells()
+    stale = [*stale_cells(), *stale_files()]
     assert not stale, (
         "cells that no longer show the lecture's code for the facts in "
         f"{facts.FACTS_FILE}: {', '.join(map(str, stale))}. Run  python -m tools.lecture_cells "
@@ -41,7 +42,8 @@ def test_every_as_written_cell_is_the_lecture_code_for_todays_facts():
 
 
 def test_every_template_is_used_by_a_cell_or_the_library():
-    used = {cell.template for cell in CELLS} | {"airflow_dag.py.j2", "medallion.sql.j2"}
+    used = ({cell.template for cell in CELLS} | {file.template for file in FILES}
+            | {"airflow_dag.py.j2", "medallion.sql.j2"})
     assert set(templates()) == used
 
 
@@ -97,6 +99,9 @@ def _copy_notebooks(tmp_path: Path) -> Path:
     folder.mkdir()
     for name in {c.notebook for c in CELLS}:
         shutil.copy(ROOT / "notebooks" / name, folder / name)
+    for file in FILES:
+        (folder / file.path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "notebooks" / file.path, folder / file.path)
     return folder
 
 
@@ -121,6 +126,21 @@ def test_a_changed_fact_makes_cells_stale_and_write_brings_them_back(tmp_path, c
                          if c["id"] != "40f71b73"]
     assert [c["id"] for c in after["cells"]] == [
         c["id"] for c in before["02_job_scheduling.ipynb"]["cells"]]
+
+
+def test_a_column_added_to_the_facts_reaches_the_upsert_solution(tmp_path):
+    (tmp_path / "solutions").mkdir()
+    for file in FILES:
+        shutil.copy(ROOT / "notebooks" / file.path, tmp_path / file.path)
+    added = facts.Column("loyalty_tier", "TEXT", default=None)  # a column no course has yet
+    wider = dataclasses.replace(facts.CUSTOMERS, columns=(*facts.CUSTOMERS.columns, added))
+    with mock.patch.object(facts, "CUSTOMERS", wider):
+        assert [f.path for f in stale_files(tmp_path)] == ["solutions/01_c_upsert_statement.py"]
+        write_files(tmp_path)
+        assert stale_files(tmp_path) == []
+    text = (tmp_path / "solutions/01_c_upsert_statement.py").read_text(encoding="utf-8")
+    assert f"({', '.join(wider.names)})" in text and "loyalty_tier = excluded.loyalty_tier" in text
+    assert "OR t.loyalty_tier IS NOT excluded.loyalty_tier" in text
 
 
 def test_bad_arguments_and_a_lost_cell_exit_2(tmp_path, capsys):

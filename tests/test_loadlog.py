@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
+from builders import insert_customer
 
 from course_etl import connect, full_load, incremental_load, tracing
 from course_etl.monitoring.history import (
@@ -118,7 +119,7 @@ def test_logged_records_success_and_failure(lecture_conn):
     load = logged(incremental_load)
     load(conn, "src_customers", "dw_customers", **OPTS)
     logged(full_load)(conn, "src_customers", "dw_full")
-    conn.execute("INSERT INTO src_customers VALUES (9, 'Zed', 'Zagreb', 'yesterday')")
+    insert_customer(conn, id=9, name="Zed", city="Zagreb", updated_at="yesterday")
     before = conn.execute("SELECT * FROM dw_customers").fetchall()
     with pytest.raises(Exception, match="yesterday"):
         load(conn, "src_customers", "dw_customers", **OPTS)
@@ -134,7 +135,7 @@ def test_logged_records_success_and_failure(lecture_conn):
 def test_a_failed_load_inside_a_task_keeps_its_load_record(lecture_conn):
     conn = lecture_conn
     run_log = RunLog(conn, clock=SimulatedClock())
-    conn.execute("INSERT INTO src_customers VALUES (9, 'Zed', 'Zagreb', 'yesterday')")
+    insert_customer(conn, id=9, name="Zed", city="Zagreb", updated_at="yesterday")
     run_id = run_log.start_run("p")
     with pytest.raises(Exception, match="yesterday"):
         with run_log.task(run_id, "load") as task:

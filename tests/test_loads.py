@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+from builders import customers_ddl, declared_columns, insert_customer, lecture
 
 from course_etl import (
     InvalidIdentifierError,
@@ -40,22 +41,13 @@ def snapshot(conn):
 def test_lecture_story_full_then_incremental(lecture_conn):
     conn = lecture_conn
     first = full_load(conn, "src_customers", "dw_customers", **OPTS)
-    assert rows(conn) == [
-        (1, "Aria", "Austin", "2024-10-01"),
-        (2, "Ben", "Berlin", "2024-10-01"),
-        (3, "Chloe", "Chicago", "2024-10-01"),
-    ]
+    assert rows(conn) == lecture()
     assert (first.mode, first.rows_read, first.inserted, first.watermark_after) == (
         "full", 3, 3, "2024-10-01")
 
     apply_lecture_changes(conn, 1)
     second = incremental_load(conn, "src_customers", "dw_customers", **OPTS)
-    assert rows(conn) == [
-        (1, "Aria", "Austin", "2024-10-01"),
-        (2, "Ben", "Berlin", "2024-10-01"),
-        (3, "Chloe", "Aurora", "2024-10-05"),
-        (4, "Dai", "Denver", "2024-10-05"),
-    ]
+    assert rows(conn) == lecture(1)
     # The closed lower bound re-reads the two rows at the old watermark; they stay unchanged.
     assert (second.rows_read, second.inserted, second.updated, second.unchanged) == (4, 1, 1, 2)
     assert (second.watermark_before, second.watermark_after) == ("2024-10-01", "2024-10-05")
@@ -64,7 +56,7 @@ def test_lecture_story_full_then_incremental(lecture_conn):
     apply_lecture_changes(conn, 2)
     third = incremental_load(conn, "src_customers", "dw_customers", **OPTS)
     assert (before, len(rows(conn))) == (4, 5)
-    assert rows(conn)[-1] == (5, "Eva", "El Paso", "2024-10-06")
+    assert rows(conn)[-1] == lecture(2)[-1]
     assert (third.inserted, third.updated, third.watermark_after) == (1, 0, "2024-10-06")
 
 
@@ -73,9 +65,7 @@ def test_lecture_story_full_then_incremental(lecture_conn):
 def test_full_load_creates_target_with_source_schema(lecture_conn):
     full_load(lecture_conn, "src_customers", "dw_customers")
     info = lecture_conn.execute("SELECT name, type, pk FROM pragma_table_info('dw_customers')")
-    assert info.fetchall() == [
-        ("id", "INTEGER", 1), ("name", "TEXT", 0), ("city", "TEXT", 0), ("updated_at", "TEXT", 0)
-    ]
+    assert info.fetchall() == declared_columns()
 
 
 def test_full_load_replaces_content_and_stores_watermark(lecture_conn):
@@ -147,9 +137,9 @@ def test_same_timestamp_row_written_after_the_load_is_not_lost(lecture_conn):
     conn = lecture_conn
     incremental_load(conn, "src_customers", "dw_customers", **OPTS)
     # Written later on the same day, with the very timestamp the watermark stored.
-    conn.execute("INSERT INTO src_customers VALUES (9, 'Zoe', 'Zagreb', '2024-10-01')")
+    late = insert_customer(conn, id=9, name="Zoe", city="Zagreb", updated_at="2024-10-01")
     result = incremental_load(conn, "src_customers", "dw_customers", **OPTS)
-    assert (9, "Zoe", "Zagreb", "2024-10-01") in rows(conn)
+    assert late in rows(conn)
     assert (result.inserted, result.unchanged) == (1, 3)
 
 
@@ -212,10 +202,7 @@ def test_hard_deletes_are_only_removed_when_reconciling(synthetic_conn):
 def warehouse_with_extras(lecture_conn):
     """dw_customers with a warehouse-only column and a child table, loaded once."""
     conn = lecture_conn
-    conn.execute(
-        "CREATE TABLE dw_customers (id INTEGER PRIMARY KEY, name TEXT, city TEXT, "
-        "updated_at TEXT, segment TEXT DEFAULT 'unknown')"
-    )
+    conn.execute(customers_ddl("dw_customers", warehouse=True))
     conn.execute(
         "CREATE TABLE dw_orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER "
         "REFERENCES dw_customers(id) ON DELETE CASCADE)"
@@ -326,22 +313,18 @@ def test_bad_names_are_rejected(loaded, kwargs, error, message):
 
 
 @pytest.mark.parametrize(
-    ("change", "error", "message"),
+    ("stamp", "error", "message"),
     [
-        ("INSERT INTO src_customers VALUES (7, 'Ted', 'Tokyo', NULL)",
-         WatermarkError, "NULL watermark column"),
-        ("INSERT INTO src_customers VALUES (7, 'Ted', 'Tokyo', '2024-10-06T08:00:00')",
-         WatermarkError, "mixed formats"),
-        ("INSERT INTO src_customers VALUES (7, 'Ted', 'Tokyo', '2024-11-31')",
-         WatermarkError, "not timestamps or integers .*2024-11-31"),
-        ("INSERT INTO src_customers VALUES (7, 'Ted', 'Tokyo', 'yesterday')",
-         WatermarkError, "yesterday"),
+        (None, WatermarkError, "NULL watermark column"),
+        ("2024-10-06T08:00:00", WatermarkError, "mixed formats"),
+        ("2024-11-31", WatermarkError, "not timestamps or integers .*2024-11-31"),
+        ("yesterday", WatermarkError, "yesterday"),
     ],
 )
-def test_bad_values_are_rejected_before_any_write(loaded, change, error, message):
+def test_bad_values_are_rejected_before_any_write(loaded, stamp, error, message):
     conn = loaded
     apply_lecture_changes(conn, 1)
-    conn.execute(change)
+    insert_customer(conn, id=7, name="Ted", city="Tokyo", updated_at=stamp)
     before = snapshot(conn)
     with pytest.raises(error, match=message):
         incremental_load(conn, "src_customers", "dw_customers", **OPTS)
@@ -368,8 +351,7 @@ def test_duplicate_keys_in_a_keyless_source_are_rejected(conn):
 
 
 def test_target_without_unique_key_is_rejected(lecture_conn):
-    lecture_conn.execute("CREATE TABLE dw_customers (id INTEGER, name TEXT, city TEXT, "
-                         "updated_at TEXT)")
+    lecture_conn.execute(customers_ddl("dw_customers", primary_key=False))
     with pytest.raises(SchemaMismatchError, match=r'CREATE UNIQUE INDEX ON "dw_customers"\("id"\)'):
         incremental_load(lecture_conn, "src_customers", "dw_customers", **OPTS)
 

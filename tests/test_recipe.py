@@ -1,14 +1,16 @@
 """The lecture's recipe gives the lecture's results, and each of its pitfalls is real."""
 
 import pytest
+from builders import customers_ddl, insert_customer, lecture_row
+from builders import lecture as lecture_rows
 
 from course_etl import WatermarkError, full_load, incremental_load, lecture_incremental_load
+from course_etl.facts import CUSTOMERS
 from course_etl.loads.lecture import lecture_full_load
 from course_etl.sample_data import apply_lecture_changes
 
 OPTS = {"key": "id", "watermark": "updated_at"}
-DW_SCHEMA = ("CREATE TABLE dw_customers "
-             "(id INTEGER PRIMARY KEY, name TEXT, city TEXT, updated_at TEXT)")
+DW_SCHEMA = customers_ddl("dw_customers")
 
 
 @pytest.fixture
@@ -29,12 +31,7 @@ def test_recipe_reproduces_the_lecture(lecture):
     assert (result.watermark_before, result.rows_read, result.watermark_after) == (
         "2024-10-01", 2, "2024-10-05")
     assert result.inserted is None and result.updated is None
-    assert dw(conn) == [
-        (1, "Aria", "Austin", "2024-10-01"),
-        (2, "Ben", "Berlin", "2024-10-01"),
-        (3, "Chloe", "Aurora", "2024-10-05"),
-        (4, "Dai", "Denver", "2024-10-05"),
-    ]
+    assert dw(conn) == lecture_rows(1)
     apply_lecture_changes(conn, 2)
     lecture_incremental_load(conn, "src_customers", "dw_customers")
     assert len(dw(conn)) == 5
@@ -50,7 +47,7 @@ def test_pitfall_greater_than_skips_a_same_day_row(lecture):
     lecture_incremental_load(conn, "src_customers", "dw_customers")
     incremental_load(conn, "src_customers", "dw_lib", **OPTS)
     # Later the same day another row is written with the day's timestamp.
-    conn.execute("INSERT INTO src_customers VALUES (6, 'Femi', 'Frankfurt', '2024-10-05')")
+    insert_customer(conn, id=6, name="Femi", city="Frankfurt", updated_at="2024-10-05")
     lecture_incremental_load(conn, "src_customers", "dw_customers")
     incremental_load(conn, "src_customers", "dw_lib", **OPTS)
     assert 6 not in [r[0] for r in dw(conn)], "the recipe's '>' skipped it"
@@ -59,11 +56,10 @@ def test_pitfall_greater_than_skips_a_same_day_row(lecture):
 
 def test_pitfall_insert_or_replace_wipes_columns_and_cascades(lecture_conn):
     conn = lecture_conn
-    conn.execute("CREATE TABLE dw_customers (id INTEGER PRIMARY KEY, name TEXT, city TEXT, "
-                 "updated_at TEXT, segment TEXT DEFAULT 'unknown')")
+    conn.execute(customers_ddl("dw_customers", warehouse=True))
     conn.execute("CREATE TABLE dw_orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER "
                  "REFERENCES dw_customers(id) ON DELETE CASCADE)")
-    conn.execute("INSERT INTO dw_customers (id, name, city, updated_at) "
+    conn.execute(f"INSERT INTO dw_customers ({', '.join(CUSTOMERS.names)}) "
                  "SELECT * FROM src_customers")
     conn.execute("UPDATE dw_customers SET segment = 'gold' WHERE id = 3")
     conn.execute("INSERT INTO dw_orders VALUES (100, 3)")
@@ -89,11 +85,11 @@ def test_pitfall_half_written_run_moves_the_derived_watermark(lecture):
     conn = lecture
     lecture_full_load(conn, "src_customers", "dw_customers")
     conn.execute("UPDATE src_customers SET city = 'Bonn', updated_at = '2024-10-04' WHERE id = 2")
-    conn.execute("INSERT INTO src_customers VALUES (4, 'Dai', 'Denver', '2024-10-05')")
+    dai = insert_customer(conn, id=4, name="Dai", city="Denver", updated_at="2024-10-05")
     # A crashed run managed to write only its last row before dying.
-    conn.execute("INSERT OR REPLACE INTO dw_customers VALUES (4, 'Dai', 'Denver', '2024-10-05')")
+    conn.execute(f"INSERT OR REPLACE INTO dw_customers VALUES ({', '.join('?' * len(dai))})", dai)
     lecture_incremental_load(conn, "src_customers", "dw_customers")
-    assert dw(conn)[1] == (2, "Ben", "Berlin", "2024-10-01"), "Ben's move is lost for good"
+    assert dw(conn)[1] == lecture_row("Ben"), "Ben's move is lost for good"
 
 
 def test_pitfall_mixed_formats_compare_wrongly_as_text(lecture_conn):
@@ -102,7 +98,7 @@ def test_pitfall_mixed_formats_compare_wrongly_as_text(lecture_conn):
     conn.execute(DW_SCHEMA)
     lecture_full_load(conn, "src_customers", "dw_customers")
     # One hour later, but written with a space: ' ' sorts before 'T'.
-    conn.execute("INSERT INTO src_customers VALUES (4, 'Dai', 'Denver', '2024-10-05 10:00:00')")
+    insert_customer(conn, id=4, name="Dai", city="Denver", updated_at="2024-10-05 10:00:00")
     result = lecture_incremental_load(conn, "src_customers", "dw_customers")
     assert result.rows_read == 0 and len(dw(conn)) == 3
     with pytest.raises(WatermarkError, match="mixed formats"):

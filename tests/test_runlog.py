@@ -3,6 +3,7 @@
 from datetime import datetime
 
 import pytest
+from builders import insert_customer
 
 from course_etl import incremental_load
 from course_etl.loads.errors import KeyIntegrityError
@@ -127,7 +128,7 @@ def test_decorator_records_a_load_result(recorder):
 
 def test_record_load_error_after_rollback(lecture_conn):
     conn = lecture_conn
-    conn.execute("INSERT INTO src_customers VALUES (9, 'Zed', 'Zagreb', 'yesterday')")
+    insert_customer(conn, id=9, name="Zed", city="Zagreb", updated_at="yesterday")
     with pytest.raises(Exception) as caught:
         incremental_load(conn, "src_customers", "dw_customers", **OPTS)
     record_load(conn, caught.value, mode="incremental", source="src_customers",

@@ -16,6 +16,7 @@ from pathlib import Path
 from course_etl.classroom.exercises.gold import GOLD_SQL_STUB
 from course_etl.classroom.exercises.gold_suite import SUITE_STUB
 from course_etl.classroom.exercises.hand_written_load import step5_stub
+from course_etl.facts import CUSTOMERS
 from course_etl.medallion import Rule
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions"
@@ -45,10 +46,13 @@ def load(source: str):
     return namespace["my_incremental_load"]
 
 
-_HEAD = ("INSERT INTO dw_customers AS t (id, name, city, updated_at) "
-         "SELECT id, name, city, updated_at FROM changes WHERE true ON CONFLICT (id) ")
-_SET_ALL = "DO UPDATE SET name = excluded.name, city = excluded.city, " \
-           "updated_at = excluded.updated_at "
+# The upsert's columns from the facts: a column a course adds is in every answer below, so each
+# stays wrong (or right) for the reason its label gives.
+_COLUMNS = ", ".join(CUSTOMERS.names)
+_VALUES = [c for c in CUSTOMERS.names if c != CUSTOMERS.key]
+_HEAD = (f"INSERT INTO dw_customers AS t ({_COLUMNS}) "
+         f"SELECT {_COLUMNS} FROM changes WHERE true ON CONFLICT (id) ")
+_SET_ALL = f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in _VALUES)} "
 
 _SWALLOWS_ERRORS = load('''
 def my_incremental_load(conn):
@@ -417,9 +421,7 @@ WRONG_SQL_ANSWERS: dict[str, list[tuple[str, object]]] = {
     ],
 }
 
-_UPSERT_SET = ("INSERT INTO dw_customers AS t (id, name, city, updated_at) SELECT id, name, city, "
-               "updated_at FROM changes WHERE true ON CONFLICT (id) DO UPDATE SET name = "
-               "excluded.name, city = excluded.city, updated_at = excluded.updated_at ")
+_UPSERT_SET = _HEAD + _SET_ALL
 
 #: Right answers written differently from the solutions: every check must accept them.
 OTHER_RIGHT_ANSWERS: dict[str, list[tuple[str, object]]] = {
@@ -427,13 +429,13 @@ OTHER_RIGHT_ANSWERS: dict[str, list[tuple[str, object]]] = {
         ("row values", "SELECT value, format FROM etl_watermarks "
                        "WHERE (target, watermark_column) = (:target, :column)")],
     "check_changed_rows_query": [
-        ("columns named, in another order", "SELECT updated_at, city, name, id FROM "
-                                            "src_customers WHERE updated_at >= :watermark"),
+        ("columns named, in another order", f"SELECT {', '.join(reversed(CUSTOMERS.names))} "
+                                            "FROM src_customers WHERE updated_at >= :watermark"),
         ("> or =", "SELECT * FROM src_customers WHERE updated_at > :watermark "
                    "OR updated_at = :watermark")],
     "check_upsert_statement": [
-        ("NOT (… IS … AND …)", _UPSERT_SET + "WHERE NOT (t.name IS excluded.name AND t.city IS "
-                               "excluded.city AND t.updated_at IS excluded.updated_at)")],
+        ("NOT (… IS … AND …)", _UPSERT_SET + "WHERE NOT ("
+         + " AND ".join(f"t.{c} IS excluded.{c}" for c in _VALUES) + ")")],
     "check_watermark_save": [
         ("INSERT OR REPLACE (the state table has nothing else to lose)",
          "INSERT OR REPLACE INTO etl_watermarks VALUES (:target, :column, :value, :format)")],

@@ -2,9 +2,11 @@
 
 Each cell listed in :data:`CELLS` shows the lecture's own code (or a sentence that states its
 facts) and is rendered from a template in ``course_etl/facts/templates/`` with the facts of
-``course_etl/facts/lecture.py``. ``make notebooks`` runs ``--write`` before it executes the
-notebooks, so a changed fact reaches the cells, then their outputs; ``tests/test_lecture_cells.py``
-runs the check, so a stale cell fails the suite with the command that fixes it.
+``course_etl/facts/lecture.py``; so is each solution file in :data:`FILES` that spells the facts
+(the upsert names every column: a column added to the facts is in the solution too).
+``make notebooks`` runs ``--write`` before it executes the notebooks, so a changed fact reaches
+the cells, then their outputs; ``tests/test_lecture_cells.py`` runs the check, so a stale cell
+fails the suite with the command that fixes it.
 
     python -m tools.lecture_cells [--check | --write] [NOTEBOOKS_DIR]
 
@@ -23,7 +25,8 @@ from course_etl.facts.lecture_code import render
 from course_etl.medallion.entities import CUSTOMERS
 from tools.alt_text import stale_alt_texts
 
-__all__ = ["LectureCell", "CELLS", "stale_cells", "write_cells", "main"]
+__all__ = ["LectureCell", "LectureFile", "CELLS", "FILES", "stale_cells", "write_cells",
+           "stale_files", "write_files", "main"]
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 _MEDALLION = {"bronze": CUSTOMERS.bronze_table, "silver": CUSTOMERS.silver_table}
@@ -60,6 +63,36 @@ CELLS = (
     LectureCell("05_medallion.ipynb", "ad7e6262", "medallion_cell.py.j2",
                 tuple(_MEDALLION.items())),
 )
+
+
+@dataclass(frozen=True)
+class LectureFile:
+    """A whole file under the notebooks folder rendered from one template."""
+
+    path: str
+    template: str
+
+    def render(self) -> str:
+        return render(self.template)
+
+    def __str__(self) -> str:
+        return f"notebooks/{self.path} (template {self.template})"
+
+
+FILES = (LectureFile("solutions/01_c_upsert_statement.py", "upsert_solution.py.j2"),)
+
+
+def stale_files(folder: Path = NOTEBOOKS_DIR) -> list[LectureFile]:
+    """The listed files whose text differs from their rendering with the current facts."""
+    return [f for f in FILES if (folder / f.path).read_text(encoding="utf-8") != f.render()]
+
+
+def write_files(folder: Path = NOTEBOOKS_DIR) -> list[LectureFile]:
+    """Rewrite the stale files in place; returns them."""
+    stale = stale_files(folder)
+    for file in stale:
+        (folder / file.path).write_text(file.render(), encoding="utf-8")
+    return stale
 
 
 class MissingCellError(LookupError):
@@ -120,13 +153,13 @@ def main(argv: list[str]) -> int:
     folder = Path(folders[0]) if folders else NOTEBOOKS_DIR
     try:
         if options == ["--write"]:
-            for cell in write_cells(folder):
+            for cell in [*write_cells(folder), *write_files(folder)]:
                 print(f"rewrote {cell}")
             # The diagrams' alt texts are written from the same facts (the schedule's ticks).
             for stale in stale_alt_texts(folder.parent, write=True):
                 print(f"rewrote the alt text of {stale.diagram} in {stale.source.name}")
             return 0
-        stale = stale_cells(folder)
+        stale = [*stale_cells(folder), *stale_files(folder)]
     except (MissingCellError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

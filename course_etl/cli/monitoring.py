@@ -63,7 +63,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     checks.add_argument("--suite", required=True, type=input_file,
                         help="YAML file: {table: [{check: ..., blocking: true}, ...]}")
     checks.add_argument("--now", type=moment,
-                        help="time for freshness checks (ISO, e.g. 2024-10-15T02:05)")
+                        help="time for freshness checks (ISO, e.g. 2024-10-15T06:30)")
     checks.set_defaults(handler=_checks)
 
 

@@ -29,6 +29,7 @@ from course_etl.cli.args import (
     warehouse,
 )
 from course_etl.errors import check_type, checked, short_repr
+from course_etl.facts import SCHEDULE
 from course_etl.monitoring.recorder import SchedulerRecorder
 from course_etl.paths import write_atomic
 from course_etl.scheduling.cron import describe_cron, next_runs
@@ -128,7 +129,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     describe = actions.add_parser("describe", help="a cron expression in English + next runs")
     next_ = actions.add_parser("next", help="the next runs of a cron expression")
     for sub in (describe, next_):
-        sub.add_argument("expression", help="five cron fields, quoted: '5 2 * * *'")
+        sub.add_argument("expression", help=f"five cron fields, quoted: '{SCHEDULE.cron}'")
         sub.add_argument("--tz", default="UTC", type=timezone_name,
                          help="IANA time zone (default: UTC)")
         sub.add_argument("-n", type=integer(1, 1000), default=5,

@@ -75,7 +75,7 @@ class SchedulerRecorder(RunRecorder):
 
 def _logical_text(moment: datetime) -> str:
     """The logical date as the log shows it, in the pipeline's zone: the date alone for a run
-    scheduled at midnight (a business day: ``2024-10-15``), else ``2024-10-15 02:05:00``."""
+    scheduled at midnight (a business day: ``2024-10-15``), else ``2024-10-15 06:30:00``."""
     moment = moment.replace(tzinfo=None)
     return moment.date().isoformat() if moment.time() == time.min else stamp(moment)
 

@@ -26,6 +26,7 @@ from cron_descriptor import get_description as _describe
 from croniter import CroniterError, croniter
 
 from course_etl.errors import checked
+from course_etl.facts import SCHEDULE
 from course_etl.scheduling.cron_syntax import (
     COURSE_CRON,
     CRON_FIELDS,
@@ -40,6 +41,7 @@ __all__ = [
     "CRON_FIELDS",
     "NICKNAMES",
     "PRESETS",
+    "LECTURE_PRESET",
     "InvalidCronError",
     "CronSchedule",
     "validate_cron",
@@ -50,9 +52,12 @@ __all__ = [
     "crontab_entry",
 ]
 
+#: The cron explorer's preset for the lecture's own schedule (from the facts).
+LECTURE_PRESET = (f"daily at {SCHEDULE.time_of_day} (the lecture)" if SCHEDULE.once_a_day
+                  else "the lecture's schedule")
 PRESETS = {  # the cron explorer's presets: label -> expression
     "hourly": "0 * * * *",
-    "daily at 02:05 (the lecture)": "5 2 * * *",
+    LECTURE_PRESET: SCHEDULE.cron,
     "weekdays at 06:30": "30 6 * * 1-5",
     "first of the month at 06:00": "0 6 1 * *",
     "every 15 minutes": "*/15 * * * *",
@@ -118,7 +123,7 @@ def resolve_timezone(name: str) -> ZoneInfo:
 
 @checked
 def describe_cron(expression: str) -> str:
-    """The expression in English, 24-hour clock, e.g. '5 2 * * *' → 'At 02:05'."""
+    """The expression in English, 24-hour clock, e.g. '30 6 * * *' → 'At 06:30'."""
     options = Options()
     options.use_24hour_time_format = True
     return _describe(validate_cron(expression), options)

@@ -200,7 +200,7 @@ class LocalRunner:
             full_refresh: bool = False) -> RunReport:
         """Run every task of ``pipeline`` once for ``logical_date``; returns the report.
 
-        A date stands for that day's first scheduled time (2024-10-02 → 02:05 for '5 2 * * *').
+        A date stands for that day's first scheduled time (2024-10-02 → 06:30 for '30 6 * * *').
         ``full_refresh`` reaches the tasks through their :class:`RunContext`.
         Raises PipelineError for a date without a scheduled run or faults on unknown tasks.
         """

@@ -28,9 +28,12 @@ from course_etl.classroom.exercises._customers import (
     Round,
     Warehouse,
     apply_round,
+    cell,
+    customer,
     lecture_warehouse,
     loaded,
     random_warehouse,
+    restamped,
 )
 from course_etl.classroom.exercises.differential import (
     Difference,
@@ -191,8 +194,9 @@ def _load_scenarios() -> list[Scenario]:
     for seed in range(2):
         d = Draw(900 + seed)
         first = d.row(0)
-        k, name, city, t0 = first
-        older = d.row(0)[:STAMP] + (d.stamp(-1),)
+        k, name, city, t0 = (cell(first, c) for c in (CUSTOMERS.key, "name", "city",
+                                                        CUSTOMERS.watermark))
+        older = restamped(d.row(0), d.stamp(-1))
         source = [first]
         base = Warehouse(tuple(source), loaded(source, {k: "gold"}), ((990, k),), t0,
                          d.watermark_format)
@@ -208,10 +212,11 @@ def _load_scenarios() -> list[Scenario]:
                      f"watermark {t0}", more(Round((d.row(0),), story=f"a row stamped {t0}")),
                      2),
             Scenario(f"a correction stamped the same {t0} as the row it corrects",
-                     more(Round(((k, name, other, t0),), story=f"{name} moves to {other}")), 2),
+                     more(Round((customer(k, name, other, t0),), story=f"{name} moves to "
+                                f"{other}")), 2),
             Scenario(f"a city set to NULL at {d.stamp(1)}",
-                     more(Round(((k, name, None, d.stamp(1)),), story=f"{name}'s city is "
-                                "cleared")), 2),
+                     more(Round((customer(k, name, None, d.stamp(1)),), story=f"{name}'s city "
+                                "is cleared")), 2),
             Scenario("a customer deleted at the source", more(Round((d.row(1),), (k,),
                                                                    story="a delete")), 3),
             Scenario(f"the only customer stamped {t0} (the watermark) deleted at the source: "

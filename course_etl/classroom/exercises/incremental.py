@@ -20,9 +20,12 @@ from course_etl.classroom.exercises._customers import (
     Draw,
     Warehouse,
     apply_rounds,
+    cell,
+    customer,
     lecture_warehouse,
     loaded,
     random_warehouse,
+    restamped,
     row,
 )
 from course_etl.classroom.exercises.differential import (
@@ -231,7 +234,7 @@ def _changed_scenarios() -> list[Scenario]:
         draw = Draw(200 + seed, daily=seed == 0)
         mark = draw.stamp(2)
         before, at, later = draw.row(1), draw.row(2), draw.row(3)
-        old_at = (at[KEY], at[1], draw.city(at[2]), mark)
+        old_at = restamped(at, mark, city=draw.city(cell(at, "city")))
         out += [
             _changed_scenario(f"one row stamped exactly the watermark {mark!r} and one "
                               "before it", [before, at], loaded([before]), mark),
@@ -244,11 +247,12 @@ def _changed_scenarios() -> list[Scenario]:
             _changed_scenario(f"two rows older than the watermark {mark!r} (nothing to read)",
                               [before, draw.row(0)], (), mark),
             _changed_scenario(f"a row whose updated_at is NULL and one after the watermark "
-                              f"{mark!r}", [(draw.key(), draw.name(), draw.city(), None), later],
-                              (), mark),
+                              f"{mark!r}", [customer(draw.key(), draw.name(), draw.city(), None),
+                                          later], (), mark),
             _changed_scenario(f"rows after the watermark {mark!r} with a NULL name and a NULL "
-                              "city", [(draw.key(), None, draw.city(), later[STAMP]),
-                                       (draw.key(), draw.name(), None, at[STAMP]), before],
+                              "city", [customer(draw.key(), None, draw.city(), later[STAMP]),
+                                       customer(draw.key(), draw.name(), None, at[STAMP]),
+                                       before],
                               loaded([before]), mark),
             _changed_scenario(f"a warehouse holding a row newer than the watermark {mark!r} (a "
                               "failed run wrote it) and one the source deleted", [before, at,

@@ -22,6 +22,7 @@ from course_etl.classroom.exercises._customers import (
     lecture_warehouse,
     loaded,
     random_warehouse,
+    restamped,
 )
 from course_etl.classroom.exercises.differential import (
     Judge,
@@ -157,14 +158,14 @@ def _deletes_scenarios() -> list[Scenario]:
             _deletes_scenario("nothing deleted", [a, b], [a, b]),
             _deletes_scenario("every customer deleted: the source is empty", [], [a, b]),
             _deletes_scenario("a customer deleted who never changed since the first load",
-                              [b], [a, b], watermark=b[3]),
+                              [b], [a, b], watermark=b[STAMP]),
             _deletes_scenario("a new customer at the source, not loaded yet, and one deleted",
                               [a, c], [a, b]),
             _deletes_scenario("a live customer whose updated_at is NULL at the source (and whose "
                               "name is NULL), and one deleted",
-                              [a, (c[0], None, c[2], None)], [a, b, c]),
+                              [a, restamped(c, None, name=None)], [a, b, c]),
             _deletes_scenario("a live customer re-stamped at the source earlier than anything "
-                              "loaded, and one deleted", [a, c[:STAMP] + ("2001-01-01",)],
+                              "loaded, and one deleted", [a, restamped(c, "2001-01-01")],
                               [a, b, c]),
         ]
     for seed in range(4):

@@ -14,12 +14,16 @@ import random
 
 from course_etl.classroom.exercises import Verdict, register
 from course_etl.classroom.exercises._customers import (
+    COLUMNS,
     KEY,
     STAMP,
     WAREHOUSE_COLUMNS,
     Draw,
     Warehouse,
+    cell,
+    changed,
     corrections,
+    customer,
     lecture_warehouse,
     random_warehouse,
 )
@@ -52,25 +56,26 @@ def _correction_scenarios(d: Draw, segment: str) -> list[Scenario]:
     can change that a change test comparing too little misses (case, length, spaces, NULL and
     empty text), in the name and in the city, with the other column NULL or not."""
     out = []
-    for position, column, pool in ((1, "name", d.names), (2, "city", d.cities)):
+    for column, other, pool in (("name", "city", d.names), ("city", "name", d.cities)):
         for other_null in (False, True):
             k, t0 = d.key(), d.stamp(0)
-            base = [k, d.name(), d.city(), t0]
+            base = customer(k, d.name(), d.city(), t0)
             if other_null:
-                base[3 - position] = None
-            for value in (base[position], None, "", f"{base[position]} "):
-                old = tuple(base[:position]) + (value,) + tuple(base[position + 1:])
+                base = changed(base, **{other: None})
+            start = base[COLUMNS.index(column)]
+            for value in (start, None, "", f"{start} "):
+                old = changed(base, **{column: value})
                 for how, new_value in corrections(value, pool):
-                    new = old[:position] + (new_value,) + old[position + 1:]
-                    beside = f", its {('city', 'name')[position - 1]} NULL" if other_null else ""
+                    new = changed(old, **{column: new_value})
+                    beside = f", its {other} NULL" if other_null else ""
                     out.append(_upsert_scenario(
                         f"a correction of the {column} from {show_value(value)} to "
                         f"{show_value(new_value)} ({how}), stamped the same {t0}{beside}",
                         [(*old, segment)], [new]))
-    moved = (d.key(), "ab", "c", d.stamp(0))
+    moved = customer(d.key(), "ab", "c", d.stamp(0))
     out.append(_upsert_scenario("a letter that moves from the name to the city ('ab', 'c' "
                                 "becomes 'a', 'bc'), stamped the same time",
-                                [(*moved, segment)], [(moved[0], "a", "bc", moved[3])]))
+                                [(*moved, segment)], [changed(moved, name="a", city="bc")]))
     return out
 
 
@@ -86,25 +91,27 @@ def _upsert_scenarios() -> list[Scenario]:
         d = Draw(500 + seed, unicode=seed == 1)
         k, name, city, t0, t1 = d.key(), d.name(), d.city(), d.stamp(0), d.stamp(1)
         other = d.city(city)
-        row = (k, name, city, t0)
+        row = customer(k, name, city, t0)
         out += [
             _upsert_scenario("a new customer", [], [d.row(1)]),
             _upsert_scenario("new customers whose name and city start and end with spaces",
-                             [], [(d.key(), f" {d.name()}", f"{d.city()}  ", t1),
-                                  (d.key(), f"{d.name()} ", f" {d.city()}", t1)]),
+                             [], [customer(d.key(), f" {d.name()}", f"{d.city()}  ", t1),
+                                  customer(d.key(), f"{d.name()} ", f" {d.city()}", t1)]),
             _upsert_scenario("a row read again, unchanged", [(*row, "vip")], [row]),
             _upsert_scenario(f"a correction stamped the same {t0} as the row it corrects "
-                             f"({city} becomes {other})", [(*row, "gold")], [(k, name, other, t0)]),
+                             f"({city} becomes {other})", [(*row, "gold")],
+                             [customer(k, name, other, t0)]),
             _upsert_scenario("a rename at a new timestamp", [(*row, "b2b")],
-                             [(k, "Dr " + name, city, t1)]),
+                             [customer(k, "Dr " + name, city, t1)]),
             _upsert_scenario("a row whose only change is its timestamp", [(*row, "vip")],
-                             [(k, name, city, t1)]),
+                             [customer(k, name, city, t1)]),
             _upsert_scenario("a row whose updated_at was NULL in the warehouse",
-                             [(k, name, city, None, "vip")], [row]),
+                             [(*customer(k, name, city, None), "vip")], [row]),
             _upsert_scenario("a row with a NULL name, read again unchanged",
-                             [(k, None, city, t0, "b2b")], [(k, None, city, t0)]),
+                             [(*customer(k, None, city, t0), "b2b")],
+                             [customer(k, None, city, t0)]),
             _upsert_scenario(f"a 'gold' customer with two orders who moves to {other}",
-                             [(*row, "gold")], [(k, name, other, t1)],
+                             [(*row, "gold")], [customer(k, name, other, t1)],
                              ((800 + seed, k), (900 + seed, k))),
             *_correction_scenarios(d, ("gold", "vip")[seed]),
         ]
@@ -118,7 +125,9 @@ def _upsert_scenarios() -> list[Scenario]:
     many = Draw(700)
     rows = [(*many.row(0), WAREHOUSE_ONLY.default) for _ in range(24)]
     out.append(_upsert_scenario(f"{len(rows)} customers, every one moved",
-                                rows, [(r[0], r[1], many.city(r[2]), many.stamp(1)) for r in rows]))
+                                rows, [customer(r[KEY], cell(r, "name"),
+                                                many.city(cell(r, "city")), many.stamp(1))
+                                       for r in rows]))
     return out
 
 

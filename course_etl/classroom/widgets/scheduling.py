@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import sqlite3
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import ipywidgets as widgets
 import pandas as pd
@@ -33,7 +33,8 @@ from course_etl.classroom.widgets._render import (
 )
 from course_etl.classroom.widgets._status import status_html
 from course_etl.errors import CourseEtlError
-from course_etl.scheduling.cron import PRESETS, CronSchedule
+from course_etl.facts import SCHEDULE
+from course_etl.scheduling.cron import LECTURE_PRESET, PRESETS, CronSchedule
 from course_etl.scheduling.export import to_airflow, to_crontab, to_dagster
 from course_etl.scheduling.lecture import (
     backfill_demo,
@@ -84,13 +85,16 @@ def report_html(table: pd.DataFrame) -> str:
                         wrap=[c for c in table.columns if c in ("error", "message")])
 
 
-def cron_explorer(*, after: datetime = datetime(2024, 10, 1), runs: int = 6) -> Panel:
+_STORY_START = datetime.combine(SCHEDULE.start_date, time.min)  # where listed runs begin
+
+
+def cron_explorer(*, after: datetime = _STORY_START, runs: int = 6) -> Panel:
     """Expression box with presets and a time-zone picker → description, next runs, a week.
 
     ``after`` is where the listed runs start (fixed, so the notebook does not depend on today).
     An invalid expression shows the error in place of the description and clears the rest.
     """
-    preset = widgets.Dropdown(options=[*PRESETS, _CUSTOM], value="daily at 02:05 (the lecture)",
+    preset = widgets.Dropdown(options=[*PRESETS, _CUSTOM], value=LECTURE_PRESET,
                               description="preset", style=label_style())
     expression = widgets.Text(value=PRESETS[preset.value], description="cron",
                               continuous_update=False, style=label_style())
