@@ -8,6 +8,8 @@ one fails here, at one place, with the columns it expects.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from course_etl import facts
 from course_etl.medallion.entities import CUSTOMERS, ORDERS, Entity
@@ -15,7 +17,7 @@ from course_etl.medallion.entities import CUSTOMERS, ORDERS, Entity
 __all__ = ["records", "customers", "orders", "absent_optional", "optional_defaults", "lecture",
            "lecture_row", "add_customers", "customer", "insert_customer", "customers_ddl",
            "declared_columns",
-           "lecture_gold", "run_start_text"]
+           "lecture_gold", "run_start", "run_start_text"]
 
 
 def records(entity: Entity, rows: Iterable[tuple]) -> list[dict]:
@@ -104,7 +106,14 @@ def lecture_gold() -> list[dict]:
     return [{"city": c, "n_customers": n} for c, n in sorted(cities.items())]
 
 
-def run_start_text(day: str) -> str:
+def run_start(day: str) -> datetime:
+    """When the lecture's daily run on ``day`` starts (once-a-day schedules), aware, in the
+    schedule's time zone."""
+    return datetime.combine(date.fromisoformat(day), time.fromisoformat(
+        facts.SCHEDULE.time_of_day), tzinfo=ZoneInfo(facts.SCHEDULE.timezone))
+
+
+def run_start_text(day: str, *, seconds: float = 0) -> str:
     """How the run log writes the start of the lecture's daily run on ``day`` (once-a-day
-    schedules), as ``YYYY-MM-DD HH:MM:SS``."""
-    return f"{day} {facts.SCHEDULE.time_of_day}:00"
+    schedules), or ``seconds`` after it, as ``YYYY-MM-DD HH:MM:SS``."""
+    return f"{run_start(day) + timedelta(seconds=seconds):%Y-%m-%d %H:%M:%S}"

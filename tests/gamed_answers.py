@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from course_etl.config import spec
+from course_etl.facts import SCHEDULE
 from course_etl.scheduling import Pipeline, Task
 from course_etl.scheduling.lecture import customers_pipeline, row_count_check
 from tests.wrong_answers_sql import WRONG_SQL_ANSWERS
@@ -175,7 +176,7 @@ _OTHER_NOTEBOOKS: dict[str, list[tuple[str, object]]] = {
     ],
     "check_export_schedule": [
         ("dev's cron", "*/15 * * * *"),
-        ("the lecture's cron", "5 2 * * *"),
+        ("the lecture's cron", SCHEDULE.cron),
         ("with the time zone", "0 2 * * * Europe/Berlin"),
     ],
 }

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 import pytest
+from builders import run_start_text
 
 from course_etl import incremental_load
 from course_etl.facts import CUSTOMERS
@@ -284,7 +285,7 @@ def test_a_bad_suite_inside_a_recorded_task_is_recorded_not_lost(dw):
     from course_etl.monitoring.runlog import RunLog
     from course_etl.scheduling.runner import SimulatedClock
 
-    recorder = RunLog(dw, clock=SimulatedClock(start="2024-10-06 02:05:00"))
+    recorder = RunLog(dw, clock=SimulatedClock(start=run_start_text("2024-10-06")))
     run_id = recorder.start_run("customers_daily", "2024-10-05")
     with pytest.raises(CheckConfigError):
         with recorder.task(run_id, "validate"):

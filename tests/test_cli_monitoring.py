@@ -8,6 +8,7 @@ from course_etl import connect
 from course_etl.cli import monitoring as cli_monitoring
 from course_etl.cli.monitoring import read_suite
 from course_etl.dbfile import DatabaseFileError
+from course_etl.facts import SCHEDULE
 from course_etl.monitoring.checks import CheckConfigError
 
 
@@ -36,7 +37,7 @@ def test_history_runs_and_checks(tmp_path, capsys):
                      "  - check: freshness\n    column: updated_at\n"
                      "    warn_after: {count: 12, period: hour}\n")
     assert run(["monitor", "checks", "--db", str(db), "--suite", str(suite),
-                "--now", "2024-10-19T02:05"]) == 0
+                "--now", f"2024-10-19T{SCHEDULE.time_of_day}"]) == 0
     assert "unique_key(id)   pass" in capsys.readouterr().out
 
 

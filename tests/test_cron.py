@@ -42,7 +42,7 @@ def test_cron_descriptor_alone_would_accept_what_croniter_refuses():
         describe_cron("61 * * * *")  # ours validates first
 
 
-@pytest.mark.parametrize("expression", ["", "5 2 * *", "5 2 * * * *", "@dayly"])
+@pytest.mark.parametrize("expression", ["", "30 6 * *", "30 6 * * * *", "@dayly"])
 def test_wrong_shape_is_refused_with_the_fix(expression):
     with pytest.raises(InvalidCronError, match="5 fields|field|nickname|empty"):
         validate_cron(expression)
@@ -55,11 +55,11 @@ def test_never_firing_combination_is_refused():
 
 def test_nicknames_and_whitespace_are_normalised():
     assert validate_cron("@daily") == "0 0 * * *"
-    assert validate_cron("  5   2 * *  * ") == "5 2 * * *"
+    assert validate_cron("  30   6 * *  * ") == "30 6 * * *"
 
 
 @pytest.mark.parametrize(("expression", "text"), [
-    ("5 2 * * *", "At 02:05"),
+    ("30 6 * * *", "At 06:30"),
     ("30 6 * * 1-5", "At 06:30, Monday through Friday"),
     ("*/15 * * * *", "Every 15 minutes"),
     ("0 6 1 * *", "At 06:00, on day 1 of the month"),
@@ -74,8 +74,8 @@ def test_every_preset_is_valid_and_described():
 
 
 def test_next_runs_in_a_time_zone():
-    runs = next_runs("5 2 * * *", 3, after=datetime(2024, 10, 1), timezone="Europe/Berlin")
-    assert runs == [datetime(2024, 10, d, 2, 5, tzinfo=BERLIN) for d in (1, 2, 3)]
+    runs = next_runs("30 6 * * *", 3, after=datetime(2024, 10, 1), timezone="Europe/Berlin")
+    assert runs == [datetime(2024, 10, d, 6, 30, tzinfo=BERLIN) for d in (1, 2, 3)]
     assert [r.utcoffset().total_seconds() / 3600 for r in runs] == [2, 2, 2]
 
 
@@ -109,23 +109,23 @@ def test_unknown_time_zone_suggests_close_names():
 
 
 def test_schedule_object_and_previous_run():
-    schedule = CronSchedule("5 2 * * *", "UTC")
-    assert schedule.description == "At 02:05"
-    previous = schedule.previous_run(datetime(2024, 10, 2, 2, 5))
-    assert previous == datetime(2024, 10, 1, 2, 5, tzinfo=ZoneInfo("UTC"))
+    schedule = CronSchedule("30 6 * * *", "UTC")
+    assert schedule.description == "At 06:30"
+    previous = schedule.previous_run(datetime(2024, 10, 2, 6, 30))
+    assert previous == datetime(2024, 10, 1, 6, 30, tzinfo=ZoneInfo("UTC"))
     assert previous.fold == 0
 
 
 def test_crontab_entry_has_absolute_paths_lock_log_and_escaped_percent():
     entry = crontab_entry(
-        "5 2 * * *", ["/srv/etl/.venv/bin/python", "-m", "course_etl", "x", "--day", "%Y"],
+        "30 6 * * *", ["/srv/etl/.venv/bin/python", "-m", "course_etl", "x", "--day", "%Y"],
         workdir="/srv/etl", log_file="/srv/etl/logs/x.log", lock_file="/tmp/x.lock",
         comment="customers",
     )
     header, line = entry.splitlines()
-    assert header == "# customers: At 02:05 (server time)"
+    assert header == "# customers: At 06:30 (server time)"
     assert line == (
-        "5 2 * * * cd /srv/etl && /usr/bin/flock -n /tmp/x.lock /srv/etl/.venv/bin/python -m "
+        "30 6 * * * cd /srv/etl && /usr/bin/flock -n /tmp/x.lock /srv/etl/.venv/bin/python -m "
         r"course_etl x --day \%Y >> /srv/etl/logs/x.log 2>&1"
     )
 
@@ -139,4 +139,4 @@ def test_crontab_entry_refuses_relative_paths(what):
     else:
         options[what] = "relative/path"
     with pytest.raises(InvalidCronError, match=rf"{what.replace('[', '.').replace(']', '.')}"):
-        crontab_entry("5 2 * * *", command, **options)
+        crontab_entry("30 6 * * *", command, **options)

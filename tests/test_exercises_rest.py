@@ -8,6 +8,7 @@ reference there.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -84,8 +85,10 @@ def test_wrong_freshness_functions_are_refused_by_generated_tables(wrong):
 
 def test_the_verdict_names_the_smallest_table_with_its_true_age():
     verdict = freshness_check(inclusive)
+    now = monitoring_exercises.freshness_scenarios(generated=0)[0].data["now"]
     assert verdict.message.startswith("with a table of 1 row whose newest updated_at is "
-                                      "1 day(s) old (table feed.updated_at, now 2024-10-15 02:05)")
+                                      "1 day(s) old (table feed.updated_at, now "
+                                      f"{now:%Y-%m-%d %H:%M})")
 
 
 @pytest.mark.parametrize("given", [None, 3, "def f(): pass", lambda: "pass",
@@ -121,12 +124,49 @@ def test_the_feed_hours_in_the_notebook_are_the_exercises():
     assert f"between {first:%H:%M} and {last:%H:%M}" in text
 
 
-@pytest.mark.parametrize(("warn", "error", "passes"), [
-    ((1, "day"), (2, "day"), True), ((21, "hour"), (45, "hour"), True),
-    ((28, "hour"), (52, "hour"), True), ((20, "hour"), (48, "hour"), False),
-    ((29, "hour"), (48, "hour"), False), ((1, "day"), (3, "day"), False),
-    ((1, "day"), (44, "hour"), False), ((1, "hour"), (1, "day"), False),
-])
+def _threshold_windows() -> tuple[tuple[float, float], tuple[float, float]]:
+    """Where a right warn and error threshold lie, in hours, from the exercise's own edge
+    histories: warn after the oldest normal day and at most the youngest one-missed day, error
+    after the oldest one-missed day and at most the youngest two-missed day. Derived, so a
+    schedule or feed hours changed in the facts move the windows with them."""
+    ages: dict[int, list[float]] = {}
+    for scenario in monitoring_exercises.threshold_scenarios(generated=0):
+        data = scenario.data
+        newest = max(datetime.fromisoformat(v) for v in data["values"])
+        ages.setdefault(data["missed"], []).append((data["now"] - newest).total_seconds() / 3600)
+    return (max(ages[0]), min(ages[1])), (max(ages[1]), min(ages[2]))
+
+
+_WARN, _ERROR = _threshold_windows()
+
+
+def _inside(hours: float, window: tuple[float, float]) -> bool:
+    return window[0] < hours <= window[1]
+
+
+def _threshold_cases() -> list[tuple[tuple[int, str], tuple[int, str], bool]]:
+    """Thresholds just inside and just outside each window's edges (whole hours), the lecture's
+    days, and days next to them; each with the verdict the windows give."""
+    warns = [math.floor(_WARN[0]), math.floor(_WARN[0]) + 1, math.floor(_WARN[1]),
+             math.floor(_WARN[1]) + 1]
+    errors = [math.floor(_ERROR[0]), math.floor(_ERROR[0]) + 1, math.floor(_ERROR[1]),
+              math.floor(_ERROR[1]) + 1]
+    right_warn = next(h for h in warns if _inside(h, _WARN))
+    right_error = next(h for h in errors if _inside(h, _ERROR))
+    cases = [((w, "hour"), (right_error, "hour")) for w in warns]
+    cases += [((right_warn, "hour"), (e, "hour")) for e in errors]
+    cases += [((1, "day"), (2, "day")), ((1, "day"), (3, "day")), ((1, "hour"), (1, "day"))]
+    hours = {"hour": 1, "day": 24}
+    return [(w, e, _inside(w[0] * hours[w[1]], _WARN) and _inside(e[0] * hours[e[1]], _ERROR))
+            for w, e in cases]
+
+
+def test_the_threshold_cases_include_passes_and_failures():
+    verdicts = [passes for *_, passes in _threshold_cases()]
+    assert verdicts.count(True) >= 2 and verdicts.count(False) >= 4
+
+
+@pytest.mark.parametrize(("warn", "error", "passes"), _threshold_cases())
 def test_thresholds_pass_exactly_between_the_kinds_of_day(warn, error, passes):
     answer = {"warn_after": {"count": warn[0], "period": warn[1]},
               "error_after": {"count": error[0], "period": error[1]}}

@@ -19,14 +19,17 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from builders import run_start
 from hypothesis import given
 from hypothesis import strategies as st
 
 from course_etl.capstone import build_pipeline, capstone_config
 from course_etl.db import connect
 from course_etl.errors import CourseEtlError
+from course_etl.facts import SCHEDULE
 from course_etl.monitoring.checks import CheckFailedError
 from course_etl.retries import fails_fast, reason
+from course_etl.scheduling.cron import describe_cron
 from course_etl.scheduling.export import cli_command, to_airflow, to_crontab, to_dagster
 from course_etl.scheduling.export.crontab import lock_file
 from course_etl.scheduling.lecture import (
@@ -138,7 +141,8 @@ def test_airflow_file_is_taskflow_with_an_explicit_timetable():
     assert "from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, " \
            "task" in text
     assert "PythonOperator" not in text and "schedule_interval" not in text
-    assert "schedule=CronDataIntervalTimetable('5 2 * * *', timezone='UTC')," in text
+    assert (f"schedule=CronDataIntervalTimetable({SCHEDULE.cron!r}, "
+            f"timezone={SCHEDULE.timezone!r}),") in text
     assert "catchup=False" in text
     assert "WAREHOUSE = os.environ.get('COURSE_ETL_WAREHOUSE', '/srv/etl/warehouse.db')" in text
     assert "    full_load = run_full_load()\n" in text
@@ -163,7 +167,7 @@ def test_airflow_dag_matches_the_pipeline(fake_airflow):
     pipeline = customers_pipeline(with_check=True)
     dag = load_dag(to_airflow(pipeline, warehouse="/srv/etl/warehouse.db"), fake_airflow)
     assert dag.options["dag_id"] == "customers_etl"
-    assert dag.options["schedule"] == ("timetable", "5 2 * * *", "UTC")
+    assert dag.options["schedule"] == ("timetable", SCHEDULE.cron, SCHEDULE.timezone)
     assert dag.options["catchup"] is False
     assert dag.options["start_date"] == ("pendulum", 2024, 10, 1, "UTC")
     assert dag.options["params"]["full_refresh"]["default"] is False
@@ -185,8 +189,7 @@ def test_airflow_tasks_leave_the_warehouse_as_the_local_runner(fake_airflow, tmp
     report = LocalRunner(local, clock=SimulatedClock()).run(pipeline, date(2024, 10, 2))
 
     dag = load_dag(to_airflow(pipeline, warehouse=theirs), fake_airflow)
-    interval = {"start": datetime(2024, 10, 1, 2, 5, tzinfo=UTC),
-                "end": datetime(2024, 10, 2, 2, 5, tzinfo=UTC)}
+    interval = {"start": run_start("2024-10-01"), "end": run_start("2024-10-02")}
     for operator in dag.tasks:  # in dependency order, as Airflow would run them
         run_task(fake_airflow, operator, **interval)
     assert snapshots_equal(warehouse_snapshot(local, WAREHOUSE_TABLES),
@@ -204,7 +207,7 @@ def test_airflow_tasks_get_the_run_context_and_the_fault_param(fake_airflow, mon
     monkeypatch.setattr("course_etl.scheduling.lecture.row_count_check",
                         lambda conn, *, context, **params: seen.append(context))
     check = dag.tasks[-1]
-    start, end = datetime(2024, 10, 1, 2, 5, tzinfo=UTC), datetime(2024, 10, 2, 2, 5, tzinfo=UTC)
+    start, end = run_start("2024-10-01"), run_start("2024-10-02")
     with pytest.raises(InjectedFailure, match="fail_once='row_count_check'"):
         run_task(fake_airflow, check, start=start, end=end, fail_once="row_count_check")
     run_task(fake_airflow, check, start=start, end=end, try_number=2,
@@ -254,8 +257,8 @@ def test_crontab_calls_the_cli_with_the_venv_python_lock_and_log():
                        project_dir="/srv/etl", python="/srv/etl/.venv/bin/python")
     lock = lock_file(customers_pipeline(), "/srv/etl/warehouse.db")
     assert entry.splitlines() == [
-        "# course_etl pipeline customers_etl: At 02:05 (server time)",
-        f"5 2 * * * cd /srv/etl && /usr/bin/flock -n {lock} "
+        f"# course_etl pipeline customers_etl: {describe_cron(SCHEDULE.cron)} (server time)",
+        f"{SCHEDULE.cron} cd /srv/etl && /usr/bin/flock -n {lock} "
         "/srv/etl/.venv/bin/python -m course_etl pipeline run customers_etl "
         "--db /srv/etl/warehouse.db --started-by cron >> /srv/etl/logs/customers_etl.log 2>&1",
     ]
@@ -322,7 +325,8 @@ def test_dagster_file_has_assets_checks_retry_policies_job_and_schedule():
     assert "RetryPolicy(max_retries=1, delay=300)" in decorators[0]
     assert decorators[2].startswith("asset_check(asset='incremental_load', "
                                     "name='row_count_check', blocking=True")
-    assert "cron_schedule='5 2 * * *'" in text and "execution_timezone='UTC'" in text
+    assert f"cron_schedule={SCHEDULE.cron!r}" in text
+    assert f"execution_timezone={SCHEDULE.timezone!r}" in text
     assert "Backoff" not in text and "defs = Definitions(" in text
 
 
@@ -360,7 +364,7 @@ def test_cli_run_backfill_and_export(cli, capsys, tmp_path):
     assert cli(["pipeline", "run", "customers_etl", "--db", str(db), "--date",
                 "2024-10-01"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("customers_etl @ 2024-10-01 02:05 UTC: success")
+    assert out.startswith(f"customers_etl @ 2024-10-01 {SCHEDULE.time_of_day} UTC: success")
     assert cli(["pipeline", "backfill", "customers_etl", "--db", str(db), "--start",
                 "2024-10-01", "--end", "2024-10-03"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
@@ -467,8 +471,7 @@ def test_the_task_log_says_what_happened_never_none(fake_airflow, tmp_path, capl
     prepare_lecture_warehouse(conn)
     conn.close()
     dag = load_dag(to_airflow(pipeline, warehouse=db), fake_airflow)
-    interval = {"start": datetime(2024, 10, 1, 2, 5, tzinfo=UTC),
-                "end": datetime(2024, 10, 2, 2, 5, tzinfo=UTC)}
+    interval = {"start": run_start("2024-10-01"), "end": run_start("2024-10-02")}
     with caplog.at_level("INFO"):
         returned = [run_task(fake_airflow, operator, **interval)  # Airflow logs and keeps them
                     for _ in range(2) for operator in dag.tasks]  # day 2: no full load to do

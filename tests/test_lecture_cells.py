@@ -73,6 +73,7 @@ def _seed_or_skip() -> str:
 
 @pytest.mark.parametrize("cell", [c for c in CELLS if c.template not in (
     "config_intro.md.j2",  # the notebook's sentence, not the lecture's code
+    "freshness_thresholds_intro.md.j2",  # a deep dive's sentence, from the schedule
     "monitoring_replay.py.j2",  # notebook 03 replays the lecture's earlier cells in one script
 )], ids=str)
 def test_rendered_with_the_courses_facts_the_code_is_the_lecture(cell):
@@ -114,7 +115,8 @@ def test_a_changed_fact_makes_cells_stale_and_write_brings_them_back(tmp_path, c
         assert lecture_cells.main(["--check", str(folder)]) == 1
         assert "stale: notebooks/02_job_scheduling.ipynb cell 40f71b73" in capsys.readouterr().out
         rewritten = write_cells(folder)
-        assert [c.cell_id for c in rewritten] == ["40f71b73"]  # the DAG says @daily, as written
+        # The DAG says @daily, as written; 03's thresholds exercise reasons from the run time.
+        assert [c.cell_id for c in rewritten] == ["40f71b73", "8044491c"]
         assert stale_cells(folder) == []
         after = json.loads((folder / "02_job_scheduling.ipynb").read_text(encoding="utf-8"))
     cron_cell = next(c for c in after["cells"] if c["id"] == "40f71b73")

@@ -14,6 +14,7 @@ import sys
 from datetime import date
 
 import pytest
+from builders import run_start_text
 
 from course_etl import connect
 from course_etl.clock import shown
@@ -111,7 +112,7 @@ def test_the_crontab_entrys_command_records_a_cron_run(tmp_path):
 def test_a_failed_recorded_load_rolls_its_work_back_and_keeps_its_record():
     conn = connect()
     create_lecture_source(conn, "src_customers")
-    clock = SimulatedClock(start="2024-10-06 02:05:00")
+    clock = SimulatedClock(start=run_start_text("2024-10-06"))
     result = recorded_load(conn, lambda: incremental_load(conn, "src_customers", "dw",
                                                           key="id", watermark="updated_at"),
                            mode="incremental", source="src_customers", target="dw",
@@ -132,7 +133,7 @@ def test_a_failed_recorded_load_rolls_its_work_back_and_keeps_its_record():
                                                               ["notebook", "failed"]]
     assert "not a date" in runs.error[1]
     assert task_runs_frame(conn).status.tolist() == ["success", "failed"]
-    assert runs.started_at.tolist() == ["2024-10-06 02:05:00"] * 2
+    assert runs.started_at.tolist() == [run_start_text("2024-10-06")] * 2
     with pytest.raises(RunLogError, match="started_by 'someone'"):
         recorded_load(conn, lambda: None, mode="full", source="s", target="t",
                       started_by="someone")
@@ -168,7 +169,7 @@ INSERT INTO etl_pipeline_runs VALUES
 INSERT INTO etl_task_runs (run_id, task, attempt, status, started_at) VALUES
     (1, 'load', 1, 'success', '2024-10-01 02:00:00'),
     (2, 'load', 1, 'failed', '2024-10-02 02:00:00'),
-    (2, 'load', 2, 'success', '2024-10-02 02:05:00'),
+    (2, 'load', 2, 'success', '2024-10-02 02:01:00'),
     (2, 'publish', 1, 'skipped', '2024-10-02 02:06:00');
 INSERT INTO etl_load_log (task_run_id, status, mode) VALUES (1, 'success', 'full');
 """

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
-from builders import insert_customer
+from builders import insert_customer, run_start_text
 
 from course_etl import connect, full_load, incremental_load, tracing
 from course_etl.monitoring.history import (
@@ -173,7 +173,7 @@ def test_record_load_links_to_a_task_run_and_refuses_other_things(lecture_conn):
 
 
 def test_one_clock_for_runners_and_run_logs():
-    clock = SimulatedClock({"t": 30}, start="2024-10-02 02:05:00")  # naive text: UTC
+    clock = SimulatedClock({"t": 30}, start=run_start_text("2024-10-02"))  # naive text: UTC
     clock.spend("t")
     clock.sleep(60)
     assert (clock.now(), clock.slept) == (datetime(2024, 10, 2, 2, 6, 30, tzinfo=UTC), [60])

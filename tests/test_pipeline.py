@@ -113,16 +113,16 @@ def test_unknown_task_lookup_lists_known_ones():
 
 
 def test_logical_dates_follow_the_schedule_from_the_start_date():
-    pipe = Pipeline("p", tasks("a"), schedule="5 2 * * *", start_date=date(2024, 10, 2))
+    pipe = Pipeline("p", tasks("a"), schedule="30 6 * * *", start_date=date(2024, 10, 2))
     dates = pipe.logical_dates(date(2024, 9, 30), date(2024, 10, 4))
-    assert dates == [datetime(2024, 10, d, 2, 5, tzinfo=UTC) for d in (2, 3, 4)]
+    assert dates == [datetime(2024, 10, d, 6, 30, tzinfo=UTC) for d in (2, 3, 4)]
 
 
 def test_run_context_interval_runs_from_the_previous_tick():
-    ctx = run_context("p", "5 2 * * *", "UTC", datetime(2024, 10, 3, 2, 5))
-    assert ctx == RunContext("p", datetime(2024, 10, 3, 2, 5, tzinfo=UTC),
-                             datetime(2024, 10, 2, 2, 5, tzinfo=UTC),
-                             datetime(2024, 10, 3, 2, 5, tzinfo=UTC), 1)
+    ctx = run_context("p", "30 6 * * *", "UTC", datetime(2024, 10, 3, 6, 30))
+    assert ctx == RunContext("p", datetime(2024, 10, 3, 6, 30, tzinfo=UTC),
+                             datetime(2024, 10, 2, 6, 30, tzinfo=UTC),
+                             datetime(2024, 10, 3, 6, 30, tzinfo=UTC), 1)
 
 
 def test_import_path_refuses_local_functions():

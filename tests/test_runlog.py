@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import pytest
-from builders import insert_customer
+from builders import insert_customer, run_start, run_start_text
 
 from course_etl import incremental_load
 from course_etl.loads.errors import KeyIntegrityError
@@ -29,7 +29,7 @@ OPTS = {"key": "id", "watermark": "updated_at"}
 
 @pytest.fixture
 def clock():
-    return SimulatedClock(start="2024-10-01 02:05:00")
+    return SimulatedClock(start=run_start_text("2024-10-01"))
 
 
 @pytest.fixture
@@ -61,8 +61,8 @@ def test_successful_run_records_runs_tasks_and_durations(recorder, clock):
     runs = runs_frame(conn)
     assert runs[["pipeline", "logical_date", "status", "seconds"]].values.tolist() == [
         ["customers_daily", "2024-10-01", "success", 42.0]]
-    assert (runs.started_at[0], runs.finished_at[0]) == ("2024-10-01 02:05:00",
-                                                         "2024-10-01 02:05:42")
+    assert (runs.started_at[0], runs.finished_at[0]) == (
+        run_start_text("2024-10-01"), run_start_text("2024-10-01", seconds=42))
     loads = loads_frame(conn)
     assert loads[["status", "mode", "target", "rows_read", "inserted"]].values.tolist() == [
         ["success", "incremental", "dw_customers", 3, 3]]
@@ -231,8 +231,9 @@ def test_scheduler_recorder_logs_every_try_of_a_real_local_run(conn):
 
     examples.prepare_lecture_warehouse(conn)
     pipeline = examples.customers_pipeline(with_check=True, retries=1)
-    # The run log's times are the runner's clock: here it stands at the tick, 02:05 UTC.
-    clock = runner_module.SimulatedClock(examples.DEMO_DURATIONS, start="2024-10-02 02:05:00")
+    # The run log's times are the runner's clock: here it stands at the day's tick.
+    clock = runner_module.SimulatedClock(examples.DEMO_DURATIONS,
+                                         start=run_start_text("2024-10-02"))
     runner = runner_module.LocalRunner(
         conn, clock=clock, faults=runner_module.FaultInjection({"incremental_load": 2}),
         recorder=SchedulerRecorder(conn))
@@ -244,11 +245,11 @@ def test_scheduler_recorder_logs_every_try_of_a_real_local_run(conn):
         ["incremental_load", 1, "up_for_retry", "InjectedFailure: injected failure 1/2"],
         ["incremental_load", 2, "failed", "InjectedFailure: injected failure 2/2"],
         ["row_count_check", 1, "upstream_failed", "upstream incremental_load failed"]]
-    assert tasks.started_at[0] == "2024-10-02 02:05:00"
+    assert tasks.started_at[0] == run_start_text("2024-10-02")
     assert tasks.seconds[0] == 40.0 and tasks.rows_out[0] == 3
     runs = runs_frame(conn)
     assert runs[["pipeline", "logical_date", "status", "started_by"]].values.tolist() == [
-        ["customers_etl", "2024-10-02 02:05:00", "failed", "pipeline"]]
+        ["customers_etl", run_start_text("2024-10-02"), "failed", "pipeline"]]
     assert runs.error[0] == "incremental_load failed: InjectedFailure: injected failure 2/2"
 
 
@@ -258,7 +259,7 @@ def test_scheduler_recorder_with_duck_typed_reports(conn, clock):
     from course_etl.monitoring.recorder import SchedulerRecorder
 
     recorder = SchedulerRecorder(conn)
-    context = NS(logical_date=datetime(2024, 10, 3, 2, 5))
+    context = NS(logical_date=run_start("2024-10-03").replace(tzinfo=None))
     recorder.start_run("p", context, clock.now())
     tries = [NS(try_number=1, started=0.0, ended=5.0, state="up_for_retry", error="Boom: x"),
              NS(try_number=2, started=65.0, ended=70.0, state="success", error="")]
@@ -271,9 +272,9 @@ def test_scheduler_recorder_with_duck_typed_reports(conn, clock):
     tasks = task_runs_frame(conn)
     assert tasks[["task", "attempt", "status", "started_at", "seconds", "rows_out", "error"]
                  ].astype(object).where(tasks.notna(), None).values.tolist() == [
-        ["t", 1, "up_for_retry", "2024-10-01 02:05:00", 5.0, None, "Boom: x"],
-        ["t", 2, "success", "2024-10-01 02:06:05", 5.0, 7, None],
-        ["u", 1, "skipped", "2024-10-01 02:05:00", 0.0, None, None]]
+        ["t", 1, "up_for_retry", run_start_text("2024-10-01"), 5.0, None, "Boom: x"],
+        ["t", 2, "success", run_start_text("2024-10-01", seconds=65), 5.0, 7, None],
+        ["u", 1, "skipped", run_start_text("2024-10-01"), 0.0, None, None]]
     assert runs_frame(conn).seconds.tolist() == [70.0]
 
 

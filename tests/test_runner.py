@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from builders import run_start
 
 from course_etl.sample_data import apply_lecture_changes
 from course_etl.scheduling.lecture import (
@@ -42,7 +43,7 @@ def run(conn, pipeline, day=date(2024, 10, 1), **faults):
 def test_the_lecture_pipeline_loads_the_warehouse(warehouse):
     report, _ = run(warehouse, customers_pipeline())
     assert report.state == "success"
-    assert report.logical_date == datetime(2024, 10, 1, 2, 5, tzinfo=UTC)
+    assert report.logical_date == run_start("2024-10-01")
     assert [t.state for t in report.tasks.values()] == ["success", "success"]
     assert report.tasks["full_load"].result.inserted == 3
     assert warehouse.execute(f"SELECT COUNT(*) FROM {TARGET}").fetchone()[0] == 3
@@ -138,12 +139,12 @@ def test_the_recorder_hears_every_run_and_task(warehouse):
             self.events.append(("end", report.state))
 
     recorder = Recorder()
-    clock = SimulatedClock(start="2024-10-02T02:05:00+00:00")
+    clock = SimulatedClock(start=run_start("2024-10-02"))
     runner = LocalRunner(warehouse, clock=clock, recorder=recorder,
                          faults=FaultInjection({"incremental_load": 2}))
     runner.run(customers_pipeline(), date(2024, 10, 2))
     assert recorder.events == [
-        ("start", "customers_etl", 2, datetime(2024, 10, 2, 2, 5, tzinfo=UTC)),
+        ("start", "customers_etl", 2, run_start("2024-10-02")),
         ("task", "full_load", "success", 1),
         ("task", "incremental_load", "failed", 2),
         ("end", "failed"),

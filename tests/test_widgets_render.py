@@ -25,6 +25,7 @@ from course_etl.classroom.widgets import medallion as medallion_widgets
 from course_etl.classroom.widgets import monitoring as monitoring_widgets
 from course_etl.classroom.widgets import scheduling as scheduling_widgets
 from course_etl.errors import CourseEtlError
+from course_etl.facts import SCHEDULE
 from course_etl.monitoring.lecture import generate_history
 from course_etl.sample_data import create_customer_source
 from course_etl.style import MissingAltText, set_alt_text
@@ -111,7 +112,7 @@ def test_a_failing_callback_shows_the_error_in_the_panel_and_the_panel_recovers(
     if case == "04 environment":
         panel.controls["env"].value = "dev"
     elif case == "02 cron":
-        panel.controls["expression"].value = "5 2 * * *"
+        panel.controls["expression"].value = "30 6 * * *"
     else:
         fire(panel)  # the fault is gone: the same action works again
     assert INJECTED not in panel.controls[shown_in].value
@@ -210,7 +211,7 @@ def panel_figures(tmp_path):
                                     failures=2, retries=1, day=date(2024, 10, 2))
     yield "dag", dag_figure(pipeline, report)
     yield "gantt", gantt_figure(report)
-    yield "week", week_timeline_figure(CronSchedule("5 2 * * *"), pd.Timestamp(
+    yield "week", week_timeline_figure(CronSchedule(SCHEDULE.cron), pd.Timestamp(
         "2024-10-01").to_pydatetime())
     base = connect(":memory:")
     generate_history(base, days=14, faults={})

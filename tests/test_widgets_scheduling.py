@@ -2,19 +2,23 @@
 
 from datetime import date
 
+from builders import run_start
 from html_tables import rows_styled, table_rows, visible_text
 
 from course_etl import connect
 from course_etl.classroom.widgets.scheduling import cron_explorer, export_view, run_simulator
+from course_etl.facts import SCHEDULE
+from course_etl.scheduling.cron import describe_cron
 
 
 def test_cron_explorer_starts_on_the_lecture_schedule():
     c = cron_explorer().controls
-    assert c["expression"].value == "5 2 * * *"
-    assert c["description"].value == "<b>5 2 * * *</b>: At 02:05 (UTC)"
+    assert c["expression"].value == SCHEDULE.cron
+    assert c["description"].value == f"<b>{SCHEDULE.cron}</b>: {describe_cron(SCHEDULE.cron)} (UTC)"
     runs = table_rows(c["runs"].value)
     assert len(runs) == 7  # header + 6 runs
-    assert runs[1] == ("Tue", "2024-10-01 02:05 UTC", "2024-10-01 02:05 UTC")
+    first = f"{run_start('2024-10-01'):%Y-%m-%d %H:%M} UTC"
+    assert runs[1] == ("Tue", first, first)
     assert c["timeline"].value.tobytes().startswith(b"\x89PNG")
 
 
@@ -37,8 +41,8 @@ def test_invalid_expression_shows_the_error_in_place():
     c["expression"].value = "61 * * * *"
     assert "Error: cron field 1 (minute) is '61'" in visible_text(c["description"].value)
     assert c["runs"].value == "" and c["timeline"].value.tobytes() == b""
-    c["expression"].value = "5 2 * * *"
-    assert "At 02:05" in c["description"].value and c["runs"].value
+    c["expression"].value = "30 6 * * *"
+    assert "At 06:30" in c["description"].value and c["runs"].value
 
 
 def test_run_simulator_retries_run_out_then_upstream_failed():
@@ -54,7 +58,7 @@ def test_run_simulator_retries_run_out_then_upstream_failed():
         assert c[picture].value.tobytes().startswith(b"\x89PNG")
     c["failing"].value = "(none)"
     c["run"].click()
-    assert "customers_etl @ 2024-10-02 02:05 UTC: success" in c["status"].value
+    assert f"customers_etl @ 2024-10-02 {SCHEDULE.time_of_day} UTC: success" in c["status"].value
 
 
 def test_backfill_button_lists_each_day_and_proves_idempotence():
@@ -65,7 +69,7 @@ def test_backfill_button_lists_each_day_and_proves_idempotence():
     table = table_rows(out)
     # The first day full-loads; the next ones only read what changed up to their interval's end.
     for day, full in (("2024-10-04", "3"), ("2024-10-05", "-"), ("2024-10-06", "-")):
-        assert (f"{day} 02:05", "success", full) in [row[:3] for row in table]
+        assert (f"{day} {SCHEDULE.time_of_day}", "success", full) in [row[:3] for row in table]
     assert rows_styled(out, "background-color: #cde8d9") == 3, "success rows are tinted"
     assert "Re-ran 2024-10-06: idempotent: same warehouse state" in visible_text(out)
     c["start"].value, c["end"].value = date(2024, 9, 1), date(2024, 9, 2)

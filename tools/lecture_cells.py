@@ -19,16 +19,34 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
+from course_etl import facts
+from course_etl.classroom.exercises.monitoring import FEED_HOURS
 from course_etl.facts.lecture_code import render
 from course_etl.medallion.entities import CUSTOMERS
+from course_etl.scheduling.cron import next_runs
 from tools.alt_text import stale_alt_texts
 
 __all__ = ["LectureCell", "LectureFile", "CELLS", "FILES", "stale_cells", "write_cells",
            "stale_files", "write_files", "main"]
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def _freshness_facts() -> dict[str, object]:
+    """What notebook 03's thresholds exercise reasons from: the feed's hours (the exercise's),
+    when the lecture's pipeline first runs, and how old the newest row gets on a normal day."""
+    first, last = FEED_HOURS
+    start = datetime.combine(facts.SCHEDULE.start_date, time.min)
+    run = next_runs(facts.SCHEDULE.cron, 1, after=start, timezone=facts.SCHEDULE.timezone)[0]
+    oldest = (timedelta(days=1) - timedelta(hours=first.hour, minutes=first.minute)
+              + timedelta(hours=run.hour, minutes=run.minute))
+    return {"feed_first": f"{first:%H:%M}", "feed_last": f"{last:%H:%M}",
+            "run_time": f"{run:%H:%M}", "normal_hours": round(oldest.total_seconds() / 3600)}
+
+
 _MEDALLION = {"bronze": CUSTOMERS.bronze_table, "silver": CUSTOMERS.silver_table}
 
 
@@ -42,8 +60,10 @@ class LectureCell:
     extra: tuple[tuple[str, object], ...] = ()
 
     def render(self) -> str:
+        # A callable option is computed now, from the facts as they are (a test may patch them).
+        options = {k: v() if callable(v) else v for k, v in self.extra}
         # A notebook cell's source has no final newline; a template file has one.
-        return render(self.template, **dict(self.extra)).removesuffix("\n")
+        return render(self.template, **options).removesuffix("\n")
 
     def __str__(self) -> str:
         return f"notebooks/{self.notebook} cell {self.cell_id} (template {self.template})"
@@ -58,6 +78,8 @@ CELLS = (
     LectureCell("03_monitoring.ipynb", "281e958e", "monitoring_replay.py.j2"),
     LectureCell("03_monitoring.ipynb", "10354987", "row_count_check.py.j2",
                 (("lecture_comments", True), ("close", False))),
+    LectureCell("03_monitoring.ipynb", "8044491c", "freshness_thresholds_intro.md.j2",
+                (("facts", _freshness_facts),)),
     LectureCell("04_parameterization.ipynb", "bc28fd08", "config_intro.md.j2"),
     LectureCell("04_parameterization.ipynb", "8d98cc79", "config_cell.py.j2"),
     LectureCell("05_medallion.ipynb", "ad7e6262", "medallion_cell.py.j2",

@@ -22,6 +22,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # integration/: the faulty day
 import faulty_day  # noqa: E402
@@ -143,6 +144,7 @@ def main() -> int:
         from dagster import DagsterInstance, materialize
 
         from course_etl.db import connect
+        from course_etl.facts import SCHEDULE
         from course_etl.sample_data import apply_lecture_changes
         from course_etl.scheduling import LocalRunner, SimulatedClock
         from course_etl.scheduling.export import to_dagster
@@ -171,7 +173,8 @@ def main() -> int:
             if changes:
                 for conn in (local, on_dagster):
                     apply_lecture_changes(conn, changes)
-            tick = f"2024-10-{day:02d}T02:05:00+00:00"
+            tick = datetime.fromisoformat(f"2024-10-{day:02d}T{SCHEDULE.time_of_day}").replace(
+                tzinfo=ZoneInfo(SCHEDULE.timezone)).isoformat()
             runner_date = datetime.fromisoformat(tick)
             report = runner.run(pipeline, runner_date)
             assert report.state == "success", report.table()

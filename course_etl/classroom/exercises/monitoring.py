@@ -107,8 +107,9 @@ def freshness_scenarios(*, seed: int = SEED, generated: int = 24,
                         hand_picked: bool = True) -> list[Scenario]:
     """Tables a freshness function must judge, smallest first: empty, one row at and around each
     threshold, date-only and ``T`` values, NULLs, decoys; then seeded multi-day histories."""
-    now = datetime(2024, 10, 15, 2, 5)
+    now = datetime.combine(datetime(2024, 10, 15), _run_time())  # checked when the run starts
     minute, second = timedelta(minutes=1), timedelta(seconds=1)
+    since_midnight = now - now.replace(hour=0, minute=0)
     fixed = [
         _table("feed", "updated_at", now, [], "date and time"),
         _table("feed", "updated_at", now, [timedelta(hours=2)], "date and time"),
@@ -125,7 +126,7 @@ def freshness_scenarios(*, seed: int = SEED, generated: int = 24,
         _table("events", "seen_at", now, [4 * _DAY], "date and time", decoy="table"),
         _table("feed", "updated_at", now, [-2 * _DAY], "date and time"),
         _table("feed", "updated_at", now, [-timedelta(minutes=5), 2 * _DAY], "date and time"),
-        _table("feed", "updated_at", now, [_DAY + 2 * 60 * minute + 5 * minute], "date only"),
+        _table("feed", "updated_at", now, [_DAY + since_midnight], "date only"),  # 00:00
         _table("feed", "updated_at", now, [3 * _DAY + 5 * minute], "date only"),
         _table("feed", "updated_at", now, [timedelta(hours=3)], "date and time",
                garbage="yesterday"),
