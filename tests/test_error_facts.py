@@ -69,8 +69,6 @@ PENDING: dict[str, str] = {
     "course_etl/monitoring/tables.py": "facts in the message only",
     "course_etl/paths.py": "facts in the message only",
     "course_etl/sample_data.py": "facts in the message only",
-    "course_etl/scheduling/cron.py": "facts in the message only",
-    "course_etl/scheduling/cron_syntax.py": "facts in the message only",
     "course_etl/scheduling/export/common.py": "facts in the message only",
     "course_etl/scheduling/export/crontab.py": "facts in the message only",
     "course_etl/scheduling/export/dagster.py": "facts in the message only",
