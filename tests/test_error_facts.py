@@ -69,12 +69,6 @@ PENDING: dict[str, str] = {
     "course_etl/monitoring/tables.py": "facts in the message only",
     "course_etl/paths.py": "facts in the message only",
     "course_etl/sample_data.py": "facts in the message only",
-    "course_etl/scheduling/export/common.py": "facts in the message only",
-    "course_etl/scheduling/export/crontab.py": "facts in the message only",
-    "course_etl/scheduling/export/dagster.py": "facts in the message only",
-    "course_etl/scheduling/lecture.py": "facts in the message only",
-    "course_etl/scheduling/pipeline.py": "facts in the message only",
-    "course_etl/scheduling/runner.py": "facts in the message only",
     "course_etl/style.py": "facts in the message only",
 }
 
