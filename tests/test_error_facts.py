@@ -37,7 +37,6 @@ PENDING: dict[str, str] = {
     "course_etl/cli/load.py": "facts in the message only",
     "course_etl/cli/medallion.py": "facts in the message only",
     "course_etl/cli/monitoring.py": "facts in the message only",
-    "course_etl/cli/scheduling.py": "facts in the message only",
     "course_etl/config/identifiers.py": "facts in the message only",
     "course_etl/config/layers.py": "facts in the message only",
     "course_etl/config/resolve.py": "facts in the message only",

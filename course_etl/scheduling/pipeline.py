@@ -49,12 +49,13 @@ class PipelineError(CourseEtlError):
     Every refusal sets ``.value``: what its message names as wrong, as given (a parameter, a
     task or its name, a date, a range as ``(start, end)``, a path, a pipeline reference). Per
     situation: ``.pipeline`` and ``.task`` (names), ``.argument`` (``retries``,
-    ``start_date``), ``.key`` (a task parameter), ``.known`` (the task names there are),
+    ``start_date``), ``.key`` (a task parameter), ``.known`` (the task or pipeline names there are),
     ``.upstream`` (a dependency that is not one of the pipeline's tasks), ``.start`` and
     ``.end``, ``.module`` and ``.qualname`` (a function another process cannot import),
-    ``.what`` and ``.path`` (a path an export needs absolute or plain), ``.cause`` (what a
-    pipeline's module or factory raised), ``.missing`` (the arguments a factory needs),
-    ``.result`` (what a factory returned instead of a Pipeline).
+    ``.what`` and ``.path`` (a path an export needs absolute or plain); for a pipeline named
+    ``module:factory`` on the command line, ``.factory`` (what it names), ``.cause`` (what its
+    module or factory raised), ``.missing`` (the arguments a factory needs) and ``.result``
+    (what a factory returned instead of a Pipeline).
     """
 
 
