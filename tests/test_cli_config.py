@@ -216,3 +216,36 @@ def test_a_notebook_name_that_fits_none_or_several_is_carried_with_them(stems, a
     error = caught.value
     assert (error.known, error.matches) == (sorted(f"{stem}.ipynb" for stem in stems), fits)
     assert [(p.key, p.value) for p in error.problems] == [("NB", asked)]
+
+
+@pytest.mark.parametrize("locked", ["warehouse", "source"])
+@pytest.mark.parametrize("names", [("wh.db", "source.db"), ("a b.db", "ü.sqlite"),
+                                   ("x.db", "nested/src.db")])
+def test_a_load_locked_out_carries_both_files_and_the_sqlite_error(tmp_path, monkeypatch,
+                                                                   locked, names):
+    import sqlite3
+
+    from course_etl.dbfile import DatabaseFileError
+
+    warehouse, source_path = (tmp_path / name for name in names)
+    source_path.parent.mkdir(exist_ok=True)
+    source = connect(source_path)
+    create_customer_source(source, "customers", 10, seed=3, progress=False)
+    source.close()
+    argv = ["incremental", "--db", str(warehouse), "--source-db", str(source_path),
+            "--source", "src.customers"]
+    load_from_args(load_parser().parse_args(argv), environ={})  # the warehouse exists now
+    monkeypatch.setattr("course_etl.db.BUSY_TIMEOUT_MS", 100)
+    blocker = connect(warehouse if locked == "warehouse" else source_path)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(DatabaseFileError) as caught:
+            load_from_args(load_parser().parse_args(argv), environ={})
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    error = caught.value
+    assert (error.path, error.source) == (str(warehouse), str(source_path))
+    assert error.cause == "locked by another process" and error.fault
+    assert isinstance(error.__cause__, sqlite3.OperationalError)
+    assert f"({error.__cause__})" in str(error)
