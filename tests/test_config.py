@@ -578,3 +578,13 @@ def test_a_value_too_long_to_read_is_carried_with_its_length(extra, character):
     with pytest.raises(YamlReadError) as caught:
         _scalar(raw, "--set load.key")
     assert (caught.value.size, caught.value.source) == (len(raw), "--set load.key")
+
+
+def test_a_config_error_survives_pickling_with_its_facts(config_dir):
+    import pickle
+
+    with pytest.raises(ConfigError) as caught:
+        load_config("dve", config_dir, environ=NO_ENV)
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert str(copy) == str(caught.value) and copy.known == caught.value.known
+    assert [str(p) for p in copy.problems] == problems_of(caught)

@@ -10,6 +10,7 @@ writes a value as YAML would, secrets masked; :func:`did_you_mean` suggests the 
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +41,11 @@ class ConfigError(CourseEtlError):
             text = f"invalid configuration ({len(problems)} problems):" + "".join(
                 f"\n  - {p}" for p in problems)
         super().__init__(text, problems=problems, **data)
+
+    def __reduce__(self):
+        # Rebuilt from its facts: pickle's default passes the message, which this class does
+        # not take.
+        return functools.partial(type(self), **vars(self)), ()
 
 
 @dataclass(frozen=True)
