@@ -34,7 +34,6 @@ NOT_YET_DERIVED = {
 SCHEDULE_COPIES = {
     "README.md": "setup: an example command",
     "browser_tests/test_orchestrators.py": "a11y",
-    "course_etl/cli/scheduling.py": "cli: help text",
     "course_etl/scheduling/airflow3_facts.json": "recorded by a real Airflow for this cron",
     "docs/instructor_guide.md": "prose",
     "integration/airflow/airflow_facts.py": "vocab: the crons recorded",

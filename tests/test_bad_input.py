@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl.cli import main
 from course_etl.db import connect
@@ -316,3 +319,20 @@ def test_the_sweep_covers_every_subcommand():
             covered.add(tuple(argv[:size]))
     missing = sorted(" ".join(leaf) for leaf in leaves(build_parser()) if leaf not in covered)
     assert missing == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(min_size=1, max_size=200).filter(lambda b: not b.startswith(b"SQLite")),
+       st.from_regex(r"[a-z][a-z0-9_.-]{0,12}", fullmatch=True), st.sampled_from(["", "--db"]))
+def test_a_file_that_is_no_database_is_carried_with_what_it_was_given_as(content, name, what):
+    from course_etl.cli.args import _database_path
+    from course_etl.paths import FileRefusedError
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        with pytest.raises(FileRefusedError) as caught:
+            _database_path(str(path), what=what)
+    error = caught.value
+    assert (error.path, error.what, error.cause) == (str(path), what, "not a SQLite database")
+    assert str(error).endswith(error.fix)

@@ -1,12 +1,20 @@
 """python -m course_etl: help, the lecture demo, and single-table loads."""
 
+import argparse
 import subprocess
 import sys
+import types
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl.cli import main
 from course_etl.db import connect
 from course_etl.facts import CUSTOMERS
 from course_etl.sample_data import create_customer_source, create_lecture_source
+from course_etl.scheduling.pipeline import PipelineError
 
 
 def test_help_runs_as_a_module():
@@ -128,3 +136,102 @@ def test_a_first_load_that_fails_keeps_the_warehouse_with_its_failed_run(tmp_pat
                  str(tmp_path / "source.db"), "--source", "src.customers", "--target", "x",
                  "--key", "nope"]) == 2  # bad input: nothing created
     assert not refused.exists()
+
+
+# A pipeline named on the command line: each refusal carries the reference and its culprit.
+IDENTIFIERS = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=30))
+def test_an_unknown_pipeline_name_is_carried_with_the_known_ones(reference):
+    from course_etl.cli.scheduling import PIPELINES, load_pipeline
+
+    if reference in PIPELINES or ":" in reference:
+        return
+    with pytest.raises(PipelineError) as caught:
+        load_pipeline(reference)
+    assert (caught.value.value, caught.value.known) == (reference, list(PIPELINES))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(sorted(n for n in sys.stdlib_module_names if n.isidentifier())),
+       IDENTIFIERS)
+def test_a_standard_library_module_is_carried(module, attribute):
+    from course_etl.cli.scheduling import load_pipeline
+
+    with pytest.raises(PipelineError) as caught:
+        load_pipeline(f"{module}:{attribute}")
+    assert (caught.value.value, caught.value.module) == (f"{module}:{attribute}", module)
+
+
+class _Refusal(Exception):
+    pass
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(
+    st.tuples(st.just("needs"), st.lists(IDENTIFIERS, min_size=1, max_size=3, unique=True)),
+    st.tuples(st.just("raises"), st.text(max_size=20)),
+    st.tuples(st.just("returns"), st.one_of(st.integers(), st.text(max_size=5), st.none())),
+    st.tuples(st.just("is"), st.one_of(st.integers(), st.text(max_size=5), st.none()))))
+def test_a_factory_that_gives_no_pipeline_is_carried_with_what_it_did(case):
+    from course_etl.cli.scheduling import load_pipeline
+
+    kind, fact = case
+    namespace: dict = {}
+    if kind == "needs":
+        exec(f"def factory({', '.join(fact)}):\n    return None", namespace)  # noqa: S102
+        factory = namespace["factory"]
+    elif kind == "raises":
+        def factory():
+            raise _Refusal(fact)
+    else:
+        factory = (lambda: fact) if kind == "returns" else fact
+    module = types.ModuleType("t_generated_pipes")
+    module.factory = factory
+    sys.modules[module.__name__] = module
+    try:
+        with pytest.raises(PipelineError) as caught:
+            load_pipeline("t_generated_pipes:factory")
+    finally:
+        del sys.modules[module.__name__]
+    error = caught.value
+    assert error.value == "t_generated_pipes:factory"
+    if kind == "needs":
+        assert (error.factory, error.missing) == (factory, fact)
+    elif kind == "raises":
+        assert isinstance(error.cause, _Refusal) and error.cause.args == (fact,)
+    elif kind == "returns":
+        assert error.result is fact
+    else:
+        assert error.factory is fact
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(st.integers(1, 1969), st.integers(2200, 9999)), st.integers(1, 12),
+       st.integers(1, 28))
+def test_a_date_out_of_the_schedule_s_years_is_carried(year, month, day):
+    from course_etl.cli.scheduling import _moment
+
+    text = f"{year:04d}-{month:02d}-{day:02d}"
+    with pytest.raises(PipelineError) as caught:
+        _moment(text)
+    assert caught.value.value == text
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dates(min_value=date(1971, 1, 1), max_value=date(2199, 1, 1)),
+       st.one_of(st.integers(-3000, -1), st.integers(3661, 60000)))
+def test_a_backfill_range_backwards_or_too_long_is_carried(start, days):
+    from course_etl.cli.scheduling import _backfill
+
+    end = start + timedelta(days=days)
+    if not date(1970, 1, 1) <= end <= date(2199, 12, 31):
+        return
+    args = argparse.Namespace(pipeline="customers_etl", start=start.isoformat(),
+                              end=end.isoformat())
+    with pytest.raises(PipelineError) as caught:
+        _backfill(args)
+    error = caught.value
+    assert (error.start, error.end, error.value) == (args.start, args.end, (args.start, args.end))

@@ -4,8 +4,12 @@ a papermill run of notebook 04."""
 import argparse
 import json
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl import cli, connect, query
 from course_etl.cli.config import (
@@ -193,3 +197,55 @@ def test_every_integer_key_refuses_what_sqlite_cannot_store():
                 assert key in str(error) and len(str(error)) < 300, str(error)[:300]
             else:
                 raise AssertionError(f"{key} accepted {str(value)[:30]}…")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.from_regex(r"[0-9]{2}_[a-z]{1,6}", fullmatch=True), max_size=5, unique=True),
+       st.from_regex(r"[0-9]{1,2}(_[a-z]{0,3})?", fullmatch=True))
+def test_a_notebook_name_that_fits_none_or_several_is_carried_with_them(stems, asked):
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        for stem in stems:
+            (folder / f"{stem}.ipynb").write_text("{}", encoding="utf-8")
+        fits = sorted(f"{stem}.ipynb" for stem in stems if stem.startswith(asked))
+        if len(fits) == 1:
+            assert find_notebook(asked, folder).name == fits[0]
+            return
+        with pytest.raises(ConfigError) as caught:
+            find_notebook(asked, folder)
+    error = caught.value
+    assert (error.known, error.matches) == (sorted(f"{stem}.ipynb" for stem in stems), fits)
+    assert [(p.key, p.value) for p in error.problems] == [("NB", asked)]
+
+
+@pytest.mark.parametrize("locked", ["warehouse", "source"])
+@pytest.mark.parametrize("names", [("wh.db", "source.db"), ("a b.db", "ü.sqlite"),
+                                   ("x.db", "nested/src.db")])
+def test_a_load_locked_out_carries_both_files_and_the_sqlite_error(tmp_path, monkeypatch,
+                                                                   locked, names):
+    import sqlite3
+
+    from course_etl.dbfile import DatabaseFileError
+
+    warehouse, source_path = (tmp_path / name for name in names)
+    source_path.parent.mkdir(exist_ok=True)
+    source = connect(source_path)
+    create_customer_source(source, "customers", 10, seed=3, progress=False)
+    source.close()
+    argv = ["incremental", "--db", str(warehouse), "--source-db", str(source_path),
+            "--source", "src.customers"]
+    load_from_args(load_parser().parse_args(argv), environ={})  # the warehouse exists now
+    monkeypatch.setattr("course_etl.db.BUSY_TIMEOUT_MS", 100)
+    blocker = connect(warehouse if locked == "warehouse" else source_path)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(DatabaseFileError) as caught:
+            load_from_args(load_parser().parse_args(argv), environ={})
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    error = caught.value
+    assert (error.path, error.source) == (str(warehouse), str(source_path))
+    assert error.cause == "locked by another process" and error.fault
+    assert isinstance(error.__cause__, sqlite3.OperationalError)
+    assert f"({error.__cause__})" in str(error)

@@ -1,8 +1,12 @@
 """The ``monitor`` commands, through a parser built the way course_etl.cli builds its own."""
 
 import argparse
+import tempfile
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl import connect
 from course_etl.cli import monitoring as cli_monitoring
@@ -79,3 +83,51 @@ def test_runs_on_a_warehouse_without_a_run_log_changes_nothing(tmp_path, capsys)
     assert run(["monitor", "runs", "--db", str(db)]) == 0
     assert capsys.readouterr().out.strip() == "no runs recorded"
     assert db.read_bytes() == before, "a read-only command wrote to the database"
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.from_regex(r"[a-z]{1,8}(\.[a-z]{1,4})?", fullmatch=True))
+def test_a_dashboard_that_is_no_png_is_carried_with_its_option(name):
+    if name.lower().endswith(".png"):
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        dashboard = Path(folder) / name
+        with pytest.raises(CheckConfigError) as caught:
+            run(["monitor", "history", "--db", str(Path(folder) / "wh.db"), "--days", "1",
+                 "--dashboard", str(dashboard)])
+        assert not (Path(folder) / "wh.db").exists()
+    assert (caught.value.option, caught.value.value) == ("--dashboard", dashboard)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.one_of(st.just("a: [1, 2"), st.just("{"), st.just("a: b: c"),
+                 st.text(st.sampled_from("ab:[]{}-&*\n "), min_size=1, max_size=12)))
+def test_a_suite_file_that_cannot_be_read_is_carried_with_the_refusal(text):
+    from course_etl.config.yamltext import YamlReadError, read_yaml
+
+    try:
+        read_yaml(text)
+    except YamlReadError:
+        pass
+    else:
+        return  # readable YAML: a suite's checks judge it, not the reader
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "suite.yaml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(CheckConfigError) as caught:
+            read_suite(path)
+    assert caught.value.path == path and isinstance(caught.value.cause, YamlReadError)
+    assert str(caught.value) == f"cannot read {caught.value.cause}"
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.from_regex(r"[a-z]{1,8}\.yaml", fullmatch=True))
+def test_a_suite_file_that_is_not_there_is_carried_with_the_file_refusal(name):
+    from course_etl.paths import FileRefusedError
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        with pytest.raises(CheckConfigError) as caught:
+            read_suite(path)
+    assert caught.value.path == path and isinstance(caught.value.cause, FileRefusedError)
+    assert caught.value.cause.path == str(path)

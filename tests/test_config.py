@@ -1,10 +1,15 @@
 """Layered configuration: precedence, provenance, validation errors, secrets, safe identifiers."""
 
 import logging
+import tempfile
 import textwrap
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 from builders import lecture
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl import connect, query
 from course_etl.config import (
@@ -33,7 +38,11 @@ from course_etl.config.schema import key_specs
 from course_etl.db import table_exists
 from course_etl.errors import CourseEtlError, UnknownColumnError, UnknownTableError
 from course_etl.facts import CUSTOMERS, lecture_rows
-from course_etl.sample_data import create_customer_source, simulate_changes
+from course_etl.sample_data import (
+    create_customer_source,
+    create_lecture_source,
+    simulate_changes,
+)
 
 NO_ENV: dict[str, str] = {}
 
@@ -497,3 +506,85 @@ def test_compare_environments_runs_the_same_loads_under_each_config():
     # prod propagates soft deletes and reconciles hard ones; dev does neither.
     second = table[table["run"] == "second"].set_index("env")
     assert second.loc["prod", "deleted"] == 5 and second.loc["dev", "deleted"] == 0
+
+
+# --- the facts a refusal carries, on generated names ------------------------------------------
+
+ENV_NAMES = st.from_regex(r"[a-z][a-z0-9_-]{0,10}", fullmatch=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(ENV_NAMES, min_size=0, max_size=4, unique=True), ENV_NAMES)
+def test_an_unknown_environment_is_carried_with_the_ones_there_are(environments, asked):
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        for environment in environments:
+            write(folder, f"{environment}.yaml", "load:\n  batch_size: 7\n")
+        if asked in environments or asked == "base":
+            return
+        with pytest.raises(ConfigError) as caught:
+            load_config(asked, folder, environ=NO_ENV)
+    error = caught.value
+    assert error.known == sorted(e for e in environments if e != "base") and error.path == folder
+    assert [(p.key, p.value) for p in error.problems] == [("env", asked)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(min_size=1, max_size=30))
+def test_an_unknown_key_is_carried_with_the_keys_there_are(key):
+    config = load_config("dev", environ=NO_ENV)
+    if key in config.provenance:
+        return
+    with pytest.raises(ConfigError) as caught:
+        config.get(key)
+    assert caught.value.known == list(config.provenance)
+    assert [p.key for p in caught.value.problems] == [key]
+
+
+@settings(max_examples=20, deadline=None)
+@given(ENV_NAMES)
+def test_a_config_path_that_does_not_exist_is_carried(name):
+    with tempfile.TemporaryDirectory() as folder:
+        missing = Path(folder) / name
+        with pytest.raises(ConfigError) as caught:
+            load_config("dev", missing, environ=NO_ENV)
+    assert caught.value.path == missing
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.one_of(st.from_regex(r"[a-z]{3,10}", fullmatch=True), st.integers(0, 10**9),
+                 st.from_regex(r"[0-9]{2}/[0-9]{2}/[0-9]{4}", fullmatch=True)))
+def test_an_initial_value_the_watermark_refuses_is_carried_with_the_refusal(value):
+    from course_etl.loads.errors import WatermarkError
+
+    config = load_config("dev", environ=NO_ENV, overrides={"load.initial_value": value})
+    with closing(connect(":memory:")) as conn:
+        create_lecture_source(conn)
+        with pytest.raises(ConfigError) as caught:
+            run_incremental_load(conn, config)
+    error = caught.value
+    assert isinstance(error.cause, WatermarkError) and error.cause.option == "initial_value"
+    assert [(p.key, p.value) for p in error.problems] == [("load.initial_value", value)]
+    assert str(error).endswith(error.cause.reason)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(1, 5000), st.sampled_from("9a '"))
+def test_a_value_too_long_to_read_is_carried_with_its_length(extra, character):
+    from course_etl.config.layers import MAX_VALUE_CHARS, _scalar
+    from course_etl.config.yamltext import YamlReadError
+
+    raw = character * (MAX_VALUE_CHARS + extra)
+    with pytest.raises(YamlReadError) as caught:
+        _scalar(raw, "--set load.key")
+    assert (caught.value.size, caught.value.source) == (len(raw), "--set load.key")
+
+
+def test_a_config_error_survives_pickling_with_its_facts(config_dir):
+    import pickle
+
+    with pytest.raises(ConfigError) as caught:
+        load_config("dve", config_dir, environ=NO_ENV)
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert str(copy) == str(caught.value) and copy.known == caught.value.known
+    assert [str(p) for p in copy.problems] == problems_of(caught)

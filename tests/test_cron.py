@@ -1,9 +1,11 @@
 """Cron: validation names the bad field, descriptions, next runs across DST, crontab entries."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl.scheduling.cron import (
     PRESETS,
@@ -140,3 +142,53 @@ def test_crontab_entry_refuses_relative_paths(what):
         options[what] = "relative/path"
     with pytest.raises(InvalidCronError, match=rf"{what.replace('[', '.').replace(']', '.')}"):
         crontab_entry("30 6 * * *", command, **options)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(sorted(available_timezones())), st.data())
+def test_an_unknown_time_zone_is_carried_with_the_names_it_suggests(zone, data):
+    """A real zone's name with one character changed or dropped: mostly a name that is none."""
+    at = data.draw(st.integers(0, len(zone) - 1))
+    name = zone[:at] + data.draw(st.sampled_from(["", "x", "_", "/", "é"])) + zone[at + 1:]
+    try:
+        resolve_timezone(name)
+    except InvalidCronError as error:
+        assert error.value == name and str(error) == f"unknown time zone {name!r} ({error.hint})"
+        suggested = error.hint.removeprefix("did you mean ").removesuffix("?").split(", ")
+        assert error.hint == "e.g. UTC, Europe/Berlin" or set(suggested) <= available_timezones()
+    else:
+        assert name in available_timezones()
+
+
+@given(st.integers(max_value=-1))
+def test_a_negative_count_of_runs_is_carried(n):
+    with pytest.raises(InvalidCronError) as error:
+        next_runs("30 6 * * *", n, after=datetime(2024, 10, 1))
+    assert (error.value.value, error.value.argument) == (n, "n")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)),
+       st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=3000)),
+       st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]))
+def test_a_range_that_ends_before_it_starts_carries_both_ends(start, length, timezone):
+    end = start - length
+    with pytest.raises(InvalidCronError) as caught:
+        runs_between("30 6 * * *", start, end, timezone=timezone)
+    error, zone = caught.value, ZoneInfo(timezone)
+    assert (error.start, error.end) == (start.replace(tzinfo=zone), end.replace(tzinfo=zone))
+    assert error.value == (error.start, error.end)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.sampled_from(["command[0]", "workdir", "log_file", "lock_file"]),
+       st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="/\0"),
+               min_size=1, max_size=20))
+def test_a_relative_path_in_a_crontab_entry_is_carried_with_what_it_is(what, path):
+    options = {"workdir": "/srv", "log_file": "/srv/x.log", "lock_file": "/tmp/x.lock"}
+    command = [path] if what == "command[0]" else ["/usr/bin/python3"]
+    if what != "command[0]":
+        options[what] = path
+    with pytest.raises(InvalidCronError) as caught:
+        crontab_entry("30 6 * * *", command, **options)
+    assert (caught.value.what, caught.value.path, caught.value.value) == (what, path, path)

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from course_etl.config import ConfigError, load_config
 from course_etl.scheduling.cron import COURSE_CRON, InvalidCronError, runs_between, validate_cron
+from course_etl.scheduling.cron_syntax import cron_fields
 
 TABLE = json.loads((Path(__file__).with_name("cron_verdicts.json")).read_text(encoding="utf-8"))
 ROWS = TABLE["rows"]
@@ -239,3 +240,71 @@ def test_what_a_refusal_says_cron_does_is_what_the_recorded_cron_did(row):
         item = next(i for i in field.split(",") if "#" in i)
         assert cron_values(name, row["items"][name][item]) == croniter_item(
             list(FULL).index(name), item.split("#")[0]), "cron stops reading at '#'"
+
+
+# Each field's values, as cron's grammar and croniter read them (day of week 7 is Sunday).
+_LOWS, _HIGHS = (0, 0, 1, 1, 0), (59, 23, 31, 12, 7)
+
+
+@st.composite
+def _one_bad_field(draw):
+    """(expression as given, position of the bad field, its text): the other four fields are
+    values cron reads as written, joined by random runs of blanks, blanks around the whole."""
+    position = draw(st.integers(0, 4))
+    low, top = sorted(draw(st.lists(st.integers(_LOWS[position], _HIGHS[position] - 1),
+                                    min_size=2, max_size=2, unique=True)))
+    bad = draw(st.sampled_from([
+        str(draw(st.integers(_HIGHS[position] + 1, 999))),  # out of range: croniter refuses it
+        f"{top}-{low}",  # backwards
+        f"{low}-{low}",  # a range to itself
+        "?", "L", f"{low}W", f"{low}#{draw(st.integers(1, 5))}", "H", f"~{low}",
+        f"{low}/{draw(st.integers(2, 9))}",  # a step without a range
+        draw(st.sampled_from(["jan", "mon"])) if position < 3 else "x" * 4,  # not a value here
+    ]))
+    fields = [draw(st.one_of(st.just("*"), st.integers(_LOWS[i], _HIGHS[i]).map(str)))
+              for i in range(5)]
+    fields[position] = bad
+    blanks = st.text(alphabet=" \t", min_size=1, max_size=3)
+    text = "".join(f"{field}{draw(blanks)}" for field in fields[:-1]) + fields[-1]
+    return draw(st.text(" \t", max_size=2)) + text + draw(st.text(" \t", max_size=2)), \
+        position, bad
+
+
+@settings(max_examples=300, deadline=None)
+@given(_one_bad_field())
+def test_a_refused_field_is_carried_with_its_position_name_and_fix(case):
+    expression, position, bad = case
+    with pytest.raises(InvalidCronError) as caught:
+        validate_cron(expression)
+    error = caught.value
+    assert (error.value, error.position, error.expression) == (bad, position, expression)
+    assert error.field == ("minute", "hour", "day of month", "month", "day of week")[position]
+    assert str(error).startswith(f"cron field {position + 1} ({error.field}) is {bad!r} in "
+                                 f"{expression.strip()!r}: ")
+    assert str(error).endswith(error.hint)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.lists(st.sampled_from(
+    ["*", "*/5", "1-5", "mon", "7", "0", "?", "L", "#", ",", "-", "/", "H", "31", "2", "@daily",
+     "@Daily", "@reboot", "@often"]), min_size=0, max_size=8).map(" ".join),
+    st.integers(), st.none(), st.lists(st.text(max_size=3), max_size=5)))
+def test_any_refusal_carries_the_expression_and_names_its_value(expression):
+    check = validate_cron if isinstance(expression, str) else cron_fields  # only one takes any
+    try:
+        check(expression)
+    except InvalidCronError as error:
+        assert error.expression is expression
+        assert repr(error.value) in str(error)
+        if hasattr(error, "position"):
+            fields = re.split(r"[ \t]+", expression.strip(" \t"))
+            assert error.value == fields[error.position]
+        elif isinstance(expression, str) and expression.strip():
+            assert error.value == expression.strip(" \t")
+        else:  # not text, or only blanks: shown as given
+            assert error.value is expression
+        if hasattr(error, "fields"):  # a wrong number of fields
+            assert error.fields == re.split(r"[ \t]+", expression.strip(" \t"))
+            assert len(error.fields) != 5
+        if hasattr(error, "known"):  # the nicknames: each one a schedule
+            assert error.known and all(validate_cron(name) for name in error.known)

@@ -3,13 +3,19 @@ colour-blind safety."""
 
 from __future__ import annotations
 
+import errno
 import itertools
+import os
 import struct
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib._pylab_helpers import Gcf
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
@@ -267,3 +273,33 @@ def test_deuteranopia_removes_the_red_green_contrast_of_pure_red_and_green() -> 
     deuteranope_gap = seen_with("deuteranopia", "#FF0000") - seen_with("deuteranopia", "#00FF00")
     assert abs(normal_gap[1]) > 150
     assert abs(deuteranope_gap[1]) < 5
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(max_size=30))
+def test_an_unknown_name_is_carried_with_the_diagrams_there_are(name: str) -> None:
+    if name in EXPECTED_FILES:
+        return
+    with pytest.raises(DiagramError) as caught:
+        diagrams.draw(name, "/nonexistent/never/made")
+    assert (caught.value.value, list(caught.value.known)) == (name, EXPECTED_FILES)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from(sorted(errno.errorcode)))
+def test_a_folder_that_cannot_be_made_is_carried_with_the_cause_and_fix(number: int) -> None:
+    from course_etl.paths import describe_os_error
+
+    refusal = OSError(number, os.strerror(number))
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        raise refusal
+
+    with tempfile.TemporaryDirectory() as root:
+        folder = Path(root) / "images"
+        with mock.patch.object(Path, "mkdir", refuse), pytest.raises(DiagramError) as caught:
+            diagrams.draw(EXPECTED_FILES[0], folder)
+    error = caught.value
+    assert error.value == str(folder)
+    assert (error.cause, error.fix) == describe_os_error(refusal)
+    assert str(error) == f"diagram folder {str(folder)!r}: {error.cause}: {error.fix}"

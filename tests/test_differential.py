@@ -1,5 +1,6 @@
 """The differential judge: names the smallest scenario where an answer and its reference differ."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -101,3 +102,18 @@ def test_rows_by_name_accept_any_order_and_refuse_missing_or_repeated_names():
     assert result.by_name(("a", "b")) == [(1, 2)]
     assert result.by_name(("a", "c")) is None
     assert SqlResult(("a", "a"), [(1, 1)]).by_name(("a", "b")) is None
+
+
+@given(st.one_of(st.integers(), st.binary(max_size=10), st.none(), st.lists(st.text(max_size=5)),
+                 st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)))
+def test_an_answer_that_is_not_sql_text_is_carried(answer):
+    from course_etl.classroom.exercises.differential import AnswerShapeError, run_query
+
+    conn = connect(":memory:")
+    try:
+        with pytest.raises(AnswerShapeError) as caught:
+            run_query(conn, answer)
+    finally:
+        conn.close()
+    assert caught.value.value is answer
+    assert str(caught.value).endswith(f"got {type(answer).__name__}")

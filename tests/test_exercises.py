@@ -4,11 +4,14 @@ are held back on the first try and never give the answer away, the stub in the n
 registered one, and the registry is the only list."""
 
 import difflib
+import importlib
 import json
 import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl.classroom import exercises
 from course_etl.classroom.exercises import (
@@ -279,3 +282,45 @@ def test_every_name_a_notebook_takes_from_exercises_exists(notebook):
             for m in re.findall(r"\bexercises\.(\w+)", _source(c))}
     missing = sorted(n for n in used if not hasattr(exercises, n))
     assert not missing, f"{notebook.name} uses exercises.{missing[0]}, which is not exported"
+
+
+def _library_call(function, conn):
+    options = {"key": "id", "watermark": "updated_at"} if function.__name__ == "incremental_load" \
+        else {}
+    return function(conn, "src_customers", "dw_customers", **options)
+
+
+def _swallowing(function):
+    def load(conn):
+        conn.execute("SELECT 1")
+        try:
+            _library_call(function, conn)
+        except Exception:  # noqa: BLE001, S110 - the answer hides what the library says
+            pass
+    return load
+
+
+_LIBRARY_ROUTES = {
+    "direct": lambda function: lambda conn: _library_call(function, conn),
+    "through getattr": lambda function: lambda conn: _library_call(getattr(
+        importlib.import_module(function.__module__), function.__name__), conn),
+    "after own work, errors swallowed": _swallowing,
+}
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.sampled_from(["incremental_load", "full_load"]), st.sampled_from(sorted(_LIBRARY_ROUTES)),
+       st.integers(0, 31))
+def test_a_call_of_the_library_s_load_is_carried_with_its_name(name, route, scenario):
+    from course_etl.classroom.exercises.hand_written_load import (
+        LibraryCallError,
+        _load_scenarios,
+        _run_load,
+    )
+    from course_etl.loads import engine
+
+    scenarios = _load_scenarios()
+    load = _LIBRARY_ROUTES[route](getattr(engine, name))
+    with pytest.raises(LibraryCallError) as caught:
+        _run_load(load, scenarios[scenario % len(scenarios)])
+    assert caught.value.function == name == str(caught.value)

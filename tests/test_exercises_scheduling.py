@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl.classroom.exercises.differential import first_difference
 from course_etl.classroom.exercises.pipeline_task import (
@@ -211,3 +213,44 @@ def test_the_check_on_the_source_table_is_caught_by_a_deleted_customer():
 def test_predicted_states_never_crash(given):
     verdict = predicted(given)
     assert not verdict.passed and verdict.hint
+
+
+class _AnswerRaised(Exception):
+    pass
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(
+    st.tuples(st.just("backwards"), st.sampled_from(["full_load", "incremental_load"]),
+              st.from_regex(r"t_[a-z]{1,8}", fullmatch=True)),
+    st.tuples(st.just("raises"), st.text(max_size=20)),
+    st.tuples(st.just("returns"), st.one_of(st.integers(), st.text(max_size=5), st.none(),
+                                              st.lists(st.integers(), max_size=2)))))
+def test_an_answer_that_builds_no_pipeline_is_carried_with_what_went_wrong(case):
+    from course_etl.classroom.exercises.pipeline_task import _BuildProblem, _built
+
+    given = customers_pipeline()
+    kind, *facts = case
+    if kind == "backwards":
+        after, name = facts
+
+        def add(pipeline):
+            check = Task(row_count_check, name=name, params={"target": "dw_customers"})
+            check >> pipeline[after]
+            return dataclasses.replace(pipeline, tasks=[*pipeline, check])
+    elif kind == "raises":
+        def add(pipeline):
+            raise _AnswerRaised(facts[0])
+    else:
+        def add(pipeline):
+            return facts[0]
+    with pytest.raises(_BuildProblem) as caught:
+        _built(add, given)
+    error = caught.value
+    if kind == "backwards":
+        assert (error.upstream, error.task) == (name, after)
+        assert str(error).startswith(f"{name} >> {after} makes {after} wait")
+    elif kind == "raises":
+        assert isinstance(error.cause, _AnswerRaised) and error.cause.args == tuple(facts)
+    else:
+        assert error.value is facts[0]

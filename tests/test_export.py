@@ -15,12 +15,13 @@ import sqlite3
 import subprocess
 import sys
 import types
+import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from builders import run_start
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_etl.capstone import build_pipeline, capstone_config
@@ -31,6 +32,7 @@ from course_etl.monitoring.checks import CheckFailedError
 from course_etl.retries import fails_fast, reason
 from course_etl.scheduling.cron import describe_cron
 from course_etl.scheduling.export import cli_command, to_airflow, to_crontab, to_dagster
+from course_etl.scheduling.export.common import _RESERVED
 from course_etl.scheduling.export.crontab import lock_file
 from course_etl.scheduling.lecture import (
     WAREHOUSE_TABLES,
@@ -528,3 +530,77 @@ def test_exported_files_import_only_what_the_orchestrator_locks_pin():
         pinned = {line.split("==")[0].split("[")[0].strip().lower().replace("_", "-")
                   for line in text.splitlines() if "==" in line and not line.startswith(" ")}
         assert not needed - pinned, f"requirements/{lock} lacks {sorted(needed - pinned)}"
+
+
+# Each exporter's refusal carries what it refused, equal to what was given.
+RELATIVE = st.text(st.characters(blacklist_categories=["Cc", "Cs"], blacklist_characters="/"),
+                   min_size=1, max_size=20)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([to_airflow, to_dagster]), RELATIVE)
+def test_a_relative_warehouse_is_carried(export, warehouse):
+    with pytest.raises(PipelineError) as caught:
+        export(customers_pipeline(), warehouse=warehouse)
+    error = caught.value
+    assert (error.value, error.path, error.what) == (warehouse, warehouse, "warehouse")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([to_airflow, to_dagster]),
+       st.lists(st.sampled_from(sorted(_RESERVED)), min_size=1, max_size=3, unique=True),
+       st.booleans())
+def test_names_that_would_shadow_the_generated_file_s_are_carried(export, names, as_pipeline):
+    valid = [name for name in names if name.isidentifier() and name.isascii()]
+    pipeline_name = valid[0] if as_pipeline else "p"
+    made = [Task(full_load, name=name) for name in (valid[1:] if as_pipeline else valid)]
+    with pytest.raises(PipelineError) as caught:
+        export(Pipeline(pipeline_name, made or [Task(full_load, name="t_free")]),
+               warehouse="/w.db")
+    assert caught.value.value == sorted(valid)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(["warehouse", "project_dir", "python", "log_dir"]), RELATIVE, st.data())
+def test_a_path_with_a_control_character_is_carried_with_what_it_is(what, text, data):
+    at = data.draw(st.integers(0, len(text)))
+    control = data.draw(st.sampled_from(["\n", "\r", "\t", "\x00", "\x1b", "\x7f"]))
+    path = "/srv/" + text[:at] + control + text[at:]
+    paths = {"warehouse": "/w.db", "project_dir": "/srv", what: path}
+    with pytest.raises(PipelineError) as caught:
+        to_crontab(customers_pipeline(), **paths)
+    assert (caught.value.value, caught.value.path, caught.value.what) == (path, path, what)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(sorted(zoneinfo.available_timezones() - {"UTC"})))
+def test_a_pipeline_outside_utc_is_carried_with_its_zone(timezone):
+    pipeline = Pipeline("p", [Task(full_load, name="a")], timezone=timezone)
+    with pytest.raises(PipelineError) as caught:
+        to_crontab(pipeline, warehouse="/w.db", project_dir="/srv")
+    assert (caught.value.value, caught.value.pipeline) == (timezone, "p")
+
+
+@pytest.mark.parametrize("upstream", [0, 2, 3])
+def test_a_check_without_one_upstream_asset_is_carried(upstream):
+    check = Task(row_count_check, name="t_check", params={"target": "t"})
+    for n in range(upstream):
+        Task(full_load, name=f"t_{n}") >> check
+    with pytest.raises(PipelineError) as caught:
+        to_dagster(Pipeline("p", [check]), warehouse="/w.db")
+    assert (caught.value.value, caught.value.task, caught.value.pipeline) == (
+        "t_check", "t_check", "p")
+
+
+@pytest.mark.parametrize("function", [row_count_check, warehouse_snapshot, reason,
+                                      build_pipeline, connect, fails_fast])
+def test_a_module_without_a_free_alias_is_carried(function):
+    """Both names a module may be imported under are taken by tasks of the pipeline."""
+    module = function.__module__
+    last, dotted = module.rpartition(".")[2], module.replace(".", "_")
+    user = Task(function, name="t_user")
+    taken = [Task(full_load, name=name) for name in (last, dotted)]
+    with pytest.raises(PipelineError) as caught:
+        to_airflow(Pipeline("p", [user, *taken]), warehouse="/w.db")
+    assert (caught.value.value, caught.value.module, caught.value.task) == (
+        dotted, module, "t_user")

@@ -17,7 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from course_etl.config.yamltext import MAX_YAML_NODES, YamlReadError, read_yaml
+from course_etl.config.yamltext import MAX_YAML_CHARS, MAX_YAML_NODES, YamlReadError, read_yaml
 from course_etl.db import attach, connect
 from course_etl.dbfile import DatabaseFileError, made_by, open_database, rebuilt_database
 from course_etl.errors import CourseEtlError, WrongTypeError
@@ -315,6 +315,9 @@ def test_a_date_is_read_exactly_when_it_exists(year, month, day, line):
         with pytest.raises(YamlReadError, match="is not a real date") as refused:
             read_yaml(text, source="t")
         assert refused.value.line == line + 1
+        assert refused.value.value == f"{year:04d}-{month:02d}-{day:02d}"
+        assert isinstance(refused.value.cause, ValueError)
+        assert f"({refused.value.cause})" in refused.value.reason
     else:
         assert read_yaml(text) == expected
 
@@ -331,8 +334,36 @@ def test_an_integer_is_read_exactly_when_it_fits_in_64_bits(digits, prefix):
     if -(2**63) <= value < 2**63:
         assert read_yaml(text) == {"n": value}
     else:
-        with pytest.raises(YamlReadError, match="too large"):
+        with pytest.raises(YamlReadError, match="too large") as refused:
             read_yaml(text)
+        assert refused.value.size == len(text) - len("n: ")
+
+
+@QUICK
+@given(_documents(2), st.sampled_from(["[", "{", ": :", "\t", "&", "*", "? [", "]", "}"]),
+       st.data())
+def test_text_that_is_not_yaml_carries_the_parser_s_error(text, broken, data):
+    at = data.draw(st.integers(0, len(text)))
+    text = text[:at] + broken + text[at:]
+    try:
+        yaml.safe_load(text)
+    except yaml.YAMLError:  # the reader may meet a scanner error before the parser's
+        with pytest.raises(YamlReadError) as refused:
+            read_yaml(text)
+        cause = refused.value.cause
+        assert refused.value.syntax and isinstance(cause, yaml.MarkedYAMLError)
+        assert refused.value.reason == f"not valid YAML: {' '.join(cause.problem.split())}"
+        assert refused.value.line == cause.problem_mark.line + 1
+    else:
+        read_yaml(text)  # still YAML: read as PyYAML reads it
+
+
+@pytest.mark.parametrize("extra", [1, 2, 1000])
+def test_a_text_over_the_size_limit_carries_its_size(extra):
+    text = "#" * (MAX_YAML_CHARS + extra)
+    with pytest.raises(YamlReadError) as refused:
+        read_yaml(text)
+    assert refused.value.size == len(text)
 
 
 @pytest.mark.parametrize("levels", [3, 6, 9])

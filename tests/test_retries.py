@@ -70,7 +70,7 @@ def real_errors() -> dict[str, BaseException]:
     (OSError("network file system went away"), 3),
     (RuntimeError("a library's own error"), 3),  # unknown: retried, as Airflow does
     (ValueError("could be the data, could be a hiccup"), 3),
-    (ConfigError([]), 1),  # bad configuration
+    (ConfigError(problems=[]), 1),  # bad configuration
     (UnknownTableError("unknown table 'dw'"), 1),
     (CheckFailedError("blocking check(s) failed"), 1),
     (TypeError("unsupported operand"), 1),

@@ -1,10 +1,14 @@
 """Local runner: states, retries with backoff on a simulated clock, recorder, backfill, pictures."""
 
+import sqlite3
+from contextlib import closing
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from builders import run_start
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl.sample_data import apply_lecture_changes
 from course_etl.scheduling.lecture import (
@@ -199,3 +203,61 @@ def test_a_failed_row_count_check_keeps_its_facts(warehouse):
     rows = warehouse.execute(f"SELECT COUNT(*) FROM {TARGET}").fetchone()[0]
     assert (refused.value.table, refused.value.rows, refused.value.minimum) == (
         TARGET, rows, 1_000_000)
+
+
+FAULT_NAMES = st.from_regex(r"[a-z_]{1,16}", fullmatch=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(FAULT_NAMES, st.integers(0, 3), min_size=1, max_size=4))
+def test_faults_on_tasks_the_pipeline_lacks_are_carried_with_the_tasks_there_are(faults):
+    pipeline = customers_pipeline(with_check=True)
+    unknown = sorted(set(faults) - set(pipeline.order))
+    if not unknown:
+        return
+    with closing(sqlite3.connect(":memory:")) as conn, pytest.raises(PipelineError) as caught:
+        LocalRunner(conn, faults=FaultInjection(faults)).run(pipeline, date(2024, 10, 1))
+    error = caught.value
+    assert (error.value, error.known, error.pipeline) == (unknown, pipeline.order, pipeline.name)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(FAULT_NAMES, st.one_of(st.integers(max_value=-1), st.floats(),
+                                                st.text(max_size=2)), min_size=1, max_size=3))
+def test_fault_counts_that_are_not_counts_are_carried(failures):
+    with closing(sqlite3.connect(":memory:")) as conn, pytest.raises(PipelineError) as caught:
+        LocalRunner(conn, faults=FaultInjection(failures))
+    assert caught.value.value == failures
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2024, 9, 30)), st.integers(0, 30))
+def test_a_backfill_with_no_run_carries_its_range(start, days):
+    """The lecture's pipeline starts on 2024-10-01: a range before it has no run."""
+    end = min(start + timedelta(days=days), date(2024, 9, 30))
+    with closing(sqlite3.connect(":memory:")) as conn, pytest.raises(PipelineError) as caught:
+        LocalRunner(conn).backfill(customers_pipeline(), start, end)
+    error = caught.value
+    assert (error.start, error.end, error.value) == (start, end, (start, end))
+    assert error.pipeline == customers_pipeline().name
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 20), st.integers(1, 30), st.one_of(st.none(), st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))))
+def test_a_short_table_is_carried_with_its_count_the_minimum_and_the_run(rows, more, moment):
+    from course_etl import connect
+    from course_etl.scheduling.lecture import RowCountError
+    from course_etl.scheduling.pipeline import run_context
+
+    context = None if moment is None else run_context("p", "* * * * *", "UTC", moment)
+    with closing(connect(":memory:")) as conn:
+        conn.execute('CREATE TABLE "t" ("id" INTEGER)')
+        conn.executemany('INSERT INTO "t" VALUES (?)', [(n,) for n in range(rows)])
+        with pytest.raises(RowCountError) as caught:
+            row_count_check(conn, target="t", minimum=rows + more, context=context)
+    error = caught.value
+    assert (error.table, error.rows, error.minimum) == ("t", rows, rows + more)
+    assert error.logical_date == (context and context.logical_date)
+    said = f" row(s) for {moment:%Y-%m-%d}, " if moment else " row(s), "
+    assert said in str(error)

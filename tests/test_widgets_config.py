@@ -1,11 +1,15 @@
 """The config explorer: controls follow the layers, changes become overrides, errors show in place,
 and the button runs the load with the shown configuration."""
 
+from contextlib import closing
+
 import pytest
 from html_tables import visible_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl.classroom.widgets.config import config_explorer
-from course_etl.db import table_exists
+from course_etl.db import connect, table_exists
 from course_etl.sample_data import create_customer_source
 
 
@@ -116,3 +120,17 @@ def test_the_process_environment_is_not_read(source_conn, monkeypatch):
     assert config_explorer(source_conn).config.load.batch_size == 50
     passed = config_explorer(source_conn, environ={"COURSE_ETL_LOAD__BATCH_SIZE": "77"})
     assert passed.config.load.batch_size == 77
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.from_regex(r"[A-Za-z_ ]{1,12}", fullmatch=True).filter(str.strip),
+                min_size=1, max_size=3),
+       st.lists(st.just("COURSE_ETL_LOAD__BATCH_SIZE=40"), max_size=1))
+def test_lines_that_are_not_variables_are_carried_by_the_refusal(lines, good):
+    with closing(connect(":memory:")) as conn:
+        panel = config_explorer(conn)
+        panel.environ_box.value = "\n".join([*good, *lines])
+        assert panel.config is None and panel.refusal.value == [line.strip() for line in lines]
+        assert str(panel.refusal) == panel.error
+        panel.environ_box.value = "\n".join(good)
+        assert panel.refusal is None and panel.error == ""

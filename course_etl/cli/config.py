@@ -103,18 +103,20 @@ def find_notebook(name: str | Path, folder: Path = NOTEBOOKS_DIR) -> Path:
     Raises ConfigError listing the notebooks when nothing (or more than one) matches.
     """
     if not str(name).strip():
-        raise ConfigError([Problem("NB", str(name), None, "empty notebook name: give a path, a "
-                                   "file name in notebooks/ or a number prefix (04)")])
+        raise ConfigError(problems=[Problem("NB", str(name), None, "empty notebook name: give a "
+                                            "path, a file name in notebooks/ or a number "
+                                            "prefix (04)")])
     path = Path(name)
     if path.suffix == ".ipynb" and path.is_file():
         return path
     matches = sorted(folder.glob(f"{path.stem}*.ipynb")) if folder.is_dir() else []
     if len(matches) == 1:
         return matches[0]
-    known = ", ".join(p.name for p in sorted(folder.glob("[0-9]*.ipynb"))) or "none"
-    raise ConfigError([Problem("NB", str(name), None,
-                               f"{'ambiguous' if matches else 'no such'} notebook "
-                               f"(notebooks: {known})")])
+    known = [p.name for p in sorted(folder.glob("[0-9]*.ipynb"))]
+    raise ConfigError(problems=[Problem("NB", str(name), None,
+                                        f"{'ambiguous' if matches else 'no such'} notebook "
+                                        f"(notebooks: {', '.join(known) or 'none'})")],
+                      known=known, matches=[p.name for p in matches])
 
 
 @checked
@@ -136,14 +138,15 @@ def run_notebook(
     try:
         import papermill
     except ImportError:  # pragma: no cover - papermill is a declared dependency
-        raise ConfigError([Problem("run-notebook", "papermill", None,
-                                   "papermill is not installed: pip install papermill")]) from None
+        raise ConfigError(problems=[Problem("run-notebook", "papermill", None, "papermill is not "
+                                            "installed: pip install papermill")]) from None
     source = find_notebook(notebook).resolve()
     out = Path(out_dir).resolve()
     if out.is_relative_to(source.parent):
-        raise ConfigError([Problem("--out", str(out_dir), None,
-                                   "is inside the notebooks folder: write runs elsewhere "
-                                   f"(default: {DEFAULT_RUNS_DIR})")])
+        raise ConfigError(problems=[Problem("--out", str(out_dir), None,
+                                            "is inside the notebooks folder: write runs "
+                                            f"elsewhere (default: {DEFAULT_RUNS_DIR})")],
+                          path=out)
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{source.stem}-{config.env}.ipynb"
     parameters = {"env": config.env, "overrides": list(overrides or []),

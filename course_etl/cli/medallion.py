@@ -74,7 +74,8 @@ def read_csv_records(path: str | Path) -> list[dict[str, str]]:
     field is kept: a bigger field is a broken file, not data. Refused, since each would lose
     data without a word: a header naming a column twice (the second value would replace the
     first), and a row with more fields than the header. Raises CourseEtlError naming the file
-    and the line.
+    and the line (``.path``; per situation ``.line``, ``.header``, ``.row``, ``.repeated``,
+    ``.cause``: csv's error).
     """
     text = read_text(path, what="CSV file", limit=MAX_CSV_BYTES)
     try:
@@ -88,20 +89,21 @@ def read_csv_records(path: str | Path) -> list[dict[str, str]]:
         if repeated:
             raise CourseEtlError(f"CSV file {str(path)!r} names column(s) "
                                  f"{', '.join(map(repr, repeated))} twice in its header: "
-                                 "rename or remove the copy", path=str(path))
+                                 "rename or remove the copy", path=str(path), header=header,
+                                 repeated=repeated)
         records = []
         for row in reader:
             if len(row) > len(header):
                 raise CourseEtlError(
                     f"CSV file {str(path)!r}, line {reader.line_num}: {len(row)} fields, but "
                     f"the header names {len(header)}: quote values that hold a comma",
-                    path=str(path), line=reader.line_num)
+                    path=str(path), line=reader.line_num, header=header, row=row)
             if row:
                 records.append(dict(zip(header, row + [None] * (len(header) - len(row)),
                                         strict=True)))
     except csv.Error as error:
         raise CourseEtlError(f"CSV file {str(path)!r} cannot be read ({error}): check the "
-                             "quoting and field sizes", path=str(path)) from None
+                             "quoting and field sizes", path=str(path), cause=error) from None
     if not records:
         raise CourseEtlError(f"CSV file {str(path)!r} has no data rows (a header row, then one "
                              "row per record)", path=str(path))

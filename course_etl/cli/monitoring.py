@@ -72,7 +72,8 @@ def _history(args: argparse.Namespace) -> int:
     from course_etl.monitoring.lecture import generate_history
 
     if args.dashboard is not None and args.dashboard.suffix.lower() != ".png":
-        raise CheckConfigError(f"--dashboard {str(args.dashboard)!r} must end in .png")
+        raise CheckConfigError(f"--dashboard {str(args.dashboard)!r} must end in .png",
+                               option="--dashboard", value=args.dashboard)
     # The replay fills a new file beside the warehouse and replaces it only when everything,
     # dashboard included, succeeded: a failure leaves the old file as it was. Only a file an
     # earlier `monitor history` made is replaced; any other file there is refused.
@@ -118,13 +119,14 @@ def _runs(args: argparse.Namespace) -> int:
 @checked
 def read_suite(path: str | Path) -> object:
     """The check suite in the YAML file ``path``, read through the course's bounded opener and
-    YAML reader. Raises CheckConfigError naming the file and the cause."""
+    YAML reader. Raises CheckConfigError naming the file and the cause (``.path``, and
+    ``.cause``: the file's or the YAML reader's refusal)."""
     try:
         return read_yaml(read_text(path, what="suite file"), source=f"suite file {path}")
     except FileRefusedError as error:
-        raise CheckConfigError(f"cannot read {error}") from None
+        raise CheckConfigError(f"cannot read {error}", path=path, cause=error) from None
     except YamlReadError as error:
-        raise CheckConfigError(f"cannot read {error}") from None
+        raise CheckConfigError(f"cannot read {error}", path=path, cause=error) from None
 
 
 def _checks(args: argparse.Namespace) -> int:

@@ -56,45 +56,47 @@ def load_pipeline(reference: str) -> Pipeline:
                wanted="a pipeline name or 'module:factory'")
     if reference in PIPELINES:
         return PIPELINES[reference]()
-    shown = short_repr(reference)
     module_name, _, attribute = reference.partition(":")
     if not attribute or not _DOTTED.fullmatch(module_name) or not attribute.isidentifier():
         raise PipelineError(
-            f"unknown pipeline {shown} (known: {', '.join(PIPELINES)}; "
-            "or give module:factory, e.g. mypipelines.nightly:build)", value=reference)
+            f"unknown pipeline {short_repr(reference)} (known: {', '.join(PIPELINES)}; "
+            "or give module:factory, e.g. mypipelines.nightly:build)", value=reference,
+            known=list(PIPELINES))
     if module_name.split(".")[0] in sys.stdlib_module_names:
-        raise PipelineError(f"{shown}: {module_name!r} is a module of Python's standard "
-                            "library, not a pipeline: give your own module:factory",
-                            value=reference)
+        raise PipelineError(f"{short_repr(reference)}: {module_name!r} is a module of Python's "
+                            "standard library, not a pipeline: give your own module:factory",
+                            value=reference, module=module_name)
     try:
         factory = getattr(importlib.import_module(module_name), attribute)
     except Exception as error:  # the module is the user's code: any failure is reported
-        raise PipelineError(f"cannot load pipeline {shown}: {type(error).__name__}: "
-                            f"{' '.join(str(error).split())}", value=reference) from None
-    if not isinstance(factory, Pipeline):
-        factory = _call_factory(reference, factory)
-    if not isinstance(factory, Pipeline):
-        raise PipelineError(f"{shown} gave {type(factory).__name__}, not a Pipeline",
-                            value=reference)
-    return factory
+        raise PipelineError(f"cannot load pipeline {short_repr(reference)}: "
+                            f"{type(error).__name__}: {' '.join(str(error).split())}",
+                            value=reference, module=module_name, cause=error) from None
+    built = factory if isinstance(factory, Pipeline) else _call_factory(reference, factory)
+    if not isinstance(built, Pipeline):
+        raise PipelineError(f"{short_repr(reference)} gave {type(built).__name__}, not a "
+                            "Pipeline", value=reference, result=built)
+    return built
 
 
 def _call_factory(reference: str, factory: object) -> object:
-    shown = short_repr(reference)
     if not inspect.isfunction(factory):
-        raise PipelineError(f"{shown} is not a Pipeline or a Python function returning one "
-                            f"(it is of type {type(factory).__name__})", value=reference)
+        raise PipelineError(f"{short_repr(reference)} is not a Pipeline or a Python function "
+                            f"returning one (it is of type {type(factory).__name__})",
+                            value=reference, factory=factory)
     required = [p.name for p in inspect.signature(factory).parameters.values()
                 if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY,
                                                        p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     if required:
-        raise PipelineError(f"{shown} needs argument(s) {', '.join(required)}: a factory "
-                            "takes none and returns a Pipeline", value=reference)
+        raise PipelineError(f"{short_repr(reference)} needs argument(s) {', '.join(required)}: "
+                            "a factory takes none and returns a Pipeline", value=reference,
+                            factory=factory, missing=required)
     try:
         return factory()
     except Exception as error:  # the factory is the user's code
-        raise PipelineError(f"{shown} failed: {type(error).__name__}: "
-                            f"{' '.join(str(error).split())}", value=reference) from None
+        raise PipelineError(f"{short_repr(reference)} failed: {type(error).__name__}: "
+                            f"{' '.join(str(error).split())}", value=reference, factory=factory,
+                            cause=error) from None
 
 
 def _absolute(path: str | Path) -> Path:
@@ -114,7 +116,7 @@ def _moment(text: str) -> date | datetime:
         moment = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError:
         raise PipelineError(f"{short_repr(text)} is not a date or datetime: write 2024-10-01 "
-                            "or 2024-10-01T02:05") from None
+                            "or 2024-10-01T06:30", value=text) from None
     if moment.year not in _YEARS:
         raise PipelineError(f"{short_repr(text)} is out of range: use a date from "
                             f"{_YEARS.start} to {_YEARS.stop - 1}", value=text)
@@ -227,10 +229,12 @@ def _backfill(args: argparse.Namespace) -> int:
     pipeline = load_pipeline(args.pipeline)
     start, end = _moment(args.start), _moment(args.end)
     if _day(end) < _day(start):
-        raise PipelineError(f"--end {args.end} is before --start {args.start}: swap them")
+        raise PipelineError(f"--end {args.end} is before --start {args.start}: swap them",
+                            value=(args.start, args.end), start=args.start, end=args.end)
     if (_day(end) - _day(start)).days > _MAX_BACKFILL_DAYS:
         raise PipelineError(f"backfill from {args.start} to {args.end} spans more than "
-                            f"{_MAX_BACKFILL_DAYS} days: split it into smaller ranges")
+                            f"{_MAX_BACKFILL_DAYS} days: split it into smaller ranges",
+                            value=(args.start, args.end), start=args.start, end=args.end)
     with warehouse(_absolute(args.db)) as conn:
         reports = _runner(conn, args).backfill(pipeline, start, end,
                                                full_refresh=args.full_refresh)

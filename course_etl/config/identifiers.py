@@ -110,5 +110,5 @@ def check_against_database(conn: sqlite3.Connection, config: Config) -> Configur
         if table_exists(conn, load.watermark_table):
             watermark_table = resolve_table(conn, load.watermark_table, role="watermark table")
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems=problems)
     return ConfiguredTables(source=source, target=target, watermark_table=watermark_table)

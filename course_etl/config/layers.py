@@ -235,7 +235,7 @@ def _scalar(raw: str, source: str) -> object:
     (an impossible date, a huge integer, an alias bomb, a value over MAX_VALUE_CHARS)."""
     if len(raw) > MAX_VALUE_CHARS:
         raise YamlReadError(f"longer than {MAX_VALUE_CHARS:,} characters ({len(raw):,})",
-                            source=source)
+                            source=source, size=len(raw))
     try:
         return _plain(read_yaml(raw, source=source, loader=_TextDatesLoader))
     except YamlReadError as error:

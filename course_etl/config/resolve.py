@@ -245,7 +245,7 @@ def resolve(layers: Iterable[Layer], *, env: str = DEFAULT_ENV, schema: type = S
     if not problems:
         problems.extend(_cross_checks(final))
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(problems=problems)
     values: dict[str, dict[str, object]] = {}
     for key, record in final.items():
         section, name = key.split(".", 1)
@@ -304,18 +304,21 @@ def _file_layers(env: str, path: Path) -> list[Layer]:
             return [yaml_layer(existing_file(path, what="config path"), name="file",
                                sections=sections)]
     except FileRefusedError as error:
-        raise ConfigError([Problem("(config path)", NO_VALUE, None, str(error))]) from None
+        raise ConfigError(problems=[Problem("(config path)", NO_VALUE, None, str(error))],
+                          cause=error) from None
     if not path.is_dir():
-        raise ConfigError([Problem("(config path)", str(path), None,
-                                   "no such file or folder: give a folder holding base.yaml "
-                                   "and <env>.yaml, or one YAML file")])
+        raise ConfigError(problems=[Problem("(config path)", str(path), None,
+                                            "no such file or folder: give a folder holding "
+                                            "base.yaml and <env>.yaml, or one YAML file")],
+                          path=path)
     known = available_environments(path)
     if env not in known:
         close = difflib.get_close_matches(env, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError([Problem("env", env, None,
-                                   f"no config file {env}.yaml in {path.name}/ "
-                                   f"(environments: {', '.join(known) or 'none'}){hint}")])
+        raise ConfigError(problems=[Problem("env", env, None,
+                                            f"no config file {env}.yaml in {path.name}/ "
+                                            f"(environments: {', '.join(known) or 'none'})"
+                                            f"{hint}")], known=known, path=path)
     layers = []
     if (path / "base.yaml").exists():
         layers.append(yaml_layer(path / "base.yaml", name="base", sections=sections))

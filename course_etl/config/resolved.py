@@ -10,6 +10,7 @@ writes a value as YAML would, secrets masked; :func:`did_you_mean` suggests the 
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -23,16 +24,28 @@ __all__ = ["ConfigError", "Provenance", "Config", "show_value", "did_you_mean"]
 
 
 class ConfigError(CourseEtlError):
-    """The configuration is invalid; ``problems`` lists every :class:`Problem` found."""
+    """The configuration is invalid; ``.problems`` lists every :class:`Problem` found (each with
+    its ``.key``, ``.value``, ``.origin`` and ``.message``); the message is made from them.
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        if len(self.problems) == 1:
-            text = f"invalid configuration: {self.problems[0]}"
+    A refusal whose problem's message names more than its key and value carries that too:
+    ``.known`` (the environments, keys or notebooks there are), ``.matches`` (the notebooks a
+    name fits), ``.path`` (a config path that is missing) or ``.cause`` (the error that refused
+    a path or a value).
+    """
+
+    def __init__(self, *, problems: Sequence[Problem], **data: object) -> None:
+        problems = list(problems)
+        if len(problems) == 1:
+            text = f"invalid configuration: {problems[0]}"
         else:
-            text = f"invalid configuration ({len(self.problems)} problems):" + "".join(
-                f"\n  - {p}" for p in self.problems)
-        super().__init__(text)
+            text = f"invalid configuration ({len(problems)} problems):" + "".join(
+                f"\n  - {p}" for p in problems)
+        super().__init__(text, problems=problems, **data)
+
+    def __reduce__(self):
+        # Rebuilt from its facts: pickle's default passes the message, which this class does
+        # not take.
+        return functools.partial(type(self), **vars(self)), ()
 
 
 @dataclass(frozen=True)
@@ -71,8 +84,8 @@ class Config:
     def get(self, key: str) -> object:
         """The value of a dotted key. Raises ConfigError for an unknown key (with a suggestion)."""
         if key not in self.provenance:
-            raise ConfigError([Problem(key, _NO_SHOW, None,
-                                       "unknown key" + did_you_mean(key, list(self.provenance)))])
+            raise ConfigError(problems=[Problem(key, _NO_SHOW, None, "unknown key" + did_you_mean(
+                key, list(self.provenance)))], known=list(self.provenance))
         section, name = key.split(".", 1)
         return getattr(getattr(self.settings, section), name)
 

@@ -62,10 +62,10 @@ def open_warehouse(config: Config) -> sqlite3.Connection:
     attach = None
     if database.source is not None:
         if database.source != ":memory:" and not Path(database.source).exists():
-            raise ConfigError([Problem("database.source", database.source,
-                                       config.source_of("database.source"),
-                                       "no such file: check the path (relative paths start "
-                                       "in the working directory)")])
+            raise ConfigError(problems=[Problem("database.source", database.source,
+                                                config.source_of("database.source"),
+                                                "no such file: check the path (relative paths "
+                                                "start in the working directory)")])
         attach = {database.source_alias: database.source}
     return connect(database.warehouse, attach_as=attach)
 
@@ -89,9 +89,9 @@ def run_incremental_load(conn: sqlite3.Connection, config: Config, *,
         if getattr(error, "option", None) != "initial_value":
             raise
         # The engine knows the argument; the configuration knows where the value was set.
-        raise ConfigError([Problem("load.initial_value", config.load.initial_value,
-                                   config.source_of("load.initial_value"),
-                                   error.reason)]) from None
+        raise ConfigError(problems=[Problem("load.initial_value", config.load.initial_value,
+                                            config.source_of("load.initial_value"),
+                                            error.reason)], cause=error) from None
 
 
 @checked

@@ -37,20 +37,30 @@ _INT_RANGE = range(-(2**63), 2**63)
 
 class YamlReadError(CourseEtlError):
     """YAML text that cannot be read: ``.source``, ``.line`` (1-based, or None), ``.reason``,
-    and ``.syntax`` (True when the text is not YAML at all, False when it is refused)."""
+    and ``.syntax`` (True when the text is not YAML at all, False when it is refused).
+
+    Per situation: ``.size`` (the characters of a text, or of an integer, that is too long),
+    ``.value`` (a scalar that is no real date or time), ``.cause`` (the parser's error, or the
+    date's, that the reason quotes).
+    """
 
     def __init__(self, reason: str, *, source: str, line: int | None = None,
-                 syntax: bool = False) -> None:
+                 syntax: bool = False, **data: object) -> None:
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {reason}", source=source, line=line, reason=reason,
-                         syntax=syntax)
+                         syntax=syntax, **data)
 
 
 class _ValueRefused(yaml.constructor.ConstructorError, CourseEtlError):
     """A scalar that is valid YAML but not a usable value (an impossible date, a huge number).
 
     A ConstructorError first, so PyYAML and read_yaml see it as one (``.problem``,
-    ``.problem_mark``: what and where); read_yaml turns it into a YamlReadError."""
+    ``.problem_mark``: what and where); read_yaml turns it into a YamlReadError carrying
+    ``.facts`` (the keywords given here)."""
+
+    def __init__(self, problem: str, mark: yaml.Mark, **facts: object) -> None:
+        super().__init__(None, None, problem, mark)
+        self.facts = facts
 
 
 class BoundedLoader(yaml.SafeLoader):
@@ -67,9 +77,9 @@ class BoundedLoader(yaml.SafeLoader):
             value = None
         if value is None or value not in _INT_RANGE:
             raise _ValueRefused(
-                None, None, f"the integer of {len(str(node.value)):,} characters is too large "
-                "(integers here fit in 64 bits, up to 9223372036854775807): check the value, "
-                "or quote it to keep it as text", node.start_mark)
+                f"the integer of {len(str(node.value)):,} characters is too large (integers "
+                "here fit in 64 bits, up to 9223372036854775807): check the value, or quote it "
+                "to keep it as text", node.start_mark, size=len(str(node.value)))
         return value
 
     def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> object:
@@ -77,8 +87,8 @@ class BoundedLoader(yaml.SafeLoader):
             return super().construct_yaml_timestamp(node)
         except (ValueError, OverflowError) as error:
             raise _ValueRefused(
-                None, None, f"{node.value!r} is not a real date or time ({error}): fix it, or "
-                "quote it to keep it as text", node.start_mark) from None
+                f"{node.value!r} is not a real date or time ({error}): fix it, or quote it to "
+                "keep it as text", node.start_mark, value=node.value, cause=error) from None
 
 
 BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_yaml_int)
@@ -146,7 +156,7 @@ def read_yaml(text: str, *, source: str = "YAML text", loader: type = BoundedLoa
     check_type(text, str, argument="text", wanted="YAML text (str)", function="read_yaml")
     if len(text) > MAX_YAML_CHARS:
         raise YamlReadError(f"larger than {MAX_YAML_CHARS:,} characters ({len(text):,}): a "
-                            "config or suite is a short mapping", source=source)
+                            "config or suite is a short mapping", source=source, size=len(text))
     try:
         _check_depth(text, source)
         reader = loader(text)
@@ -161,8 +171,10 @@ def read_yaml(text: str, *, source: str = "YAML text", loader: type = BoundedLoa
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = " ".join(str(getattr(error, "problem", None) or error).split())
-        reason = problem if isinstance(error, _ValueRefused) else f"not valid YAML: {problem}"
-        raise YamlReadError(reason, source=source, line=mark.line + 1 if mark else None,
-                            syntax=not isinstance(error, _ValueRefused)) from None
+        refused = isinstance(error, _ValueRefused)
+        raise YamlReadError(reason=problem if refused else f"not valid YAML: {problem}",
+                            source=source, line=mark.line + 1 if mark else None,
+                            syntax=not refused,
+                            **(error.facts if refused else {"cause": error})) from None
     except RecursionError:  # a last guard: the depth check above should make it unreachable
         raise YamlReadError("nested too deeply", source=source) from None

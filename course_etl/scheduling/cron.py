@@ -88,20 +88,21 @@ def validate_cron(expression: str) -> str:
 @cache
 def _validated(expression: str) -> str:
     fields = cron_fields(expression)
-    text = expression.strip()
     for position, (name, accepts) in enumerate(CRON_FIELDS):
         alone = ["*"] * 5
         alone[position] = fields[position]
         if not _fires(" ".join(alone)):
             raise InvalidCronError(
-                f"cron field {position + 1} ({name}) is {fields[position]!r} in {text!r}: "
-                f"the {name} field accepts {accepts}"
-            )
+                f"cron field {position + 1} ({name}) is {fields[position]!r} in "
+                f"{expression.strip()!r}: the {name} field accepts {accepts}",
+                value=fields[position], expression=expression, field=name, position=position,
+                hint=f"the {name} field accepts {accepts}")
     normalised = " ".join(fields)
-    check_day_fields(fields, croniter(normalised).expanded, text)
+    check_day_fields(fields, croniter(normalised).expanded, expression)
     if not _fires(normalised):  # every field fine alone, but not together (e.g. 31 in February)
-        raise InvalidCronError(f"cron expression {text!r} never fires: check day and month "
-                               "(cron would install it and never run it)")
+        raise InvalidCronError(f"cron expression {expression.strip()!r} never fires: check day "
+                               "and month (cron would install it and never run it)",
+                               value=expression.strip(), expression=expression)
     return normalised
 
 
@@ -117,8 +118,9 @@ def resolve_timezone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):  # OSError: a name too long
         close = difflib.get_close_matches(str(name), _all_timezones(), n=3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else " (e.g. UTC, Europe/Berlin)"
-        raise InvalidCronError(f"unknown time zone {name!r}{hint}") from None
+        hint = f"did you mean {', '.join(close)}?" if close else "e.g. UTC, Europe/Berlin"
+        raise InvalidCronError(f"unknown time zone {name!r} ({hint})", value=name,
+                               hint=hint) from None
 
 
 @checked
@@ -167,7 +169,8 @@ def next_runs(
 ) -> list[datetime]:
     """The next ``n`` times the schedule fires strictly after ``after``, aware in ``timezone``."""
     if n < 0:
-        raise InvalidCronError(f"n={n} runs asked for: ask for 0 or more")
+        raise InvalidCronError(f"n={n} runs asked for: ask for 0 or more", value=n,
+                               argument="n")
     zone = resolve_timezone(timezone)
     ticks = _ticks(validate_cron(expression), zone, _aware(after, zone))
     return [next(ticks) for _ in range(n)]
@@ -181,7 +184,8 @@ def runs_between(
     zone = resolve_timezone(timezone)
     start, end = _aware(start, zone), _aware(end, zone)
     if end < start:
-        raise InvalidCronError(f"range ends ({end}) before it starts ({start}): swap them")
+        raise InvalidCronError(f"range ends ({end}) before it starts ({start}): swap them",
+                               value=(start, end), start=start, end=end)
     # Start one second early so a tick exactly at ``start`` is included.
     ticks = _ticks(validate_cron(expression), zone, start - timedelta(seconds=1))
     runs: list[datetime] = []
@@ -249,8 +253,8 @@ def crontab_entry(
         if not Path(str(path)).is_absolute():
             raise InvalidCronError(
                 f"{what} {str(path)!r} is not an absolute path: cron runs with a minimal "
-                "environment and another working directory, so give the full path"
-            )
+                "environment and another working directory, so give the full path",
+                value=path, what=what, path=path)
     from course_etl.scheduling.export.render import render  # Jinja2: only when writing one
 
     return render("crontab.jinja", fields=fields, command=list(command), workdir=workdir,

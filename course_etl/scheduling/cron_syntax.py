@@ -37,7 +37,17 @@ COURSE_CRON = "Vixie cron 3.0pl1 as Debian runs it (package cron 3.0pl1-162, Deb
 
 
 class InvalidCronError(CourseEtlError):
-    """A cron expression or time zone that cannot be scheduled."""
+    """A cron expression or time zone that cannot be scheduled.
+
+    Every refusal sets ``.value``: what the message names as wrong (the expression's text
+    without surrounding blanks, one field's text, a time zone's name, an argument). A refused
+    expression also sets ``.expression``, the argument exactly as given; a refused field adds
+    ``.field`` (its name, e.g. ``"minute"``), ``.position`` (0 for the minute … 4 for the day of
+    week) and ``.hint`` (why, and the fix). Per situation: ``.known`` (an unknown nickname),
+    ``.fields`` (a wrong number of fields), ``.hint`` (a nickname's case, close time-zone names),
+    ``.argument`` (``n``), ``.start`` and ``.end`` (a range that ends before it starts, whose
+    ``.value`` is the pair), ``.what`` and ``.path`` (a relative path in a crontab entry).
+    """
 
 
 # Debian cron's nicknames (entry.c compares them case-sensitively). @reboot has no time.
@@ -96,9 +106,12 @@ _FOREIGN = (
 )
 
 
-def _error(position: int, field: str, text: str, why: str) -> InvalidCronError:
-    name = CRON_FIELDS[position][0]
-    return InvalidCronError(f"cron field {position + 1} ({name}) is {field!r} in {text!r}: {why}")
+def _error(position: int, field: str, expression: str, why: str) -> InvalidCronError:
+    """The refusal of one field of ``expression`` (as given; the message shows it trimmed)."""
+    name, text = CRON_FIELDS[position][0], expression.strip(" \t")
+    return InvalidCronError(f"cron field {position + 1} ({name}) is {field!r} in {text!r}: {why}",
+                            value=field, expression=expression, field=name, position=position,
+                            hint=why)
 
 
 def _value(position: int, token: str) -> int | None:
@@ -109,13 +122,13 @@ def _value(position: int, token: str) -> int | None:
     return int(token) if token.isascii() and token.isdigit() else None
 
 
-def _check_items(position: int, field: str, text: str) -> None:
+def _check_items(position: int, field: str, expression: str) -> None:
     for item in field.split(","):
         for pattern, why in _FOREIGN:
             match = pattern.fullmatch(item)
             start = match and match.groupdict().get("start")
             if match and (start is None or _value(position, start) is not None):
-                raise _error(position, field, text, why.format(
+                raise _error(position, field, expression, why.format(
                     item=item, start=_value(position, start or "0"), step=item.partition("/")[2],
                     high=6 if position == 4 else _HIGH[position]))
         bounds = item.split("/")[0].split("-")
@@ -125,11 +138,11 @@ def _check_items(position: int, field: str, text: str) -> None:
                 continue
             if low > high:
                 top, bottom = (6, 0) if position == 4 else (_HIGH[position], _LOW[position])
-                raise _error(position, field, text, (
+                raise _error(position, field, expression, (
                     f"the range {item} runs backwards: cron reads it as no value at all, "
                     f"croniter wraps it round; write {low}-{top},{bottom}-{high}"))
             if low == high:
-                raise _error(position, field, text, (
+                raise _error(position, field, expression, (
                     f"the range {item} goes from {bounds[0]} to itself, which is just {low}: "
                     f"write {low} (croniter, which expands cron for the course and for Airflow, "
                     "reads such a range as every value, or with a step as steps from the "
@@ -143,6 +156,7 @@ def check_day_fields(fields: list[str], expanded: list[list], text: str) -> None
     cron (``cron.c``) runs when *both* day fields match if either of them *starts with* ``*``,
     else when either matches; croniter (and Airflow, which uses it) when both match if either
     field *reads as every value* (``expanded``, croniter's own reading, starts with ``"*"``).
+    ``text`` is the expression as given (the error's ``.expression``).
     """
     cron_both = fields[2].startswith("*") or fields[4].startswith("*")
     croniter_both = expanded[2][0] == "*" or expanded[4][0] == "*"
@@ -172,39 +186,46 @@ def cron_fields(expression: object) -> list[str]:
     :func:`check_day_fields`, which needs croniter's reading."""
     if not isinstance(expression, str):
         raise InvalidCronError(f"a cron expression is text, not {type(expression).__name__} "
-                               f"{expression!r}: e.g. {SCHEDULE.cron!r}")
+                               f"{expression!r}: e.g. {SCHEDULE.cron!r}",
+                               value=expression, expression=expression)
     if not expression.strip():
         raise InvalidCronError(
             f"empty cron expression {expression!r}: write five fields, e.g. {SCHEDULE.cron!r} "
-            "(minute hour day-of-month month day-of-week)")
+            "(minute hour day-of-month month day-of-week)", value=expression,
+            expression=expression)
     text = expression.strip(" \t")
     if text.startswith("@"):
         if text == "@reboot":
             raise InvalidCronError(
                 "'@reboot' runs a job once when the cron daemon starts, not at a time: a "
                 "schedule has no next run for it, so nothing can be planned, backfilled or "
-                f"exported; give a time ('@daily', {SCHEDULE.cron!r})")
+                f"exported; give a time ('@daily', {SCHEDULE.cron!r})", value=text,
+                expression=expression)
         if text.lower() in NICKNAMES:
             if text != text.lower():
                 raise InvalidCronError(f"cron's nicknames are lower case: write "
-                                       f"{text.lower()!r}, not {text!r}")
+                                       f"{text.lower()!r}, not {text!r}", value=text,
+                                       expression=expression, hint=text.lower())
             return NICKNAMES[text].split()
         raise InvalidCronError(
-            f"unknown cron nickname {text!r} (known: {', '.join(NICKNAMES)}, and @reboot)")
+            f"unknown cron nickname {text!r} (known: {', '.join(NICKNAMES)}, and @reboot)",
+            value=text, expression=expression, known=list(NICKNAMES))
     fields = re.split(r"[ \t]+", text)
     if len(fields) in (6, 7):
         raise InvalidCronError(
             f"cron expression {text!r} has {len(fields)} field(s): cron has five, minute first; "
             "a seconds field in front (Quartz, Spring), a year or a time zone behind are not "
             "cron's: drop them, e.g. '0 30 6 * * 1-5' becomes '30 6 * * 1-5' (the time zone is "
-            "set apart, as schedule.timezone)")
+            "set apart, as schedule.timezone)", value=text, expression=expression, fields=fields)
     if len(fields) != 5:
         raise InvalidCronError(
             f"cron expression {text!r} has {len(fields)} field(s), needs exactly 5: "
-            f"minute hour day-of-month month day-of-week, e.g. {SCHEDULE.cron!r}")
+            f"minute hour day-of-month month day-of-week, e.g. {SCHEDULE.cron!r}",
+            value=text, expression=expression, fields=fields)
     for position, field in enumerate(fields):
-        _check_items(position, field, text)
+        _check_items(position, field, expression)
         if not _GRAMMAR[position].fullmatch(field):
             name, accepts = CRON_FIELDS[position]
-            raise _error(position, field, text, f"the {name} field accepts {accepts}: {_SHAPES}")
+            raise _error(position, field, expression,
+                         f"the {name} field accepts {accepts}: {_SHAPES}")
     return fields

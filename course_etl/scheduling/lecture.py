@@ -84,7 +84,7 @@ LOAD_OPTIONS = {"source": SOURCE, "target": TARGET, "key": CUSTOMERS.key,
 
 class RowCountError(CourseEtlError):
     """The warehouse table holds fewer rows than the check expects (``.table``, ``.rows``,
-    ``.minimum``)."""
+    ``.minimum``, and ``.logical_date``: the run's, or None outside a run)."""
 
 
 @checked
@@ -95,9 +95,10 @@ def row_count_check(conn: sqlite3.Connection, *, target: str, minimum: int = 1,
     ref = resolve_table(conn, target, role="checked table")
     rows = conn.execute(f"SELECT COUNT(*) FROM {ref.sql}").fetchone()[0]
     if rows < minimum:
-        day = f" for {context.logical_date:%Y-%m-%d}" if context else ""
-        raise RowCountError(f"{target} has {rows} row(s){day}, expected at least {minimum}",
-                            table=target, rows=rows, minimum=minimum)
+        day = context.logical_date if context else None
+        raise RowCountError(f"{target} has {rows} row(s)"
+                            f"{f' for {day:%Y-%m-%d}' if day else ''}, expected at least {minimum}",
+                            table=target, rows=rows, minimum=minimum, logical_date=day)
     return rows
 
 

@@ -44,15 +44,24 @@ class TaskOrder(list):
 
 
 class PipelineError(CourseEtlError):
-    """A task or pipeline definition that cannot run."""
+    """A task or pipeline definition that cannot run.
+
+    Every refusal sets ``.value``: what its message names as wrong, as given (a parameter, a
+    task or its name, a date, a range as ``(start, end)``, a path, a pipeline reference). Per
+    situation: ``.pipeline`` and ``.task`` (names), ``.argument`` (``retries``,
+    ``start_date``), ``.key`` (a task parameter), ``.known`` (the task or pipeline names there are),
+    ``.upstream`` (a dependency that is not one of the pipeline's tasks), ``.start`` and
+    ``.end``, ``.module`` and ``.qualname`` (a function another process cannot import),
+    ``.what`` and ``.path`` (a path an export needs absolute or plain); for a pipeline named
+    ``module:factory`` on the command line, ``.factory`` (what it names), ``.cause`` (what its
+    module or factory raised), ``.missing`` (the arguments a factory needs) and ``.result``
+    (what a factory returned instead of a Pipeline).
+    """
 
 
 class PipelineCycleError(PipelineError):
-    """The dependencies form a cycle; ``cycle`` lists its task names, first one repeated."""
-
-    def __init__(self, message: str, cycle: list[str]):
-        super().__init__(message)
-        self.cycle = cycle
+    """The dependencies form a cycle; ``.cycle`` (also ``.value``) lists its task names, first
+    one repeated; ``.pipeline`` names the pipeline."""
 
 
 @dataclass(frozen=True)
@@ -86,16 +95,15 @@ def blocking_check(fn: Callable[..., object]) -> Callable[..., object]:
 def _check_literal(name: str, params: Mapping[str, object]) -> None:
     # Parameters are written into Airflow/Dagster files as Python literals, so they must be ones.
     for key, value in params.items():
-        text = repr(value)
         try:
-            ok = ast.literal_eval(text) == value
+            ok = ast.literal_eval(repr(value)) == value
         except (ValueError, SyntaxError):
             ok = False
         if not ok:
             raise PipelineError(
-                f"parameter {key}={text} of task {name!r} is not a plain literal (str, int, float, "
-                "bool, None, or a list/tuple/dict of them): pass the value, not an object"
-            )
+                f"parameter {key}={value!r} of task {name!r} is not a plain literal (str, int, "
+                "float, bool, None, or a list/tuple/dict of them): pass the value, not an object",
+                value=value, key=key, task=name)
 
 
 class Task:
@@ -119,11 +127,12 @@ class Task:
         self.fn = fn
         self.name = validate_identifier(name or fn.__name__, what="task name")
         if not isinstance(retries, int) or retries < 0:
-            raise PipelineError(f"task {self.name!r}: retries={retries!r}, use an integer >= 0")
+            raise PipelineError(f"task {self.name!r}: retries={retries!r}, use an integer >= 0",
+                                value=retries, argument="retries", task=self.name)
         if not isinstance(retry_delay, timedelta) or retry_delay < timedelta(0):
             raise PipelineError(
-                f"task {self.name!r}: retry_delay={retry_delay!r}, use a timedelta >= 0"
-            )
+                f"task {self.name!r}: retry_delay={retry_delay!r}, use a timedelta >= 0",
+                value=retry_delay, argument="retry_delay", task=self.name)
         params = dict(params or {})
         _check_literal(self.name, params)
         self.params = MappingProxyType(params)
@@ -149,8 +158,8 @@ class Task:
         if "<" in qualname or module == "__main__":
             raise PipelineError(
                 f"task {self.name!r}: function {qualname!r} in module {module!r} cannot be "
-                "imported by another process: define it at the top level of an importable module"
-            )
+                "imported by another process: define it at the top level of an importable module",
+                value=self.fn, task=self.name, module=module, qualname=qualname)
         return module, qualname
 
     def retry_wait(self, failed_try: int) -> timedelta:
@@ -167,7 +176,8 @@ class Task:
     def __rshift__(self, other):
         for downstream in other if isinstance(other, list | tuple) else [other]:
             if not isinstance(downstream, Task):
-                raise PipelineError(f"{self.name!r} >> {downstream!r}: only tasks can follow tasks")
+                raise PipelineError(f"{self.name!r} >> {downstream!r}: only tasks can follow "
+                                    "tasks", value=downstream, task=self.name)
             if self not in downstream.upstream:
                 downstream.upstream.append(self)
         return other
@@ -209,13 +219,14 @@ def _collect(tasks: Iterable[Task]) -> dict[str, Task]:
         current = stack.pop(0)
         if not isinstance(current, Task):
             raise PipelineError(
-                f"{current!r} is not a Task: wrap functions with Task(...) or @task"
-            )
+                f"{current!r} is not a Task: wrap functions with Task(...) or @task",
+                value=current)
         known = found.get(current.name)
         if known is current:
             continue
         if known is not None:
-            raise PipelineError(f"two different tasks are named {current.name!r}: rename one")
+            raise PipelineError(f"two different tasks are named {current.name!r}: rename one",
+                                value=current.name, task=current.name)
         found[current.name] = current
         stack.extend(current.upstream)
     return found
@@ -241,8 +252,8 @@ class Pipeline:
         if isinstance(self.start_date, datetime):
             raise PipelineError(
                 f"pipeline {self.name!r}: start_date={self.start_date!r} should be a date; "
-                "the time of day comes from the schedule"
-            )
+                "the time of day comes from the schedule",
+                value=self.start_date, argument="start_date", pipeline=self.name)
         self._by_name = _collect(self.tasks)
         self.order  # noqa: B018  (refuse a cycle at definition time, not at the first run)
 
@@ -266,7 +277,8 @@ class Pipeline:
             raise PipelineError(
                 f"task {name!r} of pipeline {self.name!r} depends on {up!r}, which is not one of "
                 f"its tasks: build a new Pipeline with {up!r} among its tasks, or drop the "
-                f"dependency ({up} >> {name})")
+                f"dependency ({up} >> {name})", value=up, upstream=up, task=name,
+                pipeline=self.name)
         sorter = graphlib.TopologicalSorter(graph)
         try:
             sorter.prepare()
@@ -274,9 +286,8 @@ class Pipeline:
             cycle = list(error.args[1])
             raise PipelineCycleError(
                 f"pipeline {self.name!r} has a dependency cycle: {' >> '.join(cycle)}; "
-                "remove one of these dependencies",
-                cycle,
-            ) from None
+                "remove one of these dependencies", value=cycle, cycle=cycle,
+                pipeline=self.name) from None
         order = TaskOrder()
         while sorter.is_active():
             ready = sorted(sorter.get_ready(), key=list(self._by_name).index)
@@ -290,8 +301,8 @@ class Pipeline:
         except KeyError:
             raise PipelineError(
                 f"unknown task {name!r} in pipeline {self.name!r} "
-                f"(known: {', '.join(self._by_name)})"
-            ) from None
+                f"(known: {', '.join(self._by_name)})", value=name, task=name,
+                pipeline=self.name, known=list(self._by_name)) from None
 
     def __iter__(self):
         return (self._by_name[name] for name in self.order)
@@ -310,7 +321,8 @@ class Pipeline:
                                        datetime.combine(day, datetime.max.time()))
         if not ticks:
             raise PipelineError(f"{self.name!r} ({self.schedule}) has no scheduled run on "
-                                f"{day}: pass a datetime or another day")
+                                f"{day}: pass a datetime or another day", value=day,
+                                pipeline=self.name)
         return ticks[0]
 
     def logical_dates(self, start: date | datetime, end: date | datetime) -> list[datetime]:
@@ -318,7 +330,8 @@ class Pipeline:
         first = _as_moment(start, self.cron.zone)
         last = _as_moment(end, self.cron.zone, end_of_day=True)
         if last < first:
-            raise PipelineError(f"range ends ({end}) before it starts ({start}): swap them")
+            raise PipelineError(f"range ends ({end}) before it starts ({start}): swap them",
+                                value=(start, end), start=start, end=end, pipeline=self.name)
         first = max(first, self.start())
         return self.cron.runs_between(first, last) if first <= last else []
 

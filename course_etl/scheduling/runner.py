@@ -194,7 +194,8 @@ class LocalRunner:
         self.faults = faults or FaultInjection()
         self.recorder = recorder
         if any(not isinstance(n, int) or n < 0 for n in self.faults.failures.values()):
-            raise PipelineError(f"fault counts must be integers >= 0, got {self.faults.failures}")
+            raise PipelineError(f"fault counts must be integers >= 0, got {self.faults.failures}",
+                                value=self.faults.failures)
 
     def run(self, pipeline: Pipeline, logical_date: date | datetime, *,
             full_refresh: bool = False) -> RunReport:
@@ -210,8 +211,8 @@ class LocalRunner:
         if unknown:
             raise PipelineError(
                 f"fault injection names unknown task(s) {', '.join(unknown)} "
-                f"(known: {', '.join(pipeline.order)})"
-            )
+                f"(known: {', '.join(pipeline.order)})", value=unknown, known=list(pipeline.order),
+                pipeline=pipeline.name)
         context = pipeline.context_for(logical_date, full_refresh=full_refresh)
         origin = self.clock.now()
         if self.recorder is not None:
@@ -300,7 +301,7 @@ class LocalRunner:
         if not dates:
             raise PipelineError(
                 f"no scheduled run of {pipeline.name!r} ({pipeline.schedule}) between {start} and "
-                f"{end} on or after its start date {pipeline.start_date}: widen the range"
-            )
+                f"{end} on or after its start date {pipeline.start_date}: widen the range",
+                value=(start, end), start=start, end=end, pipeline=pipeline.name)
         return [self.run(pipeline, moment, full_refresh=full_refresh and n == 0)
                 for n, moment in enumerate(dates)]

@@ -224,7 +224,8 @@ SECONDS_PER_STATEMENT = 2
 
 
 class AnswerShapeError(CourseEtlError, TypeError):
-    """The answer is not the kind of thing the exercise takes (e.g. not SQL text)."""
+    """The answer is not the kind of thing the exercise takes (e.g. not SQL text); ``.value``
+    is what was given."""
 
 
 def run_query(conn: sqlite3.Connection, sql: object, params: dict | None = None) -> SqlResult:
@@ -233,7 +234,7 @@ def run_query(conn: sqlite3.Connection, sql: object, params: dict | None = None)
     Raises AnswerShapeError when ``sql`` is not text, sqlite3.Error as SQLite does (more than
     one statement included)."""
     if not isinstance(sql, str):
-        raise AnswerShapeError(_not_text(sql))
+        raise AnswerShapeError(_not_text(sql), value=sql)
     deadline = time.monotonic() + SECONDS_PER_STATEMENT
     # A runaway statement (a recursive CTE without end, a join of everything with everything)
     # is stopped, and judged like any error, instead of hanging the student's kernel.

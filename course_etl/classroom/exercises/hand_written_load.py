@@ -68,7 +68,8 @@ def step5_stub(conn):
 
 
 class LibraryCallError(CourseEtlError, RuntimeError):
-    """The answer called the library's load, which does the whole exercise."""
+    """The answer called the library's load, which does the whole exercise; ``.function``
+    (also the message) names it."""
 
 
 _LIBRARY_LOADS = {incremental_load.__code__: "incremental_load", full_load.__code__: "full_load"}
@@ -144,7 +145,7 @@ def _run_load(load: object, scenario: Scenario, *, library_allowed: bool = False
         except BaseException as error:  # noqa: BLE001 - the student's load may raise anything
             raised = describe_error(error)
         if calls and not library_allowed:
-            raise LibraryCallError(calls[0])
+            raise LibraryCallError(calls[0], function=calls[0])
         left_open = conn.in_transaction
         if left_open:
             conn.execute("ROLLBACK")

@@ -230,7 +230,9 @@ def _shape(pipeline: Pipeline, given: Pipeline) -> dict[str, object]:
 
 
 class _BuildProblem(CourseEtlError):
-    """The answer did not give a pipeline; the message is the verdict."""
+    """The answer did not give a pipeline; the message is the verdict. Per situation:
+    ``.cause`` (what building it raised), ``.upstream`` and ``.task`` (a dependency declared the
+    wrong way round), ``.value`` (what the function returned instead)."""
 
 
 def _built(answer: object, given: Pipeline) -> Pipeline:
@@ -240,17 +242,19 @@ def _built(answer: object, given: Pipeline) -> Pipeline:
         with time_budget():
             built = answer(given)
     except BaseException as error:  # noqa: BLE001 - the student's code may raise anything
-        backwards = [f"{up.name} >> {task.name}" for task in given.tasks
+        backwards = [(up.name, task.name) for task in given.tasks
                      for up in task.upstream if up not in before[task.name]]
         if backwards:
+            (up, down), *_ = backwards
             raise _BuildProblem(
-                f"{backwards[0]} makes {backwards[0].split(' >> ')[1]} wait for your check, the "
-                "wrong way round (a >> b: b runs after a), and the pipeline cannot be built "
-                f"({describe_error(error)})") from None
-        raise _BuildProblem(f"building your pipeline raised {describe_error(error)}") from None
+                f"{up} >> {down} makes {down} wait for your check, the wrong way round (a >> b: "
+                f"b runs after a), and the pipeline cannot be built ({describe_error(error)})",
+                upstream=up, task=down, cause=error) from None
+        raise _BuildProblem(f"building your pipeline raised {describe_error(error)}",
+                            cause=error) from None
     if not isinstance(built, Pipeline):
         raise _BuildProblem(f"your function returned {safe_repr(built, 60)}, a "
-                            f"{type(built).__name__}, not a Pipeline")
+                            f"{type(built).__name__}, not a Pipeline", value=built)
     return built
 
 

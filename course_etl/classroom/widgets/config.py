@@ -42,7 +42,8 @@ _ENV_PLACEHOLDER = "COURSE_ETL_LOAD__BATCH_SIZE=200\nCOURSE_ETL_ALERTS__SMTP_PAS
 
 
 class ConfigExplorer(Panel):
-    """The explorer panel; its controls and last results are attributes for tests to drive."""
+    """The explorer panel; its controls and last results are attributes for tests to drive
+    (``error``: the refusal shown, its text; ``refusal``: the error itself, with its facts)."""
 
     def __init__(self, conn: sqlite3.Connection, *, env: str = "dev",
                  path: str | Path | None = None, environ: Mapping[str, str] | None = None
@@ -54,6 +55,7 @@ class ConfigExplorer(Panel):
         self.touched: set[str] = set()
         self.config: Config | None = None
         self.error = ""
+        self.refusal: CourseEtlError | None = None
         self.last_result = None
         self.env = widgets.Dropdown(options=available_environments(path), value=env,
                                     description="environment", style=label_style())
@@ -123,17 +125,18 @@ class ConfigExplorer(Panel):
         try:
             if bad:
                 raise CourseEtlError(
-                    f"cannot read {', '.join(map(repr, bad))}: write NAME=value, one per line")
+                    f"cannot read {', '.join(map(repr, bad))}: write NAME=value, one per line",
+                    value=bad)
             baseline = load_config(self.env.value, self._path, environ=environ)
             self._sync_controls(baseline)
             self.config = load_config(self.env.value, self._path, self.overrides(),
                                       environ=environ)
         except CourseEtlError as error:
-            self.config, self.error = None, str(error)
+            self.config, self.error, self.refusal = None, str(error), error
             self.config_view.value = error_box(self.error)
             self.run_button.disabled = True
             return
-        self.error = ""
+        self.error, self.refusal = "", None
         table = self.config.provenance_table()
         if self.hide_defaults.value:
             table = table[table["layer"] != "default"]

@@ -49,7 +49,8 @@ def _modules(pipeline: Pipeline) -> tuple[list[str], dict[str, str]]:
             alias = last if last not in taken else module.replace(".", "_")
             if alias in taken:
                 raise PipelineError(f"module {module!r} of task {task.name!r} cannot be imported "
-                                    f"under a free name ({alias!r} is taken): rename the task")
+                                    f"under a free name ({alias!r} is taken): rename the task",
+                                    value=alias, module=module, task=task.name)
             aliases[module] = alias
             taken.add(alias)
         calls[task.name] = f"{aliases[module]}.{name}"
@@ -81,12 +82,12 @@ def _check_warehouse(warehouse: str | Path) -> None:
     if not Path(str(warehouse)).is_absolute():
         raise PipelineError(
             f"warehouse {str(warehouse)!r} is not an absolute path: the orchestrator runs tasks "
-            "from another working directory, so give the full path"
-        )
+            "from another working directory, so give the full path",
+            value=warehouse, what="warehouse", path=warehouse)
 
 
 def _check_names(pipeline: Pipeline) -> None:
     clashes = sorted(({t.name for t in pipeline} | {pipeline.name}) & _RESERVED)
     if clashes:
         raise PipelineError(f"task or pipeline name(s) {', '.join(clashes)} would shadow a name "
-                            "the generated file uses: rename them")
+                            "the generated file uses: rename them", value=clashes)

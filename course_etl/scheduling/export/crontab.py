@@ -63,13 +63,14 @@ def to_crontab(
                        ("python", python), ("log_dir", log_dir)):
         text = "" if path is None else str(path)
         if any(ord(c) < 32 or ord(c) == 127 for c in text):
-            raise PipelineError(f"{what} {text!r} holds a control character (e.g. a newline), "
-                                "which would break the crontab line: give a plain path")
+            raise PipelineError(f"{what} {str(path)!r} holds a control character (e.g. a "
+                                "newline), which would break the crontab line: give a plain "
+                                "path", value=path, what=what, path=path)
     if pipeline.timezone != "UTC":
         raise PipelineError(
             f"pipeline {pipeline.name!r} is scheduled in {pipeline.timezone}; cron uses the "
-            "server's zone: convert the schedule or run the server in that zone"
-        )
+            "server's zone: convert the schedule or run the server in that zone",
+            value=pipeline.timezone, pipeline=pipeline.name)
     logs = Path(str(log_dir)) if log_dir else Path(str(project_dir)) / "logs"
     return crontab_entry(
         pipeline.schedule,

@@ -24,7 +24,8 @@ def _asset_of(pipeline: Pipeline, task: Task) -> str:
     """The asset a check guards: its one upstream task, which must not be a check itself."""
     if len(task.upstream) != 1 or task.upstream[0].is_check:
         raise PipelineError(f"check {task.name!r} needs exactly one upstream task that is not a "
-                            "check: Dagster attaches a check to the asset it checks")
+                            "check: Dagster attaches a check to the asset it checks",
+                            value=task.name, task=task.name, pipeline=pipeline.name)
     return task.upstream[0].name
 
 
