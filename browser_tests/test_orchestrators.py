@@ -177,7 +177,8 @@ def test_airflow_runs_retries_and_backfills_like_the_local_runner(airflow, page,
     page.screenshot(path=artifacts / "airflow_retry.png")
 
     # 3. a week's backfill (the CLI: the UI's date pickers resist automation). Logical dates
-    # 10-01 ... 10-07 02:05 (the end date is inclusive, at midnight): 7 daily intervals.
+    # 10-01 ... 10-07 at the schedule's time (the end date is inclusive, at midnight): 7 daily
+    # intervals.
     started = time.monotonic()
     for _ in range(5):  # the CLI writes to SQLite next to a busy scheduler: it may be locked
         result = airflow.airflow("backfill", "create", "--dag-id", DAG, "--from-date",

@@ -4,7 +4,7 @@ Each test copies the repository (the files git tracks or would track, as they ar
 guide's edits there as an instructor would, runs the guide's commands, then the tests the change
 affects, with the copy's package first on the path. It counts the files the adaptation touched
 (the target: 8 at most) and looks for the places that still spell the old fact. What does not
-follow the facts yet is listed in :data:`NOT_YET_DERIVED` with who is converting it; a listed test
+follow the facts yet is listed in :data:`NOT_YET_DERIVED` with why; a listed test
 that starts passing, or a new place that breaks, fails here with the name to edit.
 """
 
@@ -25,25 +25,24 @@ GUIDE = ROOT / "docs" / "adapting.md"
 FACTS = "course_etl/facts/lecture.py"
 MAX_FILES = 8
 
-# Files that do not follow the facts yet, by adaptation: {path: who converts it, and why}.
+# Files that do not follow the facts yet, by adaptation: {path: why}; empty when every file does.
 NOT_YET_DERIVED = {
     "add a column": {},
     "change the schedule": {},
 }
 # Places (file, or notebook#cell) that still spell the schedule's old time after it changed.
 SCHEDULE_COPIES = {
-    "README.md": "setup: an example command",
-    "browser_tests/test_orchestrators.py": "a11y",
+    "README.md": "an example command in prose",
     "course_etl/scheduling/airflow3_facts.json": "recorded by a real Airflow for this cron",
-    "docs/instructor_guide.md": "prose",
-    "integration/airflow/airflow_facts.py": "vocab: the crons recorded",
-    "notebooks/02_job_scheduling.ipynb#300141e0": "an example expression",
-    "notebooks/02_job_scheduling.ipynb#683266db": "prose on daylight saving around 02:00",
+    "docs/instructor_guide.md": "prose explaining data intervals with an example",
+    "integration/airflow/airflow_facts.py": "records Airflow's daylight-saving runs for this cron",
+    "notebooks/02_job_scheduling.ipynb#300141e0": "example expressions a student validates",
+    "notebooks/02_job_scheduling.ipynb#683266db": "prose on the recorded daylight-saving runs",
     "notebooks/02_job_scheduling.ipynb#ade7e0b0": "the crons Airflow's behaviour was recorded for",
-    "notebooks/03_monitoring.ipynb#10be2eef": "the run log demo's clock",
-    "notebooks/03_monitoring.ipynb#3f4df87e": "a comment",
-    "notebooks/03_monitoring.ipynb#8a09508d": "the freshness check's 'now'",
-    "tests/test_readme_commands.py": "setup",
+    "notebooks/03_monitoring.ipynb#10be2eef": "the run log demo's fixed clock",
+    "notebooks/03_monitoring.ipynb#3f4df87e": "a comment on that clock",
+    "notebooks/03_monitoring.ipynb#8a09508d": "the demo's fixed 'now'",
+    "tests/test_readme_commands.py": "the README's example command",
     "tests/corpus/06_capstone.yaml": "a student's answer as typed (the corpus records answers)",
     "tests/cron_verdicts.json": "recorded from the real crontab for a fixed list of expressions",
     "tools/record_cron_verdicts.py": "the fixed list of expressions recorded from crontab",
