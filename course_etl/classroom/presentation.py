@@ -20,6 +20,7 @@ import ipywidgets as widgets
 
 from course_etl.classroom.widgets._render import guarded
 from course_etl.errors import CourseEtlError
+from course_etl.facts import TABLES
 
 __all__ = ["PANELS", "PRESENTER_CSS", "PRESENTER_ZOOM", "PresentationError", "demo_app",
            "app_notebook", "serve"]
@@ -48,7 +49,7 @@ def _config_panel() -> widgets.Widget:
     from course_etl.sample_data import create_customer_source
 
     conn = connect(":memory:")
-    create_customer_source(conn, "src_customers", 200, seed=6, progress=False)
+    create_customer_source(conn, TABLES.source, 200, seed=6, progress=False)
     return config_explorer(conn, env="dev")
 
 

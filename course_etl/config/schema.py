@@ -22,6 +22,7 @@ from croniter import croniter
 
 from course_etl.db import validate_identifier
 from course_etl.errors import checked
+from course_etl.facts import CUSTOMERS, TABLES
 from course_etl.scheduling.cron import validate_cron
 
 __all__ = [
@@ -167,19 +168,19 @@ class DatabaseSettings:
 class LoadSettings:
     """What to load and how (the arguments of ``incremental_load``)."""
 
-    source_table: str = field(default="src_customers", metadata=spec(
+    source_table: str = field(default=TABLES.source, metadata=spec(
         "source table ('table' or 'schema.table')", check=_table_name))
-    target_table: str = field(default="dw_customers", metadata=spec(
+    target_table: str = field(default=TABLES.warehouse, metadata=spec(
         "target table in target_schema", check=_plain_name))
     target_schema: str = field(default="main", metadata=spec(
         "schema of the target table (lecture key; 'main' is the warehouse file itself)",
         check=_plain_name))
-    watermark_table: str = field(default="dw_customers", metadata=spec(
+    watermark_table: str = field(default=TABLES.warehouse, metadata=spec(
         "table the lecture's get_watermark reads MAX(watermark_column) from (lecture key)",
         check=_table_name))
-    key: tuple[str, ...] = field(default=("id",), metadata=spec(
+    key: tuple[str, ...] = field(default=(CUSTOMERS.key,), metadata=spec(
         "key column(s) of the source", check=_column_name, min_items=1))
-    watermark_column: str = field(default="updated_at", metadata=spec(
+    watermark_column: str = field(default=CUSTOMERS.watermark, metadata=spec(
         "column whose highest value marks how far a load got", check=_column_name))
     initial_value: str | int | None = field(default=None, metadata=spec(
         "watermark for the very first run (null: read everything)"))

@@ -251,11 +251,11 @@ def _save_scenario(story: str, state: list[tuple], writes: list[tuple]) -> Scena
 
 def _save_scenarios() -> list[Scenario]:
     lecture = lecture_warehouse()
-    day = max(r[3] for r in source_after(lecture, 1).values())
+    day = max(r[STAMP] for r in source_after(lecture, 1).values())
+    state = (TABLES.warehouse, CUSTOMERS.watermark)
     out = [_save_scenario("the lecture's state after its first load, then the watermark of the "
-                          "next one", [("dw_customers", "updated_at", lecture.watermark,
-                                        "YYYY-MM-DD")],
-                          [("dw_customers", "updated_at", day, "YYYY-MM-DD")])]
+                          "next one", [(*state, lecture.watermark, "YYYY-MM-DD")],
+                          [(*state, day, "YYYY-MM-DD")])]
     for seed in range(2):
         d = Draw(800 + seed)
         fmt, t0, t1 = d.watermark_format, d.stamp(0), d.stamp(1)
