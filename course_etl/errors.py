@@ -47,12 +47,13 @@ class InvalidIdentifierError(CourseEtlError):
 
 
 class UnknownTableError(CourseEtlError):
-    """A table named in a call does not exist (``.table``, ``.known``)."""
+    """A table named in a call does not exist (``.table``, ``.known``, ``.what``: what the name
+    was given as, ``"source table"``, ``"gold mart"``…)."""
 
 
 class UnknownColumnError(CourseEtlError):
     """A column named in a call does not exist in its table (``.table``, ``.column``,
-    ``.known``)."""
+    ``.known``, ``.what``: what the name was given as, ``"key column"``…)."""
 
 
 class SchemaMismatchError(CourseEtlError):
@@ -60,8 +61,11 @@ class SchemaMismatchError(CourseEtlError):
 
 
 class WrongTypeError(CourseEtlError, TypeError):
-    """A library function got an argument of the wrong type (``.argument``, ``.expected``,
-    ``.value``). Also a ``TypeError``, so code that guards against type errors still does."""
+    """A library function got an argument of the wrong type (``.argument``, ``.expected``: the
+    type, ``.wanted``: it in words, ``.value``, ``.function``: its name or None). Also a
+    ``TypeError``, so code that guards against type errors still does. When the call does not
+    even bind (an argument missing or too many), ``.argument``, ``.expected``, ``.wanted`` and
+    ``.value`` are None and ``.cause`` is the binding's ``TypeError``."""
 
 
 def check_type(value: object, expected: type | tuple[type, ...], *, argument: str,
@@ -75,10 +79,10 @@ def check_type(value: object, expected: type | tuple[type, ...], *, argument: st
                                            and any(t in (int, float) for t in expected))
     if isinstance(value, expected) and not (numbers and isinstance(value, bool)):
         return value
-    where = f"{function}(): " if function else ""
     raise WrongTypeError(
-        f"{where}argument {argument!r} must be {wanted}, not {type(value).__name__}",
-        argument=argument, expected=expected, value=value)
+        f"{function + '(): ' if function else ''}argument {argument!r} must be {wanted}, "
+        f"not {type(value).__name__}",
+        argument=argument, expected=expected, value=value, wanted=wanted, function=function)
 
 
 def short_repr(value: object, limit: int = 80) -> str:
@@ -117,15 +121,17 @@ def checked(function):
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError as error:
-            raise WrongTypeError(f"{function.__name__}(): {error}",
-                                    argument=None, expected=None, value=None) from None
+            raise WrongTypeError(f"{function.__name__}(): {error}", argument=None,
+                                 expected=None, value=None, wanted=None,
+                                 function=function.__name__, cause=error) from None
         for name, value in bound.arguments.items():
             hint = hints.get(name)
             if hint is not None and not _matches(value, hint,
                                                  signature.parameters[name].kind):
                 raise WrongTypeError(
                     f"{function.__name__}(): argument {name!r} must be {_describe(hint)}, "
-                    f"not {type(value).__name__}", argument=name, expected=hint, value=value)
+                    f"not {type(value).__name__}", argument=name, expected=hint, value=value,
+                    wanted=_describe(hint), function=function.__name__)
         return function(*args, **kwargs)
 
     return call

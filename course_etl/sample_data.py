@@ -203,7 +203,8 @@ def simulate_changes(
         raise UnknownColumnError(
             f"soft deletes need an {SOFT_DELETE.name!r} column, which {ref.label!r} lacks "
             f"(columns: {', '.join(ref.columns)})",
-            table=ref.label, column=SOFT_DELETE.name, known=list(ref.columns))
+            table=ref.label, column=SOFT_DELETE.name, known=list(ref.columns),
+            what="soft-delete flag column")
     rng = np.random.default_rng(seed)
     key_sql, watermark_sql = quote_identifier(_KEY), quote_identifier(_WATERMARK)
     flag_sql = quote_identifier(SOFT_DELETE.name)

@@ -111,5 +111,5 @@ def entity_named(name: str) -> Entity:
     if name not in ENTITIES:
         raise UnknownTableError(
             f"unknown medallion source {name!r} (known: {', '.join(ENTITIES)})",
-            table=name, known=list(ENTITIES))
+            table=name, known=list(ENTITIES), what="medallion source")
     return ENTITIES[name]

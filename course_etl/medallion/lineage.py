@@ -60,7 +60,7 @@ class Lineage:
 def _gold_row(conn: sqlite3.Connection, mart: str, key: dict) -> dict:
     if mart not in _MART_KEYS:
         raise UnknownTableError(f"unknown gold mart {mart!r} (known: {', '.join(GOLD_TABLES)})",
-                                table=mart, known=list(GOLD_TABLES))
+                                table=mart, known=list(GOLD_TABLES), what="gold mart")
     wanted = _MART_KEYS[mart]
     if set(key) != set(wanted):
         raise CourseEtlError(
