@@ -57,7 +57,11 @@ class UnknownColumnError(CourseEtlError):
 
 
 class SchemaMismatchError(CourseEtlError):
-    """Source and target tables do not fit together (missing columns, no unique key)."""
+    """Source and target tables do not fit together (missing columns, no unique key): ``.table``
+    names the table that does not fit; per situation ``.missing`` (the columns it lacks; the
+    first also as ``.column``, where silver lacks a required one), ``.unexpected`` (columns it
+    should not have) and ``.known`` (those it takes), ``.source``, ``.key`` (the key it needs a
+    unique index on) and ``.hint`` (the SQL that fixes it)."""
 
 
 class WrongTypeError(CourseEtlError, TypeError):
