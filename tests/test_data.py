@@ -83,8 +83,11 @@ def test_simulate_changes_never_reuses_deleted_ids(synthetic_conn):
 def test_simulate_changes_on_the_lecture_table(lecture_conn):
     changes = simulate_changes(lecture_conn, "src_customers", inserts=1, same_timestamp=1)
     assert changes.at == "2024-10-02"
-    with pytest.raises(UnknownColumnError, match="is_deleted"):
+    with pytest.raises(UnknownColumnError, match="is_deleted") as refused:
         simulate_changes(lecture_conn, "src_customers", soft_deletes=1)
+    assert (refused.value.table, refused.value.column, refused.value.known,
+            refused.value.what) == ("src_customers", SOFT_DELETE.name, list(CUSTOMERS.names),
+                                    "soft-delete flag column")
     with pytest.raises(SampleDataError, match="has 5 live rows"):
         simulate_changes(lecture_conn, "src_customers", updates=9)
 

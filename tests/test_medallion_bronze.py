@@ -100,6 +100,10 @@ def test_a_batch_that_does_not_fit_carries_what_it_lacks_what_it_adds_and_the_co
     assert (error.table, error.missing, error.unexpected, error.known) == (
         entity.bronze_table, [c for c in entity.required_columns if c in dropped], extra,
         list(entity.raw_columns))
+    empty = pd.DataFrame(columns=list(row))  # the same columns, no rows: an empty batch
+    with pytest.raises(MedallionInputError) as refused:
+        ingest_batch(conn, entity.name, empty)
+    assert refused.value.table == entity.bronze_table and refused.value.value is empty
 
 
 @settings(max_examples=25, deadline=None)

@@ -218,7 +218,8 @@ def ingest_batch(
     order); an optional column left out is stored as NULL. A batch whose content (source,
     columns, rows in order) was ingested before writes nothing and returns that batch's id with
     ``duplicate=True``. Raises UnknownTableError for an unknown entity, SchemaMismatchError for
-    missing or unexpected columns, ValueError for an empty batch; nothing is written then.
+    missing or unexpected columns, MedallionInputError for an empty batch; nothing is written
+    then.
     """
     spec = entity_named(entity)
     source = source or spec.source
@@ -226,7 +227,7 @@ def ingest_batch(
     if not rows:
         raise MedallionInputError(
             f"empty batch for {spec.bronze_table!r}: there is nothing to ingest",
-            table=spec.bronze_table)
+            table=spec.bronze_table, value=records)
     digest = _content_hash(spec, source, rows)
     ensure_bronze(conn)
     with atomic(conn):
