@@ -44,8 +44,6 @@ PENDING: dict[str, str] = {
     "course_etl/config/resolved.py": "facts in the message only",
     "course_etl/config/run.py": "facts in the message only",
     "course_etl/config/yamltext.py": "facts in the message only",
-    "course_etl/monitoring/check_results.py": "facts in the message only",
-    "course_etl/monitoring/checks.py": "facts in the message only",
     "course_etl/monitoring/dashboards.py": "facts in the message only",
     "course_etl/monitoring/demo.py": "facts in the message only",
     "course_etl/monitoring/history.py": "facts in the message only",
