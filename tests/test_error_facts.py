@@ -24,9 +24,6 @@ PACKAGE = Path(course_etl.__file__).parent
 
 # {module path: why its raises are not judged yet}; empty when every error carries its facts.
 PENDING: dict[str, str] = {
-    "course_etl/capstone/simulation.py": "facts in the message only",
-    "course_etl/capstone/student.py": "facts in the message only",
-    "course_etl/capstone/tasks.py": "facts in the message only",
     "course_etl/classroom/diagrams/registry.py": "facts in the message only",
     "course_etl/classroom/exercises/differential.py": "facts in the message only",
     "course_etl/classroom/exercises/hand_written_load.py": "facts in the message only",
