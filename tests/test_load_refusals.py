@@ -490,3 +490,23 @@ def test_a_demo_fact_that_is_missing_names_what_the_demos_need(kind, data):
         _first(kinds[kind], changes, what)
     assert (refused.value.fact, refused.value.value, refused.value.what) == (
         "CHANGE_ROUNDS", changes, what)
+
+
+@settings(max_examples=20, deadline=None)
+@given(bad=st.text(min_size=1, max_size=8), key=KEYS)
+def test_a_row_the_targets_constraint_refuses_carries_both_tables_and_sqlites_words(bad, key):
+    from course_etl.loads.errors import LoadError
+
+    conn = connect(":memory:")
+    conn.execute("CREATE TABLE src (id INTEGER PRIMARY KEY, v TEXT, updated_at TEXT)")
+    conn.execute("INSERT INTO src VALUES (?, ?, '2024-10-01')", (key, bad))
+    conn.execute("CREATE TABLE dw (id INTEGER PRIMARY KEY, v TEXT CHECK (v <> ?), "
+                 "updated_at TEXT)".replace("?", "'" + bad.replace("'", "''") + "'"))
+    for load in (incremental_load, full_load):
+        with pytest.raises(LoadError) as refused:
+            load(conn, "src", "dw", **OPTS)
+        error = refused.value
+        assert (type(error), error.table, error.source) == (LoadError, "dw", "src")
+        assert isinstance(error.__cause__, sqlite3.IntegrityError)
+        assert error.error == str(error.__cause__) and error.error in str(error)
+        assert conn.execute("SELECT COUNT(*) FROM dw").fetchone() == (0,)

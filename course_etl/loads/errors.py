@@ -19,7 +19,9 @@ __all__ = [
 
 
 class LoadError(CourseEtlError):
-    """Base class of the loads topic's errors."""
+    """Base class of the loads topic's errors. Raised itself when SQLite refuses a row of the
+    load (a constraint of the target): ``.table`` (the target), ``.source``, ``.error`` (SQLite's
+    message; the ``sqlite3.Error`` is the ``__cause__``)."""
 
 
 class KeyIntegrityError(LoadError):
