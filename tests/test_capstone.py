@@ -264,16 +264,16 @@ def test_a_task_before_the_story_or_before_extract_names_the_day_table_and_entit
             extract(conn, context=context(day))
         assert (refused.value.option, refused.value.value, refused.value.expected) == (
             "logical_date", day, f">= {STORY_DAY}")
-    for later in (0, 3, 17):
+
+    def bronze_is_refused_for(later):
         day = STORY_DAY + timedelta(days=later)
         with pytest.raises(CapstoneError) as refused:
             bronze(conn, context=context(day))
         assert (refused.value.table, refused.value.entity, refused.value.value) == (
             LANDING["customers"], "customers", day)
+
+    for later in (0, 3, 17):  # no landing table yet
+        bronze_is_refused_for(later)
     extract(conn, context=context(STORY_DAY))
-    for later in (1, 5, 40):
-        day = STORY_DAY + timedelta(days=later)
-        with pytest.raises(CapstoneError) as refused:
-            bronze(conn, context=context(day))
-        assert (refused.value.table, refused.value.entity, refused.value.value) == (
-            LANDING["customers"], "customers", day)
+    for later in (1, 5, 40):  # a landing table, nothing landed for that day
+        bronze_is_refused_for(later)
