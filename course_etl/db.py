@@ -157,7 +157,7 @@ class TableRef:
             raise UnknownColumnError(
                 f"unknown {role} {name!r} in table {self.label!r} "
                 f"(columns: {', '.join(self.columns)})",
-                table=self.label, column=name, known=self.columns,
+                table=self.label, column=name, known=self.columns, what=role,
             )
         return name
 
@@ -215,7 +215,7 @@ def resolve_table(conn: sqlite3.Connection, name: str, *, role: str = "table") -
         ]
         raise UnknownTableError(
             f"unknown {role} {name!r} (known: {', '.join(known) or 'no tables yet'})",
-            table=name, known=known,
+            table=name, known=known, what=role,
         )
     info = conn.execute(
         "SELECT name FROM pragma_table_info(?, ?) ORDER BY cid", (table, schema)

@@ -47,21 +47,29 @@ class InvalidIdentifierError(CourseEtlError):
 
 
 class UnknownTableError(CourseEtlError):
-    """A table named in a call does not exist (``.table``, ``.known``)."""
+    """A table named in a call does not exist (``.table``, ``.known``, ``.what``: what the name
+    was given as, ``"source table"``, ``"gold mart"``…)."""
 
 
 class UnknownColumnError(CourseEtlError):
     """A column named in a call does not exist in its table (``.table``, ``.column``,
-    ``.known``)."""
+    ``.known``, ``.what``: what the name was given as, ``"key column"``…)."""
 
 
 class SchemaMismatchError(CourseEtlError):
-    """Source and target tables do not fit together (missing columns, no unique key)."""
+    """Source and target tables do not fit together (missing columns, no unique key): ``.table``
+    names the table that does not fit; per situation ``.missing`` (the columns it lacks; the
+    first also as ``.column``, where silver lacks a required one), ``.unexpected`` (columns it
+    should not have) and ``.known`` (those it takes), ``.source``, ``.key`` (the key it needs a
+    unique index on) and ``.hint`` (the SQL that fixes it)."""
 
 
 class WrongTypeError(CourseEtlError, TypeError):
-    """A library function got an argument of the wrong type (``.argument``, ``.expected``,
-    ``.value``). Also a ``TypeError``, so code that guards against type errors still does."""
+    """A library function got an argument of the wrong type (``.argument``, ``.expected``: the
+    type, ``.wanted``: it in words, ``.value``, ``.function``: its name or None). Also a
+    ``TypeError``, so code that guards against type errors still does. When the call does not
+    even bind (an argument missing or too many), ``.argument``, ``.expected``, ``.wanted`` and
+    ``.value`` are None and ``.cause`` is the binding's ``TypeError``."""
 
 
 def check_type(value: object, expected: type | tuple[type, ...], *, argument: str,
@@ -75,10 +83,10 @@ def check_type(value: object, expected: type | tuple[type, ...], *, argument: st
                                            and any(t in (int, float) for t in expected))
     if isinstance(value, expected) and not (numbers and isinstance(value, bool)):
         return value
-    where = f"{function}(): " if function else ""
     raise WrongTypeError(
-        f"{where}argument {argument!r} must be {wanted}, not {type(value).__name__}",
-        argument=argument, expected=expected, value=value)
+        f"{function + '(): ' if function else ''}argument {argument!r} must be {wanted}, "
+        f"not {type(value).__name__}",
+        argument=argument, expected=expected, value=value, wanted=wanted, function=function)
 
 
 def short_repr(value: object, limit: int = 80) -> str:
@@ -117,15 +125,17 @@ def checked(function):
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError as error:
-            raise WrongTypeError(f"{function.__name__}(): {error}",
-                                    argument=None, expected=None, value=None) from None
+            raise WrongTypeError(f"{function.__name__}(): {error}", argument=None,
+                                 expected=None, value=None, wanted=None,
+                                 function=function.__name__, cause=error) from None
         for name, value in bound.arguments.items():
             hint = hints.get(name)
             if hint is not None and not _matches(value, hint,
                                                  signature.parameters[name].kind):
                 raise WrongTypeError(
                     f"{function.__name__}(): argument {name!r} must be {_describe(hint)}, "
-                    f"not {type(value).__name__}", argument=name, expected=hint, value=value)
+                    f"not {type(value).__name__}", argument=name, expected=hint, value=value,
+                    wanted=_describe(hint), function=function.__name__)
         return function(*args, **kwargs)
 
     return call

@@ -63,24 +63,29 @@ _MAX_NAME_BYTES = 255
 
 
 class FileRefusedError(CourseEtlError):
-    """A path that cannot be used as asked (``.path``, ``.cause``: missing, a folder, a FIFO,
-    a URI, too large, read-only, …)."""
+    """A path that cannot be used as asked (``.path``, ``.what``: what the file was for,
+    ``.cause``: missing, a folder, a FIFO, a URI, too large, read-only, … in words, ``.fix``)."""
 
 
 class FileWriteError(FileRefusedError):
     """Writing a file failed after the command had started (disk full, file too large, I/O
-    error); ``.fault`` is True, so the command line exits with 1, not 2."""
+    error), with the attributes of :class:`FileRefusedError`; ``.fault`` is True, so the
+    command line exits with 1, not 2."""
 
 
 def _refuse(what: str, path: object, cause: str, fix: str) -> FileRefusedError:
-    named = f"{what} {_shown(path)}".strip()
-    return FileRefusedError(f"{named}: {cause}: {fix}", path=str(path), cause=cause,
-                            what=what, fix=fix)
+    return FileRefusedError(f"{_named(what, path)}: {cause}: {fix}", path=str(path),
+                            cause=cause, what=what, fix=fix)
 
 
 def _shown(path: object) -> str:
     """A path quoted for a message, shortened so a 5,000-character argument stays short."""
     return short_repr(str(path), 120)
+
+
+def _named(what: str, path: object) -> str:
+    """``what`` and the path for a message: ``config file '/tmp/x.yaml'``."""
+    return f"{what} {_shown(path)}".strip()
 
 
 def check_path(path: object, *, what: str = "path") -> Path:
@@ -302,8 +307,7 @@ def replacing(path: object, *, what: str = "path", databases: bool = False) -> I
         _publish(scratch, target, what)
     except OSError as error:
         cause, fix = describe_os_error(error)
-        named = f"{what} {_shown(target)}".strip()
-        raise FileWriteError(f"{named}: {cause}: {fix}; it was left as it was",
+        raise FileWriteError(f"{_named(what, target)}: {cause}: {fix}; it was left as it was",
                              path=str(target), cause=cause, what=what, fix=fix,
                              fault=True) from None
     finally:

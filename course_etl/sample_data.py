@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from course_etl import facts
 from course_etl.db import atomic, quote_identifier, resolve_table, validate_identifier
 from course_etl.errors import CourseEtlError, UnknownColumnError, checked
-from course_etl.facts import CUSTOMERS, SOFT_DELETE, TABLES
+from course_etl.facts import CUSTOMERS, FACTS_FILE, SOFT_DELETE, TABLES, rounds_text
 
 __all__ = [
     "SampleDataError",
@@ -37,7 +37,9 @@ __all__ = [
 ]
 
 class SampleDataError(CourseEtlError):
-    """A request the demo data cannot meet (an unknown change round, more rows than exist)."""
+    """A request the demo data cannot meet, its ``.value`` what was asked for: an unknown change
+    round (``.known``: the rounds there are), a required column with no values to draw from
+    (``.column``), more rows to change than ``.table`` has (``.rows``: its live rows)."""
 
 
 STORY_START = facts.STORY_START
@@ -75,7 +77,7 @@ def apply_lecture_changes(conn: sqlite3.Connection, round_: int, *,
     ``table``, in one transaction. Raises SampleDataError naming the rounds there are."""
     if round_ not in facts.CHANGE_ROUNDS:
         raise SampleDataError(f"unknown change round {round_!r}: the lecture has "
-                              f"{facts.rounds_text()}", value=round_)
+                              f"{rounds_text()}", value=round_, known=list(facts.CHANGE_ROUNDS))
     changes = facts.CHANGE_ROUNDS[round_]
     validate_identifier(table, what="source table name")
     with atomic(conn):
@@ -113,7 +115,7 @@ def generate_customers(n: int, *, seed: int = 0, start: str = STORY_START) -> pd
         else:
             raise SampleDataError(
                 f"no values to generate for the required column {column.name!r}: declare a "
-                f"default for it in {facts.FACTS_FILE}", value=column.name)
+                f"default for it in {FACTS_FILE}", value=column.name, column=column.name)
     data[SOFT_DELETE.name] = np.zeros(n, dtype=np.int64)
     return pd.DataFrame(data)
 
@@ -203,7 +205,8 @@ def simulate_changes(
         raise UnknownColumnError(
             f"soft deletes need an {SOFT_DELETE.name!r} column, which {ref.label!r} lacks "
             f"(columns: {', '.join(ref.columns)})",
-            table=ref.label, column=SOFT_DELETE.name, known=list(ref.columns))
+            table=ref.label, column=SOFT_DELETE.name, known=list(ref.columns),
+            what="soft-delete flag column")
     rng = np.random.default_rng(seed)
     key_sql, watermark_sql = quote_identifier(_KEY), quote_identifier(_WATERMARK)
     flag_sql = quote_identifier(SOFT_DELETE.name)

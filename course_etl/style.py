@@ -311,12 +311,17 @@ def alt_text(fig: Figure) -> str:
     """The alt text :func:`set_alt_text` attached. Raises MissingAltText for a figure without."""
     text = getattr(fig, _ALT, "")
     if not text:
-        title = fig._suptitle.get_text() if fig._suptitle else ""
         raise MissingAltText(
-            f"figure {title or fig.get_label() or fig!r} has no alt text: call "
+            f"figure {_figure_name(fig)} has no alt text: call "
             "course_etl.style.set_alt_text(fig, ...) where it is drawn, from its data",
             figure=fig)
     return text
+
+
+def _figure_name(fig: Figure) -> str:
+    """The figure as a message names it: its title, else its label, else its repr."""
+    title = fig._suptitle.get_text() if fig._suptitle else ""
+    return title or fig.get_label() or repr(fig)
 
 
 @checked

@@ -10,8 +10,11 @@ from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl.monitoring.alerts import (
+    SEVERITIES,
     Alert,
     AlertConfigError,
     AlertDeliveryError,
@@ -246,3 +249,112 @@ def test_router_rejects_bad_settings(conn):
         AlertRouter(conn, [], throttle=3600)
     with pytest.raises(AlertConfigError, match="channel names must be unique"):
         AlertRouter(conn, [ConsoleChannel(), ConsoleChannel()])
+
+
+# --- what a refusal carries: the channel, the field and the value, for values nobody wrote ------
+
+NOT_A_HOST = st.one_of(st.just(""), st.integers(), st.none(), st.lists(st.text(max_size=3)))
+NOT_A_PORT = st.one_of(st.integers().filter(lambda p: not 0 < p < 65_536), st.booleans(),
+                       st.text(max_size=5), st.floats())
+NOT_AN_ADDRESS = st.text(max_size=12).filter(lambda text: "@" not in text)
+NOT_A_TIMEOUT = st.one_of(st.floats(max_value=0), st.integers(max_value=0), st.booleans(),
+                          st.text(max_size=4))
+GOOD = {"host": "h", "port": 25, "sender": "a@b", "recipients": ["c@d"], "timeout": 5.0}
+
+
+@settings(max_examples=40, deadline=None)
+@given(option=st.sampled_from(["host", "port", "sender", "recipients", "timeout"]), data=st.data())
+def test_a_bad_email_setting_carries_the_channel_the_field_and_the_value(option, data):
+    bad = data.draw({"host": NOT_A_HOST, "port": NOT_A_PORT, "sender": NOT_AN_ADDRESS,
+                     "timeout": NOT_A_TIMEOUT,
+                     "recipients": st.one_of(st.text(max_size=6), st.just([]),
+                                             st.lists(NOT_AN_ADDRESS, min_size=1, max_size=3))
+                     }[option], label=option)
+    settings = {**GOOD, option: bad}
+    with pytest.raises(AlertConfigError) as refused:
+        EmailChannel(settings.pop("host"), settings.pop("port"), **settings)
+    assert (refused.value.channel, refused.value.option, refused.value.value) == (
+        "email", option, bad)
+
+
+@settings(max_examples=30, deadline=None)
+@given(scheme=st.sampled_from(["ftp", "file", "smtp", "ws", "htp"]),
+       token=st.text("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", min_size=12, max_size=24),
+       path=st.one_of(st.just(""), st.integers(), st.none()),
+       severity=st.text(max_size=10).filter(lambda s: s not in SEVERITIES),
+       throttle=st.one_of(st.timedeltas(max_value=timedelta(microseconds=-1)),
+                          st.integers(), st.floats(allow_nan=False)))
+def test_bad_webhook_jsonl_router_and_alert_settings_carry_the_field_and_the_value(
+        scheme, token, path, severity, throttle):
+    url = f"{scheme}://hooks.example.org/services/{token}"
+    with pytest.raises(AlertConfigError) as refused:
+        WebhookChannel(url)
+    assert (refused.value.channel, refused.value.option) == ("webhook", "url")
+    assert refused.value.value == f"{scheme}://hooks.example.org/***"
+    assert token not in repr(vars(refused.value)), "the token stays out of the error"
+    with pytest.raises(AlertConfigError) as refused:
+        JsonLinesChannel(path)
+    assert (refused.value.channel, refused.value.option, refused.value.value) == (
+        "jsonl", "path", path)
+    with pytest.raises(AlertConfigError) as refused:
+        Alert(severity, "x")
+    assert (refused.value.option, refused.value.value, refused.value.known) == (
+        "severity", severity, SEVERITIES)
+    with pytest.raises(AlertConfigError) as refused:
+        AlertRouter(None, [], throttle=throttle)
+    assert (refused.value.channel, refused.value.option, refused.value.value) == (
+        None, "throttle", throttle)
+
+
+@settings(max_examples=30, deadline=None)
+@given(keys=st.sets(st.text(min_size=1, max_size=8), min_size=1, max_size=3),
+       switch=st.one_of(st.text(max_size=4), st.integers(), st.none()))
+def test_unknown_alert_config_keys_and_fields_are_carried_with_the_known_ones(keys, switch):
+    known = ["console", "email", "email_alerts", "jsonl_path", "webhook_url"]
+    unknown = sorted(keys - set(known))
+    if unknown:
+        with pytest.raises(AlertConfigError) as refused:
+            channels_from_config({k: None for k in keys})
+        assert (refused.value.unexpected, refused.value.known) == (unknown, known)
+    fields = ["host", "port", "sender", "recipients", "timeout"]
+    unknown = sorted(keys - set(fields))
+    if unknown:
+        with pytest.raises(AlertConfigError) as refused:
+            channels_from_config({"email": {k: None for k in keys}})
+        assert (refused.value.option, refused.value.unexpected, refused.value.known) == (
+            "email", unknown, fields)
+    with pytest.raises(AlertConfigError) as refused:
+        channels_from_config({"email_alerts": switch})
+    assert (refused.value.option, refused.value.value) == ("email_alerts", switch)
+    with pytest.raises(AlertConfigError) as refused:
+        channels_from_config({"email_alerts": True, "email": switch})
+    assert (refused.value.option, refused.value.value) == ("email", switch)
+
+
+def test_router_names_its_duplicate_channels(conn):
+    with pytest.raises(AlertConfigError) as refused:
+        AlertRouter(conn, [ConsoleChannel(), JsonLinesChannel("a.jsonl"), ConsoleChannel()])
+    assert (refused.value.option, refused.value.value) == (
+        "channels", ["console", "jsonl", "console"])
+
+
+@settings(max_examples=10, deadline=None)
+@given(name=st.text("abcdefgh", min_size=1, max_size=10))
+def test_a_failed_delivery_carries_the_channel_and_where_it_sent(name, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("alerts")
+    target = folder / "no_dir" / f"{name}.jsonl"
+    with pytest.raises(AlertDeliveryError) as refused:
+        JsonLinesChannel(target).send(ALERT)
+    assert (refused.value.channel, refused.value.path) == ("jsonl", str(target))
+    assert isinstance(refused.value.__cause__, OSError)
+    port = free_port()
+    with pytest.raises(AlertDeliveryError) as refused:
+        email_channel(port, enabled=True, timeout=2).send(ALERT)
+    assert (refused.value.channel, refused.value.host, refused.value.port) == (
+        "email", "127.0.0.1", port)
+    url = f"http://127.0.0.1:{free_port()}/hooks/{name}"
+    with pytest.raises(AlertDeliveryError) as refused:
+        WebhookChannel(url, timeout=2).send(ALERT)
+    assert (refused.value.channel, refused.value.url) == (
+        "webhook", f"http://127.0.0.1:{url.split(':')[2].split('/')[0]}/***")
+    assert refused.value.reason in str(refused.value)

@@ -89,6 +89,26 @@ def test_a_figure_without_alt_text_is_refused():
         set_alt_text(figure, "   ")
 
 
+@settings(max_examples=30, deadline=None)
+@given(title=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30),
+       label=st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30),
+       blank=st.text(" \t\n", max_size=5))
+def test_a_refused_figure_is_carried_and_named_by_its_title_or_label(title, label, blank):
+    from matplotlib.figure import Figure
+
+    figure = Figure()
+    figure.set_label(label)
+    if title:
+        figure.suptitle(title)
+    with pytest.raises(MissingAltText) as refused:
+        alt_text(figure)
+    assert refused.value.figure is figure
+    assert f"figure {title or label or repr(figure)} has no alt text" in str(refused.value)
+    with pytest.raises(MissingAltText) as refused:
+        set_alt_text(figure, blank)
+    assert refused.value.figure is figure
+
+
 def test_a_picture_is_an_img_with_its_alt_text_and_the_png():
     from matplotlib.figure import Figure
 

@@ -4,6 +4,8 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from course_etl.capstone import (
     PUBLISHED_RUNS,
@@ -219,3 +221,59 @@ def test_prod_differs_from_dev_only_where_the_config_says(make):
     assert set(prod_alerts.channel) == {"console", "jsonl", "email"}
     assert set(prod_alerts[prod_alerts.channel == "email"].status) == {"disabled"}
     assert [r.state for r in dev_runs] == [r.state for r in prod_runs]
+
+
+# --- what a refusal carries: the day, kind or task asked for, and the choices -----------------
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.text(max_size=10).filter(lambda k: k not in ("short_feed", "task_error")),
+       task=st.text(max_size=10).filter(lambda t: t not in TASK_IDS),
+       start=st.dates(date(2024, 10, 1), date(2025, 12, 31)), back=st.integers(1, 400))
+def test_a_bad_fault_or_backfill_carries_what_was_asked_and_the_choices(make, kind, task,
+                                                                        start, back):
+    with pytest.raises(CapstoneError) as refused:
+        Fault(DAY, kind=kind)
+    assert (refused.value.option, refused.value.value, refused.value.known) == (
+        "kind", kind, ["short_feed", "task_error"])
+    with pytest.raises(CapstoneError) as refused:
+        Fault(DAY, kind="task_error", task=task)
+    assert (refused.value.option, refused.value.value, refused.value.known) == (
+        "task", task, list(TASK_IDS))
+    end = start - timedelta(days=back)
+    with pytest.raises(CapstoneError) as refused:
+        make().backfill(start.isoformat(), end.isoformat())
+    assert (refused.value.option, refused.value.value, refused.value.start) == ("end", end, start)
+
+
+def test_a_task_before_the_story_or_before_extract_names_the_day_table_and_entity():
+    from datetime import UTC, datetime
+
+    from course_etl.capstone.constants import LANDING, STORY_DAY
+    from course_etl.capstone.tasks import bronze, extract
+    from course_etl.scheduling.pipeline import RunContext
+
+    def context(day):
+        moment = datetime(day.year, day.month, day.day, 2, 5, tzinfo=UTC)
+        return RunContext("capstone", moment, moment - timedelta(days=1), moment)
+
+    conn = connect(":memory:")
+    for back in (1, 2, 30, 400):
+        day = STORY_DAY - timedelta(days=back)
+        with pytest.raises(CapstoneError) as refused:
+            extract(conn, context=context(day))
+        assert (refused.value.option, refused.value.value, refused.value.expected) == (
+            "logical_date", day, f">= {STORY_DAY}")
+
+    def bronze_is_refused_for(later):
+        day = STORY_DAY + timedelta(days=later)
+        with pytest.raises(CapstoneError) as refused:
+            bronze(conn, context=context(day))
+        assert (refused.value.table, refused.value.entity, refused.value.value) == (
+            LANDING["customers"], "customers", day)
+
+    for later in (0, 3, 17):  # no landing table yet
+        bronze_is_refused_for(later)
+    extract(conn, context=context(STORY_DAY))
+    for later in (1, 5, 40):  # a landing table, nothing landed for that day
+        bronze_is_refused_for(later)

@@ -4,6 +4,8 @@ that gold is what gets published, and a wrong one shows in the run and its log."
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl import connect
 from course_etl.capstone import STORY_DAY, Capstone, Fault, capstone_config
@@ -105,3 +107,20 @@ def test_audited_gold_swaps_the_candidate_in_and_back():
         pass
     assert not conn.in_transaction
     assert conn.execute(f"SELECT COUNT(*) FROM {CITY_DAILY_REVENUE}").fetchone() == (1,)
+
+
+@settings(max_examples=25, deadline=None)
+@given(blank=st.text(" \t\n;", max_size=4).filter(lambda t: not t.strip()),
+       table=st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True).filter(
+           lambda name: name != "silver_orders"))
+def test_a_gold_sql_that_fails_carries_the_sql_and_the_sqlite_error(blank, table):
+    conn = connect(":memory:")
+    conn.execute(f"CREATE TABLE {CITY_DAILY_REVENUE} (city, day, n_orders, revenue_cents)")
+    conn.execute("CREATE TABLE silver_orders (x)")
+    with pytest.raises(StudentGoldError) as refused, audited_gold(conn, blank):
+        pass
+    assert (refused.value.value, refused.value.cause) == (blank, None)
+    sql = f'SELECT * FROM "{table}"'
+    with pytest.raises(StudentGoldError) as refused, audited_gold(conn, sql):
+        pass
+    assert refused.value.value == sql and f"no such table: {table}" in str(refused.value.cause)

@@ -4,13 +4,17 @@ from datetime import datetime, timedelta
 
 import pytest
 from builders import run_start_text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from course_etl import incremental_load
 from course_etl.facts import CUSTOMERS
 from course_etl.monitoring.checks import (
+    CHECKS,
     CheckConfigError,
     CheckFailedError,
     CheckResult,
+    SuiteReport,
     duration_anomaly,
     freshness,
     not_null,
@@ -305,3 +309,130 @@ def test_measured_numbers_are_rounded_for_reading_and_kept_exact_as_data():
     assert "26.3 s vs median 10" in result.message
     whole = SuiteReport((volume_anomaly(200, [200] * 7),)).frame().observed.tolist()
     assert whole == [200]
+
+
+# --- what a refusal carries: the entry's table, place, check, field and value ------------------
+
+GOOD = {"check": "not_null", "column": "name"}
+NAMES = st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True)
+# (what is wrong, the entry, the check it names, the field, the value, what the error knows)
+BAD_ENTRIES = st.one_of(
+    NAMES.filter(lambda n: n not in CHECKS).map(lambda n: (
+        "check", {"check": n}, None, "check", n, list(CHECKS))),
+    NAMES.filter(lambda n: n not in CUSTOMERS.names).map(lambda n: (
+        "column", {"check": "not_null", "column": n}, "not_null", "column", n, CUSTOMERS.names)),
+    st.one_of(st.text(max_size=4), st.integers(), st.none()).map(lambda v: (
+        "blocking", {**GOOD, "blocking": v}, "not_null", "blocking", v, None)),
+    st.text(max_size=6).filter(lambda v: v not in ("warn", "error")).map(lambda v: (
+        "severity", {**GOOD, "severity": v}, "not_null", "severity", v, ["warn", "error"])),
+    st.integers(max_value=-1).map(lambda v: (
+        "min_rows", {"check": "row_count_between", "min_rows": v}, "row_count_between",
+        "min_rows", v, None)),
+)
+
+
+@settings(max_examples=50, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bad=BAD_ENTRIES, before=st.integers(0, 3), after=st.integers(0, 2))
+def test_a_bad_suite_entry_carries_its_table_place_check_field_and_value(dw, bad, before,
+                                                                        after):
+    kind, entry, check, option, value, known = bad
+    suite = {"dw_customers": [GOOD] * before + [entry] + [GOOD] * after}
+    # A threshold's value is checked when the check runs; names and fields when it is declared.
+    for run in (run_suite,) if kind == "min_rows" else (validate_suite, run_suite):
+        with pytest.raises(CheckConfigError) as refused:
+            run(dw, suite, **({} if run is validate_suite else RUNTIME))
+        error = refused.value
+        assert (error.table, error.position, error.check, error.option, error.value) == (
+            "dw_customers", before + 1, check, option, value), kind
+        if known is not None:
+            assert list(error.known) == list(known)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fields=st.sets(NAMES.filter(lambda n: n != "column"), min_size=1, max_size=3),
+       metric=NAMES.filter(lambda n: n != "rows_loaded"), table=NAMES)
+def test_unknown_and_missing_fields_and_run_time_values_are_carried(dw, fields, metric, table):
+    with pytest.raises(CheckConfigError) as refused:
+        validate_suite(dw, {"dw_customers": [{**GOOD, **{f: 1 for f in fields}}]})
+    assert (refused.value.unexpected, refused.value.known) == (sorted(fields), ["column"])
+    with pytest.raises(CheckConfigError) as refused:
+        validate_suite(dw, {"dw_customers": [{"check": "not_null"}]})
+    assert refused.value.missing == ["column"]
+    with pytest.raises(CheckConfigError) as refused:
+        run_suite(dw, {"dw_customers": [{"check": "volume_anomaly", "metric": metric}]},
+                  **RUNTIME)
+    assert (refused.value.option, refused.value.value, refused.value.known) == (
+        "metric", metric, ["rows_loaded"])
+    tables = {"dw_customers", "etl_watermarks", "orders", "src_customers"}
+    if table not in tables:
+        with pytest.raises(CheckConfigError) as refused:
+            not_null(dw, table, "name")
+        error = refused.value
+        assert (error.check, error.option, error.value, error.cause.table) == (
+            "not_null", "table", table, table)
+        assert sorted(error.cause.known) == sorted(tables)
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=st.one_of(st.integers(max_value=0), st.text(max_size=5), st.none(),
+                       st.timedeltas(max_value=timedelta(0))),
+       period=NAMES.filter(lambda n: n not in ("minute", "hour", "day")),
+       field=st.sampled_from(["warn_after", "error_after"]))
+def test_a_bad_period_carries_the_check_the_field_and_the_value(value, period, field):
+    for bad in (value, {"count": 2, "period": period}):
+        with pytest.raises(CheckConfigError) as refused:
+            parse_period(bad, field_name=field)
+        assert (refused.value.check, refused.value.option, refused.value.value) == (
+            "freshness", field, bad)
+    assert refused.value.known == ["minute", "hour", "day"]
+
+
+def test_a_blocked_report_carries_the_failed_checks_whatever_their_number():
+    for blocking in range(1, 5):
+        results = [CheckResult(f"c{i}", "fail", 1, 0, f"m{i}", "t", blocking=i < blocking)
+                   for i in range(5)]
+        with pytest.raises(CheckFailedError) as refused:
+            SuiteReport(tuple(results)).raise_if_blocked()
+        assert refused.value.failed == results[:blocking]
+        assert all(f"t.c{i} failed: m{i}" in str(refused.value) for i in range(blocking))
+
+
+NOT_A_NUMBER = st.one_of(st.text(max_size=4), st.none(), st.booleans(), st.lists(st.integers()))
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(observed=NOT_A_NUMBER, history=st.one_of(st.text(max_size=4), st.lists(NOT_A_NUMBER,
+                                                                             min_size=1)),
+       few=st.integers(0, 2), warn=st.floats(0.1, 10), below=st.floats(0.01, 0.99),
+       low=st.integers(1, 100), gap=st.integers(1, 100), now=st.text(max_size=6))
+def test_bad_thresholds_and_inputs_carry_the_field_the_value_and_the_bound(
+        dw, observed, history, few, warn, below, low, gap, now):
+    for check in (volume_anomaly, duration_anomaly):
+        with pytest.raises(CheckConfigError) as refused:
+            check(observed, HISTORY)
+        assert (refused.value.option, refused.value.value) == ("observed", observed)
+        with pytest.raises(CheckConfigError) as refused:
+            check(5, history)
+        assert (refused.value.option, refused.value.value) == ("history", history)
+        with pytest.raises(CheckConfigError) as refused:
+            check(5, HISTORY, min_history=few)
+        assert (refused.value.option, refused.value.value) == ("min_history", few)
+        with pytest.raises(CheckConfigError) as refused:
+            check(5, HISTORY, warn_score=warn, fail_score=warn * below)
+        assert (refused.value.option, refused.value.value, refused.value.expected) == (
+            "fail_score", warn * below, f">= {warn:g}")
+    with pytest.raises(CheckConfigError) as refused:
+        row_count_between(dw, "dw_customers", min_rows=low + gap, max_rows=low)
+    assert (refused.value.table, refused.value.option, refused.value.value,
+            refused.value.expected) == ("dw_customers", "min_rows", low + gap, f"<= {low}")
+    if not now[:4].isdigit():
+        with pytest.raises(CheckConfigError) as refused:
+            freshness(dw, "dw_customers", "updated_at", now=now, warn_after=timedelta(days=1))
+        assert (refused.value.option, refused.value.value) == ("now", now)
+    with pytest.raises(CheckConfigError) as refused:
+        freshness(dw, "dw_customers", "name", now=NOW, warn_after=timedelta(days=1))
+    assert (refused.value.option, refused.value.column) == ("column", "name")
+    assert refused.value.value in {row[0] for row in dw.execute("SELECT name FROM dw_customers")}

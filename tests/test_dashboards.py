@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 from course_etl import connect
@@ -119,3 +121,18 @@ def test_a_run_log_without_the_anomaly_check_still_draws_and_says_so(tmp_path):
     assert "Anomaly check volume_anomaly(rows_to_load): no results in these runs." in \
         alt_text(figure)
     assert any("No results of volume_anomaly" in t.get_text() for t in figure.axes[3].texts)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pipeline=st.text(min_size=1, max_size=12).filter(lambda p: p != "customers_daily"),
+       check=st.text(min_size=1, max_size=20))
+def test_nothing_to_draw_carries_the_pipeline_and_the_check_asked_for(month, pipeline, check):
+    with pytest.raises(DashboardError) as refused:
+        plot_rows_per_run(axes(), month, pipeline=pipeline)
+    assert refused.value.pipeline == pipeline
+    drawn = set(month.execute("SELECT check_name FROM etl_check_results").fetchall())
+    if (check,) not in drawn:
+        with pytest.raises(DashboardError) as refused:
+            plot_anomaly(axes(), month, check=check, pipeline="customers_daily")
+        assert (refused.value.pipeline, refused.value.check) == ("customers_daily", check)

@@ -1,16 +1,22 @@
 """The lecture's data, the synthetic generator and the change simulator."""
 
+import dataclasses
+from unittest import mock
+
 import pandas as pd
 import pytest
 from builders import lecture
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from course_etl import UnknownColumnError, query
-from course_etl.facts import CUSTOMERS, SOFT_DELETE
+from course_etl import UnknownColumnError, connect, query
+from course_etl.facts import CHANGE_ROUNDS, CUSTOMERS, SOFT_DELETE, Column
 from course_etl.sample_data import (
     LECTURE_CUSTOMERS,
     SampleDataError,
     apply_lecture_changes,
     create_customer_source,
+    create_lecture_source,
     generate_customers,
     simulate_changes,
 )
@@ -77,7 +83,47 @@ def test_simulate_changes_never_reuses_deleted_ids(synthetic_conn):
 def test_simulate_changes_on_the_lecture_table(lecture_conn):
     changes = simulate_changes(lecture_conn, "src_customers", inserts=1, same_timestamp=1)
     assert changes.at == "2024-10-02"
-    with pytest.raises(UnknownColumnError, match="is_deleted"):
+    with pytest.raises(UnknownColumnError, match="is_deleted") as refused:
         simulate_changes(lecture_conn, "src_customers", soft_deletes=1)
+    assert (refused.value.table, refused.value.column, refused.value.known,
+            refused.value.what) == ("src_customers", SOFT_DELETE.name, list(CUSTOMERS.names),
+                                    "soft-delete flag column")
     with pytest.raises(SampleDataError, match="has 5 live rows"):
         simulate_changes(lecture_conn, "src_customers", updates=9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(round_=st.integers(-10**6, 10**6).filter(lambda n: n not in CHANGE_ROUNDS))
+def test_an_unknown_round_carries_the_round_and_the_rounds_there_are(round_):
+    conn = connect(":memory:")
+    create_lecture_source(conn)
+    with pytest.raises(SampleDataError) as refused:
+        apply_lecture_changes(conn, round_)
+    assert (refused.value.value, refused.value.known) == (round_, list(CHANGE_ROUNDS))
+    assert conn.execute("SELECT * FROM src_customers").fetchall() == LECTURE_CUSTOMERS
+
+
+@settings(max_examples=25, deadline=None)
+@given(live=st.integers(0, 30), data=st.data())
+def test_asking_for_more_changes_than_rows_carries_the_request_and_the_rows(live, data):
+    conn = connect(":memory:")
+    create_customer_source(conn, "src", live, progress=False)
+    updates, soft, hard = data.draw(st.tuples(*[st.integers(0, 20)] * 3).filter(
+        lambda counts: sum(counts) > live))
+    before = conn.execute("SELECT * FROM src ORDER BY id").fetchall()
+    with pytest.raises(SampleDataError) as refused:
+        simulate_changes(conn, "src", updates=updates, soft_deletes=soft, hard_deletes=hard)
+    assert (refused.value.value, refused.value.rows, refused.value.table) == (
+        updates + soft + hard, live, "src")
+    assert conn.execute("SELECT * FROM src ORDER BY id").fetchall() == before
+
+
+@settings(max_examples=20, deadline=None)
+@given(name=st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True).filter(
+    lambda name: name not in (*CUSTOMERS.names, SOFT_DELETE.name)))
+def test_a_required_column_with_nothing_to_draw_from_is_named(name):
+    extended = dataclasses.replace(CUSTOMERS, columns=(*CUSTOMERS.columns, Column(name)))
+    with mock.patch("course_etl.sample_data.CUSTOMERS", extended), \
+            pytest.raises(SampleDataError) as refused:
+        generate_customers(3)
+    assert (refused.value.value, refused.value.column) == (name, name)

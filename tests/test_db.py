@@ -4,6 +4,8 @@ import sqlite3
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl import (
     InvalidIdentifierError,
@@ -72,6 +74,39 @@ def test_table_ref_column_lists_columns(lecture_conn):
     with pytest.raises(UnknownColumnError) as info:
         ref.column("updatedat", role="watermark column")
     assert f"columns: {', '.join(CUSTOMERS.names)}" in str(info.value)
+
+
+_NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True).filter(
+    lambda name: not name.startswith("sqlite"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(tables=st.sets(_NAMES, min_size=0, max_size=5), asked=_NAMES,
+       role=st.sampled_from(["table", "source table", "target table"]))
+def test_an_unknown_table_carries_the_name_the_tables_there_are_and_the_role(tables, asked,
+                                                                              role):
+    conn = connect(":memory:")
+    for table in tables - {asked}:
+        conn.execute(f"CREATE TABLE {quote_identifier(table)} (x)")
+    with pytest.raises(UnknownTableError) as info:
+        resolve_table(conn, asked, role=role)
+    assert (info.value.table, sorted(info.value.known), info.value.what) == (
+        asked, sorted(tables - {asked}), role)
+
+
+@settings(max_examples=40, deadline=None)
+@given(columns=st.lists(_NAMES, min_size=1, max_size=6, unique=True), asked=_NAMES,
+       table=_NAMES, role=st.sampled_from(["column", "key column", "watermark column"]))
+def test_an_unknown_column_carries_the_table_the_column_its_columns_and_the_role(
+        columns, asked, table, role):
+    columns = [c for c in columns if c != asked] or [asked + "_other"]
+    conn = connect(":memory:")
+    conn.execute(f"CREATE TABLE {quote_identifier(table)} "
+                 f"({', '.join(map(quote_identifier, columns))})")
+    with pytest.raises(UnknownColumnError) as info:
+        resolve_table(conn, table).column(asked, role=role)
+    assert (info.value.table, info.value.column, list(info.value.known), info.value.what) == (
+        table, asked, columns, role)
 
 
 def test_attached_schema(tmp_path):

@@ -24,35 +24,6 @@ PACKAGE = Path(course_etl.__file__).parent
 
 # {module path: why its raises are not judged yet}; empty when every error carries its facts.
 PENDING: dict[str, str] = {
-    "course_etl/capstone/simulation.py": "facts in the message only",
-    "course_etl/capstone/student.py": "facts in the message only",
-    "course_etl/capstone/tasks.py": "facts in the message only",
-    "course_etl/db.py": "facts in the message only",
-    "course_etl/errors.py": "facts in the message only",
-    "course_etl/facts/__init__.py": "facts in the message only",
-    "course_etl/loads/guards.py": "facts in the message only",
-    "course_etl/loads/keys.py": "facts in the message only",
-    "course_etl/loads/lecture.py": "facts in the message only",
-    "course_etl/loads/target.py": "facts in the message only",
-    "course_etl/loads/watermarks.py": "facts in the message only",
-    "course_etl/medallion/bronze.py": "facts in the message only",
-    "course_etl/medallion/conform.py": "facts in the message only",
-    "course_etl/medallion/dirty.py": "facts in the message only",
-    "course_etl/medallion/lineage.py": "facts in the message only",
-    "course_etl/medallion/pipeline.py": "facts in the message only",
-    "course_etl/monitoring/alerts.py": "facts in the message only",
-    "course_etl/monitoring/check_results.py": "facts in the message only",
-    "course_etl/monitoring/checks.py": "facts in the message only",
-    "course_etl/monitoring/dashboards.py": "facts in the message only",
-    "course_etl/monitoring/demo.py": "facts in the message only",
-    "course_etl/monitoring/history.py": "facts in the message only",
-    "course_etl/monitoring/lecture.py": "facts in the message only",
-    "course_etl/monitoring/loadlog.py": "facts in the message only",
-    "course_etl/monitoring/runlog.py": "facts in the message only",
-    "course_etl/monitoring/tables.py": "facts in the message only",
-    "course_etl/paths.py": "facts in the message only",
-    "course_etl/sample_data.py": "facts in the message only",
-    "course_etl/style.py": "facts in the message only",
 }
 
 

@@ -100,6 +100,80 @@ def test_a_fact_that_does_not_fit_is_named_with_the_file(patch, message):
     assert str(error.value).startswith(FACTS_FILE)
 
 
+_STORY_KEYS = sorted(row["id"] for row in facts.lecture_rows(max(facts.CHANGE_ROUNDS)))
+_NOT_A_KEY = st.integers(-10**6, 10**6).filter(lambda key: key not in _STORY_KEYS)
+
+
+@settings(max_examples=30, deadline=None)
+@given(customer=_NOT_A_KEY, data=st.data())
+def test_an_order_of_nobody_carries_its_place_the_customer_and_the_customers(customer, data):
+    bad = {"order_id": 1, "customer_id": customer, "amount": "1.00", "ordered_at": "2024-10-02"}
+    at = data.draw(st.integers(0, len(facts.LECTURE_ORDERS)))
+    orders = (*facts.LECTURE_ORDERS[:at], bad, *facts.LECTURE_ORDERS[at:])
+    with mock.patch.object(facts, "LECTURE_ORDERS", orders), pytest.raises(FactsError) as error:
+        facts.check_facts()
+    assert (error.value.fact, error.value.value, error.value.known) == (
+        f"LECTURE_ORDERS[{at}]", customer, _STORY_KEYS)
+
+
+@settings(max_examples=30, deadline=None)
+@given(customers=st.sets(_NOT_A_KEY, min_size=1, max_size=4))
+def test_segments_of_nobody_carry_the_customers_and_those_there_are(customers):
+    segments = {**facts.LECTURE_SEGMENTS, **{c: "gold" for c in customers}}
+    with mock.patch.object(facts, "LECTURE_SEGMENTS", segments), \
+            pytest.raises(FactsError) as error:
+        facts.check_facts()
+    assert (error.value.fact, error.value.value, error.value.known) == (
+        "LECTURE_SEGMENTS", sorted(customers), _STORY_KEYS)
+
+
+@settings(max_examples=30, deadline=None)
+@given(round_=st.integers(-10**6, 10**6).filter(lambda n: n not in facts.CHANGE_ROUNDS))
+def test_an_unknown_round_carries_the_round_and_the_rounds(round_):
+    with pytest.raises(FactsError) as error:
+        facts.describe_round(round_)
+    assert (error.value.fact, error.value.value, error.value.known) == (
+        "CHANGE_ROUNDS", round_, list(facts.CHANGE_ROUNDS))
+
+
+_SCHEMA = Schema("c", (Column("id", "INTEGER"), Column("name"), Column("city", default=None)),
+                 key="id")
+
+
+@settings(max_examples=40, deadline=None)
+@given(key=st.integers(-50, 50), column=st.from_regex(r"[a-z]{1,8}", fullmatch=True))
+def test_a_change_that_does_not_fit_carries_the_key_or_column_and_the_choices(key, column):
+    rows = [{"id": 1, "name": "Aria"}, {"id": 7, "name": "Ben"}]
+    keys = [1, 7]
+    if key not in keys:
+        with pytest.raises(FactsError) as error:
+            apply_changes(_SCHEMA, rows, [Update(key, name="x")], fact="ROUND")
+        assert (error.value.fact, error.value.value, error.value.known) == ("ROUND", key, keys)
+    if column not in _SCHEMA.names:
+        with pytest.raises(FactsError) as error:
+            apply_changes(_SCHEMA, rows, [Update(1, **{column: "x"})], fact="ROUND")
+        assert (error.value.value, error.value.known) == ([column], ["name", "city"])
+        with pytest.raises(FactsError) as error:
+            _SCHEMA.row({"id": 2, "name": "Cy", column: "x"}, fact="ROW")
+        assert (error.value.fact, error.value.value, error.value.known) == (
+            "ROW", [column], ["id", "name", "city"])
+        with pytest.raises(FactsError) as error:
+            _SCHEMA.column(column)
+        assert (error.value.value, error.value.known) == (column, ["id", "name", "city"])
+        with pytest.raises(FactsError) as error:
+            Schema("c", _SCHEMA.columns, key=column)
+        assert (error.value.value, error.value.known) == (column, ["id", "name", "city"])
+    if column not in facts.model.KINDS:
+        with pytest.raises(FactsError) as error:
+            Column("x", kind=column)
+        assert (error.value.value, error.value.known) == (column, list(facts.model.KINDS))
+    if column.upper() not in ("TEXT", "INTEGER", "REAL"):
+        with pytest.raises(FactsError) as error:
+            Column("x", column.upper())
+        assert (error.value.value, error.value.known) == (
+            column.upper(), ["TEXT", "INTEGER", "REAL"])
+
+
 @pytest.mark.parametrize(("make", "message"), [
     (lambda: Schedule("customers_etl", "30 6 * *", "UTC", date(2024, 10, 1)),
      "SCHEDULE.cron '30 6 \\* \\*' has 4 fields: write five fields"),

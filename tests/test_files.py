@@ -23,11 +23,14 @@ from course_etl.dbfile import DatabaseFileError, made_by, open_database, rebuilt
 from course_etl.errors import CourseEtlError, WrongTypeError
 from course_etl.paths import (
     FileRefusedError,
+    FileWriteError,
     check_path,
+    describe_os_error,
     existing_file,
     new_file,
     read_bytes,
     read_text,
+    replacing,
     write_atomic,
 )
 from tests.alarms import no_hang
@@ -389,6 +392,24 @@ def test_the_reader_names_a_wrong_argument(value):
     with pytest.raises(WrongTypeError, match="read_yaml"):
         read_yaml(value)
     assert issubclass(YamlReadError, CourseEtlError)
+
+
+@QUICK
+@given(number=st.sampled_from(sorted(errno.errorcode)),
+       what=st.text(string.ascii_lowercase + " ", max_size=20),
+       name=st.text(string.ascii_lowercase, min_size=1, max_size=20))
+def test_a_failed_write_carries_the_file_what_it_was_the_cause_and_the_fix(tmp_path, number,
+                                                                            what, name):
+    out = tmp_path / f"{name}.txt"
+    out.write_text("old\n")
+    with pytest.raises(FileWriteError) as failed, replacing(out, what=what) as scratch:
+        scratch.write_text("new\n")
+        raise OSError(number, os.strerror(number))
+    cause, fix = describe_os_error(OSError(number, os.strerror(number)))
+    error = failed.value
+    assert (error.path, error.what, error.cause, error.fix, error.fault) == (
+        str(out), what, cause, fix, True)
+    assert cause in str(error) and out.read_text() == "old\n"
 
 
 def test_os_error_causes_are_words():

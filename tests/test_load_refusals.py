@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from course_etl import connect, full_load, incremental_load, read_watermark, reset_watermark
-from course_etl.errors import CourseEtlError
+from course_etl.db import quote_identifier
+from course_etl.errors import CourseEtlError, SchemaMismatchError
+from course_etl.facts import FactsError
 from course_etl.loads.errors import (
     KeyIntegrityError,
     LoadOptionError,
@@ -148,7 +150,10 @@ def test_a_full_load_deletes_no_more_than_a_reconcile_may(size, gone, share):
                                  max_delete_share=share)
             outcomes.append(conn.execute("SELECT COUNT(*) FROM dw").fetchone()[0])
         except ReconcileGuardError as error:
-            assert (error.rows, error.total) == (gone, size)
+            assert (error.rows, error.total, error.share, error.max_share) == (
+                gone, size, gone / size, share)
+            assert (error.table, error.source) == ("dw", "src")
+            assert "max_delete_share=None" in error.hint and error.hint in str(error)
             outcomes.append("refused")
     assert outcomes[0] == outcomes[1]
     refused = share is not None and gone / size > share
@@ -197,6 +202,9 @@ def test_a_damaged_stored_watermark_is_refused_with_its_place_and_fix(stored):
                                              r"etl_watermarks\).*Run a full load") as refused:
         incremental_load(conn, "src", "dw", **OPTS)
     assert refused.value.value == stored and everything(conn) == before
+    assert (refused.value.table, refused.value.target, refused.value.column) == (
+        "etl_watermarks", "dw", "updated_at")
+    assert refused.value.reason in str(refused.value)
     repaired = full_load(conn, "src", "dw", **OPTS)
     assert repaired.watermark_after == "2024-10-04 09:00:00"
 
@@ -281,3 +289,225 @@ def test_a_key_landing_on_a_row_stored_under_another_spelling_is_refused():
         incremental_load(conn, "src", "dw", key="k", watermark="updated_at",
                          reconcile_deletes=True, max_delete_share=None)
     assert conn.execute("SELECT * FROM dw").fetchall() == [("a", "first", "2024-10-01")]
+
+
+# --- what a refusal carries: the facts its message names, for culprits nobody wrote -------------
+
+STAMP_FORMAT = "YYYY-MM-DD hh:mm:ss"
+STORED = "2024-10-04 09:00:00"  # the watermark warehouse() leaves, and the source's highest
+KEYS = st.integers(5, 2**62)
+
+
+def _is_real(parts):
+    try:
+        datetime(2024, *parts)
+    except ValueError:
+        return False
+    return True
+
+
+# (what the value is, the value): stamps shaped like the column's whose moment does not exist
+# (read by the next load: after the watermark), text that is no timestamp, moments in the far
+# future, and dates without a time (a format that does not compare with the column's).
+CULPRITS = st.one_of(
+    st.tuples(st.integers(1, 12), st.integers(1, 39), st.integers(0, 29), st.integers(0, 69))
+    .filter(lambda parts: not _is_real(parts))
+    .map(lambda p: f"2024-{p[0]:02d}-{p[1]:02d} {p[2]:02d}:{p[3]:02d}:00")
+    .filter(lambda stamp: stamp > STORED).map(lambda stamp: ("invalid", stamp)),
+    st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=20)
+    .map(lambda text: ("unrecognised", "~" + text)),
+    st.integers(2100, 9999).map(lambda year: ("future", f"{year}-01-01 00:00:00")),
+    st.dates(date(1000, 1, 1), date(2099, 12, 31)).map(lambda day: ("date", day.isoformat())),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(key=KEYS, culprit=CULPRITS)
+def test_a_source_watermark_refusal_carries_the_row_the_value_and_the_formats(key, culprit):
+    kind, stamp = culprit
+    conn = warehouse()
+    conn.execute("INSERT INTO src VALUES (?, 'new', ?)", (key, stamp))
+    with pytest.raises(WatermarkError) as refused:
+        incremental_load(conn, "src", "dw", **OPTS)
+    error = refused.value
+    assert (error.table, error.column, error.key, error.value, error.row, error.rows) == (
+        "src", "updated_at", ("id",), stamp, {"id": key}, 1)
+    if kind == "date":
+        assert (error.expected, error.found, error.reference) == (
+            STAMP_FORMAT, "YYYY-MM-DD", STORED)
+    elif kind != "future":
+        assert error.found == kind
+    assert f"id={key}" in str(error)
+
+
+@settings(max_examples=25, deadline=None)
+@given(keys=st.sets(KEYS, min_size=1, max_size=4))
+def test_null_watermarks_are_counted_and_one_row_named(keys):
+    conn = warehouse()
+    conn.executemany("INSERT INTO src VALUES (?, 'new', NULL)", [(k,) for k in keys])
+    with pytest.raises(WatermarkError) as refused:
+        incremental_load(conn, "src", "dw", **OPTS)
+    error = refused.value
+    assert (error.table, error.column, error.value, error.rows) == (
+        "src", "updated_at", None, len(keys))
+    assert error.row["id"] in keys and list(error.row) == ["id"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(key=KEYS, day=st.dates(date(1000, 1, 1), date(2024, 10, 1)))
+def test_a_full_load_names_the_lowest_value_whose_format_differs(key, day):
+    conn = warehouse()
+    conn.execute("INSERT INTO src VALUES (?, 'old', ?)", (key, day.isoformat()))
+    with pytest.raises(WatermarkError) as refused:
+        full_load(conn, "src", "dw", **OPTS)
+    error = refused.value
+    assert (error.value, error.row, error.expected, error.found, error.reference) == (
+        day.isoformat(), {"id": key}, STAMP_FORMAT, "YYYY-MM-DD", STORED)
+
+
+@settings(max_examples=25, deadline=None)
+@given(lookback=st.one_of(st.integers(1, 10**6),
+                          st.timedeltas(timedelta(seconds=1), timedelta(days=3650))),
+       version=st.integers(1, 10**9))
+def test_a_lookback_that_does_not_fit_the_watermark_carries_the_stored_value(lookback, version):
+    conn = warehouse()
+    conn.execute("CREATE TABLE versions (id INTEGER PRIMARY KEY, version INTEGER)")
+    conn.execute("INSERT INTO versions VALUES (1, ?)", (version,))
+    incremental_load(conn, "versions", "dw_versions", key="id", watermark="version")
+    source, target, watermark, stored = (
+        ("src", "dw", "updated_at", STORED) if isinstance(lookback, int)
+        else ("versions", "dw_versions", "version", version))
+    with pytest.raises(WatermarkError) as refused:
+        incremental_load(conn, source, target, key="id", watermark=watermark, lookback=lookback)
+    assert (refused.value.option, refused.value.value, refused.value.reference) == (
+        "lookback", lookback, stored)
+
+
+LETTERS = st.text(st.sampled_from("abcxyzABCXYZ"), min_size=1, max_size=6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(word=LETTERS.filter(lambda w: w.lower() != w.upper()), other=LETTERS)
+def test_keys_the_target_would_merge_are_carried_with_the_key_as_the_target_compares_it(
+        word, other):
+    conn = connect(":memory:")
+    conn.execute("CREATE TABLE src (k TEXT PRIMARY KEY, updated_at TEXT)")
+    spellings = {word.lower(), word.upper()}
+    conn.executemany("INSERT INTO src VALUES (?, '2024-10-01')",
+                     [(k,) for k in sorted(spellings)])
+    conn.execute("CREATE TABLE dw (k TEXT COLLATE NOCASE PRIMARY KEY, updated_at TEXT)")
+    with pytest.raises(KeyIntegrityError) as refused:
+        full_load(conn, "src", "dw", key="k", watermark="updated_at")
+    error = refused.value
+    assert (error.table, error.target, error.key, error.rows) == ("src", "dw", ("k",), 2)
+    assert sorted(error.values) == sorted((s,) for s in spellings)
+    assert [(c.name, c.collation) for c in error.columns] == [("k", "NOCASE")]
+    # A key the target takes for one it holds under another spelling, once that one has left.
+    conn.execute("DELETE FROM src")
+    conn.execute("INSERT INTO src VALUES (?, '2024-10-01')", (word.lower(),))
+    full_load(conn, "src", "dw", key="k", watermark="updated_at")
+    conn.execute("DELETE FROM src")
+    conn.execute("INSERT INTO src VALUES (?, '2024-10-02')", (word.upper(),))
+    with pytest.raises(KeyIntegrityError) as refused:
+        incremental_load(conn, "src", "dw", key="k", watermark="updated_at",
+                         reconcile_deletes=True, max_delete_share=None)
+    error = refused.value
+    assert (error.table, error.source, error.values) == (
+        "dw", "src", ((word.upper(),), (word.lower(),)))
+    # A key an INTEGER PRIMARY KEY cannot hold.
+    conn.execute("CREATE TABLE dw_int (k INTEGER PRIMARY KEY, updated_at TEXT)")
+    conn.execute("DELETE FROM src")
+    conn.execute("INSERT INTO src VALUES (?, '2024-10-01')", (other,))
+    with pytest.raises(KeyIntegrityError) as refused:
+        incremental_load(conn, "src", "dw_int", key="k", watermark="updated_at")
+    assert (refused.value.table, refused.value.key, refused.value.values) == (
+        "dw_int", ("k",), (other,))
+
+
+@settings(max_examples=30, deadline=None)
+@given(nulls=st.integers(0, 5), copies=st.integers(2, 5), key=st.integers(-10**9, 10**9),
+       others=st.sets(st.integers(-10**9, 10**9), max_size=5))
+def test_null_and_duplicate_keys_are_counted_and_the_duplicate_named(nulls, copies, key,
+                                                                     others):
+    conn = connect(":memory:")
+    conn.execute("CREATE TABLE src (k INTEGER, updated_at TEXT)")
+    rows = [None] * nulls + [key] * copies + sorted(others - {key})
+    conn.executemany("INSERT INTO src VALUES (?, '2024-10-01')", [(k,) for k in rows])
+    with pytest.raises(KeyIntegrityError) as refused:
+        incremental_load(conn, "src", "dw", key="k", watermark="updated_at")
+    error = refused.value
+    assert (error.table, error.key) == ("src", ("k",))
+    if nulls:
+        assert error.rows == nulls
+    else:
+        assert (error.value, error.rows) == ({"k": key}, copies)
+
+
+NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
+    lambda name: not name.startswith("sqlite"))
+
+
+@settings(max_examples=30, deadline=None)
+@given(key=NAMES, lacking=st.lists(NAMES, min_size=1, max_size=3, unique=True))
+def test_a_target_that_does_not_fit_carries_what_it_lacks_and_a_fix_that_works(key, lacking):
+    lacking = [c for c in lacking if c != key] or [key + "_x"]
+    conn = connect(":memory:")
+    columns = [key, *lacking]
+    conn.execute(f"CREATE TABLE src ({', '.join(map(quote_identifier, columns))})")
+    conn.execute(f"INSERT INTO src VALUES ({', '.join('?' * len(columns))})",
+                 list(range(len(columns))))
+    conn.execute(f"CREATE TABLE dw ({quote_identifier(key)})")
+    with pytest.raises(SchemaMismatchError) as refused:
+        full_load(conn, "src", "dw", key=key)
+    error = refused.value
+    assert (error.table, error.source, error.missing) == ("dw", "src", lacking)
+    assert error.hint in str(error)
+    for column in lacking:
+        conn.execute(f"ALTER TABLE dw ADD COLUMN {quote_identifier(column)}")
+    load = {"key": key, "watermark": lacking[0]}  # an upsert needs the key unique
+    with pytest.raises(SchemaMismatchError) as refused:
+        incremental_load(conn, "src", "dw", **load)
+    error = refused.value
+    assert (error.table, error.key) == ("dw", (key,))
+    conn.execute(error.hint)  # the fix the message gives is SQL that runs
+    assert incremental_load(conn, "src", "dw", **load).inserted == 1
+
+
+@settings(max_examples=20, deadline=None)
+@given(kind=st.sampled_from(["Insert", "Update", "Delete"]), data=st.data())
+def test_a_demo_fact_that_is_missing_names_what_the_demos_need(kind, data):
+    from course_etl.facts import Delete, Insert, Update
+    from course_etl.loads.lecture import _first
+
+    kinds = {"Insert": Insert, "Update": Update, "Delete": Delete}
+    others = [k for name, k in kinds.items() if name != kind]
+    changes = tuple(data.draw(st.lists(st.sampled_from([
+        Insert(id=9, name="x", city="y", updated_at="2024-10-09"),
+        Update(1, city="z", updated_at="2024-10-09"), Delete(2)]).filter(
+            lambda change: isinstance(change, tuple(others))), max_size=3)))
+    what = data.draw(st.text(min_size=1, max_size=20))
+    with pytest.raises(FactsError) as refused:
+        _first(kinds[kind], changes, what)
+    assert (refused.value.fact, refused.value.value, refused.value.what) == (
+        "CHANGE_ROUNDS", changes, what)
+
+
+@settings(max_examples=20, deadline=None)
+@given(bad=st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1,
+                   max_size=8), key=KEYS)
+def test_a_row_the_targets_constraint_refuses_carries_both_tables_and_sqlites_words(bad, key):
+    from course_etl.loads.errors import LoadError
+
+    conn = connect(":memory:")
+    conn.execute("CREATE TABLE src (id INTEGER PRIMARY KEY, v TEXT, updated_at TEXT)")
+    conn.execute("INSERT INTO src VALUES (?, ?, '2024-10-01')", (key, bad))
+    conn.execute("CREATE TABLE dw (id INTEGER PRIMARY KEY, v TEXT CHECK (v <> ?), "
+                 "updated_at TEXT)".replace("?", "'" + bad.replace("'", "''") + "'"))
+    for load in (incremental_load, full_load):
+        with pytest.raises(LoadError) as refused:
+            load(conn, "src", "dw", **OPTS)
+        error = refused.value
+        assert (type(error), error.table, error.source) == (LoadError, "dw", "src")
+        assert isinstance(error.__cause__, sqlite3.IntegrityError)
+        assert error.error == str(error.__cause__) and error.error in str(error)
+        assert conn.execute("SELECT COUNT(*) FROM dw").fetchone() == (0,)

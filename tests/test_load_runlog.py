@@ -212,8 +212,11 @@ def test_a_table_that_is_not_a_run_log_is_refused_and_left_alone():
     conn.execute("CREATE TABLE etl_pipeline_runs (id INTEGER, what TEXT)")
     conn.execute("INSERT INTO etl_pipeline_runs VALUES (1, 'mine')")
     with pytest.raises(RunLogError, match="'etl_pipeline_runs' is not a course_etl run log "
-                                          r"\(no column pipeline, run_id, started_at, status\)"):
+                                          r"\(no column pipeline, run_id, started_at, status\)"
+                       ) as refused:
         ensure_runlog_tables(conn)
+    assert (refused.value.table, refused.value.missing) == (
+        "etl_pipeline_runs", ["pipeline", "run_id", "started_at", "status"])
     assert conn.execute("SELECT * FROM etl_pipeline_runs").fetchall() == [(1, "mine")]
     assert [n for (n,) in conn.execute("SELECT name FROM sqlite_master")] == [
         "etl_pipeline_runs"]

@@ -5,10 +5,13 @@ import sqlite3
 import pandas as pd
 import pytest
 from builders import absent_optional
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from course_etl import connect
 from course_etl.errors import SchemaMismatchError, UnknownTableError
 from course_etl.medallion.bronze import fixed_clock, ingest_batch
-from course_etl.medallion.entities import CUSTOMERS, MedallionInputError
+from course_etl.medallion.entities import CUSTOMERS, ENTITIES, MedallionInputError
 
 ROWS = [
     {"id": 1, "name": "  Aria ", "city": "AUSTIN", "updated_at": "01.10.2024 08:00"},
@@ -77,3 +80,37 @@ def test_real_clock_is_used_by_default_and_must_be_aware(conn):
 
     with pytest.raises(MedallionInputError, match="no time zone"):
         ingest_batch(conn, "customers", ROWS[:1], clock=NaiveClock())
+
+
+@settings(max_examples=40, deadline=None)
+@given(entity=st.sampled_from(sorted(ENTITIES)), data=st.data())
+def test_a_batch_that_does_not_fit_carries_what_it_lacks_what_it_adds_and_the_columns(entity,
+                                                                                      data):
+    entity = ENTITIES[entity]
+    dropped = data.draw(st.lists(st.sampled_from(entity.required_columns), unique=True))
+    extra = data.draw(st.lists(st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True).filter(
+        lambda name: name not in entity.raw_columns), unique=True, max_size=3))
+    if not dropped and not extra:
+        extra = ["zz_" + entity.name]
+    row = {**{c: "1" for c in entity.raw_columns if c not in dropped}, **{c: "x" for c in extra}}
+    conn = connect(":memory:")
+    with pytest.raises(SchemaMismatchError) as refused:
+        ingest_batch(conn, entity.name, [row])
+    error = refused.value
+    assert (error.table, error.missing, error.unexpected, error.known) == (
+        entity.bronze_table, [c for c in entity.required_columns if c in dropped], extra,
+        list(entity.raw_columns))
+    empty = pd.DataFrame(columns=list(row))  # the same columns, no rows: an empty batch
+    with pytest.raises(MedallionInputError) as refused:
+        ingest_batch(conn, entity.name, empty)
+    assert refused.value.table == entity.bronze_table and refused.value.value is empty
+
+
+@settings(max_examples=25, deadline=None)
+@given(name=st.text(min_size=1, max_size=12).filter(lambda name: name not in ENTITIES))
+def test_an_unknown_source_carries_its_name_and_the_sources(name):
+    conn = connect(":memory:")
+    with pytest.raises(UnknownTableError) as refused:
+        ingest_batch(conn, name, ROWS)
+    assert (refused.value.table, refused.value.known, refused.value.what) == (
+        name, list(ENTITIES), "medallion source")

@@ -1,9 +1,14 @@
 """The dirty-data generator: deterministic, and each knob produces its kind of dirt."""
 
+import dataclasses
+from unittest import mock
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl.medallion.dirty import BAD_DATES, CLEAN, ORPHAN_ID_BASE, Dirt, DirtySource
-from course_etl.medallion.entities import CUSTOMERS, MedallionInputError
+from course_etl.medallion.entities import CUSTOMERS, Field, MedallionInputError
 from course_etl.medallion.silver import parse_timestamp
 
 
@@ -70,3 +75,34 @@ def test_knobs_must_be_shares_and_size_positive():
         Dirt(casing=1.5)
     with pytest.raises(MedallionInputError, match="batch size 0 must be a positive integer"):
         DirtySource().next_batch(0)
+
+
+KNOBS = [knob.name for knob in dataclasses.fields(Dirt)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(knob=st.sampled_from(KNOBS), value=st.one_of(
+    st.floats(allow_nan=False).filter(lambda v: not 0 <= v <= 1),
+    st.integers().filter(lambda v: not 0 <= v <= 1)),
+    size=st.integers(max_value=0))
+def test_a_knob_out_of_range_and_a_size_below_one_carry_the_knob_and_the_value(knob, value,
+                                                                                 size):
+    with pytest.raises(MedallionInputError) as refused:
+        Dirt(**{knob: value})
+    assert (refused.value.knob, refused.value.value) == (knob, value)
+    with pytest.raises(MedallionInputError) as refused:
+        DirtySource().next_batch(size)
+    assert refused.value.value == size
+
+
+@settings(max_examples=20, deadline=None)
+@given(names=st.lists(st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True).filter(
+    lambda name: name not in CUSTOMERS.raw_columns), min_size=1, max_size=3, unique=True))
+def test_required_columns_the_generator_cannot_fill_are_named(names):
+    wider = dataclasses.replace(CUSTOMERS, fields=(*CUSTOMERS.fields,
+                                                   *(Field(n, "text") for n in names)))
+    with mock.patch("course_etl.medallion.dirty.CUSTOMERS", wider), \
+            pytest.raises(MedallionInputError) as refused:
+        DirtySource().next_batch(3)
+    assert (refused.value.missing, refused.value.value, refused.value.entity) == (
+        names, names, "customers")

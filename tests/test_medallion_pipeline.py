@@ -11,9 +11,11 @@ from course_etl.loads.watermarks import read_watermark
 from course_etl.medallion import (
     CLEAN,
     DEFAULT_DIRT,
+    GOLD_TABLES,
     CheckFailedError,
     Dirt,
     DirtySource,
+    LineageKeyError,
     compare_with_rebuild,
     fixed_clock,
     ingest_dirty_batch,
@@ -229,3 +231,47 @@ def test_layer_counts_balance_and_the_flow_figure_shows_them(conn):
     assert f"{counts['silver_customers']} kept" in texts
     assert f"{counts['matched_orders']} orders" in texts
     assert str(counts["silver_rejects.orders"]) in texts
+
+
+_MART_KEYS = {"gold_customer_stats": ["city"], "gold_city_daily_revenue": ["city", "day"]}
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    conn = connect(":memory:")
+    load(conn, batches=2)
+    yield conn
+    conn.close()
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mart=st.sampled_from(sorted(_MART_KEYS)), data=st.data())
+def test_a_key_that_names_no_gold_row_carries_the_mart_the_key_and_rows_it_holds(loaded, mart,
+                                                                                 data):
+    assert set(_MART_KEYS) <= set(GOLD_TABLES)
+    wanted = _MART_KEYS[mart]
+    given = data.draw(st.lists(st.sampled_from(["city", "day", "id", "town"]), unique=True,
+                               max_size=3).filter(lambda names: set(names) != set(wanted)))
+    with pytest.raises(LineageKeyError) as refused:
+        trace_gold_row(loaded, mart, **{name: "x" for name in given})
+    assert (refused.value.table, refused.value.key, refused.value.given) == (mart, wanted, given)
+    held = query(loaded, f'SELECT {", ".join(wanted)} FROM "{mart}"').to_dict("records")
+    key = {name: data.draw(st.text(max_size=10), label=name) for name in wanted}
+    if key in held:
+        return
+    with pytest.raises(LineageKeyError) as refused:
+        trace_gold_row(loaded, mart, **key)
+    error = refused.value
+    assert (error.table, error.key, error.value) == (mart, wanted, key)
+    assert 0 < len(error.examples) <= 3 and all(e in held for e in error.examples)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mart=st.text(min_size=1, max_size=20).filter(lambda name: name not in GOLD_TABLES))
+def test_an_unknown_mart_carries_its_name_and_the_marts(loaded, mart):
+    with pytest.raises(UnknownTableError) as refused:
+        trace_gold_row(loaded, mart, city="Austin")
+    assert (refused.value.table, refused.value.known, refused.value.what) == (
+        mart, list(GOLD_TABLES), "gold mart")

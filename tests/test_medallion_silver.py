@@ -2,6 +2,8 @@
 
 import pytest
 from builders import optional_defaults, records
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from course_etl import query
 from course_etl.medallion import (
@@ -182,3 +184,28 @@ def test_a_rule_that_raises_is_named_and_nothing_is_written(conn, clock):
     from course_etl.loads.watermarks import read_watermark
 
     assert read_watermark(conn, "silver_customers", "_batch_id") is None
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.text(min_size=1, max_size=15), customer=st.integers(1, 10**6),
+       city=st.sampled_from(["Austin", "Berlin", "Oslo"]),
+       raised=st.sampled_from([KeyError("nmae"), ZeroDivisionError("division by zero"),
+                               AttributeError("'int' object has no attribute 'upper'")]))
+def test_a_rule_that_raises_carries_its_name_and_the_row_it_was_given(name, customer, city,
+                                                                      raised, clock):
+    from course_etl import connect
+    from course_etl.medallion.silver import RuleError
+
+    given_rows = []
+
+    def check(row):
+        given_rows.append(dict(row))
+        raise raised
+
+    conn = connect(":memory:")
+    ingest(conn, "customers", [(str(customer), "Aria", city, "2024-10-01 09:00:00")], clock)
+    with pytest.raises(RuleError) as refused:
+        process_new_batches(conn, rules=[Rule(name, "customers", check)])
+    assert (refused.value.rule, refused.value.row) == (name, given_rows[0])
+    assert refused.value.__cause__ is raised and given_rows[0]["id"] == customer

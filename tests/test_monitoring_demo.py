@@ -3,6 +3,8 @@
 
 import pytest
 from builders import run_start_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from course_etl import connect
 from course_etl.errors import CourseEtlError, UnknownColumnError
@@ -159,3 +161,23 @@ def test_side_by_side_with_the_lecture_check(two_weeks, tmp_path):
     assert rows.loc["failing_task", "flagged"] == "task load failed"
     lecture_ok = rows["lecture's check"].str.startswith("OK")
     assert lecture_ok.sum() == 7, "the lecture's check says OK to every fault but the crash"
+
+
+@settings(max_examples=30, deadline=None)
+@given(fault=st.text(max_size=15), days=st.one_of(st.integers(max_value=0), st.booleans(),
+                                                   st.text(max_size=3), st.floats()))
+def test_an_unknown_fault_and_bad_days_carry_what_was_given_and_the_faults(fault, days):
+    from course_etl.monitoring.demo import FAULTS, DemoInputError, check_fault
+
+    if fault not in FAULTS:
+        with pytest.raises(DemoInputError) as refused:
+            check_fault(fault)
+        assert (refused.value.option, refused.value.value, refused.value.known) == (
+            "fault", fault, list(FAULTS))
+    conn = connect()
+    with pytest.raises(CourseEtlError) as refused:
+        generate_history(conn, days=days)
+    if isinstance(refused.value, DemoInputError):
+        assert (refused.value.option, refused.value.value) == ("days", days)
+    else:  # a wrong type is the type check's, before the body runs
+        assert refused.value.argument == "days" and refused.value.value is days

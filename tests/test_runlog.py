@@ -1,9 +1,11 @@
 """The run log: runs, task runs and loads are recorded, and a failure never loses its record."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from builders import insert_customer, run_start, run_start_text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from course_etl import incremental_load
 from course_etl.loads.errors import KeyIntegrityError
@@ -288,3 +290,78 @@ def test_constructors_do_not_write_the_first_write_creates_the_tables():
     assert conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone() == (0,)
     log.start_run("p", "2024-10-01")
     assert conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] > 0
+
+
+# --- what a refusal carries: the argument, its value and the choices, for values nobody wrote ---
+
+NOT_A_NAME = st.one_of(st.just(""), st.integers(), st.none(), st.lists(st.text(max_size=2)))
+TEXT = st.text(max_size=8)
+FIXTURES = [HealthCheck.function_scoped_fixture]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=FIXTURES)
+@given(pipeline=NOT_A_NAME, task=NOT_A_NAME, attempt=st.integers(max_value=0),
+       started_by=TEXT, status=TEXT, metric=TEXT, rows=st.integers(max_value=-1),
+       run_id=st.integers(10**6, 10**9),
+       early=st.timedeltas(timedelta(seconds=1), timedelta(days=3650)))
+def test_a_bad_argument_carries_its_name_its_value_and_the_choices(
+        recorder, pipeline, task, attempt, started_by, status, metric, rows, run_id, early):
+    from course_etl.monitoring.runlog import STARTED_BY, TASK_STATUSES
+
+    def refused(call):
+        with pytest.raises(RunLogError) as error:
+            call()
+        return error.value
+
+    error = refused(lambda: recorder.start_run(pipeline))
+    assert (error.option, error.value) == ("pipeline", pipeline)
+    if started_by not in STARTED_BY:
+        error = refused(lambda: recorder.start_run("p", started_by=started_by))
+        assert (error.option, error.value, error.known) == ("started_by", started_by,
+                                                            STARTED_BY)
+    error = refused(lambda: recorder.start_task(None, task))
+    assert (error.option, error.value) == ("task", task)
+    error = refused(lambda: recorder.start_task(None, "load", attempt=attempt))
+    assert (error.option, error.value, error.task) == ("attempt", attempt, "load")
+    for option, value in (("task_run_id", run_id), ("run_id", run_id)):
+        call = (lambda: recorder.finish_task(run_id, "success")) if option == "task_run_id" \
+            else (lambda: recorder.finish_run(run_id, "success"))
+        error = refused(call)
+        assert (error.option, error.value) == (option, value)
+    if status not in ("success", "failed"):
+        error = refused(lambda: recorder.finish_run(1, status))
+        assert (error.option, error.value, error.known) == ("status", status,
+                                                            ["success", "failed"])
+    ended = [s for s in TASK_STATUSES if s not in ("queued", "running")]
+    if status not in ended:
+        error = refused(lambda: recorder.finish_task(1, status))
+        assert (error.option, error.value, error.known) == ("status", status, ended)
+    start = datetime(2024, 10, 2)
+    error = refused(lambda: recorder.record_task_run(
+        None, "t", attempt=1, status="success", started_at=start, finished_at=start - early))
+    assert (error.option, error.value, error.started_at, error.task) == (
+        "finished_at", start - early, start, "t")
+    if metric not in ("rows_in", "rows_out", "seconds"):
+        error = refused(lambda: metric_history(recorder.conn, "p", "t", metric))
+        assert (error.option, error.value, error.known) == (
+            "metric", metric, ["rows_in", "rows_out", "seconds"])
+    with pytest.raises(RunLogError) as raised, recorder.task(None, "load") as handle:
+        handle.set_rows(rows_in=rows)
+    assert (raised.value.option, raised.value.value, raised.value.task) == (
+        "rows_in", rows, "load")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=FIXTURES)
+@given(task=st.text(min_size=1, max_size=8), run_id=st.one_of(st.none(), st.integers(1, 99)),
+       given=st.one_of(st.integers(), st.text(max_size=4), st.dictionaries(TEXT, TEXT)))
+def test_a_task_in_a_transaction_and_a_load_record_of_nothing_carry_what_was_given(
+        recorder, task, run_id, given):
+    from course_etl.db import atomic
+
+    with pytest.raises(RunLogError) as raised, atomic(recorder.conn), \
+            recorder.task(run_id, task):
+        pass
+    assert (raised.value.task, raised.value.run_id) == (task, run_id)
+    with pytest.raises(RunLogError) as raised:
+        record_load(recorder.conn, given, mode="full", source="s", target="t")
+    assert (raised.value.option, raised.value.value) == ("result_or_error", given)

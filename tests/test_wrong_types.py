@@ -132,12 +132,17 @@ def test_a_wrong_type_gets_the_courses_own_error(module, name, tmp_path, monkeyp
     function = getattr(importlib.import_module(module), name)
     offenders = []
     for parameter, positional, arguments in _calls(function, tmp_path):
+        given = _wrong(typing.get_type_hints(function)[parameter])  # the object passed
         try:
             with no_hang(30):
                 function(*positional, **arguments)
         except WrongTypeError as error:
             if error.argument not in (parameter, None):
                 offenders.append(f"{parameter}: named {error.argument!r} instead")
+            elif error.argument == parameter and (error.value is not given
+                                                  or error.function not in (name, None)):
+                offenders.append(f"{parameter}: carries value={error.value!r}, "
+                                 f"function={error.function!r}, not what was called")
         except CourseEtlError:
             pass
         except Exception as error:  # what the test is for: nothing else may escape
@@ -155,3 +160,30 @@ def test_the_check_names_function_argument_and_types():
     assert refused.value.argument == "path"
     assert "connect(): argument 'path' must be str or Path, not int" in str(refused.value)
     assert isinstance(refused.value, TypeError)
+
+
+@pytest.mark.parametrize("wrong", WRONG[:-1] + (b"bytes", 3j, ["a"], {"k": 1}))
+def test_the_error_carries_the_call_and_the_value_it_refused(wrong):
+    from course_etl.errors import check_type, checked
+
+    @checked
+    def take(count: int, *, label: str | None = None) -> int:
+        return count
+
+    with pytest.raises(WrongTypeError) as refused:
+        check_type(wrong, Path, argument="where", wanted="a Path", function="caller")
+    facts = refused.value
+    assert (facts.argument, facts.expected, facts.wanted, facts.value, facts.function) == (
+        "where", Path, "a Path", wrong, "caller")
+    if not isinstance(wrong, int) or isinstance(wrong, bool):
+        with pytest.raises(WrongTypeError) as refused:
+            take(wrong)
+        facts = refused.value
+        assert (facts.argument, facts.expected, facts.wanted, facts.function) == (
+            "count", int, "int", "take")
+        assert facts.value is wrong
+    with pytest.raises(WrongTypeError) as refused:
+        take(1, wrong)  # one positional argument too many: the call does not bind
+    assert refused.value.function == "take" and refused.value.argument is None
+    assert isinstance(refused.value.cause, TypeError)
+    assert str(refused.value.cause) in str(refused.value)

@@ -38,4 +38,9 @@ TASK_SECONDS = {"extract": 30, "bronze": 45, "silver": 120, "checks": 20, "gold"
 AIRFLOW_WAREHOUSE = "/opt/airflow/data/course_capstone.db"
 
 class CapstoneError(CourseEtlError):
-    """The capstone pipeline was asked for something it cannot do (e.g. a day before the story)."""
+    """The capstone pipeline was asked for something it cannot do (e.g. a day before the story).
+
+    ``.value`` is what was asked for: a fault's kind or task (``.option`` names which, ``.known``
+    the choices), a backfill's end (``.start``: its first day), a logical date before the story
+    (``.expected``: from its first day on), or the day a landing table is missing or empty for
+    (``.table``, ``.entity``)."""

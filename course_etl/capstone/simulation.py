@@ -53,10 +53,12 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in ("short_feed", "task_error"):
             raise CapstoneError(f"fault kind {self.kind!r} is unknown: use 'short_feed' or "
-                                "'task_error'")
+                                "'task_error'", option="kind", value=self.kind,
+                                known=["short_feed", "task_error"])
         if self.task not in TASK_IDS:
             raise CapstoneError(f"fault task {self.task!r} is unknown (known: "
-                                f"{', '.join(TASK_IDS)})")
+                                f"{', '.join(TASK_IDS)})", option="task", value=self.task,
+                                known=list(TASK_IDS))
 
 
 class Capstone:
@@ -119,7 +121,8 @@ class Capstone:
         end = start if end is None else (date.fromisoformat(end) if isinstance(end, str)
                                          else end)
         if end < start:
-            raise CapstoneError(f"backfill ends ({end}) before it starts ({start}): swap them")
+            raise CapstoneError(f"backfill ends ({end}) before it starts ({start}): swap them",
+                                option="end", value=end, start=start)
         return [self.run_day(start + timedelta(days=n)) for n in range((end - start).days + 1)]
 
     def snapshot(self) -> dict[str, pd.DataFrame | None]:

@@ -33,7 +33,8 @@ _SAVEPOINT = quote_identifier("student_gold")
 
 
 class StudentGoldError(CapstoneError):
-    """The student's gold SQL could not build the candidate gold (the SQLite error, in words)."""
+    """The student's gold SQL could not build the candidate gold (the SQLite error, in words):
+    ``.value`` is the SQL, ``.cause`` the SQLite error it failed with (None when it is empty)."""
 
 
 @checked
@@ -41,7 +42,8 @@ def gold_select_sql(gold_sql: str) -> str:
     """The student's SELECT, read by column name (the one place their text enters SQL)."""
     if not isinstance(gold_sql, str) or not gold_sql.strip():
         raise StudentGoldError("the gold SQL is empty: write a query giving "
-                               + ", ".join(GOLD_COLUMNS) + " from the silver tables")
+                               + ", ".join(GOLD_COLUMNS) + " from the silver tables",
+                               value=gold_sql, cause=None)
     student_sql = gold_sql.strip().rstrip(";")
     columns_sql = ", ".join(quote_identifier(c) for c in GOLD_COLUMNS)
     # The student's SELECT arrives as SQL on purpose (the exercise is writing it).
@@ -75,7 +77,7 @@ def audited_gold(conn: sqlite3.Connection, gold_sql: str | None) -> Iterator[Non
             execute_student_gold(conn, f"CREATE TABLE {mart_sql} AS", gold_sql)
         except sqlite3.Error as error:
             raise StudentGoldError(f"your gold SQL failed while building the gold to audit: "
-                                   f"{error}") from None
+                                   f"{error}", value=gold_sql, cause=error) from None
         yield
     finally:
         if conn.in_transaction:

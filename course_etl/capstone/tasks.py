@@ -47,7 +47,8 @@ def _day(context: RunContext) -> date:
     day = context.logical_date.date()
     if day < STORY_DAY:
         raise CapstoneError(f"logical date {day} is before the story starts ({STORY_DAY}): "
-                            "run a day from 2024-10-01 on")
+                            f"run a day from {STORY_DAY} on", option="logical_date", value=day,
+                            expected=f">= {STORY_DAY}")
     return day
 
 
@@ -108,14 +109,15 @@ def bronze(conn: sqlite3.Connection, *, context: RunContext) -> Rows:
     for entity in (CUSTOMERS, ORDERS):
         table = LANDING[entity.name]
         if not table_exists(conn, table):
-            raise CapstoneError(f"no landing table {table!r}: run the extract task first")
+            raise CapstoneError(f"no landing table {table!r}: run the extract task first",
+                                table=table, entity=entity.name, value=day)
         columns_sql = ", ".join(quote_identifier(c) for c in entity.raw_columns)
         day_sql, row_sql = _landing_sql()
         frame = query(conn, f"SELECT {columns_sql} FROM {quote_identifier(table)} "
                             f"WHERE {day_sql} = ? ORDER BY {row_sql}", (day.isoformat(),))
         if frame.empty:
             raise CapstoneError(f"nothing landed for {entity.name} on {day}: run extract for "
-                                "that day first")
+                                "that day first", table=table, entity=entity.name, value=day)
         frame = frame.astype(object).where(frame.notna(), None)
         # Stamped with the run's tick, so a re-run or a backfill lands the same batch.
         result = ingest_batch(conn, entity.name, frame, clock=SimulatedClock(start=moment))

@@ -73,7 +73,7 @@ def round_changes(round_: int) -> tuple[Change, ...]:
     """The changes of the lecture's round ``round_``; FactsError names the rounds there are."""
     if round_ not in CHANGE_ROUNDS:
         raise FactsError(f"unknown change round {round_!r}: the lecture has {rounds_text()}",
-                         fact="CHANGE_ROUNDS", value=round_)
+                         fact="CHANGE_ROUNDS", value=round_, known=list(CHANGE_ROUNDS))
     return CHANGE_ROUNDS[round_]
 
 
@@ -148,12 +148,14 @@ def check_facts() -> None:
         if row["customer_id"] not in keys:
             raise FactsError(f"{FACTS_FILE}: LECTURE_ORDERS[{number}] belongs to customer "
                              f"{row['customer_id']!r}, who is not in the story (known: "
-                             f"{', '.join(map(str, sorted(keys)))})", fact="LECTURE_ORDERS",
-                             value=row["customer_id"])
+                             f"{', '.join(map(str, sorted(keys)))})",
+                             fact=f"LECTURE_ORDERS[{number}]", value=row["customer_id"],
+                             known=sorted(keys))
     unknown = sorted(set(LECTURE_SEGMENTS) - keys)
     if unknown:
         raise FactsError(f"{FACTS_FILE}: LECTURE_SEGMENTS names customers {unknown} who are "
-                         "not in the story", fact="LECTURE_SEGMENTS", value=unknown)
+                         "not in the story", fact="LECTURE_SEGMENTS", value=unknown,
+                         known=sorted(keys))
 
 
 check_facts()

@@ -32,7 +32,8 @@ KINDS = ("integer", "text", "city", "timestamp", "money")
 
 
 class FactsError(CourseEtlError):
-    """A fact that does not fit the others (``.fact``: which one, ``.value``)."""
+    """A fact that does not fit the others (``.fact``: which one, ``LECTURE_ORDERS[0]``,
+    ``.value``; ``.known``: the values it may take, where it must name one of them)."""
 
 
 class _Required:
@@ -44,8 +45,8 @@ class _Required:
 REQUIRED = _Required()
 
 
-def _fail(fact: str, problem: str, value: object = None) -> FactsError:
-    return FactsError(f"{FACTS_FILE}: {fact} {problem}", fact=fact, value=value)
+def _fail(fact: str, problem: str, value: object = None, **facts: object) -> FactsError:
+    return FactsError(f"{FACTS_FILE}: {fact} {problem}", fact=fact, value=value, **facts)
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,10 @@ class Column:
         validate_identifier(self.name, what=f"column name in {FACTS_FILE}")
         if self.sql_type not in ("TEXT", "INTEGER", "REAL"):
             raise _fail(f"column {self.name!r}", f"has type {self.sql_type!r}: use TEXT, "
-                        "INTEGER or REAL", self.sql_type)
+                        "INTEGER or REAL", self.sql_type, known=["TEXT", "INTEGER", "REAL"])
         if self.kind not in KINDS:
             raise _fail(f"column {self.name!r}", f"has kind {self.kind!r}: use one of "
-                        f"{', '.join(KINDS)}", self.kind)
+                        f"{', '.join(KINDS)}", self.kind, known=list(KINDS))
         if self.default is None and not self.nullable:
             raise _fail(f"column {self.name!r}", "defaults to NULL but may not be NULL: give it "
                         "another default or drop nullable=False", self.default)
@@ -96,7 +97,7 @@ class Schema:
             value = getattr(self, role)
             if value is not None and value not in names:
                 raise _fail(f"{self.name} {role}", f"{value!r} is not one of its columns "
-                            f"({', '.join(names)})", value)
+                            f"({', '.join(names)})", value, known=names)
             if value is not None and self.column(value).optional:
                 raise _fail(f"{self.name} {role}", f"{value!r} cannot be optional: drop its "
                             "default", value)
@@ -110,7 +111,7 @@ class Schema:
             if column.name == name:
                 return column
         raise _fail(f"{self.name} column {name!r}", f"does not exist (columns: "
-                    f"{', '.join(self.names)})", name)
+                    f"{', '.join(self.names)})", name, known=list(self.names))
 
     def ddl(self, table: str, *, constraints: bool = False, autoincrement: bool = False,
             primary_key: bool = True, extra: Sequence[Column] = (),
@@ -154,7 +155,7 @@ class Schema:
         if unknown:
             raise _fail(fact, f"has column(s) {', '.join(map(repr, unknown))} that "
                         f"{self.name} does not (columns: {', '.join(self.names)}): add them to "
-                        "its schema or drop them", unknown)
+                        "its schema or drop them", unknown, known=list(self.names))
         missing = [c.name for c in self.columns if c.name not in values and not c.optional]
         if missing:
             raise _fail(fact, f"lacks {', '.join(map(repr, missing))}: give a value or declare "
@@ -220,14 +221,16 @@ def apply_changes(schema: Schema, rows: Iterable[Mapping], changes: Iterable[Cha
             continue
         if change.key not in by_key:
             raise _fail(fact, f"changes {schema.key}={change.key!r}, which does not exist "
-                        f"(known: {', '.join(map(str, sorted(by_key)))})", change.key)
+                        f"(known: {', '.join(map(str, sorted(by_key)))})", change.key,
+                        known=sorted(by_key))
         if isinstance(change, Delete):
             del by_key[change.key]
             continue
         unknown = [k for k in change.values if k not in schema.names or k == schema.key]
         if unknown:
             raise _fail(fact, f"updates {', '.join(map(repr, unknown))}: not a non-key column "
-                        f"of {schema.name} ({', '.join(schema.names)})", unknown)
+                        f"of {schema.name} ({', '.join(schema.names)})", unknown,
+                        known=[n for n in schema.names if n != schema.key])
         by_key[change.key] = {**by_key[change.key], **change.values}
     return [by_key[k] for k in sorted(by_key)]
 

@@ -365,4 +365,5 @@ def _refused_by_sqlite(src: TableRef, tgt: TableRef, error: sqlite3.Error) -> Lo
     cause = ("a constraint of the target (UNIQUE, CHECK, NOT NULL) or a table that references "
              "it without ON DELETE CASCADE")
     return LoadError(f"SQLite refused the load of {tgt.label!r} from {src.label!r}: {error}. "
-                     f"It is {cause}: nothing was written", table=tgt.label, error=str(error))
+                     f"It is {cause}: nothing was written", table=tgt.label, error=str(error),
+                     source=src.label)

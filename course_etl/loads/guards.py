@@ -230,11 +230,16 @@ def unique_column_sets(conn: sqlite3.Connection, ref: TableRef) -> list[frozense
 
 def check_unique_key(conn: sqlite3.Connection, tgt: TableRef, key: tuple[str, ...]) -> None:
     if frozenset(key) not in unique_column_sets(conn, tgt):
-        advice_sql = f"CREATE UNIQUE INDEX ON {quote_identifier(tgt.name)}({_columns_sql(key)})"
+        # SQLite needs the index's name (and its schema, for a table in an attached database).
+        index_sql = quote_identifier(f"{tgt.name}_{'_'.join(key)}_key")
+        if tgt.schema != "main":
+            index_sql = f"{quote_identifier(tgt.schema)}.{index_sql}"
+        advice_sql = (f"CREATE UNIQUE INDEX {index_sql} ON {quote_identifier(tgt.name)}"
+                      f"({_columns_sql(key)})")
         raise SchemaMismatchError(
             f"target {tgt.label!r} has no PRIMARY KEY or UNIQUE index on ({', '.join(key)}), "
-            f"which an upsert needs: {advice_sql} first", table=tgt.label, key=key
-        )
+            f"which an upsert needs: {advice_sql} first", table=tgt.label, key=key,
+            hint=advice_sql)
 
 
 def null_key_error(src: TableRef, key: tuple[str, ...], count: int) -> KeyIntegrityError:
@@ -297,6 +302,9 @@ def count_gone(conn: sqlite3.Connection, src: TableRef, tgt: TableRef, match_sql
     return total, gone
 
 
+_NO_KEY_LEFT = " (none of its keys is left: did the source's extract fail?)"
+
+
 def guard_deletes(src: TableRef, tgt: TableRef, *, total: int, gone: int,
                   max_share: float | None, flag: str) -> None:
     """Refuse to delete more than ``max_share`` of the target's ``total`` rows (None: no limit).
@@ -307,9 +315,9 @@ def guard_deletes(src: TableRef, tgt: TableRef, *, total: int, gone: int,
     """
     if max_share is None or not total or gone / total <= max_share:
         return
-    every = " (none of its keys is left: did the source's extract fail?)" if gone == total else ""
     raise ReconcileGuardError(
         f"the load would remove {gone} of {total} rows of {tgt.label!r} ({gone / total:.0%}, more "
         f"than the allowed {max_share:.0%}) because their key is missing from {src.label!r}"
-        f"{every}: check the source, or pass {flag} to delete them", table=tgt.label, rows=gone,
-        total=total, share=gone / total, max_share=max_share)
+        f"{_NO_KEY_LEFT if gone == total else ''}: check the source, or pass {flag} to delete "
+        "them", table=tgt.label, rows=gone, total=total, share=gone / total,
+        max_share=max_share, source=src.label, hint=flag)

@@ -144,7 +144,7 @@ def _refuse_merges(conn, src, tgt, key, columns, stored, given) -> None:
         f"become one row of {tgt.label!r}, whose key compares them as equal ({_how(columns)}): "
         "an upsert would merge them and lose one. Make the keys distinct at the source, or "
         "declare the target's key like the source's.", table=src.label, key=key,
-        values=(first, second), rows=pair[2])
+        values=(first, second), rows=pair[2], target=tgt.label, columns=columns)
 
 
 def _refuse_non_integers(conn, tgt, key, given) -> None:
@@ -177,4 +177,4 @@ def _refuse_other_spellings(conn, src, tgt, key, columns, stored, given) -> None
             f"{_label(clash[n:], key)} of {tgt.label!r}, which its key takes for the same one "
             f"({_how(columns)}); that row's own key has left the source. Delete it from the "
             "target first, or make the keys distinct at the source.", table=tgt.label, key=key,
-            values=(clash[:n], clash[n:]))
+            values=(clash[:n], clash[n:]), source=src.label, columns=columns)

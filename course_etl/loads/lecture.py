@@ -125,7 +125,7 @@ def _first(kind: type, changes: tuple[Change, ...], what: str) -> Change:
     found = [c for c in changes if isinstance(c, kind)]
     if not found:
         raise FactsError(f"the pitfall demos need {what}: add one to the facts' CHANGE_ROUNDS",
-                         fact="CHANGE_ROUNDS")
+                         fact="CHANGE_ROUNDS", value=changes, what=what)
     return found[0]
 
 

@@ -104,8 +104,8 @@ def target_for(
         advice_sql = f"ALTER TABLE {quote_identifier(tgt.name)} ADD COLUMN …"
         raise SchemaMismatchError(
             f"target {tgt.label!r} lacks source column(s) {', '.join(missing)}: add them "
-            f"({advice_sql}) or reload into a new target"
-        )
+            f"({advice_sql}) or reload into a new target", table=tgt.label, missing=missing,
+            source=src.label, hint=advice_sql)
     return tgt
 
 

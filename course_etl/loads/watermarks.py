@@ -150,7 +150,7 @@ def checked_stored(stored: Watermark, target: str, column: str) -> Watermark:
             "state table was edited or damaged, and every load from it would skip rows. Run a "
             f"full load (it rewrites the watermark), or reset it with reset_watermark(conn, "
             f"{target!r}, {column!r}) and load again", table=STATE_TABLE, target=target,
-            column=column, value=stored.value)
+            column=column, value=stored.value, reason=problem)
     return stored
 
 
@@ -187,9 +187,17 @@ def _row_sql(key: tuple[str, ...]) -> str:
     return ", ".join(f"s.{quote_identifier(k)}" for k in key) if key else "s.rowid"
 
 
-def _row_label(key: tuple[str, ...], values: tuple) -> str:
-    names = key or ("rowid",)
-    return ", ".join(f"{name}={shown(value)}" for name, value in zip(names, values, strict=True))
+def _row(key: tuple[str, ...], values: tuple) -> dict:
+    """A source row named by its key (its rowid when there is no key): ``{"id": 7}``."""
+    return dict(zip(key or ("rowid",), values, strict=True))
+
+
+def _row_label(row: dict) -> str:
+    return ", ".join(f"{name}={shown(value)}" for name, value in row.items())
+
+
+def _where(column: str, src: TableRef) -> str:
+    return f"watermark column {column!r} of {src.label!r}"
 
 
 def check_column(conn: sqlite3.Connection, src: TableRef, column: str, key: tuple[str, ...], *,
@@ -202,15 +210,16 @@ def check_column(conn: sqlite3.Connection, src: TableRef, column: str, key: tupl
     Raises WatermarkError naming a culprit row (key and value) and how many there are.
     """
     wm_sql = f"s.{quote_identifier(column)}"
-    where = f"watermark column {column!r} of {src.label!r}"
     nulls = conn.execute(
         f"SELECT COUNT(*), {_row_sql(key)} FROM {src.sql} AS s WHERE {wm_sql} IS NULL"
     ).fetchone()
     if nulls[0]:
+        row = _row(key, nulls[1:])
         raise WatermarkError(
-            f"{nulls[0]} row(s) have a NULL {where} (e.g. row {_row_label(key, nulls[1:])}): a "
-            "NULL is never at or after a watermark, so those rows would never load. Fill the "
-            "column at the source before loading.", table=src.label, column=column, rows=nulls[0])
+            f"{nulls[0]} row(s) have a NULL {_where(column, src)} (e.g. row {_row_label(row)}): "
+            "a NULL is never at or after a watermark, so those rows would never load. Fill the "
+            "column at the source before loading.", table=src.label, column=column,
+            rows=nulls[0], value=None, key=key, row=row)
     high = conn.execute(
         f"SELECT {wm_sql}, {_row_sql(key)} FROM {src.sql} AS s "
         f"WHERE {wm_sql} = (SELECT MAX({quote_identifier(column)}) FROM {src.sql}) LIMIT 1"
@@ -219,7 +228,7 @@ def check_column(conn: sqlite3.Connection, src: TableRef, column: str, key: tupl
         return None
     fmt = expected.format if expected else formats.classify(high[0])
     if not formats.is_format(fmt):
-        _refuse_values(1, key, high[1:], high[0], fmt, where, src, column)
+        _refuse_values(1, key, high[1:], high[0], fmt, src, column)
     bad = conn.execute(
         f"SELECT COUNT(*), {wm_sql}, {_row_sql(key)} FROM {src.sql} AS s "
         f"WHERE NOT {formats.shape_sql(fmt, wm_sql)}"
@@ -227,37 +236,45 @@ def check_column(conn: sqlite3.Connection, src: TableRef, column: str, key: tupl
     if bad[0]:
         found = formats.classify(bad[1])
         if formats.is_format(found) or found == "invalid":
-            reference = (f"stored watermark {shown(expected.value)}" if expected
-                         else f"latest value {shown(high[0])}, row {_row_label(key, high[1:])}")
+            row = _row(key, bad[2:])
             raise WatermarkError(
-                f"mixed formats in {where}: {bad[0]} value(s) are not {fmt} like the "
-                f"{reference}, e.g. row {_row_label(key, bad[2:])}: {shown(bad[1])} ({found}). "
-                "Text comparison orders them wrongly, so rows would be skipped. Normalise the "
-                "source to one format (or reset the watermark).", table=src.label,
-                column=column, value=bad[1], rows=bad[0])
-        _refuse_values(bad[0], key, bad[2:], bad[1], found, where, src, column)
+                f"mixed formats in {_where(column, src)}: {bad[0]} value(s) are not {fmt} like "
+                f"the {_reference(expected, key, high)}, e.g. row {_row_label(row)}: "
+                f"{shown(bad[1])} ({found}). Text comparison orders them wrongly, so rows would "
+                "be skipped. Normalise the source to one format (or reset the watermark).",
+                table=src.label, column=column, value=bad[1], rows=bad[0], key=key, row=row,
+                expected=fmt, found=found, reference=expected.value if expected else high[0])
+        _refuse_values(bad[0], key, bad[2:], bad[1], found, src, column)
     if _in_future(high[0], fmt):
-        _refuse_future(key, high, where, src, column)
+        _refuse_future(key, high, src, column)
     return fmt
 
 
-def _refuse_future(key: tuple[str, ...], high: tuple, where: str, src: TableRef,
-                   column: str) -> None:
-    raise WatermarkError(
-        f"row {_row_label(key, high[1:])} has {where} = {shown(high[0])}, later than tomorrow: "
-        "loading it would move the watermark past every row written until then, so they "
-        "would never load. Fix the value at the source.", table=src.label, column=column,
-        value=high[0])
+def _reference(expected: Watermark | None, key: tuple[str, ...], high: tuple) -> str:
+    """What the source's values are compared with: the stored watermark, else the latest."""
+    if expected:
+        return f"stored watermark {shown(expected.value)}"
+    return f"latest value {shown(high[0])}, row {_row_label(_row(key, high[1:]))}"
 
 
-def _refuse_values(count: int, key: tuple[str, ...], row: tuple, value: object, found: str,
-                   where: str, src: TableRef, column: str) -> None:
-    what = "an impossible date or time" if found == "invalid" else "not a timestamp"
+def _refuse_future(key: tuple[str, ...], high: tuple, src: TableRef, column: str) -> None:
+    row = _row(key, high[1:])
     raise WatermarkError(
-        f"{count} value(s) in {where} are not timestamps or integers (e.g. row "
-        f"{_row_label(key, row)}: {shown(value)}, {what}): use ISO-8601 text like '2024-10-05' or "
-        "'2024-10-05 13:00:00', or integers.", table=src.label, column=column, value=value,
-        rows=count)
+        f"row {_row_label(row)} has {_where(column, src)} = {shown(high[0])}, later than "
+        "tomorrow: loading it would move the watermark past every row written until then, so "
+        "they would never load. Fix the value at the source.", table=src.label, column=column,
+        value=high[0], rows=1, key=key, row=row)
+
+
+def _refuse_values(count: int, key: tuple[str, ...], values: tuple, value: object, found: str,
+                   src: TableRef, column: str) -> None:
+    row = _row(key, values)
+    raise WatermarkError(
+        f"{count} value(s) in {_where(column, src)} are not timestamps or integers (e.g. row "
+        f"{_row_label(row)}: {shown(value)}, "
+        f"{'an impossible date or time' if found == 'invalid' else 'not a timestamp'}): use "
+        "ISO-8601 text like '2024-10-05' or '2024-10-05 13:00:00', or integers.",
+        table=src.label, column=column, value=value, rows=count, key=key, row=row, found=found)
 
 
 def checked_highest(conn: sqlite3.Connection, src: TableRef, column: str,
@@ -279,21 +296,22 @@ def checked_highest(conn: sqlite3.Connection, src: TableRef, column: str,
     if high is None:
         return None
     fmt = formats.classify(high[0])
-    where = f"watermark column {column!r} of {src.label!r}"
-    for row in (high, low):
-        found = formats.classify(row[0])
+    for end in (high, low):
+        found = formats.classify(end[0])
         if not formats.is_format(found):
-            _refuse_values(1, key, row[1:], row[0], found, where, src, column)
+            _refuse_values(1, key, end[1:], end[0], found, src, column)
     low_format = formats.classify(low[0])
     if low_format != fmt:
+        row = _row(key, low[1:])
         raise WatermarkError(
-            f"mixed formats in {where}: the highest value {shown(high[0])} ({fmt}, row "
-            f"{_row_label(key, high[1:])}) and the lowest {shown(low[0])} ({low_format}, "
-            f"row {_row_label(key, low[1:])}). Text comparison orders them wrongly, so rows "
+            f"mixed formats in {_where(column, src)}: the highest value {shown(high[0])} ({fmt}, "
+            f"row {_row_label(_row(key, high[1:]))}) and the lowest {shown(low[0])} "
+            f"({low_format}, row {_row_label(row)}). Text comparison orders them wrongly, so rows "
             "would be skipped. Normalise the source to one format.", table=src.label,
-            column=column, value=low[0])
+            column=column, value=low[0], key=key, row=row, expected=fmt, found=low_format,
+            reference=high[0])
     if _in_future(high[0], fmt):
-        _refuse_future(key, high, where, src, column)
+        _refuse_future(key, high, src, column)
     return Watermark(high[0], fmt)
 
 
@@ -306,8 +324,7 @@ def check_read_values(conn: sqlite3.Connection, src: TableRef, column: str,
         f"WHERE ({where_sql}) AND NOT {formats.valid_sql(fmt, wm_sql)}", params
     ).fetchone()
     if bad[0]:
-        _refuse_values(bad[0], key, bad[2:], bad[1], "invalid",
-                       f"watermark column {column!r} of {src.label!r}", src, column)
+        _refuse_values(bad[0], key, bad[2:], bad[1], "invalid", src, column)
 
 
 def lower_bound(watermark: Watermark, lookback: timedelta | int | None) -> str | int:
@@ -326,13 +343,13 @@ def lower_bound(watermark: Watermark, lookback: timedelta | int | None) -> str |
             raise WatermarkError(
                 f"lookback {shown(lookback)} does not fit the integer watermark "
                 f"{watermark.value!r}: pass an int (e.g. lookback=100)",
-                option="lookback", value=lookback)
+                option="lookback", value=lookback, reference=watermark.value)
         return max(moment - lookback, -(2**63))
     if not isinstance(lookback, timedelta):
         raise WatermarkError(
             f"lookback {shown(lookback)} does not fit the timestamp watermark "
             f"{watermark.value!r}: pass a timedelta (e.g. lookback=timedelta(hours=2))",
-            option="lookback", value=lookback)
+            option="lookback", value=lookback, reference=watermark.value)
     if not isinstance(moment, datetime):
         # Date-only watermarks move in whole days: round the lookback up so nothing is skipped.
         lookback = timedelta(days=lookback.days + (1 if lookback % timedelta(days=1) else 0))

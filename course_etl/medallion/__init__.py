@@ -13,7 +13,13 @@ from course_etl.medallion.dirty import CLEAN, DEFAULT_DIRT, Dirt, DirtyBatch, Di
 from course_etl.medallion.entities import CUSTOMERS, ENTITIES, ORDERS, Entity, Field
 from course_etl.medallion.gates import silver_gates
 from course_etl.medallion.gold import CITY_DAILY_REVENUE, CUSTOMER_STATS, GOLD_TABLES, ORPHAN_ORDERS
-from course_etl.medallion.lineage import Lineage, layer_counts, layer_flow_figure, trace_gold_row
+from course_etl.medallion.lineage import (
+    Lineage,
+    LineageKeyError,
+    layer_counts,
+    layer_flow_figure,
+    trace_gold_row,
+)
 from course_etl.medallion.pipeline import (
     Comparison,
     RunResult,
@@ -60,4 +66,5 @@ __all__ = [
     "silver_gates",
     "snapshot",
     "trace_gold_row",
+    "LineageKeyError",
 ]

@@ -153,6 +153,20 @@ def missing_columns(conn: sqlite3.Connection, table: str, columns: Iterable[str]
     return [c for c in columns if c not in have]
 
 
+def _columns_text(entity: Entity) -> str:
+    """An entity's raw columns for a message: ``id, name; optional: segment``."""
+    optional = [c for c in entity.raw_columns if c not in entity.required_columns]
+    return ", ".join(entity.required_columns) + (
+        f"; optional: {', '.join(optional)}" if optional else "")
+
+
+def _differences(missing: list[str], extra: list[str]) -> str:
+    """``missing a, b; unexpected c``, leaving out an empty side."""
+    return "; ".join(part for part in (f"missing {', '.join(missing)}" if missing else "",
+                                       f"unexpected {', '.join(extra)}" if extra else "")
+                     if part)
+
+
 def _raw_rows(entity: Entity, records: pd.DataFrame | Iterable[Mapping]) -> list[tuple]:
     """The batch's rows as text tuples in the entity's column order; an optional column the
     batch leaves out is None. Raises SchemaMismatchError for missing or unexpected columns."""
@@ -161,17 +175,12 @@ def _raw_rows(entity: Entity, records: pd.DataFrame | Iterable[Mapping]) -> list
     missing = [c for c in entity.required_columns if c not in received]
     extra = [c for c in received if c not in entity.raw_columns]
     if (missing or extra) and len(frame):
-        optional = [c for c in entity.raw_columns if c not in entity.required_columns]
         raise SchemaMismatchError(
             f"batch for {entity.bronze_table!r} does not match its columns "
-            f"({', '.join(entity.required_columns)}"
-            + (f"; optional: {', '.join(optional)}" if optional else "") + "): "
-            + "; ".join(part for part in (
-                f"missing {', '.join(missing)}" if missing else "",
-                f"unexpected {', '.join(extra)}" if extra else "") if part)
-            + ". Rename or drop columns before ingesting (bronze keeps one schema per source).",
+            f"({_columns_text(entity)}): {_differences(missing, extra)}. Rename or drop columns "
+            "before ingesting (bronze keeps one schema per source).",
             table=entity.bronze_table, missing=missing, unexpected=extra,
-        )
+            known=list(entity.raw_columns))
     if not len(frame):
         return []
     frame = frame.reindex(columns=list(entity.raw_columns))  # absent optional columns: NaN
@@ -209,7 +218,8 @@ def ingest_batch(
     order); an optional column left out is stored as NULL. A batch whose content (source,
     columns, rows in order) was ingested before writes nothing and returns that batch's id with
     ``duplicate=True``. Raises UnknownTableError for an unknown entity, SchemaMismatchError for
-    missing or unexpected columns, ValueError for an empty batch; nothing is written then.
+    missing or unexpected columns, MedallionInputError for an empty batch; nothing is written
+    then.
     """
     spec = entity_named(entity)
     source = source or spec.source
@@ -217,7 +227,7 @@ def ingest_batch(
     if not rows:
         raise MedallionInputError(
             f"empty batch for {spec.bronze_table!r}: there is nothing to ingest",
-            table=spec.bronze_table)
+            table=spec.bronze_table, value=records)
     digest = _content_hash(spec, source, rows)
     ensure_bronze(conn)
     with atomic(conn):

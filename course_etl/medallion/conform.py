@@ -38,7 +38,8 @@ _OTHER_TIMESTAMP_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "
 
 
 class RuleError(CourseEtlError):
-    """A business rule raised instead of returning a reason or None."""
+    """A business rule raised instead of returning a reason or None (``.rule``: its name,
+    ``.row``: the typed row it was given; what it raised is the ``__cause__``)."""
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ def _conform(entity: Entity, raw: dict, rules: Sequence[Rule]
                 raise RuleError(
                     f"rule {rule.name!r} raised {type(error).__name__}: {error} on {typed}; "
                     "fix the rule (it gets typed values, every required one present) and run "
-                    "again: nothing was written"
+                    "again: nothing was written", rule=rule.name, row=typed
                 ) from error
             if reason:
                 failures.append((rule.name, str(reason)))

@@ -37,7 +37,7 @@ def _frame(entity: Entity, rows: list[list], generated: tuple[str, ...]) -> pd.D
         raise MedallionInputError(
             f"the dirty source cannot generate {entity.name}' required column(s) "
             f"{', '.join(missing)}: declare a default for them in the course's facts",
-            value=missing)
+            value=missing, missing=missing, entity=entity.name)
     frame = pd.DataFrame(rows, columns=list(generated), dtype=object)
     return frame.reindex(columns=list(entity.raw_columns)).astype(object).where(
         lambda f: f.notna(), None)

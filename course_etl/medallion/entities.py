@@ -20,7 +20,9 @@ __all__ = ["Field", "Entity", "CUSTOMERS", "ORDERS", "ENTITIES", "entity_named",
 
 
 class MedallionInputError(CourseEtlError):
-    """Bad input to a medallion layer: an empty batch, a naive timestamp, a dirt share."""
+    """Bad input to a medallion layer, ``.value`` the input refused: an empty batch (``.table``,
+    the bronze table), a naive timestamp, a dirt share (``.knob``), a batch size, or required
+    columns the dirty source cannot generate (``.missing``, ``.entity``: the entity's name)."""
 
 #: Field kinds and the SQLite type each one has in silver.
 SILVER_TYPES = {
@@ -111,5 +113,5 @@ def entity_named(name: str) -> Entity:
     if name not in ENTITIES:
         raise UnknownTableError(
             f"unknown medallion source {name!r} (known: {', '.join(ENTITIES)})",
-            table=name, known=list(ENTITIES))
+            table=name, known=list(ENTITIES), what="medallion source")
     return ENTITIES[name]

@@ -28,9 +28,16 @@ from course_etl.medallion.gold import (
 )
 from course_etl.medallion.silver import REJECTS_TABLE, ensure_silver
 
-__all__ = ["Lineage", "trace_gold_row", "layer_counts", "layer_flow_figure"]
+__all__ = ["Lineage", "LineageKeyError", "trace_gold_row", "layer_counts", "layer_flow_figure"]
 
 _MART_KEYS = {CUSTOMER_STATS: ("city",), CITY_DAILY_REVENUE: ("city", "day")}
+
+
+class LineageKeyError(CourseEtlError):
+    """A gold row asked for by a key that does not name one: ``.table`` (the mart), ``.key``
+    (the columns that identify its rows); per situation ``.given`` (the columns given instead),
+    or ``.value`` (the key given, ``{column: value}``, which no row has) and ``.examples`` (up to
+    three keys the mart holds, empty for an empty mart)."""
 
 
 @dataclass(frozen=True)
@@ -60,13 +67,12 @@ class Lineage:
 def _gold_row(conn: sqlite3.Connection, mart: str, key: dict) -> dict:
     if mart not in _MART_KEYS:
         raise UnknownTableError(f"unknown gold mart {mart!r} (known: {', '.join(GOLD_TABLES)})",
-                                table=mart, known=list(GOLD_TABLES))
+                                table=mart, known=list(GOLD_TABLES), what="gold mart")
     wanted = _MART_KEYS[mart]
     if set(key) != set(wanted):
-        raise CourseEtlError(
+        raise LineageKeyError(
             f"{mart} rows are identified by {', '.join(wanted)}, not {', '.join(key) or 'nothing'}"
-            f" (e.g. trace_gold_row(conn, {mart!r}, "
-            f"{', '.join(f'{k}=...' for k in wanted)}))",
+            f" (e.g. trace_gold_row(conn, {mart!r}, {'=..., '.join(wanted)}=...))",
             table=mart, key=list(wanted), given=list(key))
     where_sql = " AND ".join(f"{quote_identifier(k)} = ?" for k in wanted)
     found = query(conn, f"SELECT * FROM {quote_identifier(mart)} WHERE {where_sql}",
@@ -75,17 +81,23 @@ def _gold_row(conn: sqlite3.Connection, mart: str, key: dict) -> dict:
         columns_sql = ", ".join(map(quote_identifier, wanted))
         examples = query(conn, f"SELECT {columns_sql} "
                                f"FROM {quote_identifier(mart)} ORDER BY 1 LIMIT 3")
-        known = "; ".join(", ".join(f"{k}={v!r}" for k, v in row.items())
-                          for row in examples.to_dict("records"))
-        raise CourseEtlError(f"no row in {mart} with {key} (e.g. {known or 'the mart is empty'})")
+        raise LineageKeyError(
+            f"no row in {mart} with {key} (e.g. "
+            f"{_keys_text(examples.to_dict('records')) or 'the mart is empty'})",
+            table=mart, key=list(wanted), value=key, examples=examples.to_dict("records"))
     return found.iloc[0].to_dict()
+
+
+def _keys_text(keys: list[dict]) -> str:
+    """Keys for a message: ``city='Austin'; city='Berlin'``."""
+    return "; ".join(", ".join(f"{k}={v!r}" for k, v in row.items()) for row in keys)
 
 
 @checked
 def trace_gold_row(conn: sqlite3.Connection, mart: str, **key: str) -> Lineage:
     """The lineage of one gold row: ``trace_gold_row(conn, "gold_customer_stats", city="Berlin")``.
 
-    Raises UnknownTableError for an unknown mart, CourseEtlError for a wrong or unknown key.
+    Raises UnknownTableError for an unknown mart, LineageKeyError for a wrong or unknown key.
     """
     gold_row = _gold_row(conn, mart, key)
     customers_sql = quote_identifier(CUSTOMERS.silver_table)

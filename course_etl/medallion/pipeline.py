@@ -93,10 +93,9 @@ class RunResult:
         """Raise CheckFailedError naming every failed blocking gate (nothing when promoted)."""
         if not self.promoted:
             failed = [r for r in self.gates.results if r.blocks]
-            messages = "; ".join(r.message for r in failed)
             raise CheckFailedError(
                 f"gate(s) {', '.join(self.failed_gates)} failed, run rolled back, gold not "
-                f"promoted: {messages}. Fix silver (or rebuild it from bronze with "
+                f"promoted: {_messages(failed)}. Fix silver (or rebuild it from bronze with "
                 "rebuild_from_bronze) and run again.", failed=failed,
             )
 
@@ -117,6 +116,11 @@ class RunResult:
             lines.append(f"  failed: gate {', '.join(self.failed_gates)} failed, so gold was not "
                          "promoted and the run rolled back")
         return "\n".join(lines)
+
+
+def _messages(results: list) -> str:
+    """What each failed check says, for one line."""
+    return "; ".join(r.message for r in results)
 
 
 class _RollBack(CourseEtlError):  # noqa: N818  (an instruction to atomic(), not an error)
@@ -155,7 +159,8 @@ def _run(conn: sqlite3.Connection, mode: str, rules: tuple[Rule, ...]) -> RunRes
         write_watermark(conn, entity.silver_table, BATCH_WATERMARK, latest)
     gates = silver_gates(conn)
     if gates.blocked:
-        raise _RollBack(RunResult(mode, batches, staged, merged, None, gates, promoted=False))
+        raise _RollBack(result=RunResult(mode, batches, staged, merged, None, gates,
+                                         promoted=False))
     gold = refresh_touched_groups(conn)
     for table in GOLD_TABLES:
         write_watermark(conn, table, BATCH_WATERMARK, latest)

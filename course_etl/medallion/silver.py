@@ -179,7 +179,7 @@ def _refuse_missing_required(conn: sqlite3.Connection, entity: Entity) -> None:
             f"{entity.silver_table!r} has no column {', '.join(map(repr, missing))}, which "
             f"{entity.name} now requires: rebuild silver from bronze (rebuild_from_bronze), or "
             "declare a default for it in the course's facts to make it optional",
-            table=entity.silver_table, column=missing[0])
+            table=entity.silver_table, column=missing[0], missing=missing)
 
 
 @checked

@@ -61,11 +61,15 @@ logger.addFilter(MaskingFilter())  # on by default: nothing this module logs lea
 
 
 class AlertConfigError(CourseEtlError):
-    """A channel was configured with bad settings (the message names the channel and field)."""
+    """A channel was configured with bad settings: ``.channel`` (its name; None for the router,
+    an alert or the alert config), ``.option`` (the field), ``.value`` (what it was given; a URL
+    with its token masked). Unknown fields give ``.unexpected`` and ``.known`` instead."""
 
 
 class AlertDeliveryError(CourseEtlError):
-    """A channel could not deliver an alert (unreachable server, HTTP error, disk full)."""
+    """A channel could not deliver an alert (unreachable server, HTTP error, disk full):
+    ``.channel`` and where it sent to, ``.path``, ``.host``/``.port`` or ``.url`` (the token cut),
+    with ``.reason`` for an unreachable webhook; what failed is the ``__cause__``."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,8 @@ class Alert:
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise AlertConfigError(f"alert severity must be one of {', '.join(SEVERITIES)}, "
-                                   f"not {self.severity!r}")
+                                   f"not {self.severity!r}", channel=None, option="severity",
+                                   value=self.severity, known=SEVERITIES)
 
     @property
     def identity(self) -> str:
@@ -131,7 +136,7 @@ class JsonLinesChannel:
     def __init__(self, path: str | Path, *, enabled: bool = True) -> None:
         if not isinstance(path, str | Path) or not str(path):
             raise AlertConfigError(f"jsonl channel: field 'path' must be a file path, "
-                                   f"not {path!r}")
+                                   f"not {path!r}", channel=self.name, option="path", value=path)
         self.path, self.enabled = Path(path), enabled
 
     def send(self, alert: Alert) -> None:
@@ -141,7 +146,7 @@ class JsonLinesChannel:
         except OSError as error:
             raise AlertDeliveryError(
                 f"jsonl channel: cannot append to {self.path.name!r} ({error.strerror or error})"
-                ": check the 'path' setting") from error
+                ": check the 'path' setting", channel=self.name, path=str(self.path)) from error
 
 
 class EmailChannel:
@@ -155,20 +160,25 @@ class EmailChannel:
     ) -> None:
         if not isinstance(host, str) or not host:
             raise AlertConfigError(f"email channel: field 'host' must be a host name, "
-                                   f"not {host!r}")
+                                   f"not {host!r}", channel=self.name, option="host",
+                                   value=host)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65_536:
             raise AlertConfigError(f"email channel: field 'port' must be an int in 1..65535, "
-                                   f"not {port!r}")
+                                   f"not {port!r}", channel=self.name, option="port",
+                                   value=port)
         if isinstance(recipients, str) or not recipients or not all(
                 isinstance(r, str) and "@" in r for r in recipients):
             raise AlertConfigError(f"email channel: field 'recipients' must be a list of "
-                                   f"e-mail addresses, not {recipients!r}")
+                                   f"e-mail addresses, not {recipients!r}", channel=self.name,
+                                   option="recipients", value=recipients)
         if not isinstance(sender, str) or "@" not in sender:
             raise AlertConfigError(f"email channel: field 'sender' must be an e-mail address, "
-                                   f"not {sender!r}")
+                                   f"not {sender!r}", channel=self.name, option="sender",
+                                   value=sender)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise AlertConfigError(f"email channel: field 'timeout' must be a number > 0, "
-                                   f"not {timeout!r}")
+                                   f"not {timeout!r}", channel=self.name, option="timeout",
+                                   value=timeout)
         self.host, self.port, self.sender = host, port, sender
         self.recipients, self.enabled, self.timeout = list(recipients), enabled, timeout
 
@@ -188,8 +198,8 @@ class EmailChannel:
         except (OSError, smtplib.SMTPException) as error:
             raise AlertDeliveryError(
                 f"email channel: cannot deliver through SMTP server {self.host}:{self.port} "
-                f"({type(error).__name__}: {error}): check the 'host' and 'port' settings"
-            ) from error
+                f"({type(error).__name__}: {error}): check the 'host' and 'port' settings",
+                channel=self.name, host=self.host, port=self.port) from error
 
 
 class WebhookChannel:
@@ -206,7 +216,8 @@ class WebhookChannel:
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             shown = mask_secrets(url) if isinstance(url, str) else url
             raise AlertConfigError(f"webhook channel: field 'url' must be an http(s) URL, "
-                                   f"not {shown!r}")
+                                   f"not {shown!r}", channel=self.name, option="url",
+                                   value=shown)  # masked: a token never travels in an error
         register_secret(url)
         self.url, self.enabled, self.timeout = url, enabled, timeout
         # What messages show: the host tells which service failed, the token stays out.
@@ -223,14 +234,12 @@ class WebhookChannel:
         except urllib.error.HTTPError as error:
             raise AlertDeliveryError(
                 f"webhook channel: POST to {self.shown_url} answered HTTP {error.code} "
-                f"{error.reason}"
-            ) from error
+                f"{error.reason}", channel=self.name, url=self.shown_url) from error
         except (OSError, urllib.error.URLError) as error:
             reason = mask_secrets(str(getattr(error, "reason", error)))
             raise AlertDeliveryError(
                 f"webhook channel: cannot reach {self.shown_url} ({reason}): check the 'url' "
-                "setting"
-            ) from error
+                "setting", channel=self.name, url=self.shown_url, reason=reason) from error
 
 
 @dataclass(frozen=True)
@@ -258,11 +267,13 @@ class AlertRouter:
     ) -> None:
         if not isinstance(throttle, timedelta) or throttle < timedelta(0):
             raise AlertConfigError(f"alert router: field 'throttle' must be a timedelta >= 0, "
-                                   f"not {throttle!r}")
+                                   f"not {throttle!r}", channel=None, option="throttle",
+                                   value=throttle)
         self.conn, self.channels, self.throttle = conn, list(channels), throttle
         names = [c.name for c in self.channels]
         if len(set(names)) != len(names):
-            raise AlertConfigError(f"alert router: channel names must be unique, got {names}")
+            raise AlertConfigError(f"alert router: channel names must be unique, got {names}",
+                                   channel=None, option="channels", value=names)
         self.clock = clock or RealClock()
         self._tables_ready = False  # created by the first send, not by the constructor
 
@@ -350,11 +361,12 @@ def channels_from_config(config: Mapping) -> list[Channel]:
     False) with ``email`` ({host, port, sender, recipients}), ``webhook_url``.
     Raises AlertConfigError for unknown keys or bad settings.
     """
-    known = {"console", "jsonl_path", "email_alerts", "email", "webhook_url"}
-    unknown = sorted(set(config) - known)
+    known = sorted({"console", "jsonl_path", "email_alerts", "email", "webhook_url"})
+    unknown = sorted(set(config) - set(known))
     if unknown:
         raise AlertConfigError(f"alert config: unknown key(s) {', '.join(unknown)} "
-                               f"(known: {', '.join(sorted(known))})")
+                               f"(known: {', '.join(known)})", channel=None, unexpected=unknown,
+                               known=known)
     channels: list[Channel] = []
     if config.get("console", True):
         channels.append(ConsoleChannel())
@@ -363,15 +375,19 @@ def channels_from_config(config: Mapping) -> list[Channel]:
     email_on = config.get("email_alerts", False)
     if not isinstance(email_on, bool):
         raise AlertConfigError(f"alert config: 'email_alerts' must be true or false, "
-                               f"not {email_on!r}")
+                               f"not {email_on!r}", channel=None, option="email_alerts",
+                               value=email_on)
     if email_on or "email" in config:
         settings = config.get("email")
         if not isinstance(settings, Mapping):
             raise AlertConfigError("alert config: 'email_alerts' is on but 'email' settings "
-                                   "({host, port, sender, recipients}) are missing")
-        unknown = sorted(set(settings) - {"host", "port", "sender", "recipients", "timeout"})
+                                   "({host, port, sender, recipients}) are missing",
+                                   channel=None, option="email", value=settings)
+        fields = ["host", "port", "sender", "recipients", "timeout"]
+        unknown = sorted(set(settings) - set(fields))
         if unknown:
-            raise AlertConfigError(f"alert config: unknown 'email' field(s) {', '.join(unknown)}")
+            raise AlertConfigError(f"alert config: unknown 'email' field(s) {', '.join(unknown)}",
+                                   channel=None, option="email", unexpected=unknown, known=fields)
         channels.append(EmailChannel(**settings, enabled=email_on))
     if config.get("webhook_url"):
         channels.append(WebhookChannel(config["webhook_url"]))

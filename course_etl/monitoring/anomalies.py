@@ -47,19 +47,22 @@ def _anomaly(
     warn_score: object, fail_score: object, upper_only: bool, unit: str,
 ) -> CheckResult:
     if isinstance(observed, bool) or not isinstance(observed, int | float):
-        raise _fail_config(check, None, f"field 'observed' must be a number, not {observed!r}")
+        raise _fail_config(check, None, f"field 'observed' must be a number, not {observed!r}",
+                           option="observed", value=observed)
     if not isinstance(history, Sequence) or isinstance(history, str) or any(
             isinstance(x, bool) or not isinstance(x, int | float) for x in history):
         raise _fail_config(check, None, f"field 'history' must be a list of numbers, "
-                                        f"not {history!r}")
+                                        f"not {history!r}", option="history", value=history)
     needed = _count(min_history, check, None, "min_history")
     if needed < 3:
         raise _fail_config(check, None, f"field 'min_history' must be at least 3 (a median of "
-                                        f"fewer runs says nothing), not {needed}")
+                                        f"fewer runs says nothing), not {needed}",
+                           option="min_history", value=min_history, expected=">= 3")
     warn = _positive_number(warn_score, check, "warn_score")
     fail = None if fail_score is None else _positive_number(fail_score, check, "fail_score")
     if fail is not None and fail < warn:
-        raise _fail_config(check, None, "field 'fail_score' is lower than 'warn_score'")
+        raise _fail_config(check, None, "field 'fail_score' is lower than 'warn_score'",
+                           option="fail_score", value=fail_score, expected=f">= {warn:g}")
     name = f"{check}({metric})"
     expected = f"|z| <= {warn:g}" if not upper_only else f"z <= {warn:g}"
     if len(history) < needed:

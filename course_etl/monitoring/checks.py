@@ -38,6 +38,8 @@ from course_etl.monitoring.check_results import (
     _count,
     _count_rows,
     _fail_config,
+    _in_suite,
+    _suite_error,
     _table,
     parse_period,
 )
@@ -89,12 +91,14 @@ def row_count_between(
     check = "row_count_between"
     ref = _table(conn, table, check)
     if min_rows is None and max_rows is None:
-        raise _fail_config(check, ref.label, "give 'min_rows', 'max_rows' or both")
+        raise _fail_config(check, ref.label, "give 'min_rows', 'max_rows' or both",
+                           option=None, missing=["min_rows", "max_rows"])
     low = None if min_rows is None else _count(min_rows, check, ref.label, "min_rows")
     high = None if max_rows is None else _count(max_rows, check, ref.label, "max_rows")
     if low is not None and high is not None and low > high:
         raise _fail_config(check, ref.label,
-                           f"field 'min_rows' ({low}) is greater than 'max_rows' ({high})")
+                           f"field 'min_rows' ({low}) is greater than 'max_rows' ({high})",
+                           option="min_rows", value=low, expected=f"<= {high}")
     n = _count_rows(conn, ref)
     expected = f"{'-inf' if low is None else low}..{'inf' if high is None else high}"
     inside = (low is None or n >= low) and (high is None or n <= high)
@@ -142,16 +146,18 @@ def freshness(
     ref = _table(conn, table, check)
     _column(ref, column, check, "column")
     if warn_after is None and error_after is None:
-        raise _fail_config(check, ref.label, "give 'warn_after', 'error_after' or both")
+        raise _fail_config(check, ref.label, "give 'warn_after', 'error_after' or both",
+                           option=None, missing=["warn_after", "error_after"])
     warn = None if warn_after is None else parse_period(warn_after, field_name="warn_after")
     error = None if error_after is None else parse_period(error_after, field_name="error_after")
     if warn is not None and error is not None and warn > error:
         raise _fail_config(check, ref.label, "field 'warn_after' is longer than 'error_after': "
-                                             "a warning must come first")
+                                             "a warning must come first", option="warn_after",
+                           value=warn_after, expected=f"<= {error}")
     moment_now = _as_naive_datetime(now)
     if moment_now is None:
         raise _fail_config(check, ref.label, f"field 'now' must be a datetime or ISO text, "
-                                             f"not {now!r}")
+                                             f"not {now!r}", option="now", value=now)
     expected = ", ".join(p for p in (
         f"warn after {_human(warn)}" if warn else "", f"error after {_human(error)}" if error
         else "") if p)
@@ -162,7 +168,8 @@ def freshness(
     newest_moment = _as_naive_datetime(newest)
     if newest_moment is None:
         raise _fail_config(check, ref.label, f"field 'column': {column!r} holds {newest!r}, "
-                                             "not a timestamp")
+                                             "not a timestamp", option="column", value=newest,
+                           column=column)
     age = max(moment_now - newest_moment, timedelta(0))
     if error is not None and age > error:
         status = "fail"
@@ -191,7 +198,8 @@ def unique_key(conn: sqlite3.Connection, table: str, key: str | Sequence[str]) -
     columns = (key,) if isinstance(key, str) else tuple(key) if isinstance(key, Sequence) else ()
     if not columns:
         raise _fail_config("unique_key", ref.label,
-                           f"field 'key' must be a column or a list of columns, not {key!r}")
+                           f"field 'key' must be a column or a list of columns, not {key!r}",
+                           option="key", value=key)
     for column in columns:
         _column(ref, column, "unique_key", "key")
     columns_sql = ", ".join(quote_identifier(c) for c in columns)
@@ -219,7 +227,8 @@ def referential_integrity(
     try:
         parent_ref = resolve_table(conn, parent, role="parent table")
     except CourseEtlError as error:
-        raise _fail_config(check, ref.label, f"field 'parent': {error}") from None
+        raise _fail_config(check, ref.label, f"field 'parent': {error}", option="parent",
+                           value=parent, cause=error) from None
     parent_column = parent_column or column
     _column(parent_ref, parent_column, check, "parent_column")
     child_sql, parent_sql = quote_identifier(column), quote_identifier(parent_column)
@@ -257,25 +266,28 @@ _TABLE_LESS = {"volume_anomaly", "duration_anomaly"}
 def _entries(suite: object) -> list[tuple[str, int, dict]]:
     if not isinstance(suite, Mapping):
         raise CheckConfigError(f"a suite must map table names to lists of checks, "
-                               f"not {type(suite).__name__}")
+                               f"not {type(suite).__name__}", check=None, table=None,
+                               option=None, value=suite)
     entries = []
     for table, checks in suite.items():
         if not isinstance(checks, Sequence) or isinstance(checks, str):
             raise CheckConfigError(f"suite for {table!r} must be a list of checks, "
-                                   f"not {checks!r}")
+                                   f"not {checks!r}", check=None, table=table, option=None,
+                                   value=checks)
         for number, entry in enumerate(checks, 1):
             entries.append((table, number, entry))
     return entries
 
 
 def _bind(table: str, number: int, entry: object) -> tuple[str, dict]:
-    where = f"suite for {table!r}, check #{number}"
     if not isinstance(entry, Mapping) or "check" not in entry:
-        raise CheckConfigError(f"{where}: each check is a dict with a 'check' field, "
-                               f"not {entry!r}")
+        raise _suite_error(table, number, None, "each check is a dict with a 'check' field, "
+                           f"not {entry!r}", option="check", value=entry)
     name = entry["check"]
     if name not in CHECKS:
-        raise CheckConfigError(f"{where}: unknown check {name!r} (known: {', '.join(CHECKS)})")
+        raise _suite_error(table, number, None, f"unknown check {name!r} (known: "
+                           f"{', '.join(CHECKS)})", option="check", value=name,
+                           known=list(CHECKS))
     parameters = inspect.signature(CHECKS[name]).parameters
     options = {k: v for k, v in entry.items() if k not in _ENTRY_FIELDS}
     allowed = set(parameters) - {"conn", "table"} - _RUNTIME_FIELDS
@@ -283,19 +295,23 @@ def _bind(table: str, number: int, entry: object) -> tuple[str, dict]:
         allowed |= {"metric"}
     unknown = sorted(set(options) - allowed)
     if unknown:
-        raise CheckConfigError(f"{where} ({name}): unknown field(s) {', '.join(unknown)} "
-                               f"(allowed: {', '.join(sorted(allowed))})")
+        raise _suite_error(table, number, name, f"unknown field(s) {', '.join(unknown)} "
+                           f"(allowed: {', '.join(sorted(allowed))})", option=None,
+                           unexpected=unknown, known=sorted(allowed))
     required = [p.name for p in parameters.values() if p.default is inspect.Parameter.empty
                 and p.name in allowed]
     missing = [p for p in required if p not in options]
     if missing:
-        raise CheckConfigError(f"{where} ({name}): missing field(s) {', '.join(missing)}")
+        raise _suite_error(table, number, name, f"missing field(s) {', '.join(missing)}",
+                           option=None, missing=missing)
     if not isinstance(entry.get("blocking", False), bool):
-        raise CheckConfigError(f"{where} ({name}): field 'blocking' must be true or false, "
-                               f"not {entry['blocking']!r}")
+        raise _suite_error(table, number, name, "field 'blocking' must be true or false, "
+                           f"not {entry['blocking']!r}", option="blocking",
+                           value=entry["blocking"])
     if entry.get("severity", "error") not in ("warn", "error"):
-        raise CheckConfigError(f"{where} ({name}): field 'severity' must be 'warn' or "
-                               f"'error', not {entry['severity']!r}")
+        raise _suite_error(table, number, name, "field 'severity' must be 'warn' or 'error', "
+                           f"not {entry['severity']!r}", option="severity",
+                           value=entry["severity"], known=["warn", "error"])
     return name, options
 
 
@@ -308,7 +324,6 @@ def validate_suite(conn: sqlite3.Connection, suite: Mapping[str, Sequence[Mappin
         name, options = _bind(table, number, entry)
         if name in _TABLE_LESS:
             continue
-        where = f"suite for {table!r}, check #{number} ({name})"
         try:
             ref = _table(conn, table, name)
             for field_name in ("column", "key"):
@@ -317,7 +332,7 @@ def validate_suite(conn: sqlite3.Connection, suite: Mapping[str, Sequence[Mappin
                     for column in [values] if isinstance(values, str) else values:
                         _column(ref, column, name, field_name)
         except CheckConfigError as error:
-            raise CheckConfigError(f"{where}: {error}") from None
+            raise _in_suite(error, table, number, name) from None
 
 
 def run_suite(
@@ -340,11 +355,10 @@ def run_suite(
     for table, number, entry in _entries(suite):
         name, options = _bind(table, number, entry)
         blocking = bool(entry.get("blocking", False))
-        where = f"suite for {table!r}, check #{number} ({name})"
         try:
             result = _run_one(conn, table, name, options, now, previous_row_counts, metrics)
         except CheckConfigError as error:
-            raise CheckConfigError(f"{where}: {error}") from None
+            raise _in_suite(error, table, number, name) from None
         except Exception as error:  # noqa: BLE001 - a broken check must not stop the others
             result = CheckResult(name, "fail", None, None,
                                  f"check raised {type(error).__name__}: {error}", table)
@@ -365,15 +379,19 @@ def _run_one(
         metric = options.get("metric", "rows" if name == "volume_anomaly" else "seconds")
         if metric not in metrics:
             raise CheckConfigError(f"field 'metric': no run-time value for {metric!r} "
-                                   f"(given: {', '.join(metrics) or 'none'})")
+                                   f"(given: {', '.join(metrics) or 'none'})", check=name,
+                                   table=None, option="metric", value=metric, known=list(metrics))
         observed, history = metrics[metric]
         return function(observed, history, **options)
     if name == "freshness":
         if now is None:
-            raise CheckConfigError("field 'now': freshness needs the run's time")
+            raise CheckConfigError("field 'now': freshness needs the run's time", check=name,
+                                   table=table, option="now", value=None)
         return function(conn, table, now=now, **options)
     if name == "row_count_non_decreasing":
         if table not in previous_row_counts:
-            raise CheckConfigError(f"field 'previous': no earlier row count for {table!r}")
+            raise CheckConfigError(f"field 'previous': no earlier row count for {table!r}",
+                                   check=name, table=table, option="previous", value=None,
+                                   known=list(previous_row_counts))
         return function(conn, table, previous=previous_row_counts[table], **options)
     return function(conn, table, **options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from course_etl.errors import checked
 from course_etl.monitoring.history import check_results_frame, runs_frame, task_runs_frame
 from course_etl.style import counted
 
@@ -24,6 +25,7 @@ def _dates(dates: list[str]) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
+@checked
 def dashboard_alt(conn: sqlite3.Connection, *, pipeline: str | None = None,
                   rows_task: str = "load", anomaly_check: str) -> str:
     """One paragraph describing the dashboard of ``pipeline`` (every pipeline when None)."""

@@ -65,7 +65,8 @@ _CHECK_LEVELS = {"pass": 0, "warn": 1, "fail": 2}
 
 
 class DashboardError(CourseEtlError):
-    """Nothing to draw: the run log has no runs for the view asked for."""
+    """Nothing to draw: the run log has no runs for the view asked for (``.pipeline``: the one
+    asked for, None for every pipeline; ``.check``: the check asked for, where one was)."""
 
 
 def _short_dates(dates: pd.Series) -> list[str]:
@@ -79,7 +80,8 @@ def _runs(conn: sqlite3.Connection, pipeline: str | None) -> pd.DataFrame:
         runs = runs[runs.pipeline == pipeline]
     if runs.empty:
         raise DashboardError(f"no runs of pipeline {pipeline!r} in the run log yet: run it first"
-                             if pipeline else "no runs in the run log yet: run a pipeline first")
+                             if pipeline else "no runs in the run log yet: run a pipeline first",
+                             pipeline=pipeline)
     return runs.reset_index(drop=True)
 
 
@@ -146,7 +148,8 @@ def plot_check_heatmap(ax: Axes, conn: sqlite3.Connection, *,
     checks = check_results_frame(conn)
     checks = checks[checks.run_id.isin(runs.run_id)]
     if checks.empty:
-        raise DashboardError("no check results in the run log yet: run a suite first")
+        raise DashboardError("no check results in the run log yet: run a suite first",
+                             pipeline=pipeline, check=None)
     checks = checks.assign(label=checks.table_name + "." + checks.check_name,
                            level=checks.status.map(_CHECK_LEVELS))
     grid = checks.pivot_table(index="label", columns="run_id", values="level", aggfunc="max",
@@ -191,7 +194,8 @@ def plot_anomaly(
     results = check_results_frame(conn)
     results = results[(results.check_name == check) & results.run_id.isin(runs.run_id)]
     if results.empty:
-        raise DashboardError(f"no results of check {check!r} in the run log yet")
+        raise DashboardError(f"no results of check {check!r} in the run log yet",
+                             pipeline=pipeline, check=check)
     series = runs.run_id.map(results.groupby("run_id")["observed"].last().astype(float))
     statuses = runs.run_id.map(results.groupby("run_id")["status"].last())
     values = series.to_numpy()

@@ -34,7 +34,8 @@ from course_etl.scheduling.runner import SimulatedClock, TaskSkipped
 
 __all__ = [
     "PIPELINE", "SOURCE", "STAGING", "TARGET", "INITIAL_CUSTOMERS", "FAULTS",
-    "VALIDATION_SUITE", "MONITOR_SUITE", "SourceFailure", "check_fault", "as_day",
+    "VALIDATION_SUITE", "MONITOR_SUITE", "SourceFailure", "DemoInputError", "check_fault",
+    "as_day",
     "create_demo_source", "change_source", "count_rows", "extract_staging", "run_start",
     "DemoDay",
 ]
@@ -62,6 +63,11 @@ MONITOR_SUITE = {
 }
 
 
+class DemoInputError(CourseEtlError):
+    """A request the monitoring demo cannot meet: ``.option`` (``"fault"``, ``"days"``) and
+    ``.value`` (what it was given), with ``.known`` for a fault (the faults there are)."""
+
+
 class SourceFailure(CourseEtlError, ConnectionError):
     """The injected 'failing task' fault: the connection dropped mid-load."""
 
@@ -80,9 +86,10 @@ FAULTS: Mapping[str, str] = {
 
 @checked
 def check_fault(fault: str) -> None:
-    """Raises CourseEtlError naming the known faults when ``fault`` is not one of them."""
+    """Raises DemoInputError naming the known faults when ``fault`` is not one of them."""
     if fault not in FAULTS:
-        raise CourseEtlError(f"unknown fault {fault!r} (known: {', '.join(FAULTS)})")
+        raise DemoInputError(f"unknown fault {fault!r} (known: {', '.join(FAULTS)})",
+                             option="fault", value=fault, known=list(FAULTS))
 
 
 @checked

@@ -119,7 +119,8 @@ def metric_history(
     Raises RunLogError for an unknown metric.
     """
     if metric not in _METRICS:
-        raise RunLogError(f"unknown metric {metric!r} (known: {', '.join(_METRICS)})")
+        raise RunLogError(f"unknown metric {metric!r} (known: {', '.join(_METRICS)})",
+                          option="metric", value=metric, known=list(_METRICS))
     if not (table_exists(conn, TASKS_TABLE) and table_exists(conn, RUNS_TABLE)):
         return []
     metric_sql, run_id_sql = quote_identifier(metric), quote_identifier("run_id")

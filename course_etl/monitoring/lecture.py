@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from course_etl.db import quote_identifier
-from course_etl.errors import CourseEtlError, checked
+from course_etl.errors import checked
 from course_etl.facts import CUSTOMERS, STORY_START
 from course_etl.monitoring.alerts import (
     AlertRouter,
@@ -49,6 +49,7 @@ from course_etl.monitoring.demo import (
     TARGET,
     VALIDATION_SUITE,
     DemoDay,
+    DemoInputError,
     SourceFailure,
     as_day,
     change_source,
@@ -167,7 +168,8 @@ def generate_history(
     month, the first after a week of clean history so the anomaly checks can judge).
     """
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-        raise CourseEtlError(f"days must be an int >= 1, not {days!r}")
+        raise DemoInputError(f"days must be an int >= 1, not {days!r}", option="days",
+                             value=days)
     faults = DEFAULT_HISTORY_FAULTS if faults is None else faults
     for fault in faults.values():
         check_fault(fault)

@@ -58,8 +58,8 @@ def record_load(
                   if key in _LOAD_FIELDS} | {"status": TaskState.SUCCESS, "error": None}
     else:
         raise RunLogError(
-            f"record_load needs a LoadResult or an exception, not {type(result_or_error).__name__}"
-        )
+            f"record_load needs a LoadResult or an exception, not {type(result_or_error).__name__}",
+            option="result_or_error", value=result_or_error)
     values["task_run_id"] = task_run_id
     ensure_runlog_tables(conn)
     columns_sql = ", ".join(map(quote_identifier, values))

@@ -84,7 +84,7 @@ class TaskRun:
         for name, value in (("rows_in", rows_in), ("rows_out", rows_out)):
             if value is not None and (not isinstance(value, int) or value < 0):
                 raise RunLogError(f"{name} of task {self.task!r} must be an int >= 0, "
-                                  f"not {value!r}")
+                                  f"not {value!r}", option=name, value=value, task=self.task)
         if rows_in is not None:
             self.rows_in = rows_in
         if rows_out is not None:
@@ -147,10 +147,12 @@ class RunLog:
         ``started_by`` is one of :data:`STARTED_BY` (cli, cron, pipeline, notebook).
         """
         if not isinstance(pipeline, str) or not pipeline:
-            raise RunLogError(f"pipeline name must be a non-empty string, not {pipeline!r}")
+            raise RunLogError(f"pipeline name must be a non-empty string, not {pipeline!r}",
+                              option="pipeline", value=pipeline)
         if started_by not in STARTED_BY:
             raise RunLogError(f"started_by {started_by!r} is unknown (use "
-                              f"{', '.join(STARTED_BY)})", value=started_by)
+                              f"{', '.join(STARTED_BY)})", option="started_by", value=started_by,
+                              known=STARTED_BY)
         date_text = None if logical_date is None else str(logical_date)
         now = self._now(at)
         self._tables()
@@ -167,9 +169,11 @@ class RunLog:
     def start_task(self, run_id: int | None, task: str, *, attempt: int = 1) -> int:
         """Record that ``task`` (attempt ``attempt``) started; returns the task run id."""
         if not isinstance(task, str) or not task:
-            raise RunLogError(f"task name must be a non-empty string, not {task!r}")
+            raise RunLogError(f"task name must be a non-empty string, not {task!r}",
+                              option="task", value=task)
         if not isinstance(attempt, int) or attempt < 1:
-            raise RunLogError(f"attempt of task {task!r} must be an int >= 1, not {attempt!r}")
+            raise RunLogError(f"attempt of task {task!r} must be an int >= 1, not {attempt!r}",
+                              option="attempt", value=attempt, task=task)
         self._tables()
         with atomic(self.conn):
             cursor = self.conn.execute(
@@ -197,7 +201,8 @@ class RunLog:
                 (task_run_id,),
             ).fetchone()
             if started is None:
-                raise RunLogError(f"unknown task run id {task_run_id!r}: start it first")
+                raise RunLogError(f"unknown task run id {task_run_id!r}: start it first",
+                                  option="task_run_id", value=task_run_id)
             seconds = (now - as_utc(started[0])).total_seconds()
             self.conn.execute(
                 f"UPDATE {quote_identifier(TASKS_TABLE)} SET {assignments_sql(*TASK_OUTCOME)} "
@@ -217,7 +222,9 @@ class RunLog:
         _check_task_status(status)
         if as_utc(finished_at) < as_utc(started_at):
             raise RunLogError(f"task {task!r} finished before it started "
-                              f"({stamp(finished_at)} < {stamp(started_at)})")
+                              f"({stamp(finished_at)} < {stamp(started_at)})",
+                              option="finished_at", value=finished_at, task=task,
+                              started_at=started_at)
         self._tables()
         with atomic(self.conn):
             cursor = self.conn.execute(
@@ -245,7 +252,9 @@ class RunLog:
         if status is None:
             status = RunState.FAILED if error else self._state_from_records(run_id)
         if status not in (RunState.SUCCESS, RunState.FAILED):
-            raise RunLogError(f"unknown run status {status!r}: a run ends success or failed")
+            raise RunLogError(f"unknown run status {status!r}: a run ends success or failed",
+                              option="status", value=status,
+                              known=[RunState.SUCCESS, RunState.FAILED])
         now = self._now(at)
         self._tables()
         run_id_sql, error_sql = quote_identifier("run_id"), quote_identifier("error")
@@ -255,7 +264,8 @@ class RunLog:
                 f"WHERE {run_id_sql} = ?", (run_id,)
             ).fetchone()
             if started is None:
-                raise RunLogError(f"unknown run id {run_id!r}: start it with start_run first")
+                raise RunLogError(f"unknown run id {run_id!r}: start it with start_run first",
+                                  option="run_id", value=run_id)
             seconds = (now - as_utc(started[0])).total_seconds()
             self.conn.execute(
                 f"UPDATE {quote_identifier(RUNS_TABLE)} "
@@ -300,7 +310,8 @@ class RunLog:
         if self.conn.in_transaction:
             raise RunLogError(
                 f"task {task!r} started inside an open transaction: its failure record would "
-                "roll back with it. Start tasks outside atomic() blocks.")
+                "roll back with it. Start tasks outside atomic() blocks.", task=task,
+                run_id=run_id)
         task_run_id = self.start_task(run_id, task, attempt=attempt)
         handle = TaskRun(task_run_id, run_id, task, attempt)
         try:
@@ -369,4 +380,4 @@ def _check_task_status(status: str) -> None:
     ended = [s for s in TASK_STATUSES if s not in (TaskState.QUEUED, TaskState.RUNNING)]
     if status not in ended:
         raise RunLogError(f"unknown task status {status!r}: a task try ends "
-                          f"{', '.join(ended)}")
+                          f"{', '.join(ended)}", option="status", value=status, known=ended)

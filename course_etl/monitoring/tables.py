@@ -39,7 +39,12 @@ __all__ = [
 
 class RunLogError(CourseEtlError):
     """The run log was used in a way that could lose a record (e.g. inside an open transaction),
-    or a table with a run log's name is not one this package can use or migrate."""
+    or a table with a run log's name is not one this package can use or migrate.
+
+    A bad argument gives ``.option`` and ``.value`` (``.known`` where it must be one of them;
+    ``.task`` for a task's, with ``.started_at`` for a task run that ends before it starts); a
+    task started inside a transaction ``.task`` and ``.run_id``; a table that is not a run log
+    ``.table`` (``.missing``: the columns it lacks; or its migration error as ``__cause__``)."""
 
 
 RUNS_TABLE = "etl_pipeline_runs"
@@ -237,7 +242,7 @@ def migrate_legacy_runlog(conn: sqlite3.Connection) -> list[str]:
         if missing:
             raise RunLogError(f"table {table!r} is not a course_etl run log (no column "
                               f"{', '.join(missing)}): rename it or use another warehouse",
-                              table=table)
+                              table=table, missing=missing)
     conn.execute(f"DROP INDEX IF EXISTS {quote_identifier(TASKS_INDEX)}")
     for table in present:
         conn.execute(f"ALTER TABLE {quote_identifier(table)} "
