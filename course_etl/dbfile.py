@@ -56,11 +56,13 @@ MAKERS = {"course_etl": 0, "load": 1, "demo": 2, "monitor history": 3, "medallio
 
 
 class DatabaseFileError(FileRefusedError):
-    """A database file that cannot be used: ``.path`` and ``.cause`` (missing, corrupt, …)."""
+    """A database file that cannot be used: ``.path``, ``.cause`` (missing, corrupt, …) and
+    ``.fix`` (what to do)."""
 
 
 def _refuse(path: object, cause: str, fix: str, *, what: str = "--db") -> DatabaseFileError:
-    return DatabaseFileError(f"{path}: {cause}: {fix}", path=str(path), cause=cause, what=what)
+    return DatabaseFileError(f"{path}: {cause}: {fix}", path=str(path), cause=cause, fix=fix,
+                             what=what)
 
 
 def _header(file: Path, what: str) -> bytes:

@@ -1,9 +1,10 @@
 """Every error the library raises carries the facts its message names as attributes.
 
-Found by reading the package's source: a ``raise SomeCourseError(f"…{table}…")`` must also pass
-``table=…`` (or a keyword whose value uses ``table``), so a caller, a widget or a test can act on
-the error without parsing its text. Names in capitals (module constants such as the schedule)
-and the names of called functions are not facts of one error and need no keyword.
+Found by reading the package's source: a ``raise SomeCourseError(f"…{table}…")`` (or a helper's
+``return SomeCourseError(…)``) must also pass ``table=…`` (or a keyword whose value uses
+``table``), so a caller, a widget or a test can act on the error without parsing its text. Names
+in capitals (module constants such as the schedule) and the names of called functions are not
+facts of one error and need no keyword.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from course_etl.errors import CourseEtlError
 PACKAGE = Path(course_etl.__file__).parent
 
 # {module path: why its raises are not judged yet}; empty when every error carries its facts.
-PENDING: dict[str, str] = {
-}
+PENDING: dict[str, str] = {}
 
 
 def _course_error_names() -> set[str]:
@@ -64,6 +64,10 @@ def _raises_missing_facts() -> list[tuple[str, int, str, list[str]]]:
     for path in sorted(PACKAGE.rglob("*.py")):
         relative = path.relative_to(PACKAGE.parent).as_posix()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            # A raise, or a helper that builds the error for its caller to raise (``return
+            # _fail(…)`` / ``return FactsError(…)``): both must carry what the message names.
+            if isinstance(node, ast.Return) and isinstance(node.value, ast.Call):
+                node = ast.Raise(exc=node.value, cause=None, lineno=node.lineno)
             if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
                 continue
             function = node.exc.func

@@ -358,12 +358,15 @@ def _delete_missing(
     ).rowcount
 
 
+# What refuses a row SQLite will not write; the keywords stay out of an f-string with a table's
+# name in it: this is a message, not SQL.
+_REFUSED_BY = ("a constraint of the target (UNIQUE, CHECK, NOT NULL) or a table that references "
+               "it without ON DELETE CASCADE")
+
+
 def _refused_by_sqlite(src: TableRef, tgt: TableRef, error: sqlite3.Error) -> LoadError:
     """A constraint of the target (a UNIQUE or CHECK, a NOT NULL, a table that references it
     without a cascade) refused a row: the transaction rolls back, and the message says so."""
-    # The keywords stay out of the f-string: this is a message, not SQL.
-    cause = ("a constraint of the target (UNIQUE, CHECK, NOT NULL) or a table that references "
-             "it without ON DELETE CASCADE")
     return LoadError(f"SQLite refused the load of {tgt.label!r} from {src.label!r}: {error}. "
-                     f"It is {cause}: nothing was written", table=tgt.label, error=str(error),
+                     f"It is {_REFUSED_BY}: nothing was written", table=tgt.label, error=str(error),
                      source=src.label)

@@ -106,10 +106,16 @@ _FOREIGN = (
 )
 
 
+def _trimmed(expression: str) -> str:
+    """The expression as a message shows it: without the blanks around it."""
+    return expression.strip(" \t")
+
+
 def _error(position: int, field: str, expression: str, why: str) -> InvalidCronError:
     """The refusal of one field of ``expression`` (as given; the message shows it trimmed)."""
-    name, text = CRON_FIELDS[position][0], expression.strip(" \t")
-    return InvalidCronError(f"cron field {position + 1} ({name}) is {field!r} in {text!r}: {why}",
+    name = CRON_FIELDS[position][0]
+    return InvalidCronError(f"cron field {position + 1} ({name}) is {field!r} in "
+                            f"{_trimmed(expression)!r}: {why}",
                             value=field, expression=expression, field=name, position=position,
                             hint=why)
 
