@@ -56,12 +56,12 @@ MAKERS = {"course_etl": 0, "load": 1, "demo": 2, "monitor history": 3, "medallio
 
 
 class DatabaseFileError(FileRefusedError):
-    """A database file that cannot be used: ``.path``, ``.cause`` (missing, corrupt, …) and
+    """A database file that cannot be used: ``.path``, ``.reason`` (missing, corrupt, …) and
     ``.fix`` (what to do)."""
 
 
 def _refuse(path: object, cause: str, fix: str, *, what: str = "--db") -> DatabaseFileError:
-    return DatabaseFileError(f"{path}: {cause}: {fix}", path=str(path), cause=cause, fix=fix,
+    return DatabaseFileError(f"{path}: {cause}: {fix}", path=str(path), reason=cause, fix=fix,
                              what=what)
 
 
@@ -154,8 +154,8 @@ def open_database(path: str | os.PathLike, *, mode: str = "write", what: str = "
         file = existing_file(path, what=what)
     except FileRefusedError as error:
         fix = ("check " + what + " (a command that reads a warehouse never creates one)"
-               if error.cause == "no such file" else error.fix)
-        raise _refuse(check_path(path, what=what), error.cause, fix, what=what) from None
+               if error.reason == "no such file" else error.fix)
+        raise _refuse(check_path(path, what=what), error.reason, fix, what=what) from None
     header = _header(file, what)
     if header and not header.startswith(_HEADER):
         raise _refuse(file, "not a SQLite database", f"point {what} at the right SQLite file",
@@ -182,7 +182,7 @@ def open_database(path: str | os.PathLike, *, mode: str = "write", what: str = "
             conn = db.connect(file)
     except sqlite3.Error as error:
         raise DatabaseFileError(explain(error, file), path=str(file), what=what,
-                                cause=cause_of(error) or "cannot be opened") from None
+                                reason=cause_of(error) or "cannot be opened") from None
     return conn
 
 
@@ -220,7 +220,7 @@ def _new_database_path(path: object, what: str) -> Path:
     try:
         return new_file(path, what=what)
     except FileRefusedError as error:
-        raise _refuse(error.path, error.cause, error.fix, what=what) from None
+        raise _refuse(error.path, error.reason, error.fix, what=what) from None
 
 
 @contextlib.contextmanager

@@ -64,7 +64,8 @@ _MAX_NAME_BYTES = 255
 
 class FileRefusedError(CourseEtlError):
     """A path that cannot be used as asked (``.path``, ``.what``: what the file was for,
-    ``.cause``: missing, a folder, a FIFO, a URI, too large, read-only, … in words, ``.fix``)."""
+    ``.reason``: missing, a folder, a FIFO, a URI, too large, read-only, … in words, ``.fix``).
+    ``.cause`` is kept for the exception an error quotes, everywhere in the package."""
 
 
 class FileWriteError(FileRefusedError):
@@ -75,7 +76,7 @@ class FileWriteError(FileRefusedError):
 
 def _refuse(what: str, path: object, cause: str, fix: str) -> FileRefusedError:
     return FileRefusedError(f"{_named(what, path)}: {cause}: {fix}", path=str(path),
-                            cause=cause, what=what, fix=fix)
+                            reason=cause, what=what, fix=fix)
 
 
 def _shown(path: object) -> str:
@@ -308,7 +309,7 @@ def replacing(path: object, *, what: str = "path", databases: bool = False) -> I
     except OSError as error:
         cause, fix = describe_os_error(error)
         raise FileWriteError(f"{_named(what, target)}: {cause}: {fix}; it was left as it was",
-                             path=str(target), cause=cause, what=what, fix=fix,
+                             path=str(target), reason=cause, what=what, fix=fix,
                              fault=True) from None
     finally:
         for side in _side_files(scratch):

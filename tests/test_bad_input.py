@@ -334,5 +334,5 @@ def test_a_file_that_is_no_database_is_carried_with_what_it_was_given_as(content
         with pytest.raises(FileRefusedError) as caught:
             _database_path(str(path), what=what)
     error = caught.value
-    assert (error.path, error.what, error.cause) == (str(path), what, "not a SQLite database")
+    assert (error.path, error.what, error.reason) == (str(path), what, "not a SQLite database")
     assert str(error).endswith(error.fix)

@@ -246,6 +246,6 @@ def test_a_load_locked_out_carries_both_files_and_the_sqlite_error(tmp_path, mon
         blocker.close()
     error = caught.value
     assert (error.path, error.source) == (str(warehouse), str(source_path))
-    assert error.cause == "locked by another process" and error.fault
+    assert error.reason == "locked by another process" and error.fault
     assert isinstance(error.__cause__, sqlite3.OperationalError)
     assert f"({error.__cause__})" in str(error)

@@ -301,5 +301,5 @@ def test_a_folder_that_cannot_be_made_is_carried_with_the_cause_and_fix(number: 
             diagrams.draw(EXPECTED_FILES[0], folder)
     error = caught.value
     assert error.value == str(folder)
-    assert (error.cause, error.fix) == describe_os_error(refusal)
-    assert str(error) == f"diagram folder {str(folder)!r}: {error.cause}: {error.fix}"
+    assert (error.reason, error.fix) == describe_os_error(refusal)
+    assert str(error) == f"diagram folder {str(folder)!r}: {error.reason}: {error.fix}"

@@ -407,7 +407,7 @@ def test_a_failed_write_carries_the_file_what_it_was_the_cause_and_the_fix(tmp_p
         raise OSError(number, os.strerror(number))
     cause, fix = describe_os_error(OSError(number, os.strerror(number)))
     error = failed.value
-    assert (error.path, error.what, error.cause, error.fix, error.fault) == (
+    assert (error.path, error.what, error.reason, error.fix, error.fault) == (
         str(out), what, cause, fix, True)
     assert cause in str(error) and out.read_text() == "old\n"
 

@@ -162,7 +162,7 @@ def _database_path(text: str, *, what: str = "") -> Path:
     if os.path.lexists(path) and not is_sqlite_file(path):
         raise FileRefusedError(f"{what} {str(path)!r}: not a SQLite database: point it at the "
                                "warehouse file".strip(), path=str(path),
-                               cause="not a SQLite database", what=what,
+                               reason="not a SQLite database", what=what,
                                fix="point it at the warehouse file")
     return path
 

@@ -126,11 +126,11 @@ def load_from_args(args: argparse.Namespace, *, environ: Mapping[str, str] | Non
         if source is None or cause_of(error) != "locked by another process":
             raise
         # The write lock covers the attached source too: either file may be the busy one.
-        # (``.cause`` is the reason as text, as for every file refusal: the error is chained.)
+        # (``.reason`` is the cause in words, as for every file refusal; the error is chained.)
         raise DatabaseFileError(
             f"{config.database.warehouse} or its source {source}: locked by another process "
             f"({error}): wait for the other writer to finish, or stop it, then retry",
-            path=str(config.database.warehouse), cause="locked by another process",
+            path=str(config.database.warehouse), reason="locked by another process",
             source=source, fault=True) from error
     except BaseException as error:
         conn.close()

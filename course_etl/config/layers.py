@@ -193,7 +193,7 @@ def yaml_layer(path: str | Path, *, name: str, sections: Iterable[str], text: st
         document = read_yaml(text, source=shown, loader=_LineLoader)
     except FileRefusedError as error:
         layer.problems.append(Problem("(file)", shown, None,
-                                      f"cannot read config file: {error.cause}: {error.fix}"))
+                                      f"cannot read config file: {error.reason}: {error.fix}"))
         return layer
     except YamlReadError as error:
         where = f"{shown}:{error.line}" if error.line is not None else shown

@@ -27,7 +27,7 @@ from course_etl.style import DPI, pinned_style
 class DiagramError(CourseEtlError):
     """A diagram that cannot be drawn: ``.value`` names what was refused, the diagram asked for
     (with ``.known``, the diagrams there are) or the folder that cannot be made (with
-    ``.cause`` and ``.fix`` in words, as a refused file has them)."""
+    ``.reason`` and ``.fix`` in words, as a refused file has them)."""
 
 
 DIAGRAMS: Mapping[str, Callable[[], Figure]] = MappingProxyType(
@@ -53,7 +53,7 @@ def draw(name: str, out_dir: str | Path) -> Path:
     except OSError as error:
         cause, fix = describe_os_error(error)
         raise DiagramError(f"diagram folder {str(folder)!r}: {cause}: {fix}",
-                           value=str(folder), cause=cause, fix=fix) from None
+                           value=str(folder), reason=cause, fix=fix) from None
     out_path = folder / name
     figure = DIAGRAMS[name]()
     # Drawn beside the file and renamed into place: a full disk leaves the old picture whole.
