@@ -27,6 +27,7 @@ __all__ = [
     "ClockError",
     "RealClock",
     "SimulatedClock",
+    "scheduled_start",
     "TickingClock",
     "as_utc",
     "utc_text",
@@ -112,8 +113,15 @@ class RealClock:
         return self.now()
 
 
+def scheduled_start(day: str) -> str:
+    """When the lecture's pipeline starts on ``day`` (``YYYY-MM-DD``), as a
+    :class:`SimulatedClock` reads it: the schedule's time of day (midnight for a schedule that
+    is not once a day), e.g. ``2024-10-02 06:30:00`` for ``30 6 * * *``."""
+    return f"{day} {SCHEDULE.time_of_day or '00:00'}:00"
+
+
 #: The lecture pipeline's first scheduled run (the story's first day at the schedule's time).
-LECTURE_RUN_START = f"{STORY_START} {SCHEDULE.time_of_day or '00:00'}:00"
+LECTURE_RUN_START = scheduled_start(STORY_START)
 
 
 class SimulatedClock:
