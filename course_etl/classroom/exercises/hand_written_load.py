@@ -321,18 +321,18 @@ def _describe_load(diff: Difference) -> tuple[str, str]:
                     "(a load that read nothing leaves it as it was).")
         if orders != want[1]:
             return (f"{at}: {len(want[1]) - len(orders)} order(s) of {TABLES.orders} are gone "
-                    "(a row of dw_customers was deleted and inserted again, and the cascade "
+                    f"(a row of {TABLES.warehouse} was deleted and inserted again, and the cascade "
                     "took its orders).", "Compare each step's SQL with what its own check "
                     "accepted: the upsert changes rows in place.")
         if rows != want[0]:
             keys = {r[KEY] for r in rows}
             missing = [r for r in want[0] if r[KEY] not in keys]
             if missing:
-                return (f"{at}: {show_rows(missing[:1])} never reached dw_customers.",
+                return (f"{at}: {show_rows(missing[:1])} never reached {TABLES.warehouse}.",
                         "Compare each step's SQL with what its own check accepted.")
             wrong = [r for r in rows if r not in want[0]]
             right = {r[KEY]: r for r in want[0]}
-            return (f"{at}: dw_customers holds {show_rows(wrong[:1])} where a correct load "
+            return (f"{at}: {TABLES.warehouse} holds {show_rows(wrong[:1])} where a correct load "
                     f"holds {show_rows([right.get(wrong[0][KEY], ())])}.",
                     "Compare each step's SQL with what its own check accepted.")
         return (f"{at} rewrote {len(rewritten)} rows; {len(want[3])} changed.",

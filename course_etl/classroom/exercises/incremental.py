@@ -110,7 +110,7 @@ def _watermark_scenarios() -> list[Scenario]:
     after_first = max(r[STAMP] for r in lecture.rounds[0].rows)
     out = [_state_scenario(
         f"the lecture's warehouse after its first load (watermark {lecture.watermark}), where a "
-        "failed run left a newer row in dw_customers",
+        f"failed run left a newer row in {TABLES.warehouse}",
         [(TABLES.warehouse, CUSTOMERS.watermark, lecture.watermark, "YYYY-MM-DD")],
         TABLES.warehouse, CUSTOMERS.watermark, newest_data=after_first)]
     for seed in range(2):
@@ -304,8 +304,8 @@ _PARAMETER_HINT = ("The query must follow the value it is given: where the value
 def _describe_changed(sql: object, diff: Difference) -> tuple[str, str]:
     story, mark = diff.scenario.story, diff.scenario.data.watermark
     problem = query_problem(diff, error_hint=_PARAMETER_HINT, columns_said="; the upsert reads "
-                            "the four of the source by name: id, name, city, updated_at.",
-                            columns_hint="Keep every column of src_customers, under its own "
+                            f"the source's columns by name: {', '.join(COLUMNS)}.",
+                            columns_hint=f"Keep every column of {TABLES.source}, under its own "
                             "name.")
     if problem:
         return problem

@@ -207,8 +207,8 @@ def check_hard_delete_query(hard_delete_sql: object) -> Verdict:
     story = diff.scenario.story
     if diff.yours.raised:
         return Verdict(name, False, f"with {story}, {sql_problem(diff.yours.error)}",
-                       "Both tables are in the same database: a query can read dw_customers "
-                       "and src_customers together.")
+                       "Both tables are in the same database: a query can read "
+                       f"{TABLES.warehouse} and {TABLES.source} together.")
     yours, want = diff.yours.value, diff.expected.value
     if yours and len(yours[0]) != 1:
         return Verdict(name, False, f"it returns {len(yours[0])} columns; a list of ids has one.",

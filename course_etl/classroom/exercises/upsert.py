@@ -194,18 +194,18 @@ def _describe_upsert(diff: Difference) -> tuple[str, str]:
                 "Change the row in place instead of replacing it.")
     unknown = [r for r in rows if r[KEY] not in right]
     if unknown:
-        return (f"with {story}, dw_customers holds {show_rows(unknown, 2)}, which is not in "
+        return (f"with {story}, {TABLES.warehouse} holds {show_rows(unknown, 2)}, which is not in "
                 "changes: the statement writes rows of its own instead of the ones it is given.",
                 "Read the rows to write from the table changes (SELECT … FROM changes).")
     if orders != want_orders:
         return (f"with {story}, {len(want_orders) - len(orders)} order(s) of {TABLES.orders} "
                 "are gone: the upsert must not touch other tables.",
-                "One statement that writes dw_customers only.")
+                f"One statement that writes {TABLES.warehouse} only.")
     if rows != want:
         wrong = [r for r in rows if r not in want]
         missing = [w for w in want if w[KEY] not in {r[KEY] for r in rows}]
         if missing:
-            return (f"with {story}, {show_rows(missing, 2)} never arrived in dw_customers.",
+            return (f"with {story}, {show_rows(missing, 2)} never arrived in {TABLES.warehouse}.",
                     "Rows with a new id must be inserted: read every row of changes.")
         first = wrong[0]
         columns = [c for c, a, b in zip(WAREHOUSE_COLUMNS, first, right[first[KEY]],
@@ -214,7 +214,7 @@ def _describe_upsert(diff: Difference) -> tuple[str, str]:
             return (f"with {story}, it sets {WAREHOUSE_ONLY.name} of {show_rows([first])}, a "
                     "column the source does not send: the warehouse's own value is lost.",
                     "Set only the columns that come from changes.")
-        return (f"with {story}, dw_customers holds {show_rows([first])}; it should hold "
+        return (f"with {story}, {TABLES.warehouse} holds {show_rows([first])}; it should hold "
                 f"{show_rows([right[first[KEY]]])} (wrong {', '.join(columns)})"
                 + (": the next watermark is computed from a version that is gone"
                    if CUSTOMERS.watermark in columns else "") + ".",
