@@ -94,6 +94,14 @@ def _failing_files(folder: Path, tests: list[str]) -> set[str]:
     return failing
 
 
+def _notebooks_run(folder: Path) -> None:
+    """The guide's ``make notebooks``, in the copy: every notebook runs top to bottom with the
+    changed facts (a cell that still types the old ones fails here, naming the cell)."""
+    notebooks = sorted(str(p.relative_to(folder)) for p in (folder / "notebooks").glob("0*.ipynb"))
+    assert len(notebooks) >= 7, notebooks
+    _command(folder, "-m", "tools.execute_notebooks", *notebooks)
+
+
 def _touched(folder: Path) -> list[str]:
     lines = _git(folder, "status", "--porcelain", "--untracked-files=all").splitlines()
     return sorted(line[3:] for line in lines)
@@ -165,6 +173,7 @@ def test_add_a_column_to_the_customers_source(copy):
     assert "notebooks/solutions/01_c_upsert_statement.py" in touched
     failing = _failing_files(copy, ADD_COLUMN_AFFECTED + sorted(NOT_YET_DERIVED["add a column"]))
     _check_against_the_list(failing, "add a column", ADD_COLUMN_AFFECTED)
+    _notebooks_run(copy)
 
 
 # --- 2. the schedule --------------------------------------------------------------------------
@@ -218,6 +227,7 @@ def test_change_the_schedule(copy):
     failing = _failing_files(copy, SCHEDULE_AFFECTED
                              + sorted(NOT_YET_DERIVED["change the schedule"]))
     _check_against_the_list(failing, "change the schedule", SCHEDULE_AFFECTED)
+    _notebooks_run(copy)
     print(f"after changing the schedule, {len(left)} places still spell {old}")
 
 
