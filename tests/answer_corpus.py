@@ -24,9 +24,33 @@ from pathlib import Path
 
 import yaml
 
+from course_etl import facts
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = Path(__file__).with_name("corpus")
 KINDS = ("wrong", "right", "odd")
+
+
+#: The course's facts the corpus's labels were written for (a record, like the crontab verdicts):
+#: answers typed for the four columns of the customers and judged for a run at 02:05. A course
+#: adapted since keeps the answers; the ones whose label depends on a changed fact are skipped
+#: with the reason, to relabel (docs/adapting.md).
+LABELLED_FOR = {"columns": ("id", "name", "city", "updated_at"), "schedule": ("5 2 * * *", "UTC")}
+#: What each label depends on: notebook 01's answers name the columns; the freshness thresholds
+#: are right or wrong for the hour the pipeline runs.
+_DEPENDS_ON = {"01": "columns", "check_freshness_thresholds": "schedule"}
+
+
+def stale_label(answer: CorpusAnswer) -> str | None:
+    """Why ``answer``'s label no longer holds for the course's facts (None: it holds)."""
+    current = {"columns": facts.CUSTOMERS.names,
+               "schedule": (facts.SCHEDULE.cron, facts.SCHEDULE.timezone)}
+    for where in (answer.notebook[:2], answer.exercise):
+        fact = _DEPENDS_ON.get(where)
+        if fact and current[fact] != LABELLED_FOR[fact]:
+            return (f"labelled for the {fact} {LABELLED_FOR[fact]}, the course now has "
+                    f"{current[fact]}: relabel it in tests/corpus/{answer.notebook}")
+    return None
 
 
 @dataclass(frozen=True)

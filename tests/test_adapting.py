@@ -42,6 +42,7 @@ SCHEDULE_COPIES = {
     "tests/test_readme_commands.py": "the README's example command",
     "tests/corpus/06_capstone.yaml": "a student's answer as typed (the corpus records answers)",
     "tests/cron_verdicts.json": "recorded from the real crontab for a fixed list of expressions",
+    "tests/answer_corpus.py": "the schedule the corpus's answers were labelled for (a record)",
     "tools/record_cron_verdicts.py": "the fixed list of expressions recorded from crontab",
     "tests/test_clock.py": "a wall-clock time on a daylight-saving night, not the schedule",
 }
@@ -173,6 +174,8 @@ def test_add_a_column_to_the_customers_source(copy):
     assert "notebooks/solutions/01_c_upsert_statement.py" in touched
     failing = _failing_files(copy, ADD_COLUMN_AFFECTED + sorted(NOT_YET_DERIVED["add a column"]))
     _check_against_the_list(failing, "add a column", ADD_COLUMN_AFFECTED)
+    # The corpus's answers to notebook 01 were labelled for four columns: skipped, not failed.
+    assert not _failing_files(copy, ["tests/test_answer_corpus.py", "-k", "01-"])
     _notebooks_run(copy)
 
 
@@ -227,6 +230,8 @@ def test_change_the_schedule(copy):
     failing = _failing_files(copy, SCHEDULE_AFFECTED
                              + sorted(NOT_YET_DERIVED["change the schedule"]))
     _check_against_the_list(failing, "change the schedule", SCHEDULE_AFFECTED)
+    # The freshness thresholds' answers were labelled for a run at the old time: skipped.
+    assert not _failing_files(copy, ["tests/test_answer_corpus.py", "-k", "freshness_thresholds"])
     _notebooks_run(copy)
     print(f"after changing the schedule, {len(left)} places still spell {old}")
 

@@ -153,7 +153,8 @@ def _draw_task_dag(ax: Axes) -> None:
     for upstream, downstream in _DEPENDENCIES:
         draw_arrow(ax, boxes[upstream].right, boxes[downstream].left)
     retry_box, failed_box = boxes["check_orders"], boxes["load_rates"]
-    draw_text(ax, (retry_box.x + w / 2, retry_box.y - 1.6), "↻ retry 1/2 at 02:24", ha="center",
-          size=FONT_SMALL)
+    retry_at = running + timedelta(minutes=19)  # the failed try's end plus the retry delay
+    draw_text(ax, (retry_box.x + w / 2, retry_box.y - 1.6), f"↻ retry 1/2 at {retry_at:%H:%M}",
+              ha="center", size=FONT_SMALL)
     draw_text(ax, (failed_box.x + w / 2, failed_box.y - 1.6), "retries used up (2/2)", ha="center",
           size=FONT_SMALL)
