@@ -325,8 +325,8 @@ def lecture_warehouse() -> Warehouse:
     rounds, before = [], first
     for position, number in enumerate(numbers):
         after = lecture_rows(number)
-        changed = changed_rows(before, after)
-        rounds.append(Round(changed, story=tell(before, changed)))
+        delta = changed_rows(before, after)
+        rounds.append(Round(delta, story=tell(before, delta)))
         if position == 0:
             late = CUSTOMERS.as_tuple(facts.LATER_SAME_DAY.values)
             rounds += [Round((late,), story=f"{cell(late, 'name')} is written later on "
